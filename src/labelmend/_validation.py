@@ -1,0 +1,130 @@
+"""Input checks shared by every public function: one place, one wording.
+
+Public functions validate once at the boundary and then call private ``_compute_*``
+helpers that trust their inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from labelmend.errors import InputError
+
+#: How far a row of probabilities may be from summing to one (float32 rounding).
+ROW_SUM_TOLERANCE = 1e-3
+
+RandomState = int | np.random.Generator | None
+
+
+def check_random_state(random_state: RandomState) -> np.random.Generator:
+    """Turn ``random_state`` into a :class:`numpy.random.Generator`; never global seeding.
+
+    >>> int(check_random_state(0).integers(10)) == int(check_random_state(0).integers(10))
+    True
+    """
+    if random_state is None or isinstance(random_state, int | np.integer):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    raise InputError(
+        "random_state must be an int, a numpy.random.Generator or None. "
+        f"Got {type(random_state).__name__} instead."
+    )
+
+
+def check_choice(name: str, value: str, choices: Collection[str], *, where: str) -> str:
+    """Check that ``value`` is one of ``choices``; the message lists them.
+
+    >>> check_choice("method", "margin", {"margin"}, where="rank_samples")
+    'margin'
+    """
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in sorted(choices))
+        raise InputError(
+            f"The {name!r} parameter of {where} must be one of {{{listed}}}. Got {value!r} instead."
+        )
+    return value
+
+
+def check_labels(labels: Any, n_classes: int | None = None) -> npt.NDArray[np.intp]:
+    """Return ``labels`` as a 1-D integer array, checking values lie in ``[0, n_classes)``.
+
+    Floats are accepted only when every value is a whole number.
+
+    >>> check_labels([0, 2, 1], n_classes=3)
+    array([0, 2, 1])
+    """
+    array = np.asarray(labels)
+    if array.ndim != 1:
+        raise InputError(f"labels must be 1-D with shape (N,). Got shape {array.shape} instead.")
+    if array.size == 0:
+        raise InputError("labels is empty: expected at least one sample.")
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            raise InputError("labels must be whole numbers; found non-integer values.")
+    elif array.dtype.kind not in "iu":
+        raise InputError(
+            f"labels must be integers in [0, K). Got dtype {array.dtype} instead "
+            "(map class names to indices first, e.g. with labelmend.io.encode_labels)."
+        )
+    as_int = array.astype(np.intp, copy=False)
+    low, high = int(as_int.min()), int(as_int.max())
+    if low < 0 or (n_classes is not None and high >= n_classes):
+        bound = "" if n_classes is None else f", {n_classes})"
+        raise InputError(
+            f"labels must lie in [0{bound or ', K)'}; found values from {low} to {high}."
+        )
+    return as_int
+
+
+def check_n_classes(n_classes: int) -> int:
+    """Classification needs at least two classes."""
+    if n_classes < 2:
+        raise InputError(f"pred_probs must have at least 2 columns (classes). Got {n_classes}.")
+    return n_classes
+
+
+def check_probability_block(block: npt.NDArray[np.floating[Any]], *, first_row: int = 0) -> None:
+    """Check one block of rows of predicted probabilities: finite, non-negative, rows sum to 1.
+
+    ``first_row`` is the block's offset, so that messages name the row in the whole array.
+    Row sums catch NaN and infinities in one pass; the slow search for the offending row
+    runs only once something is wrong.
+    """
+    sums = block.sum(axis=1, dtype=np.float64)
+    if not np.all(np.isfinite(sums)):
+        row = first_row + int(np.nonzero(~np.isfinite(sums))[0][0])
+        raise InputError(f"pred_probs contains NaN or infinite values (first in row {row}).")
+    if block.size and block.min() < 0:
+        row = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])
+        raise InputError(
+            f"pred_probs contains negative values (first in row {row}); "
+            "expected probabilities (pass from_logits=True / --from-logits for logits)."
+        )
+    deviation = np.abs(sums - 1.0)
+    if deviation.size and deviation.max() > ROW_SUM_TOLERANCE:
+        worst = int(deviation.argmax())
+        raise InputError(
+            f"pred_probs rows must sum to 1 (within {ROW_SUM_TOLERANCE:g}); row {first_row + worst} "
+            f"is off by {deviation[worst]:.4g}. Pass normalize=True / --normalize to rescale rows, "
+            "or from_logits=True / --from-logits for logits."
+        )
+
+
+def check_same_length(name_a: str, len_a: int, name_b: str, len_b: int) -> None:
+    """Raise when two inputs describe different numbers of samples."""
+    if len_a != len_b:
+        raise InputError(f"{name_a} has {len_a} rows but {name_b} has {len_b}.")
+
+
+def check_unique(name: str, values: Sequence[Any] | np.ndarray) -> None:
+    """Raise when ``values`` (sample ids, say) repeat; name the first duplicate."""
+    array = np.asarray(values)
+    uniq, counts = np.unique(array, return_counts=True)
+    if uniq.size != array.size:
+        duplicate = uniq[counts > 1][0].item()
+        raise InputError(f"{name} must be unique; {duplicate!r} appears {counts.max()} times.")

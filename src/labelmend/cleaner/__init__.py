@@ -1,0 +1,59 @@
+"""The ranking engine: pure numpy scores, rankings and batch selection (no I/O).
+
+>>> import numpy as np
+>>> from labelmend.cleaner import rank_samples
+>>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+>>> int(rank_samples([0, 0, 0, 1, 1, 1], probs)["sample_id"].iloc[0])
+5
+"""
+
+from labelmend.cleaner.cost import expected_annotations
+from labelmend.cleaner.noise import NoiseModel, ThresholdStats, confident_counts, threshold_stats
+from labelmend.cleaner.ranking import (
+    RANKING_COLUMNS,
+    REASONS,
+    SampleScores,
+    expected_errors_curve,
+    fit_noise_model,
+    rank_samples,
+    ranking_order,
+    score_samples,
+    select_batch,
+)
+from labelmend.cleaner.scores import (
+    AMBIGUITY_THRESHOLD,
+    DEFAULT_DIFFICULTY,
+    DEFAULT_METHOD,
+    DIFFICULTY_METHODS,
+    RANKING_METHODS,
+    BlockScores,
+    DifficultyName,
+    MethodName,
+    RankingMethod,
+)
+
+__all__ = [
+    "AMBIGUITY_THRESHOLD",
+    "DEFAULT_DIFFICULTY",
+    "DEFAULT_METHOD",
+    "DIFFICULTY_METHODS",
+    "RANKING_COLUMNS",
+    "RANKING_METHODS",
+    "REASONS",
+    "BlockScores",
+    "DifficultyName",
+    "MethodName",
+    "NoiseModel",
+    "RankingMethod",
+    "SampleScores",
+    "ThresholdStats",
+    "confident_counts",
+    "expected_annotations",
+    "expected_errors_curve",
+    "fit_noise_model",
+    "rank_samples",
+    "ranking_order",
+    "score_samples",
+    "select_batch",
+    "threshold_stats",
+]

@@ -1,0 +1,183 @@
+"""Row-chunked access to predicted probabilities: one model, an ensemble, or logits.
+
+The ranking engine reads its input several times (thresholds, confident joint, scores),
+one block of rows at a time, so memory-mapped ``.npy`` files and arrays larger than the
+free memory are scored with bounded extra memory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from labelmend._validation import check_n_classes, check_probability_block
+from labelmend.errors import InputError
+
+#: Bytes of probabilities handled per block; about the size of a large CPU cache.
+DEFAULT_BLOCK_BYTES = 8 * 2**20
+
+FloatArray = npt.NDArray[np.floating[Any]]
+T = TypeVar("T")
+
+
+def _as_members(pred_probs: Any) -> list[np.ndarray]:
+    """Split ``pred_probs`` into the 2-D arrays of its ensemble members (one for one model)."""
+    if isinstance(pred_probs, Sequence) and not isinstance(pred_probs, str | bytes):
+        if len(pred_probs) == 0:
+            raise InputError("pred_probs is an empty list: expected at least one model's array.")
+        members = [np.asarray(member) for member in pred_probs]
+    else:
+        array = np.asarray(pred_probs)
+        members = list(array) if array.ndim == 3 else [array]
+    for index, member in enumerate(members):
+        if member.ndim != 2:
+            raise InputError(
+                "pred_probs must have shape (N, K), (M, N, K) or be a list of (N, K) arrays. "
+                f"Got an array of shape {member.shape} (member {index})."
+            )
+        if member.dtype.kind not in "fiub":
+            raise InputError(f"pred_probs must be numeric. Got dtype {member.dtype}.")
+        if member.shape != members[0].shape:
+            raise InputError(
+                f"Every model in the ensemble must give the same shape; member 0 has "
+                f"{members[0].shape} but member {index} has {member.shape}."
+            )
+    if members[0].shape[0] == 0:
+        raise InputError("pred_probs is empty: expected at least one sample (row).")
+    check_n_classes(members[0].shape[1])
+    return members
+
+
+class ProbabilitySource:
+    """Blocks of rows of (averaged, validated) predicted probabilities.
+
+    Parameters
+    ----------
+    pred_probs : array (N, K), array (M, N, K) or list of M arrays (N, K)
+        One model's probabilities, or an ensemble's (averaged row by row). May be
+        memory-mapped; it is never copied whole.
+    from_logits : bool
+        Treat the input as logits and apply a softmax to each row (after averaging).
+    normalize : bool
+        Rescale each row to sum to one instead of rejecting rows that do not.
+
+    Examples
+    --------
+    >>> source = ProbabilitySource(np.full((5, 2), 0.5))
+    >>> [block.shape for _, block in source.blocks(block_rows=2)]
+    [(2, 2), (2, 2), (1, 2)]
+    """
+
+    def __init__(self, pred_probs: Any, *, from_logits: bool = False, normalize: bool = False):
+        self._members = _as_members(pred_probs)
+        self._from_logits = from_logits
+        self._normalize = normalize
+        self.n_samples, self.n_classes = self._members[0].shape
+        dtype = np.result_type(*[m.dtype for m in self._members], np.float32)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def n_models(self) -> int:
+        """Number of ensemble members averaged."""
+        return len(self._members)
+
+    def default_block_rows(self) -> int:
+        """Rows per block so that one block is about :data:`DEFAULT_BLOCK_BYTES`."""
+        return max(1, DEFAULT_BLOCK_BYTES // (self.n_classes * self.dtype.itemsize))
+
+    def blocks(
+        self, *, block_rows: int | None = None, validate: bool = False
+    ) -> Iterator[tuple[int, FloatArray]]:
+        """Yield ``(first_row, block)`` pairs; ``block`` has shape (rows, K).
+
+        A block may be a read-only view of the input: never write into it.
+        """
+        rows = block_rows or self.default_block_rows()
+        for start in range(0, self.n_samples, rows):
+            stop = min(start + rows, self.n_samples)
+            block = self._read(start, stop)
+            if validate:
+                check_probability_block(block, first_row=start)
+            yield start, block
+
+    def map_blocks(
+        self,
+        function: Callable[[int, FloatArray], T],
+        *,
+        block_rows: int | None = None,
+        validate: bool = False,
+        n_jobs: int | None = None,
+    ) -> Iterator[T]:
+        """Yield ``function(first_row, block)`` for every block, in order.
+
+        With ``n_jobs`` > 1 the blocks are processed by that many threads (numpy releases
+        the GIL), with at most two blocks per thread in flight, so memory stays bounded.
+        ``n_jobs=None`` uses every core.
+        """
+        workers = resolve_n_jobs(n_jobs)
+        blocks = self.blocks(block_rows=block_rows, validate=validate)
+        if workers == 1:
+            for start, block in blocks:
+                yield function(start, block)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending: deque[Future[T]] = deque()
+            for start, block in blocks:
+                pending.append(pool.submit(function, start, block))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def _read(self, start: int, stop: int) -> FloatArray:
+        if len(self._members) == 1:
+            block = np.asarray(self._members[0][start:stop], dtype=self.dtype)
+        else:
+            block = np.mean(
+                [np.asarray(m[start:stop], dtype=self.dtype) for m in self._members], axis=0
+            )
+        if self._from_logits:
+            return _softmax(block)
+        if self._normalize:
+            return _normalize_rows(block, first_row=start)
+        return block
+
+
+def resolve_n_jobs(n_jobs: int | None) -> int:
+    """Number of worker threads: ``None`` or -1 means every core.
+
+    >>> resolve_n_jobs(1)
+    1
+    """
+    if n_jobs is None or n_jobs == -1:
+        return os.cpu_count() or 1
+    if n_jobs < 1:
+        raise InputError(f"n_jobs must be a positive integer, -1 or None. Got {n_jobs}.")
+    return n_jobs
+
+
+def _softmax(logits: FloatArray) -> FloatArray:
+    if not np.all(np.isfinite(logits)):
+        raise InputError("logits contain NaN or infinite values.")
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
+
+
+def _normalize_rows(block: FloatArray, *, first_row: int) -> FloatArray:
+    sums = block.sum(axis=1, keepdims=True)
+    if not np.all(np.isfinite(sums)) or block.min() < 0:
+        check_probability_block(block, first_row=first_row)
+    zero = np.nonzero(sums[:, 0] <= 0)[0]
+    if zero.size:
+        raise InputError(
+            f"pred_probs row {first_row + int(zero[0])} sums to 0; cannot normalize it."
+        )
+    return block / sums

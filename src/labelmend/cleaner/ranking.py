@@ -1,0 +1,412 @@
+"""Rank samples for expert relabelling and pick the next batch.
+
+Glossary: N samples, K classes, ``labels`` (N,) ints in [0, K), ``pred_probs`` (N, K)
+(or an ensemble: (M, N, K) or a list of M (N, K) arrays, averaged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from labelmend._validation import (
+    check_choice,
+    check_labels,
+    check_same_length,
+    check_unique,
+)
+from labelmend.cleaner._source import ProbabilitySource
+from labelmend.cleaner.noise import NoiseModel, ThresholdStats, confident_counts, threshold_stats
+from labelmend.cleaner.scores import (
+    AMBIGUITY_THRESHOLD,
+    DEFAULT_DIFFICULTY,
+    DEFAULT_METHOD,
+    DIFFICULTY_METHODS,
+    RANKING_METHODS,
+    BlockScores,
+)
+from labelmend.errors import InputError
+
+#: Reason codes, in the order they are checked.
+REASONS = ("ambiguous", "confident_other_class", "low_confidence", "likely_correct")
+#: p_error at or above which a clear sample is called confidently mislabelled.
+CONFIDENT_ERROR = 0.5
+#: Self-confidence below which a clear, probably right label is still called doubtful.
+LOW_CONFIDENCE = 0.5
+
+RANKING_COLUMNS = (
+    "sample_id",
+    "given_label",
+    "suggested_label",
+    "p_error",
+    "correctness",
+    "difficulty",
+    "priority",
+    "rank",
+    "reason",
+)
+
+
+@dataclass(frozen=True)
+class SampleScores:
+    """Every per-sample score, as arrays in the input's row order.
+
+    Attributes
+    ----------
+    given_label, suggested_label : (N,) int
+    p_error, correctness, difficulty, priority : (N,) float in [0, 1]
+    reason : (N,) int8 codes into :data:`REASONS`
+    noise_model : NoiseModel fitted on the whole input
+    """
+
+    given_label: npt.NDArray[np.intp]
+    suggested_label: npt.NDArray[np.intp]
+    p_error: npt.NDArray[np.float64]
+    correctness: npt.NDArray[np.float64]
+    difficulty: npt.NDArray[np.float64]
+    priority: npt.NDArray[np.float64]
+    reason: npt.NDArray[np.int8]
+    noise_model: NoiseModel
+
+
+def _prepare(
+    labels: Any, pred_probs: Any, *, from_logits: bool, normalize: bool
+) -> tuple[npt.NDArray[np.intp], ProbabilitySource]:
+    source = ProbabilitySource(pred_probs, from_logits=from_logits, normalize=normalize)
+    checked = check_labels(labels, n_classes=source.n_classes)
+    check_same_length("pred_probs", source.n_samples, "labels", checked.size)
+    return checked, source
+
+
+def _fit_noise_model(
+    labels: npt.NDArray[np.intp],
+    source: ProbabilitySource,
+    block_rows: int | None,
+    n_jobs: int | None,
+) -> NoiseModel:
+    k = source.n_classes
+    stats = ThresholdStats(np.zeros(k), np.zeros(k, dtype=np.int64))
+    for partial in source.map_blocks(
+        lambda start, block: threshold_stats(labels[start : start + len(block)], block),
+        block_rows=block_rows,
+        validate=True,
+        n_jobs=n_jobs,
+    ):
+        stats = stats + partial
+    thresholds = stats.thresholds
+    joint = np.zeros((k, k), dtype=np.int64)
+    for counts in source.map_blocks(
+        lambda start, block: confident_counts(
+            labels[start : start + len(block)], block, thresholds
+        ),
+        block_rows=block_rows,
+        n_jobs=n_jobs,
+    ):
+        joint += counts
+    return NoiseModel.from_counts(stats, joint)
+
+
+def fit_noise_model(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    from_logits: bool = False,
+    normalize: bool = False,
+    block_rows: int | None = None,
+    n_jobs: int | None = None,
+) -> NoiseModel:
+    """Estimate the label noise of a dataset by confident learning, in two streaming passes.
+
+    Parameters
+    ----------
+    labels : array-like (N,)
+    pred_probs : array (N, K), (M, N, K) or list of (N, K) arrays
+    from_logits, normalize : bool
+        Apply a softmax to each row / rescale rows to sum to one.
+    block_rows : int, optional
+        Rows per block (default: about 8 MiB of probabilities).
+    n_jobs : int, optional
+        Threads working on blocks; None or -1 uses every core.
+
+    Examples
+    --------
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> labels = [0, 0, 0, 1, 1, 1]
+    >>> fit_noise_model(labels, probs).estimated_errors
+    1.0
+    """
+    checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)
+    return _fit_noise_model(checked, source, block_rows, n_jobs)
+
+
+def _reasons(
+    difficulty: npt.NDArray[np.float64],
+    p_error: npt.NDArray[np.float64],
+    self_confidence: npt.NDArray[np.float64],
+    ambiguity_threshold: float,
+) -> npt.NDArray[np.int8]:
+    conditions = [
+        difficulty > ambiguity_threshold,
+        p_error >= CONFIDENT_ERROR,
+        self_confidence < LOW_CONFIDENCE,
+    ]
+    return np.select(conditions, [0, 1, 2], default=3).astype(np.int8)
+
+
+def score_samples(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    method: str = DEFAULT_METHOD,
+    difficulty: str = DEFAULT_DIFFICULTY,
+    ambiguity_threshold: float = AMBIGUITY_THRESHOLD,
+    noise_model: NoiseModel | None = None,
+    from_logits: bool = False,
+    normalize: bool = False,
+    block_rows: int | None = None,
+    n_jobs: int | None = None,
+) -> SampleScores:
+    """Score every sample, block by block, with bounded extra memory.
+
+    Parameters
+    ----------
+    labels : array-like (N,)
+        Given labels, ints in [0, K).
+    pred_probs : array (N, K), (M, N, K) or list of (N, K) arrays
+        Out-of-sample predicted probabilities (one model, or an ensemble averaged).
+    method : str
+        A key of :data:`~labelmend.cleaner.scores.RANKING_METHODS`.
+    difficulty : str
+        A key of :data:`~labelmend.cleaner.scores.DIFFICULTY_METHODS`.
+    ambiguity_threshold : float
+        Difficulty above which a sample's reason is ``"ambiguous"``.
+    noise_model : NoiseModel, optional
+        Reuse a fitted noise model instead of estimating one (two fewer passes).
+    from_logits, normalize : bool
+        Apply a softmax to each row / rescale rows to sum to one.
+    block_rows : int, optional
+        Rows per block (default: about 8 MiB of probabilities).
+    n_jobs : int, optional
+        Threads working on blocks; None or -1 uses every core.
+
+    Returns
+    -------
+    SampleScores
+        Arrays of shape (N,) in the input's row order.
+
+    Examples
+    --------
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> labels = [0, 0, 0, 1, 1, 1]
+    >>> score_samples(labels, probs).suggested_label
+    array([0, 0, 0, 1, 1, 0])
+    """
+    check_choice("method", method, RANKING_METHODS, where="score_samples")
+    check_choice("difficulty", difficulty, DIFFICULTY_METHODS, where="score_samples")
+    if not 0.0 <= ambiguity_threshold <= 1.0:
+        raise InputError(f"ambiguity_threshold must lie in [0, 1]. Got {ambiguity_threshold}.")
+    checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)
+    # Fitting the noise model validates every block; a caller's model skips that pass.
+    validate = noise_model is not None
+    if noise_model is None:
+        noise_model = _fit_noise_model(checked, source, block_rows, n_jobs)
+    elif noise_model.n_classes != source.n_classes:
+        raise InputError(
+            f"noise_model has {noise_model.n_classes} classes but pred_probs has "
+            f"{source.n_classes} columns."
+        )
+    ranking_method = RANKING_METHODS[method]
+    difficulty_of = DIFFICULTY_METHODS[difficulty]
+    n = source.n_samples
+    out = {
+        name: np.empty(n)
+        for name in ("p_error", "correctness", "difficulty", "priority", "self_confidence")
+    }
+    suggested = np.empty(n, dtype=np.intp)
+
+    def score_block(start: int, block: npt.NDArray[np.floating[Any]]) -> None:
+        rows = slice(start, start + len(block))
+        scores = BlockScores(block, checked[rows], noise_model)
+        out["p_error"][rows] = scores.p_error
+        out["correctness"][rows] = ranking_method.correctness(scores)
+        out["difficulty"][rows] = difficulty_of(scores)
+        out["priority"][rows] = ranking_method.priority(scores)
+        out["self_confidence"][rows] = scores.self_confidence
+        suggested[rows] = scores.suggested_label
+
+    for _ in source.map_blocks(
+        score_block, block_rows=block_rows, validate=validate, n_jobs=n_jobs
+    ):
+        pass
+    reason = _reasons(
+        out["difficulty"], out["p_error"], out["self_confidence"], ambiguity_threshold
+    )
+    return SampleScores(
+        given_label=checked,
+        suggested_label=suggested,
+        p_error=out["p_error"],
+        correctness=np.clip(out["correctness"], 0.0, 1.0),
+        difficulty=np.clip(out["difficulty"], 0.0, 1.0),
+        priority=np.clip(out["priority"], 0.0, 1.0),
+        reason=reason,
+        noise_model=noise_model,
+    )
+
+
+def ranking_order(
+    priority: npt.NDArray[np.float64],
+    p_error: npt.NDArray[np.float64],
+    tie_breaker: npt.NDArray[Any] | None = None,
+) -> npt.NDArray[np.intp]:
+    """Row indices in relabelling order: priority, then p_error, both descending.
+
+    Remaining ties go by ``tie_breaker`` ascending (sample ids, so the order does not
+    depend on row order), else by row.
+
+    >>> ranking_order(np.array([0.1, 0.9, 0.5]), np.zeros(3))
+    array([1, 2, 0])
+    """
+    keys: list[npt.NDArray[Any]] = [np.arange(priority.size)]
+    if tie_breaker is not None:
+        keys.append(pd.factorize(tie_breaker, sort=True)[0])
+    keys += [-p_error, -priority]
+    return np.lexsort(keys)
+
+
+def rank_samples(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    method: str = DEFAULT_METHOD,
+    difficulty: str = DEFAULT_DIFFICULTY,
+    sample_ids: Sequence[Any] | npt.NDArray[Any] | None = None,
+    ambiguity_threshold: float = AMBIGUITY_THRESHOLD,
+    noise_model: NoiseModel | None = None,
+    from_logits: bool = False,
+    normalize: bool = False,
+    block_rows: int | None = None,
+    n_jobs: int | None = None,
+) -> pd.DataFrame:
+    """Rank every sample for relabelling: the first row is the one to review first.
+
+    Parameters are those of :func:`score_samples`, plus ``sample_ids`` (N,), unique,
+    defaulting to row positions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample, sorted by ``rank`` (1 = review first), with columns
+        ``sample_id, given_label, suggested_label, p_error, correctness, difficulty,
+        priority, rank, reason``. ``p_error.cumsum()`` is the expected number of real
+        label errors among the first k rows.
+
+    Examples
+    --------
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> labels = [0, 0, 0, 1, 1, 1]
+    >>> rank_samples(labels, probs)[["sample_id", "suggested_label", "p_error"]].head(2)
+       sample_id  suggested_label   p_error
+    0          5                0  0.855186
+    1          4                1  0.072100
+    """
+    scores = score_samples(
+        labels,
+        pred_probs,
+        method=method,
+        difficulty=difficulty,
+        ambiguity_threshold=ambiguity_threshold,
+        noise_model=noise_model,
+        from_logits=from_logits,
+        normalize=normalize,
+        block_rows=block_rows,
+        n_jobs=n_jobs,
+    )
+    n = scores.given_label.size
+    if sample_ids is None:
+        ids: npt.NDArray[Any] = np.arange(n)
+    else:
+        ids = np.asarray(sample_ids)
+        check_same_length("sample_ids", ids.size, "labels", n)
+        check_unique("sample_ids", ids)
+    order = ranking_order(scores.priority, scores.p_error, ids if sample_ids is not None else None)
+    frame = pd.DataFrame(
+        {
+            "sample_id": ids[order],
+            "given_label": scores.given_label[order],
+            "suggested_label": scores.suggested_label[order],
+            "p_error": scores.p_error[order],
+            "correctness": scores.correctness[order],
+            "difficulty": scores.difficulty[order],
+            "priority": scores.priority[order],
+            "rank": np.arange(1, n + 1),
+            "reason": pd.Categorical.from_codes(scores.reason[order], categories=pd.Index(REASONS)),
+        }
+    )
+    return frame
+
+
+def _check_ranking(ranking: pd.DataFrame, where: str) -> None:
+    missing = [c for c in ("sample_id", "p_error", "rank") if c not in ranking.columns]
+    if missing:
+        raise InputError(
+            f"{where} expects a ranking from rank_samples; columns {missing} are missing."
+        )
+
+
+def select_batch(
+    ranking: pd.DataFrame,
+    budget: int,
+    *,
+    exclude: Iterable[Any] | None = None,
+    per_class: int | None = None,
+) -> pd.DataFrame:
+    """Pick the next ``budget`` samples to relabel, in rank order.
+
+    Parameters
+    ----------
+    ranking : DataFrame from :func:`rank_samples`
+    budget : int
+        Number of samples to pick (0 ≤ budget; fewer come back when fewer remain).
+    exclude : iterable of sample ids, optional
+        Samples already reviewed or queued.
+    per_class : int, optional
+        At most this many samples of each given label, so that one noisy class does
+        not take the whole batch.
+
+    Examples
+    --------
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> labels = [0, 0, 0, 1, 1, 1]
+    >>> select_batch(rank_samples(labels, probs), 2, exclude=[5])["sample_id"].tolist()
+    [4, 3]
+    """
+    _check_ranking(ranking, "select_batch")
+    if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
+        raise InputError(f"budget must be a non-negative integer. Got {budget!r}.")
+    if per_class is not None and (not isinstance(per_class, int | np.integer) or per_class < 1):
+        raise InputError(f"per_class must be a positive integer or None. Got {per_class!r}.")
+    candidates = ranking.sort_values("rank", kind="stable")
+    if exclude is not None:
+        candidates = candidates[~candidates["sample_id"].isin(list(exclude))]
+    if per_class is not None:
+        within_class = candidates.groupby("given_label", sort=False).cumcount()
+        candidates = candidates[within_class.to_numpy() < per_class]
+    return candidates.head(int(budget))
+
+
+def expected_errors_curve(ranking: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Expected number of real label errors among the first k samples, for k = 1..N.
+
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> labels = [0, 0, 0, 1, 1, 1]
+    >>> expected_errors_curve(rank_samples(labels, probs)).round(2)
+    array([0.86, 0.93, 0.96, 0.99, 1.  , 1.02])
+    """
+    _check_ranking(ranking, "expected_errors_curve")
+    ordered = ranking.sort_values("rank", kind="stable")["p_error"].to_numpy()
+    return np.cumsum(ordered)

@@ -1,0 +1,268 @@
+"""Per-sample scores for one block of rows: correctness, difficulty, posterior, priority.
+
+Every score is a pure function of a block of predicted probabilities, its labels and a
+fitted :class:`~labelmend.cleaner.noise.NoiseModel`, so the in-memory, chunked and
+distributed paths all call the same code. Intermediate quantities are computed lazily
+and at most once per block (:class:`BlockScores`).
+
+Registries
+----------
+:data:`RANKING_METHODS` maps a method name to a :class:`RankingMethod`: how it scores
+correctness in [0, 1] (higher = label more likely right) and the priority it orders the
+relabel queue by (higher = review sooner). :data:`DIFFICULTY_METHODS` maps a name to a
+label-blind difficulty in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal, get_args
+
+import numpy as np
+import numpy.typing as npt
+
+from labelmend.cleaner.cost import expected_annotations
+from labelmend.cleaner.noise import NoiseModel
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Normalised entropy above which a sample is ambiguous (the active label cleaning paper).
+AMBIGUITY_THRESHOLD = 0.3
+#: Terms of the expected-annotations series used for priorities: exact while at most
+#: four classes other than the given one have probability mass.
+COST_TERMS = 4
+#: Smallest probability inside logarithms.
+_TINY = 1e-12
+
+
+class BlockScores:
+    """Lazily computed quantities for one block of samples.
+
+    Parameters
+    ----------
+    pred_probs : (n, K) array
+        Predicted probabilities of the block (never modified).
+    labels : (n,) int array
+        Given labels of the block.
+    noise_model : NoiseModel
+        Fitted on the whole dataset.
+
+    Examples
+    --------
+    >>> from labelmend.cleaner.noise import NoiseModel, ThresholdStats
+    >>> probs, labels = np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0])
+    >>> stats = ThresholdStats(np.array([1.1, 0.0]), np.array([2, 0]))
+    >>> model = NoiseModel.from_counts(stats, np.array([[1, 1], [0, 0]]))
+    >>> BlockScores(probs, labels, model).self_confidence
+    array([0.9, 0.2])
+    """
+
+    def __init__(
+        self,
+        pred_probs: npt.NDArray[np.floating[Any]],
+        labels: npt.NDArray[np.intp],
+        noise_model: NoiseModel,
+    ):
+        self.pred_probs = pred_probs
+        self.labels = labels
+        self.noise_model = noise_model
+        self.n_classes = pred_probs.shape[1]
+        self._rows = np.arange(labels.size)
+        self._likelihood = noise_model.likelihood().astype(pred_probs.dtype)
+
+    @cached_property
+    def self_confidence(self) -> FloatArray:
+        """(n,) probability of the given label, p[y]."""
+        return self.pred_probs[self._rows, self.labels].astype(np.float64)
+
+    @cached_property
+    def largest_other(self) -> FloatArray:
+        """(n,) largest probability among the classes other than the given one."""
+        top = self.pred_probs.argmax(axis=1)
+        largest = self.pred_probs[self._rows, top].astype(np.float64)
+        ties = np.nonzero(top == self.labels)[0]
+        if ties.size:
+            masked = self.pred_probs[ties].astype(np.float64, copy=True)
+            masked[np.arange(ties.size), self.labels[ties]] = -np.inf
+            largest[ties] = masked.max(axis=1)
+        return largest
+
+    @cached_property
+    def top_two(self) -> tuple[FloatArray, FloatArray]:
+        """Largest and second-largest probability of each row (label-blind)."""
+        part = np.partition(self.pred_probs, self.n_classes - 2, axis=1)
+        return part[:, -1].astype(np.float64), part[:, -2].astype(np.float64)
+
+    @cached_property
+    def normalized_entropy(self) -> FloatArray:
+        """(n,) entropy of the predicted distribution in base K, in [0, 1]."""
+        probs = self.pred_probs
+        logs = np.log(np.maximum(probs, _TINY, dtype=probs.dtype))
+        entropy = -np.einsum("ij,ij->i", probs, logs).astype(np.float64)
+        return np.clip(entropy / np.log(self.n_classes), 0.0, 1.0)
+
+    @cached_property
+    def cross_entropy(self) -> FloatArray:
+        """(n,) −log_K p[y]."""
+        return -np.log(np.maximum(self.self_confidence, _TINY)) / np.log(self.n_classes)
+
+    @cached_property
+    def _joint(self) -> tuple[npt.NDArray[np.floating[Any]], FloatArray]:
+        """Unnormalised posterior p(j | x) · P(given = y | true = j), (n, K), and row sums."""
+        joint = self._likelihood[self.labels]
+        joint *= self.pred_probs
+        totals = joint.sum(axis=1, dtype=np.float64)
+        # A row with no support anywhere keeps the model's own distribution.
+        empty = totals <= 0
+        if np.any(empty):
+            joint[empty] = self.pred_probs[empty]
+            totals[empty] = self.pred_probs[empty].sum(axis=1)
+        return joint, totals
+
+    @property
+    def posterior(self) -> FloatArray:
+        """(n, K) P(true = j | x, given y) ∝ p(j | x) · P(given = y | true = j)."""
+        joint, totals = self._joint
+        return joint / totals[:, None]
+
+    @cached_property
+    def p_error(self) -> FloatArray:
+        """(n,) calibrated probability that the given label is wrong."""
+        joint, totals = self._joint
+        return np.clip(1.0 - joint[self._rows, self.labels] / totals, 0.0, 1.0)
+
+    @cached_property
+    def suggested_label(self) -> npt.NDArray[np.intp]:
+        """(n,) most probable true class under the posterior."""
+        return self._joint[0].argmax(axis=1)
+
+    @cached_property
+    def adjusted_self_confidence(self) -> FloatArray:
+        """(n,) p[y] after subtracting each class's confident threshold and renormalising.
+
+        Confident learning's adjustment: classes the model over-predicts lose mass.
+        """
+        thresholds = np.minimum(self.noise_model.thresholds, 1.0).astype(self.pred_probs.dtype)
+        adjusted = self.pred_probs - thresholds
+        adjusted += thresholds.max()
+        totals = adjusted.sum(axis=1, dtype=np.float64)
+        return adjusted[self._rows, self.labels].astype(np.float64) / totals
+
+    @cached_property
+    def expected_annotations(self) -> FloatArray:
+        """(n,) expected expert annotations to settle the sample (plurality protocol)."""
+        return expected_annotations(self.pred_probs, self.labels, max_terms=COST_TERMS)
+
+
+@dataclass(frozen=True)
+class RankingMethod:
+    """A correctness score and the relabelling priority derived from it."""
+
+    name: str
+    correctness: Callable[[BlockScores], FloatArray]
+    priority: Callable[[BlockScores], FloatArray]
+    description: str
+
+
+def _inverse(score: Callable[[BlockScores], FloatArray]) -> Callable[[BlockScores], FloatArray]:
+    def priority(block: BlockScores) -> FloatArray:
+        return 1.0 - score(block)
+
+    return priority
+
+
+def _normalized_margin(block: BlockScores) -> FloatArray:
+    return (block.self_confidence - block.largest_other + 1.0) / 2.0
+
+
+def _cross_entropy(block: BlockScores) -> FloatArray:
+    return 1.0 / (1.0 + block.cross_entropy)
+
+
+def _ce_minus_entropy(block: BlockScores) -> FloatArray:
+    # CE(p, y) − max(0, H(p) − 0.3) lies in [−0.7, ∞); map it decreasingly onto (0, 1].
+    joint = block.cross_entropy - np.maximum(0.0, block.normalized_entropy - AMBIGUITY_THRESHOLD)
+    return 1.0 / (1.0 + joint + (1.0 - AMBIGUITY_THRESHOLD))
+
+
+def _posterior(block: BlockScores) -> FloatArray:
+    return 1.0 - block.p_error
+
+
+def _errors_per_annotation(block: BlockScores) -> FloatArray:
+    return block.p_error / block.expected_annotations
+
+
+def _registry(*methods: RankingMethod) -> dict[str, RankingMethod]:
+    return {method.name: method for method in methods}
+
+
+RANKING_METHODS: dict[str, RankingMethod] = _registry(
+    RankingMethod(
+        "errors_per_annotation",
+        _posterior,
+        _errors_per_annotation,
+        "Default. Expected label errors fixed per expert annotation: p_error divided by "
+        "the expected annotations to settle the sample, so ambiguous samples wait.",
+    ),
+    RankingMethod("posterior", _posterior, _inverse(_posterior), "p_error alone, highest first."),
+    RankingMethod(
+        "self_confidence",
+        lambda b: b.self_confidence,
+        _inverse(lambda b: b.self_confidence),
+        "p[y], the model's probability of the given label.",
+    ),
+    RankingMethod(
+        "normalized_margin",
+        _normalized_margin,
+        _inverse(_normalized_margin),
+        "(p[y] − max_{j≠y} p[j] + 1) / 2.",
+    ),
+    RankingMethod(
+        "cross_entropy",
+        _cross_entropy,
+        _inverse(_cross_entropy),
+        "1 / (1 + CE) with CE = −log_K p[y] (same order as self_confidence).",
+    ),
+    RankingMethod(
+        "ce_minus_entropy",
+        _ce_minus_entropy,
+        _inverse(_ce_minus_entropy),
+        "The active label cleaning paper's CE(p, y) − max(0, H(p) − 0.3), logs base K.",
+    ),
+    RankingMethod(
+        "confident_learning",
+        lambda b: b.adjusted_self_confidence,
+        _inverse(lambda b: b.adjusted_self_confidence),
+        "Self-confidence after subtracting confident-learning class thresholds.",
+    ),
+)
+
+DEFAULT_METHOD = "errors_per_annotation"
+MethodName = Literal[
+    "errors_per_annotation",
+    "posterior",
+    "self_confidence",
+    "normalized_margin",
+    "cross_entropy",
+    "ce_minus_entropy",
+    "confident_learning",
+]
+assert set(get_args(MethodName)) == set(RANKING_METHODS), "MethodName must list every method"
+
+
+def _margin_difficulty(block: BlockScores) -> FloatArray:
+    largest, second = block.top_two
+    return 1.0 - (largest - second)
+
+
+DIFFICULTY_METHODS: dict[str, Callable[[BlockScores], FloatArray]] = {
+    "entropy": lambda b: b.normalized_entropy,
+    "margin": _margin_difficulty,
+}
+
+DEFAULT_DIFFICULTY = "entropy"
+DifficultyName = Literal["entropy", "margin"]
+assert set(get_args(DifficultyName)) == set(DIFFICULTY_METHODS), "DifficultyName must list all"

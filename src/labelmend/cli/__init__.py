@@ -1,0 +1,1 @@
+"""The ``labelmend`` command line: parses, calls one library function, prints."""

@@ -1,0 +1,61 @@
+"""Shared terminal output for the CLI: consoles, tables, progress, the error edge."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from labelmend.errors import LabelmendError
+
+console = Console()
+
+
+def fail(message: str) -> None:
+    """Print one line to stderr and exit 1."""
+    sys.stderr.write(f"Error: {message}\n")
+    raise SystemExit(1)
+
+
+class ErrorHandlingGroup(TyperGroup):
+    """A command group that turns labelmend's errors into one line on stderr and exit 1.
+
+    Usage errors keep click's exit code 2; Ctrl-C exits 130.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LabelmendError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            sys.stderr.write("Interrupted.\n")
+            raise SystemExit(130) from None
+
+
+def frame_table(
+    frame: pd.DataFrame,
+    *,
+    title: str | None = None,
+    formats: dict[str, str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> Table:
+    """A rich table of ``frame``'s rows; numbers right-aligned, floats formatted."""
+    formats = formats or {}
+    shown = list(columns or frame.columns)
+    table = Table(title=title, header_style="bold")
+    for column in shown:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in frame[shown].itertuples(index=False):
+        cells = []
+        for column, value in zip(shown, row, strict=True):
+            fmt = formats.get(column)
+            cells.append(format(value, fmt) if fmt else str(value))
+        table.add_row(*cells)
+    return table

@@ -1,0 +1,36 @@
+"""Exceptions raised by labelmend.
+
+Every error a user can cause derives from :class:`LabelmendError`, so callers (and the
+CLI) can catch one type. Errors about bad arguments also derive from ``ValueError`` so
+they behave like the errors numpy and scikit-learn raise.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InputError",
+    "LabelmendError",
+    "LabelmendWarning",
+    "StorageError",
+    "SyncError",
+]
+
+
+class LabelmendError(Exception):
+    """Base class of every error labelmend raises on purpose."""
+
+
+class InputError(LabelmendError, ValueError):
+    """An argument or input file does not have the expected shape, type or values."""
+
+
+class StorageError(LabelmendError):
+    """The database could not be reached, or refused a change."""
+
+
+class SyncError(LabelmendError):
+    """An annotation tool could not be reached, or answered with an error."""
+
+
+class LabelmendWarning(UserWarning):
+    """A result may be unreliable (for example, a class with no confident samples)."""

@@ -1,0 +1,166 @@
+"""Read arrays and tables from files: the only place labelmend touches user files.
+
+Supported: ``.npy`` (memory-mapped, never copied whole), ``.csv``, ``.parquet`` and
+``.jsonl`` tables. Errors name the file, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from labelmend.errors import InputError
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".json")
+ARRAY_SUFFIXES = (".npy", *TABLE_SUFFIXES)
+
+
+def _suffix(path: Path, allowed: Sequence[str]) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise InputError(
+            f"{path}: unsupported file type {suffix or '(none)'!r}; expected one of "
+            f"{', '.join(allowed)}."
+        )
+    if not path.exists():
+        raise InputError(f"{path}: no such file.")
+    return suffix
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, Parquet or JSON-lines table.
+
+    >>> read_table("missing.csv")
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: missing.csv: no such file.
+    """
+    path = Path(path)
+    suffix = _suffix(path, TABLE_SUFFIXES)
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_json(path, lines=True)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read it as {suffix[1:]}: {first_line}") from exc
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV, Parquet or JSON lines, chosen by the file's suffix."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(
+            f"{path}: unsupported output type {suffix or '(none)'!r}; expected one of "
+            f"{', '.join(TABLE_SUFFIXES)}."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    return path
+
+
+def load_pred_probs(
+    path: str | Path, *, drop_columns: Sequence[str] = ()
+) -> tuple[npt.NDArray[np.floating[Any]], list[str] | None]:
+    """Load an (N, K) array of probabilities or logits, with class names when the file has them.
+
+    ``.npy`` files are memory-mapped. In a table, every column except ``drop_columns``
+    (an id column, say) is one class, named by its header.
+
+    Returns
+    -------
+    (array (N, K), class names or None)
+    """
+    path = Path(path)
+    suffix = _suffix(path, ARRAY_SUFFIXES)
+    if suffix == ".npy":
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"{path}: not a readable .npy array ({exc}).") from exc
+        if array.ndim not in (2, 3):
+            raise InputError(
+                f"{path}: expected an array of shape (N, K) or (M, N, K); got {array.shape}."
+            )
+        return array, None
+    table = read_table(path).drop(columns=list(drop_columns), errors="ignore")
+    non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if non_numeric:
+        raise InputError(
+            f"{path}: every column must be a class probability; non-numeric columns "
+            f"{non_numeric} (pass the id column to drop)."
+        )
+    return table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
+
+
+def encode_labels(
+    values: Sequence[Any] | npt.NDArray[Any], classes: Sequence[str]
+) -> npt.NDArray[np.intp]:
+    """Map class names to indices in ``classes``; unknown names raise, listing a few.
+
+    >>> encode_labels(["cat", "dog", "cat"], ["cat", "dog"])
+    array([0, 1, 0])
+    """
+    index = {str(name): position for position, name in enumerate(classes)}
+    names = pd.Series(np.asarray(values)).astype(str)
+    codes = names.map(index)
+    unknown = names[codes.isna()].unique()
+    if unknown.size:
+        shown = ", ".join(repr(u) for u in unknown[:5])
+        raise InputError(
+            f"Unknown class names {shown}{' …' if unknown.size > 5 else ''} "
+            f"({unknown.size} in all); expected one of {list(classes)}."
+        )
+    return np.asarray(codes.to_numpy(), dtype=np.intp)
+
+
+def load_labels(
+    path: str | Path,
+    *,
+    column: str | None = None,
+    classes: Sequence[str] | None = None,
+) -> npt.NDArray[Any]:
+    """Load given labels: ints, or class names mapped through ``classes``.
+
+    A ``.npy`` file holds the labels; a table holds them in ``column`` (or its only
+    column). Names need ``classes`` (for example the probability file's headers).
+    """
+    path = Path(path)
+    suffix = _suffix(path, ARRAY_SUFFIXES)
+    if suffix == ".npy":
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"{path}: not a readable .npy array ({exc}).") from exc
+    else:
+        table = read_table(path)
+        if column is None:
+            if table.shape[1] != 1:
+                raise InputError(
+                    f"{path}: has columns {list(table.columns)}; name the label column."
+                )
+            column = str(table.columns[0])
+        if column not in table.columns:
+            raise InputError(f"{path}: no column {column!r}; found {list(table.columns)}.")
+        values = table[column].to_numpy()
+    if values.dtype.kind in "iuf":
+        return values
+    if classes is None:
+        raise InputError(
+            f"{path}: labels are class names; give the class list (--classes a,b,c) "
+            "or a probability table whose headers are the class names."
+        )
+    return encode_labels(values, classes)

@@ -1,0 +1,39 @@
+"""Shared fixtures: real data from ../shared/data and the servers policy.
+
+Tests that need ``../shared/data`` skip when it is absent. Tests marked ``server`` skip
+when their server is not configured, unless ``LABELMEND_REQUIRE_SERVERS=1`` (set by
+``.ci/run``), where a skipped server test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of ../shared/data; skips the test when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[Any]:
+    """With LABELMEND_REQUIRE_SERVERS=1, a skipped ``server`` test counts as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    required = os.environ.get("LABELMEND_REQUIRE_SERVERS") == "1"
+    if required and report.skipped and item.get_closest_marker("server") is not None:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid}: server test skipped although LABELMEND_REQUIRE_SERVERS=1 "
+            f"({report.longrepr})"
+        )

@@ -1,0 +1,281 @@
+"""The ranking engine: contracts over every method, properties, and cleanlab as reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cleanlab.count import compute_confident_joint, estimate_latent
+from cleanlab.rank import get_label_quality_scores
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from labelmend.cleaner import (
+    DIFFICULTY_METHODS,
+    RANKING_COLUMNS,
+    RANKING_METHODS,
+    REASONS,
+    expected_annotations,
+    expected_errors_curve,
+    fit_noise_model,
+    rank_samples,
+    score_samples,
+    select_batch,
+)
+from labelmend.errors import InputError
+
+
+def noisy_problem(n: int = 400, k: int = 4, noise: float = 0.2, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    true = rng.integers(k, size=n)
+    labels = true.copy()
+    flip = rng.random(n) < noise
+    labels[flip] = (true[flip] + rng.integers(1, k, size=flip.sum())) % k
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), true] += 3.0
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return labels, probs, true
+
+
+@st.composite
+def problems(draw):
+    n = draw(st.integers(2, 40))
+    k = draw(st.integers(2, 5))
+    raw = draw(arrays(np.float64, (n, k), elements=st.floats(0.0, 1.0, allow_subnormal=False)))
+    raw = raw + 1e-3
+    probs = raw / raw.sum(axis=1, keepdims=True)
+    labels = draw(arrays(np.int64, n, elements=st.integers(0, k - 1)))
+    return labels, probs
+
+
+@pytest.mark.parametrize("method", sorted(RANKING_METHODS))
+@pytest.mark.parametrize("difficulty", sorted(DIFFICULTY_METHODS))
+def test_every_method_gives_scores_in_range_and_a_permutation(method, difficulty):
+    labels, probs, _ = noisy_problem()
+    ranking = rank_samples(labels, probs, method=method, difficulty=difficulty)
+    assert list(ranking.columns) == list(RANKING_COLUMNS)
+    assert sorted(ranking["sample_id"]) == list(range(len(labels)))
+    assert ranking["rank"].tolist() == list(range(1, len(labels) + 1))
+    for column in ("p_error", "correctness", "difficulty", "priority"):
+        assert ranking[column].between(0, 1).all(), column
+    assert set(ranking["reason"].cat.categories) == set(REASONS)
+    assert ranking["priority"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("method", sorted(RANKING_METHODS))
+def test_every_method_puts_injected_errors_first(method):
+    labels, probs, true = noisy_problem(n=1000, noise=0.1)
+    ranking = rank_samples(labels, probs, method=method)
+    n_errors = int((labels != true).sum())
+    top = ranking["sample_id"].to_numpy()[:n_errors]
+    assert (labels[top] != true[top]).mean() > 0.8
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), st.randoms(use_true_random=False))
+def test_scores_are_invariant_to_row_order(problem, random):
+    labels, probs = problem
+    order = np.array(random.sample(range(len(labels)), len(labels)))
+    ids = np.arange(len(labels))
+    first = rank_samples(labels, probs, sample_ids=ids).set_index("sample_id").sort_index()
+    second = (
+        rank_samples(labels[order], probs[order], sample_ids=ids[order])
+        .set_index("sample_id")
+        .sort_index()
+    )
+    np.testing.assert_allclose(first["priority"], second["priority"], atol=1e-12)
+    np.testing.assert_allclose(first["p_error"], second["p_error"], atol=1e-12)
+    assert (first["rank"] == second["rank"]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_scores_in_range_and_ranking_is_permutation(problem):
+    labels, probs = problem
+    for method in RANKING_METHODS:
+        ranking = rank_samples(labels, probs, method=method)
+        assert sorted(ranking["sample_id"]) == list(range(len(labels)))
+        for column in ("p_error", "correctness", "difficulty", "priority"):
+            values = ranking[column].to_numpy()
+            assert np.all((values >= 0) & (values <= 1)), (method, column)
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems())
+def test_ensemble_of_one_model_equals_the_model(problem):
+    labels, probs = problem
+    single = rank_samples(labels, probs)
+    as_list = rank_samples(labels, [probs])
+    as_stack = rank_samples(labels, probs[None])
+    for other in (as_list, as_stack):
+        np.testing.assert_allclose(single["priority"], other["priority"])
+        assert single["sample_id"].tolist() == other["sample_id"].tolist()
+
+
+def test_ensemble_averages_members():
+    labels, probs, _ = noisy_problem()
+    other = np.roll(probs, 1, axis=1)
+    averaged = rank_samples(labels, (probs + other) / 2)
+    ensemble = rank_samples(labels, [probs, other])
+    np.testing.assert_allclose(averaged["p_error"], ensemble["p_error"])
+
+
+@pytest.mark.parametrize("block_rows", [1, 7, 64, None])
+def test_blocks_and_threads_do_not_change_results(block_rows):
+    labels, probs, _ = noisy_problem()
+    reference = rank_samples(labels, probs, block_rows=10_000, n_jobs=1)
+    chunked = rank_samples(labels, probs, block_rows=block_rows, n_jobs=2)
+    np.testing.assert_allclose(reference["priority"], chunked["priority"])
+    assert reference["sample_id"].tolist() == chunked["sample_id"].tolist()
+
+
+def test_memory_mapped_input_is_scored(tmp_path):
+    labels, probs, _ = noisy_problem()
+    path = tmp_path / "probs.npy"
+    np.save(path, probs.astype(np.float32))
+    mapped = np.load(path, mmap_mode="r")
+    in_memory = rank_samples(labels, probs.astype(np.float32))
+    streamed = rank_samples(labels, mapped, block_rows=50)
+    np.testing.assert_allclose(in_memory["p_error"], streamed["p_error"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_confident_joint_matches_cleanlab(seed):
+    labels, probs, _ = noisy_problem(n=600, k=5, seed=seed)
+    model = fit_noise_model(labels, probs, block_rows=37)
+    theirs = compute_confident_joint(labels, probs, calibrate=True)
+    np.testing.assert_allclose(model.confident_joint, theirs, atol=1.0)
+    _, noise_matrix, _ = estimate_latent(theirs, labels)
+    np.testing.assert_allclose(model.noise_matrix, noise_matrix, atol=0.01)
+
+
+def test_confident_learning_method_matches_cleanlab_adjusted_scores():
+    labels, probs, _ = noisy_problem()
+    ours = score_samples(labels, probs, method="confident_learning").correctness
+    theirs = get_label_quality_scores(
+        labels, probs, method="self_confidence", adjust_pred_probs=True
+    )
+    np.testing.assert_allclose(ours, theirs, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
+def test_plain_scores_match_cleanlab(method):
+    labels, probs, _ = noisy_problem()
+    ours = score_samples(labels, probs, method=method).correctness
+    theirs = get_label_quality_scores(labels, probs, method=method)
+    np.testing.assert_allclose(ours, theirs, atol=1e-9)
+
+
+def test_p_error_is_calibrated_on_synthetic_noise():
+    labels, probs, true = noisy_problem(n=4000, noise=0.15, seed=1)
+    p_error = score_samples(labels, probs).p_error
+    actual = int((labels != true).sum())
+    assert abs(p_error.sum() - actual) < 0.25 * actual
+    # Among samples with p_error above one half, most are real errors.
+    confident = p_error > 0.5
+    assert (labels[confident] != true[confident]).mean() > 0.7
+
+
+def test_ce_minus_entropy_matches_the_paper_formula():
+    labels, probs, _ = noisy_problem(k=3)
+    k = probs.shape[1]
+    cross_entropy = -np.log(probs[np.arange(len(labels)), labels]) / np.log(k)
+    entropy = -(probs * np.log(probs)).sum(axis=1) / np.log(k)
+    paper = cross_entropy - np.maximum(0.0, entropy - 0.3)
+    priority = score_samples(labels, probs, method="ce_minus_entropy").priority
+    assert np.array_equal(np.argsort(-paper, kind="stable"), np.argsort(-priority, kind="stable"))
+
+
+def test_default_priority_pushes_ambiguous_samples_back():
+    # Both samples are labelled 0 and equally likely wrong; the second is spread over
+    # many classes, so settling it costs more annotations.
+    probs = np.array([[0.2, 0.8, 0.0, 0.0, 0.0], [0.2, 0.2, 0.2, 0.2, 0.2]])
+    probs = np.vstack([probs, np.tile([0.9, 0.025, 0.025, 0.025, 0.025], (20, 1))])
+    labels = np.zeros(len(probs), dtype=int)
+    ranking = rank_samples(labels, probs)
+    assert ranking["sample_id"].iloc[0] == 0
+    assert ranking.set_index("sample_id").loc[1, "reason"] == "ambiguous"
+
+
+def test_expected_annotations_matches_simulation():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(4, 0.7), size=3)
+    labels = np.array([0, 1, 2])
+    exact = expected_annotations(probs, labels)
+    simulated = []
+    for p, y in zip(probs, labels, strict=True):
+        costs = []
+        for _ in range(4000):
+            seen, cost = {y}, 0
+            while True:
+                vote = rng.choice(4, p=p)
+                cost += 1
+                if vote in seen:
+                    break
+                seen.add(vote)
+            costs.append(cost)
+        simulated.append(np.mean(costs))
+    np.testing.assert_allclose(exact, simulated, atol=0.05)
+
+
+def test_select_batch_respects_budget_exclusions_and_class_caps():
+    labels, probs, _ = noisy_problem()
+    ranking = rank_samples(labels, probs)
+    first = ranking["sample_id"].iloc[0]
+    batch = select_batch(ranking, 10, exclude=[first], per_class=2)
+    assert len(batch) == 8  # 4 classes × 2
+    assert first not in set(batch["sample_id"])
+    assert batch["given_label"].value_counts().max() <= 2
+    assert batch["rank"].is_monotonic_increasing
+    assert len(select_batch(ranking, 0)) == 0
+    assert len(select_batch(ranking, 10_000)) == len(labels)
+
+
+def test_expected_errors_curve_is_cumulative_p_error():
+    labels, probs, _ = noisy_problem()
+    ranking = rank_samples(labels, probs)
+    curve = expected_errors_curve(ranking)
+    assert curve.shape == (len(labels),)
+    assert np.all(np.diff(curve) >= 0)
+    assert curve[-1] == pytest.approx(ranking["p_error"].sum())
+
+
+@pytest.mark.parametrize(
+    ("labels", "probs", "message"),
+    [
+        ([0, 1], [[0.5, 0.5]], "pred_probs has 1 rows but labels has 2"),
+        ([0], [[np.nan, 1.0]], "NaN or infinite"),
+        ([0], [[np.inf, 0.0]], "NaN or infinite"),
+        ([0], [[-0.5, 1.5]], "negative values"),
+        ([0], [[0.5, 0.6]], "off by 0.1"),
+        ([2], [[0.5, 0.5]], r"labels must lie in \[0, 2\)"),
+        ([-1], [[0.5, 0.5]], "labels must lie"),
+        ([0], [[1.0]], "at least 2 columns"),
+        ([], np.zeros((0, 2)), "empty"),
+        ([0.5], [[0.5, 0.5]], "whole numbers"),
+        (["a"], [[0.5, 0.5]], "map class names"),
+        ([0], [0.5, 0.5], r"shape \(N, K\)"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(labels, probs, message):
+    with pytest.raises(InputError, match=message):
+        rank_samples(labels, np.asarray(probs, dtype=float))
+
+
+def test_unknown_method_lists_the_choices():
+    with pytest.raises(InputError, match=r"must be one of \{.*'self_confidence'.*\}. Got 'foo'"):
+        rank_samples([0, 1], np.eye(2), method="foo")
+
+
+def test_normalize_and_logits_options():
+    labels, probs, _ = noisy_problem()
+    reference = rank_samples(labels, probs)
+    scaled = rank_samples(labels, probs * 3.0, normalize=True)
+    logits = rank_samples(labels, np.log(probs) + 5.0, from_logits=True)
+    np.testing.assert_allclose(reference["p_error"], scaled["p_error"])
+    np.testing.assert_allclose(reference["p_error"], logits["p_error"])
+
+
+def test_duplicate_sample_ids_are_rejected():
+    with pytest.raises(InputError, match="sample_ids must be unique; 'a' appears 2 times"):
+        rank_samples([0, 1], np.eye(2), sample_ids=["a", "a"])

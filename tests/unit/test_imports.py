@@ -1,0 +1,14 @@
+"""The pure core must stay light: no torch, SQLAlchemy or Label Studio on import."""
+
+import subprocess
+import sys
+
+
+def test_cleaner_imports_no_heavy_dependency():
+    code = (
+        "import sys, labelmend.cleaner; "
+        "heavy = {'torch', 'sqlalchemy', 'label_studio_sdk', 'matplotlib', 'dask', 'typer'}; "
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
