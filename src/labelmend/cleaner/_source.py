@@ -20,7 +20,7 @@ from labelmend._validation import check_n_classes, check_probability_block
 from labelmend.errors import InputError
 
 #: Bytes of probabilities handled per block; about the size of a large CPU cache.
-DEFAULT_BLOCK_BYTES = 8 * 2**20
+DEFAULT_BLOCK_BYTES = 4 * 2**20
 
 FloatArray = npt.NDArray[np.floating[Any]]
 T = TypeVar("T")
@@ -117,7 +117,8 @@ class ProbabilitySource:
         """Yield ``function(first_row, block)`` for every block, in order.
 
         With ``n_jobs`` > 1 the blocks are processed by that many threads (numpy releases
-        the GIL), with at most two blocks per thread in flight, so memory stays bounded.
+        the GIL), with at most one block more than threads in flight, so memory stays
+        bounded.
         ``n_jobs=None`` uses every core.
         """
         workers = resolve_n_jobs(n_jobs)
@@ -130,7 +131,7 @@ class ProbabilitySource:
             pending: deque[Future[T]] = deque()
             for start, block in blocks:
                 pending.append(pool.submit(function, start, block))
-                if len(pending) >= 2 * workers:
+                if len(pending) > workers:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

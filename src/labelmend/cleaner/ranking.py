@@ -129,7 +129,7 @@ def fit_noise_model(
     from_logits, normalize : bool
         Apply a softmax to each row / rescale rows to sum to one.
     block_rows : int, optional
-        Rows per block (default: about 8 MiB of probabilities).
+        Rows per block (default: about 4 MiB of probabilities).
     n_jobs : int, optional
         Threads working on blocks; None or -1 uses every core.
 
@@ -190,7 +190,7 @@ def score_samples(
     from_logits, normalize : bool
         Apply a softmax to each row / rescale rows to sum to one.
     block_rows : int, optional
-        Rows per block (default: about 8 MiB of probabilities).
+        Rows per block (default: about 4 MiB of probabilities).
     n_jobs : int, optional
         Threads working on blocks; None or -1 uses every core.
 
@@ -266,16 +266,27 @@ def ranking_order(
     """Row indices in relabelling order: priority, then p_error, both descending.
 
     Remaining ties go by ``tie_breaker`` ascending (sample ids, so the order does not
-    depend on row order), else by row.
+    depend on row order), else by row. One stable sort does the work; the secondary
+    keys are sorted only within runs of equal priority.
 
-    >>> ranking_order(np.array([0.1, 0.9, 0.5]), np.zeros(3))
-    array([1, 2, 0])
+    >>> ranking_order(np.array([0.1, 0.9, 0.5, 0.5]), np.array([0, 0, 0.2, 0.3]))
+    array([1, 3, 2, 0])
     """
-    keys: list[npt.NDArray[Any]] = [np.arange(priority.size)]
+    order = np.argsort(-priority, kind="stable")
+    sorted_priority = priority[order]
+    equal_next = sorted_priority[1:] == sorted_priority[:-1]
+    if not equal_next.any():
+        return order
+    tied = np.zeros(order.size, dtype=bool)
+    tied[:-1] |= equal_next
+    tied[1:] |= equal_next
+    members = order[tied]
+    keys: list[npt.NDArray[Any]] = [members]
     if tie_breaker is not None:
-        keys.append(pd.factorize(tie_breaker, sort=True)[0])
-    keys += [-p_error, -priority]
-    return np.lexsort(keys)
+        keys.append(pd.factorize(tie_breaker[members], sort=True)[0])
+    keys += [-p_error[members], -priority[members]]
+    order[tied] = members[np.lexsort(keys)]
+    return order
 
 
 def rank_samples(
@@ -345,7 +356,8 @@ def rank_samples(
             "priority": scores.priority[order],
             "rank": np.arange(1, n + 1),
             "reason": pd.Categorical.from_codes(scores.reason[order], categories=pd.Index(REASONS)),
-        }
+        },
+        copy=False,
     )
     return frame
 
