@@ -25,6 +25,21 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def label_studio() -> Generator[Any]:
+    """A real Label Studio server (one per test session); skips when not configured."""
+    from tests.servers.label_studio import BIN_VARIABLE, start_server
+
+    executable = os.environ.get(BIN_VARIABLE)
+    if not executable:
+        pytest.skip(f"{BIN_VARIABLE} is not set: no Label Studio server to test against")
+    server = start_server(executable)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[Any]:
     """With LABELMEND_REQUIRE_SERVERS=1, a skipped ``server`` test counts as a failure."""

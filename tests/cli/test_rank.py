@@ -172,3 +172,24 @@ def test_demo_finds_most_injected_errors():
     result = runner.invoke(app, ["demo", "--top", "3"])
     assert result.exit_code == 0, result.output
     assert "180 labels were flipped" in result.output
+
+
+def test_rank_parquet_shards_in_process_and_bad_scheduler(tmp_path):
+    from tests.integration.test_scale import write_shards
+
+    write_shards(tmp_path / "shards", n=600, shards=3)
+    result = runner.invoke(app, ["rank", "--pred-probs", str(tmp_path / "shards"), "--top", "5"])
+    assert result.exit_code == 0, result.output
+    assert "N=600" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "rank",
+            "--pred-probs",
+            str(tmp_path / "shards" / "*.parquet"),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "does not answer" in result.output

@@ -1,99 +1,121 @@
-"""``labelmend rank``: score a dataset from files and show the top of the relabel queue."""
+"""``labelmend rank``: score a dataset from files and show the top of the relabel queue.
+
+Plain files are ranked in memory (memory-mapped ``.npy`` streams); a directory or glob
+of Parquet shards, or ``--scheduler``, goes through :func:`labelmend.scale.rank_dataset`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
+import pandas as pd
 import typer
+from rich.progress import Progress, TaskID
 
-from labelmend.cleaner import (
-    DifficultyName,
-    MethodName,
-    rank_samples,
-)
+from labelmend.cleaner import DifficultyName, MethodName
 from labelmend.cli._console import console, frame_table
 from labelmend.errors import InputError
-from labelmend.io import load_labels, load_pred_probs, write_table
+from labelmend.jobs import rank_files
+from labelmend.scale import ShardLayout, rank_dataset
 
-MethodOption = Annotated[MethodName, typer.Option(help="Ranking method.")]
-DifficultyOption = Annotated[DifficultyName, typer.Option(help="Difficulty score.")]
+QUEUE_COLUMNS = ["rank", "sample_id", "given_label", "suggested_label", "p_error",
+                 "correctness", "difficulty", "reason"]  # fmt: skip
+SCORE_FORMATS = {"p_error": ".3f", "correctness": ".3f", "difficulty": ".3f"}
 
 
-def _class_names(classes: str | None, from_files: list[list[str] | None]) -> list[str] | None:
-    if classes:
-        return [name.strip() for name in classes.split(",") if name.strip()]
-    headers = [names for names in from_files if names is not None]
-    if headers and any(names != headers[0] for names in headers):
-        raise InputError("The probability files name different classes in their headers.")
-    return headers[0] if headers else None
+def _is_sharded(paths: list[Path]) -> bool:
+    return len(paths) == 1 and (paths[0].is_dir() or any(ch in str(paths[0]) for ch in "*?["))
+
+
+def _print_queue(
+    top: pd.DataFrame, n_samples: int, n_classes: int, errors: float, method: str
+) -> None:
+    console.print(
+        frame_table(
+            top,
+            title=f"Relabel queue (top {len(top)} of {n_samples:,}, method {method})",
+            columns=QUEUE_COLUMNS,
+            formats=SCORE_FORMATS,
+        )
+    )
+    console.print(
+        f"N={n_samples:,}  K={n_classes}  estimated label errors={errors:,.1f}"
+        f"  expected errors in top {len(top)}={top['p_error'].sum():.1f}"
+    )
 
 
 def rank(
-    labels: Annotated[Path, typer.Option(help="Given labels: .npy, .csv, .parquet or .jsonl.")],
     pred_probs: Annotated[
         list[Path],
-        typer.Option(help="Predicted probabilities (N×K); repeat for an ensemble."),
+        typer.Option(
+            help="Predicted probabilities (N×K); repeat for an ensemble. A directory or "
+            "glob of Parquet shards (id, label, one column per class) ranks at scale."
+        ),
     ],
-    method: MethodOption = "errors_per_annotation",
-    difficulty: DifficultyOption = "entropy",
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="Given labels: .npy, .csv, .parquet or .jsonl (not for shards)."),
+    ] = None,
+    method: Annotated[MethodName, typer.Option(help="Ranking method.")] = "errors_per_annotation",
+    difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
     classes: Annotated[
         str | None, typer.Option(help="Comma-separated class names, in column order.")
     ] = None,
     label_col: Annotated[str | None, typer.Option(help="Label column in a table.")] = None,
-    top: Annotated[int, typer.Option(min=0, help="Rows of the queue to print.")] = 20,
+    id_col: Annotated[str, typer.Option(help="Sample id column in shards.")] = "sample_id",
+    top: Annotated[int, typer.Option(min=1, help="Rows of the queue to print.")] = 20,
     out: Annotated[
-        Path | None, typer.Option(help="Write the full ranking (.csv/.parquet).")
+        Path | None, typer.Option(help="Ranking file (.csv/.parquet); a directory for shards.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler: 'local' or tcp://HOST:8786.")
     ] = None,
     normalize: Annotated[bool, typer.Option(help="Rescale rows to sum to 1.")] = False,
     from_logits: Annotated[bool, typer.Option(help="Inputs are logits: apply softmax.")] = False,
 ) -> None:
     """Rank every sample by how likely its label is wrong; print the top of the queue."""
-    loaded = [load_pred_probs(path) for path in pred_probs]
-    names = _class_names(classes, [header for _, header in loaded])
-    given = load_labels(labels, column=label_col, classes=names)
-    arrays = [array for array, _ in loaded]
-    ranking = rank_samples(
-        given,
-        arrays if len(arrays) > 1 else arrays[0],
+    if scheduler is not None or _is_sharded(pred_probs):
+        if len(pred_probs) != 1:
+            raise InputError("Give one directory or glob of Parquet shards with --scheduler.")
+        with Progress(console=console, transient=True) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done)
+
+            sharded = rank_dataset(
+                str(pred_probs[0]),
+                scheduler=scheduler,
+                out=out,
+                top_k=top,
+                method=method,
+                difficulty=difficulty,
+                layout=ShardLayout(id_column=id_col, label_column=label_col or "label"),
+                progress=progress,
+            )
+        _print_queue(
+            sharded.top, sharded.n_samples, sharded.n_classes, sharded.estimated_errors, method
+        )
+        return
+    if labels is None:
+        raise InputError("--labels is required unless --pred-probs names Parquet shards.")
+    result = rank_files(
+        labels,
+        pred_probs,
+        classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
+        label_column=label_col,
         method=method,
         difficulty=difficulty,
         normalize=normalize,
         from_logits=from_logits,
+        out=out,
     )
-    n_samples, n_classes = len(ranking), arrays[0].shape[-1]
-    if names is not None:
-        if len(names) != n_classes:
-            raise InputError(
-                f"--classes names {len(names)} classes but pred_probs has {n_classes}."
-            )
-        lookup = np.asarray(names, dtype=object)
-        ranking["given_label"] = lookup[ranking["given_label"].to_numpy()]
-        ranking["suggested_label"] = lookup[ranking["suggested_label"].to_numpy()]
+    ranking = result.ranking
+    _print_queue(
+        ranking.head(top), len(ranking), result.n_classes, ranking["p_error"].sum(), method
+    )
     if out is not None:
-        write_table(ranking, out)
-    shown = ranking.head(top)
-    console.print(
-        frame_table(
-            shown,
-            title=f"Relabel queue (top {len(shown)} of {n_samples:,}, method {method})",
-            columns=[
-                "rank",
-                "sample_id",
-                "given_label",
-                "suggested_label",
-                "p_error",
-                "correctness",
-                "difficulty",
-                "reason",
-            ],
-            formats={"p_error": ".3f", "correctness": ".3f", "difficulty": ".3f"},
-        )
-    )
-    expected_top = float(ranking["p_error"].head(top).sum())
-    console.print(
-        f"N={n_samples:,}  K={n_classes}  estimated label errors={ranking['p_error'].sum():,.1f}"
-        f"  expected errors in top {min(top, n_samples)}={expected_top:.1f}"
-        + (f"  ranking written to {out}" if out is not None else "")
-    )
+        console.print(f"Ranking written to {out}")

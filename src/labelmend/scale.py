@@ -1,0 +1,324 @@
+"""Rank datasets kept as Parquet shards, in one process or on a Dask cluster.
+
+Three passes over the shards, each a map of a pure function over files followed by a
+small reduction on the client: per-class threshold sums, confident-joint counts, then
+scoring with the same :func:`labelmend.cleaner.score_samples` as the in-memory engine.
+Each scoring task writes its shard's per-sample scores next to the output and returns
+only its own top-k rows, so the client never collects the whole table; the global
+top-k is the best k of the merged per-shard top-ks.
+
+Shards hold a sample id column, a given-label column (integer class indices) and the
+probabilities: one numeric column per class, or one list column.
+
+    ranking = rank_dataset("shards/*.parquet", scheduler="local", out="scores/")
+    ranking.top.head()
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from labelmend._validation import check_choice, check_labels, check_probability_block
+from labelmend.cleaner import (
+    DEFAULT_DIFFICULTY,
+    DEFAULT_METHOD,
+    DIFFICULTY_METHODS,
+    RANKING_METHODS,
+    REASONS,
+    NoiseModel,
+    ThresholdStats,
+    confident_counts,
+    ranking_order,
+    score_samples,
+    threshold_stats,
+)
+from labelmend.errors import InputError, LabelmendError
+
+#: Seconds to wait for a scheduler before saying it does not answer.
+CONNECT_TIMEOUT = 10
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ShardLayout:
+    """Which columns of a shard hold what."""
+
+    id_column: str = "sample_id"
+    label_column: str = "label"
+
+
+@dataclass(frozen=True)
+class ShardedRanking:
+    """Result of :func:`rank_dataset`.
+
+    Attributes
+    ----------
+    top : DataFrame
+        The global top-k rows, columns as :func:`labelmend.cleaner.rank_samples`.
+    n_samples, n_classes : int
+    estimated_errors : float
+        Σ p_error over every sample.
+    noise_model : NoiseModel
+    score_files : list of Path
+        One Parquet file of per-sample scores per input shard (empty without ``out``).
+    """
+
+    top: pd.DataFrame
+    n_samples: int
+    n_classes: int
+    estimated_errors: float
+    noise_model: NoiseModel
+    score_files: list[Path]
+
+
+def find_shards(source: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Expand a glob, a directory of ``*.parquet`` files or a list of paths, sorted.
+
+    >>> find_shards("/nonexistent/*.parquet")
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: No Parquet shards match '/nonexistent/*.parquet'.
+    """
+    if isinstance(source, str | Path):
+        text = str(source)
+        path = Path(text)
+        if path.is_dir():
+            files = sorted(path.glob("*.parquet"))
+        elif any(ch in text for ch in "*?["):
+            files = sorted(Path(p) for p in glob.glob(text))
+        else:
+            files = [path] if path.exists() else []
+    else:
+        files = sorted(Path(p) for p in source)
+    if not files:
+        raise InputError(f"No Parquet shards match {str(source)!r}.")
+    return files
+
+
+def read_shard(
+    path: Path, layout: ShardLayout
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp], npt.NDArray[np.floating[Any]]]:
+    """Read one shard: ``(ids (n,), labels (n,), probs (n, K))``, validated."""
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read it as Parquet ({exc}).") from exc
+    missing = [c for c in (layout.id_column, layout.label_column) if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing}; found {list(frame.columns)}.")
+    prob_columns = [c for c in frame.columns if c not in (layout.id_column, layout.label_column)]
+    if len(prob_columns) == 1 and frame[prob_columns[0]].dtype == object:
+        probs = np.stack(list(frame[prob_columns[0]]))
+    else:
+        non_numeric = [c for c in prob_columns if not pd.api.types.is_numeric_dtype(frame[c])]
+        if non_numeric:
+            raise InputError(f"{path}: probability columns must be numeric; {non_numeric} are not.")
+        probs = frame[prob_columns].to_numpy()
+    if probs.ndim != 2 or probs.shape[1] < 2:
+        raise InputError(f"{path}: expected at least 2 probability columns; got {probs.shape}.")
+    try:
+        labels = check_labels(frame[layout.label_column].to_numpy(), n_classes=probs.shape[1])
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    return frame[layout.id_column].to_numpy(), labels, probs
+
+
+def _shard_stats(path: Path, layout: ShardLayout) -> tuple[ThresholdStats, int]:
+    _, labels, probs = read_shard(path, layout)
+    try:
+        check_probability_block(probs)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    return threshold_stats(labels, probs), probs.shape[1]
+
+
+def _shard_counts(path: Path, layout: ShardLayout, thresholds: npt.NDArray[np.float64]) -> Any:
+    _, labels, probs = read_shard(path, layout)
+    return confident_counts(labels, probs, thresholds)
+
+
+def _score_shard(
+    shard: tuple[Path, Path | None],
+    *,
+    layout: ShardLayout,
+    noise_model: NoiseModel,
+    method: str,
+    difficulty: str,
+    top_k: int,
+) -> tuple[pd.DataFrame, int, float]:
+    """Score one shard, write its per-sample scores, return (its top-k, rows, Σ p_error)."""
+    path, out_file = shard
+    ids, labels, probs = read_shard(path, layout)
+    scores = score_samples(
+        labels, probs, method=method, difficulty=difficulty, noise_model=noise_model, n_jobs=1
+    )
+    frame = pd.DataFrame(
+        {
+            "sample_id": ids,
+            "given_label": scores.given_label,
+            "suggested_label": scores.suggested_label,
+            "p_error": scores.p_error,
+            "correctness": scores.correctness,
+            "difficulty": scores.difficulty,
+            "priority": scores.priority,
+            "reason": pd.Categorical.from_codes(scores.reason, categories=pd.Index(REASONS)),
+        }
+    )
+    if out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(out_file, index=False)
+    order = ranking_order(scores.priority, scores.p_error, ids)[:top_k]
+    return frame.iloc[order].reset_index(drop=True), len(ids), float(scores.p_error.sum())
+
+
+class _Runner:
+    """Maps a function over shards: in this process, or as Dask futures."""
+
+    def __init__(self, scheduler: Any, progress: Progress | None):
+        self._progress = progress
+        self._client: Any = None
+        self._cluster: Any = None
+        if scheduler is None:
+            return
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - dask is an extra
+            raise LabelmendError("Dask is not installed: pip install 'labelmend[dask]'.") from exc
+        if isinstance(scheduler, Client):
+            self._client = scheduler
+        elif scheduler == "local":
+            self._cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
+            self._client = Client(self._cluster)
+        else:
+            try:
+                self._client = Client(str(scheduler), timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError) as exc:
+                raise LabelmendError(
+                    f"The Dask scheduler at {scheduler} does not answer "
+                    f"(waited {CONNECT_TIMEOUT} s)."
+                ) from exc
+
+    def map(
+        self, label: str, function: Callable[..., Any], items: list[Any], **kwargs: Any
+    ) -> list[Any]:
+        total = len(items)
+        if self._client is None:
+            results = []
+            for done, item in enumerate(items, start=1):
+                results.append(function(item, **kwargs))
+                if self._progress:
+                    self._progress(label, done, total)
+            return results
+        from distributed import as_completed
+
+        futures = self._client.map(function, items, pure=False, **kwargs)
+        for done, future in enumerate(as_completed(futures), start=1):
+            if future.status == "error":
+                future.result()  # re-raises the task's own exception here
+            if self._progress:
+                self._progress(label, done, total)
+        return list(self._client.gather(futures))
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._client.close()
+            self._cluster.close()
+
+
+def rank_dataset(
+    source: str | Path | Sequence[str | Path],
+    *,
+    scheduler: Any = None,
+    out: str | Path | None = None,
+    top_k: int = 1000,
+    method: str = DEFAULT_METHOD,
+    difficulty: str = DEFAULT_DIFFICULTY,
+    layout: ShardLayout | None = None,
+    progress: Progress | None = None,
+) -> ShardedRanking:
+    """Rank every sample of a sharded dataset; return the global top-k.
+
+    Parameters
+    ----------
+    source : glob, directory or list of Parquet files
+        Each shard has an id column, a label column and K probability columns (or one
+        list column). Every shard must have the same K.
+    scheduler : None, "local", an address such as "tcp://host:8786", or a Client
+        None runs in this process shard by shard; "local" starts a two-process
+        ``LocalCluster``.
+    out : directory, optional
+        Where to write one Parquet file of per-sample scores per input shard.
+    top_k : int
+        Rows of the global ranking to gather to the client.
+    method, difficulty : str
+        As :func:`labelmend.cleaner.rank_samples`.
+    progress : callable(stage, done, total), optional
+        Called after every shard of every pass.
+
+    Returns
+    -------
+    ShardedRanking
+        ``top`` equals the first ``top_k`` rows of ``rank_samples`` on the concatenated
+        shards with the same sample ids.
+    """
+    check_choice("method", method, RANKING_METHODS, where="rank_dataset")
+    check_choice("difficulty", difficulty, DIFFICULTY_METHODS, where="rank_dataset")
+    if top_k < 1:
+        raise InputError(f"top_k must be at least 1. Got {top_k}.")
+    layout = layout or ShardLayout()
+    files = find_shards(source)
+    out_dir = Path(out) if out is not None else None
+    runner = _Runner(scheduler, progress)
+    try:
+        partial_stats = runner.map("statistics", _shard_stats, files, layout=layout)
+        class_counts = {k for _, k in partial_stats}
+        if len(class_counts) > 1:
+            per_shard = {str(f.name): k for f, (_, k) in zip(files, partial_stats, strict=True)}
+            raise InputError(f"Shards disagree on the number of classes: {per_shard}.")
+        n_classes = class_counts.pop()
+        stats = ThresholdStats(np.zeros(n_classes), np.zeros(n_classes, dtype=np.int64))
+        for partial, _ in partial_stats:
+            stats = stats + partial
+        counts = runner.map(
+            "confident joint", _shard_counts, files, layout=layout, thresholds=stats.thresholds
+        )
+        noise_model = NoiseModel.from_counts(stats, np.sum(counts, axis=0))
+        out_files = [
+            out_dir / f"scores-{index:05d}.parquet" if out_dir is not None else None
+            for index in range(len(files))
+        ]
+        scored = runner.map(
+            "scoring",
+            _score_shard,
+            list(zip(files, out_files, strict=True)),
+            layout=layout,
+            noise_model=noise_model,
+            method=method,
+            difficulty=difficulty,
+            top_k=top_k,
+        )
+    finally:
+        runner.close()
+    tops = pd.concat([top for top, _, _ in scored], ignore_index=True)
+    order = ranking_order(
+        tops["priority"].to_numpy(), tops["p_error"].to_numpy(), tops["sample_id"].to_numpy()
+    )[:top_k]
+    top = tops.iloc[order].reset_index(drop=True)
+    top.insert(7, "rank", np.arange(1, len(top) + 1))
+    return ShardedRanking(
+        top=top,
+        n_samples=sum(n for _, n, _ in scored),
+        n_classes=n_classes,
+        estimated_errors=sum(e for _, _, e in scored),
+        noise_model=noise_model,
+        score_files=[f for f in out_files if f is not None],
+    )

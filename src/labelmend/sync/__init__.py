@@ -1,0 +1,1 @@
+"""Sync relabel queues with annotation tools (Label Studio, or files)."""

@@ -1,0 +1,62 @@
+"""The Label Studio client against a real server: projects, tasks, answers, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from labelmend.errors import SyncError
+from labelmend.sync.label_studio import LabelStudioClient, label_config, task_payload
+
+pytestmark = pytest.mark.server
+
+CLASSES = ["cat", "dog", "fox"]
+
+
+def answer(client, task_id, choices):
+    result = [
+        {
+            "from_name": "label",
+            "to_name": "sample",
+            "type": "choices",
+            "value": {"choices": choices},
+        }
+    ]
+    client._sdk.annotations.create(id=task_id, result=result if choices is not None else [])
+
+
+def test_push_tasks_and_read_back_validated_answers(label_studio):
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.ensure_project(title="client test", config=label_config(CLASSES))
+    tasks = [
+        task_payload(
+            f"s{i}", {"text": f"sample {i}"}, show="text", suggested_label="dog", score=0.7
+        )
+        for i in range(5)
+    ]
+    batches = []
+    ids = client.import_tasks(project, tasks, batch_size=2, on_batch=lambda t, i: batches.append(i))
+    assert len(ids) == 5
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert client.task_ids_by_sample(project) == {f"s{i}": ids[i] for i in range(5)}
+    answer(client, ids[0], ["cat"])
+    answer(client, ids[1], ["owl"])
+    answer(client, ids[2], None)
+    answer(client, ids[3], ["cat", "dog"])
+    parsed = {a.sample_id: a for a in client.annotations(project, CLASSES)}
+    assert parsed["s0"].label == "cat"
+    assert parsed["s0"].annotator == "expert@labelmend.test"
+    assert parsed["s1"].problem == "unknown class 'owl'"
+    assert parsed["s2"].problem == "empty answer"
+    assert parsed["s3"].problem.startswith("several classes")
+    assert "s4" not in parsed
+
+
+def test_errors_are_one_line_and_never_show_the_key(label_studio):
+    with pytest.raises(SyncError, match="refused the API key") as wrong_key:
+        LabelStudioClient(label_studio.url, "not-the-key-0000").whoami()
+    assert "not-the-key-0000" not in str(wrong_key.value)
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    with pytest.raises(SyncError, match="404"):
+        client.ensure_project(title="x", config="", project_id=987654)
+    with pytest.raises(SyncError, match="Cannot reach"):
+        LabelStudioClient("http://127.0.0.1:9", label_studio.token, max_retries=0).whoami()
