@@ -7,6 +7,7 @@
 5
 """
 
+from labelmend.cleaner.aggregate import UNDECIDED, plurality_vote, vote_counts
 from labelmend.cleaner.cost import expected_annotations
 from labelmend.cleaner.noise import NoiseModel, ThresholdStats, confident_counts, threshold_stats
 from labelmend.cleaner.ranking import (
@@ -39,6 +40,7 @@ __all__ = [
     "DIFFICULTY_METHODS",
     "RANKING_COLUMNS",
     "RANKING_METHODS",
+    "UNDECIDED",
     "REASONS",
     "BlockScores",
     "DifficultyName",
@@ -53,7 +55,9 @@ __all__ = [
     "fit_noise_model",
     "rank_samples",
     "ranking_order",
+    "plurality_vote",
     "score_samples",
     "select_batch",
     "threshold_stats",
+    "vote_counts",
 ]
