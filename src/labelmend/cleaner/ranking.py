@@ -266,13 +266,13 @@ def ranking_order(
     """Row indices in relabelling order: priority, then p_error, both descending.
 
     Remaining ties go by ``tie_breaker`` ascending (sample ids, so the order does not
-    depend on row order), else by row. One stable sort does the work; the secondary
+    depend on row order), else by row. One sort does the work; the secondary
     keys are sorted only within runs of equal priority.
 
     >>> ranking_order(np.array([0.1, 0.9, 0.5, 0.5]), np.array([0, 0, 0.2, 0.3]))
     array([1, 3, 2, 0])
     """
-    order = np.argsort(-priority, kind="stable")
+    order = np.argsort(-priority)
     sorted_priority = priority[order]
     equal_next = sorted_priority[1:] == sorted_priority[:-1]
     if not equal_next.any():
