@@ -37,3 +37,68 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             f"{item.nodeid}: server test skipped although LABELMEND_REQUIRE_SERVERS=1 "
             f"({report.longrepr})"
         )
+
+
+POSTGRES_URL_VAR = "LABELMEND_TEST_POSTGRES_URL"
+
+
+def _fresh_postgres_database(base_url: str) -> Generator[str]:
+    """Create an empty database on the test server, yield its URL, drop it afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"labelmend_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)],
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[str]:
+    """URL of an empty database: a SQLite file, or a new database on the PostgreSQL server
+    named by ``LABELMEND_TEST_POSTGRES_URL`` (``.ci/run`` starts one)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base = os.environ.get(POSTGRES_URL_VAR)
+    if not base:
+        pytest.skip(f"{POSTGRES_URL_VAR} is not set (no PostgreSQL server)")
+    yield from _fresh_postgres_database(base)
+
+
+def table_contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the store at ``url``, in primary-key order."""
+    from sqlalchemy import create_engine, select
+
+    from labelmend.storage import Base
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                table.name: [
+                    tuple(row)
+                    for row in connection.execute(
+                        select(table).order_by(*table.primary_key.columns)
+                    )
+                ]
+                for table in Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def snapshot() -> Any:
+    """``snapshot(url)``: the store's whole contents, to compare before and after a failure."""
+    return table_contents
