@@ -176,7 +176,8 @@ def test_reimporting_the_same_predictions_is_a_no_op(store, snapshot, tmp_path):
     before = snapshot(store)
     with open_store(store) as session:
         again = workflow.import_predictions(session, path, model="net2")
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     assert again.run_id == first.run_id
     assert snapshot(store) == before
 
@@ -220,12 +221,16 @@ def test_balanced_queue_caps_each_class(scored):
     assert items["given_label"].value_counts().max() <= 3
 
 
-def test_duplicate_queue_name_and_missing_scores_are_refused(store, scored):
-    with open_store(scored) as session:
+def test_duplicate_queue_name_and_missing_scores_are_refused(store):
+    with pytest.raises(InputError, match="no scores yet"), open_store(store) as session:
         workflow.create_queue(session, "q", budget=3)
-    with pytest.raises(InputError, match="Queue 'q' already exists"):
-        with open_store(scored) as session:
-            workflow.create_queue(session, "q", budget=3)
+    with open_store(store) as session:
+        workflow.score(session)
+        workflow.create_queue(session, "q", budget=3)
+    with pytest.raises(InputError, match="Queue 'q' already exists"), open_store(store) as session:
+        workflow.create_queue(session, "q", budget=3)
+    with pytest.raises(InputError, match="exactly one of budget"), open_store(store) as session:
+        workflow.create_queue(session, "r", budget=3, fraction=0.1)
 
 
 def test_label_set_is_recorded_in_history_and_export(scored, tmp_path):
@@ -254,9 +259,8 @@ def test_label_set_is_recorded_in_history_and_export(scored, tmp_path):
 
 def test_label_set_refuses_unknown_class_and_sample(scored, snapshot):
     before = snapshot(scored)
-    with pytest.raises(InputError, match="Unknown class name 'owl'"):
-        with open_store(scored) as session:
-            workflow.set_label(session, "s001", "owl")
+    with pytest.raises(InputError, match="Unknown class name 'owl'"), open_store(scored) as session:
+        workflow.set_label(session, "s001", "owl")
     with pytest.raises(InputError, match="No sample 'nope'"), open_store(scored) as session:
         workflow.set_label(session, "nope", "cat")
     assert snapshot(scored) == before
@@ -281,7 +285,9 @@ def test_answers_resolve_items_change_labels_once(scored):
         again = workflow.record_answers(session, "q", answers, tool="test")
         after = workflow.queue_items(session, "q", open_only=False)
         report = workflow.dataset_status(session)
-    assert done.recorded == 20 and again.recorded == 0 and again.repeated == 20
+    assert done.recorded == 20
+    assert again.recorded == 0
+    assert again.repeated == 20
     assert done.changed == int((queue["given_label"] != answers["label"]).sum())
     assert set(after["status"]) == {"resolved"}
     assert report.labels_changed == done.changed
@@ -337,9 +343,11 @@ def test_several_datasets_need_a_name(store):
 
 
 def test_unreachable_postgres_names_the_url_with_the_password_masked():
-    with pytest.raises(StorageError) as caught:
-        with open_store("postgresql+psycopg://ann:s3cret@127.0.0.1:9/labels"):
-            pass
+    with (
+        pytest.raises(StorageError) as caught,
+        open_store("postgresql+psycopg://ann:s3cret@127.0.0.1:9/labels"),
+    ):
+        pass
     message = str(caught.value)
     assert "postgresql+psycopg://ann:***@127.0.0.1:9/labels" in message
     assert "s3cret" not in message
@@ -347,9 +355,10 @@ def test_unreachable_postgres_names_the_url_with_the_password_masked():
 
 
 def test_unopenable_sqlite_file_and_bad_url(tmp_path):
-    with pytest.raises(StorageError, match="unable to open database file"):
-        with open_store(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}"):
-            pass
-    with pytest.raises(StorageError, match="not a usable database URL"):
-        with open_store("nosuchdb://x"):
-            pass
+    with (
+        pytest.raises(StorageError, match="unable to open database file"),
+        open_store(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}"),
+    ):
+        pass
+    with pytest.raises(StorageError, match="not a usable database URL"), open_store("nosuchdb://x"):
+        pass

@@ -45,15 +45,7 @@ def demo(
                 }
             ),
             title=f"Top {top} of the {len(report.queue)} digits queued for the expert",
-            columns=[
-                "rank",
-                "id",
-                "given_label",
-                "suggested_label",
-                "p_error",
-                "reason",
-                "truly_wrong",
-            ],
+            columns=["rank", "id", "given", "suggested", "p_error", "reason", "wrong"],
             formats={"p_error": ".3f"},
         )
     )

@@ -58,9 +58,15 @@ def show(
         )
     console.print(
         frame_table(
-            items.rename(columns={"position": "rank"}),
+            items.rename(
+                columns={
+                    "position": "rank",
+                    "given_label": "given",
+                    "suggested_label": "suggested",
+                }
+            ),
             title=f"Queue {name!r}: next {len(items)} {'items' if all_items else 'open items'}",
-            columns=["rank", "id", "given_label", "suggested_label", "p_error", "reason", "status"],
+            columns=["rank", "id", "given", "suggested", "p_error", "reason", "status"],
             formats={"p_error": ".3f"},
         )
     )

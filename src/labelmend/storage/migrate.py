@@ -6,6 +6,8 @@ the same from a shell.
 
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -25,8 +27,9 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The newest revision of the packaged migrations."""
+    """The newest revision of the packaged migrations (read once per process)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
