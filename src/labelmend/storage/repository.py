@@ -7,6 +7,7 @@ directly on the session's connection, so they stay inside the same transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -19,10 +20,11 @@ from sqlalchemy.orm import Session
 from labelmend.errors import InputError
 from labelmend.storage.models import (
     OPEN_STATUSES,
+    PREDICTION_BLOCK_ROWS,
     Annotation,
     Dataset,
     LabelChange,
-    Prediction,
+    PredictionBlock,
     PredictionRun,
     Queue,
     QueueItem,
@@ -30,9 +32,6 @@ from labelmend.storage.models import (
     Score,
     ScoreRun,
 )
-
-#: Rows sent to the database per bulk statement.
-BULK_ROWS = 50_000
 
 
 def bulk_insert(
@@ -56,6 +55,31 @@ def bulk_insert(
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
     finally:
         cursor.close()
+
+
+def read_frame(session: Session, query: Select, columns: Sequence[str]) -> pd.DataFrame:
+    """Run ``query`` on the session's connection and return its rows as a DataFrame.
+
+    Goes through the driver's cursor: building a million SQLAlchemy rows costs more
+    than the query. JSON columns come back as text on SQLite.
+    """
+    connection = session.connection()
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.construct_params()
+    arguments: Any = (
+        tuple(params[name] for name in compiled.positiontup or ())
+        if compiled.positional
+        else params
+    )
+    cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), arguments)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=False)
 
 
 # --- datasets -------------------------------------------------------------------------
@@ -100,12 +124,13 @@ def get_dataset(session: Session, name: str | None = None, *, lock: bool = False
 
 def sample_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
     """Every sample of ``dataset``: columns id, external_id, given_label, current_label."""
-    rows = session.execute(
+    return read_frame(
+        session,
         select(Sample.id, Sample.external_id, Sample.given_label, Sample.current_label)
         .where(Sample.dataset_id == dataset.id)
-        .order_by(Sample.id)
-    ).all()
-    return pd.DataFrame(rows, columns=["id", "external_id", "given_label", "current_label"])
+        .order_by(Sample.id),
+        ["id", "external_id", "given_label", "current_label"],
+    )
 
 
 def insert_samples(
@@ -273,9 +298,24 @@ def add_prediction_run(
     )
     session.add(run)
     session.flush()
-    blobs = np.ascontiguousarray(probs, dtype="<f8")
-    rows = ((run.id, sid, blobs[i].tobytes()) for i, sid in enumerate(sample_ids.tolist()))
-    bulk_insert(session, Prediction.__tablename__, ["run_id", "sample_id", "probs"], rows)
+    keys = np.ascontiguousarray(sample_ids, dtype="<i8")
+    values = np.ascontiguousarray(probs, dtype="<f8")
+    rows = (
+        (
+            run.id,
+            block,
+            len(keys[start : start + PREDICTION_BLOCK_ROWS]),
+            keys[start : start + PREDICTION_BLOCK_ROWS].tobytes(),
+            values[start : start + PREDICTION_BLOCK_ROWS].tobytes(),
+        )
+        for block, start in enumerate(range(0, len(keys), PREDICTION_BLOCK_ROWS))
+    )
+    bulk_insert(
+        session,
+        PredictionBlock.__tablename__,
+        ["run_id", "block", "n_rows", "sample_ids", "probs"],
+        rows,
+    )
     return run
 
 
@@ -283,14 +323,15 @@ def load_probabilities(
     session: Session, run: PredictionRun, n_classes: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """A run's (sample primary keys (N,), probabilities (N, K)), ordered by sample key."""
-    rows = session.execute(
-        select(Prediction.sample_id, Prediction.probs)
-        .where(Prediction.run_id == run.id)
-        .order_by(Prediction.sample_id)
+    blocks = session.execute(
+        select(PredictionBlock.sample_ids, PredictionBlock.probs)
+        .where(PredictionBlock.run_id == run.id)
+        .order_by(PredictionBlock.block)
     ).all()
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    flat = np.frombuffer(b"".join(bytes(row[1]) for row in rows), dtype="<f8")
-    return ids, flat.reshape(len(rows), n_classes)
+    keys = np.frombuffer(b"".join(bytes(block[0]) for block in blocks), dtype="<i8")
+    values = np.frombuffer(b"".join(bytes(block[1]) for block in blocks), dtype="<f8")
+    order = np.argsort(keys, kind="stable")
+    return keys[order].astype(np.int64), values.reshape(len(keys), n_classes)[order]
 
 
 def add_score_run(
@@ -358,12 +399,13 @@ def latest_score_run(session: Session, dataset: Dataset) -> ScoreRun | None:
 
 def load_ranking(session: Session, run: ScoreRun) -> pd.DataFrame:
     """A score run as a ranking (sample_id = primary key, given_label, p_error, rank), by rank."""
-    rows = session.execute(
+    return read_frame(
+        session,
         select(Score.sample_id, Score.label, Score.p_error, Score.rank)
         .where(Score.run_id == run.id)
-        .order_by(Score.rank)
-    ).all()
-    return pd.DataFrame(rows, columns=["sample_id", "given_label", "p_error", "rank"])
+        .order_by(Score.rank),
+        ["sample_id", "given_label", "p_error", "rank"],
+    )
 
 
 # --- queues ---------------------------------------------------------------------------
@@ -463,7 +505,11 @@ def queue_frame(
         "reason",
         "metadata",
     ]
-    return pd.DataFrame(session.execute(query).all(), columns=columns)
+    frame = read_frame(session, query, columns)
+    frame["metadata"] = frame["metadata"].map(
+        lambda value: json.loads(value) if isinstance(value, str) else value
+    )
+    return frame
 
 
 def set_item_status(session: Session, item_ids: Sequence[int], status: str) -> None:

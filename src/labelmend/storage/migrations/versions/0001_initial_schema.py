@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 04:42:51.220174
+Create Date: 2026-11-22 04:59:25.620999
 """
 
 from __future__ import annotations
@@ -102,23 +102,19 @@ def upgrade() -> None:
         op.f("ix_label_history_sample_id"), "label_history", ["sample_id"], unique=False
     )
     op.create_table(
-        "predictions",
+        "prediction_blocks",
         sa.Column("run_id", sa.Integer(), nullable=False),
-        sa.Column("sample_id", sa.Integer(), nullable=False),
+        sa.Column("block", sa.Integer(), nullable=False),
+        sa.Column("n_rows", sa.Integer(), nullable=False),
+        sa.Column("sample_ids", sa.LargeBinary(), nullable=False),
         sa.Column("probs", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["prediction_runs.id"],
-            name=op.f("fk_predictions_run_id_prediction_runs"),
+            name=op.f("fk_prediction_blocks_run_id_prediction_runs"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["sample_id"],
-            ["samples.id"],
-            name=op.f("fk_predictions_sample_id_samples"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("run_id", "sample_id", name=op.f("pk_predictions")),
+        sa.PrimaryKeyConstraint("run_id", "block", name=op.f("pk_prediction_blocks")),
     )
     op.create_table(
         "score_runs",
@@ -278,7 +274,7 @@ def downgrade() -> None:
     op.drop_table("scores")
     op.drop_table("queues")
     op.drop_table("score_runs")
-    op.drop_table("predictions")
+    op.drop_table("prediction_blocks")
     op.drop_index(op.f("ix_label_history_sample_id"), table_name="label_history")
     op.drop_table("label_history")
     op.drop_table("samples")
