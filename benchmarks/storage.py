@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,13 +31,13 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _synthetic import noisy_dataset
 from labelmend import workflow
 from labelmend.storage import Sample, open_store, repository
+from labelmend.storage.engine import scratch_database
 
 N_CLASSES = 10
 QUEUE = 10_000
@@ -60,21 +59,6 @@ def tables(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     predictions /= predictions.to_numpy().sum(axis=1, keepdims=True)
     predictions.insert(0, "id", ids.to_numpy()[order])
     return samples, predictions
-
-
-@contextmanager
-def postgres_database(base_url: str) -> Iterator[str]:
-    """A fresh database on the server at ``base_url``, dropped afterwards."""
-    name = f"labelmend_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def timed(step: Callable[[], Any]) -> float:
@@ -164,7 +148,7 @@ def main() -> None:
         if args.postgres:
             backends.append(("postgresql", args.postgres))
         for backend, url in backends:
-            context = postgres_database(url) if backend == "postgresql" else _as_is(url)
+            context = scratch_database(url) if backend == "postgresql" else _as_is(url)
             with context as database:
                 for step, rows, seconds in run_backend(
                     database, samples, predictions, args.repeats

@@ -42,25 +42,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 POSTGRES_URL_VAR = "LABELMEND_TEST_POSTGRES_URL"
 
 
-def _fresh_postgres_database(base_url: str) -> Generator[str]:
-    """Create an empty database on the test server, yield its URL, drop it afterwards."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"labelmend_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)],
 )
@@ -73,7 +54,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[st
     base = os.environ.get(POSTGRES_URL_VAR)
     if not base:
         pytest.skip(f"{POSTGRES_URL_VAR} is not set (no PostgreSQL server)")
-    yield from _fresh_postgres_database(base)
+    from labelmend.storage.engine import scratch_database
+
+    with scratch_database(base) as url:
+        yield url
 
 
 def table_contents(url: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -8,7 +8,7 @@ directly on the session's connection, so they stay inside the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from labelmend.cleaner import RANKING_COLUMNS
 from labelmend.errors import InputError
 from labelmend.storage.models import (
     OPEN_STATUSES,
@@ -33,26 +34,40 @@ from labelmend.storage.models import (
     ScoreRun,
 )
 
+#: Rows per chunk of CSV sent to PostgreSQL's COPY.
+COPY_CHUNK_ROWS = 100_000
 
-def bulk_insert(
-    session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """Insert many rows fast inside the session's transaction (COPY on PostgreSQL).
 
-    ``table`` and ``columns`` are trusted names from the models, never user input.
+def _is_binary(column: pd.Series) -> bool:
+    return column.dtype == object and len(column) > 0 and isinstance(column.iloc[0], bytes)
+
+
+def bulk_insert(session: Session, table: str, frame: pd.DataFrame) -> None:
+    """Insert a frame's rows fast, inside the session's transaction.
+
+    PostgreSQL gets COPY (CSV text, or row by row for binary columns); SQLite gets one
+    ``executemany``. ``table`` and the frame's column names are trusted names from the
+    models, never user input. Missing values become NULL.
     """
     connection = session.connection()
-    raw = connection.connection.driver_connection
-    names = ", ".join(columns)
-    cursor: Any = raw.cursor()  # type: ignore[union-attr]
+    names = ", ".join(frame.columns)
+    cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if connection.dialect.name == "postgresql":
+        if connection.dialect.name != "postgresql":
+            marks = ", ".join("?" * frame.shape[1])
+            rows = (
+                frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+            )
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        elif any(_is_binary(frame[c]) for c in frame.columns):
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
+                for row in frame.itertuples(index=False, name=None):
                     copy.write_row(row)
         else:
-            marks = ", ".join("?" * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
+                for start in range(0, len(frame), COPY_CHUNK_ROWS):
+                    chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]
+                    copy.write(chunk.to_csv(header=False, index=False))
     finally:
         cursor.close()
 
@@ -141,20 +156,16 @@ def insert_samples(
     metadata_json: Sequence[str | None],
 ) -> None:
     """Add new samples (ids not yet in the dataset), their current label = given label."""
-    rows = zip(
-        [dataset.id] * len(external_ids),
-        external_ids,
-        labels.tolist(),
-        labels.tolist(),
-        metadata_json,
-        strict=True,
+    frame = pd.DataFrame(
+        {
+            "dataset_id": dataset.id,
+            "external_id": list(external_ids),
+            "given_label": labels,
+            "current_label": labels,
+            "metadata": list(metadata_json),
+        }
     )
-    bulk_insert(
-        session,
-        Sample.__tablename__,
-        ["dataset_id", "external_id", "given_label", "current_label", "metadata"],
-        rows,
-    )
+    bulk_insert(session, Sample.__tablename__, frame)
 
 
 def get_sample(
@@ -300,22 +311,17 @@ def add_prediction_run(
     session.flush()
     keys = np.ascontiguousarray(sample_ids, dtype="<i8")
     values = np.ascontiguousarray(probs, dtype="<f8")
-    rows = (
-        (
-            run.id,
-            block,
-            len(keys[start : start + PREDICTION_BLOCK_ROWS]),
-            keys[start : start + PREDICTION_BLOCK_ROWS].tobytes(),
-            values[start : start + PREDICTION_BLOCK_ROWS].tobytes(),
-        )
-        for block, start in enumerate(range(0, len(keys), PREDICTION_BLOCK_ROWS))
+    starts = range(0, len(keys), PREDICTION_BLOCK_ROWS)
+    blocks = pd.DataFrame(
+        {
+            "run_id": run.id,
+            "block": np.arange(len(starts)),
+            "n_rows": [len(keys[i : i + PREDICTION_BLOCK_ROWS]) for i in starts],
+            "sample_ids": [keys[i : i + PREDICTION_BLOCK_ROWS].tobytes() for i in starts],
+            "probs": [values[i : i + PREDICTION_BLOCK_ROWS].tobytes() for i in starts],
+        }
     )
-    bulk_insert(
-        session,
-        PredictionBlock.__tablename__,
-        ["run_id", "block", "n_rows", "sample_ids", "probs"],
-        rows,
-    )
+    bulk_insert(session, PredictionBlock.__tablename__, blocks)
     return run
 
 
@@ -353,37 +359,11 @@ def add_score_run(
     )
     session.add(run)
     session.flush()
-    columns = [
-        "sample_id",
-        "given_label",
-        "suggested_label",
-        "p_error",
-        "correctness",
-        "difficulty",
-        "priority",
-        "rank",
-    ]
-    values = [ranking[c].tolist() for c in columns]
-    rows = zip(
-        [run.id] * len(ranking), *values, ranking["reason"].astype(str).tolist(), strict=True
-    )
-    bulk_insert(
-        session,
-        Score.__tablename__,
-        [
-            "run_id",
-            "sample_id",
-            "label",
-            "suggested_label",
-            "p_error",
-            "correctness",
-            "difficulty",
-            "priority",
-            "rank",
-            "reason",
-        ],
-        rows,
-    )
+    # The ranking's given_label is the label that was scored: the column ``label``.
+    scores = ranking[list(RANKING_COLUMNS)].rename(columns={"given_label": "label"})
+    scores = scores.assign(reason=scores["reason"].astype(str))
+    scores.insert(0, "run_id", run.id)
+    bulk_insert(session, Score.__tablename__, scores)
     return run
 
 
@@ -446,10 +426,15 @@ def add_queue(
     queue = Queue(dataset_id=dataset.id, name=name, score_run_id=score_run.id, strategy=strategy)
     session.add(queue)
     session.flush()
-    rows = ((queue.id, sid, position, "pending") for position, sid in enumerate(sample_ids, 1))
-    bulk_insert(
-        session, QueueItem.__tablename__, ["queue_id", "sample_id", "position", "status"], rows
+    items = pd.DataFrame(
+        {
+            "queue_id": queue.id,
+            "sample_id": list(sample_ids),
+            "position": np.arange(1, len(sample_ids) + 1),
+            "status": "pending",
+        }
     )
+    bulk_insert(session, QueueItem.__tablename__, items)
     return queue
 
 
