@@ -30,6 +30,8 @@ DEFAULT_URL = "sqlite:///labelmend.db"
 ENV_VAR = "LABELMEND_DB"
 #: Seconds a SQLite writer waits for another process's transaction before giving up.
 SQLITE_BUSY_TIMEOUT = 60.0
+#: SQLite's page cache per connection; million-row indexes are built far faster in memory.
+SQLITE_CACHE_KIB = 256 * 1024
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -77,6 +79,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -36,6 +36,9 @@ from labelmend.storage.models import (
 
 #: Rows per chunk of CSV sent to PostgreSQL's COPY.
 COPY_CHUNK_ROWS = 100_000
+#: After a bulk insert of this many rows PostgreSQL re-reads the table's statistics, so
+#: that the next query in the same transaction is planned for the table's real size.
+ANALYZE_ROWS = 50_000
 
 
 def _is_binary(column: pd.Series) -> bool:
@@ -68,6 +71,8 @@ def bulk_insert(session: Session, table: str, frame: pd.DataFrame) -> None:
                 for start in range(0, len(frame), COPY_CHUNK_ROWS):
                     chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]
                     copy.write(chunk.to_csv(header=False, index=False))
+        if connection.dialect.name == "postgresql" and len(frame) >= ANALYZE_ROWS:
+            cursor.execute(f"ANALYZE {table}")
     finally:
         cursor.close()
 
@@ -363,6 +368,8 @@ def add_score_run(
     scores = ranking[list(RANKING_COLUMNS)].rename(columns={"given_label": "label"})
     scores = scores.assign(reason=scores["reason"].astype(str))
     scores.insert(0, "run_id", run.id)
+    # In primary-key order, the table's own index grows at its end.
+    scores = scores.sort_values("sample_id", kind="stable")
     bulk_insert(session, Score.__tablename__, scores)
     return run
 
@@ -450,14 +457,28 @@ def queue_frame(
     Columns: position, item_id, sample_id, external_id, status, external_task_id,
     given_label, current_label, suggested_label, p_error, reason, metadata.
     """
+    # Pick the items first, then join: the plan stays an index walk of at most
+    # ``limit`` items whatever the planner believes about the tables' sizes.
+    items = select(
+        QueueItem.position,
+        QueueItem.id,
+        QueueItem.sample_id,
+        QueueItem.status,
+        QueueItem.external_task_id,
+    ).where(QueueItem.queue_id == queue.id)
+    if statuses is not None:
+        items = items.where(QueueItem.status.in_(statuses))
+    if limit is not None:
+        items = items.order_by(QueueItem.position).limit(limit)
+    chosen = items.subquery()
     query = (
         select(
-            QueueItem.position,
-            QueueItem.id,
+            chosen.c.position,
+            chosen.c.id,
             Sample.id,
             Sample.external_id,
-            QueueItem.status,
-            QueueItem.external_task_id,
+            chosen.c.status,
+            chosen.c.external_task_id,
             Sample.given_label,
             Sample.current_label,
             Score.suggested_label,
@@ -465,17 +486,10 @@ def queue_frame(
             Score.reason,
             Sample.meta,
         )
-        .join(Sample, Sample.id == QueueItem.sample_id)
-        .join(
-            Score, (Score.sample_id == QueueItem.sample_id) & (Score.run_id == queue.score_run_id)
-        )
-        .where(QueueItem.queue_id == queue.id)
-        .order_by(QueueItem.position)
+        .join(Sample, Sample.id == chosen.c.sample_id)
+        .join(Score, (Score.sample_id == chosen.c.sample_id) & (Score.run_id == queue.score_run_id))
+        .order_by(chosen.c.position)
     )
-    if statuses is not None:
-        query = query.where(QueueItem.status.in_(statuses))
-    if limit is not None:
-        query = query.limit(limit)
     columns = [
         "position",
         "item_id",
