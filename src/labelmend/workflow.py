@@ -114,6 +114,7 @@ def import_samples(
     dataset: str | None = None,
     id_col: str = "id",
     label_col: str = "label",
+    progress: repo.ProgressCallback | None = None,
 ) -> SampleImport:
     """Add samples from a table: an id column, a label column (class names), metadata.
 
@@ -155,7 +156,7 @@ def import_samples(
         )
     else:
         meta = [None] * int(new.sum())
-    repo.insert_samples(session, found, ids[new].tolist(), labels[new], meta)
+    repo.insert_samples(session, found, ids[new].tolist(), labels[new], meta, progress=progress)
     return SampleImport(found.name, int(new.sum()), int(known.sum()))
 
 
@@ -177,6 +178,7 @@ def import_predictions(
     model: str,
     dataset: str | None = None,
     id_col: str = "id",
+    progress: repo.ProgressCallback | None = None,
 ) -> PredictionImport:
     """Store a model's probabilities: an id column and one column per class, named by class.
 
@@ -228,7 +230,13 @@ def import_predictions(
         return PredictionImport(found.name, model, existing.id, existing.n_samples, False)
     sample_keys = samples["id"].to_numpy()[position]
     run = repo.add_prediction_run(
-        session, found, model=model, file_hash=fingerprint, sample_ids=sample_keys, probs=probs
+        session,
+        found,
+        model=model,
+        file_hash=fingerprint,
+        sample_ids=sample_keys,
+        probs=probs,
+        progress=progress,
     )
     return PredictionImport(found.name, model, run.id, len(ids), True)
 
@@ -248,6 +256,7 @@ def score(
     model: str | None = None,
     method: str = DEFAULT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
+    progress: repo.ProgressCallback | None = None,
 ) -> ScoreResult:
     """Score the current labels against a model's newest stored probabilities and store it.
 
@@ -267,7 +276,13 @@ def score(
     key_of = pd.Series(keys, index=samples["external_id"].to_numpy())
     stored = ranking.assign(sample_id=key_of.loc[ranking["sample_id"]].to_numpy())
     run = repo.add_score_run(
-        session, found, prediction_run, stored, method=method, difficulty=difficulty
+        session,
+        found,
+        prediction_run,
+        stored,
+        method=method,
+        difficulty=difficulty,
+        progress=progress,
     )
     return ScoreResult(run, _named(ranking, found.classes, ["given_label", "suggested_label"]))
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from labelmend.cli._console import console, frame_table
+from labelmend.cli._console import console
+from labelmend.cli.queue import queue_table
 from labelmend.cli.status import print_status
 from labelmend.demo import run_demo
 
@@ -35,18 +36,10 @@ def demo(
             on_step=lambda text: spinner.update(f"{text}…"),
         )
     console.print(
-        frame_table(
-            report.queue.head(top).rename(
-                columns={
-                    "position": "rank",
-                    "given_label": "given",
-                    "suggested_label": "suggested",
-                    "truly_wrong": "wrong",
-                }
-            ),
+        queue_table(
+            report.queue.head(top).rename(columns={"truly_wrong": "wrong"}),
             title=f"Top {top} of the {len(report.queue)} digits queued for the expert",
-            columns=["rank", "id", "given", "suggested", "p_error", "reason", "wrong"],
-            formats={"p_error": ".3f"},
+            extra="wrong",
         )
     )
     console.print(

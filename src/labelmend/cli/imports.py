@@ -9,7 +9,7 @@ import typer
 
 from labelmend import workflow
 from labelmend.cli._console import console
-from labelmend.cli._store import DatasetOption, DbOption, store
+from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
 
 import_app = typer.Typer(help="Import samples or model predictions from CSV / Parquet / JSONL.")
 
@@ -26,9 +26,9 @@ def import_samples(
     db: DbOption = None,
 ) -> None:
     """Add samples (id, label, other columns kept as metadata); re-running is a no-op."""
-    with store(db, f"Importing samples from {file}…") as session:
+    with store_with_progress(db, f"Importing samples from {file}") as (session, progress):
         done = workflow.import_samples(
-            session, file, dataset=dataset, id_col=id_col, label_col=label_col
+            session, file, dataset=dataset, id_col=id_col, label_col=label_col, progress=progress
         )
     console.print(
         f"{done.inserted:,} samples added to {done.dataset!r}; "
@@ -45,9 +45,9 @@ def import_predictions(
     db: DbOption = None,
 ) -> None:
     """Store a model's probabilities: the id column and one column per class, matched by id."""
-    with store(db, f"Importing predictions from {file}…") as session:
+    with store_with_progress(db, f"Importing predictions from {file}") as (session, progress):
         done = workflow.import_predictions(
-            session, file, model=model, dataset=dataset, id_col=id_col
+            session, file, model=model, dataset=dataset, id_col=id_col, progress=progress
         )
     if done.created:
         console.print(

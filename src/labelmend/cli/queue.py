@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+import pandas as pd
 import typer
+from rich.table import Table
 
 from labelmend import workflow
 from labelmend.cli._console import console, frame_table
@@ -14,6 +16,18 @@ from labelmend.cli._store import DatasetOption, DbOption, store
 queue_app = typer.Typer(help="Create, show and export relabel queues.")
 
 QueueName = Annotated[str, typer.Argument(help="Queue name.")]
+
+
+def queue_table(items: pd.DataFrame, *, title: str, extra: str) -> Table:
+    """Queue items as a table narrow enough for 80 columns: rank, id, given, suggested,
+    p_error, reason and the column ``extra``."""
+    short = {"position": "rank", "given_label": "given", "suggested_label": "suggested"}
+    return frame_table(
+        items.rename(columns=short),
+        title=title,
+        columns=["rank", "id", "given", "suggested", "p_error", "reason", extra],
+        formats={"p_error": ".3f"},
+    )
 
 
 @queue_app.command("create")
@@ -56,20 +70,8 @@ def show(
         items = workflow.queue_items(
             session, name, dataset=dataset, limit=limit, open_only=not all_items
         )
-    console.print(
-        frame_table(
-            items.rename(
-                columns={
-                    "position": "rank",
-                    "given_label": "given",
-                    "suggested_label": "suggested",
-                }
-            ),
-            title=f"Queue {name!r}: next {len(items)} {'items' if all_items else 'open items'}",
-            columns=["rank", "id", "given", "suggested", "p_error", "reason", "status"],
-            formats={"p_error": ".3f"},
-        )
-    )
+    title = f"Queue {name!r}: next {len(items)} {'items' if all_items else 'open items'}"
+    console.print(queue_table(items, title=title, extra="status"))
 
 
 @queue_app.command("export")

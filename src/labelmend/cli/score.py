@@ -9,7 +9,7 @@ import typer
 from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
 from labelmend.cli._console import console, frame_table
-from labelmend.cli._store import DatasetOption, DbOption, store
+from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
 
 
 def score(
@@ -23,9 +23,14 @@ def score(
     db: DbOption = None,
 ) -> None:
     """Rank every sample by how likely its current label is wrong and store the scores."""
-    with store(db, "Scoring…") as session:
+    with store_with_progress(db, "Scoring") as (session, progress):
         result = workflow.score(
-            session, dataset=dataset, model=model, method=method, difficulty=difficulty
+            session,
+            dataset=dataset,
+            model=model,
+            method=method,
+            difficulty=difficulty,
+            progress=progress,
         )
     ranking = result.ranking
     console.print(

@@ -8,7 +8,7 @@ directly on the session's connection, so they stay inside the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,44 +34,62 @@ from labelmend.storage.models import (
     ScoreRun,
 )
 
-#: Rows per chunk of CSV sent to PostgreSQL's COPY.
-COPY_CHUNK_ROWS = 100_000
+#: Rows sent to the database per statement (or per COPY chunk) in a bulk insert.
+CHUNK_ROWS = 100_000
 #: After a bulk insert of this many rows PostgreSQL re-reads the table's statistics, so
 #: that the next query in the same transaction is planned for the table's real size.
 ANALYZE_ROWS = 50_000
+
+#: ``progress(rows_done, rows_total)``, called as a bulk insert advances.
+ProgressCallback = Callable[[int, int], None]
 
 
 def _is_binary(column: pd.Series) -> bool:
     return column.dtype == object and len(column) > 0 and isinstance(column.iloc[0], bytes)
 
 
-def bulk_insert(session: Session, table: str, frame: pd.DataFrame) -> None:
+def bulk_insert(
+    session: Session,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    progress: ProgressCallback | None = None,
+) -> None:
     """Insert a frame's rows fast, inside the session's transaction.
 
-    PostgreSQL gets COPY (CSV text, or row by row for binary columns); SQLite gets one
-    ``executemany``. ``table`` and the frame's column names are trusted names from the
-    models, never user input. Missing values become NULL.
+    PostgreSQL gets COPY (CSV text, or row by row for binary columns); SQLite gets
+    ``executemany``, :data:`CHUNK_ROWS` rows at a time. ``table`` and the frame's column
+    names are trusted names from the models, never user input. Missing values become NULL.
     """
     connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
     names = ", ".join(frame.columns)
+    total = len(frame)
+    report = progress or (lambda _done, _total: None)
     cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if connection.dialect.name != "postgresql":
+        if not postgres:
             marks = ", ".join("?" * frame.shape[1])
-            rows = (
-                frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-            )
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            for start in range(0, total, CHUNK_ROWS):
+                chunk = frame.iloc[start : start + CHUNK_ROWS]
+                rows = chunk.astype(object).where(chunk.notna(), None)
+                cursor.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                    rows.itertuples(index=False, name=None),
+                )
+                report(start + len(chunk), total)
         elif any(_is_binary(frame[c]) for c in frame.columns):
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in frame.itertuples(index=False, name=None):
+                for done, row in enumerate(frame.itertuples(index=False, name=None), 1):
                     copy.write_row(row)
+                    report(done, total)
         else:
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
-                for start in range(0, len(frame), COPY_CHUNK_ROWS):
-                    chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]
+                for start in range(0, total, CHUNK_ROWS):
+                    chunk = frame.iloc[start : start + CHUNK_ROWS]
                     copy.write(chunk.to_csv(header=False, index=False))
-        if connection.dialect.name == "postgresql" and len(frame) >= ANALYZE_ROWS:
+                    report(start + len(chunk), total)
+        if postgres and total >= ANALYZE_ROWS:
             cursor.execute(f"ANALYZE {table}")
     finally:
         cursor.close()
@@ -159,6 +177,8 @@ def insert_samples(
     external_ids: Sequence[str],
     labels: npt.NDArray[np.intp],
     metadata_json: Sequence[str | None],
+    *,
+    progress: ProgressCallback | None = None,
 ) -> None:
     """Add new samples (ids not yet in the dataset), their current label = given label."""
     frame = pd.DataFrame(
@@ -170,7 +190,7 @@ def insert_samples(
             "metadata": list(metadata_json),
         }
     )
-    bulk_insert(session, Sample.__tablename__, frame)
+    bulk_insert(session, Sample.__tablename__, frame, progress=progress)
 
 
 def get_sample(
@@ -307,6 +327,7 @@ def add_prediction_run(
     file_hash: str,
     sample_ids: npt.NDArray[np.int64],
     probs: npt.NDArray[np.float64],
+    progress: ProgressCallback | None = None,
 ) -> PredictionRun:
     """Store a model's (N, K) probabilities for the samples with primary keys ``sample_ids``."""
     run = PredictionRun(
@@ -326,7 +347,7 @@ def add_prediction_run(
             "probs": [values[i : i + PREDICTION_BLOCK_ROWS].tobytes() for i in starts],
         }
     )
-    bulk_insert(session, PredictionBlock.__tablename__, blocks)
+    bulk_insert(session, PredictionBlock.__tablename__, blocks, progress=progress)
     return run
 
 
@@ -353,6 +374,7 @@ def add_score_run(
     *,
     method: str,
     difficulty: str,
+    progress: ProgressCallback | None = None,
 ) -> ScoreRun:
     """Store a ranking whose ``sample_id`` column holds sample primary keys."""
     run = ScoreRun(
@@ -370,7 +392,7 @@ def add_score_run(
     scores.insert(0, "run_id", run.id)
     # In primary-key order, the table's own index grows at its end.
     scores = scores.sort_values("sample_id", kind="stable")
-    bulk_insert(session, Score.__tablename__, scores)
+    bulk_insert(session, Score.__tablename__, scores, progress=progress)
     return run
 
 
