@@ -52,3 +52,52 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             f"{item.nodeid}: server test skipped although LABELMEND_REQUIRE_SERVERS=1 "
             f"({report.longrepr})"
         )
+
+
+POSTGRES_URL_VAR = "LABELMEND_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)],
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[str]:
+    """URL of an empty database: a SQLite file, or a new database on the PostgreSQL server
+    named by ``LABELMEND_TEST_POSTGRES_URL`` (``.ci/run`` starts one)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base = os.environ.get(POSTGRES_URL_VAR)
+    if not base:
+        pytest.skip(f"{POSTGRES_URL_VAR} is not set (no PostgreSQL server)")
+    from labelmend.storage.engine import scratch_database
+
+    with scratch_database(base) as url:
+        yield url
+
+
+def table_contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the store at ``url``, in primary-key order."""
+    from sqlalchemy import create_engine, select
+
+    from labelmend.storage import Base
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                table.name: [
+                    tuple(row)
+                    for row in connection.execute(
+                        select(table).order_by(*table.primary_key.columns)
+                    )
+                ]
+                for table in Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def snapshot() -> Any:
+    """``snapshot(url)``: the store's whole contents, to compare before and after a failure."""
+    return table_contents

@@ -171,7 +171,7 @@ def test_rank_normalize_flag_accepts_unnormalised_rows(files):
 def test_demo_finds_most_injected_errors():
     result = runner.invoke(app, ["demo", "--top", "3"])
     assert result.exit_code == 0, result.output
-    assert "180 labels were flipped" in result.output
+    assert "180 of 1,797 labels were flipped" in result.output
 
 
 def test_rank_parquet_shards_in_process_and_bad_scheduler(tmp_path):

@@ -9,7 +9,13 @@ import typer
 
 from labelmend.cli._console import ErrorHandlingGroup
 from labelmend.cli.demo import demo
+from labelmend.cli.imports import import_app
+from labelmend.cli.init import init
+from labelmend.cli.labels import export_app, history, label_app
+from labelmend.cli.queue import queue_app
 from labelmend.cli.rank import rank
+from labelmend.cli.score import score
+from labelmend.cli.status import status
 
 app = typer.Typer(
     name="labelmend",
@@ -21,6 +27,14 @@ app = typer.Typer(
 )
 app.command()(rank)
 app.command()(demo)
+app.command()(init)
+app.add_typer(import_app, name="import")
+app.command()(score)
+app.add_typer(queue_app, name="queue")
+app.add_typer(label_app, name="label")
+app.command()(history)
+app.command()(status)
+app.add_typer(export_app, name="export")
 
 
 def main() -> None:

@@ -1,49 +1,55 @@
-"""``labelmend demo``: the whole ranking on data that ships with scikit-learn."""
+"""``labelmend demo``: the whole relabelling loop on data that ships with scikit-learn."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
 import typer
 
-from labelmend.cleaner import rank_samples
-from labelmend.cli._console import console, frame_table
-from labelmend.datasets import noisy_digits
+from labelmend.cli._console import console
+from labelmend.cli.queue import queue_table
+from labelmend.cli.status import print_status
+from labelmend.demo import run_demo
 
 
 def demo(
     noise_rate: Annotated[float, typer.Option(min=0.0, max=0.9, help="Labels flipped.")] = 0.1,
+    budget: Annotated[int, typer.Option(min=1, help="Samples the expert reviews.")] = 250,
     top: Annotated[int, typer.Option(min=1, help="Rows of the queue to print.")] = 15,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Database URL to run on (default: a temporary SQLite file)."),
+    ] = None,
 ) -> None:
-    """Inject label noise into scikit-learn's digits, rank, and show what was found."""
-    with console.status("Training a cross-validated model on noisy digits…"):
-        data = noisy_digits(noise_rate=noise_rate, random_state=seed)
-    ranking = rank_samples(data.labels, data.pred_probs)
-    ids = ranking["sample_id"].to_numpy()
-    ranking["truly_wrong"] = np.where(data.is_error[ids], "yes", "")
+    """Inject label noise into scikit-learn's digits and run the whole loop on a database.
+
+    init, import samples and out-of-fold predictions, score, queue the most suspicious
+    samples, let a simulated expert answer them, rescore, and show what was found and fixed.
+    """
+    with console.status("Starting…") as spinner:
+        report = run_demo(
+            db=db,
+            noise_rate=noise_rate,
+            budget=budget,
+            random_state=seed,
+            on_step=lambda text: spinner.update(f"{text}…"),
+        )
     console.print(
-        frame_table(
-            ranking.head(top),
-            title=f"Top {top} of {len(ranking):,} digits to relabel",
-            columns=[
-                "rank",
-                "sample_id",
-                "given_label",
-                "suggested_label",
-                "p_error",
-                "difficulty",
-                "reason",
-                "truly_wrong",
-            ],
-            formats={"p_error": ".3f", "difficulty": ".3f"},
+        queue_table(
+            report.queue.head(top).rename(columns={"truly_wrong": "wrong"}),
+            title=f"Top {top} of the {len(report.queue)} digits queued for the expert",
+            extra="wrong",
         )
     )
-    n_errors = int(data.is_error.sum())
-    found = int(data.is_error[ids[:n_errors]].sum())
     console.print(
-        f"{n_errors} labels were flipped; the top {n_errors} of the queue hold {found} of them "
-        f"({found / max(n_errors, 1):.0%}); estimated errors (Σ p_error) = "
-        f"{ranking['p_error'].sum():.1f}."
+        f"{report.n_flipped} of {report.n_samples:,} labels were flipped on purpose. "
+        f"The queue of {len(report.queue)} held {report.found} of them "
+        f"({report.found / max(report.n_flipped, 1):.0%}); the expert's answers fixed "
+        f"{report.fixed} and broke {report.broken}. True errors left: {report.remaining_errors}."
     )
+    console.print(
+        f"Estimated label errors (Σ p_error): {report.estimated_before:.1f} before, "
+        f"{report.estimated_after:.1f} after the rescore. Database: {report.database}."
+    )
+    print_status(report.status)

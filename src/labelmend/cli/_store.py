@@ -1,0 +1,61 @@
+"""Options shared by the commands that work on the store: ``--db`` and ``--dataset``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
+
+from labelmend.cli._console import console
+from labelmend.storage import open_store
+from labelmend.storage.repository import ProgressCallback
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="LABELMEND_DB",
+        show_envvar=True,
+        help="Database URL (default sqlite:///labelmend.db; postgresql+psycopg://… for teams).",
+    ),
+]
+DatasetOption = Annotated[
+    str | None,
+    typer.Option("--dataset", "-d", help="Dataset name (optional when the store holds one)."),
+]
+
+
+@contextmanager
+def store(db: str | None, activity: str) -> Iterator[Session]:
+    """One transaction on the store while a spinner says what is happening."""
+    with console.status(activity), open_store(db) as session:
+        yield session
+
+
+@contextmanager
+def store_with_progress(
+    db: str | None, activity: str
+) -> Iterator[tuple[Session, ProgressCallback]]:
+    """One transaction on the store and a progress bar for the rows it writes.
+
+    Yields the session and the ``progress(done, total)`` callback to hand to the
+    workflow function; the bar spins until the first rows are written.
+    """
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(activity, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        with open_store(db) as session:
+            yield session, advance

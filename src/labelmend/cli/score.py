@@ -1,0 +1,47 @@
+"""``labelmend score``: score the current labels with a model's stored predictions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from labelmend import workflow
+from labelmend.cleaner import DifficultyName, MethodName
+from labelmend.cli._console import console, frame_table
+from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
+
+
+def score(
+    model: Annotated[
+        str | None, typer.Option(help="Model whose newest predictions to use.")
+    ] = None,
+    method: Annotated[MethodName, typer.Option(help="Ranking method.")] = "errors_per_annotation",
+    difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
+    top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 10,
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Rank every sample by how likely its current label is wrong and store the scores."""
+    with store_with_progress(db, "Scoring") as (session, progress):
+        result = workflow.score(
+            session,
+            dataset=dataset,
+            model=model,
+            method=method,
+            difficulty=difficulty,
+            progress=progress,
+        )
+    ranking = result.ranking
+    console.print(
+        frame_table(
+            ranking.head(top),
+            title=f"Score run {result.run.id}: top {min(top, len(ranking))} of {len(ranking):,}",
+            columns=["rank", "sample_id", "given_label", "suggested_label", "p_error", "reason"],
+            formats={"p_error": ".3f"},
+        )
+    )
+    console.print(
+        f"Estimated label errors: {result.run.estimated_errors:,.1f} "
+        f"(method {method}, run {result.run.id})."
+    )

@@ -1,0 +1,180 @@
+"""Engines and transactions: the only place that opens a database connection.
+
+The URL comes from ``--db`` or ``LABELMEND_DB`` and defaults to ``sqlite:///labelmend.db``
+in the working directory. SQLite runs in WAL mode with foreign keys on, and every
+transaction starts with ``BEGIN IMMEDIATE`` so that two processes writing at once queue
+up instead of failing half-way. PostgreSQL is reached through ``postgresql+psycopg://``.
+
+Migrations run automatically the first time a database is opened. Every database error
+leaves as a :class:`~labelmend.errors.StorageError` naming the URL with its password
+masked.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from labelmend.errors import StorageError
+
+DEFAULT_URL = "sqlite:///labelmend.db"
+ENV_VAR = "LABELMEND_DB"
+#: Seconds a SQLite writer waits for another process's transaction before giving up.
+SQLITE_BUSY_TIMEOUT = 60.0
+#: SQLite's page cache per connection; million-row indexes are built far faster in memory.
+SQLITE_CACHE_KIB = 256 * 1024
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL: ``url``, else ``$LABELMEND_DB``, else ``sqlite:///labelmend.db``.
+
+    >>> resolve_url("sqlite:///x.db")
+    'sqlite:///x.db'
+    """
+    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL with its password replaced by ``***``, for messages.
+
+    >>> mask_url("postgresql+psycopg://ann:secret@db.example/labels")
+    'postgresql+psycopg://ann:***@db.example/labels'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
+
+
+def _first_line(exc: BaseException, secret: str | None) -> str:
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(original).strip().splitlines()
+    line = text[0] if text else type(original).__name__
+    return line.replace(secret, "***") if secret else line
+
+
+def storage_error(exc: BaseException, url: str | URL, *, action: str) -> StorageError:
+    """Wrap a database error into one line: what failed, where (password masked) and why."""
+    secret = make_url(url).password if not isinstance(exc, ArgumentError) else None
+    return StorageError(f"{action} {mask_url(url)} failed: {_first_line(exc, str(secret or ''))}")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_store_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """An engine for ``url`` (see :func:`resolve_url`), migrated to the newest schema.
+
+    Raises
+    ------
+    StorageError
+        The URL is malformed, the database cannot be reached, or migrating failed.
+    """
+    resolved = resolve_url(url)
+    try:
+        parsed = make_url(resolved)
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:
+        raise StorageError(
+            f"{mask_url(resolved)} is not a usable database URL ({_first_line(exc, None)}); "
+            "expected e.g. sqlite:///labelmend.db or postgresql+psycopg://user:pw@host/db."
+        ) from exc
+    if migrate:
+        from labelmend.storage.migrate import upgrade
+
+        try:
+            upgrade(engine)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise storage_error(exc, resolved, action="Opening") from exc
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on any exception.
+
+    A failure anywhere, including Ctrl-C, leaves the database exactly as it was.
+    Database errors come out as :class:`StorageError`.
+    """
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise storage_error(exc, engine.url, action="Writing to") from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server at ``server_url``, dropped afterwards.
+
+    For tests and benchmarks: yields the new database's URL.
+    """
+    name = f"labelmend_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def open_store(url: str | None = None) -> Iterator[Session]:
+    """Open the database at ``url`` (migrating it if needed) and run one transaction.
+
+    >>> import tempfile, pathlib
+    >>> from sqlalchemy import select
+    >>> from labelmend.storage.models import Dataset
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with open_store(f"sqlite:///{pathlib.Path(tmp) / 'x.db'}") as session:
+    ...         session.scalars(select(Dataset)).all()
+    []
+    """
+    engine = create_store_engine(url)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()

@@ -1,0 +1,46 @@
+"""Run the packaged Alembic migrations: automatically on first use, or by hand.
+
+``alembic -c src/labelmend/storage/migrations/alembic.ini -x db=URL upgrade head`` does
+the same from a shell.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from labelmend.storage.engine import MIGRATIONS
+
+#: Key of the PostgreSQL advisory lock held while migrating, so two first uses don't race.
+MIGRATION_LOCK_KEY = 7_215_003
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration pointing at the migrations shipped in the package."""
+    config = Config(str(MIGRATIONS / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision of the packaged migrations (read once per process)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to the newest schema; a no-op when it is already there."""
+    head = head_revision()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,1 @@
+"""Alembic migrations of the labelmend store (see ``labelmend.storage.migrate``)."""

@@ -1,0 +1,226 @@
+"""The relabelling store's tables, as typed SQLAlchemy 2.0 models.
+
+Labels are stored as class indices into the owning dataset's ordered ``classes``.
+The schema changes only through the Alembic migrations in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: Where a label change came from.
+LABEL_SOURCES = ("import", "annotation", "manual", "model")
+#: A queue item's life: pending -> sent -> annotated -> resolved, or skipped.
+QUEUE_STATUSES = ("pending", "sent", "annotated", "resolved", "skipped")
+#: Samples per stored block of predicted probabilities.
+PREDICTION_BLOCK_ROWS = 65_536
+#: Statuses of items still waiting for a decision.
+OPEN_STATUSES = ("pending", "sent", "annotated")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+#: A row's creation time, set by the database.
+CreatedAt = Annotated[datetime, mapped_column(DateTime(timezone=True), server_default=func.now())]
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name every constraint."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Dataset(Base):
+    """A labelled dataset: a name and its ordered class names."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    classes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Sample(Base):
+    """One sample: its external id, the label it came with and the label it has now."""
+
+    __tablename__ = "samples"
+    __table_args__ = (UniqueConstraint("dataset_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    given_label: Mapped[int] = mapped_column(Integer)
+    current_label: Mapped[int] = mapped_column(Integer)
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON, nullable=True)
+
+
+class LabelChange(Base):
+    """Append-only label history: one row per change of a sample's current label."""
+
+    __tablename__ = "label_history"
+    __table_args__ = (CheckConstraint(_in("source", LABEL_SOURCES), name="source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
+    old_label: Mapped[int | None] = mapped_column(Integer)
+    new_label: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PredictionRun(Base):
+    """A model's predicted probabilities for every sample of a dataset, imported once."""
+
+    __tablename__ = "prediction_runs"
+    __table_args__ = (UniqueConstraint("dataset_id", "model", "file_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    file_hash: Mapped[str] = mapped_column(String(64))
+    n_samples: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PredictionBlock(Base):
+    """A block of a run's probabilities: up to :data:`PREDICTION_BLOCK_ROWS` samples.
+
+    ``sample_ids`` holds the samples' primary keys (little-endian int64) and ``probs``
+    their (rows, K) probabilities in class order (little-endian float64). Probabilities
+    are only ever read whole, for scoring, so blocks make a million-row import take
+    seconds instead of a minute.
+    """
+
+    __tablename__ = "prediction_blocks"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("prediction_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    block: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    sample_ids: Mapped[bytes] = mapped_column(LargeBinary)
+    probs: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ScoreRun(Base):
+    """A scoring of a prediction run's probabilities against the labels of that moment."""
+
+    __tablename__ = "score_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    prediction_run_id: Mapped[int] = mapped_column(
+        ForeignKey("prediction_runs.id", ondelete="CASCADE")
+    )
+    method: Mapped[str] = mapped_column(String(50))
+    difficulty: Mapped[str] = mapped_column(String(50))
+    estimated_errors: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    prediction_run: Mapped[PredictionRun] = relationship()
+
+
+class Score(Base):
+    """One sample's scores in a run; ``label`` is the label that was scored."""
+
+    __tablename__ = "scores"
+    __table_args__ = (Index(None, "run_id", "rank"),)
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("score_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    sample_id: Mapped[int] = mapped_column(
+        ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[int] = mapped_column(Integer)
+    suggested_label: Mapped[int] = mapped_column(Integer)
+    p_error: Mapped[float] = mapped_column(Float)
+    correctness: Mapped[float] = mapped_column(Float)
+    difficulty: Mapped[float] = mapped_column(Float)
+    priority: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(40))
+
+
+class Queue(Base):
+    """A named relabel queue, drawn from one score run."""
+
+    __tablename__ = "queues"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    score_run_id: Mapped[int] = mapped_column(ForeignKey("score_runs.id", ondelete="CASCADE"))
+    strategy: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class QueueItem(Base):
+    """A sample waiting in a queue; ``external_task_id`` is its task in an annotation tool."""
+
+    __tablename__ = "queue_items"
+    __table_args__ = (
+        UniqueConstraint("queue_id", "position"),
+        UniqueConstraint("queue_id", "sample_id"),
+        CheckConstraint(_in("status", QUEUE_STATUSES), name="status"),
+        Index(None, "external_task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    external_task_id: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Annotation(Base):
+    """One annotator's answer for a sample; ``(tool, external_id)`` makes re-imports idempotent."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (UniqueConstraint("tool", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
+    queue_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("queue_items.id", ondelete="SET NULL"), index=True
+    )
+    annotator: Mapped[str] = mapped_column(String(200))
+    label: Mapped[int] = mapped_column(Integer)
+    tool: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

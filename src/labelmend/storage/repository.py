@@ -1,0 +1,592 @@
+"""Repository functions: every read and write of the store, each taking a Session.
+
+The caller owns the transaction (see :func:`labelmend.storage.engine.session_scope`);
+nothing here commits. Bulk paths use PostgreSQL's COPY or SQLite's ``executemany``
+directly on the session's connection, so they stay inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from labelmend.cleaner import RANKING_COLUMNS
+from labelmend.errors import InputError
+from labelmend.storage.models import (
+    OPEN_STATUSES,
+    PREDICTION_BLOCK_ROWS,
+    Annotation,
+    Dataset,
+    LabelChange,
+    PredictionBlock,
+    PredictionRun,
+    Queue,
+    QueueItem,
+    Sample,
+    Score,
+    ScoreRun,
+)
+
+#: Rows sent to the database per statement (or per COPY chunk) in a bulk insert.
+CHUNK_ROWS = 100_000
+#: After a bulk insert of this many rows PostgreSQL re-reads the table's statistics, so
+#: that the next query in the same transaction is planned for the table's real size.
+ANALYZE_ROWS = 50_000
+
+#: ``progress(rows_done, rows_total)``, called as a bulk insert advances.
+ProgressCallback = Callable[[int, int], None]
+
+
+def _is_binary(column: pd.Series) -> bool:
+    return column.dtype == object and len(column) > 0 and isinstance(column.iloc[0], bytes)
+
+
+def bulk_insert(
+    session: Session,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Insert a frame's rows fast, inside the session's transaction.
+
+    PostgreSQL gets COPY (CSV text, or row by row for binary columns); SQLite gets
+    ``executemany``, :data:`CHUNK_ROWS` rows at a time. ``table`` and the frame's column
+    names are trusted names from the models, never user input. Missing values become NULL.
+    """
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    names = ", ".join(frame.columns)
+    total = len(frame)
+    report = progress or (lambda _done, _total: None)
+    cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if not postgres:
+            marks = ", ".join("?" * frame.shape[1])
+            for start in range(0, total, CHUNK_ROWS):
+                chunk = frame.iloc[start : start + CHUNK_ROWS]
+                rows = chunk.astype(object).where(chunk.notna(), None)
+                cursor.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                    rows.itertuples(index=False, name=None),
+                )
+                report(start + len(chunk), total)
+        elif any(_is_binary(frame[c]) for c in frame.columns):
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for done, row in enumerate(frame.itertuples(index=False, name=None), 1):
+                    copy.write_row(row)
+                    report(done, total)
+        else:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
+                for start in range(0, total, CHUNK_ROWS):
+                    chunk = frame.iloc[start : start + CHUNK_ROWS]
+                    copy.write(chunk.to_csv(header=False, index=False))
+                    report(start + len(chunk), total)
+        if postgres and total >= ANALYZE_ROWS:
+            cursor.execute(f"ANALYZE {table}")
+    finally:
+        cursor.close()
+
+
+def read_frame(session: Session, query: Select, columns: Sequence[str]) -> pd.DataFrame:
+    """Run ``query`` on the session's connection and return its rows as a DataFrame.
+
+    Goes through the driver's cursor: building a million SQLAlchemy rows costs more
+    than the query. JSON columns come back as text on SQLite.
+    """
+    connection = session.connection()
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.construct_params()
+    arguments: Any = (
+        tuple(params[name] for name in compiled.positiontup or ())
+        if compiled.positional
+        else params
+    )
+    cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), arguments)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=False)
+
+
+# --- datasets -------------------------------------------------------------------------
+
+
+def create_dataset(session: Session, name: str, classes: Sequence[str]) -> Dataset:
+    """Add a dataset; refuses a name already taken."""
+    if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
+        raise InputError(f"Dataset {name!r} already exists.")
+    dataset = Dataset(name=name, classes=list(classes))
+    session.add(dataset)
+    session.flush()
+    return dataset
+
+
+def get_dataset(session: Session, name: str | None = None, *, lock: bool = False) -> Dataset:
+    """The dataset called ``name``, or the only one when ``name`` is None.
+
+    ``lock=True`` holds the dataset's row until the transaction ends, so that writers of
+    the same dataset (labels, queues) take turns on PostgreSQL; on SQLite every write
+    transaction already holds the database's write lock.
+    """
+    query: Select[Any] = select(Dataset).order_by(Dataset.name)
+    if name is not None:
+        query = query.where(Dataset.name == name)
+    if lock:
+        query = query.with_for_update()
+    found: list[Dataset] = list(session.scalars(query.limit(2)).all())
+    if name is not None and not found:
+        names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
+        raise InputError(f"No dataset {name!r}; the store holds {list(names) or 'none'}.")
+    if name is None and len(found) != 1:
+        names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
+        if not names:
+            raise InputError("The store holds no dataset yet; run `labelmend init NAME` first.")
+        raise InputError(f"The store holds several datasets {list(names)}; pass --dataset NAME.")
+    return found[0]
+
+
+# --- samples --------------------------------------------------------------------------
+
+
+def sample_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
+    """Every sample of ``dataset``: columns id, external_id, given_label, current_label."""
+    return read_frame(
+        session,
+        select(Sample.id, Sample.external_id, Sample.given_label, Sample.current_label)
+        .where(Sample.dataset_id == dataset.id)
+        .order_by(Sample.id),
+        ["id", "external_id", "given_label", "current_label"],
+    )
+
+
+def insert_samples(
+    session: Session,
+    dataset: Dataset,
+    external_ids: Sequence[str],
+    labels: npt.NDArray[np.intp],
+    metadata_json: Sequence[str | None],
+    *,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Add new samples (ids not yet in the dataset), their current label = given label."""
+    frame = pd.DataFrame(
+        {
+            "dataset_id": dataset.id,
+            "external_id": list(external_ids),
+            "given_label": labels,
+            "current_label": labels,
+            "metadata": list(metadata_json),
+        }
+    )
+    bulk_insert(session, Sample.__tablename__, frame, progress=progress)
+
+
+def get_sample(
+    session: Session, dataset: Dataset, external_id: str, *, lock: bool = False
+) -> Sample:
+    """One sample by its external id."""
+    query = select(Sample).where(Sample.dataset_id == dataset.id, Sample.external_id == external_id)
+    if lock:
+        query = query.with_for_update()
+    sample = session.scalar(query)
+    if sample is None:
+        raise InputError(f"No sample {external_id!r} in dataset {dataset.name!r}.")
+    return sample
+
+
+def change_label(
+    session: Session,
+    sample: Sample,
+    new_label: int,
+    *,
+    source: str,
+    actor: str | None,
+    reason: str | None,
+    external_ref: str | None = None,
+) -> LabelChange | None:
+    """Set a sample's current label and append the change to its history.
+
+    Returns None (and records nothing) when the label is already ``new_label``.
+    """
+    if sample.current_label == new_label:
+        return None
+    change = LabelChange(
+        sample_id=sample.id,
+        old_label=sample.current_label,
+        new_label=new_label,
+        source=source,
+        actor=actor,
+        reason=reason,
+        external_ref=external_ref,
+    )
+    sample.current_label = new_label
+    session.add(change)
+    session.flush()
+    return change
+
+
+def history_of(session: Session, sample: Sample) -> list[LabelChange]:
+    """A sample's label changes, oldest first."""
+    return list(
+        session.scalars(
+            select(LabelChange)
+            .where(LabelChange.sample_id == sample.id)
+            .order_by(LabelChange.created_at, LabelChange.id)
+        )
+    )
+
+
+def reviewed_sample_ids(session: Session, dataset: Dataset) -> set[int]:
+    """Samples an expert has looked at: annotated, changed by hand, or resolved in a queue."""
+    in_dataset = select(Sample.id).where(Sample.dataset_id == dataset.id).scalar_subquery()
+    annotated = select(Annotation.sample_id).where(Annotation.sample_id.in_(in_dataset))
+    manual = select(LabelChange.sample_id).where(
+        LabelChange.sample_id.in_(in_dataset), LabelChange.source.in_(("manual", "annotation"))
+    )
+    resolved = (
+        select(QueueItem.sample_id)
+        .join(Queue, Queue.id == QueueItem.queue_id)
+        .where(Queue.dataset_id == dataset.id, QueueItem.status == "resolved")
+    )
+    return set(session.scalars(annotated.union(manual, resolved)).all())
+
+
+def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
+    """The newest label change of every changed sample: sample_id, source, actor, reason, at."""
+    newest = (
+        select(func.max(LabelChange.id))
+        .join(Sample, Sample.id == LabelChange.sample_id)
+        .where(Sample.dataset_id == dataset.id)
+        .group_by(LabelChange.sample_id)
+    )
+    rows = session.execute(
+        select(
+            LabelChange.sample_id,
+            LabelChange.source,
+            LabelChange.actor,
+            LabelChange.reason,
+            LabelChange.created_at,
+        ).where(LabelChange.id.in_(newest))
+    ).all()
+    return pd.DataFrame(
+        rows, columns=["sample_id", "changed_source", "changed_by", "change_reason", "changed_at"]
+    )
+
+
+# --- predictions and scores -----------------------------------------------------------
+
+
+def find_prediction_run(
+    session: Session, dataset: Dataset, model: str, file_hash: str | None = None
+) -> PredictionRun | None:
+    """The newest run of ``model`` (with ``file_hash``, if given), or None."""
+    query = select(PredictionRun).where(
+        PredictionRun.dataset_id == dataset.id, PredictionRun.model == model
+    )
+    if file_hash is not None:
+        query = query.where(PredictionRun.file_hash == file_hash)
+    return session.scalar(query.order_by(PredictionRun.id.desc()).limit(1))
+
+
+def latest_prediction_run(session: Session, dataset: Dataset, model: str | None) -> PredictionRun:
+    """The newest prediction run of ``model``, or of the only model when ``model`` is None."""
+    models = session.scalars(
+        select(PredictionRun.model).where(PredictionRun.dataset_id == dataset.id).distinct()
+    ).all()
+    if not models:
+        raise InputError(
+            f"Dataset {dataset.name!r} has no predictions; run `labelmend import predictions`."
+        )
+    if model is None:
+        if len(models) > 1:
+            raise InputError(f"Several models have predictions {sorted(models)}; pass --model.")
+        model = models[0]
+    run = find_prediction_run(session, dataset, model)
+    if run is None:
+        raise InputError(f"No predictions of model {model!r}; found models {sorted(models)}.")
+    return run
+
+
+def add_prediction_run(
+    session: Session,
+    dataset: Dataset,
+    *,
+    model: str,
+    file_hash: str,
+    sample_ids: npt.NDArray[np.int64],
+    probs: npt.NDArray[np.float64],
+    progress: ProgressCallback | None = None,
+) -> PredictionRun:
+    """Store a model's (N, K) probabilities for the samples with primary keys ``sample_ids``."""
+    run = PredictionRun(
+        dataset_id=dataset.id, model=model, file_hash=file_hash, n_samples=len(sample_ids)
+    )
+    session.add(run)
+    session.flush()
+    keys = np.ascontiguousarray(sample_ids, dtype="<i8")
+    values = np.ascontiguousarray(probs, dtype="<f8")
+    starts = range(0, len(keys), PREDICTION_BLOCK_ROWS)
+    blocks = pd.DataFrame(
+        {
+            "run_id": run.id,
+            "block": np.arange(len(starts)),
+            "n_rows": [len(keys[i : i + PREDICTION_BLOCK_ROWS]) for i in starts],
+            "sample_ids": [keys[i : i + PREDICTION_BLOCK_ROWS].tobytes() for i in starts],
+            "probs": [values[i : i + PREDICTION_BLOCK_ROWS].tobytes() for i in starts],
+        }
+    )
+    bulk_insert(session, PredictionBlock.__tablename__, blocks, progress=progress)
+    return run
+
+
+def load_probabilities(
+    session: Session, run: PredictionRun, n_classes: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """A run's (sample primary keys (N,), probabilities (N, K)), ordered by sample key."""
+    blocks = session.execute(
+        select(PredictionBlock.sample_ids, PredictionBlock.probs)
+        .where(PredictionBlock.run_id == run.id)
+        .order_by(PredictionBlock.block)
+    ).all()
+    keys = np.frombuffer(b"".join(bytes(block[0]) for block in blocks), dtype="<i8")
+    values = np.frombuffer(b"".join(bytes(block[1]) for block in blocks), dtype="<f8")
+    order = np.argsort(keys, kind="stable")
+    return keys[order].astype(np.int64), values.reshape(len(keys), n_classes)[order]
+
+
+def add_score_run(
+    session: Session,
+    dataset: Dataset,
+    prediction_run: PredictionRun,
+    ranking: pd.DataFrame,
+    *,
+    method: str,
+    difficulty: str,
+    progress: ProgressCallback | None = None,
+) -> ScoreRun:
+    """Store a ranking whose ``sample_id`` column holds sample primary keys."""
+    run = ScoreRun(
+        dataset_id=dataset.id,
+        prediction_run_id=prediction_run.id,
+        method=method,
+        difficulty=difficulty,
+        estimated_errors=float(ranking["p_error"].sum()),
+    )
+    session.add(run)
+    session.flush()
+    # The ranking's given_label is the label that was scored: the column ``label``.
+    scores = ranking[list(RANKING_COLUMNS)].rename(columns={"given_label": "label"})
+    scores = scores.assign(reason=scores["reason"].astype(str))
+    scores.insert(0, "run_id", run.id)
+    # In primary-key order, the table's own index grows at its end.
+    scores = scores.sort_values("sample_id", kind="stable")
+    bulk_insert(session, Score.__tablename__, scores, progress=progress)
+    return run
+
+
+def latest_score_run(session: Session, dataset: Dataset) -> ScoreRun | None:
+    """The dataset's newest score run, or None."""
+    return session.scalar(
+        select(ScoreRun)
+        .where(ScoreRun.dataset_id == dataset.id)
+        .order_by(ScoreRun.id.desc())
+        .limit(1)
+    )
+
+
+def load_ranking(session: Session, run: ScoreRun) -> pd.DataFrame:
+    """A score run as a ranking (sample_id = primary key, given_label, p_error, rank), by rank."""
+    return read_frame(
+        session,
+        select(Score.sample_id, Score.label, Score.p_error, Score.rank)
+        .where(Score.run_id == run.id)
+        .order_by(Score.rank),
+        ["sample_id", "given_label", "p_error", "rank"],
+    )
+
+
+# --- queues ---------------------------------------------------------------------------
+
+
+def get_queue(session: Session, dataset: Dataset, name: str) -> Queue:
+    """A queue by name."""
+    queue = session.scalar(select(Queue).where(Queue.dataset_id == dataset.id, Queue.name == name))
+    if queue is None:
+        names = session.scalars(select(Queue.name).where(Queue.dataset_id == dataset.id)).all()
+        raise InputError(f"No queue {name!r} in dataset {dataset.name!r}; found {sorted(names)}.")
+    return queue
+
+
+def queued_sample_ids(session: Session, dataset: Dataset) -> set[int]:
+    """Samples already in some queue and not skipped there."""
+    return set(
+        session.scalars(
+            select(QueueItem.sample_id)
+            .join(Queue, Queue.id == QueueItem.queue_id)
+            .where(Queue.dataset_id == dataset.id, QueueItem.status != "skipped")
+        ).all()
+    )
+
+
+def add_queue(
+    session: Session,
+    dataset: Dataset,
+    name: str,
+    score_run: ScoreRun,
+    sample_ids: Sequence[int],
+    *,
+    strategy: str,
+) -> Queue:
+    """Create a queue holding ``sample_ids`` (primary keys) in that order."""
+    if session.scalar(select(Queue.id).where(Queue.dataset_id == dataset.id, Queue.name == name)):
+        raise InputError(f"Queue {name!r} already exists in dataset {dataset.name!r}.")
+    queue = Queue(dataset_id=dataset.id, name=name, score_run_id=score_run.id, strategy=strategy)
+    session.add(queue)
+    session.flush()
+    items = pd.DataFrame(
+        {
+            "queue_id": queue.id,
+            "sample_id": list(sample_ids),
+            "position": np.arange(1, len(sample_ids) + 1),
+            "status": "pending",
+        }
+    )
+    bulk_insert(session, QueueItem.__tablename__, items)
+    return queue
+
+
+def queue_frame(
+    session: Session,
+    queue: Queue,
+    *,
+    statuses: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """A queue's items in order, joined with their samples and scores.
+
+    Columns: position, item_id, sample_id, external_id, status, external_task_id,
+    given_label, current_label, suggested_label, p_error, reason, metadata.
+    """
+    # Pick the items first, then join: the plan stays an index walk of at most
+    # ``limit`` items whatever the planner believes about the tables' sizes.
+    items = select(
+        QueueItem.position,
+        QueueItem.id,
+        QueueItem.sample_id,
+        QueueItem.status,
+        QueueItem.external_task_id,
+    ).where(QueueItem.queue_id == queue.id)
+    if statuses is not None:
+        items = items.where(QueueItem.status.in_(statuses))
+    if limit is not None:
+        items = items.order_by(QueueItem.position).limit(limit)
+    chosen = items.subquery()
+    query = (
+        select(
+            chosen.c.position,
+            chosen.c.id,
+            Sample.id,
+            Sample.external_id,
+            chosen.c.status,
+            chosen.c.external_task_id,
+            Sample.given_label,
+            Sample.current_label,
+            Score.suggested_label,
+            Score.p_error,
+            Score.reason,
+            Sample.meta,
+        )
+        .join(Sample, Sample.id == chosen.c.sample_id)
+        .join(Score, (Score.sample_id == chosen.c.sample_id) & (Score.run_id == queue.score_run_id))
+        .order_by(chosen.c.position)
+    )
+    columns = [
+        "position",
+        "item_id",
+        "sample_id",
+        "external_id",
+        "status",
+        "external_task_id",
+        "given_label",
+        "current_label",
+        "suggested_label",
+        "p_error",
+        "reason",
+        "metadata",
+    ]
+    frame = read_frame(session, query, columns)
+    frame["metadata"] = frame["metadata"].map(
+        lambda value: json.loads(value) if isinstance(value, str) else value
+    )
+    return frame
+
+
+def set_item_status(session: Session, item_ids: Sequence[int], status: str) -> None:
+    """Move queue items to ``status``."""
+    if item_ids:
+        session.execute(
+            update(QueueItem)
+            .where(QueueItem.id.in_(list(item_ids)))
+            .values(status=status, updated_at=func.now())
+        )
+
+
+def resolve_open_items(session: Session, sample: Sample) -> None:
+    """A sample decided outside a queue no longer waits in any queue."""
+    session.execute(
+        update(QueueItem)
+        .where(QueueItem.sample_id == sample.id, QueueItem.status.in_(OPEN_STATUSES))
+        .values(status="resolved", updated_at=func.now())
+    )
+
+
+def queue_progress(session: Session, dataset: Dataset) -> pd.DataFrame:
+    """Per queue and status, how many items: columns queue, status, items."""
+    rows = session.execute(
+        select(Queue.name, QueueItem.status, func.count())
+        .join(QueueItem, QueueItem.queue_id == Queue.id)
+        .where(Queue.dataset_id == dataset.id)
+        .group_by(Queue.name, QueueItem.status)
+        .order_by(Queue.name)
+    ).all()
+    return pd.DataFrame(rows, columns=["queue", "status", "items"])
+
+
+def add_annotation(
+    session: Session,
+    sample: Sample,
+    label: int,
+    *,
+    annotator: str,
+    tool: str,
+    external_id: str | None,
+    queue_item_id: int | None,
+) -> Annotation | None:
+    """Record an annotation once: None when ``(tool, external_id)`` is already stored."""
+    if external_id is not None and session.scalar(
+        select(Annotation.id).where(Annotation.tool == tool, Annotation.external_id == external_id)
+    ):
+        return None
+    annotation = Annotation(
+        sample_id=sample.id,
+        queue_item_id=queue_item_id,
+        annotator=annotator,
+        label=label,
+        tool=tool,
+        external_id=external_id,
+    )
+    session.add(annotation)
+    session.flush()
+    return annotation

@@ -1,0 +1,165 @@
+"""Every store command through typer's CliRunner, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from labelmend.cli.app import app
+
+runner = CliRunner()
+CLASSES = ["cat", "dog", "fox"]
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 90
+    true = rng.integers(3, size=n)
+    logits = rng.normal(size=(n, 3))
+    logits[np.arange(n), true] += 3
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    given = true.copy()
+    given[:9] = (given[:9] + 1) % 3
+    ids = [f"img{i}" for i in range(n)]
+    pd.DataFrame(
+        {"image_id": ids, "label": np.array(CLASSES)[given], "text": [f"t{i}" for i in range(n)]}
+    ).to_csv(tmp_path / "samples.csv", index=False)
+    predictions = pd.DataFrame(probs, columns=CLASSES)
+    predictions.insert(0, "image_id", ids)
+    predictions.iloc[::-1].to_parquet(tmp_path / "predictions.parquet")
+    (tmp_path / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+    return tmp_path
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def ok(*args: str) -> str:
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def fails(*args: str) -> str:
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    return result.output
+
+
+def test_the_whole_workflow(files, database_url):
+    db = ["--db", database_url]
+    assert "3 classes" in ok("init", "pets", "--classes", str(files / "classes.txt"), *db)
+    out = ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
+    assert "90 samples added" in out
+    out = ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
+    assert "0 samples added" in out
+    assert "90 were already stored" in out
+    predictions = str(files / "predictions.parquet")
+    out = ok("import", "predictions", predictions, "--model", "net", "--id-col", "image_id", *db)
+    assert "for 90 samples stored" in out
+    out = ok("import", "predictions", predictions, "--model", "net", "--id-col", "image_id", *db)
+    assert "already imported" in out
+    out = ok("score", "--method", "self_confidence", "--top", "3", *db)
+    assert "Estimated label errors" in out
+    assert "Score run 1" in out
+    out = ok("queue", "create", "first", "--budget", "12", *db)
+    assert "12 samples" in out
+    out = ok("queue", "create", "balanced", "--fraction", "0.1", "--strategy", "balanced", *db)
+    assert "9 samples" in out
+    out = ok("queue", "show", "first", "--limit", "5", *db)
+    assert "next 5 open items" in out
+    assert "suggested" in out
+    ok("queue", "export", "first", str(files / "queue.jsonl"), *db)
+    exported = pd.read_json(files / "queue.jsonl", lines=True)
+    assert len(exported) == 12
+    assert exported["position"].tolist() == list(range(1, 13))
+    first = str(exported["id"].iloc[0])
+    target = exported["suggested_label"].iloc[0]
+    out = ok("label", "set", first, target, "--reason", "clearly", "--actor", "ann", *db)
+    assert "relabelled" in out
+    out = ok("history", first, *db)
+    assert "ann" in out
+    assert "clearly" in out
+    assert "manual" in out
+    out = ok("status", "--batch", "10", *db)
+    assert "estimated label errors remaining" in out
+    assert "Queue progress" in out
+    ok("export", "labels", str(files / "labels.csv"), *db)
+    labels = pd.read_csv(files / "labels.csv").set_index("id")
+    assert labels.loc[first, "current_label"] == target
+    assert labels.loc[first, "changed_by"] == "ann"
+    assert len(labels) == 90
+
+
+def test_bad_inputs_are_one_line_and_exit_1(files, database_url, snapshot):
+    db = ["--db", database_url]
+    assert "no dataset yet" in fails("status", *db)
+    ok("init", "pets", "--classes", "cat,dog,fox", *db)
+    before = snapshot(database_url)
+    assert "missing column(s) ['id']" in fails("import", "samples", str(files / "samples.csv"), *db)
+    pd.DataFrame({"id": ["a", "b"], "label": ["cat", "owl"]}).to_csv(files / "bad.csv", index=False)
+    assert "Unknown class names 'owl'" in fails("import", "samples", str(files / "bad.csv"), *db)
+    assert "no such file" in fails("import", "samples", str(files / "nope.csv"), *db)
+    assert snapshot(database_url) == before
+    assert "already exists" in fails("init", "pets", "--classes", "a,b", *db)
+    assert "No dataset 'birds'" in fails("status", "--dataset", "birds", *db)
+    assert "No sample 'zzz'" in fails("history", "zzz", *db)
+
+
+def test_predictions_for_unknown_ids_are_refused(files, database_url, snapshot):
+    db = ["--db", database_url]
+    ok("init", "pets", "--classes", "cat,dog,fox", *db)
+    ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
+    predictions = pd.read_parquet(files / "predictions.parquet")
+    predictions.loc[predictions.index[0], "image_id"] = "stranger"
+    predictions.to_csv(files / "strangers.csv", index=False)
+    before = snapshot(database_url)
+    out = fails(
+        "import",
+        "predictions",
+        str(files / "strangers.csv"),
+        "--model",
+        "m",
+        "--id-col",
+        "image_id",
+        *db,
+    )
+    assert "not samples of 'pets' (first 'stranger')" in out
+    assert snapshot(database_url) == before
+
+
+def test_unreachable_database_is_named_with_the_password_masked():
+    out = fails("status", "--db", "postgresql+psycopg://ann:s3cret@127.0.0.1:9/labels")
+    assert "ann:***@127.0.0.1:9/labels" in out
+    assert "s3cret" not in out
+
+
+def test_database_url_from_the_environment(files, tmp_path, monkeypatch):
+    monkeypatch.setenv("LABELMEND_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    ok("init", "pets", "--classes", "cat,dog")
+    assert (tmp_path / "env.db").exists()
+
+
+def test_usage_errors_exit_2(database_url):
+    assert run("queue", "create", "q", "--strategy", "random", "--db", database_url).exit_code == 2
+    assert run("label", "set", "--db", database_url).exit_code == 2
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_loop_and_fixes_the_flipped_labels(tmp_path):
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    out = ok("demo", "--top", "3", "--db", db)
+    assert "180 of 1,797 labels were flipped" in out
+    assert "held 180 of them" in out
+    assert "fixed 180 and broke 0" in out
+    ok("export", "labels", str(tmp_path / "labels.csv"), "--db", db)
+    labels = pd.read_csv(tmp_path / "labels.csv")
+    assert len(labels) == 1797
+    assert int(labels["changed"].sum()) == 180
+    assert set(labels.loc[labels["changed"], "changed_source"]) == {"annotation"}

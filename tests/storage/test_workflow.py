@@ -1,0 +1,364 @@
+"""The workflow on a real store (SQLite and PostgreSQL): imports, scores, queues, history.
+
+Every bad input must leave the database exactly as it was: each failure test compares
+the contents of every table before and after.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labelmend import workflow
+from labelmend.cleaner import rank_samples
+from labelmend.errors import InputError, StorageError
+from labelmend.storage import open_store, repository
+
+CLASSES = ["cat", "dog", "fox"]
+N = 120
+
+
+def make_tables(n: int = N, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """(samples, shuffled predictions, true labels) of a small noisy 3-class problem."""
+    rng = np.random.default_rng(seed)
+    true = rng.integers(3, size=n)
+    logits = rng.normal(size=(n, 3))
+    logits[np.arange(n), true] += 3
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    given = true.copy()
+    given[:12] = (given[:12] + 1) % 3
+    ids = [f"s{i:03d}" for i in range(n)]
+    samples = pd.DataFrame(
+        {"id": ids, "label": np.array(CLASSES)[given], "url": [f"img/{i}.png" for i in range(n)]}
+    )
+    predictions = pd.DataFrame(probs, columns=CLASSES)
+    predictions.insert(0, "id", ids)
+    return samples, predictions.sample(frac=1.0, random_state=1), true
+
+
+@pytest.fixture
+def store(database_url):
+    """A store holding dataset 'pets' with samples and one model's predictions."""
+    samples, predictions, _ = make_tables()
+    with open_store(database_url) as session:
+        workflow.init_dataset(session, "pets", CLASSES)
+    with open_store(database_url) as session:
+        workflow.import_samples(session, samples)
+    with open_store(database_url) as session:
+        workflow.import_predictions(session, predictions, model="net")
+    return database_url
+
+
+@pytest.fixture
+def scored(store):
+    with open_store(store) as session:
+        workflow.score(session)
+    return store
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_import_samples_from_each_format_keeps_metadata(database_url, tmp_path, suffix):
+    samples, _, _ = make_tables(10)
+    path = tmp_path / f"samples{suffix}"
+    workflow.write_table(samples, path)
+    with open_store(database_url) as session:
+        workflow.init_dataset(session, "pets", CLASSES)
+        done = workflow.import_samples(session, path)
+    assert (done.inserted, done.unchanged) == (10, 0)
+    with open_store(database_url) as session:
+        dataset = repository.get_dataset(session)
+        sample = repository.get_sample(session, dataset, "s003")
+        assert sample.meta == {"url": "img/3.png"}
+        assert CLASSES[sample.given_label] == samples.loc[3, "label"]
+
+
+def test_reimporting_samples_changes_nothing(store, snapshot):
+    samples, _, _ = make_tables()
+    before = snapshot(store)
+    with open_store(store) as session:
+        done = workflow.import_samples(session, samples)
+    assert (done.inserted, done.unchanged) == (0, N)
+    assert snapshot(store) == before
+
+
+def test_import_adds_only_new_samples(store):
+    samples, _, _ = make_tables(N + 5)
+    with open_store(store) as session:
+        done = workflow.import_samples(session, samples)
+    assert (done.inserted, done.unchanged) == (5, N)
+
+
+def _relabelled(samples):
+    changed = samples.copy()
+    changed.loc[7, "label"] = "fox" if changed.loc[7, "label"] != "fox" else "cat"
+    return changed
+
+
+BAD_SAMPLES = {
+    "missing column": (lambda s: s.drop(columns="label"), "missing column(s) ['label']"),
+    "duplicate ids": (lambda s: pd.concat([s, s.head(1)]), "'s000' appears 2 times"),
+    "unknown class": (
+        lambda s: s.assign(label=s["label"].where(s.index != 5, "owl")),
+        "Unknown class names 'owl'",
+    ),
+    "empty label": (
+        lambda s: s.assign(label=s["label"].where(s.index != 9, None)),
+        "column 'label' is empty in row 9",
+    ),
+    "changed given label": (_relabelled, "already stored with another given label"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SAMPLES)
+def test_bad_sample_files_are_refused_and_leave_the_store_unchanged(store, snapshot, case):
+    corrupt, message = BAD_SAMPLES[case]
+    samples, _, _ = make_tables()
+    before = snapshot(store)
+    with pytest.raises(InputError, match=re.escape(message)), open_store(store) as session:
+        workflow.import_samples(session, corrupt(samples.copy()))
+    assert snapshot(store) == before
+
+
+BAD_PREDICTIONS = {
+    "missing class": (lambda p: p.drop(columns="fox"), r"missing \['fox'\]"),
+    "unknown column": (lambda p: p.assign(owl=0.0), r"unknown columns \['owl'\]"),
+    "unknown ids": (
+        lambda p: p.assign(id=p["id"].where(p["id"] != "s004", "zzz")),
+        "1 prediction row\\(s\\) name ids that are not samples",
+    ),
+    "too few rows": (lambda p: p.iloc[:-3], "rows but dataset 'pets' has 120 samples"),
+    "duplicate ids": (lambda p: pd.concat([p, p.head(1)]), "appears 2 times"),
+    "rows not summing to one": (
+        lambda p: p.assign(cat=p["cat"] + 0.5),
+        "rows must sum to 1",
+    ),
+    "non-numeric": (lambda p: p.assign(dog="x"), r"class columns \['dog'\] are not numeric"),
+    "missing id column": (lambda p: p.drop(columns="id"), r"missing column\(s\) \['id'\]"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PREDICTIONS)
+def test_bad_prediction_files_are_refused_and_leave_the_store_unchanged(
+    store, snapshot, tmp_path, case
+):
+    corrupt, message = BAD_PREDICTIONS[case]
+    _, predictions, _ = make_tables()
+    path = tmp_path / "bad.csv"
+    corrupt(predictions.copy()).to_csv(path, index=False)
+    before = snapshot(store)
+    with pytest.raises(InputError, match=message), open_store(store) as session:
+        workflow.import_predictions(session, path, model="other")
+    assert snapshot(store) == before
+
+
+def test_predictions_are_matched_by_id_not_position(store):
+    _, predictions, _ = make_tables()
+    with open_store(store) as session:
+        dataset = repository.get_dataset(session)
+        run = repository.latest_prediction_run(session, dataset, "net")
+        keys, probs = repository.load_probabilities(session, run, 3)
+        samples = repository.sample_frame(session, dataset).set_index("id")
+    stored = pd.DataFrame(probs, columns=CLASSES, index=samples.loc[keys, "external_id"])
+    expected = predictions.set_index("id").loc[stored.index]
+    np.testing.assert_allclose(stored.to_numpy(), expected.to_numpy())
+    assert not predictions["id"].is_monotonic_increasing  # the file really was shuffled
+
+
+def test_reimporting_the_same_predictions_is_a_no_op(store, snapshot, tmp_path):
+    _, predictions, _ = make_tables()
+    path = tmp_path / "p.csv"
+    predictions.to_csv(path, index=False)
+    with open_store(store) as session:
+        first = workflow.import_predictions(session, path, model="net2")
+    before = snapshot(store)
+    with open_store(store) as session:
+        again = workflow.import_predictions(session, path, model="net2")
+    assert first.created
+    assert not again.created
+    assert again.run_id == first.run_id
+    assert snapshot(store) == before
+
+
+def test_stored_scores_are_the_ranking_engines(scored):
+    samples, predictions, _ = make_tables()
+    expected = rank_samples(
+        samples.set_index("id").loc[predictions["id"], "label"].map(CLASSES.index).to_numpy(),
+        predictions[CLASSES].to_numpy(),
+        sample_ids=predictions["id"].to_numpy(),
+    )
+    with open_store(scored) as session:
+        dataset = repository.get_dataset(session)
+        ranking = repository.load_ranking(session, repository.latest_score_run(session, dataset))
+        ids = repository.sample_frame(session, dataset).set_index("id")["external_id"]
+    assert ids.loc[ranking["sample_id"]].tolist() == expected["sample_id"].tolist()
+    np.testing.assert_allclose(ranking["p_error"], expected["p_error"])
+
+
+def test_queues_never_overlap_and_skip_reviewed_samples(scored):
+    with open_store(scored) as session:
+        first = workflow.create_queue(session, "q1", budget=10)
+    with open_store(scored) as session:
+        q1 = workflow.queue_items(session, "q1")
+        workflow.set_label(session, "s100", "fox", reason="checked", actor="ann")
+    with open_store(scored) as session:
+        second = workflow.create_queue(session, "q2", fraction=0.5)
+        q2 = workflow.queue_items(session, "q2", limit=1000)
+    assert first.n_items == 10
+    assert second.n_items == N // 2
+    assert set(q1["id"]).isdisjoint(q2["id"])
+    assert "s100" not in set(q2["id"])
+    assert q1["position"].tolist() == list(range(1, 11))
+    assert q1["p_error"].is_monotonic_decreasing or first.expected_errors > 0
+
+
+def test_balanced_queue_caps_each_class(scored):
+    with open_store(scored) as session:
+        workflow.create_queue(session, "b", budget=9, strategy="balanced")
+        items = workflow.queue_items(session, "b")
+    assert items["given_label"].value_counts().max() <= 3
+
+
+def test_duplicate_queue_name_and_missing_scores_are_refused(store):
+    with pytest.raises(InputError, match="no scores yet"), open_store(store) as session:
+        workflow.create_queue(session, "q", budget=3)
+    with open_store(store) as session:
+        workflow.score(session)
+        workflow.create_queue(session, "q", budget=3)
+    with pytest.raises(InputError, match="Queue 'q' already exists"), open_store(store) as session:
+        workflow.create_queue(session, "q", budget=3)
+    with pytest.raises(InputError, match="exactly one of budget"), open_store(store) as session:
+        workflow.create_queue(session, "r", budget=3, fraction=0.1)
+
+
+def test_label_set_is_recorded_in_history_and_export(scored, tmp_path):
+    samples, _, _ = make_tables()
+    first, second = [c for c in CLASSES if c != samples.loc[1, "label"]]
+    with open_store(scored) as session:
+        workflow.set_label(session, "s001", first, reason="blurry", actor="ann")
+    with open_store(scored) as session:
+        workflow.set_label(session, "s001", second, reason="second look", actor="bob")
+    with open_store(scored) as session:
+        unchanged = workflow.set_label(session, "s001", second, actor="bob")
+        history = workflow.label_history(session, "s001")
+        workflow.export_labels(session, tmp_path / "labels.parquet")
+    assert unchanged is None
+    assert history["new_label"].tolist() == [first, second]
+    assert history["old_label"].tolist() == [samples.loc[1, "label"], first]
+    assert history["actor"].tolist() == ["ann", "bob"]
+    assert history["source"].tolist() == ["manual", "manual"]
+    exported = pd.read_parquet(tmp_path / "labels.parquet").set_index("id")
+    assert exported.loc["s001", "current_label"] == second
+    assert exported.loc["s001", "changed_by"] == "bob"
+    assert exported.loc["s001", "change_reason"] == "second look"
+    assert bool(exported.loc["s001", "changed"])
+    assert exported["changed_by"].notna().sum() == 1
+
+
+def test_label_set_refuses_unknown_class_and_sample(scored, snapshot):
+    before = snapshot(scored)
+    with pytest.raises(InputError, match="Unknown class name 'owl'"), open_store(scored) as session:
+        workflow.set_label(session, "s001", "owl")
+    with pytest.raises(InputError, match="No sample 'nope'"), open_store(scored) as session:
+        workflow.set_label(session, "nope", "cat")
+    assert snapshot(scored) == before
+
+
+def test_answers_resolve_items_change_labels_once(scored):
+    _, _, true = make_tables()
+    with open_store(scored) as session:
+        workflow.create_queue(session, "q", budget=20)
+        queue = workflow.queue_items(session, "q")
+    answers = pd.DataFrame(
+        {
+            "id": queue["id"],
+            "label": np.array(CLASSES)[true[queue["id"].str[1:].astype(int)]],
+            "annotator": "ann",
+            "external_id": "a-" + queue["id"],
+        }
+    )
+    with open_store(scored) as session:
+        done = workflow.record_answers(session, "q", answers, tool="test")
+    with open_store(scored) as session:
+        again = workflow.record_answers(session, "q", answers, tool="test")
+        after = workflow.queue_items(session, "q", open_only=False)
+        report = workflow.dataset_status(session)
+    assert done.recorded == 20
+    assert again.recorded == 0
+    assert again.repeated == 20
+    assert done.changed == int((queue["given_label"] != answers["label"]).sum())
+    assert set(after["status"]) == {"resolved"}
+    assert report.labels_changed == done.changed
+    assert report.reviewed == 20
+
+
+def test_status_subtracts_reviewed_samples_from_estimated_errors(scored):
+    with open_store(scored) as session:
+        before = workflow.dataset_status(session, batch_size=5)
+        dataset = repository.get_dataset(session)
+        ranking = repository.load_ranking(session, repository.latest_score_run(session, dataset))
+        top = (
+            repository.sample_frame(session, dataset)
+            .set_index("id")
+            .loc[ranking["sample_id"].iloc[0]]
+        )
+        other = CLASSES[(top["current_label"] + 1) % 3]
+        workflow.set_label(session, top["external_id"], other, actor="ann")
+    with open_store(scored) as session:
+        after = workflow.dataset_status(session, batch_size=5)
+    assert before.estimated_errors_remaining == pytest.approx(ranking["p_error"].sum())
+    assert after.estimated_errors_remaining == pytest.approx(
+        ranking["p_error"].sum() - ranking["p_error"].iloc[0]
+    )
+    assert before.next_batch_expected_errors == pytest.approx(ranking["p_error"].head(5).sum())
+    assert after.labels_changed == 1
+
+
+def test_interrupt_half_way_through_an_import_leaves_nothing(store, snapshot, monkeypatch):
+    samples, _, _ = make_tables(N + 50)
+    original = repository.bulk_insert
+
+    def insert_then_interrupt(*args, **kwargs):
+        original(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(repository, "bulk_insert", insert_then_interrupt)
+    before = snapshot(store)
+    with pytest.raises(KeyboardInterrupt), open_store(store) as session:
+        workflow.import_samples(session, samples)
+    assert snapshot(store) == before
+
+
+def test_several_datasets_need_a_name(store):
+    with open_store(store) as session:
+        workflow.init_dataset(session, "birds", ["owl", "tit"])
+    with pytest.raises(InputError, match="several datasets"), open_store(store) as session:
+        workflow.dataset_status(session)
+    with pytest.raises(InputError, match="No dataset 'fish'"), open_store(store) as session:
+        workflow.dataset_status(session, dataset="fish")
+    with pytest.raises(InputError, match="already exists"), open_store(store) as session:
+        workflow.init_dataset(session, "birds", ["a", "b"])
+
+
+def test_unreachable_postgres_names_the_url_with_the_password_masked():
+    with (
+        pytest.raises(StorageError) as caught,
+        open_store("postgresql+psycopg://ann:s3cret@127.0.0.1:9/labels"),
+    ):
+        pass
+    message = str(caught.value)
+    assert "postgresql+psycopg://ann:***@127.0.0.1:9/labels" in message
+    assert "s3cret" not in message
+    assert len(message.splitlines()) == 1
+
+
+def test_unopenable_sqlite_file_and_bad_url(tmp_path):
+    with (
+        pytest.raises(StorageError, match="unable to open database file"),
+        open_store(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}"),
+    ):
+        pass
+    with pytest.raises(StorageError, match="not a usable database URL"), open_store("nosuchdb://x"):
+        pass
