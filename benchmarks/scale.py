@@ -59,9 +59,10 @@ def _worker(mode: str, directory: str) -> None:
         return
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, Client(
-        cluster
-    ) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        Client(cluster) as client,
+    ):
         client.run(lambda: None)
         start = time.perf_counter()
         rank_dataset(directory, scheduler=client, top_k=1000)
@@ -88,12 +89,19 @@ def main() -> None:
             for mode, name in (("process", "one process"), ("cluster", "LocalCluster, 2 workers")):
                 done = subprocess.run(
                     [sys.executable, __file__, "--worker", mode, str(directory)],
-                    capture_output=True, text=True, check=True,
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
                 result = json.loads(done.stdout.strip().splitlines()[-1])
                 peaks = ", ".join(f"{p:.0f}" for p in result["peak_mb"])
-                table.add_row(f"{n_rows:,}", str(-(-n_rows // SHARD_ROWS)), name,
-                              f"{result['seconds']:.2f}", peaks)
+                table.add_row(
+                    f"{n_rows:,}",
+                    str(-(-n_rows // SHARD_ROWS)),
+                    name,
+                    f"{result['seconds']:.2f}",
+                    peaks,
+                )
             table.add_section()
     Console(width=120).print(table)
 

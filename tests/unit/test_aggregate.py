@@ -12,7 +12,9 @@ from labelmend.cleaner import UNDECIDED, plurality_vote, vote_counts
 from labelmend.errors import InputError
 
 
-@given(arrays(np.int64, st.tuples(st.integers(1, 20), st.integers(2, 5)), elements=st.integers(0, 4)))
+@given(
+    arrays(np.int64, st.tuples(st.integers(1, 20), st.integers(2, 5)), elements=st.integers(0, 4))
+)
 def test_decided_class_has_strictly_most_votes(counts):
     decided = plurality_vote(counts)
     for row, label in zip(counts, decided, strict=True):

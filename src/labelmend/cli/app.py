@@ -16,6 +16,7 @@ from labelmend.cli.queue import queue_app
 from labelmend.cli.rank import rank
 from labelmend.cli.score import score
 from labelmend.cli.status import status
+from labelmend.cli.sync import pull, push, sync_app
 
 app = typer.Typer(
     name="labelmend",
@@ -35,6 +36,9 @@ app.add_typer(label_app, name="label")
 app.command()(history)
 app.command()(status)
 app.add_typer(export_app, name="export")
+app.command()(push)
+app.command()(pull)
+app.add_typer(sync_app, name="sync")
 
 
 def main() -> None:

@@ -185,6 +185,8 @@ class Queue(Base):
     name: Mapped[str] = mapped_column(String(200))
     score_run_id: Mapped[int] = mapped_column(ForeignKey("score_runs.id", ondelete="CASCADE"))
     strategy: Mapped[str] = mapped_column(String(50))
+    #: ``tool:project`` the queue was pushed to, e.g. ``label-studio:12``.
+    external_project: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -543,6 +543,34 @@ def set_item_status(session: Session, item_ids: Sequence[int], status: str) -> N
         )
 
 
+def set_external_tasks(session: Session, item_ids: Sequence[int], task_ids: Sequence[str]) -> None:
+    """Record each item's task in the annotation tool and mark it ``sent``."""
+    for item_id, task_id in zip(item_ids, task_ids, strict=True):
+        session.execute(
+            update(QueueItem)
+            .where(QueueItem.id == item_id)
+            .values(external_task_id=task_id, status="sent", updated_at=func.now())
+        )
+
+
+def samples_by_key(session: Session, keys: Sequence[int]) -> list[Sample]:
+    """Samples by primary key, locked for update (their labels are about to change)."""
+    return list(session.scalars(select(Sample).where(Sample.id.in_(list(keys))).with_for_update()))
+
+
+def latest_probabilities(
+    session: Session, dataset: Dataset, keys: Sequence[int]
+) -> npt.NDArray[np.float64]:
+    """(len(keys), K) probabilities of the newest prediction run, in the order of ``keys``."""
+    run = latest_prediction_run(session, dataset, None)
+    run_keys, probs = load_probabilities(session, run, len(dataset.classes))
+    wanted = np.asarray(keys, dtype=np.int64)
+    rows = np.minimum(np.searchsorted(run_keys, wanted), len(run_keys) - 1)
+    if np.any(run_keys[rows] != wanted):
+        raise InputError("The newest prediction run has no probabilities for some queued samples.")
+    return probs[rows]
+
+
 def resolve_open_items(session: Session, sample: Sample) -> None:
     """A sample decided outside a queue no longer waits in any queue."""
     session.execute(

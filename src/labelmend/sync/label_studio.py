@@ -236,13 +236,33 @@ class LabelStudioClient:
             project = self._sdk.projects.create(title=title, label_config=config)
         return int(project.id)
 
+    def _task_pages(self, project_id: int, *, action: str, **query: Any) -> Iterator[list[Any]]:
+        """Pages of the project's tasks, fetched one request at a time.
+
+        Pages by the reported total (the SDK's own pager asks for a page past the end,
+        which the server answers with 404).
+        """
+        page, seen = 1, 0
+        while True:
+            with self._errors(action):
+                answer = self._sdk.tasks.list(project=project_id, page=page, **query)
+            items = list(answer.items or [])
+            if items:
+                yield items
+            seen += len(items)
+            total = getattr(answer.response, "total", None)
+            if not items or total is None or seen >= total:
+                return
+            page += 1
+
     def task_ids_by_sample(self, project_id: int) -> dict[str, int]:
         """Every task of the project that carries a labelmend sample id: sample id -> task id."""
         found: dict[str, int] = {}
-        with self._errors(f"list the tasks of project {project_id}"):
-            for task in self._sdk.tasks.list(
-                project=project_id, fields="task_only", page_size=1000
-            ):
+        for tasks in self._task_pages(
+            project_id, action=f"list the tasks of project {project_id}",
+            fields="task_only", page_size=1000,
+        ):  # fmt: skip
+            for task in tasks:
                 sample = (task.data or {}).get(SAMPLE_FIELD)
                 if sample is not None:
                     found.setdefault(str(sample), int(task.id))
@@ -278,16 +298,25 @@ class LabelStudioClient:
                 on_batch(batch, ids)
         return created
 
-    def annotations(self, project_id: int, classes: Sequence[str]) -> list[RemoteAnnotation]:
-        """Every annotation in the project, parsed and validated (one export request)."""
-        with self._errors(f"export the annotations of project {project_id}"):
-            chunks = self._sdk.projects.exports.download_sync(
-                id=project_id, export_type="JSON", download_all_tasks=False
-            )
-            tasks = json.loads(b"".join(chunks))
+    def annotation_pages(
+        self, project_id: int, classes: Sequence[str], *, page_size: int = 500
+    ) -> Iterator[list[RemoteAnnotation]]:
+        """Every annotation of the project, parsed, one page of annotated tasks at a time.
+
+        A page holds whole tasks, so all answers of a task arrive together.
+        """
+        with self._errors("list users"):
             users = {int(u.id): str(u.email or u.id) for u in self._sdk.users.list()}
-        return [
-            parse_annotation(task, annotation, classes, users)
-            for task in tasks
-            for annotation in task.get("annotations") or []
-        ]
+        annotated = {"conjunction": "and", "items": [{
+            "filter": "filter:tasks:total_annotations", "operator": "greater",
+            "type": "Number", "value": 0}]}  # fmt: skip
+        query = json.dumps({"filters": annotated})
+        for tasks in self._task_pages(
+            project_id, action=f"read the annotations of project {project_id}",
+            fields="all", page_size=page_size, query=query,
+        ):  # fmt: skip
+            yield [
+                parse_annotation(task.model_dump(), annotation, classes, users)
+                for task in tasks
+                for annotation in task.model_dump().get("annotations") or []
+            ]

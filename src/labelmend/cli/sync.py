@@ -1,0 +1,151 @@
+"""``labelmend push`` / ``pull`` / ``sync …``: relabel queues in Label Studio or files.
+
+The API key comes from ``--api-key`` or ``LABEL_STUDIO_API_KEY``; it is never printed,
+logged or stored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from labelmend.cli._console import console, frame_table
+from labelmend.cli._store import DatasetOption, DbOption, store, store_with_progress
+from labelmend.sync.label_studio import LabelStudioClient
+from labelmend.sync.service import (
+    PullResult,
+    export_tasks,
+    import_annotations,
+    pull_queue,
+    push_queue,
+    sync_status,
+)
+
+UrlOption = Annotated[
+    str,
+    typer.Option("--url", envvar="LABEL_STUDIO_URL", show_envvar=True, help="Label Studio URL."),
+]
+KeyOption = Annotated[
+    str,
+    typer.Option(
+        "--api-key",
+        envvar="LABEL_STUDIO_API_KEY",
+        show_envvar=True,
+        show_default=False,
+        help="Label Studio API key (legacy token or personal access token).",
+    ),
+]
+AggregationOption = Annotated[
+    Literal["plurality", "dawid-skene", "crowdlab"],
+    typer.Option(help="How several answers (and the current label) decide a sample."),
+]
+
+sync_app = typer.Typer(help="Queues in annotation tools: status, and files for any other tool.")
+
+
+def push(
+    queue: Annotated[str, typer.Argument(help="Queue to send.")],
+    to: Annotated[Literal["label-studio"], typer.Option(help="Annotation tool.")] = "label-studio",
+    project: Annotated[int | None, typer.Option(help="Existing project id to use.")] = None,
+    url: UrlOption = "http://localhost:8080",
+    api_key: KeyOption = "",
+    batch_size: Annotated[int, typer.Option(min=1, help="Tasks per import request.")] = 500,
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Send a queue's open items to Label Studio, with the model's suggestion pre-filled."""
+    del to  # one tool for now; the option names it explicitly
+    client = LabelStudioClient(url, api_key)
+    with store_with_progress(db, f"Pushing {queue!r} to Label Studio") as (session, progress):
+        result = push_queue(
+            session, queue, client, dataset=dataset, project_id=project,
+            batch_size=batch_size, progress=progress,
+        )  # fmt: skip
+    console.print(
+        f"Project {result.project_id}: {result.created:,} task(s) created, "
+        f"{result.adopted:,} found already on the server, {result.already_sent:,} sent before."
+    )
+
+
+def _print_pull(result: PullResult) -> None:
+    table = Table(show_header=False, title="Answers")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("recorded now", f"{result.recorded:,}")
+    table.add_row("seen before", f"{result.repeated:,}")
+    table.add_row("rejected", f"{len(result.rejected):,}")
+    table.add_row("samples decided", f"{result.decisions.decided:,}")
+    table.add_row("labels changed", f"{result.decisions.changed:,}")
+    table.add_row("ties (need another vote)", f"{len(result.decisions.ties):,}")
+    console.print(table)
+    if len(result.rejected):
+        console.print(frame_table(result.rejected.head(20), title="Rejected answers (not stored)"))
+    if result.decisions.ties:
+        shown = ", ".join(result.decisions.ties[:10])
+        console.print(
+            f"Need another vote: {shown}{' …' if len(result.decisions.ties) > 10 else ''}"
+        )
+
+
+def pull(
+    queue: Annotated[str, typer.Argument(help="Queue to collect answers for.")],
+    aggregation: AggregationOption = "plurality",
+    url: UrlOption = "http://localhost:8080",
+    api_key: KeyOption = "",
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Fetch the experts' answers, record each once, and decide the answered samples."""
+    client = LabelStudioClient(url, api_key)
+    with store(db, f"Pulling answers for {queue!r}…") as session:
+        result = pull_queue(session, queue, client, dataset=dataset, aggregation=aggregation)
+    _print_pull(result)
+
+
+@sync_app.command("status")
+def status(
+    queue: Annotated[str, typer.Argument(help="Queue.")],
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Pushed, pending, needing another vote, decided, and answers recorded."""
+    with store(db, "Reading the store…") as session:
+        counts = sync_status(session, queue, dataset=dataset)
+    table = Table(show_header=False, title=f"Queue {queue!r}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in counts.items():
+        table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+
+
+@sync_app.command("export-tasks")
+def export_tasks_command(
+    queue: Annotated[str, typer.Argument(help="Queue.")],
+    path: Annotated[str, typer.Argument(help="Output .csv / .jsonl / .parquet.")],
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write a queue's open items as tasks for any annotation tool."""
+    with store(db, "Exporting tasks…") as session:
+        n_tasks = export_tasks(session, queue, path, dataset=dataset)
+    console.print(f"{n_tasks:,} task(s) written to {path}")
+
+
+@sync_app.command("import-annotations")
+def import_annotations_command(
+    queue: Annotated[str, typer.Argument(help="Queue.")],
+    path: Annotated[str, typer.Argument(help="Answers: sample_id, annotator, label.")],
+    aggregation: AggregationOption = "plurality",
+    tool: Annotated[str, typer.Option(help="Name of the tool the answers came from.")] = "file",
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Record answers from a file (validated and aggregated as a pull is)."""
+    with store(db, "Importing answers…") as session:
+        result = import_annotations(
+            session, queue, path, dataset=dataset, tool=tool, aggregation=aggregation
+        )
+    _print_pull(result)

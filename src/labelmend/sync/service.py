@@ -1,0 +1,424 @@
+"""Push relabel queues to an annotation tool and pull the experts' answers back.
+
+The store is the source of truth. A push first adopts the tasks the tool already has
+for the queue's samples (found by the sample id carried in each task), then imports the
+rest in batches, committing the task ids batch by batch: an interrupted push resumes and
+never duplicates a task. A pull records every valid answer once (its external id is
+unique), commits page by page, rejects and reports unusable answers, then decides each
+answered sample: a unique plurality with the current label as one vote, or an
+annotator-reliability model (Dawid–Skene; CROWDLAB with the model's probabilities).
+Ties stay open and are reported as needing another vote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from labelmend.cleaner import UNDECIDED, plurality_vote, vote_counts
+from labelmend.errors import InputError
+from labelmend.io import read_table, write_table
+from labelmend.storage import repository as repo
+from labelmend.storage.models import OPEN_STATUSES, Annotation, Dataset, Queue, QueueItem
+from labelmend.sync.label_studio import (
+    LabelStudioClient,
+    RemoteAnnotation,
+    display_kind,
+    label_config,
+    task_payload,
+)
+
+Aggregation = Literal["plurality", "dawid-skene", "crowdlab"]
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+LABEL_STUDIO = "label-studio"
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did: the project, tasks created now, tasks adopted, already sent."""
+
+    project_id: int
+    created: int
+    adopted: int
+    already_sent: int
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Samples decided from their votes, labels changed, and ties left open."""
+
+    decided: int
+    changed: int
+    ties: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What a pull did: answers recorded now, seen before, rejected (with why), decisions."""
+
+    recorded: int
+    repeated: int
+    rejected: pd.DataFrame
+    decisions: Decisions
+
+
+def _project_of(queue: Queue) -> int | None:
+    if queue.external_project is None:
+        return None
+    tool, _, project = queue.external_project.partition(":")
+    if tool != LABEL_STUDIO:
+        raise InputError(f"Queue {queue.name!r} was pushed to {tool}, not Label Studio.")
+    return int(project)
+
+
+def push_queue(
+    session: Session,
+    queue_name: str,
+    client: LabelStudioClient,
+    *,
+    dataset: str | None = None,
+    project_id: int | None = None,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> PushResult:
+    """Send a queue's open items to Label Studio as tasks with the model's suggestion.
+
+    Commits after the project is known and after every batch, so a push that stops half
+    way (server down, Ctrl-C) is finished by running it again, without duplicates.
+    """
+    found = repo.get_dataset(session, dataset)
+    queue = repo.get_queue(session, found, queue_name)
+    known = _project_of(queue)
+    if known is not None and project_id is not None and known != project_id:
+        raise InputError(
+            f"Queue {queue_name!r} was pushed to project {known}; it cannot move to {project_id}."
+        )
+    items = repo.queue_frame(session, queue, statuses=OPEN_STATUSES)
+    show = display_kind([m or {} for m in items["metadata"]])
+    if known is None:
+        known = client.ensure_project(
+            title=f"labelmend {found.name} / {queue.name}",
+            config=label_config(found.classes, show=show),
+            project_id=project_id,
+        )
+        queue.external_project = f"{LABEL_STUDIO}:{known}"
+        session.commit()
+    unsent = items[items["external_task_id"].isna()]
+    already_sent = len(items) - len(unsent)
+    on_server = client.task_ids_by_sample(known)
+    adopt = unsent[unsent["external_id"].isin(on_server)]
+    repo.set_external_tasks(
+        session,
+        adopt["item_id"].tolist(),
+        [str(on_server[s]) for s in adopt["external_id"]],
+    )
+    session.commit()
+    to_push = unsent[~unsent["external_id"].isin(on_server)]
+    classes = found.classes
+    suggested = to_push["suggested_label"].to_numpy(dtype=int)
+    p_error = to_push["p_error"].to_numpy(dtype=float)
+    # The prediction's score: how likely the suggestion is right.
+    confidence = np.where(
+        suggested != to_push["current_label"].to_numpy(dtype=int), p_error, 1 - p_error
+    )
+    payloads = [
+        task_payload(
+            str(sample), meta or {}, show=show, suggested_label=classes[label], score=float(score)
+        )
+        for sample, meta, label, score in zip(
+            to_push["external_id"], to_push["metadata"], suggested, confidence, strict=True
+        )
+    ]
+    item_of = dict(zip(to_push["external_id"], to_push["item_id"], strict=True))
+    done = 0
+
+    def record(batch: list[dict[str, Any]], task_ids: list[int]) -> None:
+        nonlocal done
+        samples = [task["data"]["labelmend_sample_id"] for task in batch]
+        repo.set_external_tasks(session, [item_of[s] for s in samples], [str(t) for t in task_ids])
+        session.commit()
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(payloads))
+
+    client.import_tasks(known, payloads, batch_size=batch_size, on_batch=record)
+    return PushResult(known, len(payloads), len(adopt), already_sent)
+
+
+def _record(
+    session: Session,
+    found: Dataset,
+    queue: Queue,
+    answers: list[RemoteAnnotation],
+    *,
+    tool: str,
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """Store valid answers once; return (recorded, repeated, rejected rows)."""
+    items = repo.queue_frame(session, queue).set_index("external_id")
+    classes = found.classes
+    recorded = repeated = 0
+    rejected: list[dict[str, Any]] = []
+    annotated: list[int] = []
+    for answer in answers:
+        if answer.sample_id not in items.index:
+            rejected.append(
+                {
+                    "sample_id": answer.sample_id,
+                    "annotator": answer.annotator,
+                    "problem": f"not in queue {queue.name!r}",
+                }
+            )
+            continue
+        if answer.label is None:
+            rejected.append(
+                {
+                    "sample_id": answer.sample_id,
+                    "annotator": answer.annotator,
+                    "problem": answer.problem,
+                }
+            )
+            continue
+        item_id = int(items.at[answer.sample_id, "item_id"])
+        added = repo.add_annotation(
+            session,
+            repo.get_sample(session, found, answer.sample_id),
+            classes.index(answer.label),
+            annotator=answer.annotator,
+            tool=tool,
+            external_id=answer.external_id,
+            queue_item_id=item_id,
+        )
+        if added is None:
+            repeated += 1
+            continue
+        recorded += 1
+        if items.at[answer.sample_id, "status"] in ("pending", "sent"):
+            annotated.append(item_id)
+    repo.set_item_status(session, annotated, "annotated")
+    return recorded, repeated, rejected
+
+
+def _consensus(
+    votes: pd.DataFrame,
+    current: np.ndarray,
+    n_classes: int,
+    aggregation: str,
+    pred_probs: np.ndarray | None,
+) -> np.ndarray:
+    """Decided class per sample (row of ``current``), or UNDECIDED."""
+    if aggregation == "plurality":
+        counts = vote_counts(
+            votes["row"], votes["label"], n_samples=len(current), n_classes=n_classes
+        )
+        return plurality_vote(counts, current_labels=current)
+    annotators = pd.factorize(votes["annotator"])[0]
+    matrix = np.full((len(current), annotators.max() + 2), -1, dtype=np.int64)
+    matrix[votes["row"].to_numpy(), annotators] = votes["label"].to_numpy()
+    if aggregation == "dawid-skene":
+        from labelmend.cleaner.aggregate import dawid_skene
+
+        matrix[:, -1] = current  # the labels in place are one more, fallible annotator
+        fitted = dawid_skene(matrix, n_classes=n_classes)
+        best = fitted.posterior.argmax(axis=1)
+        sure = fitted.posterior.max(axis=1) > 0.5
+        return np.where(sure, best, UNDECIDED)
+    if pred_probs is None:
+        raise InputError("crowdlab needs model probabilities: import predictions first.")
+    from cleanlab.multiannotator import get_label_quality_multiannotator
+
+    frame = pd.DataFrame(matrix[:, :-1]).replace(-1, np.nan)
+    result = get_label_quality_multiannotator(frame, pred_probs, verbose=False)
+    return result["label_quality"]["consensus_label"].to_numpy()
+
+
+def decide_queue(
+    session: Session,
+    found: Dataset,
+    queue: Queue,
+    *,
+    aggregation: str = "plurality",
+) -> Decisions:
+    """Decide every annotated, still open item of ``queue`` from its recorded votes."""
+    if aggregation not in AGGREGATIONS:
+        raise InputError(f"aggregation must be one of {AGGREGATIONS}. Got {aggregation!r}.")
+    rows = session.execute(
+        select(QueueItem.id, QueueItem.sample_id, Annotation.annotator, Annotation.label)
+        .join(Annotation, Annotation.queue_item_id == QueueItem.id)
+        .where(QueueItem.queue_id == queue.id, QueueItem.status.in_(OPEN_STATUSES))
+    ).all()
+    if not rows:
+        return Decisions(0, 0)
+    votes = pd.DataFrame(rows, columns=["item_id", "sample_pk", "annotator", "label"])
+    items = votes.drop_duplicates("item_id")[["item_id", "sample_pk"]].reset_index(drop=True)
+    votes["row"] = votes["item_id"].map(pd.Series(items.index, index=items["item_id"]))
+    samples = {s.id: s for s in repo.samples_by_key(session, items["sample_pk"].tolist())}
+    current = np.array([samples[k].current_label for k in items["sample_pk"]])
+    pred_probs = None
+    if aggregation == "crowdlab":
+        pred_probs = repo.latest_probabilities(session, found, items["sample_pk"].tolist())
+    decided = _consensus(votes, current, len(found.classes), aggregation, pred_probs)
+    changed = 0
+    ties: list[str] = []
+    resolved: list[int] = []
+    for row, (item_id, sample_pk) in enumerate(items.itertuples(index=False)):
+        sample = samples[sample_pk]
+        if decided[row] == UNDECIDED:
+            ties.append(sample.external_id)
+            continue
+        n_votes = int((votes["row"] == row).sum())
+        change = repo.change_label(
+            session,
+            sample,
+            int(decided[row]),
+            source="annotation",
+            actor=f"{aggregation} of {n_votes} expert vote(s)",
+            reason=f"decided in queue {queue.name!r}",
+            external_ref=f"queue:{queue.name}",
+        )
+        changed += change is not None
+        resolved.append(int(item_id))
+    repo.set_item_status(session, resolved, "resolved")
+    return Decisions(len(resolved), changed, ties)
+
+
+def pull_queue(
+    session: Session,
+    queue_name: str,
+    client: LabelStudioClient,
+    *,
+    dataset: str | None = None,
+    aggregation: str = "plurality",
+    page_size: int = 500,
+    on_page: Callable[[int], None] | None = None,
+) -> PullResult:
+    """Fetch the experts' answers for a pushed queue, record them once, decide samples.
+
+    Answers are committed page by page (a page holds whole tasks), so a pull cut off by
+    a failing server keeps what it stored and a re-run completes without duplicates.
+    """
+    found = repo.get_dataset(session, dataset)
+    queue = repo.get_queue(session, found, queue_name)
+    project = _project_of(queue)
+    if project is None:
+        raise InputError(f"Queue {queue_name!r} has not been pushed: run `labelmend push` first.")
+    recorded = repeated = 0
+    rejected: list[dict[str, Any]] = []
+    for page, answers in enumerate(
+        client.annotation_pages(project, found.classes, page_size=page_size)
+    ):
+        new, seen, bad = _record(session, found, queue, answers, tool=LABEL_STUDIO)
+        recorded, repeated = recorded + new, repeated + seen
+        rejected += bad
+        session.commit()
+        if on_page is not None:
+            on_page(page)
+    decisions = decide_queue(session, found, queue, aggregation=aggregation)
+    return PullResult(
+        recorded,
+        repeated,
+        pd.DataFrame(rejected, columns=["sample_id", "annotator", "problem"]),
+        decisions,
+    )
+
+
+def export_tasks(
+    session: Session, queue_name: str, path: str, *, dataset: str | None = None
+) -> int:
+    """Write a queue's open items as tasks for any tool (CSV / JSONL / Parquet).
+
+    Columns: sample_id, given_label, current_label, suggested_label, p_error, reason,
+    and the sample's metadata fields.
+    """
+    found = repo.get_dataset(session, dataset)
+    queue = repo.get_queue(session, found, queue_name)
+    items = repo.queue_frame(session, queue, statuses=OPEN_STATUSES)
+    classes = np.asarray(found.classes, dtype=object)
+    tasks = pd.DataFrame(
+        {
+            "sample_id": items["external_id"],
+            "given_label": classes[items["given_label"].to_numpy(dtype=int)],
+            "current_label": classes[items["current_label"].to_numpy(dtype=int)],
+            "suggested_label": classes[items["suggested_label"].to_numpy(dtype=int)],
+            "p_error": items["p_error"],
+            "reason": items["reason"],
+        }
+    )
+    metadata = pd.json_normalize([m or {} for m in items["metadata"]])
+    tasks = pd.concat([tasks, metadata.add_prefix("meta_")], axis=1)
+    write_table(tasks, path)
+    return len(tasks)
+
+
+def import_annotations(
+    session: Session,
+    queue_name: str,
+    path: str,
+    *,
+    dataset: str | None = None,
+    tool: str = "file",
+    aggregation: str = "plurality",
+) -> PullResult:
+    """Record answers from a CSV / JSONL / Parquet file, then decide as a pull does.
+
+    Columns: ``sample_id``, ``annotator``, ``label`` (class name), and optionally
+    ``annotation_id`` (unique per answer; default: sample id + annotator, so a file
+    imported twice adds nothing).
+    """
+    found = repo.get_dataset(session, dataset)
+    queue = repo.get_queue(session, found, queue_name)
+    table = read_table(path)
+    missing = [c for c in ("sample_id", "annotator", "label") if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing}; found {list(table.columns)}.")
+    known = set(found.classes)
+    answers = [
+        RemoteAnnotation(
+            external_id=str(row.get("annotation_id") or f"{row['sample_id']}:{row['annotator']}"),
+            task_id=0,
+            sample_id=str(row["sample_id"]),
+            annotator=str(row["annotator"]),
+            label=str(row["label"]) if str(row["label"]) in known else None,
+            problem=None if str(row["label"]) in known else f"unknown class {row['label']!r}",
+        )
+        for row in table.to_dict("records")
+    ]
+    recorded, repeated, rejected = _record(session, found, queue, answers, tool=tool)
+    decisions = decide_queue(session, found, queue, aggregation=aggregation)
+    return PullResult(
+        recorded,
+        repeated,
+        pd.DataFrame(rejected, columns=["sample_id", "annotator", "problem"]),
+        decisions,
+    )
+
+
+def sync_status(session: Session, queue_name: str, *, dataset: str | None = None) -> dict[str, Any]:
+    """Counts for a queue: items pushed, pending, answered but tied (needing another
+    vote), decided, skipped, and annotations recorded."""
+    found = repo.get_dataset(session, dataset)
+    queue = repo.get_queue(session, found, queue_name)
+    items = repo.queue_frame(session, queue)
+    n_annotations = session.scalar(
+        select(func.count(Annotation.id))
+        .join(QueueItem, Annotation.queue_item_id == QueueItem.id)
+        .where(QueueItem.queue_id == queue.id)
+    )
+    status = items["status"].value_counts()
+    return {
+        "queue": queue.name,
+        "project": queue.external_project or "",
+        "items": len(items),
+        "pushed": int(items["external_task_id"].notna().sum()),
+        "pending": int(status.get("pending", 0) + status.get("sent", 0)),
+        "needs_another_vote": int(status.get("annotated", 0)),
+        "decided": int(status.get("resolved", 0)),
+        "skipped": int(status.get("skipped", 0)),
+        "annotations": int(n_annotations or 0),
+    }

