@@ -54,7 +54,8 @@ def test_simulate_writes_results_summary_and_curves(files):
     assert set(results["selector"]) == {"random", "oracle", "default"}
     assert results["annotations"].max() == 45
     summary = (files / "out" / "summary.md").read_text()
-    assert "| oracle |" in summary and "±" in summary
+    assert "| oracle |" in summary
+    assert "±" in summary
     assert (files / "out" / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert "Mean over seeds" in result.output
 
@@ -84,4 +85,5 @@ def test_bad_input_is_one_line_and_exit_1(files, extra, message):
     result = simulate(files, *[part.format(files=files) for part in extra])
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], lines
+    assert len(lines) == 1, lines
+    assert message in lines[0]

@@ -125,11 +125,10 @@ def test_relabel_stops_at_first_repeated_class(k, n, seed):
     for i in range(n):  # the protocol written out, one vote at a time
         votes = np.zeros(k, dtype=int)
         votes[current[i]] = 1
-        for spent, answer in enumerate(answers[i], start=1):
-            votes[answer] += 1
-            top = votes.max()
-            if (votes == top).sum() == 1:
-                break
+        spent = 0
+        while (votes == votes.max()).sum() > 1:
+            votes[answers[i, spent]] += 1
+            spent += 1
         assert (outcome[i], cost[i]) == (votes.argmax(), spent)
 
 
@@ -165,10 +164,12 @@ def test_every_selector_respects_the_budget_and_counts(setting, selector):
     model, initial, probs = setting
     curve = run(model, initial, selector, 120, probs).curve
     n = model.n_samples
-    assert curve["annotations"].iloc[0] == 0 and curve["annotations"].iloc[-1] == 120
+    assert curve["annotations"].iloc[0] == 0
+    assert curve["annotations"].iloc[-1] == 120
     first = curve.iloc[0]
     assert first["accuracy"] == pytest.approx((initial == model.true_labels).mean())
-    assert first["noise_fixed"] == 0 and first["clean_broken"] == 0
+    assert first["noise_fixed"] == 0
+    assert first["clean_broken"] == 0
     wrong0 = (initial != model.true_labels).sum()
     np.testing.assert_allclose(
         curve["noise_fixed"] * wrong0, curve["accuracy"] * n - (n - wrong0), atol=1e-9
@@ -210,7 +211,8 @@ def test_active_runs_with_revisits_and_votes(setting):
     curve = result.curve
     assert curve["annotations"].iloc[-1] == 300
     assert np.isfinite(curve["predicted_rate"]).all()
-    assert result.stop_annotations <= 300 and np.isfinite(result.stop_regret)
+    assert result.stop_annotations <= 300
+    assert np.isfinite(result.stop_regret)
 
 
 def test_model_selectors_need_probabilities(setting):
