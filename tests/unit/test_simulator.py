@@ -125,7 +125,8 @@ def test_relabel_stops_at_first_repeated_class(k, n, seed):
     for i in range(n):  # the protocol written out, one vote at a time
         votes = np.zeros(k, dtype=int)
         votes[current[i]] = 1
-        spent = 0
+        votes[answers[i, 0]] += 1  # at least one expert answers
+        spent = 1
         while (votes == votes.max()).sum() > 1:
             votes[answers[i, spent]] += 1
             spent += 1
