@@ -158,8 +158,7 @@ def simulate_run(
     truth, ambiguous = annotators.true_labels, annotators.ambiguous
     labels = initial.copy()
     reviews = np.zeros(n, dtype=np.intp)
-    votes = np.zeros((n, k))
-    votes[np.arange(n), initial] = 1.0
+    votes = np.zeros((n, k))  # expert answers collected (the initial label is ``labels``)
     answers = np.full((n, 1 + max_reviews * k), np.nan)
     answers[:, 0] = initial
     n_answers = np.ones(n, dtype=np.intp)
