@@ -26,7 +26,7 @@ from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
 BOUNDS = {"oracle": "black", "random": "grey"}
 #: Numbers of the summary table: (column in ``runs``, heading, format).
 SUMMARY_COLUMNS = (
-    *((f"noise_fixed@{f:.0%}", f"fixed @{f:.0%} N", ".1%") for f in CHECKPOINTS),
+    *((f"noise_fixed@{f:.0%}", f"fixed @{f:.0%} N", ".2%") for f in CHECKPOINTS),
     ("auc", "AUC acc.", ".4f"),
     ("auc_gain", "AUC gain", ".4f"),
     ("stop_annotations", "stop at", ".0f"),
