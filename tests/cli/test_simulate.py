@@ -57,7 +57,8 @@ def test_simulate_writes_results_summary_and_curves(files):
     assert "| oracle |" in summary
     assert "±" in summary
     assert (files / "out" / "curves.png").read_bytes()[:4] == b"\x89PNG"
-    assert "Mean over seeds" in result.output
+    assert "mean over seeds" in result.output
+    assert "oracle" in result.output
 
 
 def test_simulate_active_with_noise_rate(files):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from labelmend.cleaner import expected_annotations
 from labelmend.errors import InputError
 from labelmend.simulator import (
+    CURVE_COLUMNS,
     SELECTORS,
     AnnotatorModel,
     dawid_skene,
@@ -164,6 +165,7 @@ def setting():
 def test_every_selector_respects_the_budget_and_counts(setting, selector):
     model, initial, probs = setting
     curve = run(model, initial, selector, 120, probs).curve
+    assert tuple(curve.columns) == CURVE_COLUMNS
     n = model.n_samples
     assert curve["annotations"].iloc[0] == 0
     assert curve["annotations"].iloc[-1] == 120

@@ -42,6 +42,9 @@ def simulate(
         list[int] | None,
         typer.Option(help="Active mode: re-rank after every B annotations (repeatable)."),
     ] = None,
+    max_reviews: Annotated[
+        int, typer.Option(help="Times one sample may be reviewed (1 = the paper's protocol).")
+    ] = 1,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address; local processes if absent.")
     ] = None,
@@ -61,17 +64,19 @@ def simulate(
             seeds=seeds,
             budget=budget,
             batch_sizes=list(batch_size) if batch_size else [None],
+            max_reviews=max_reviews,
             scheduler=scheduler,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     means = study.summary.rename(columns={f"{c}_mean": head for c, head, _ in SUMMARY_COLUMNS})
-    shown = [head for c, head, _ in SUMMARY_COLUMNS[:5] if head in means.columns]
+    shown = [head for _, head, _ in SUMMARY_COLUMNS[:3] if head in means.columns]
+    keys = [key for key in ("noise", "batch_size") if means[key].nunique() > 1]
     console.print(
         frame_table(
             means,
-            title="Mean over seeds",
-            columns=["noise", "batch_size", "selector", *shown],
-            formats=dict.fromkeys(shown, ".4f"),
+            title="Noisy labels fixed, mean over seeds",
+            columns=[*keys, "selector", *shown, "AUC gain"],
+            formats=dict.fromkeys(shown, ".2%") | {"AUC gain": ".4f"},
         )
     )
     console.print(f"Wrote {files.results}, {files.summary} and {files.curves}")

@@ -151,6 +151,7 @@ def simulate_files(
     seeds: int = 10,
     budget: float = 0.3,
     batch_sizes: Sequence[int | None] = (None,),
+    max_reviews: int = 1,
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[StudyResult, StudyFiles]:
@@ -178,6 +179,7 @@ def simulate_files(
         seeds=seeds,
         budget=budget,
         batch_sizes=batch_sizes,
+        max_reviews=max_reviews,
         scheduler=scheduler,
         progress=progress,
     )

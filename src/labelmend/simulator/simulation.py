@@ -149,6 +149,24 @@ def simulate_run(
 
     ``seed_sequence`` fixes the expert answers; every selector of a study sees the same
     answers for the same seed (common random numbers), and its own tie-breaking stream.
+    ``batch_size`` None ranks once (static); b re-ranks after every b annotations.
+    ``max_reviews`` > 1 lets a sample be reviewed again (its current label counts as one
+    vote each time).
+
+    Returns
+    -------
+    RunResult
+        ``curve`` has one row per point of :func:`annotation_grid` and the columns
+        :data:`CURVE_COLUMNS`.
+
+    Examples
+    --------
+    >>> model = AnnotatorModel.from_counts(np.tile([[9, 1], [1, 9]], (20, 1)))
+    >>> wrong = 1 - model.true_labels  # every label wrong
+    >>> run = simulate_run(model, wrong, selector="oracle", budget=8,
+    ...                    seed_sequence=np.random.SeedSequence(0))
+    >>> run.curve[["annotations", "reviewed"]].iloc[-1].tolist()
+    [8, 4]
     """
     n, k = annotators.probs.shape
     answers_rng, selector_rng, model_rng = (
