@@ -12,3 +12,14 @@ def test_cleaner_imports_no_heavy_dependency():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_simulator_core_imports_no_plotting_or_cluster_code():
+    code = (
+        "import sys, labelmend.simulator, labelmend.simulator.study; "
+        "heavy = {'torch', 'sqlalchemy', 'label_studio_sdk', 'matplotlib', 'dask', "
+        "'distributed', 'typer'}; "
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

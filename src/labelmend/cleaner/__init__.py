@@ -7,7 +7,13 @@
 5
 """
 
-from labelmend.cleaner.aggregate import UNDECIDED, plurality_vote, vote_counts
+from labelmend.cleaner.aggregate import (
+    UNDECIDED,
+    DawidSkene,
+    dawid_skene,
+    plurality_vote,
+    vote_counts,
+)
 from labelmend.cleaner.cost import expected_annotations
 from labelmend.cleaner.noise import NoiseModel, ThresholdStats, confident_counts, threshold_stats
 from labelmend.cleaner.ranking import (
@@ -43,6 +49,7 @@ __all__ = [
     "REASONS",
     "UNDECIDED",
     "BlockScores",
+    "DawidSkene",
     "DifficultyName",
     "MethodName",
     "NoiseModel",
@@ -50,6 +57,7 @@ __all__ = [
     "SampleScores",
     "ThresholdStats",
     "confident_counts",
+    "dawid_skene",
     "expected_annotations",
     "expected_errors_curve",
     "fit_noise_model",

@@ -15,6 +15,7 @@ from labelmend.cli.labels import export_app, history, label_app
 from labelmend.cli.queue import queue_app
 from labelmend.cli.rank import rank
 from labelmend.cli.score import score
+from labelmend.cli.simulate import simulate
 from labelmend.cli.status import status
 from labelmend.cli.sync import pull, push, sync_app
 
@@ -39,6 +40,7 @@ app.add_typer(export_app, name="export")
 app.command()(push)
 app.command()(pull)
 app.add_typer(sync_app, name="sync")
+app.command()(simulate)
 
 
 def main() -> None:

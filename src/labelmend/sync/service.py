@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from labelmend.cleaner import UNDECIDED, plurality_vote, vote_counts
+from labelmend.cleaner import UNDECIDED, dawid_skene, plurality_vote, vote_counts
 from labelmend.errors import InputError
 from labelmend.io import read_table, write_table
 from labelmend.storage import repository as repo
@@ -185,7 +185,7 @@ def _record(
                 }
             )
             continue
-        item_id = int(items.at[answer.sample_id, "item_id"])
+        item_id = int(items.loc[answer.sample_id, "item_id"])  # type: ignore[arg-type]
         added = repo.add_annotation(
             session,
             repo.get_sample(session, found, answer.sample_id),
@@ -222,8 +222,6 @@ def _consensus(
     matrix = np.full((len(current), annotators.max() + 2), -1, dtype=np.int64)
     matrix[votes["row"].to_numpy(), annotators] = votes["label"].to_numpy()
     if aggregation == "dawid-skene":
-        from labelmend.cleaner.aggregate import dawid_skene
-
         matrix[:, -1] = current  # the labels in place are one more, fallible annotator
         fitted = dawid_skene(matrix, n_classes=n_classes)
         best = fitted.posterior.argmax(axis=1)

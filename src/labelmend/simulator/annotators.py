@@ -1,0 +1,214 @@
+"""Annotator models: who answers what, per sample, and the initial noisy labels.
+
+An :class:`AnnotatorModel` holds, for each of N samples, the distribution (N, K) of one
+expert's answer. It comes from real vote counts (CIFAR-10H's ~51 labels per image), from
+a class noise matrix, or from per-annotator confusion matrices fitted by Dawid–Skene on
+real multi-annotator data (:func:`labelmend.cleaner.dawid_skene`). The true label is the majority of that
+distribution unless given; a sample is *ambiguous* when the distribution's normalised
+entropy is above 0.3 (the active label cleaning paper's threshold).
+
+Glossary: N samples, K classes, M annotators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from labelmend._validation import RandomState, check_labels, check_random_state, check_same_length
+from labelmend.cleaner import AMBIGUITY_THRESHOLD
+from labelmend.cleaner.aggregate import DawidSkene
+from labelmend.errors import InputError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+
+def _normalized_entropy(probs: FloatArray) -> FloatArray:
+    logs = np.log(np.where(probs > 0, probs, 1.0))
+    return -np.einsum("ij,ij->i", probs, logs) / np.log(probs.shape[1])
+
+
+@dataclass(frozen=True)
+class AnnotatorModel:
+    """The answer distribution of one expert annotator, per sample.
+
+    Attributes
+    ----------
+    probs : (N, K) float
+        ``probs[i, k]`` = probability that an expert labels sample i as class k.
+    true_labels : (N,) int
+        The ground truth (by default the majority of ``probs``).
+    ambiguous : (N,) bool
+        Normalised entropy of ``probs`` above 0.3.
+
+    Examples
+    --------
+    >>> model = AnnotatorModel.from_counts([[9, 1], [5, 5], [0, 10]])
+    >>> model.true_labels.tolist(), model.ambiguous.tolist()
+    ([0, 0, 1], [True, True, False])
+    """
+
+    probs: FloatArray
+    true_labels: IntArray
+    ambiguous: npt.NDArray[np.bool_]
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.probs.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.probs.shape[1])
+
+    @classmethod
+    def from_probs(cls, probs: Any, *, true_labels: Any = None) -> AnnotatorModel:
+        """From a per-sample answer distribution (N, K); rows are rescaled to sum to 1."""
+        array = np.asarray(probs, dtype=np.float64)
+        if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] < 2:
+            raise InputError(
+                f"annotator probabilities must have shape (N, K) with N ≥ 1 and K ≥ 2. "
+                f"Got shape {array.shape}."
+            )
+        if not np.all(np.isfinite(array)) or array.min() < 0:
+            raise InputError("annotator probabilities must be finite and non-negative.")
+        totals = array.sum(axis=1)
+        if np.any(totals <= 0):
+            row = int(np.nonzero(totals <= 0)[0][0])
+            raise InputError(f"annotator row {row} has no votes / zero probability mass.")
+        array = array / totals[:, None]
+        if true_labels is None:
+            truth = array.argmax(axis=1).astype(np.intp)
+        else:
+            truth = check_labels(true_labels, n_classes=array.shape[1])
+            check_same_length("true_labels", truth.size, "annotator probabilities", len(array))
+        return cls(array, truth, _normalized_entropy(array) > AMBIGUITY_THRESHOLD)
+
+    @classmethod
+    def from_counts(cls, counts: Any, *, true_labels: Any = None) -> AnnotatorModel:
+        """From real vote counts (N, K), e.g. CIFAR-10H's ``cifar10h-counts.npy``."""
+        array = np.asarray(counts)
+        if array.ndim != 2 or array.shape[0] == 0:
+            raise InputError(
+                f"counts must have shape (N, K) with at least one row. Got shape {array.shape}."
+            )
+        return cls.from_probs(array, true_labels=true_labels)
+
+    @classmethod
+    def from_noise_matrix(cls, true_labels: Any, noise_matrix: Any) -> AnnotatorModel:
+        """Every sample of true class t is answered from column t of ``noise_matrix``.
+
+        ``noise_matrix[s, t]`` = P(answer = s | true = t) (columns sum to 1, cleanlab's
+        convention).
+        """
+        matrix = np.asarray(noise_matrix, dtype=np.float64)
+        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+            raise InputError(f"noise_matrix must be square (K, K). Got shape {matrix.shape}.")
+        truth = check_labels(true_labels, n_classes=matrix.shape[0])
+        return cls.from_probs(matrix.T[truth], true_labels=truth)
+
+    @classmethod
+    def from_dawid_skene(cls, fitted: DawidSkene, true_labels: Any = None) -> AnnotatorModel:
+        """Annotators as fitted by Dawid–Skene, drawn in proportion to how many labels each
+        gave in the data; the truth defaults to the fit's most probable classes."""
+        truth = fitted.labels if true_labels is None else true_labels
+        return cls.from_confusions(truth, fitted.confusions, weights=fitted.label_counts)
+
+    @classmethod
+    def from_confusions(
+        cls, true_labels: Any, confusions: Any, *, weights: Any = None
+    ) -> AnnotatorModel:
+        """A random one of M annotators answers: a mixture of their confusion matrices.
+
+        Parameters
+        ----------
+        true_labels : (N,) int
+        confusions : (M, K, K) float
+            ``confusions[m, t, s]`` = P(annotator m answers s | true = t) (rows sum to 1),
+            as fitted by :func:`dawid_skene`.
+        weights : (M,) float, optional
+            How often each annotator is asked (default: equally often).
+        """
+        stack = np.asarray(confusions, dtype=np.float64)
+        if stack.ndim != 3 or stack.shape[1] != stack.shape[2]:
+            raise InputError(f"confusions must have shape (M, K, K). Got shape {stack.shape}.")
+        share = np.ones(len(stack)) if weights is None else np.asarray(weights, dtype=np.float64)
+        check_same_length("weights", share.size, "confusions", len(stack))
+        mixture = np.einsum("m,mts->ts", share / share.sum(), stack)
+        return cls.from_noise_matrix(true_labels, mixture.T)
+
+    def class_confusion(self) -> FloatArray:
+        """(K, K) mean answer distribution per true class, as ``[answer, true]``."""
+        k = self.n_classes
+        sums = np.zeros((k, k))
+        np.add.at(sums, self.true_labels, self.probs)
+        counts = np.bincount(self.true_labels, minlength=k).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = sums / counts[:, None]
+        mean[counts == 0] = np.eye(k)[counts == 0]
+        return mean.T
+
+
+def sharpened(probs: FloatArray, temperature: float) -> FloatArray:
+    """Rows of ``probs`` raised to 1 / ``temperature`` and renormalised (N, K).
+
+    >>> sharpened(np.array([[0.8, 0.2]]), 2.0).round(3)
+    array([[0.667, 0.333]])
+    """
+    if not temperature > 0:
+        raise InputError(f"temperature must be positive. Got {temperature}.")
+    powered = np.power(probs, 1.0 / temperature)
+    return powered / powered.sum(axis=1, keepdims=True)
+
+
+def _categorical(probs: FloatArray, rng: np.random.Generator) -> IntArray:
+    """One draw per row of ``probs`` (N, K) by inverse CDF."""
+    cdf = np.cumsum(probs, axis=1)
+    uniforms = rng.random(len(probs)) * cdf[:, -1]
+    draws = (uniforms[:, None] >= cdf).sum(axis=1)
+    return np.minimum(draws, probs.shape[1] - 1).astype(np.intp)
+
+
+def initial_labels(
+    annotators: AnnotatorModel,
+    *,
+    temperature: float | None = None,
+    noise_rate: float | None = None,
+    random_state: RandomState = None,
+) -> IntArray:
+    """Draw the initial noisy labels (N,).
+
+    Exactly one of ``temperature`` (one draw per sample from p^(1/T) renormalised; T = 2
+    gives η ≈ 13% on CIFAR-10H) or ``noise_rate`` (one draw from the annotators' class
+    confusion with its off-diagonal part rescaled so that a ``noise_rate`` fraction of
+    labels is expected wrong).
+
+    Examples
+    --------
+    >>> model = AnnotatorModel.from_counts(np.tile([[8, 2]], (1000, 1)))
+    >>> labels = initial_labels(model, noise_rate=0.1, random_state=0)
+    >>> round(float((labels != model.true_labels).mean()), 2)
+    0.1
+    """
+    if (temperature is None) == (noise_rate is None):
+        raise InputError("Give exactly one of temperature and noise_rate.")
+    rng = check_random_state(random_state)
+    if noise_rate is None:
+        return _categorical(sharpened(annotators.probs, float(temperature)), rng)  # type: ignore[arg-type]
+    if not 0.0 <= noise_rate < 1.0:
+        raise InputError(f"noise_rate must lie in [0, 1). Got {noise_rate}.")
+    return _categorical(_noise_at_rate(annotators, noise_rate).T[annotators.true_labels], rng)
+
+
+def _noise_at_rate(annotators: AnnotatorModel, noise_rate: float) -> FloatArray:
+    """(K, K) [given, true] noise matrix shaped like the annotators' confusion, at a rate."""
+    k = annotators.n_classes
+    off = annotators.class_confusion() * (1.0 - np.eye(k))
+    totals = off.sum(axis=0)
+    uniform = (1.0 - np.eye(k)) / (k - 1)
+    # A class its annotators never confuse takes its errors uniformly.
+    shape = np.where(totals > 0, off / np.where(totals > 0, totals, 1.0), uniform)
+    return (1.0 - noise_rate) * np.eye(k) + noise_rate * shape

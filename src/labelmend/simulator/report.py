@@ -1,0 +1,186 @@
+"""The thin shell of the simulator: read inputs from files, write tables and plots.
+
+``simulate_files`` is what ``labelmend simulate`` calls: it loads the counts, model
+probabilities and features, runs :func:`~labelmend.simulator.study.run_study` and writes
+``results.csv`` (tidy curves), ``runs.csv`` (one row per run), ``summary.md`` (mean ± sd
+over seeds) and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from labelmend.errors import InputError
+from labelmend.io import load_pred_probs, read_table
+from labelmend.simulator.annotators import AnnotatorModel
+from labelmend.simulator.simulation import CHECKPOINTS, Features
+from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
+
+#: Selectors drawn as bounds (dashed) rather than as contenders.
+BOUNDS = {"oracle": "black", "random": "grey"}
+#: Numbers of the summary table: (column in ``runs``, heading, format).
+SUMMARY_COLUMNS = (
+    *((f"noise_fixed@{f:.0%}", f"fixed @{f:.0%} N", ".2%") for f in CHECKPOINTS),
+    ("auc", "AUC acc.", ".4f"),
+    ("auc_gain", "AUC gain", ".4f"),
+    ("stop_annotations", "stop at", ".0f"),
+    ("best_annotations", "best at", ".0f"),
+    ("stop_regret", "regret", ".1f"),
+    ("final_test_accuracy", "test acc.", ".3f"),
+)
+
+
+@dataclass(frozen=True)
+class StudyFiles:
+    """Where a study was written."""
+
+    results: Path
+    runs: Path
+    summary: Path
+    curves: Path
+
+
+def _load_matrix(path: Path, what: str) -> npt.NDArray[np.float64]:
+    if not path.is_file():
+        raise InputError(f"{what} file not found: {path}")
+    if path.suffix == ".npy":
+        array = np.load(path, allow_pickle=False)
+    else:
+        frame = read_table(path)
+        array = frame.select_dtypes("number").to_numpy()
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] == 0:
+        raise InputError(
+            f"{what} in {path} must be a table (N, K) with at least one row. Got shape {array.shape}."
+        )
+    return array
+
+
+def summary_markdown(study: StudyResult) -> str:
+    """Markdown tables, one per noise level × batch size: mean ± sd over seeds."""
+    blocks = []
+    present = [c for c in SUMMARY_COLUMNS if f"{c[0]}_mean" in study.summary.columns]
+    for (noise, batch), part in study.summary.groupby(["noise", "batch_size"], sort=False):
+        mode = "static" if batch == 0 else f"active, batch {batch}"
+        shown = [c for c in present if part[f"{c[0]}_mean"].notna().any()]
+        lines = [
+            f"### {noise}, {mode} ({int(study.runs['seed'].nunique())} seeds)",
+            "",
+            "| selector | " + " | ".join(head for _, head, _ in shown) + " |",
+            "|---|" + "---:|" * len(shown),
+        ]
+        for values in part.to_dict("records"):
+            cells = []
+            for column, _, fmt in shown:
+                mean, sd = values[f"{column}_mean"], values[f"{column}_std"]
+                sd_text = "" if np.isnan(sd) else f" ± {format(sd, fmt)}"
+                cells.append(f"{format(mean, fmt)}{sd_text}" if not np.isnan(mean) else "—")
+            lines.append(f"| {values['selector']} | " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def plot_curves(results: pd.DataFrame, path: Path) -> Path:
+    """Accuracy and noise fixed against annotations spent, mean ± sd band per selector."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(results.groupby(["noise", "batch_size"], sort=False))
+    fig, axes = plt.subplots(
+        len(groups), 2, figsize=(12, 4.2 * len(groups)), squeeze=False, constrained_layout=True
+    )
+    cmap = plt.get_cmap("tab10")
+    contenders = [name for name in results["selector"].unique() if name not in BOUNDS]
+    colours = {name: cmap(i % 10) for i, name in enumerate(contenders)} | BOUNDS
+    for row, ((noise, batch), part) in zip(axes, groups, strict=True):
+        stats = part.groupby(["selector", "annotations"], sort=False)[["accuracy", "noise_fixed"]]
+        mean, sd = stats.mean(), stats.std().fillna(0.0)
+        for axis, metric, label in (
+            (row[0], "accuracy", "label accuracy"),
+            (row[1], "noise_fixed", "noisy labels fixed"),
+        ):
+            for name in part["selector"].unique():
+                x = mean.loc[name].index.to_numpy()
+                y, band = mean.loc[name][metric].to_numpy(), sd.loc[name][metric].to_numpy()
+                style = "--" if name in BOUNDS else "-"
+                axis.plot(x, y, style, color=colours[name], label=name, lw=1.6)
+                axis.fill_between(x, y - band, y + band, color=colours[name], alpha=0.15, lw=0)
+            mode = "static" if batch == 0 else f"active (batch {batch})"
+            axis.set_title(f"{label} — {noise}, {mode}")
+            axis.set_xlabel("annotations spent")
+            axis.set_ylabel(label)
+            axis.grid(alpha=0.3)
+            if metric == "noise_fixed":
+                axis.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        row[0].legend(loc="lower right", fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_study(study: StudyResult, out: Path) -> StudyFiles:
+    """Write ``results.csv``, ``runs.csv``, ``summary.md`` and ``curves.png`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = StudyFiles(
+        out / "results.csv", out / "runs.csv", out / "summary.md", out / "curves.png"
+    )
+    study.results.to_csv(files.results, index=False)
+    study.runs.to_csv(files.runs, index=False)
+    files.summary.write_text("# Relabelling study\n\n" + summary_markdown(study))
+    plot_curves(study.results, files.curves)
+    return files
+
+
+def simulate_files(
+    counts: Path,
+    *,
+    out: Path,
+    pred_probs: Path | None = None,
+    features: Path | None = None,
+    temperature: float | None = None,
+    noise_rate: float | None = None,
+    selectors: Sequence[str] = ("random", "oracle", "default"),
+    seeds: int = 10,
+    budget: float = 0.3,
+    batch_sizes: Sequence[int | None] = (None,),
+    max_reviews: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[StudyResult, StudyFiles]:
+    """Load a study's inputs from files, run it, and write its outputs into ``out``."""
+    if temperature is not None and noise_rate is not None:
+        raise InputError("Give at most one of temperature and noise_rate.")
+    noise = (
+        NoiseLevel(noise_rate=noise_rate)
+        if noise_rate is not None
+        else NoiseLevel(temperature=2.0 if temperature is None else temperature)
+    )
+    annotators = AnnotatorModel.from_counts(_load_matrix(counts, "counts"))
+    probs = None
+    if pred_probs is not None:
+        if not pred_probs.is_file():
+            raise InputError(f"pred_probs file not found: {pred_probs}")
+        probs = load_pred_probs(pred_probs)[0]
+    train = None if features is None else Features(_load_matrix(features, "features"))
+    study = run_study(
+        annotators,
+        pred_probs=probs,
+        features=train,
+        selectors=selectors,
+        noise_levels=[noise],
+        seeds=seeds,
+        budget=budget,
+        batch_sizes=batch_sizes,
+        max_reviews=max_reviews,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    return study, write_study(study, out)

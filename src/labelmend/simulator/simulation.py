@@ -1,0 +1,321 @@
+"""One simulated relabelling run: a selector spends a budget of expert annotations.
+
+Static runs rank once; active runs re-rank after every batch of ``batch_size``
+annotations, with the model probabilities combined with the votes collected so far
+and, when features are given, with a model retrained out-of-fold on the current labels.
+The whole run is a list of review events; the accuracy curve over the annotation grid
+is cumulative sums over those events (no loop per annotation or per sample).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from labelmend.cleaner import DEFAULT_METHOD, expected_annotations, score_samples
+from labelmend.simulator.annotators import AnnotatorModel
+from labelmend.simulator.relabel import draw_streams, relabel
+from labelmend.simulator.selectors import SELECTORS, Ranking, SelectorState
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+#: Fractions of N annotations at which studies are summarised.
+CHECKPOINTS = (0.05, 0.10, 0.20)
+#: Spacing of the annotation grid of a curve, as a fraction of N.
+GRID_STEP = 0.005
+
+CURVE_COLUMNS = (
+    "annotations",
+    "reviewed",
+    "accuracy",
+    "noise_fixed",
+    "clean_broken",
+    "fixed",
+    "broken",
+    "accuracy_ambiguous",
+    "accuracy_clear",
+    "predicted_rate",
+    "test_accuracy",
+)
+
+
+@dataclass(frozen=True)
+class Features:
+    """Features for retraining between batches, with optional held-out test data.
+
+    Attributes
+    ----------
+    train : (N, D) float
+    test, test_labels : (T, D) float and (T,) int, optional
+    """
+
+    train: FloatArray
+    test: FloatArray | None = None
+    test_labels: IntArray | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A run's curve (one row per grid point, columns :data:`CURVE_COLUMNS`) and stop."""
+
+    curve: pd.DataFrame
+    stop_annotations: float
+    best_annotations: float
+    stop_regret: float
+
+
+def annotation_grid(n_samples: int, budget: int) -> IntArray:
+    """Annotation counts at which a curve is read: every 0.5% of N, the checkpoints, the end.
+
+    >>> annotation_grid(1000, 120).tolist()[:4], annotation_grid(1000, 120)[-1]
+    ([0, 5, 10, 15], np.int64(120))
+    """
+    step = max(1, round(GRID_STEP * n_samples))
+    points = np.arange(0, budget + 1, step)
+    marks = np.round(np.array(CHECKPOINTS) * n_samples).astype(np.int64)
+    return np.unique(np.concatenate([points, marks[marks <= budget], [budget]])).astype(np.intp)
+
+
+def _with_votes(pred_probs: FloatArray, votes: FloatArray, accuracy: float) -> FloatArray:
+    """Posterior of the true class given the model and the collected votes (N, K).
+
+    Each vote is taken to be right with probability ``accuracy`` and otherwise any other
+    class uniformly.
+    """
+    k = pred_probs.shape[1]
+    log_right, log_wrong = np.log(accuracy), np.log((1.0 - accuracy) / (k - 1))
+    log_like = votes * log_right + (votes.sum(axis=1, keepdims=True) - votes) * log_wrong
+    log_like -= log_like.max(axis=1, keepdims=True)
+    joint = np.maximum(pred_probs, 1e-12) * np.exp(log_like)
+    return joint / joint.sum(axis=1, keepdims=True)
+
+
+def _fit_predict(
+    features: Features, labels: IntArray, rng: np.random.Generator
+) -> tuple[FloatArray, float]:
+    """Out-of-fold probabilities on the current labels and the held-out test accuracy."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from labelmend.datasets import out_of_fold_probs
+
+    probs = out_of_fold_probs(features.train, labels, random_state=rng)
+    test_accuracy = np.nan
+    if features.test is not None and features.test_labels is not None:
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, C=0.1))
+        model.fit(features.train, labels)
+        test_accuracy = float(np.mean(model.predict(features.test) == features.test_labels))
+    return probs, test_accuracy
+
+
+def _predicted_rate(
+    p_error: FloatArray, expected_cost: FloatArray, starts: IntArray, window: float
+) -> FloatArray:
+    """Σ p_error / Σ expected annotations over the next ``window`` expected annotations.
+
+    ``p_error`` and ``expected_cost`` are in review order; one value per start index.
+    """
+    cum_error = np.concatenate([[0.0], np.cumsum(p_error)])
+    cum_cost = np.concatenate([[0.0], np.cumsum(expected_cost)])
+    ends = np.searchsorted(cum_cost, cum_cost[starts] + window, side="right") - 1
+    ends = np.clip(np.maximum(ends, starts + 1), 0, p_error.size)
+    spent = cum_cost[ends] - cum_cost[starts]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(spent > 0, (cum_error[ends] - cum_error[starts]) / spent, 0.0)
+
+
+def simulate_run(
+    annotators: AnnotatorModel,
+    initial: IntArray,
+    *,
+    selector: str,
+    budget: int,
+    seed_sequence: np.random.SeedSequence,
+    pred_probs: FloatArray | None = None,
+    features: Features | None = None,
+    batch_size: int | None = None,
+    max_reviews: int = 1,
+    annotator_accuracy: float = 0.9,
+    stop_threshold: float = 0.1,
+    stop_window: int | None = None,
+) -> RunResult:
+    """Simulate one selector spending ``budget`` annotations (inputs already validated).
+
+    ``seed_sequence`` fixes the expert answers; every selector of a study sees the same
+    answers for the same seed (common random numbers), and its own tie-breaking stream.
+    ``batch_size`` None ranks once (static); b re-ranks after every b annotations.
+    ``max_reviews`` > 1 lets a sample be reviewed again (its current label counts as one
+    vote each time).
+
+    Returns
+    -------
+    RunResult
+        ``curve`` has one row per point of :func:`annotation_grid` and the columns
+        :data:`CURVE_COLUMNS`.
+
+    Examples
+    --------
+    >>> model = AnnotatorModel.from_counts(np.tile([[9, 1], [1, 9]], (20, 1)))
+    >>> wrong = 1 - model.true_labels  # every label wrong
+    >>> run = simulate_run(model, wrong, selector="oracle", budget=8,
+    ...                    seed_sequence=np.random.SeedSequence(0))
+    >>> run.curve[["annotations", "reviewed"]].iloc[-1].tolist()
+    [8, 4]
+    """
+    n, k = annotators.probs.shape
+    answers_rng, selector_rng, model_rng = (
+        np.random.default_rng(s) for s in seed_sequence.spawn(3)
+    )
+    streams = draw_streams(annotators.probs, n_reviews=max_reviews, rng=answers_rng)
+    truth, ambiguous = annotators.true_labels, annotators.ambiguous
+    labels = initial.copy()
+    reviews = np.zeros(n, dtype=np.intp)
+    votes = np.zeros((n, k))  # expert answers collected (the initial label is ``labels``)
+    answers = np.full((n, 1 + max_reviews * k), np.nan)
+    answers[:, 0] = initial
+    n_answers = np.ones(n, dtype=np.intp)
+    window = stop_window or batch_size or max(1, round(0.01 * n))
+    base_probs, test_accuracy = pred_probs, np.nan
+    if features is not None:
+        base_probs, test_accuracy = _fit_predict(features, labels, model_rng)
+    events: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
+    marks: list[tuple[float, float, float]] = []  # (annotations, predicted rate, test accuracy)
+    static_rate: tuple[FloatArray, FloatArray] | None = None
+    spent = 0
+    while spent < budget:
+        probs = None if base_probs is None else _with_votes(base_probs, votes, annotator_accuracy)
+        state = SelectorState(labels, probs, answers, annotators, selector_rng)
+        ranking: Ranking = SELECTORS[selector](state)
+        order = ranking.order(selector_rng)
+        order = order[reviews[order] < max_reviews]
+        if order.size == 0:
+            break
+        p_error = ranking.p_error
+        if p_error is None and probs is not None:
+            p_error = score_samples(labels, probs, method=DEFAULT_METHOD, n_jobs=1).p_error
+        rate = np.nan
+        if p_error is not None and probs is not None:
+            cost_guess = expected_annotations(probs[order], labels[order])
+            if batch_size is None:
+                static_rate = (p_error[order], cost_guess)
+            else:
+                rate = float(_predicted_rate(p_error[order], cost_guess, np.array([0]), window)[0])
+        marks.append((spent, rate, test_accuracy))
+        room = budget - spent if batch_size is None else batch_size
+        picked = order[: min(order.size, room)]
+        outcome, cost = relabel(labels[picked], streams[picked, reviews[picked]])
+        finished = np.cumsum(cost)
+        keep = ((finished - cost) < room) & (finished <= budget - spent)
+        picked, outcome, cost = picked[keep], outcome[keep], cost[keep]
+        if picked.size == 0:
+            break
+        before = labels[picked].copy()
+        drawn = streams[picked, reviews[picked]]
+        used = np.arange(k)[None, :] < cost[:, None]
+        rows = np.repeat(picked, cost)
+        flat_answers = drawn[used]
+        np.add.at(votes, (rows, flat_answers), 1.0)
+        columns = n_answers[rows] + (np.cumsum(used, axis=1)[used] - 1)
+        answers[rows, columns] = flat_answers
+        n_answers[picked] += cost
+        labels[picked] = outcome
+        reviews[picked] += 1
+        events.append((picked, cost, before, outcome))
+        spent += int(cost.sum())
+        if batch_size is None:
+            break
+        if features is not None and spent < budget:
+            base_probs, test_accuracy = _fit_predict(features, labels, model_rng)
+    if features is not None:
+        marks.append((spent, np.nan, _fit_predict(features, labels, model_rng)[1]))
+    curve = _curve(
+        initial, truth, ambiguous, events, marks, static_rate, annotation_grid(n, budget), window
+    )
+    stop, best, regret = _stopping(curve, stop_threshold, int((initial != truth).sum()))
+    return RunResult(curve, stop, best, regret)
+
+
+def _curve(
+    initial: IntArray,
+    truth: IntArray,
+    ambiguous: npt.NDArray[np.bool_],
+    events: list[tuple[IntArray, IntArray, IntArray, IntArray]],
+    marks: list[tuple[float, float, float]],
+    static_rate: tuple[FloatArray, FloatArray] | None,
+    grid: IntArray,
+    window: float,
+) -> pd.DataFrame:
+    n = initial.size
+    if events:
+        sample, cost, before, after = (np.concatenate(parts) for parts in zip(*events, strict=True))
+    else:
+        sample = cost = before = after = np.zeros(0, dtype=np.intp)
+    gain = (after == truth[sample]).astype(np.int64) - (before == truth[sample])
+    was_wrong = initial[sample] != truth[sample]
+    done = np.searchsorted(np.cumsum(cost), grid, side="right")
+
+    def running(values: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        return np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])[done]
+
+    wrong0 = int((initial != truth).sum())
+    correct0 = initial == truth
+    fixed, broken = running(gain * was_wrong), -running(gain * ~was_wrong)
+    amb = ambiguous[sample]
+    n_amb = max(int(ambiguous.sum()), 1)
+    n_clear = max(n - int(ambiguous.sum()), 1)
+    frame = pd.DataFrame(
+        {
+            "annotations": grid,
+            "reviewed": done,
+            "accuracy": (correct0.sum() + running(gain)) / n,
+            "noise_fixed": (fixed - broken) / max(wrong0, 1),
+            "clean_broken": broken / max(n - wrong0, 1),
+            "fixed": fixed,
+            "broken": broken,
+            "accuracy_ambiguous": (correct0[ambiguous].sum() + running(gain * amb)) / n_amb,
+            "accuracy_clear": (correct0[~ambiguous].sum() + running(gain * ~amb)) / n_clear,
+        }
+    )
+    if static_rate is not None:
+        p_error, cost_guess = static_rate
+        # Reviewed prefix of the static order at each grid point, then the next window.
+        frame["predicted_rate"] = _predicted_rate(
+            p_error, cost_guess, np.minimum(done, p_error.size - 1), window
+        )
+    else:
+        mark = pd.DataFrame(marks, columns=["annotations", "predicted_rate", "test_accuracy"])
+        mark = mark.drop_duplicates("annotations", keep="last")
+        at = np.searchsorted(mark["annotations"].to_numpy(), grid, side="right") - 1
+        frame["predicted_rate"] = mark["predicted_rate"].to_numpy()[np.maximum(at, 0)]
+    frame["test_accuracy"] = np.nan
+    if marks and not np.all(np.isnan([m[2] for m in marks])):
+        mark = pd.DataFrame(marks, columns=["annotations", "predicted_rate", "test_accuracy"])
+        mark = mark.drop_duplicates("annotations", keep="last")
+        at = np.searchsorted(mark["annotations"].to_numpy(), grid, side="right") - 1
+        frame["test_accuracy"] = mark["test_accuracy"].to_numpy()[np.maximum(at, 0)]
+    return frame
+
+
+def _stopping(curve: pd.DataFrame, threshold: float, wrong0: int) -> tuple[float, float, float]:
+    """Where the rule stops, the best point, and the errors-fixed regret between them.
+
+    The rule stops at the first grid point whose predicted errors fixed per annotation
+    of the next batch fall below ``threshold``. The best point maximises net fixes minus
+    ``threshold`` × annotations, the same trade-off the rule aims at.
+    """
+    net = (curve["fixed"] - curve["broken"]).to_numpy()
+    spent = curve["annotations"].to_numpy(dtype=np.float64)
+    utility = net - threshold * spent
+    best = int(np.argmax(utility))
+    rate = curve["predicted_rate"].to_numpy()
+    if np.all(np.isnan(rate)):
+        return np.nan, float(spent[best]), np.nan
+    below = np.nonzero(rate < threshold)[0]
+    stop = int(below[0]) if below.size else len(curve) - 1
+    return float(spent[stop]), float(spent[best]), float(utility[best] - utility[stop])

@@ -1,0 +1,90 @@
+"""``labelmend simulate`` through typer's CliRunner: outputs and one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from labelmend.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    n, k = 150, 3
+    truth = rng.integers(k, size=n)
+    probs = np.full((n, k), 0.1)
+    probs[np.arange(n), truth] = 0.8
+    np.save(tmp_path / "counts.npy", rng.multinomial(30, probs))
+    model = 0.7 * probs + 0.3 * rng.dirichlet(np.ones(k), size=n)
+    np.save(tmp_path / "probs.npy", model)
+    np.save(tmp_path / "short.npy", model[:100])
+    np.save(tmp_path / "empty.npy", np.zeros((0, k)))
+    return tmp_path
+
+
+def simulate(files, *extra):
+    return runner.invoke(
+        app,
+        [
+            "simulate",
+            "--counts",
+            str(files / "counts.npy"),
+            "--pred-probs",
+            str(files / "probs.npy"),
+            "--seeds",
+            "2",
+            "--out",
+            str(files / "out"),
+            *extra,
+        ],
+    )
+
+
+def test_simulate_writes_results_summary_and_curves(files):
+    result = simulate(files, "--budget", "0.3", "--selectors", "random,oracle,default")
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(files / "out" / "results.csv")
+    for column in ("selector", "seed", "annotations", "accuracy", "noise_fixed", "clean_broken"):
+        assert column in results.columns
+    assert set(results["selector"]) == {"random", "oracle", "default"}
+    assert results["annotations"].max() == 45
+    summary = (files / "out" / "summary.md").read_text()
+    assert "| oracle |" in summary
+    assert "±" in summary
+    assert (files / "out" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert "mean over seeds" in result.output
+    assert "oracle" in result.output
+
+
+def test_simulate_active_with_noise_rate(files):
+    result = simulate(
+        files, "--noise-rate", "0.2", "--batch-size", "15", "--selectors", "random,default"
+    )
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(files / "out" / "results.csv")
+    assert set(results["batch_size"]) == {15}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--counts", "{files}/empty.npy"], "at least one row"),
+        (["--pred-probs", "{files}/short.npy"], "pred_probs has 100 rows but counts has 150"),
+        (["--selectors", "random,best"], "'selector' parameter of run_study must be one of"),
+        (["--budget", "0"], "budget must lie in (0, ∞)"),
+        (["--budget", "-1"], "budget must lie in (0, ∞)"),
+        (["--budget", "inf"], "budget must lie in (0, ∞)"),
+        (["--scheduler", "tcp://127.0.0.1:9"], "Could not reach the Dask scheduler"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(files, extra, message):
+    result = simulate(files, *[part.format(files=files) for part in extra])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert message in lines[0]

@@ -1,0 +1,252 @@
+"""The simulator's maths: annotator models, the relabel protocol, runs and studies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labelmend.cleaner import dawid_skene, expected_annotations
+from labelmend.errors import InputError
+from labelmend.simulator import (
+    CURVE_COLUMNS,
+    SELECTORS,
+    AnnotatorModel,
+    draw_streams,
+    initial_labels,
+    relabel,
+    simulate_run,
+)
+from labelmend.simulator.relabel import outcome_probabilities
+from labelmend.simulator.study import NoiseLevel, run_study
+
+
+def synthetic(n=400, k=4, seed=0):
+    """Counts from annotators who are right 60-98% of the time, plus a model's probs."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(k, size=n)
+    accuracy = rng.uniform(0.6, 0.98, size=n)
+    probs = np.full((n, k), 0.0) + ((1 - accuracy) / (k - 1))[:, None]
+    probs[np.arange(n), truth] = accuracy
+    counts = rng.multinomial(50, probs)
+    model = 0.6 * probs + 0.4 * rng.dirichlet(np.ones(k), size=n)
+    return counts, model
+
+
+def run(model, initial, selector, budget, probs=None, **options):
+    return simulate_run(
+        model,
+        initial,
+        selector=selector,
+        budget=budget,
+        seed_sequence=np.random.SeedSequence(1),
+        pred_probs=probs,
+        **options,
+    )
+
+
+# --- annotators -------------------------------------------------------------------------
+
+
+def test_counts_give_majority_truth_and_ambiguity():
+    model = AnnotatorModel.from_counts([[40, 10, 1], [20, 20, 11], [0, 0, 51]])
+    assert model.true_labels.tolist() == [0, 0, 2]
+    assert model.ambiguous.tolist() == [True, True, False]
+    np.testing.assert_allclose(model.probs.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("counts", "message"),
+    [
+        (np.zeros((0, 3)), "at least one row"),
+        (np.array([[1, 2], [0, 0]]), "row 1 has no votes"),
+        (np.array([[1, -2]]), "non-negative"),
+    ],
+)
+def test_bad_counts_are_refused(counts, message):
+    with pytest.raises(InputError, match=message):
+        AnnotatorModel.from_counts(counts)
+
+
+def test_temperature_two_flattens_and_noise_rate_is_hit():
+    counts, _ = synthetic(n=4000)
+    model = AnnotatorModel.from_counts(counts)
+    wrong = {
+        t: (initial_labels(model, temperature=t, random_state=0) != model.true_labels).mean()
+        for t in (0.5, 1.0, 2.0)
+    }
+    assert wrong[0.5] < wrong[1.0] < wrong[2.0]
+    at_rate = initial_labels(model, noise_rate=0.25, random_state=0)
+    assert abs((at_rate != model.true_labels).mean() - 0.25) < 0.02
+
+
+def test_initial_labels_needs_exactly_one_noise_spec():
+    model = AnnotatorModel.from_counts([[3, 1]])
+    with pytest.raises(InputError, match="exactly one"):
+        initial_labels(model)
+    with pytest.raises(InputError, match="exactly one"):
+        initial_labels(model, temperature=2.0, noise_rate=0.1)
+
+
+def test_dawid_skene_recovers_annotator_confusions():
+    rng = np.random.default_rng(0)
+    n, k = 3000, 3
+    truth = rng.integers(k, size=n)
+    good, bad = np.eye(k) * 0.85 + 0.05, np.full((k, k), 1 / 3)
+    cdfs = [np.cumsum(matrix[truth], axis=1) for matrix in (good, good, good, bad, bad)]
+    votes = np.stack([(rng.random(n)[:, None] >= cdf[:, :-1]).sum(axis=1) for cdf in cdfs], axis=1)
+    votes[rng.random(votes.shape) < 0.2] = -1  # some answers missing
+    fit = dawid_skene(votes)
+    np.testing.assert_allclose(fit.confusions[0], good, atol=0.04)
+    np.testing.assert_allclose(fit.confusions[4], bad, atol=0.06)
+    majority = np.array([np.bincount(row[row >= 0], minlength=k).argmax() for row in votes])
+    assert (fit.labels == truth).mean() > (majority == truth).mean()
+    annotators = AnnotatorModel.from_dawid_skene(fit, truth)
+    assert annotators.probs.shape == (n, k)
+
+
+# --- the relabel protocol ---------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    k=st.integers(2, 6),
+    n=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_relabel_stops_at_first_repeated_class(k, n, seed):
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(k) * 0.7, size=n)
+    current = rng.integers(k, size=n)
+    answers = draw_streams(probs, n_reviews=1, rng=rng)[:, 0]
+    outcome, cost = relabel(current, answers)
+    assert np.all((cost >= 1) & (cost <= k))
+    for i in range(n):  # the protocol written out, one vote at a time
+        votes = np.zeros(k, dtype=int)
+        votes[current[i]] = 1
+        votes[answers[i, 0]] += 1  # at least one expert answers
+        spent = 1
+        while (votes == votes.max()).sum() > 1:
+            votes[answers[i, spent]] += 1
+            spent += 1
+        assert (outcome[i], cost[i]) == (votes.argmax(), spent)
+
+
+def test_outcome_probabilities_and_cost_match_monte_carlo():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(5) * 0.6, size=6)
+    current = rng.integers(5, size=6)
+    repeats = 40_000
+    answers = draw_streams(np.repeat(probs, repeats, axis=0), n_reviews=1, rng=rng)[:, 0]
+    outcome, cost = relabel(np.repeat(current, repeats), answers)
+    empirical = np.stack(
+        [np.bincount(part, minlength=5) / repeats for part in outcome.reshape(6, repeats)]
+    )
+    np.testing.assert_allclose(outcome_probabilities(probs, current), empirical, atol=0.01)
+    np.testing.assert_allclose(
+        expected_annotations(probs, current), cost.reshape(6, repeats).mean(axis=1), atol=0.02
+    )
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def setting():
+    counts, probs = synthetic()
+    model = AnnotatorModel.from_counts(counts)
+    initial = initial_labels(model, temperature=2.0, random_state=0)
+    return model, initial, probs
+
+
+@pytest.mark.parametrize("selector", sorted(SELECTORS))
+def test_every_selector_respects_the_budget_and_counts(setting, selector):
+    model, initial, probs = setting
+    curve = run(model, initial, selector, 120, probs).curve
+    assert tuple(curve.columns) == CURVE_COLUMNS
+    n = model.n_samples
+    assert curve["annotations"].iloc[0] == 0
+    assert curve["annotations"].iloc[-1] == 120
+    first = curve.iloc[0]
+    assert first["accuracy"] == pytest.approx((initial == model.true_labels).mean())
+    assert first["noise_fixed"] == 0
+    assert first["clean_broken"] == 0
+    wrong0 = (initial != model.true_labels).sum()
+    np.testing.assert_allclose(
+        curve["noise_fixed"] * wrong0, curve["accuracy"] * n - (n - wrong0), atol=1e-9
+    )
+    assert np.all(np.diff(curve["reviewed"]) >= 0)
+    assert curve["reviewed"].iloc[-1] <= 120
+
+
+def test_full_budget_reviews_everyone_once_whatever_the_order(setting):
+    model, initial, probs = setting
+    enough = model.n_samples * model.n_classes
+    finals = {
+        name: run(model, initial, name, enough, probs).curve.iloc[-1]
+        for name in ("random", "oracle", "default")
+    }
+    assert {int(row["reviewed"]) for row in finals.values()} == {model.n_samples}
+    assert len({round(row["accuracy"], 12) for row in finals.values()}) == 1
+
+
+def test_oracle_beats_random_and_default_beats_random(setting):
+    model, initial, probs = setting
+    fixed = {
+        name: run(model, initial, name, 100, probs).curve["noise_fixed"].iloc[-1]
+        for name in ("random", "oracle", "default")
+    }
+    assert fixed["oracle"] >= fixed["default"] > fixed["random"]
+
+
+def test_runs_are_reproducible_and_share_answers_across_selectors(setting):
+    model, initial, probs = setting
+    first = run(model, initial, "default", 80, probs).curve
+    again = run(model, initial, "default", 80, probs).curve
+    assert first.equals(again)
+
+
+def test_active_runs_with_revisits_and_votes(setting):
+    model, initial, probs = setting
+    result = run(model, initial, "default", 300, probs, batch_size=40, max_reviews=2)
+    curve = result.curve
+    assert curve["annotations"].iloc[-1] == 300
+    assert np.isfinite(curve["predicted_rate"]).all()
+    assert result.stop_annotations <= 300
+    assert np.isfinite(result.stop_regret)
+
+
+def test_model_selectors_need_probabilities(setting):
+    model, initial, _ = setting
+    with pytest.raises(InputError, match="needs model probabilities"):
+        run(model, initial, "default", 50)
+
+
+# --- studies ----------------------------------------------------------------------------
+
+
+def test_study_grid_tables_and_validation():
+    counts, probs = synthetic(n=200)
+    model = AnnotatorModel.from_counts(counts)
+    study = run_study(
+        model,
+        pred_probs=probs,
+        selectors=["random", "oracle", "default"],
+        noise_levels=[NoiseLevel(temperature=2.0), NoiseLevel(noise_rate=0.2)],
+        seeds=2,
+        budget=0.25,
+        batch_sizes=[None, 20],
+        n_workers=1,
+    )
+    assert len(study.runs) == 3 * 2 * 2 * 2
+    for column in ("selector", "seed", "annotations", "accuracy", "noise_fixed", "clean_broken"):
+        assert column in study.results.columns
+    assert set(study.summary["noise"]) == {"T=2", "rate=0.2"}
+    assert (study.summary["auc_mean"] >= study.summary["initial_noise_mean"] * 0).all()
+    with pytest.raises(InputError, match="'selector' parameter"):
+        run_study(model, pred_probs=probs, selectors=["nope"])
+    with pytest.raises(InputError, match=r"budget must lie in \(0, ∞\)"):
+        run_study(model, pred_probs=probs, budget=0.0)
+    with pytest.raises(InputError, match="pred_probs has 10 rows but counts has 200"):
+        run_study(model, pred_probs=probs[:10])
