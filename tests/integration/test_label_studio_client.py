@@ -42,7 +42,7 @@ def test_push_tasks_and_read_back_validated_answers(label_studio):
     answer(client, ids[1], ["owl"])
     answer(client, ids[2], None)
     answer(client, ids[3], ["cat", "dog"])
-    parsed = {a.sample_id: a for a in client.annotations(project, CLASSES)}
+    parsed = {a.sample_id: a for page in client.annotation_pages(project, CLASSES) for a in page}
     assert parsed["s0"].label == "cat"
     assert parsed["s0"].annotator == "expert@labelmend.test"
     assert parsed["s1"].problem == "unknown class 'owl'"
