@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +75,10 @@ def main() -> None:
                 pushed = push_queue(session, "all", client)
             push_seconds = time.perf_counter() - start
             tasks = list(client.task_ids_by_sample(pushed.project_id).values())
-            for begin in range(0, len(tasks), 1000):
-                client._sdk.annotations.create_bulk(
-                    tasks=tasks[begin : begin + 1000], project=pushed.project_id,
-                    result=[{"from_name": "label", "to_name": "sample", "type": "choices",
-                             "value": {"choices": ["dog"]}}],
-                )  # fmt: skip
+            result = [{"from_name": "label", "to_name": "sample", "type": "choices",
+                       "value": {"choices": ["dog"]}}]  # fmt: skip
+            with ThreadPoolExecutor(max_workers=8) as pool:  # the experts, in parallel
+                list(pool.map(lambda task: client._sdk.annotations.create(id=task, result=result), tasks))
             start = time.perf_counter()
             with open_store(url) as session:
                 pulled = pull_queue(session, "all", client)
