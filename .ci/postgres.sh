@@ -23,7 +23,13 @@ if ! PG_BIN="$(pg_bindir)"; then
 fi
 
 as_postgres() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" != 0 ]; then
+        "$@"
+    elif command -v runuser >/dev/null; then
+        runuser -u postgres -- "$@"
+    else
+        su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+    fi
 }
 
 PG_DIR="$(mktemp -d /tmp/labelmend-pg.XXXXXX)"

@@ -362,3 +362,14 @@ def test_unopenable_sqlite_file_and_bad_url(tmp_path):
         pass
     with pytest.raises(StorageError, match="not a usable database URL"), open_store("nosuchdb://x"):
         pass
+
+
+def test_driver_errors_on_the_bulk_path_become_storage_errors(store, snapshot):
+    before = snapshot(store)
+    labels = np.zeros(2, dtype=np.intp)
+    with open_store(store) as session:
+        dataset = repository.get_dataset(session)
+    message = r"Writing to .* failed: .*(UNIQUE|unique)"
+    with pytest.raises(StorageError, match=message), open_store(store) as session:
+        repository.insert_samples(session, dataset, ["s000", "s001"], labels, [None, None])
+    assert snapshot(store) == before

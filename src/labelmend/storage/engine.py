@@ -127,10 +127,12 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     Database errors come out as :class:`StorageError`.
     """
     session = Session(engine, expire_on_commit=False)
+    # Bulk paths talk to the driver directly: its own errors are database errors too.
+    database_errors = (SQLAlchemyError, engine.dialect.loaded_dbapi.Error)
     try:
         yield session
         session.commit()
-    except SQLAlchemyError as exc:
+    except database_errors as exc:
         session.rollback()
         raise storage_error(exc, engine.url, action="Writing to") from exc
     except BaseException:
