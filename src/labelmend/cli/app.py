@@ -10,6 +10,7 @@ import typer
 from labelmend.cli._console import ErrorHandlingGroup
 from labelmend.cli.demo import demo
 from labelmend.cli.rank import rank
+from labelmend.cli.repair import repair
 
 app = typer.Typer(
     name="labelmend",
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.command()(rank)
 app.command()(demo)
+app.command()(repair)
 
 
 def main() -> None:
