@@ -76,7 +76,11 @@ def repair(
     chosen: Any = model if model in ("linear", "mlp") else read_model(Path(model))
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as bar:
         task = bar.add_task("Starting", total=len(STAGE_TEXT))
 

@@ -35,6 +35,7 @@ _EXPORTS = {
     "rank_average": "identify",
     "UNLEARN_METHODS": "unlearning",
     "unlearn": "unlearning",
+    "REPORT_KEYS": "evaluate",
     "RepairResult": "evaluate",
     "ValidationSplit": "evaluate",
     "evaluate_repair": "evaluate",

@@ -11,7 +11,7 @@ with ℓ_i the cross-entropy of row i.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Literal
 
 import torch
@@ -34,9 +34,13 @@ class Objective:
         say) stay fixed; its parameters are the flat vector θ.
     weight_decay : float
         L2 penalty ``weight_decay/2 ‖θ‖²`` added to the mean loss.
+    unpenalized : collection of str
+        Names of parameters left out of the penalty (scikit-learn's intercepts).
     """
 
-    def __init__(self, module: nn.Module, weight_decay: float) -> None:
+    def __init__(
+        self, module: nn.Module, weight_decay: float, unpenalized: Collection[str] = ()
+    ) -> None:
         self.module = module
         self.weight_decay = weight_decay
         named = [(name, p) for name, p in module.named_parameters() if p.requires_grad]
@@ -44,6 +48,15 @@ class Objective:
         self.shapes = [p.shape for _, p in named]
         self.sizes = [p.numel() for _, p in named]
         self.n_params = sum(self.sizes)
+        #: (P,) the penalty's curvature: weight_decay, or 0 for unpenalized parameters.
+        self.penalty = torch.cat(
+            [
+                torch.full(
+                    (size,), 0.0 if name in unpenalized else weight_decay, dtype=torch.float64
+                )
+                for name, size in zip(self.names, self.sizes, strict=True)
+            ]
+        )
 
     def flat(self) -> torch.Tensor:
         """(P,) the module's current parameters, detached."""
@@ -78,7 +91,7 @@ class Objective:
         self, theta: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, n: int
     ) -> torch.Tensor:
         """The training objective on ``n`` rows: Σ ℓ_i / n + weight_decay/2 ‖θ‖²."""
-        penalty = 0.5 * self.weight_decay * theta.dot(theta)
+        penalty = 0.5 * (self.penalty * theta * theta).sum()
         return self.losses(theta, features, labels).sum() / n + penalty
 
     def per_example_grads(

@@ -35,6 +35,18 @@ from labelmend.repair.unlearning import DEFAULT_UNLEARN, unlearn
 
 #: Fractions of the training set tried as k when no budget is given.
 K_GRID_FRACTIONS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)
+#: Keys every :attr:`RepairResult.report` has (the test-set ones when a test set is given).
+REPORT_KEYS = (
+    "k_removed",
+    "test_accuracy_before",
+    "test_accuracy_after",
+    "heldout_failure_accuracy_before",
+    "heldout_failure_accuracy_after",
+    "retention",
+    "seconds_identify",
+    "seconds_unlearn",
+    "seconds_retrain",
+)
 #: Stages reported to ``progress``, in order.
 STAGES = ("train", "identify", "select_k", "unlearn", "retrain")
 

@@ -7,7 +7,7 @@ Every score is "higher = more harmful".
 
 Harm priors (no failure set):
     ``loss``            ℓ_i(θ*)
-    ``self_influence``  g_iᵀ (H + δI)⁻¹ g_i
+    ``self_influence``  g_iᵀ (H + δI)⁻¹ g_i   (δ: see :data:`DAMPING`)
     ``p_error``         the ranking engine's probability that the label is wrong, from
                         out-of-fold probabilities of the same model class
 Failure-targeted:
@@ -18,7 +18,7 @@ Failure-targeted:
                         positive parts keeps diffuse (random) failures from cancelling
     ``influence``       −g_iᵀ (H + δI)⁻¹ g_F  (exact damped influence on the failure loss)
     ``map``             ℓ_i(θ_F) − ℓ_i(θ*), θ_F = argmin Σ_F ℓ + ½(θ−θ*)ᵀΛ(θ−θ*) with Λ the
-                        posterior precision n·H (Tanno et al. 2022, MAP form)
+                        posterior precision n·(H + δI) (Tanno et al. 2022, MAP form)
 Combined:
     ``default``         rank average of ``p_error`` and ``fisher_votes`` (see docs/README-repair.md
                         for the numbers behind the choice)
@@ -50,8 +50,10 @@ from labelmend.repair.models import TorchClassifier, as_tensors, from_sklearn
 
 #: Failures whose gradients are held at once by ``fisher_votes``.
 VOTE_CHUNK = 256
-#: Damping δ added to the (mean-normalised) curvature before inverting it.
-DAMPING = 1e-2
+#: Relative damping: δ = DAMPING × mean diagonal curvature is added before inverting.
+#: Heavy damping pays: on digits, influence at 0.1 scores AUC 0.73 / 0.85 (random /
+#: systematic noise), at 10 it scores 0.84 / 0.95 (δ → ∞ turns it into TracIn).
+DAMPING = 10.0
 
 Dataset = tuple[Any, Any]
 
@@ -98,16 +100,19 @@ class HarmContext:
     def hessian(self) -> torch.Tensor:
         """(P, P) Hessian of the training objective (GGN of the loss + weight decay)."""
         curvature = self.model.curvature(self.features, self.labels, "ggn") / self.n
-        return curvature + self.model.weight_decay * torch.eye(
-            self.model.n_params, dtype=torch.float64
-        )
+        return curvature + torch.diag(self.model.objective.penalty)
+
+    @cached_property
+    def absolute_damping(self) -> float:
+        """δ = damping × the mean diagonal curvature (trace H / P): scale-free damping."""
+        return self.damping * float(self.fisher_diagonal.mean())
 
     @cached_property
     def fisher_diagonal(self) -> torch.Tensor:
         """(P,) diagonal Fisher (GGN) of the mean loss plus weight decay."""
         return (
             self.model.curvature(self.features, self.labels, "diag") / self.n
-            + self.model.weight_decay
+            + self.model.objective.penalty
         )
 
     def losses_at(self, theta: torch.Tensor) -> torch.Tensor:
@@ -120,7 +125,7 @@ def _loss(ctx: HarmContext) -> torch.Tensor:
 
 
 def _self_influence(ctx: HarmContext) -> torch.Tensor:
-    solved = damped_solve(ctx.hessian, ctx.grads.T, ctx.damping)  # (P, N)
+    solved = damped_solve(ctx.hessian, ctx.grads.T, ctx.absolute_damping)  # (P, N)
     return (ctx.grads * solved.T).sum(dim=1)
 
 
@@ -147,11 +152,11 @@ def _tracin(ctx: HarmContext) -> torch.Tensor:
 
 
 def _fisher(ctx: HarmContext) -> torch.Tensor:
-    return -(ctx.grads @ (ctx.failure_grad / (ctx.fisher_diagonal + ctx.damping)))
+    return -(ctx.grads @ (ctx.failure_grad / (ctx.fisher_diagonal + ctx.absolute_damping)))
 
 
 def _fisher_votes(ctx: HarmContext) -> torch.Tensor:
-    preconditioned = ctx.grads / (ctx.fisher_diagonal + ctx.damping)  # (N, P)
+    preconditioned = ctx.grads / (ctx.fisher_diagonal + ctx.absolute_damping)  # (N, P)
     features, labels = ctx.failure_set()
     votes = torch.zeros(ctx.n, dtype=torch.float64)
     for start in range(0, len(labels), VOTE_CHUNK):
@@ -164,12 +169,13 @@ def _fisher_votes(ctx: HarmContext) -> torch.Tensor:
 
 
 def _influence(ctx: HarmContext) -> torch.Tensor:
-    return -(ctx.grads @ damped_solve(ctx.hessian, ctx.failure_grad, ctx.damping))
+    return -(ctx.grads @ damped_solve(ctx.hessian, ctx.failure_grad, ctx.absolute_damping))
 
 
 def _map(ctx: HarmContext) -> torch.Tensor:
     objective = ctx.model.objective
-    precision = ctx.n * ctx.hessian
+    eye = torch.eye(ctx.model.n_params, dtype=torch.float64)
+    precision = ctx.n * (ctx.hessian + ctx.absolute_damping * eye)
     start = ctx.theta
     x_f, y_f = ctx.failure_set()
 
@@ -238,7 +244,9 @@ def check_dataset(
     try:
         labels = check_labels(data[1], n_classes=model.n_classes)
     except InputError as exc:
-        raise InputError(f"{name}: {exc} (the model has {model.n_classes} classes)") from exc
+        raise InputError(
+            f"{name}: {str(exc).rstrip('.')} — the model has {model.n_classes} classes."
+        ) from exc
     check_same_length(f"{name} features", len(features), f"{name} labels", len(labels))
     return as_tensors(features, labels)
 
@@ -266,7 +274,8 @@ def find_harmful_examples(
     method : str
         A key of :data:`HARM_METHODS`.
     damping : float
-        δ added to the curvature before inverting it.
+        Relative damping: δ = damping × mean diagonal curvature is added to the
+        curvature before inverting it.
     pred_probs : array (N, K), optional
         Out-of-fold probabilities for ``p_error`` (otherwise ``n_folds`` copies of the
         model are trained, one per fold).

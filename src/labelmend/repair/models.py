@@ -75,6 +75,8 @@ class TorchClassifier:
         no global seeding), so retraining from scratch is reproducible.
     spec : dict, optional
         How :func:`save_model` rebuilds the module (set by :func:`make_classifier`).
+    unpenalized : tuple of str
+        Parameter names the penalty leaves out (scikit-learn's intercepts).
 
     Examples
     --------
@@ -92,13 +94,15 @@ class TorchClassifier:
         weight_decay: float = 1e-3,
         seed: int = 0,
         spec: dict[str, Any] | None = None,
+        unpenalized: tuple[str, ...] = (),
     ) -> None:
         self.module = module.double()
         self.n_classes = n_classes
         self.weight_decay = weight_decay
         self.seed = seed
         self.spec = spec
-        self.objective = Objective(self.module, weight_decay)
+        self.unpenalized = unpenalized
+        self.objective = Objective(self.module, weight_decay, unpenalized)
         self._curvature: dict[tuple[str, str], torch.Tensor] = {}
 
     @property
@@ -117,16 +121,18 @@ class TorchClassifier:
         self._curvature.clear()
         return self
 
-    def clone(self) -> TorchClassifier:
-        """An independent copy (parameters included)."""
+    def clone(self, *, with_curvature: bool = True) -> TorchClassifier:
+        """An independent copy (parameters included; cached curvature unless told not to)."""
         twin = TorchClassifier(
             copy.deepcopy(self.module),
             n_classes=self.n_classes,
             weight_decay=self.weight_decay,
             seed=self.seed,
             spec=self.spec,
+            unpenalized=self.unpenalized,
         )
-        twin._curvature = dict(self._curvature)
+        if with_curvature:
+            twin._curvature = dict(self._curvature)
         return twin
 
     def initial_theta(self) -> torch.Tensor:
@@ -258,9 +264,9 @@ def make_classifier(
 def from_sklearn(model: Any, n_train: int) -> TorchClassifier:
     """A fitted ``sklearn.linear_model.LogisticRegression`` as a linear TorchClassifier.
 
-    scikit-learn minimises ``C Σ ℓ_i + ½‖W‖²`` (intercept not penalised); here the
-    whole of θ is penalised with ``weight_decay = 1 / (C · n_train)``, which matches when
-    the intercept is small and is what identification and unlearning then use.
+    scikit-learn minimises ``C Σ ℓ_i + ½‖W‖²`` with the intercept not penalised: the
+    same minimum as ``mean ℓ_i + weight_decay/2 ‖W‖²`` with ``weight_decay = 1 / (C ·
+    n_train)``, which identification and unlearning then differentiate.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -281,8 +287,13 @@ def from_sklearn(model: Any, n_train: int) -> TorchClassifier:
         linear.bias.copy_(intercept)
     module: nn.Module = ZeroFirstLogit(linear) if n_classes == 2 else linear
     spec = {"kind": "sklearn", "n_features": coef.shape[1], "n_classes": n_classes}
+    bias = "linear.bias" if n_classes == 2 else "bias"
     return TorchClassifier(
-        module, n_classes=n_classes, weight_decay=1.0 / (model.C * n_train), spec=spec
+        module,
+        n_classes=n_classes,
+        weight_decay=1.0 / (model.C * n_train),
+        spec=spec,
+        unpenalized=(bias,),
     )
 
 
@@ -348,8 +359,9 @@ def load_model(path: str | Path) -> TorchClassifier:
         )
         module.load_state_dict(state)
     except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]
         raise InputError(
-            f"{path}: cannot load a labelmend model ({type(exc).__name__}: {exc})."
+            f"{path}: cannot load a labelmend model ({type(exc).__name__}: {first_line})"
         ) from exc
     return TorchClassifier(
         module,
@@ -377,7 +389,10 @@ def read_model(path: str | Path) -> Any:
     try:
         model = joblib.load(path)
     except Exception as exc:
-        raise InputError(f"{path}: cannot load the model ({type(exc).__name__}: {exc}).") from exc
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise InputError(
+            f"{path}: cannot load the model ({type(exc).__name__}: {first_line})"
+        ) from exc
     from sklearn.linear_model import LogisticRegression
 
     if not isinstance(model, LogisticRegression):

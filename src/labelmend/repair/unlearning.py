@@ -37,7 +37,7 @@ DEFAULT_UNLEARN = "finetune"
 #: Damping δ of the Newton step (the weight decay already keeps H' positive definite).
 NEWTON_DAMPING = 1e-8
 #: L-BFGS iterations of ``finetune``.
-FINETUNE_ITERATIONS = 25
+FINETUNE_ITERATIONS = 10
 #: Adam steps and learning rate of ``ascent``.
 ASCENT_STEPS = 200
 ASCENT_LEARNING_RATE = 0.01
@@ -96,11 +96,10 @@ def _newton(kind: str) -> Callable[[_Request], torch.Tensor]:
     def step(request: _Request) -> torch.Tensor:
         gradient = request.retained_gradient()
         curvature = request.retained_curvature(kind) / request.n_kept
-        decay = request.model.weight_decay
+        decay = request.model.objective.penalty  # (P,)
         if kind == "diag":
             return request.theta - gradient / (curvature + decay + NEWTON_DAMPING)
-        eye = torch.eye(len(gradient), dtype=torch.float64)
-        return request.theta - damped_solve(curvature + decay * eye, gradient, NEWTON_DAMPING)
+        return request.theta - damped_solve(curvature + torch.diag(decay), gradient, NEWTON_DAMPING)
 
     return step
 
@@ -120,7 +119,7 @@ def _ascent(request: _Request) -> torch.Tensor:
     objective = model.objective
     n = len(request.labels)
     # EWC precision: diagonal Laplace approximation of the full-data posterior around θ*.
-    precision = model.curvature(request.features, request.labels, "diag") + n * model.weight_decay
+    precision = model.curvature(request.features, request.labels, "diag") + n * objective.penalty
     cap = math.log(model.n_classes)  # safeguard 1: a removed row stops pushing once forgotten
 
     def retained_accuracy(theta: torch.Tensor) -> float:
