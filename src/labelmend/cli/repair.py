@@ -126,12 +126,6 @@ def repair(
                 "repaired": report["retention"],
                 "retrained": report["retention_oracle"],
             },
-            {
-                "metric": "seconds",
-                "before": report["seconds_identify"] + report["seconds_select_k"],
-                "repaired": report["seconds_unlearn"],
-                "retrained": report["seconds_retrain"],
-            },
         ]
     )
     console.print(
@@ -143,6 +137,9 @@ def repair(
         )
     )
     console.print(
-        "seconds: before = identify + choose k; "
-        f"outputs in {out}: " + ", ".join(path.name for path in paths.values())
+        f"seconds: identify {report['seconds_identify']:.2f} · choose k "
+        f"{report['seconds_select_k']:.2f} · unlearn {report['seconds_unlearn']:.3f} · retrain "
+        f"from scratch {report['seconds_retrain']:.3f} (unlearning took "
+        f"{report['seconds_unlearn'] / report['seconds_retrain']:.0%} of retraining)"
     )
+    console.print(f"written to {out}: " + ", ".join(path.name for path in paths.values()))
