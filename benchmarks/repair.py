@@ -137,9 +137,6 @@ def method_aucs(
 def unlearning_rows(kind: str, result: Any, train: Split, test: Split) -> list[dict[str, Any]]:
     """Each unlearning method on the pipeline's removal set: accuracy, cold and warm time."""
     rows = []
-    _, retrain_seconds = timed(
-        lambda: unlearn(result.before, train, result.removed, method="retrain")
-    )
     oracle_accuracy = accuracy(result.oracle, test)
     for method in UNLEARN_METHODS:
         if kind == "mlp" and method == "newton":
@@ -156,7 +153,6 @@ def unlearning_rows(kind: str, result: Any, train: Split, test: Split) -> list[d
                 "gap_to_oracle": accuracy(repaired, test) - oracle_accuracy,
                 "seconds_cold": cold,
                 "seconds_warm": warm,
-                "warm_over_retrain": warm / retrain_seconds,
             }
         )
     return rows
@@ -259,6 +255,7 @@ def main() -> None:
     unlearn_rows = []
     for (kind, scenario), rows in unlearning.items():
         frame = pd.DataFrame(rows)
+        retrain_median = frame.loc[frame["method"] == "retrain", "seconds_warm"].median()
         for method, group in frame.groupby("method", sort=False):
             unlearn_rows.append(
                 {
@@ -268,7 +265,7 @@ def main() -> None:
                     "− retrained": mean_sd(group["gap_to_oracle"], "+.3f"),
                     "s cold (median)": f"{group['seconds_cold'].median():.3f}",
                     "s warm (median)": f"{group['seconds_warm'].median():.3f}",
-                    "warm / retrain (median)": f"{group['warm_over_retrain'].median():.0%}",
+                    "warm / retrain (medians)": f"{group['seconds_warm'].median() / retrain_median:.0%}",
                 }
             )
     show(

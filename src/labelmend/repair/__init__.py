@@ -32,6 +32,8 @@ _EXPORTS = {
     "HARM_METHODS": "identify",
     "HARM_PRIORS": "identify",
     "find_harmful_examples": "identify",
+    "out_of_fold_probs": "identify",
+    "USES_OUT_OF_FOLD": "identify",
     "rank_average": "identify",
     "UNLEARN_METHODS": "unlearning",
     "unlearn": "unlearning",

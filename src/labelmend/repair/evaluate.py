@@ -7,7 +7,9 @@ reference is retraining from scratch without the removed rows (the oracle).
 
 The validation set (assumed correctly labelled) is split three ways: a *targeting* part
 whose failures drive identification, a *selection* part that picks k, and a *held-out*
-part that only measures.
+part that only measures. Once k is chosen, the final ranking is scored with the failures
+of both the targeting and the selection parts (more failures, sharper scores; k itself
+was settled out of sample).
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from labelmend._validation import (
     check_unique,
 )
 from labelmend.errors import InputError
-from labelmend.repair.identify import Dataset, as_classifier, check_dataset, find_harmful_examples
+from labelmend.repair.identify import (
+    USES_OUT_OF_FOLD,
+    Dataset,
+    as_classifier,
+    check_dataset,
+    find_harmful_examples,
+    out_of_fold_probs,
+)
 from labelmend.repair.models import MODEL_KINDS, TorchClassifier, make_classifier
 from labelmend.repair.unlearning import DEFAULT_UNLEARN, unlearn
 
@@ -303,14 +312,31 @@ def repair_model(
         heldout_fraction=heldout_fraction,
         random_state=rng,
     )
-    target_x, target_y = val_features[split.targeting], val_labels[split.targeting]
-    wrong = before.predict(target_x) != target_y
+    predicted = before.predict(val_features)
+
+    def failures(rows: npt.NDArray[np.intp]) -> Dataset:
+        wrong = rows[predicted[rows] != val_labels[rows]]
+        return val_features[wrong], val_labels[wrong]
 
     notify("identify")
     started = time.perf_counter()
-    scores = find_harmful_examples(
-        before, train_pair, (target_x[wrong], target_y[wrong]), method=method, random_state=rng
+    pred_probs = (
+        out_of_fold_probs(before, train_pair, random_state=rng)
+        if method in USES_OUT_OF_FOLD
+        else None
     )
+
+    def identify(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        return find_harmful_examples(
+            before,
+            train_pair,
+            failures(rows),
+            method=method,
+            pred_probs=pred_probs,
+            random_state=rng,
+        )
+
+    scores = identify(split.targeting)
     seconds_identify = time.perf_counter() - started
 
     notify("select_k")
@@ -319,9 +345,14 @@ def repair_model(
     if budget is None:
         selection = (val_features[split.selection], val_labels[split.selection])
         k, k_curve = select_k(before, train_pair, scores, selection, unlearn_method=unlearn_method)
+        seconds_select_k = time.perf_counter() - started
+        # k is settled out of sample; the final ranking uses every non-held-out failure.
+        started = time.perf_counter()
+        scores = identify(np.concatenate([split.targeting, split.selection]))
+        seconds_identify += time.perf_counter() - started
     else:
         k = int(budget)
-    seconds_select_k = time.perf_counter() - started
+        seconds_select_k = 0.0
     order = np.argsort(-scores, kind="stable")
     removed = np.zeros(n_train, dtype=bool)
     removed[order[:k]] = True
@@ -340,7 +371,7 @@ def repair_model(
     report = evaluate_repair(before, after, heldout, test=test, oracle=oracle)
     report.update(
         k_removed=float(k),
-        n_targeting_failures=float(wrong.sum()),
+        n_targeting_failures=float(len(failures(split.targeting)[1])),
         seconds_identify=seconds_identify,
         seconds_select_k=seconds_select_k,
         seconds_unlearn=seconds_unlearn,

@@ -130,21 +130,51 @@ def _self_influence(ctx: HarmContext) -> torch.Tensor:
 
 
 def _p_error(ctx: HarmContext) -> torch.Tensor:
-    probs = ctx.pred_probs if ctx.pred_probs is not None else out_of_fold_probs(ctx)
-    labels = ctx.labels.numpy()
-    return torch.from_numpy(score_samples(labels, probs).p_error)
+    probs = ctx.pred_probs
+    if probs is None:
+        probs = _out_of_fold_probs(ctx.model, ctx.features, ctx.labels, ctx.n_folds, ctx.rng)
+    return torch.from_numpy(score_samples(ctx.labels.numpy(), probs).p_error)
 
 
-def out_of_fold_probs(ctx: HarmContext) -> npt.NDArray[np.float64]:
-    """(N, K) probabilities of ``n_folds`` copies of the model, each trained without one fold."""
-    folds = ctx.rng.permutation(ctx.n) % ctx.n_folds
-    probs = np.empty((ctx.n, ctx.model.n_classes))
-    for fold in range(ctx.n_folds):
+def _out_of_fold_probs(
+    model: TorchClassifier,
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    n_folds: int,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.float64]:
+    folds = rng.permutation(len(labels)) % n_folds
+    probs = np.empty((len(labels), model.n_classes))
+    for fold in range(n_folds):
         held = folds == fold
-        keep = torch.from_numpy(~held)
-        fitted = ctx.model.clone().fit(ctx.features[keep], ctx.labels[keep])
-        probs[held] = fitted.predict_proba(ctx.features[torch.from_numpy(held)])
+        fitted = model.clone(with_curvature=False).fit(
+            features[torch.from_numpy(~held)], labels[torch.from_numpy(~held)]
+        )
+        probs[held] = fitted.predict_proba(features[torch.from_numpy(held)])
     return probs
+
+
+def out_of_fold_probs(
+    model: Any, train: Dataset, *, n_folds: int = 5, random_state: RandomState = 0
+) -> npt.NDArray[np.float64]:
+    """(N, K) probabilities from ``n_folds`` copies of the model, each trained from scratch
+    without one fold: what the ranking engine's ``p_error`` needs.
+
+    >>> from labelmend.repair.models import make_classifier
+    >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [0.9]])
+    >>> model = make_classifier("linear", X, n_classes=2)
+    >>> out_of_fold_probs(model, (X, [0, 0, 0, 1, 1, 1]), n_folds=3).shape
+    (6, 2)
+    """
+    if not isinstance(n_folds, int) or n_folds < 2:
+        raise InputError(f"n_folds must be an integer ≥ 2. Got {n_folds!r}.")
+    classifier = as_classifier(model, len(np.asarray(train[1])))
+    features, labels = check_dataset("train", train, classifier)
+    if len(labels) < n_folds:
+        raise InputError(f"n_folds={n_folds} needs at least {n_folds} training rows.")
+    return _out_of_fold_probs(
+        classifier, features, labels, n_folds, check_random_state(random_state)
+    )
 
 
 def _tracin(ctx: HarmContext) -> torch.Tensor:
@@ -218,6 +248,8 @@ HARM_METHODS: dict[str, HarmMethod] = {
 }
 #: Methods that need no failure set.
 HARM_PRIORS = ("loss", "self_influence", "p_error")
+#: Methods that use out-of-fold probabilities (pass ``pred_probs`` to reuse them).
+USES_OUT_OF_FOLD = ("default", "p_error")
 
 
 def as_classifier(model: Any, n_train: int) -> TorchClassifier:
