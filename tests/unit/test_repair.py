@@ -362,3 +362,18 @@ def test_summarize_runs_gives_mean_and_sd():
     assert summary.loc["a", "mean"] == 2.0
     assert summary.loc["a", "sd"] == pytest.approx(np.sqrt(2))
     assert summary.loc["b", "runs"] == 2
+
+
+def test_repair_model_checks_method_names_before_training(noisy):
+    with pytest.raises(InputError, match="'method' parameter of repair_model"):
+        repair_model(noisy["train"], noisy["val"], method="nope")
+    with pytest.raises(InputError, match="'unlearn_method' parameter of repair_model"):
+        repair_model(noisy["train"], noisy["val"], unlearn_method="forget")
+
+
+def test_repair_model_says_so_when_there_is_nothing_to_repair():
+    features, labels = blobs(200, seed=5, spread=0.05)  # perfectly separable
+    train, val = (features[:120], labels[:120]), (features[120:], labels[120:])
+    with pytest.raises(InputError, match="no failures to repair"):
+        repair_model(train, val, budget=5)
+    assert repair_model(train, val, method="loss", budget=5).removed.sum() == 5

@@ -25,6 +25,7 @@ import pandas as pd
 
 from labelmend._validation import (
     RandomState,
+    check_choice,
     check_labels,
     check_random_state,
     check_same_length,
@@ -32,6 +33,8 @@ from labelmend._validation import (
 )
 from labelmend.errors import InputError
 from labelmend.repair.identify import (
+    HARM_METHODS,
+    HARM_PRIORS,
     USES_OUT_OF_FOLD,
     Dataset,
     as_classifier,
@@ -39,8 +42,8 @@ from labelmend.repair.identify import (
     find_harmful_examples,
     out_of_fold_probs,
 )
-from labelmend.repair.models import MODEL_KINDS, TorchClassifier, make_classifier
-from labelmend.repair.unlearning import DEFAULT_UNLEARN, unlearn
+from labelmend.repair.models import MODEL_KINDS, TorchClassifier, make_classifier, to_sklearn
+from labelmend.repair.unlearning import DEFAULT_UNLEARN, UNLEARN_METHODS, unlearn
 
 #: Fractions of the training set tried as k when no budget is given.
 K_GRID_FRACTIONS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)
@@ -292,6 +295,8 @@ def repair_model(
             f"budget must lie in [0, {n_train}) (the training set has {n_train} rows). "
             f"Got {budget}."
         )
+    check_choice("method", method, HARM_METHODS, where="repair_model")
+    check_choice("unlearn_method", unlearn_method, UNLEARN_METHODS, where="repair_model")
     notify("train")
     if isinstance(model, str):
         if model not in MODEL_KINDS:
@@ -317,6 +322,12 @@ def repair_model(
     def failures(rows: npt.NDArray[np.intp]) -> Dataset:
         wrong = rows[predicted[rows] != val_labels[rows]]
         return val_features[wrong], val_labels[wrong]
+
+    if method not in HARM_PRIORS and len(failures(split.targeting)[1]) == 0:
+        raise InputError(
+            f"The model gets all {len(split.targeting)} targeting validation rows right: "
+            f"no failures to repair (the harm priors {list(HARM_PRIORS)} need none)."
+        )
 
     notify("identify")
     started = time.perf_counter()
@@ -380,8 +391,6 @@ def repair_model(
     if isinstance(model, TorchClassifier):
         before_out, after_out, oracle_out = before, after, oracle
     else:
-        from labelmend.repair.models import to_sklearn
-
         before_out, after_out, oracle_out = (
             model,
             to_sklearn(after, model),

@@ -337,10 +337,8 @@ def find_harmful_examples(
     classifier = as_classifier(model, len(np.asarray(train[1])))
     features, labels = check_dataset("train", train, classifier)
     failure_x = failure_y = None
-    if failures is not None:
+    if failures is not None and len(np.asarray(failures[1])) > 0:
         failure_x, failure_y = check_dataset("failures", failures, classifier)
-        if len(failure_y) == 0:
-            failure_x = failure_y = None
     if failure_x is None and method not in HARM_PRIORS:
         raise InputError(
             f"method {method!r} needs a non-empty failure set; the harm priors "

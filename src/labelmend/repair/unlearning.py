@@ -28,7 +28,7 @@ import torch
 
 from labelmend._validation import check_choice
 from labelmend.errors import InputError
-from labelmend.repair._objective import damped_solve
+from labelmend.repair._objective import CurvatureKind, damped_solve
 from labelmend.repair.identify import Dataset, as_classifier, check_dataset
 from labelmend.repair.models import TorchClassifier, to_sklearn
 
@@ -78,21 +78,18 @@ class _Request:
         (gradient,) = torch.autograd.grad(value, theta)
         return gradient
 
-    def retained_curvature(self, kind: str) -> torch.Tensor:
+    def retained_curvature(self, kind: CurvatureKind) -> torch.Tensor:
         """Σ_{i∉C} loss curvature: the cached full-data curvature minus the removed rows'."""
-        full = self.model.curvature(self.features, self.labels, kind)  # type: ignore[arg-type]
+        full = self.model.curvature(self.features, self.labels, kind)
         if len(self.removed_y) == 0:
             return full
         removed = self.model.objective.loss_hessian_sum(
-            self.theta,
-            self.removed_x,
-            self.removed_y,
-            kind=kind,  # type: ignore[arg-type]
+            self.theta, self.removed_x, self.removed_y, kind=kind
         )
         return full - removed
 
 
-def _newton(kind: str) -> Callable[[_Request], torch.Tensor]:
+def _newton(kind: CurvatureKind) -> Callable[[_Request], torch.Tensor]:
     def step(request: _Request) -> torch.Tensor:
         gradient = request.retained_gradient()
         curvature = request.retained_curvature(kind) / request.n_kept
