@@ -38,6 +38,7 @@ _EXPORTS = {
     "UNLEARN_METHODS": "unlearning",
     "unlearn": "unlearning",
     "REPORT_KEYS": "evaluate",
+    "STAGES": "evaluate",
     "RepairResult": "evaluate",
     "ValidationSplit": "evaluate",
     "evaluate_repair": "evaluate",

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import torch
-from scipy.stats import rankdata
 
 from labelmend._validation import (
     RandomState,
@@ -223,7 +223,8 @@ def rank_average(*scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     >>> rank_average(np.array([0.1, 0.9, 0.5]), np.array([3.0, 2.0, 1.0])).round(3).tolist()
     [0.667, 0.833, 0.5]
     """
-    return np.mean([rankdata(s) / len(s) for s in scores], axis=0)
+    ranks = [pd.Series(s).rank(method="average").to_numpy() / len(s) for s in scores]
+    return np.mean(ranks, axis=0)
 
 
 def _default(ctx: HarmContext) -> torch.Tensor:
