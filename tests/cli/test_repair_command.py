@@ -123,3 +123,20 @@ def test_bad_input_is_one_clear_line_and_exit_1(files, change, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_repair_takes_a_pickled_sklearn_model_and_writes_one_back(files):
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = np.load(files / "train_x.npy"), np.load(files / "train_y.npy")
+    joblib.dump(LogisticRegression(C=0.5).fit(features, labels), files / "lr.joblib")
+    result = runner.invoke(app, arguments(files, "--model", str(files / "lr.joblib")))
+    assert result.exit_code == 0, result.output
+    repaired = joblib.load(files / "out" / "model.joblib")
+    assert isinstance(repaired, LogisticRegression)
+    assert repaired.coef_.shape == (3, 4)
+    joblib.dump({"not": "a model"}, files / "dict.joblib")
+    result = runner.invoke(app, arguments(files, "--model", str(files / "dict.joblib")))
+    assert result.exit_code == 1
+    assert "expected a fitted LogisticRegression" in result.output
