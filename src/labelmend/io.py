@@ -106,6 +106,33 @@ def load_pred_probs(
     return table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
 
 
+def load_features(path: str | Path) -> npt.NDArray[np.float64]:
+    """Load an (N, D) feature matrix: a 2-D ``.npy`` array or a table of numeric columns.
+
+    >>> load_features("missing.npy")
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: missing.npy: no such file.
+    """
+    path = Path(path)
+    suffix = _suffix(path, ARRAY_SUFFIXES)
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"{path}: not a readable .npy array ({exc}).") from exc
+        if array.ndim != 2 or array.dtype.kind not in "iuf":
+            raise InputError(
+                f"{path}: expected a numeric array of shape (N, D); got {array.dtype} {array.shape}."
+            )
+        return array.astype(np.float64, copy=False)
+    table = read_table(path)
+    non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if non_numeric:
+        raise InputError(f"{path}: every column must be a numeric feature; found {non_numeric}.")
+    return table.to_numpy(dtype=np.float64)
+
+
 def encode_labels(
     values: Sequence[Any] | npt.NDArray[Any], classes: Sequence[str]
 ) -> npt.NDArray[np.intp]:

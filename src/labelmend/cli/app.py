@@ -14,6 +14,7 @@ from labelmend.cli.init import init
 from labelmend.cli.labels import export_app, history, label_app
 from labelmend.cli.queue import queue_app
 from labelmend.cli.rank import rank
+from labelmend.cli.repair import repair
 from labelmend.cli.score import score
 from labelmend.cli.simulate import simulate
 from labelmend.cli.status import status
@@ -41,6 +42,7 @@ app.command()(push)
 app.command()(pull)
 app.add_typer(sync_app, name="sync")
 app.command()(simulate)
+app.command()(repair)
 
 
 def main() -> None:

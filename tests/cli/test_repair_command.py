@@ -1,0 +1,142 @@
+"""``labelmend repair`` through typer's CliRunner: outputs, and one clear line on bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from labelmend.cli.app import app
+from labelmend.repair import REPORT_KEYS, make_classifier, save_model, set_torch_threads
+
+set_torch_threads(1)
+runner = CliRunner()
+N_TRAIN = 120
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=3.0, size=(3, 4))
+    true = rng.integers(3, size=300)
+    features = centres[true] + rng.normal(size=(300, 4))
+    labels = true.copy()
+    labels[:12] = (labels[:12] + 1) % 3  # noisy training labels
+    np.save(tmp_path / "train_x.npy", features[:N_TRAIN])
+    np.save(tmp_path / "train_y.npy", labels[:N_TRAIN])
+    pd.DataFrame(features[N_TRAIN:220], columns=[f"f{i}" for i in range(4)]).to_csv(
+        tmp_path / "val_x.csv", index=False
+    )
+    pd.DataFrame({"label": true[N_TRAIN:220]}).to_csv(tmp_path / "val_y.csv", index=False)
+    np.save(tmp_path / "test_x.npy", features[220:])
+    np.save(tmp_path / "test_y.npy", true[220:])
+    return tmp_path
+
+
+def arguments(files, *extra):
+    return [
+        "repair",
+        "--train-features",
+        str(files / "train_x.npy"),
+        "--train-labels",
+        str(files / "train_y.npy"),
+        "--val-features",
+        str(files / "val_x.csv"),
+        "--val-labels",
+        str(files / "val_y.csv"),
+        "--out",
+        str(files / "out"),
+        *extra,
+    ]
+
+
+def test_repair_writes_suspects_report_model_and_plot(files):
+    result = runner.invoke(
+        app,
+        arguments(
+            files,
+            "--test-features",
+            str(files / "test_x.npy"),
+            "--test-labels",
+            str(files / "test_y.npy"),
+            "--budget",
+            "12",
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    assert "Repair: 12 of 120 training examples unlearned" in result.output
+    assert "test accuracy" in result.output
+    out = files / "out"
+    suspects = pd.read_csv(out / "suspects.csv")
+    assert suspects.columns.tolist() == ["index", "score", "removed"]
+    assert suspects["index"].tolist() == list(range(N_TRAIN))
+    assert suspects["removed"].sum() == 12
+    top = suspects.nlargest(12, "score")
+    assert top["removed"].all()
+    report = json.loads((out / "report.json").read_text())
+    assert set(REPORT_KEYS) <= set(report)
+    assert report["k_removed"] == 12
+    queue = pd.read_csv(out / "relabel_queue.csv")
+    assert queue["rank"].tolist() == list(range(1, N_TRAIN + 1))
+    assert (out / "model.pt").is_file()
+    assert (out / "repair.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_repair_chooses_k_and_accepts_a_trained_model_file(files):
+    features, labels = np.load(files / "train_x.npy"), np.load(files / "train_y.npy")
+    model = make_classifier("linear", features, n_classes=3).fit(features, labels)
+    path = save_model(model, files / "trained.pt")
+    result = runner.invoke(app, arguments(files, "--model", str(path), "--method", "tracin"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((files / "out" / "report.json").read_text())
+    assert 0 <= report["k_removed"] < N_TRAIN
+    assert "test_accuracy_before" not in report
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("mismatch", "train features has 120 rows but train labels has 119"),
+        ("outside", "validation: labels must lie in [0, 3)"),
+        ("model", "cannot load a labelmend model"),
+        ("budget", "budget must lie in [0, 120)"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_1(files, change, message):
+    extra: list[str] = []
+    if change == "mismatch":
+        np.save(files / "train_y.npy", np.load(files / "train_y.npy")[:-1])
+    elif change == "outside":
+        pd.DataFrame({"label": np.full(100, 5)}).to_csv(files / "val_y.csv", index=False)
+    elif change == "model":
+        (files / "broken.pt").write_text("not a model")
+        extra = ["--model", str(files / "broken.pt")]
+    else:
+        extra = ["--budget", "500"]
+    result = runner.invoke(app, arguments(files, *extra))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_repair_takes_a_pickled_sklearn_model_and_writes_one_back(files):
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = np.load(files / "train_x.npy"), np.load(files / "train_y.npy")
+    joblib.dump(LogisticRegression(C=0.5).fit(features, labels), files / "lr.joblib")
+    result = runner.invoke(app, arguments(files, "--model", str(files / "lr.joblib")))
+    assert result.exit_code == 0, result.output
+    repaired = joblib.load(files / "out" / "model.joblib")
+    assert isinstance(repaired, LogisticRegression)
+    assert repaired.coef_.shape == (3, 4)
+    joblib.dump({"not": "a model"}, files / "dict.joblib")
+    result = runner.invoke(app, arguments(files, "--model", str(files / "dict.joblib")))
+    assert result.exit_code == 1
+    assert "expected a fitted LogisticRegression" in result.output

@@ -1,0 +1,380 @@
+"""labelmend.repair: the maths of identification and unlearning on small data (CPU, 1 thread)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from labelmend.errors import InputError  # noqa: E402
+from labelmend.repair import (  # noqa: E402
+    HARM_METHODS,
+    HARM_PRIORS,
+    REPORT_KEYS,
+    STAGES,
+    UNLEARN_METHODS,
+    evaluate_repair,
+    find_harmful_examples,
+    from_sklearn,
+    load_model,
+    make_classifier,
+    read_model,
+    relabel_queue,
+    repair_model,
+    save_model,
+    select_k,
+    set_torch_threads,
+    split_validation,
+    summarize_runs,
+    unlearn,
+)
+from labelmend.repair.models import as_tensors  # noqa: E402
+from labelmend.repair.unlearning import removal_mask  # noqa: E402
+
+set_torch_threads(1)
+
+
+def blobs(n: int, *, seed: int, n_classes: int = 3, n_features: int = 4, spread: float = 1.0):
+    """Gaussian blobs: (features, true labels)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=3.0, size=(n_classes, n_features))
+    labels = rng.integers(n_classes, size=n)
+    features = centres[labels] + rng.normal(scale=spread, size=(n, n_features))
+    return features, labels
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    """150 training rows with 15 flipped labels, 90 clean validation rows, and a model."""
+    features, true = blobs(240, seed=1)
+    train_x, train_true = features[:150], true[:150]
+    rng = np.random.default_rng(2)
+    flipped = rng.choice(150, size=15, replace=False)
+    labels = train_true.copy()
+    labels[flipped] = (labels[flipped] + 1 + rng.integers(2, size=15)) % 3
+    model = make_classifier("linear", train_x, n_classes=3, weight_decay=1e-2).fit(train_x, labels)
+    val = (features[150:], true[150:])
+    wrong = model.predict(val[0]) != val[1]
+    return {
+        "model": model,
+        "train": (train_x, labels),
+        "is_error": labels != train_true,
+        "val": val,
+        "failures": (val[0][wrong], val[1][wrong]),
+    }
+
+
+def test_importing_labelmend_repair_and_the_cli_does_not_import_torch():
+    code = (
+        "import sys, labelmend, labelmend.cleaner, labelmend.repair, labelmend.cli.app; "
+        "print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_per_example_gradients_match_autograd_row_by_row(noisy):
+    model = noisy["model"]
+    x, y = as_tensors(*noisy["train"])
+    grads = model.objective.per_example_grads(model.theta, x[:5], y[:5])
+    for row in range(5):
+        theta = model.theta.requires_grad_(True)
+        (expected,) = torch.autograd.grad(
+            model.objective.losses(theta, x[row : row + 1], y[row : row + 1]).sum(), theta
+        )
+        torch.testing.assert_close(grads[row], expected)
+
+
+def test_gauss_newton_equals_the_exact_hessian_for_a_linear_head(noisy):
+    model = noisy["model"]
+    x, y = as_tensors(*noisy["train"])
+    exact = model.objective.loss_hessian_sum(model.theta, x[:40], y[:40], kind="exact")
+    ggn = model.objective.loss_hessian_sum(model.theta, x[:40], y[:40], kind="ggn")
+    diag = model.objective.loss_hessian_sum(model.theta, x[:40], y[:40], kind="diag")
+    torch.testing.assert_close(ggn, exact, atol=1e-8, rtol=1e-6)
+    torch.testing.assert_close(diag, torch.diagonal(exact), atol=1e-8, rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", sorted(HARM_METHODS))
+def test_every_harm_method_scores_every_row_and_ranks_planted_flips_above_chance(noisy, method):
+    scores = find_harmful_examples(noisy["model"], noisy["train"], noisy["failures"], method=method)
+    assert scores.shape == (150,)
+    assert np.all(np.isfinite(scores))
+    is_error = noisy["is_error"]
+    # Mean rank of the flipped rows: 0.5 is chance, 1.0 is perfect.
+    ranks = scores.argsort().argsort() / (len(scores) - 1)
+    assert ranks[is_error].mean() > 0.6
+
+
+def test_default_score_finds_the_planted_flips(noisy):
+    scores = find_harmful_examples(noisy["model"], noisy["train"], noisy["failures"])
+    top = np.argsort(-scores)[:15]
+    assert noisy["is_error"][top].sum() >= 11
+
+
+@pytest.mark.parametrize("method", ["loss", "self_influence", "tracin", "fisher", "influence"])
+def test_deterministic_scores_follow_a_permutation_of_the_training_rows(noisy, method):
+    features, labels = noisy["train"]
+    order = np.random.default_rng(0).permutation(len(labels))
+    model = noisy["model"]
+    scores = find_harmful_examples(model, (features, labels), noisy["failures"], method=method)
+    shuffled = find_harmful_examples(
+        model, (features[order], labels[order]), noisy["failures"], method=method
+    )
+    np.testing.assert_allclose(shuffled, scores[order], rtol=1e-6, atol=1e-10)
+
+
+def test_harm_priors_need_no_failures_and_targeted_methods_say_so(noisy):
+    for method in HARM_PRIORS:
+        assert find_harmful_examples(noisy["model"], noisy["train"], method=method).shape == (150,)
+    with pytest.raises(InputError, match="needs a non-empty failure set"):
+        find_harmful_examples(noisy["model"], noisy["train"], method="fisher")
+
+
+def test_failures_with_a_label_outside_the_classes_are_refused(noisy):
+    features = noisy["val"][0][:2]
+    with pytest.raises(InputError, match=r"failures: .* the model has 3 classes"):
+        find_harmful_examples(noisy["model"], noisy["train"], (features, [0, 3]), method="tracin")
+
+
+def test_p_error_is_the_ranking_engines_score_on_out_of_fold_probabilities(noisy):
+    from labelmend.cleaner import score_samples
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), size=150)
+    scores = find_harmful_examples(
+        noisy["model"], noisy["train"], method="p_error", pred_probs=probs
+    )
+    np.testing.assert_allclose(scores, score_samples(noisy["train"][1], probs).p_error)
+
+
+@pytest.mark.parametrize("method", ["newton", "newton_ggn", "finetune"])
+def test_unlearning_lands_near_retraining_from_scratch(noisy, method):
+    remove = np.flatnonzero(noisy["is_error"])
+    oracle = unlearn(noisy["model"], noisy["train"], remove, method="retrain")
+    repaired = unlearn(noisy["model"], noisy["train"], remove, method=method)
+    before = np.abs(
+        noisy["model"].predict_proba(noisy["val"][0]) - oracle.predict_proba(noisy["val"][0])
+    )
+    after = np.abs(repaired.predict_proba(noisy["val"][0]) - oracle.predict_proba(noisy["val"][0]))
+    assert after.max() < 0.5 * before.max()
+    assert after.mean() < 0.5 * before.mean()
+
+
+def test_retrain_is_training_from_scratch_on_the_kept_rows(noisy):
+    remove = np.arange(10)
+    oracle = unlearn(noisy["model"], noisy["train"], remove, method="retrain")
+    features, labels = noisy["train"]
+    scratch = noisy["model"].clone().fit(features[10:], labels[10:])
+    torch.testing.assert_close(oracle.theta, scratch.theta)
+
+
+def test_guarded_ascent_forgets_the_removed_rows_without_collapsing(noisy):
+    remove = np.flatnonzero(noisy["is_error"])
+    model = noisy["model"]
+    features, labels = noisy["train"]
+    repaired = unlearn(model, noisy["train"], remove, method="ascent")
+    kept = np.setdiff1d(np.arange(150), remove)
+    fit_before = np.mean(model.predict(features[remove]) == labels[remove])
+    fit_after = np.mean(repaired.predict(features[remove]) == labels[remove])
+    assert fit_after <= fit_before
+    kept_before = np.mean(model.predict(features[kept]) == labels[kept])
+    kept_after = np.mean(repaired.predict(features[kept]) == labels[kept])
+    assert kept_after >= kept_before - 0.02
+
+
+@pytest.mark.parametrize("method", sorted(UNLEARN_METHODS))
+def test_every_unlearning_method_leaves_the_original_model_unchanged(noisy, method):
+    model = noisy["model"]
+    theta = model.theta.clone()
+    repaired = unlearn(model, noisy["train"], [0, 1, 2], method=method)
+    torch.testing.assert_close(model.theta, theta)
+    assert repaired.predict(noisy["val"][0]).shape == (90,)
+
+
+def test_removing_nothing_with_a_newton_step_keeps_the_minimum(noisy):
+    repaired = unlearn(noisy["model"], noisy["train"], np.zeros(150, dtype=bool), method="newton")
+    torch.testing.assert_close(repaired.theta, noisy["model"].theta, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("remove", "message"),
+    [
+        ([0, 150], r"must lie in \[0, 150\)"),
+        ([1, 1], "unique"),
+        (np.arange(151), "Cannot remove 151 examples from a training set of 150"),
+        (np.ones(150, dtype=bool), "keep at least one"),
+        (np.ones(3, dtype=bool), r"shape \(150,\)"),
+    ],
+)
+def test_bad_removal_sets_are_refused(remove, message):
+    with pytest.raises(InputError, match=message):
+        removal_mask(remove, 150)
+
+
+def test_sklearn_logistic_regression_goes_through_the_adapter(noisy):
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = noisy["train"]
+    fitted = LogisticRegression(C=1.0, max_iter=2000).fit(features, labels)
+    adapted = from_sklearn(fitted, len(labels))
+    np.testing.assert_allclose(
+        adapted.predict_proba(features), fitted.predict_proba(features), atol=1e-10
+    )
+    remove = np.flatnonzero(noisy["is_error"])
+    refit = LogisticRegression(C=1.0, max_iter=2000).fit(
+        np.delete(features, remove, 0), np.delete(labels, remove)
+    )
+
+    def gap(model):
+        return np.abs(model.predict_proba(features) - refit.predict_proba(features)).max()
+
+    retrained = unlearn(fitted, noisy["train"], remove, method="retrain")
+    assert isinstance(retrained, LogisticRegression)
+    assert gap(retrained) < 0.02  # same objective: the adapter leaves intercepts unpenalised
+    assert gap(unlearn(fitted, noisy["train"], remove, method="newton")) < 0.8 * gap(fitted)
+    scores = find_harmful_examples(fitted, noisy["train"], noisy["failures"], method="fisher")
+    assert scores.shape == (150,)
+
+
+def test_binary_sklearn_models_become_two_logits():
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = blobs(80, seed=3, n_classes=2)
+    fitted = LogisticRegression().fit(features, labels)
+    adapted = from_sklearn(fitted, 80)
+    np.testing.assert_allclose(
+        adapted.predict_proba(features), fitted.predict_proba(features), atol=1e-10
+    )
+
+
+def test_saved_models_load_back_and_bad_files_are_refused(noisy, tmp_path):
+    path = save_model(noisy["model"], tmp_path / "model.pt")
+    loaded = load_model(path)
+    np.testing.assert_allclose(
+        loaded.predict_proba(noisy["val"][0]), noisy["model"].predict_proba(noisy["val"][0])
+    )
+    mlp = make_classifier("mlp", noisy["train"][0], n_classes=3, hidden=8)
+    assert read_model(save_model(mlp, tmp_path / "mlp.pt")).n_params == mlp.n_params
+    (tmp_path / "broken.pt").write_bytes(b"not a model")
+    with pytest.raises(InputError, match="cannot load a labelmend model"):
+        read_model(tmp_path / "broken.pt")
+    with pytest.raises(InputError, match="unsupported model file"):
+        read_model(tmp_path / "model.txt")
+
+
+def test_the_mlp_trains_reproducibly_from_its_seed(noisy):
+    features, labels = noisy["train"]
+    first = make_classifier("mlp", features, n_classes=3, hidden=8, random_state=4).fit(
+        features, labels, max_iter=50
+    )
+    second = make_classifier("mlp", features, n_classes=3, hidden=8, random_state=4).fit(
+        features, labels, max_iter=50
+    )
+    torch.testing.assert_close(first.theta, second.theta)
+
+
+def test_select_k_picks_from_the_grid_and_reports_the_curve(noisy):
+    scores = find_harmful_examples(noisy["model"], noisy["train"], noisy["failures"])
+    k, curve = select_k(noisy["model"], noisy["train"], scores, noisy["val"], grid=[0, 5, 15, 30])
+    assert k in (0, 5, 15, 30)
+    assert curve["k"].tolist() == [0, 5, 15, 30]
+    best = curve.loc[curve["selection_log_loss"].idxmin(), "k"]
+    assert k == best
+    assert (
+        curve.loc[curve["k"] == 15, "selection_log_loss"].item()
+        < curve.loc[curve["k"] == 0, "selection_log_loss"].item()
+    )
+
+
+def test_split_validation_partitions_the_rows():
+    split = split_validation(50, random_state=1)
+    together = np.concatenate([split.targeting, split.selection, split.heldout])
+    assert sorted(together.tolist()) == list(range(50))
+    with pytest.raises(InputError, match="sum to less than 1"):
+        split_validation(50, selection_fraction=0.5, heldout_fraction=0.5)
+
+
+def test_evaluate_repair_counts_fixed_failures_and_retention(noisy):
+    before = noisy["model"]
+    after = unlearn(before, noisy["train"], noisy["is_error"], method="retrain")
+    val_x, val_y = noisy["val"]
+    report = evaluate_repair(before, after, (val_x, val_y), test=(val_x, val_y), oracle=after)
+    failed = before.predict(val_x) != val_y
+    fixed = after.predict(val_x) == val_y
+    assert report["n_heldout_failures"] == failed.sum() > 0
+    assert report["heldout_failure_accuracy_before"] == 0.0
+    assert report["heldout_failure_accuracy_after"] == fixed[failed].mean()
+    assert report["retention"] == fixed[~failed].mean()
+    assert report["test_accuracy_after"] == fixed.mean()
+    assert report["gap_to_oracle"] == 0.0
+    no_test = evaluate_repair(before, before, (val_x, val_y))
+    assert "test_accuracy_after" not in no_test
+    assert no_test["retention"] == 1.0
+
+
+def test_repair_model_runs_end_to_end_with_a_budget(noisy):
+    result = repair_model(
+        noisy["train"], noisy["val"], test=noisy["val"], budget=15, random_state=0
+    )
+    assert result.removed.sum() == 15
+    assert result.k_curve is None
+    assert set(REPORT_KEYS) <= set(result.report)
+    assert result.report["test_accuracy_after"] >= result.report["test_accuracy_before"] - 0.02
+    stages = []
+    repair_model(noisy["train"], noisy["val"], budget=0, progress=stages.append)
+    assert stages == list(STAGES)
+
+
+def test_repair_model_refuses_a_budget_as_large_as_the_training_set(noisy):
+    with pytest.raises(InputError, match=r"budget must lie in \[0, 150\)"):
+        repair_model(noisy["train"], noisy["val"], budget=150)
+
+
+def test_relabel_queue_is_a_plain_ranked_dataframe():
+    queue = relabel_queue(
+        [0.2, 0.9, 0.5, 0.9],
+        [0, 1, 2, 0],
+        sample_ids=["a", "b", "c", "d"],
+        removed=[False, True, False, True],
+    )
+    assert queue.columns.tolist() == [
+        "sample_id",
+        "given_label",
+        "suggested_label",
+        "harm_score",
+        "priority",
+        "rank",
+        "removed",
+    ]
+    assert queue["sample_id"].tolist() == ["b", "d", "c", "a"]
+    assert queue["rank"].tolist() == [1, 2, 3, 4]
+    assert queue["priority"].between(0, 1).all()
+    with pytest.raises(InputError, match="unique"):
+        relabel_queue([0.1, 0.2], [0, 1], sample_ids=["x", "x"])
+
+
+def test_summarize_runs_gives_mean_and_sd():
+    summary = summarize_runs([{"a": 1.0, "b": 0.0}, {"a": 3.0, "b": 0.0}]).set_index("metric")
+    assert summary.loc["a", "mean"] == 2.0
+    assert summary.loc["a", "sd"] == pytest.approx(np.sqrt(2))
+    assert summary.loc["b", "runs"] == 2
+
+
+def test_repair_model_checks_method_names_before_training(noisy):
+    with pytest.raises(InputError, match="'method' parameter of repair_model"):
+        repair_model(noisy["train"], noisy["val"], method="nope")
+    with pytest.raises(InputError, match="'unlearn_method' parameter of repair_model"):
+        repair_model(noisy["train"], noisy["val"], unlearn_method="forget")
+
+
+def test_repair_model_says_so_when_there_is_nothing_to_repair():
+    features, labels = blobs(200, seed=5, spread=0.05)  # perfectly separable
+    train, val = (features[:120], labels[:120]), (features[120:], labels[120:])
+    with pytest.raises(InputError, match="no failures to repair"):
+        repair_model(train, val, budget=5)
+    assert repair_model(train, val, method="loss", budget=5).removed.sum() == 5
