@@ -3,8 +3,9 @@
 Starts a Label Studio server (``LABELMEND_TEST_LABEL_STUDIO_BIN`` names its executable,
 installed in its own virtual environment as ``.ci/run`` does), fills a SQLite store with
 N samples and a queue of N items, then times ``push_queue`` and, after N expert answers
-are created through the API, ``pull_queue``. The peer row is the SDK's own bulk import
-of the same task payloads, without our bookkeeping.
+are created through the API, ``pull_queue``. Peers: the SDK's own bulk import of the
+same task payloads (no bookkeeping), and reading the answers by listing every task with
+all fields through the SDK (the obvious way; no storing or deciding).
 
     LABELMEND_TEST_LABEL_STUDIO_BIN=.ci/label-studio-venv/bin/label-studio \\
         python benchmarks/sync.py [--items 5000]
@@ -78,12 +79,25 @@ def main() -> None:
             result = [{"from_name": "label", "to_name": "sample", "type": "choices",
                        "value": {"choices": ["dog"]}}]  # fmt: skip
             with ThreadPoolExecutor(max_workers=8) as pool:  # the experts, in parallel
-                list(pool.map(lambda task: client._sdk.annotations.create(id=task, result=result), tasks))
+                list(
+                    pool.map(
+                        lambda task: client._sdk.annotations.create(id=task, result=result), tasks
+                    )
+                )
             start = time.perf_counter()
             with open_store(url) as session:
                 pulled = pull_queue(session, "all", client)
             pull_seconds = time.perf_counter() - start
             assert pulled.recorded == args.items, pulled
+            start = time.perf_counter()
+            listed = sum(
+                len(task.annotations or [])
+                for task in client._sdk.tasks.list(
+                    project=pushed.project_id, fields="all", page_size=500
+                )
+            )
+            naive_seconds = time.perf_counter() - start
+            assert listed == args.items
             peer = client.ensure_project(
                 title="sdk peer", config=label_config(CLASSES, show="image")
             )
@@ -113,6 +127,12 @@ def main() -> None:
             f"{pull_seconds:.1f}",
             f"{1000 * pull_seconds / n:.2f}",
             "< 15 s",
+        )
+        table.add_row(
+            "  peer: SDK task list with every field",
+            f"{naive_seconds:.1f}",
+            f"{1000 * naive_seconds / n:.2f}",
+            "",
         )
     finally:
         server.stop()

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelmend.cleaner import RANKING_COLUMNS
@@ -590,6 +590,32 @@ def queue_progress(session: Session, dataset: Dataset) -> pd.DataFrame:
         .order_by(Queue.name)
     ).all()
     return pd.DataFrame(rows, columns=["queue", "status", "items"])
+
+
+def add_annotations(session: Session, rows: Sequence[dict[str, Any]], *, tool: str) -> int:
+    """Record many annotations at once, skipping those whose ``(tool, external_id)`` is
+    stored already; returns how many were new.
+
+    Each row has ``sample_id`` (primary key), ``queue_item_id``, ``annotator``, ``label``
+    and ``external_id``.
+    """
+    if not rows:
+        return 0
+    wanted = [row["external_id"] for row in rows]
+    seen: set[str] = set()
+    for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
+        seen.update(
+            session.scalars(
+                select(Annotation.external_id).where(
+                    Annotation.tool == tool,
+                    Annotation.external_id.in_(wanted[start : start + 900]),
+                )
+            )
+        )
+    new = [dict(row, tool=tool) for row in rows if row["external_id"] not in seen]
+    if new:
+        session.execute(insert(Annotation), new)
+    return len(new)
 
 
 def add_annotation(

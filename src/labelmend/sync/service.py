@@ -12,7 +12,7 @@ Ties stay open and are reported as needing another vote.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -154,55 +154,43 @@ def push_queue(
 
 def _record(
     session: Session,
-    found: Dataset,
+    items: pd.DataFrame,
     queue: Queue,
+    classes: Sequence[str],
     answers: list[RemoteAnnotation],
     *,
     tool: str,
 ) -> tuple[int, int, list[dict[str, Any]]]:
-    """Store valid answers once; return (recorded, repeated, rejected rows)."""
-    items = repo.queue_frame(session, queue).set_index("external_id")
-    classes = found.classes
-    recorded = repeated = 0
+    """Store valid answers once; return (recorded, repeated, rejected rows).
+
+    ``items`` is the queue's frame indexed by sample external id.
+    """
+    index = {name: position for position, name in enumerate(classes)}
     rejected: list[dict[str, Any]] = []
-    annotated: list[int] = []
+    rows: list[dict[str, Any]] = []
     for answer in answers:
+        problem = answer.problem
         if answer.sample_id not in items.index:
+            problem = f"not in queue {queue.name!r}"
+        if problem is not None or answer.label is None:
             rejected.append(
-                {
-                    "sample_id": answer.sample_id,
-                    "annotator": answer.annotator,
-                    "problem": f"not in queue {queue.name!r}",
-                }
+                {"sample_id": answer.sample_id, "annotator": answer.annotator, "problem": problem}
             )
             continue
-        if answer.label is None:
-            rejected.append(
-                {
-                    "sample_id": answer.sample_id,
-                    "annotator": answer.annotator,
-                    "problem": answer.problem,
-                }
-            )
-            continue
-        item_id = int(items.loc[answer.sample_id, "item_id"])  # type: ignore[arg-type]
-        added = repo.add_annotation(
-            session,
-            repo.get_sample(session, found, answer.sample_id),
-            classes.index(answer.label),
-            annotator=answer.annotator,
-            tool=tool,
-            external_id=answer.external_id,
-            queue_item_id=item_id,
+        rows.append(
+            {
+                "sample_id": int(items.at[answer.sample_id, "sample_id"]),  # type: ignore[arg-type]
+                "queue_item_id": int(items.at[answer.sample_id, "item_id"]),  # type: ignore[arg-type]
+                "annotator": answer.annotator,
+                "label": index[answer.label],
+                "external_id": answer.external_id,
+            }
         )
-        if added is None:
-            repeated += 1
-            continue
-        recorded += 1
-        if items.at[answer.sample_id, "status"] in ("pending", "sent"):
-            annotated.append(item_id)
-    repo.set_item_status(session, annotated, "annotated")
-    return recorded, repeated, rejected
+    recorded = repo.add_annotations(session, rows, tool=tool)
+    answered = {row["queue_item_id"] for row in rows}
+    waiting = items[items["item_id"].isin(answered) & items["status"].isin(["pending", "sent"])]
+    repo.set_item_status(session, waiting["item_id"].astype(int).tolist(), "annotated")
+    return recorded, len(rows) - recorded, rejected
 
 
 def _consensus(
@@ -308,10 +296,11 @@ def pull_queue(
         raise InputError(f"Queue {queue_name!r} has not been pushed: run `labelmend push` first.")
     recorded = repeated = 0
     rejected: list[dict[str, Any]] = []
+    items = repo.queue_frame(session, queue).set_index("external_id")
     for page, answers in enumerate(
         client.annotation_pages(project, found.classes, page_size=page_size)
     ):
-        new, seen, bad = _record(session, found, queue, answers, tool=LABEL_STUDIO)
+        new, seen, bad = _record(session, items, queue, found.classes, answers, tool=LABEL_STUDIO)
         recorded, repeated = recorded + new, repeated + seen
         rejected += bad
         session.commit()
@@ -387,7 +376,8 @@ def import_annotations(
         )
         for row in table.to_dict("records")
     ]
-    recorded, repeated, rejected = _record(session, found, queue, answers, tool=tool)
+    items = repo.queue_frame(session, queue).set_index("external_id")
+    recorded, repeated, rejected = _record(session, items, queue, found.classes, answers, tool=tool)
     decisions = decide_queue(session, found, queue, aggregation=aggregation)
     return PullResult(
         recorded,
