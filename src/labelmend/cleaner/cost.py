@@ -54,15 +54,18 @@ def expected_annotations(
     n_samples, n_classes = probs.shape
     terms = n_classes - 1 if max_terms is None else min(max_terms, n_classes - 1)
     work_dtype = np.result_type(probs.dtype, np.float32)
-    others = probs.astype(work_dtype, copy=True)
-    others[np.arange(n_samples), current_labels] = 0.0
-    # Power sums s_k = Σ_j q_j^k of the other classes' probabilities.
-    power_sums = [others.sum(axis=1, dtype=np.float64)]
-    power = others.copy() if terms > 1 else others
-    for k in range(2, terms + 1):
-        power_sums.append(np.einsum("ij,ij->i", power, others).astype(np.float64))
-        if k < terms:
-            power *= others
+    block = probs.astype(work_dtype, copy=False)
+    given = block[np.arange(n_samples), current_labels].astype(np.float64)
+    # Power sums s_k = Σ_{j≠y} p_j^k: every class's, minus the current label's term.
+    power_sums = [block.sum(axis=1, dtype=np.float64) - given]
+    if terms > 1:
+        power = block * block
+        power_sums.append(power.sum(axis=1, dtype=np.float64) - given**2)
+        for k in range(3, terms + 1):
+            power_sums.append(np.einsum("ij,ij->i", power, block).astype(np.float64) - given**k)
+            if k < terms:
+                power *= block
+    power_sums = [np.maximum(sums, 0.0) for sums in power_sums]
     # Newton's identities: k e_k = Σ_{i=1}^{k} (-1)^{i-1} e_{k-i} s_i.
     elementary: list[npt.NDArray[np.float64]] = [np.ones(n_samples)]
     total: npt.NDArray[np.float64] = np.ones(n_samples)
