@@ -32,8 +32,10 @@ def _suffix(path: Path, allowed: Sequence[str]) -> str:
     return suffix
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV, Parquet or JSON-lines table.
+
+    ``text_columns`` (ids, say) are read as text, so that ``007`` stays ``007``.
 
     >>> read_table("missing.csv")
     Traceback (most recent call last):
@@ -43,11 +45,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     suffix = _suffix(path, TABLE_SUFFIXES)
     try:
+        as_text = dict.fromkeys(text_columns, str)
         if suffix == ".csv":
-            return pd.read_csv(path)
+            return pd.read_csv(path, dtype=as_text)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_json(path, lines=True)
+        return pd.read_json(path, lines=True, dtype=as_text or None)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read it as {suffix[1:]}: {first_line}") from exc

@@ -42,11 +42,11 @@ TableSource = str | Path | pd.DataFrame
 QUEUE_STRATEGIES = ("top", "balanced")
 
 
-def _read(source: TableSource) -> tuple[pd.DataFrame, str]:
+def _read(source: TableSource, id_col: str) -> tuple[pd.DataFrame, str]:
     """The table and a name for messages."""
     if isinstance(source, pd.DataFrame):
         return source, "table"
-    return read_table(source), str(source)
+    return read_table(source, text_columns=[id_col]), str(source)
 
 
 def _fingerprint(source: TableSource, table: pd.DataFrame) -> str:
@@ -122,7 +122,7 @@ def import_samples(
     the same import again changes nothing; a file that gives a stored sample another
     label is refused whole.
     """
-    table, name = _read(source)
+    table, name = _read(source, id_col)
     _require_columns(table, name, [id_col, label_col])
     found = repo.get_dataset(session, dataset, lock=True)
     ids = _ids(table, name, id_col)
@@ -185,7 +185,7 @@ def import_predictions(
     Rows are matched to samples by id, never by position; every sample of the dataset
     must have exactly one row. Importing the same file for the same model again is a no-op.
     """
-    table, name = _read(source)
+    table, name = _read(source, id_col)
     _require_columns(table, name, [id_col])
     found = repo.get_dataset(session, dataset, lock=True)
     classes = found.classes

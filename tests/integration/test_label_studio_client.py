@@ -60,3 +60,19 @@ def test_errors_are_one_line_and_never_show_the_key(label_studio):
         client.ensure_project(title="x", config="", project_id=987654)
     with pytest.raises(SyncError, match="Cannot reach"):
         LabelStudioClient("http://127.0.0.1:9", label_studio.token, max_retries=0).whoami()
+
+
+def test_a_personal_access_token_works_like_a_legacy_token(label_studio):
+    legacy = LabelStudioClient(label_studio.url, label_studio.token)
+    settings = legacy._sdk.jwt_settings.get()
+    if not settings.api_tokens_enabled:
+        legacy._sdk.jwt_settings.update(
+            api_tokens_enabled=True,
+            legacy_api_tokens_enabled=True,
+            api_token_ttl_days=settings.api_token_ttl_days or 30,
+        )
+    personal = legacy._sdk.tokens.create().token
+    assert personal != label_studio.token
+    client = LabelStudioClient(label_studio.url, personal)
+    assert client.whoami() == "expert@labelmend.test"
+    assert client.ensure_project(title="pat project", config=label_config(CLASSES)) > 0

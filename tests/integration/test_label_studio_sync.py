@@ -20,6 +20,7 @@ from labelmend.storage import open_store
 from labelmend.storage.models import Annotation, LabelChange
 from labelmend.sync.label_studio import LabelStudioClient, task_payload
 from labelmend.sync.service import pull_queue, push_queue, sync_status
+from tests.conftest import table_contents
 
 pytestmark = pytest.mark.server
 
@@ -196,3 +197,6 @@ def test_cli_push_pull_status_and_errors(label_studio, store_url, monkeypatch):
     down = runner.invoke(app, ["pull", "week1", "--db", store_url, "--url", "http://127.0.0.1:9"])
     assert down.exit_code == 1
     assert "Cannot reach" in down.output
+    stored = repr(table_contents(store_url))
+    assert label_studio.token not in stored
+    assert "wrong-key-xyz" not in stored

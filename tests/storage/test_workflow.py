@@ -373,3 +373,13 @@ def test_driver_errors_on_the_bulk_path_become_storage_errors(store, snapshot):
     with pytest.raises(StorageError, match=message), open_store(store) as session:
         repository.insert_samples(session, dataset, ["s000", "s001"], labels, [None, None])
     assert snapshot(store) == before
+
+
+def test_ids_with_leading_zeros_survive_a_csv_import(tmp_path):
+    path = tmp_path / "samples.csv"
+    path.write_text("id,label\n007,cat\n7,dog\n")
+    with open_store(f"sqlite:///{tmp_path / 's.db'}") as session:
+        workflow.init_dataset(session, "pets", ["cat", "dog"])
+        workflow.import_samples(session, path)
+        assert workflow.label_history(session, "007").empty
+        assert workflow.label_history(session, "7").empty

@@ -360,7 +360,7 @@ def import_annotations(
     """
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
-    table = read_table(path)
+    table = read_table(path, text_columns=["sample_id"])
     missing = [c for c in ("sample_id", "annotator", "label") if c not in table.columns]
     if missing:
         raise InputError(f"{path}: missing columns {missing}; found {list(table.columns)}.")
