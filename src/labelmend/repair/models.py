@@ -195,12 +195,17 @@ def as_features(features: Any) -> torch.Tensor:
     array = np.asarray(features, dtype=np.float64)
     if array.ndim != 2:
         raise InputError(f"features must have shape (N, D). Got shape {array.shape} instead.")
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return torch.from_numpy(_writable(np.ascontiguousarray(array)))
+
+
+def _writable(array: np.ndarray) -> np.ndarray:
+    """torch shares numpy's memory and refuses read-only arrays: copy those."""
+    return array if array.flags.writeable else array.copy()
 
 
 def as_tensors(features: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, D) float64 features and (N,) int64 labels as tensors."""
-    return as_features(features), torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    return as_features(features), torch.from_numpy(_writable(np.asarray(labels, dtype=np.int64)))
 
 
 def _fingerprint(features: torch.Tensor, labels: torch.Tensor) -> str:
