@@ -16,9 +16,10 @@ computes a score itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -285,6 +286,68 @@ def score(
         progress=progress,
     )
     return ScoreResult(run, _named(ranking, found.classes, ["given_label", "suggested_label"]))
+
+
+def score_shards(
+    session: Session,
+    source: str | Path,
+    *,
+    dataset: str | None = None,
+    scheduler: Any = None,
+    top_k: int = 10_000,
+    out: str | Path | None = None,
+    method: str = DEFAULT_METHOD,
+    difficulty: str = DEFAULT_DIFFICULTY,
+    id_col: str = "sample_id",
+    label_col: str = "label",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ScoreResult:
+    """Score a dataset kept as Parquet shards (on a Dask cluster with ``scheduler``).
+
+    :func:`labelmend.scale.rank_dataset` scores every shard; the store receives the run
+    (with the whole dataset's estimated errors) and its top ``top_k`` rows in bulk, while
+    the per-sample scores stay in Parquet files under ``out``. The shards' own label
+    column is what gets scored; every top id must be a sample of the dataset.
+    """
+    from labelmend.scale import ShardLayout, rank_dataset
+
+    found = repo.get_dataset(session, dataset, lock=True)
+    result = rank_dataset(
+        str(source),
+        scheduler=scheduler,
+        out=out,
+        top_k=top_k,
+        method=method,
+        difficulty=difficulty,
+        layout=ShardLayout(id_column=id_col, label_column=label_col),
+        progress=progress,
+    )
+    if result.n_classes != len(found.classes):
+        raise InputError(
+            f"The shards have {result.n_classes} probability columns but dataset "
+            f"{found.name!r} has {len(found.classes)} classes."
+        )
+    samples = repo.sample_frame(session, found)
+    key_of = pd.Series(samples["id"].to_numpy(), index=samples["external_id"].to_numpy())
+    top = result.top.assign(sample_id=result.top["sample_id"].astype(str))
+    unknown = ~top["sample_id"].isin(key_of.index)
+    if unknown.any():
+        raise InputError(
+            f"{int(unknown.sum())} top-ranked shard id(s) are not samples of dataset "
+            f"{found.name!r} (first {top.loc[unknown, 'sample_id'].iloc[0]!r}); import them first."
+        )
+    run = repo.add_score_run(
+        session,
+        found,
+        None,
+        top.assign(sample_id=key_of.loc[top["sample_id"]].to_numpy()),
+        method=method,
+        difficulty=difficulty,
+        estimated_errors=result.estimated_errors,
+        source=str(source),
+        score_files=[str(path) for path in result.score_files],
+    )
+    return ScoreResult(run, _named(top, found.classes, ["given_label", "suggested_label"]))
 
 
 def _named(frame: pd.DataFrame, classes: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
@@ -558,7 +621,12 @@ def dataset_status(
     if run is not None:
         ranking = repo.load_ranking(session, run)
         unreviewed = ~ranking["sample_id"].isin(list(reviewed))
-        remaining = float(ranking.loc[unreviewed, "p_error"].sum())
+        # A sharded run stores only its top rows: start from the whole dataset's estimate.
+        remaining = (
+            float(ranking.loc[unreviewed, "p_error"].sum())
+            if run.source is None
+            else run.estimated_errors - float(ranking.loc[~unreviewed, "p_error"].sum())
+        )
         exclude = reviewed | repo.queued_sample_ids(session, found)
         next_batch = float(select_batch(ranking, batch_size, exclude=exclude)["p_error"].sum())
     return DatasetStatus(

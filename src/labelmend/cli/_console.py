@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.progress import Progress, TaskID
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -59,3 +61,17 @@ def frame_table(
             cells.append(format(value, fmt) if fmt else str(value))
         table.add_row(*cells)
     return table
+
+
+@contextmanager
+def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per stage of a multi-pass job; yields ``progress(stage, done, total)``."""
+    with Progress(console=console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield progress

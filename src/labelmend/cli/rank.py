@@ -11,10 +11,9 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.progress import Progress, TaskID
 
 from labelmend.cleaner import DifficultyName, MethodName
-from labelmend.cli._console import console, frame_table
+from labelmend.cli._console import console, frame_table, stage_progress
 from labelmend.errors import InputError
 from labelmend.jobs import rank_files
 from labelmend.scale import ShardLayout, rank_dataset
@@ -78,14 +77,7 @@ def rank(
     if scheduler is not None or _is_sharded(pred_probs):
         if len(pred_probs) != 1:
             raise InputError("Give one directory or glob of Parquet shards with --scheduler.")
-        with Progress(console=console, transient=True) as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done)
-
+        with stage_progress() as progress:
             sharded = rank_dataset(
                 str(pred_probs[0]),
                 scheduler=scheduler,

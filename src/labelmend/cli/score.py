@@ -8,8 +8,9 @@ import typer
 
 from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
-from labelmend.cli._console import console, frame_table
+from labelmend.cli._console import console, frame_table, stage_progress
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
+from labelmend.storage import open_store
 
 
 def score(
@@ -19,19 +20,44 @@ def score(
     method: Annotated[MethodName, typer.Option(help="Ranking method.")] = "errors_per_annotation",
     difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
     top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 10,
+    shards: Annotated[
+        str | None,
+        typer.Option(
+            help="Score Parquet shards (glob or directory) instead of stored predictions."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="With --shards: Dask scheduler, 'local' or tcp://HOST:8786.")
+    ] = None,
+    top_k: Annotated[
+        int, typer.Option(min=1, help="With --shards: rows stored in the database.")
+    ] = 10_000,
+    out: Annotated[
+        str | None, typer.Option(help="With --shards: directory for per-sample score files.")
+    ] = None,
+    id_col: Annotated[str, typer.Option(help="With --shards: sample id column.")] = "sample_id",
+    label_col: Annotated[str, typer.Option(help="With --shards: label column.")] = "label",
     dataset: DatasetOption = None,
     db: DbOption = None,
 ) -> None:
     """Rank every sample by how likely its current label is wrong and store the scores."""
-    with store_with_progress(db, "Scoring") as (session, progress):
-        result = workflow.score(
-            session,
-            dataset=dataset,
-            model=model,
-            method=method,
-            difficulty=difficulty,
-            progress=progress,
-        )
+    if shards is not None:
+        with stage_progress() as progress, open_store(db) as session:
+            result = workflow.score_shards(
+                session, shards, dataset=dataset, scheduler=scheduler, top_k=top_k, out=out,
+                method=method, difficulty=difficulty, id_col=id_col, label_col=label_col,
+                progress=progress,
+            )  # fmt: skip
+    else:
+        with store_with_progress(db, "Scoring") as (session, progress):
+            result = workflow.score(
+                session,
+                dataset=dataset,
+                model=model,
+                method=method,
+                difficulty=difficulty,
+                progress=progress,
+            )
     ranking = result.ranking
     console.print(
         frame_table(

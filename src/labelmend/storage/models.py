@@ -141,15 +141,19 @@ class ScoreRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
-    prediction_run_id: Mapped[int] = mapped_column(
+    #: None for a run scored from Parquet shards (see ``source``).
+    prediction_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("prediction_runs.id", ondelete="CASCADE")
     )
     method: Mapped[str] = mapped_column(String(50))
     difficulty: Mapped[str] = mapped_column(String(50))
     estimated_errors: Mapped[float] = mapped_column(Float)
+    #: Where a sharded run's probabilities came from; its per-sample score files.
+    source: Mapped[str | None] = mapped_column(String(1000))
+    score_files: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    prediction_run: Mapped[PredictionRun] = relationship()
+    prediction_run: Mapped[PredictionRun | None] = relationship()
 
 
 class Score(Base):

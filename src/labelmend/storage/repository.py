@@ -369,20 +369,31 @@ def load_probabilities(
 def add_score_run(
     session: Session,
     dataset: Dataset,
-    prediction_run: PredictionRun,
+    prediction_run: PredictionRun | None,
     ranking: pd.DataFrame,
     *,
     method: str,
     difficulty: str,
+    estimated_errors: float | None = None,
+    source: str | None = None,
+    score_files: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> ScoreRun:
-    """Store a ranking whose ``sample_id`` column holds sample primary keys."""
+    """Store a ranking whose ``sample_id`` column holds sample primary keys.
+
+    A sharded run stores only its top rows: it passes the whole dataset's
+    ``estimated_errors``, its ``source`` and the per-sample ``score_files``.
+    """
     run = ScoreRun(
         dataset_id=dataset.id,
-        prediction_run_id=prediction_run.id,
+        prediction_run_id=None if prediction_run is None else prediction_run.id,
         method=method,
         difficulty=difficulty,
-        estimated_errors=float(ranking["p_error"].sum()),
+        estimated_errors=(
+            float(ranking["p_error"].sum()) if estimated_errors is None else estimated_errors
+        ),
+        source=source,
+        score_files=None if score_files is None else list(score_files),
     )
     session.add(run)
     session.flush()

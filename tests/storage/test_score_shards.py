@@ -1,0 +1,84 @@
+"""Scoring Parquet shards into the store (the Dask path of ``labelmend score``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from tests.integration.test_scale import write_shards
+from typer.testing import CliRunner
+
+from labelmend import workflow
+from labelmend.cleaner import rank_samples
+from labelmend.cli.app import app
+from labelmend.errors import InputError
+from labelmend.storage import open_store
+
+CLASSES = ["c0", "c1", "c2", "c3"]
+
+
+@pytest.fixture
+def shards(tmp_path):
+    ids, labels, probs = write_shards(tmp_path / "shards", n=800, k=4, shards=4)
+    return tmp_path / "shards", ids, labels, probs
+
+
+def init_store(url, ids, labels):
+    with open_store(url) as session:
+        workflow.init_dataset(session, "big", CLASSES)
+        workflow.import_samples(
+            session, pd.DataFrame({"id": ids, "label": [CLASSES[y] for y in labels]})
+        )
+
+
+def test_sharded_scores_enter_the_store_and_feed_a_queue(database_url, shards, tmp_path):
+    directory, ids, labels, probs = shards
+    init_store(database_url, ids, labels)
+    with open_store(database_url) as session:
+        result = workflow.score_shards(session, directory, top_k=50, out=tmp_path / "scores")
+    expected = rank_samples(labels, probs, sample_ids=ids)
+    assert result.ranking["sample_id"].tolist() == expected["sample_id"].head(50).tolist()
+    assert result.run.estimated_errors == pytest.approx(expected["p_error"].sum())
+    assert len(result.run.score_files) == 4
+    with open_store(database_url) as session:
+        queue = workflow.create_queue(session, "week1", budget=20)
+        status = workflow.dataset_status(session)
+        items = workflow.queue_items(session, "week1")
+    assert queue.n_items == 20
+    assert items["id"].tolist() == expected["sample_id"].head(20).tolist()
+    assert status.estimated_errors_remaining == pytest.approx(expected["p_error"].sum())
+
+
+def test_unknown_ids_and_class_mismatch_leave_the_store_unchanged(database_url, shards, snapshot):
+    directory, ids, labels, _ = shards
+    init_store(database_url, ids[:-5], labels[:-5])
+    before = snapshot(database_url)
+    with (
+        pytest.raises(InputError, match="not samples of dataset"),
+        open_store(database_url) as session,
+    ):
+        workflow.score_shards(session, directory, top_k=800)
+    assert snapshot(database_url) == before
+
+
+@pytest.mark.slow
+def test_cli_score_shards_on_a_local_cluster(tmp_path, shards):
+    directory, ids, labels, _ = shards
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    init_store(url, ids, labels)
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "--shards",
+            str(directory),
+            "--scheduler",
+            "local",
+            "--top-k",
+            "100",
+            "--db",
+            url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Estimated label errors" in result.output
