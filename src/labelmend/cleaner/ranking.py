@@ -229,9 +229,11 @@ def score_samples(
     }
     suggested = np.empty(n, dtype=np.intp)
 
+    likelihood = noise_model.likelihood().astype(source.dtype)
+
     def score_block(start: int, block: npt.NDArray[np.floating[Any]]) -> None:
         rows = slice(start, start + len(block))
-        scores = BlockScores(block, checked[rows], noise_model)
+        scores = BlockScores(block, checked[rows], noise_model, likelihood)
         out["p_error"][rows] = scores.p_error
         out["correctness"][rows] = ranking_method.correctness(scores)
         out["difficulty"][rows] = difficulty_of(scores)

@@ -48,6 +48,9 @@ class BlockScores:
         Given labels of the block.
     noise_model : NoiseModel
         Fitted on the whole dataset.
+    likelihood : (K, K) array, optional
+        ``noise_model.likelihood()`` in the probabilities' dtype; pass it when scoring
+        many blocks so that it is computed once.
 
     Examples
     --------
@@ -64,13 +67,16 @@ class BlockScores:
         pred_probs: npt.NDArray[np.floating[Any]],
         labels: npt.NDArray[np.intp],
         noise_model: NoiseModel,
+        likelihood: npt.NDArray[np.floating[Any]] | None = None,
     ):
         self.pred_probs = pred_probs
         self.labels = labels
         self.noise_model = noise_model
         self.n_classes = pred_probs.shape[1]
         self._rows = np.arange(labels.size)
-        self._likelihood = noise_model.likelihood().astype(pred_probs.dtype)
+        if likelihood is None:
+            likelihood = noise_model.likelihood().astype(pred_probs.dtype)
+        self._likelihood = likelihood
 
     @cached_property
     def self_confidence(self) -> FloatArray:
