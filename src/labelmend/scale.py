@@ -31,8 +31,8 @@ from labelmend.cleaner import (
     DEFAULT_DIFFICULTY,
     DEFAULT_METHOD,
     DIFFICULTY_METHODS,
+    RANKING_COLUMNS,
     RANKING_METHODS,
-    REASONS,
     NoiseModel,
     ThresholdStats,
     confident_counts,
@@ -161,18 +161,7 @@ def _score_shard(
     scores = score_samples(
         labels, probs, method=method, difficulty=difficulty, noise_model=noise_model, n_jobs=1
     )
-    frame = pd.DataFrame(
-        {
-            "sample_id": ids,
-            "given_label": scores.given_label,
-            "suggested_label": scores.suggested_label,
-            "p_error": scores.p_error,
-            "correctness": scores.correctness,
-            "difficulty": scores.difficulty,
-            "priority": scores.priority,
-            "reason": pd.Categorical.from_codes(scores.reason, categories=pd.Index(REASONS)),
-        }
-    )
+    frame = scores.frame(ids)
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(out_file, index=False)
@@ -313,7 +302,7 @@ def rank_dataset(
         tops["priority"].to_numpy(), tops["p_error"].to_numpy(), tops["sample_id"].to_numpy()
     )[:top_k]
     top = tops.iloc[order].reset_index(drop=True)
-    top.insert(7, "rank", np.arange(1, len(top) + 1))
+    top.insert(RANKING_COLUMNS.index("rank"), "rank", np.arange(1, len(top) + 1))
     return ShardedRanking(
         top=top,
         n_samples=sum(n for _, n, _ in scored),

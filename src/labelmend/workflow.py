@@ -544,41 +544,39 @@ def record_answers(
             f"(first {ids[outside].iloc[0]!r})."
         )
     labels = encode_labels(answers["label"].to_numpy(), found.classes)
-    recorded = repeated = changed = 0
-    resolved: list[int] = []
-    for sample_id, label, annotator, external_id in zip(
-        ids,
-        labels.tolist(),
-        answers["annotator"].astype(str),
-        answers["external_id"].astype(str),
-        strict=True,
-    ):
-        sample = repo.get_sample(session, found, sample_id, lock=True)
-        item_id = int(items.loc[sample_id, "item_id"])
-        annotation = repo.add_annotation(
-            session,
-            sample,
-            label,
-            annotator=annotator,
-            tool=tool,
-            external_id=external_id,
-            queue_item_id=item_id,
+    keys = repo.sample_frame(session, found).set_index("external_id")["id"]
+    rows = [
+        {
+            "sample_id": int(keys[sample_id]),
+            "queue_item_id": int(items.loc[sample_id, "item_id"]),
+            "annotator": annotator,
+            "label": label,
+            "external_id": external_id,
+        }
+        for sample_id, label, annotator, external_id in zip(
+            ids,
+            labels.tolist(),
+            answers["annotator"].astype(str),
+            answers["external_id"].astype(str),
+            strict=True,
         )
-        if annotation is None:
-            repeated += 1
-            continue
-        recorded += 1
-        resolved.append(item_id)
+    ]
+    new = repo.add_annotations(session, rows, tool=tool)
+    samples = {s.id: s for s in repo.samples_by_key(session, [row["sample_id"] for row in new])}
+    changed = 0
+    for row in new:
         change = repo.change_label(
             session,
-            sample,
-            label,
+            samples[row["sample_id"]],
+            row["label"],
             source="annotation",
-            actor=annotator,
+            actor=row["annotator"],
             reason=f"answer in queue {queue_name!r}",
-            external_ref=f"{tool}:{external_id}",
+            external_ref=f"{tool}:{row['external_id']}",
         )
         changed += change is not None
+    recorded, repeated = len(new), len(rows) - len(new)
+    resolved = [row["queue_item_id"] for row in new]
     repo.set_item_status(session, resolved, "resolved")
     return AnswerImport(recorded, repeated, changed)
 

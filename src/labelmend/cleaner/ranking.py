@@ -73,6 +73,30 @@ class SampleScores:
     reason: npt.NDArray[np.int8]
     noise_model: NoiseModel
 
+    def frame(
+        self, sample_ids: npt.NDArray[Any], rows: npt.NDArray[np.intp] | None = None
+    ) -> pd.DataFrame:
+        """The scores as a table (every ranking column but ``rank``), rows in ``rows`` order.
+
+        ``sample_ids`` (N,) are in input order; ``rows`` defaults to input order.
+        """
+        take = slice(None) if rows is None else rows
+        return pd.DataFrame(
+            {
+                "sample_id": sample_ids[take],
+                "given_label": self.given_label[take],
+                "suggested_label": self.suggested_label[take],
+                "p_error": self.p_error[take],
+                "correctness": self.correctness[take],
+                "difficulty": self.difficulty[take],
+                "priority": self.priority[take],
+                "reason": pd.Categorical.from_codes(
+                    self.reason[take], categories=pd.Index(REASONS)
+                ),
+            },
+            copy=False,
+        )
+
 
 def _prepare(
     labels: Any, pred_probs: Any, *, from_logits: bool, normalize: bool
@@ -347,20 +371,8 @@ def rank_samples(
         check_same_length("sample_ids", ids.size, "labels", n)
         check_unique("sample_ids", ids)
     order = ranking_order(scores.priority, scores.p_error, ids if sample_ids is not None else None)
-    frame = pd.DataFrame(
-        {
-            "sample_id": ids[order],
-            "given_label": scores.given_label[order],
-            "suggested_label": scores.suggested_label[order],
-            "p_error": scores.p_error[order],
-            "correctness": scores.correctness[order],
-            "difficulty": scores.difficulty[order],
-            "priority": scores.priority[order],
-            "rank": np.arange(1, n + 1),
-            "reason": pd.Categorical.from_codes(scores.reason[order], categories=pd.Index(REASONS)),
-        },
-        copy=False,
-    )
+    frame = scores.frame(ids, order)
+    frame.insert(RANKING_COLUMNS.index("rank"), "rank", np.arange(1, n + 1))
     return frame
 
 

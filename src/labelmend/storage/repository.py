@@ -603,15 +603,17 @@ def queue_progress(session: Session, dataset: Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["queue", "status", "items"])
 
 
-def add_annotations(session: Session, rows: Sequence[dict[str, Any]], *, tool: str) -> int:
-    """Record many annotations at once, skipping those whose ``(tool, external_id)`` is
-    stored already; returns how many were new.
+def add_annotations(
+    session: Session, rows: Sequence[dict[str, Any]], *, tool: str
+) -> list[dict[str, Any]]:
+    """Record many annotations at once; return the rows that were new.
 
     Each row has ``sample_id`` (primary key), ``queue_item_id``, ``annotator``, ``label``
-    and ``external_id``.
+    and ``external_id``. A row whose ``(tool, external_id)`` is stored already, or
+    repeats an earlier row, is skipped: re-importing answers never duplicates them.
     """
     if not rows:
-        return 0
+        return []
     wanted = [row["external_id"] for row in rows]
     seen: set[str] = set()
     for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
@@ -623,35 +625,11 @@ def add_annotations(session: Session, rows: Sequence[dict[str, Any]], *, tool: s
                 )
             )
         )
-    new = [dict(row, tool=tool) for row in rows if row["external_id"] not in seen]
+    new = []
+    for row in rows:
+        if row["external_id"] not in seen:
+            seen.add(row["external_id"])
+            new.append(row)
     if new:
-        session.execute(insert(Annotation), new)
-    return len(new)
-
-
-def add_annotation(
-    session: Session,
-    sample: Sample,
-    label: int,
-    *,
-    annotator: str,
-    tool: str,
-    external_id: str | None,
-    queue_item_id: int | None,
-) -> Annotation | None:
-    """Record an annotation once: None when ``(tool, external_id)`` is already stored."""
-    if external_id is not None and session.scalar(
-        select(Annotation.id).where(Annotation.tool == tool, Annotation.external_id == external_id)
-    ):
-        return None
-    annotation = Annotation(
-        sample_id=sample.id,
-        queue_item_id=queue_item_id,
-        annotator=annotator,
-        label=label,
-        tool=tool,
-        external_id=external_id,
-    )
-    session.add(annotation)
-    session.flush()
-    return annotation
+        session.execute(insert(Annotation), [dict(row, tool=tool) for row in new])
+    return new

@@ -37,6 +37,7 @@ from labelmend.sync.label_studio import (
 Aggregation = Literal["plurality", "dawid-skene", "crowdlab"]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 LABEL_STUDIO = "label-studio"
+REJECTED_COLUMNS = ["sample_id", "annotator", "problem"]
 Progress = Callable[[int, int], None]
 
 
@@ -186,7 +187,7 @@ def _record(
                 "external_id": answer.external_id,
             }
         )
-    recorded = repo.add_annotations(session, rows, tool=tool)
+    recorded = len(repo.add_annotations(session, rows, tool=tool))
     answered = {row["queue_item_id"] for row in rows}
     waiting = items[items["item_id"].isin(answered) & items["status"].isin(["pending", "sent"])]
     repo.set_item_status(session, waiting["item_id"].astype(int).tolist(), "annotated")
@@ -310,7 +311,7 @@ def pull_queue(
     return PullResult(
         recorded,
         repeated,
-        pd.DataFrame(rejected, columns=["sample_id", "annotator", "problem"]),
+        pd.DataFrame(rejected, columns=REJECTED_COLUMNS),
         decisions,
     )
 
@@ -382,7 +383,7 @@ def import_annotations(
     return PullResult(
         recorded,
         repeated,
-        pd.DataFrame(rejected, columns=["sample_id", "annotator", "problem"]),
+        pd.DataFrame(rejected, columns=REJECTED_COLUMNS),
         decisions,
     )
 
