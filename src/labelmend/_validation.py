@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from labelmend._numeric import row_sums
 from labelmend.errors import InputError
 
 #: How far a row of probabilities may be from summing to one (float32 rounding).
@@ -92,12 +93,12 @@ def check_probability_block(block: npt.NDArray[np.floating[Any]], *, first_row: 
     """Check one block of rows of predicted probabilities: finite, non-negative, rows sum to 1.
 
     ``first_row`` is the block's offset, so that messages name the row in the whole array.
-    Row sums catch NaN and infinities in one pass; the slow search for the offending row
-    runs only once something is wrong.
+    Row sums (in the block's own precision) catch NaN and infinities in one pass; the slow
+    search for the offending row runs only once something is wrong.
     """
-    sums = block.sum(axis=1, dtype=np.float64)
-    if not np.all(np.isfinite(sums)):
-        row = first_row + int(np.nonzero(~np.isfinite(sums))[0][0])
+    sums = row_sums(block)
+    if not np.all(np.isfinite(sums)) and not np.all(np.isfinite(block)):
+        row = first_row + int(np.nonzero(~np.isfinite(block).all(axis=1))[0][0])
         raise InputError(f"pred_probs contains NaN or infinite values (first in row {row}).")
     if block.size and block.min() < 0:
         row = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])

@@ -15,12 +15,14 @@ from labelmend.cleaner import (
     RANKING_COLUMNS,
     RANKING_METHODS,
     REASONS,
+    confident_counts,
     expected_annotations,
     expected_errors_curve,
     fit_noise_model,
     rank_samples,
     score_samples,
     select_batch,
+    threshold_stats,
 )
 from labelmend.errors import InputError
 
@@ -147,6 +149,18 @@ def test_confident_joint_matches_cleanlab(seed):
     np.testing.assert_allclose(model.confident_joint, theirs, atol=1.0)
     _, noise_matrix, _ = estimate_latent(theirs, labels)
     np.testing.assert_allclose(model.noise_matrix, noise_matrix, atol=0.01)
+
+
+@pytest.mark.parametrize("concentration", [0.2, 1.0, 5.0])
+def test_raw_confident_counts_equal_cleanlab_exactly(concentration):
+    # Flat rows put several classes above their thresholds, often not the top one.
+    rng = np.random.default_rng(7)
+    probs = rng.dirichlet(np.full(6, concentration), size=2000)
+    labels = rng.integers(0, 6, size=2000)
+    thresholds = threshold_stats(labels, probs).thresholds
+    ours = confident_counts(labels, probs, thresholds)
+    theirs = compute_confident_joint(labels, probs, calibrate=False)
+    np.testing.assert_array_equal(ours, theirs)
 
 
 def test_confident_learning_method_matches_cleanlab_adjusted_scores():

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from labelmend._numeric import row_sums
 from labelmend._validation import check_n_classes, check_probability_block
 from labelmend.errors import InputError
 
@@ -66,12 +67,6 @@ class ProbabilitySource:
         Treat the input as logits and apply a softmax to each row (after averaging).
     normalize : bool
         Rescale each row to sum to one instead of rejecting rows that do not.
-
-    Examples
-    --------
-    >>> source = ProbabilitySource(np.full((5, 2), 0.5))
-    >>> [block.shape for _, block in source.blocks(block_rows=2)]
-    [(2, 2), (2, 2), (1, 2)]
     """
 
     def __init__(self, pred_probs: Any, *, from_logits: bool = False, normalize: bool = False):
@@ -91,21 +86,6 @@ class ProbabilitySource:
         """Rows per block so that one block is about :data:`DEFAULT_BLOCK_BYTES`."""
         return max(1, DEFAULT_BLOCK_BYTES // (self.n_classes * self.dtype.itemsize))
 
-    def blocks(
-        self, *, block_rows: int | None = None, validate: bool = False
-    ) -> Iterator[tuple[int, FloatArray]]:
-        """Yield ``(first_row, block)`` pairs; ``block`` has shape (rows, K).
-
-        A block may be a read-only view of the input: never write into it.
-        """
-        rows = block_rows or self.default_block_rows()
-        for start in range(0, self.n_samples, rows):
-            stop = min(start + rows, self.n_samples)
-            block = self._read(start, stop)
-            if validate:
-                check_probability_block(block, first_row=start)
-            yield start, block
-
     def map_blocks(
         self,
         function: Callable[[int, FloatArray], T],
@@ -114,23 +94,36 @@ class ProbabilitySource:
         validate: bool = False,
         n_jobs: int | None = None,
     ) -> Iterator[T]:
-        """Yield ``function(first_row, block)`` for every block, in order.
+        """Yield ``function(first_row, block)`` for every block of rows, in order.
 
-        With ``n_jobs`` > 1 the blocks are processed by that many threads (numpy releases
-        the GIL), with at most one block more than threads in flight, so memory stays
-        bounded.
+        ``block`` has shape (rows, K) and may be a read-only view of the input: never
+        write into it. Each block is read (averaged, softmaxed or normalised), validated
+        when ``validate`` is set, and passed to ``function`` by the same worker. With
+        ``n_jobs`` > 1 that many threads share the blocks (numpy releases the GIL), with
+        at most one block more than threads in flight, so memory stays bounded.
         ``n_jobs=None`` uses every core.
+
+        >>> source = ProbabilitySource(np.full((5, 2), 0.5))
+        >>> list(source.map_blocks(lambda start, block: block.shape, block_rows=2))
+        [(2, 2), (2, 2), (1, 2)]
         """
+        rows = block_rows or self.default_block_rows()
+        starts = range(0, self.n_samples, rows)
+
+        def work(start: int) -> T:
+            block = self._read(start, min(start + rows, self.n_samples))
+            if validate:
+                check_probability_block(block, first_row=start)
+            return function(start, block)
+
         workers = resolve_n_jobs(n_jobs)
-        blocks = self.blocks(block_rows=block_rows, validate=validate)
         if workers == 1:
-            for start, block in blocks:
-                yield function(start, block)
+            yield from map(work, starts)
             return
         with ThreadPoolExecutor(max_workers=workers) as pool:
             pending: deque[Future[T]] = deque()
-            for start, block in blocks:
-                pending.append(pool.submit(function, start, block))
+            for start in starts:
+                pending.append(pool.submit(work, start))
                 if len(pending) > workers:
                     yield pending.popleft().result()
             while pending:
@@ -168,12 +161,12 @@ def _softmax(logits: FloatArray) -> FloatArray:
         raise InputError("logits contain NaN or infinite values.")
     shifted = logits - logits.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=1, keepdims=True)
+    shifted /= row_sums(shifted)[:, None]
     return shifted
 
 
 def _normalize_rows(block: FloatArray, *, first_row: int) -> FloatArray:
-    sums = block.sum(axis=1, keepdims=True)
+    sums = row_sums(block)[:, None]
     if not np.all(np.isfinite(sums)) or block.min() < 0:
         check_probability_block(block, first_row=first_row)
     zero = np.nonzero(sums[:, 0] <= 0)[0]

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from labelmend._numeric import row_sums
+
 
 def expected_annotations(
     probs: npt.NDArray[np.floating[Any]],
@@ -56,15 +58,25 @@ def expected_annotations(
     work_dtype = np.result_type(probs.dtype, np.float32)
     block = probs.astype(work_dtype, copy=False)
     given = block[np.arange(n_samples), current_labels].astype(np.float64)
-    # Power sums s_k = Σ_{j≠y} p_j^k: every class's, minus the current label's term.
-    power_sums = [block.sum(axis=1, dtype=np.float64) - given]
-    if terms > 1:
-        power = block * block
-        power_sums.append(power.sum(axis=1, dtype=np.float64) - given**2)
-        for k in range(3, terms + 1):
-            power_sums.append(np.einsum("ij,ij->i", power, block).astype(np.float64) - given**k)
-            if k < terms:
-                power *= block
+    # Power sums s_r = Σ_{j≠y} p_j^r: every class's, minus the current label's term.
+    # Sums run in the input's precision (float32 for float32 input), then widen; up to
+    # r = 4 they take one product and four reductions.
+    totals = [row_sums(block)]
+    if terms >= 2:
+        power = np.square(block)
+        totals.append(row_sums(power))
+    if terms >= 3:
+        totals.append(np.einsum("ij,ij->i", power, block))
+    if terms >= 4:
+        totals.append(np.einsum("ij,ij->i", power, power))
+    if terms >= 5:
+        power *= power
+        for _ in range(5, terms + 1):
+            totals.append(np.einsum("ij,ij->i", power, block))
+            power *= block
+    power_sums = [
+        total.astype(np.float64) - given**order for order, total in enumerate(totals, start=1)
+    ]
     power_sums = [np.maximum(sums, 0.0) for sums in power_sums]
     # Newton's identities: k e_k = Σ_{i=1}^{k} (-1)^{i-1} e_{k-i} s_i.
     elementary: list[npt.NDArray[np.float64]] = [np.ones(n_samples)]

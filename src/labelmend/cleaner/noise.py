@@ -83,22 +83,44 @@ def threshold_stats(
     )
 
 
+def confident_pairs(
+    labels: npt.NDArray[np.intp],
+    pred_probs: npt.NDArray[np.floating[Any]],
+    thresholds: FloatArray,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Second pass over one block: (given, true guess) of every confidently placed sample.
+
+    A sample counts towards the class whose probability reaches that class's threshold;
+    when several do, towards the most probable class (as in cleanlab). Four passes over
+    the block: the comparison, the first confident class, the next one, and the argmax.
+
+    >>> confident_pairs(np.array([0, 1]), np.array([[.9, .1], [.6, .4]]), np.array([.5, .5]))
+    (array([0, 1]), array([0, 0]))
+    """
+    rows = np.arange(labels.size)
+    confident = pred_probs >= (thresholds - THRESHOLD_TOLERANCE).astype(pred_probs.dtype)
+    first = confident.argmax(axis=1)
+    some = confident[rows, first]
+    confident[rows, first] = False
+    several = confident[rows, confident.argmax(axis=1)]
+    guess = np.where(several, pred_probs.argmax(axis=1), first)
+    return labels[some], guess[some]
+
+
 def confident_counts(
     labels: npt.NDArray[np.intp],
     pred_probs: npt.NDArray[np.floating[Any]],
     thresholds: FloatArray,
 ) -> IntArray:
-    """Second pass over one block: raw confident-joint counts, shape (K, K) [given, true].
+    """Raw confident-joint counts of one block, shape (K, K) [given, true].
 
-    A sample counts towards the class whose probability reaches that class's threshold;
-    when several do, towards the most probable class (as in cleanlab).
+    >>> confident_counts(np.array([0, 1]), np.array([[.9, .1], [.6, .4]]), np.array([.5, .5]))
+    array([[1, 0],
+           [1, 0]])
     """
     n_classes = pred_probs.shape[1]
-    confident = pred_probs >= (thresholds - THRESHOLD_TOLERANCE).astype(pred_probs.dtype)
-    n_confident = confident.sum(axis=1)
-    guess = np.where(n_confident > 1, pred_probs.argmax(axis=1), confident.argmax(axis=1))
-    keep = n_confident > 0
-    flat = labels[keep] * n_classes + guess[keep]
+    given, guess = confident_pairs(labels, pred_probs, thresholds)
+    flat = given * n_classes + guess
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 

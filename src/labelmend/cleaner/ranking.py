@@ -21,7 +21,7 @@ from labelmend._validation import (
     check_unique,
 )
 from labelmend.cleaner._source import ProbabilitySource
-from labelmend.cleaner.noise import NoiseModel, ThresholdStats, confident_counts, threshold_stats
+from labelmend.cleaner.noise import NoiseModel, ThresholdStats, confident_pairs, threshold_stats
 from labelmend.cleaner.scores import (
     AMBIGUITY_THRESHOLD,
     DEFAULT_DIFFICULTY,
@@ -113,25 +113,28 @@ def _fit_noise_model(
     block_rows: int | None,
     n_jobs: int | None,
 ) -> NoiseModel:
+    """Two passes: per-class thresholds (one value per row), then the confident joint.
+
+    The second pass reads every value anyway, so it also validates the blocks; thresholds
+    computed from invalid rows are never used.
+    """
     k = source.n_classes
     stats = ThresholdStats(np.zeros(k), np.zeros(k, dtype=np.int64))
     for partial in source.map_blocks(
         lambda start, block: threshold_stats(labels[start : start + len(block)], block),
         block_rows=block_rows,
-        validate=True,
         n_jobs=n_jobs,
     ):
         stats = stats + partial
     thresholds = stats.thresholds
     joint = np.zeros((k, k), dtype=np.int64)
-    for counts in source.map_blocks(
-        lambda start, block: confident_counts(
-            labels[start : start + len(block)], block, thresholds
-        ),
+    for given, guess in source.map_blocks(
+        lambda start, block: confident_pairs(labels[start : start + len(block)], block, thresholds),
         block_rows=block_rows,
+        validate=True,
         n_jobs=n_jobs,
     ):
-        joint += counts
+        np.add.at(joint, (given, guess), 1)
     return NoiseModel.from_counts(stats, joint)
 
 
