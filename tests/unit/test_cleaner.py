@@ -15,6 +15,9 @@ from labelmend.cleaner import (
     RANKING_COLUMNS,
     RANKING_METHODS,
     REASONS,
+    BlockScores,
+    NoiseModel,
+    ThresholdStats,
     confident_counts,
     expected_annotations,
     expected_errors_curve,
@@ -209,6 +212,39 @@ def test_default_priority_pushes_ambiguous_samples_back():
     ranking = rank_samples(labels, probs)
     assert ranking["sample_id"].iloc[0] == 0
     assert ranking.set_index("sample_id").loc[1, "reason"] == "ambiguous"
+
+
+def symmetric_noise_model(k: int, clean: int = 80, flipped: int = 5) -> NoiseModel:
+    """A noise model whose every class keeps `clean` and loses `flipped` to each other."""
+    stats = ThresholdStats(np.full(k, 50.0), np.full(k, 100))
+    return NoiseModel.from_counts(stats, np.full((k, k), flipped) + np.diag(np.full(k, clean)))
+
+
+@given(problems())
+def test_error_weight_is_in_range_and_follows_p_error(problem):
+    labels, probs = problem
+    block = BlockScores(probs, labels, symmetric_noise_model(probs.shape[1]))
+    weight, p_error = block.error_weight, block.p_error
+    assert np.all((weight > 0) & (weight <= 1))
+    order = np.argsort(p_error, kind="stable")
+    assert np.all(np.diff(weight[order]) >= 0)
+    assert np.all(weight[p_error >= 0.998] == 1.0)
+
+
+def test_default_priority_reviews_a_near_certain_error_before_a_cheaper_likely_one():
+    # Sample 0: surely mislabelled, experts split three ways (costlier to settle).
+    # Sample 1: likely mislabelled (p_error ≈ 0.91), experts agree at once.
+    probs = np.array([[1e-4, 0.4, 0.29995, 0.29995, 0.0], [0.01, 0.99, 0.0, 0.0, 0.0]])
+    block = BlockScores(probs, np.zeros(2, dtype=int), symmetric_noise_model(5))
+    assert block.p_error[0] > 0.99
+    assert 0.85 < block.p_error[1] < 0.95
+    assert block.expected_annotations[0] > 1.4 * block.expected_annotations[1]
+    # p_error / E would take sample 1 first; the error weight takes the surer error.
+    assert block.p_error[0] / block.expected_annotations[0] < (
+        block.p_error[1] / block.expected_annotations[1]
+    )
+    priority = RANKING_METHODS["errors_per_annotation"].priority(block)
+    assert priority[0] > priority[1]
 
 
 def test_expected_annotations_matches_simulation():

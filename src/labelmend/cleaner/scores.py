@@ -34,6 +34,9 @@ AMBIGUITY_THRESHOLD = 0.3
 #: Terms of the expected-annotations series used for priorities: exact while at most
 #: four classes other than the given one have probability mass.
 COST_TERMS = 4
+#: Log-odds of p_error over which the default priority's error weight rises: ≈ 0 well
+#: below the low end, linear in the log-odds up to the high end, 1 from there on.
+ERROR_LOG_ODDS_RANGE = (-4.0, 6.0)
 #: Smallest probability inside logarithms.
 _TINY = 1e-12
 
@@ -148,6 +151,22 @@ class BlockScores:
         return np.clip(1.0 - joint[self._rows, self.labels] / totals, 0.0, 1.0)
 
     @cached_property
+    def error_weight(self) -> FloatArray:
+        """(n,) weight in (0, 1] of a label by how surely it is wrong.
+
+        softplus(ℓ − low) / (high − low), capped at 1, where ℓ = log(p_error / (1 −
+        p_error)) and (low, high) = :data:`ERROR_LOG_ODDS_RANGE`. Each tenfold in the
+        odds of an error adds the same weight, so p_error 0.99 weighs 1.4× p_error 0.9
+        (p_error itself: 1.1×) and dividing by the expected annotations no longer
+        defers near-certain errors behind likely ones; errors with p_error ≥ 0.998 all
+        weigh 1.
+        """
+        low, high = ERROR_LOG_ODDS_RANGE
+        p_error = np.clip(self.p_error, _TINY, 1.0 - _TINY)
+        log_odds = np.log(p_error) - np.log1p(-p_error)
+        return np.minimum(1.0, np.logaddexp(0.0, log_odds - low) / (high - low))
+
+    @cached_property
     def suggested_label(self) -> npt.NDArray[np.intp]:
         """(n,) most probable true class under the posterior."""
         return self._joint[0].argmax(axis=1)
@@ -206,7 +225,7 @@ def _posterior(block: BlockScores) -> FloatArray:
 
 
 def _errors_per_annotation(block: BlockScores) -> FloatArray:
-    return block.p_error / block.expected_annotations
+    return block.error_weight / block.expected_annotations
 
 
 def _registry(*methods: RankingMethod) -> dict[str, RankingMethod]:
@@ -218,8 +237,9 @@ RANKING_METHODS: dict[str, RankingMethod] = _registry(
         "errors_per_annotation",
         _posterior,
         _errors_per_annotation,
-        "Default. Expected label errors fixed per expert annotation: p_error divided by "
-        "the expected annotations to settle the sample, so ambiguous samples wait.",
+        "Default. Label errors fixed per expert annotation: the error weight (rising "
+        "with the log-odds of p_error) divided by the expected annotations to settle "
+        "the sample, so ambiguous samples wait.",
     ),
     RankingMethod("posterior", _posterior, _inverse(_posterior), "p_error alone, highest first."),
     RankingMethod(
