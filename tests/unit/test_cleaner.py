@@ -233,7 +233,7 @@ def test_error_weight_is_in_range_and_follows_p_error(problem):
 
 def test_default_priority_reviews_a_near_certain_error_before_a_cheaper_likely_one():
     # Sample 0: surely mislabelled, experts split three ways (costlier to settle).
-    # Sample 1: likely mislabelled (p_error ≈ 0.91), experts agree at once.
+    # Sample 1: likely mislabelled (p_error ≈ 0.91), settled in about two answers.
     probs = np.array([[1e-4, 0.4, 0.29995, 0.29995, 0.0], [0.01, 0.99, 0.0, 0.0, 0.0]])
     block = BlockScores(probs, np.zeros(2, dtype=int), symmetric_noise_model(5))
     assert block.p_error[0] > 0.99
