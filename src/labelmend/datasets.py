@@ -1,7 +1,7 @@
 """Demo data that ships with the dependencies: scikit-learn's digits with injected noise.
 
 No download: the 1,797 8×8 digit images come inside scikit-learn. Out-of-fold
-predicted probabilities come from a cross-validated logistic regression.
+predicted probabilities come from :mod:`labelmend.fitting`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from labelmend._validation import RandomState, check_random_state
 from labelmend.errors import InputError
+from labelmend.fitting import out_of_fold_probs
 
 
 @dataclass(frozen=True)
@@ -59,25 +60,6 @@ def flip_labels(
     flip = rng.choice(labels.size, size=round(noise_rate * labels.size), replace=False)
     noisy[flip] = (labels[flip] + rng.integers(1, n_classes, size=flip.size)) % n_classes
     return noisy
-
-
-def out_of_fold_probs(
-    features: npt.NDArray[np.float64],
-    labels: npt.NDArray[np.intp],
-    *,
-    n_folds: int = 5,
-    random_state: RandomState = 0,
-) -> npt.NDArray[np.float64]:
-    """(N, K) out-of-fold probabilities of a standardised logistic regression."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    seed = int(check_random_state(random_state).integers(2**31 - 1))
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, C=0.1))
-    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return cross_val_predict(model, features, labels, cv=folds, method="predict_proba")
 
 
 def noisy_digits(*, noise_rate: float = 0.1, random_state: RandomState = 0) -> NoisyDataset:

@@ -99,17 +99,12 @@ def _fit_predict(
     features: Features, labels: IntArray, rng: np.random.Generator
 ) -> tuple[FloatArray, float]:
     """Out-of-fold probabilities on the current labels and the held-out test accuracy."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from labelmend.datasets import out_of_fold_probs
+    from labelmend.fitting import logistic_regression, out_of_fold_probs
 
     probs = out_of_fold_probs(features.train, labels, random_state=rng)
     test_accuracy = np.nan
     if features.test is not None and features.test_labels is not None:
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, C=0.1))
-        model.fit(features.train, labels)
+        model = logistic_regression().fit(features.train, labels)
         test_accuracy = float(np.mean(model.predict(features.test) == features.test_labels))
     return probs, test_accuracy
 
