@@ -15,6 +15,7 @@ import pytest
 from labelmend import workflow
 from labelmend.cleaner import rank_samples
 from labelmend.errors import InputError, StorageError
+from labelmend.io import write_table
 from labelmend.storage import open_store, repository
 
 CLASSES = ["cat", "dog", "fox"]
@@ -63,7 +64,7 @@ def scored(store):
 def test_import_samples_from_each_format_keeps_metadata(database_url, tmp_path, suffix):
     samples, _, _ = make_tables(10)
     path = tmp_path / f"samples{suffix}"
-    workflow.write_table(samples, path)
+    write_table(samples, path)
     with open_store(database_url) as session:
         workflow.init_dataset(session, "pets", CLASSES)
         done = workflow.import_samples(session, path)

@@ -1,0 +1,64 @@
+"""The relabelling workflow on the store: one function per CLI command.
+
+Each function takes an open :class:`~sqlalchemy.orm.Session` (one transaction, owned by
+the caller), validates its input completely before writing anything, and returns a
+result for the caller to print. Scores come from :mod:`labelmend.cleaner`; nothing here
+computes a score itself.
+
+>>> import tempfile, pathlib, pandas as pd
+>>> from labelmend.storage import open_store
+>>> with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/x.db") as session:
+...     _ = init_dataset(session, "pets", ["cat", "dog"])
+...     import_samples(session, pd.DataFrame({"id": ["a", "b"], "label": ["cat", "dog"]})).inserted
+2
+"""
+
+from __future__ import annotations
+
+from labelmend.workflow.imports import (
+    PredictionImport,
+    SampleImport,
+    import_predictions,
+    import_samples,
+)
+from labelmend.workflow.init import init_dataset, parse_classes
+from labelmend.workflow.labels import (
+    AnswerImport,
+    export_labels,
+    label_history,
+    record_answers,
+    set_label,
+)
+from labelmend.workflow.queue import (
+    QUEUE_STRATEGIES,
+    QueueResult,
+    create_queue,
+    export_queue,
+    queue_items,
+)
+from labelmend.workflow.score import ScoreResult, score, score_shards
+from labelmend.workflow.status import DatasetStatus, dataset_status
+
+__all__ = [
+    "QUEUE_STRATEGIES",
+    "AnswerImport",
+    "DatasetStatus",
+    "PredictionImport",
+    "QueueResult",
+    "SampleImport",
+    "ScoreResult",
+    "create_queue",
+    "dataset_status",
+    "export_labels",
+    "export_queue",
+    "import_predictions",
+    "import_samples",
+    "init_dataset",
+    "label_history",
+    "parse_classes",
+    "queue_items",
+    "record_answers",
+    "score",
+    "score_shards",
+    "set_label",
+]

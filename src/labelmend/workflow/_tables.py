@@ -1,0 +1,65 @@
+"""Helpers shared by the workflow modules: reading tables, ids, class names."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labelmend._validation import check_unique
+from labelmend.errors import InputError
+from labelmend.io import read_table
+from labelmend.storage.models import Dataset
+
+TableSource = str | Path | pd.DataFrame
+
+
+def read_source(source: TableSource, id_col: str) -> tuple[pd.DataFrame, str]:
+    """The table and a name for messages."""
+    if isinstance(source, pd.DataFrame):
+        return source, "table"
+    return read_table(source, text_columns=[id_col]), str(source)
+
+
+def fingerprint(source: TableSource, table: pd.DataFrame) -> str:
+    """SHA-256 of a file's bytes, or of a data frame's contents."""
+    if isinstance(source, pd.DataFrame):
+        digest = hashlib.sha256(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+        digest.update(",".join(map(str, table.columns)).encode())
+        return digest.hexdigest()
+    sha = hashlib.sha256()
+    with Path(source).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def require_columns(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"{name}: missing column(s) {missing}; found {list(table.columns)}.")
+
+
+def sample_ids(table: pd.DataFrame, name: str, id_col: str) -> pd.Series:
+    ids = table[id_col]
+    if ids.isna().any():
+        raise InputError(f"{name}: column {id_col!r} is empty in row {int(ids.isna().argmax())}.")
+    as_text = ids.astype(str)
+    check_unique(f"{name}: sample ids in column {id_col!r}", as_text.to_numpy(dtype=str))
+    return as_text
+
+
+def with_class_names(
+    frame: pd.DataFrame, classes: Sequence[str], columns: Sequence[str]
+) -> pd.DataFrame:
+    lookup = np.asarray(classes, dtype=object)
+    return frame.assign(**{c: lookup[frame[c].to_numpy(dtype=np.intp)] for c in columns})
+
+
+def class_index(found: Dataset, label: str) -> int:
+    if label not in found.classes:
+        raise InputError(f"Unknown class name {label!r}; expected one of {found.classes}.")
+    return found.classes.index(label)

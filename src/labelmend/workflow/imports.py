@@ -1,0 +1,165 @@
+"""``labelmend import``: samples and model predictions into the store, matched by id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from labelmend._validation import check_probability_block
+from labelmend.errors import InputError
+from labelmend.io import encode_labels
+from labelmend.storage import repository as repo
+from labelmend.workflow._tables import (
+    TableSource,
+    fingerprint,
+    read_source,
+    require_columns,
+    sample_ids,
+)
+
+
+@dataclass(frozen=True)
+class SampleImport:
+    """What ``import samples`` did: new samples added, samples already stored unchanged."""
+
+    dataset: str
+    inserted: int
+    unchanged: int
+
+
+def import_samples(
+    session: Session,
+    source: TableSource,
+    *,
+    dataset: str | None = None,
+    id_col: str = "id",
+    label_col: str = "label",
+    progress: repo.ProgressCallback | None = None,
+) -> SampleImport:
+    """Add samples from a table: an id column, a label column (class names), metadata.
+
+    Every other column becomes the sample's metadata (an image URL, a text…). Running
+    the same import again changes nothing; a file that gives a stored sample another
+    label is refused whole.
+    """
+    table, name = read_source(source, id_col)
+    require_columns(table, name, [id_col, label_col])
+    found = repo.get_dataset(session, dataset, lock=True)
+    ids = sample_ids(table, name, id_col)
+    if table[label_col].isna().any():
+        raise InputError(
+            f"{name}: column {label_col!r} is empty in row {int(table[label_col].isna().argmax())}."
+        )
+    try:
+        labels = encode_labels(table[label_col].to_numpy(), found.classes)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    stored = repo.sample_frame(session, found).set_index("external_id")["given_label"]
+    known = ids.isin(stored.index).to_numpy()
+    if known.any():
+        stored_labels = stored.reindex(ids[known]).to_numpy()
+        clash = stored_labels != labels[known]
+        if clash.any():
+            first = int(np.argmax(clash))
+            sample_id = ids[known].iloc[first]
+            raise InputError(
+                f"{name}: {int(clash.sum())} sample(s) are already stored with another given "
+                f"label (first {sample_id!r}: stored {found.classes[stored_labels[first]]!r}, "
+                f"file says {found.classes[labels[known][first]]!r}); nothing was imported. "
+                "Change labels with `labelmend label set`."
+            )
+    new = ~known
+    meta_columns = [c for c in table.columns if c not in (id_col, label_col)]
+    if meta_columns and new.any():
+        meta: Sequence[str | None] = (
+            table.loc[new, meta_columns].to_json(orient="records", lines=True).splitlines()
+        )
+    else:
+        meta = [None] * int(new.sum())
+    repo.insert_samples(session, found, ids[new].tolist(), labels[new], meta, progress=progress)
+    return SampleImport(found.name, int(new.sum()), int(known.sum()))
+
+
+@dataclass(frozen=True)
+class PredictionImport:
+    """What ``import predictions`` did; ``created`` is False when the file was already stored."""
+
+    dataset: str
+    model: str
+    run_id: int
+    n_samples: int
+    created: bool
+
+
+def import_predictions(
+    session: Session,
+    source: TableSource,
+    *,
+    model: str,
+    dataset: str | None = None,
+    id_col: str = "id",
+    progress: repo.ProgressCallback | None = None,
+) -> PredictionImport:
+    """Store a model's probabilities: an id column and one column per class, named by class.
+
+    Rows are matched to samples by id, never by position; every sample of the dataset
+    must have exactly one row. Importing the same file for the same model again is a no-op.
+    """
+    table, name = read_source(source, id_col)
+    require_columns(table, name, [id_col])
+    found = repo.get_dataset(session, dataset, lock=True)
+    classes = found.classes
+    columns = [str(c) for c in table.columns if c != id_col]
+    missing = [c for c in classes if c not in columns]
+    extra = [c for c in columns if c not in classes]
+    if missing or extra:
+        raise InputError(
+            f"{name}: expected one probability column per class {classes} besides {id_col!r}; "
+            + (f"missing {missing}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"unknown columns {extra}" if extra else "")
+            + "."
+        )
+    probs_frame = table[classes]
+    non_numeric = [c for c in classes if not pd.api.types.is_numeric_dtype(probs_frame[c])]
+    if non_numeric:
+        raise InputError(f"{name}: class columns {non_numeric} are not numeric.")
+    ids = sample_ids(table, name, id_col)
+    samples = repo.sample_frame(session, found)
+    position = pd.Index(samples["external_id"]).get_indexer(ids)
+    if (position < 0).any():
+        unknown = ids[position < 0]
+        raise InputError(
+            f"{name}: {unknown.size} prediction row(s) name ids that are not samples of "
+            f"{found.name!r} (first {unknown.iloc[0]!r}); import those samples first."
+        )
+    if len(ids) != len(samples):
+        absent = np.setdiff1d(samples["external_id"].to_numpy(), ids.to_numpy())
+        raise InputError(
+            f"{name}: has {len(ids)} rows but dataset {found.name!r} has {len(samples)} samples "
+            f"(first without predictions {absent[0]!r})."
+        )
+    probs = probs_frame.to_numpy(dtype=np.float64)
+    try:
+        check_probability_block(probs)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    digest = fingerprint(source, table)
+    existing = repo.find_prediction_run(session, found, model, digest)
+    if existing is not None:
+        return PredictionImport(found.name, model, existing.id, existing.n_samples, False)
+    sample_keys = samples["id"].to_numpy()[position]
+    run = repo.add_prediction_run(
+        session,
+        found,
+        model=model,
+        file_hash=digest,
+        sample_ids=sample_keys,
+        probs=probs,
+        progress=progress,
+    )
+    return PredictionImport(found.name, model, run.id, len(ids), True)

@@ -1,0 +1,35 @@
+"""``labelmend init``: create a dataset with its ordered class names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from labelmend._validation import check_unique
+from labelmend.errors import InputError
+from labelmend.storage import repository as repo
+from labelmend.storage.models import Dataset
+
+
+def parse_classes(spec: str) -> list[str]:
+    """Class names from ``"a,b,c"`` or from a file with one name per line.
+
+    >>> parse_classes("cat, dog,fox")
+    ['cat', 'dog', 'fox']
+    """
+    path = Path(spec)
+    text = path.read_text().splitlines() if path.is_file() else spec.split(",")
+    return [name.strip() for name in text if name.strip()]
+
+
+def init_dataset(session: Session, name: str, classes: Sequence[str]) -> Dataset:
+    """Create a dataset with ordered class names (at least two, all different)."""
+    if not name.strip():
+        raise InputError("The dataset name is empty.")
+    if len(classes) < 2:
+        raise InputError(f"A dataset needs at least 2 classes; got {list(classes)}.")
+    check_unique("class names", np.asarray(classes, dtype=str))
+    return repo.create_dataset(session, name, [str(c) for c in classes])

@@ -1,0 +1,178 @@
+"""``labelmend label`` / ``history`` / ``export labels``: label changes with provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from labelmend.errors import InputError
+from labelmend.io import encode_labels, write_table
+from labelmend.storage import repository as repo
+from labelmend.storage.models import LabelChange
+from labelmend.workflow._tables import class_index, require_columns, sample_ids, with_class_names
+
+
+def set_label(
+    session: Session,
+    sample_id: str,
+    label: str,
+    *,
+    dataset: str | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+    source: str = "manual",
+    external_ref: str | None = None,
+) -> LabelChange | None:
+    """Change a sample's current label and record who, why and when.
+
+    The sample leaves every queue it waits in. Returns None when the label was already
+    ``label`` (nothing recorded).
+    """
+    found = repo.get_dataset(session, dataset, lock=True)
+    new_label = class_index(found, label)
+    sample = repo.get_sample(session, found, sample_id, lock=True)
+    change = repo.change_label(
+        session,
+        sample,
+        new_label,
+        source=source,
+        actor=actor,
+        reason=reason,
+        external_ref=external_ref,
+    )
+    repo.resolve_open_items(session, sample)
+    return change
+
+
+def label_history(session: Session, sample_id: str, *, dataset: str | None = None) -> pd.DataFrame:
+    """A sample's label changes, oldest first, labels as class names.
+
+    Columns: at, old_label, new_label, source, actor, reason, external_ref.
+    """
+    found = repo.get_dataset(session, dataset)
+    sample = repo.get_sample(session, found, sample_id)
+    names = found.classes
+    return pd.DataFrame(
+        [
+            {
+                "at": change.created_at,
+                "old_label": None if change.old_label is None else names[change.old_label],
+                "new_label": names[change.new_label],
+                "source": change.source,
+                "actor": change.actor,
+                "reason": change.reason,
+                "external_ref": change.external_ref,
+            }
+            for change in repo.history_of(session, sample)
+        ],
+        columns=["at", "old_label", "new_label", "source", "actor", "reason", "external_ref"],
+    )
+
+
+@dataclass(frozen=True)
+class AnswerImport:
+    """Experts' answers recorded: new annotations, repeats ignored, labels changed."""
+
+    recorded: int
+    repeated: int
+    changed: int
+
+
+def record_answers(
+    session: Session,
+    queue_name: str,
+    answers: pd.DataFrame,
+    *,
+    dataset: str | None = None,
+    tool: str,
+) -> AnswerImport:
+    """Record one expert's answer per queued sample and apply it as the sample's label.
+
+    ``answers`` has columns ``id`` (sample id), ``label`` (class name), ``annotator`` and
+    ``external_id`` (unique per ``tool``: an answer seen before is ignored). Each answered
+    item is resolved; a changed label enters the history with source ``annotation``.
+    Several disagreeing experts per sample are the sync's aggregation, not this function.
+    """
+    require_columns(answers, "answers", ["id", "label", "annotator", "external_id"])
+    found = repo.get_dataset(session, dataset, lock=True)
+    queue = repo.get_queue(session, found, queue_name)
+    items = repo.queue_frame(session, queue).set_index("external_id")
+    ids = sample_ids(answers, "answers", "id")
+    outside = ~ids.isin(items.index)
+    if outside.any():
+        raise InputError(
+            f"{int(outside.sum())} answer(s) are for samples not in queue {queue_name!r} "
+            f"(first {ids[outside].iloc[0]!r})."
+        )
+    labels = encode_labels(answers["label"].to_numpy(), found.classes)
+    keys = repo.sample_frame(session, found).set_index("external_id")["id"]
+    rows = [
+        {
+            "sample_id": int(keys[sample_id]),
+            "queue_item_id": int(items.loc[sample_id, "item_id"]),
+            "annotator": annotator,
+            "label": label,
+            "external_id": external_id,
+        }
+        for sample_id, label, annotator, external_id in zip(
+            ids,
+            labels.tolist(),
+            answers["annotator"].astype(str),
+            answers["external_id"].astype(str),
+            strict=True,
+        )
+    ]
+    new = repo.add_annotations(session, rows, tool=tool)
+    samples = {s.id: s for s in repo.samples_by_key(session, [row["sample_id"] for row in new])}
+    changed = 0
+    for row in new:
+        change = repo.change_label(
+            session,
+            samples[row["sample_id"]],
+            row["label"],
+            source="annotation",
+            actor=row["annotator"],
+            reason=f"answer in queue {queue_name!r}",
+            external_ref=f"{tool}:{row['external_id']}",
+        )
+        changed += change is not None
+    recorded, repeated = len(new), len(rows) - len(new)
+    resolved = [row["queue_item_id"] for row in new]
+    repo.set_item_status(session, resolved, "resolved")
+    return AnswerImport(recorded, repeated, changed)
+
+
+def export_labels(session: Session, path: str | Path, *, dataset: str | None = None) -> int:
+    """Write current labels with provenance to CSV / Parquet / JSONL; returns the row count.
+
+    Columns: id, given_label, current_label, changed, changed_source, changed_by,
+    change_reason, changed_at (the newest change; empty for unchanged samples).
+    """
+    found = repo.get_dataset(session, dataset)
+    samples = repo.sample_frame(session, found)
+    frame = samples.merge(
+        repo.last_changes(session, found), left_on="id", right_on="sample_id", how="left"
+    )
+    frame["changed"] = frame["given_label"] != frame["current_label"]
+    frame = with_class_names(frame, found.classes, ["given_label", "current_label"])
+    frame = frame.rename(columns={"external_id": "id_"}).drop(columns=["id", "sample_id"])
+    frame = frame.rename(columns={"id_": "id"})
+    write_table(
+        frame[
+            [
+                "id",
+                "given_label",
+                "current_label",
+                "changed",
+                "changed_source",
+                "changed_by",
+                "change_reason",
+                "changed_at",
+            ]
+        ],
+        path,
+    )
+    return len(frame)

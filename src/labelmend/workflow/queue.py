@@ -1,0 +1,112 @@
+"""``labelmend queue``: relabel queues taken from the newest scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from labelmend._validation import check_choice
+from labelmend.cleaner import select_batch
+from labelmend.errors import InputError
+from labelmend.io import write_table
+from labelmend.storage import repository as repo
+from labelmend.storage.models import OPEN_STATUSES, Queue
+from labelmend.workflow._tables import with_class_names
+
+#: How a queue picks samples: ``top`` in rank order, ``balanced`` at most budget/K per class.
+QUEUE_STRATEGIES = ("top", "balanced")
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    """A new queue: its size and the expected number of real errors in it."""
+
+    queue: Queue
+    n_items: int
+    expected_errors: float
+
+
+def create_queue(
+    session: Session,
+    name: str,
+    *,
+    dataset: str | None = None,
+    budget: int | None = None,
+    fraction: float | None = None,
+    strategy: str = "top",
+) -> QueueResult:
+    """Queue the next ``budget`` samples (or ``fraction`` of the dataset) of the newest scores.
+
+    Samples already queued (and not skipped) or already reviewed are left out; the
+    ranking engine's :func:`~labelmend.cleaner.select_batch` picks the rest.
+    """
+    check_choice("strategy", strategy, QUEUE_STRATEGIES, where="create_queue")
+    if (budget is None) == (fraction is None):
+        raise InputError("Give exactly one of budget (a count) or fraction (of the dataset).")
+    if fraction is not None and not 0.0 < fraction <= 1.0:
+        raise InputError(f"fraction must lie in (0, 1]. Got {fraction}.")
+    found = repo.get_dataset(session, dataset, lock=True)
+    run = repo.latest_score_run(session, found)
+    if run is None:
+        raise InputError(f"Dataset {found.name!r} has no scores yet; run `labelmend score`.")
+    ranking = repo.load_ranking(session, run)
+    count = budget if budget is not None else max(1, round(float(fraction or 0) * len(ranking)))
+    per_class = None
+    if strategy == "balanced":
+        per_class = max(1, -(-count // len(found.classes)))
+    exclude = repo.queued_sample_ids(session, found) | repo.reviewed_sample_ids(session, found)
+    batch = select_batch(ranking, count, exclude=exclude, per_class=per_class)
+    queue = repo.add_queue(
+        session, found, name, run, batch["sample_id"].tolist(), strategy=strategy
+    )
+    return QueueResult(queue, len(batch), float(batch["p_error"].sum()))
+
+
+def queue_items(
+    session: Session,
+    name: str,
+    *,
+    dataset: str | None = None,
+    limit: int | None = None,
+    open_only: bool = True,
+) -> pd.DataFrame:
+    """A queue's items in order (the open ones by default), labels as class names.
+
+    Columns: position, id, given_label, current_label, suggested_label, p_error, reason,
+    status, external_task_id, metadata.
+    """
+    found = repo.get_dataset(session, dataset)
+    queue = repo.get_queue(session, found, name)
+    frame = repo.queue_frame(
+        session, queue, statuses=OPEN_STATUSES if open_only else None, limit=limit
+    )
+    frame = with_class_names(
+        frame, found.classes, ["given_label", "current_label", "suggested_label"]
+    )
+    return frame.rename(columns={"external_id": "id"})[
+        [
+            "position",
+            "id",
+            "given_label",
+            "current_label",
+            "suggested_label",
+            "p_error",
+            "reason",
+            "status",
+            "external_task_id",
+            "metadata",
+        ]
+    ]
+
+
+def export_queue(
+    session: Session, name: str, path: str | Path, *, dataset: str | None = None
+) -> int:
+    """Write every item of a queue to CSV / Parquet / JSONL; returns the number of rows."""
+    frame = queue_items(session, name, dataset=dataset, open_only=False)
+    frame["metadata"] = frame["metadata"].map(lambda m: None if m is None else str(m))
+    write_table(frame, path)
+    return len(frame)
