@@ -20,7 +20,7 @@ Failure-targeted:
     ``map``             ℓ_i(θ_F) − ℓ_i(θ*), θ_F = argmin Σ_F ℓ + ½(θ−θ*)ᵀΛ(θ−θ*) with Λ the
                         posterior precision n·(H + δI) (Tanno et al. 2022, MAP form)
 Combined:
-    ``default``         rank average of ``p_error`` and ``fisher_votes`` (see docs/README-repair.md
+    ``default``         rank average of ``p_error`` and ``fisher_votes`` (see docs/repair.md
                         for the numbers behind the choice)
 """
 

@@ -1,0 +1,23 @@
+"""Every ```python example in the README and docs/ runs as written (in a scratch folder)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+EXAMPLES = [
+    pytest.param(code, id=f"{page.name}:{n}")
+    for page in PAGES
+    for n, code in enumerate(BLOCK.findall(page.read_text()), start=1)
+]
+
+
+@pytest.mark.parametrize("code", EXAMPLES)
+def test_example_runs(code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "<docs example>", "exec"), {"__name__": "__docs__"})
