@@ -73,7 +73,7 @@ def main() -> None:
             fill_store(url, args.items)
             start = time.perf_counter()
             with open_store(url) as session:
-                pushed = push_queue(session, "all", client)
+                pushed = push_queue(session, "all", client, checkpoint=session.commit)
             push_seconds = time.perf_counter() - start
             tasks = list(client.task_ids_by_sample(pushed.project_id).values())
             result = [{"from_name": "label", "to_name": "sample", "type": "choices",
@@ -86,7 +86,7 @@ def main() -> None:
                 )
             start = time.perf_counter()
             with open_store(url) as session:
-                pulled = pull_queue(session, "all", client)
+                pulled = pull_queue(session, "all", client, checkpoint=session.commit)
             pull_seconds = time.perf_counter() - start
             assert pulled.recorded == args.items, pulled
             start = time.perf_counter()

@@ -28,7 +28,7 @@ CLASSES = ["cat", "dog", "fox"]
 
 
 @pytest.fixture
-def store_url(tmp_path):
+def store_url(database_url):
     rng = np.random.default_rng(0)
     n = 40
     true = rng.integers(3, size=n)
@@ -38,7 +38,7 @@ def store_url(tmp_path):
     logits[np.arange(n), true] += 3
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     ids = [f"img{i:03d}" for i in range(n)]
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = database_url
     with open_store(url) as session:
         workflow.init_dataset(session, "pets", CLASSES)
         workflow.import_samples(
@@ -117,7 +117,7 @@ def test_push_is_idempotent_and_pull_decides_by_plurality(label_studio, store_ur
         status = sync_status(session, "week1")
     assert history["new_label"].iloc[-1] == "fox"
     assert history["source"].iloc[-1] == "annotation"
-    assert status["pushed"] == 10
+    assert status.pushed == 10
     # Pulling again records nothing new and duplicates nothing.
     with open_store(store_url) as session:
         repeat = pull_queue(session, "week1", client)
@@ -149,7 +149,10 @@ def test_server_killed_mid_push_and_mid_pull_then_rerun_completes(label_studio, 
             label_studio.stop()
 
     with pytest.raises(SyncError, match="Cannot reach"), open_store(store_url) as session:
-        push_queue(session, "week1", client, batch_size=2, progress=kill_after_first_batch)
+        push_queue(
+            session, "week1", client, batch_size=2, progress=kill_after_first_batch,
+            checkpoint=session.commit,
+        )  # fmt: skip
     label_studio.start()
     with open_store(store_url) as session:
         resumed = push_queue(session, "week1", client, batch_size=2)
@@ -164,7 +167,10 @@ def test_server_killed_mid_push_and_mid_pull_then_rerun_completes(label_studio, 
             label_studio.stop()
 
     with pytest.raises(SyncError), open_store(store_url) as session:
-        pull_queue(session, "week1", client, page_size=2, on_page=kill_after_first_page)
+        pull_queue(
+            session, "week1", client, page_size=2, on_page=kill_after_first_page,
+            checkpoint=session.commit,
+        )  # fmt: skip
     partial = count(store_url, Annotation)
     assert 0 < partial < 6
     label_studio.start()

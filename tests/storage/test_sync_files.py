@@ -9,15 +9,23 @@ from typer.testing import CliRunner
 
 from labelmend import workflow
 from labelmend.cli.app import app
-from labelmend.errors import InputError
+from labelmend.errors import InputError, SyncError
 from labelmend.storage import open_store
-from labelmend.sync.service import export_tasks, import_annotations, sync_status
+from labelmend.storage.models import QueueItem
+from labelmend.sync.label_studio import RemoteAnnotation
+from labelmend.sync.service import (
+    export_tasks,
+    import_annotations,
+    pull_queue,
+    push_queue,
+    sync_status,
+)
 
 CLASSES = ["cat", "dog", "fox"]
 
 
 @pytest.fixture
-def store_url(tmp_path):
+def store_url(database_url):
     rng = np.random.default_rng(1)
     n = 30
     true = rng.integers(3, size=n)
@@ -25,7 +33,7 @@ def store_url(tmp_path):
     logits[np.arange(n), true] += 3
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     ids = [f"s{i:02d}" for i in range(n)]
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = database_url
     with open_store(url) as session:
         workflow.init_dataset(session, "pets", CLASSES)
         workflow.import_samples(
@@ -73,8 +81,8 @@ def test_plurality_counts_the_current_label_and_reports_ties(store_url, tmp_path
         status = sync_status(session, "q")
         history = workflow.label_history(session, ids[0])
     assert (again.recorded, again.repeated) == (0, 4)
-    assert status["decided"] == 2
-    assert status["needs_another_vote"] == 1
+    assert status.decided == 2
+    assert status.needs_another_vote == 1
     assert history["new_label"].iloc[-1] == other(current[ids[0]])
 
 
@@ -140,3 +148,59 @@ def test_cli_file_route(store_url, tmp_path):
     result = runner.invoke(app, ["pull", "q", "--db", store_url, "--api-key", "k"])
     assert result.exit_code == 1
     assert "has not been pushed" in result.output
+
+
+class FailingTool:
+    """A stand-in for Label Studio whose connection drops after the first batch or page."""
+
+    def __init__(self, classes):
+        self.classes = classes
+        self.imported = []
+
+    def ensure_project(self, *, title, config, project_id=None):
+        return 7
+
+    def task_ids_by_sample(self, project_id):
+        return {}
+
+    def import_tasks(self, project_id, tasks, *, batch_size, on_batch):
+        batch = list(tasks[:batch_size])
+        ids = list(range(len(self.imported), len(self.imported) + len(batch)))
+        self.imported += batch
+        on_batch(batch, ids)
+        raise SyncError("Cannot reach Label Studio (connection dropped).")
+
+    def annotation_pages(self, project_id, classes, *, page_size):
+        tasks = [t["data"]["labelmend_sample_id"] for t in self.imported]
+        yield [
+            RemoteAnnotation(f"a{i}", i, sample, "ann", self.classes[0])
+            for i, sample in enumerate(tasks[:page_size])
+        ]
+        raise SyncError("Cannot reach Label Studio (connection dropped).")
+
+
+@pytest.mark.parametrize("commit_each", [False, True], ids=["caller-owns", "checkpoint-commit"])
+def test_sync_commits_only_by_the_callers_policy(store_url, snapshot, commit_each):
+    tool = FailingTool(CLASSES)
+    before = snapshot(store_url)
+
+    def push():
+        with open_store(store_url) as session:
+            policy = {"checkpoint": session.commit} if commit_each else {}
+            push_queue(session, "q", tool, batch_size=2, **policy)
+
+    with pytest.raises(SyncError):
+        push()
+    if not commit_each:
+        # Nothing committed: the failed push left the store exactly as it was.
+        assert snapshot(store_url) == before
+        return
+    with open_store(store_url) as session:
+        status = sync_status(session, "q")
+    assert (status.project, status.pushed) == ("label-studio:7", 2)
+    with pytest.raises(SyncError), open_store(store_url) as session:
+        pull_queue(session, "q", tool, page_size=2, checkpoint=session.commit)
+    with open_store(store_url) as session:
+        status = sync_status(session, "q")
+        answered = session.query(QueueItem).filter(QueueItem.status == "annotated").count()
+    assert (status.annotations, answered) == (2, 2)

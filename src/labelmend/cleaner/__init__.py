@@ -8,8 +8,10 @@
 """
 
 from labelmend.cleaner.aggregate import (
+    AGGREGATIONS,
     UNDECIDED,
     DawidSkene,
+    consensus,
     dawid_skene,
     plurality_vote,
     vote_counts,
@@ -40,6 +42,7 @@ from labelmend.cleaner.scores import (
 )
 
 __all__ = [
+    "AGGREGATIONS",
     "AMBIGUITY_THRESHOLD",
     "DEFAULT_DIFFICULTY",
     "DEFAULT_METHOD",
@@ -57,6 +60,7 @@ __all__ = [
     "SampleScores",
     "ThresholdStats",
     "confident_counts",
+    "consensus",
     "dawid_skene",
     "expected_annotations",
     "expected_errors_curve",

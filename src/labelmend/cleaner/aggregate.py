@@ -4,24 +4,31 @@
 counts as one vote; a sample is decided when one class has more votes than any other,
 and stays open on a tie (it needs another vote). :func:`dawid_skene` weighs each
 annotator by a confusion matrix fitted by expectation maximisation, for samples that
-several experts of unequal reliability labelled.
+several experts of unequal reliability labelled. :func:`consensus` decides samples from
+long-form votes with either of them, or with CROWDLAB (cleanlab's multi-annotator
+model, which also weighs the model's probabilities).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
-from labelmend._validation import check_labels, check_same_length
+from labelmend._validation import check_choice, check_labels, check_same_length
 from labelmend.errors import InputError
 
 #: Marks an undecided sample in :func:`plurality_vote`'s output.
 UNDECIDED = -1
 #: Pseudo-count added to every cell of a Dawid–Skene confusion matrix (Laplace smoothing).
 CONFUSION_SMOOTHING = 0.01
+
+Aggregation = Literal["plurality", "dawid-skene", "crowdlab"]
+#: The ways :func:`consensus` decides a sample from its votes.
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -177,3 +184,74 @@ def dawid_skene(
         np.bincount(worker, minlength=m).astype(np.int64),
         n_iter,
     )
+
+
+def consensus(
+    sample_index: Any,
+    annotators: Any,
+    votes: Any,
+    *,
+    current_labels: Any,
+    n_classes: int,
+    method: str = "plurality",
+    pred_probs: Any = None,
+) -> IntArray:
+    """Decided class per sample from long-form votes, or :data:`UNDECIDED`.
+
+    Parameters
+    ----------
+    sample_index : (V,) int
+        Row in [0, N) of the sample each vote is about.
+    annotators : (V,) hashable
+        Who gave each vote (names or ids).
+    votes : (V,) int
+        The class voted for, in [0, K).
+    current_labels : (N,) int
+        The label in place for each sample, counted as one (fallible) vote.
+    n_classes : int
+        K.
+    method : {"plurality", "dawid-skene", "crowdlab"}
+        ``plurality``: :func:`plurality_vote`, ties undecided. ``dawid-skene``: the
+        current labels are one more annotator of :func:`dawid_skene`; undecided unless
+        the posterior of the best class exceeds one half. ``crowdlab``: cleanlab's
+        multi-annotator consensus, which needs ``pred_probs``.
+    pred_probs : (N, K) float, optional
+        The model's probabilities, for ``crowdlab``.
+
+    Returns
+    -------
+    (N,) int
+        The decided class, or :data:`UNDECIDED`.
+
+    Examples
+    --------
+    Two experts overrule the current label of sample 0; one expert ties with sample 1's:
+
+    >>> consensus([0, 0, 1], ["ann", "bob", "ann"], [1, 1, 0], current_labels=[0, 1],
+    ...           n_classes=2).tolist()
+    [1, -1]
+    """
+    check_choice("method", method, AGGREGATIONS, where="consensus")
+    rows = np.asarray(sample_index, dtype=np.intp)
+    labels = np.asarray(votes, dtype=np.int64)
+    current = np.asarray(current_labels, dtype=np.int64)
+    if method == "plurality":
+        counts = vote_counts(rows, labels, n_samples=len(current), n_classes=n_classes)
+        return plurality_vote(counts, current_labels=current)
+    who = pd.factorize(np.asarray(annotators))[0]
+    matrix = np.full((len(current), who.max() + 2), -1, dtype=np.int64)
+    matrix[rows, who] = labels
+    if method == "dawid-skene":
+        matrix[:, -1] = current  # the labels in place are one more, fallible annotator
+        fitted = dawid_skene(matrix, n_classes=n_classes)
+        best = fitted.posterior.argmax(axis=1)
+        sure = fitted.posterior.max(axis=1) > 0.5
+        return np.where(sure, best, UNDECIDED)
+    if pred_probs is None:
+        raise InputError("crowdlab needs model probabilities: import predictions first.")
+    from cleanlab.multiannotator import get_label_quality_multiannotator
+
+    frame = pd.DataFrame(matrix[:, :-1]).replace(-1, np.nan)
+    result = get_label_quality_multiannotator(frame, pred_probs, verbose=False)
+    decided: IntArray = result["label_quality"]["consensus_label"].to_numpy()
+    return decided

@@ -6,6 +6,7 @@ logged or stored.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 import typer
@@ -61,7 +62,7 @@ def push(
     with store_with_progress(db, f"Pushing {queue!r} to Label Studio") as (session, progress):
         result = push_queue(
             session, queue, client, dataset=dataset, project_id=project,
-            batch_size=batch_size, progress=progress,
+            batch_size=batch_size, progress=progress, checkpoint=session.commit,
         )  # fmt: skip
     console.print(
         f"Project {result.project_id}: {result.created:,} task(s) created, "
@@ -100,7 +101,10 @@ def pull(
     """Fetch the experts' answers, record each once, and decide the answered samples."""
     client = LabelStudioClient(url, api_key)
     with store(db, f"Pulling answers for {queue!r}…") as session:
-        result = pull_queue(session, queue, client, dataset=dataset, aggregation=aggregation)
+        result = pull_queue(
+            session, queue, client, dataset=dataset, aggregation=aggregation,
+            checkpoint=session.commit,
+        )  # fmt: skip
     _print_pull(result)
 
 
@@ -116,7 +120,7 @@ def status(
     table = Table(show_header=False, title=f"Queue {queue!r}")
     table.add_column("what")
     table.add_column("value", justify="right")
-    for key, value in counts.items():
+    for key, value in asdict(counts).items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
 

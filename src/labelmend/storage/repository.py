@@ -603,6 +603,28 @@ def queue_progress(session: Session, dataset: Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["queue", "status", "items"])
 
 
+def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
+    """The recorded votes on ``queue``'s open items: item_id, sample_pk, annotator, label."""
+    rows = session.execute(
+        select(QueueItem.id, QueueItem.sample_id, Annotation.annotator, Annotation.label)
+        .join(Annotation, Annotation.queue_item_id == QueueItem.id)
+        .where(QueueItem.queue_id == queue.id, QueueItem.status.in_(OPEN_STATUSES))
+    ).all()
+    return pd.DataFrame(rows, columns=["item_id", "sample_pk", "annotator", "label"])
+
+
+def count_annotations(session: Session, queue: Queue) -> int:
+    """Answers recorded for ``queue``'s items."""
+    return int(
+        session.scalar(
+            select(func.count(Annotation.id))
+            .join(QueueItem, Annotation.queue_item_id == QueueItem.id)
+            .where(QueueItem.queue_id == queue.id)
+        )
+        or 0
+    )
+
+
 def add_annotations(
     session: Session, rows: Sequence[dict[str, Any]], *, tool: str
 ) -> list[dict[str, Any]]:

@@ -2,30 +2,34 @@
 
 The store is the source of truth. A push first adopts the tasks the tool already has
 for the queue's samples (found by the sample id carried in each task), then imports the
-rest in batches, committing the task ids batch by batch: an interrupted push resumes and
-never duplicates a task. A pull records every valid answer once (its external id is
-unique), commits page by page, rejects and reports unusable answers, then decides each
-answered sample: a unique plurality with the current label as one vote, or an
-annotator-reliability model (Dawid–Skene; CROWDLAB with the model's probabilities).
-Ties stay open and are reported as needing another vote.
+rest in batches: an interrupted push, run again, adopts what reached the tool and never
+duplicates a task. A pull records every valid answer once (its external id is unique),
+rejects and reports unusable answers, then decides each answered sample: a unique
+plurality with the current label as one vote, or an annotator-reliability model
+(Dawid–Skene; CROWDLAB with the model's probabilities). Ties stay open and are reported
+as needing another vote.
+
+The caller owns the transaction: nothing here commits. A caller that wants every
+finished batch (push) or page (pull) kept even if a later one fails passes a
+``checkpoint`` (typically ``session.commit``), called after each of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from labelmend.cleaner import UNDECIDED, dawid_skene, plurality_vote, vote_counts
+from labelmend._validation import check_choice
+from labelmend.cleaner import AGGREGATIONS, UNDECIDED, consensus
 from labelmend.errors import InputError
 from labelmend.io import read_table, write_table
 from labelmend.storage import repository as repo
-from labelmend.storage.models import OPEN_STATUSES, Annotation, Dataset, Queue, QueueItem
+from labelmend.storage.models import OPEN_STATUSES, Dataset, Queue
 from labelmend.sync.label_studio import (
     LabelStudioClient,
     RemoteAnnotation,
@@ -34,11 +38,16 @@ from labelmend.sync.label_studio import (
     task_payload,
 )
 
-Aggregation = Literal["plurality", "dawid-skene", "crowdlab"]
-AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 LABEL_STUDIO = "label-studio"
 REJECTED_COLUMNS = ["sample_id", "annotator", "problem"]
 Progress = Callable[[int, int], None]
+#: ``checkpoint()``, called after each batch of a push and each page of a pull is
+#: recorded: the caller's commit policy (``session.commit`` keeps every finished batch).
+Checkpoint = Callable[[], None]
+
+
+def _no_checkpoint() -> None:
+    """The default policy: everything stays in the caller's one transaction."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +97,42 @@ def push_queue(
     project_id: int | None = None,
     batch_size: int = 500,
     progress: Progress | None = None,
+    checkpoint: Checkpoint = _no_checkpoint,
 ) -> PushResult:
     """Send a queue's open items to Label Studio as tasks with the model's suggestion.
 
-    Commits after the project is known and after every batch, so a push that stops half
-    way (server down, Ctrl-C) is finished by running it again, without duplicates.
+    Parameters
+    ----------
+    session : Session
+        The caller's transaction; nothing is committed here.
+    queue_name : str
+        Queue whose open (pending or sent) items are sent.
+    client : LabelStudioClient
+    dataset : str, optional
+        Dataset name (optional when the store holds one).
+    project_id : int, optional
+        An existing project to use; by default one is created on the first push.
+    batch_size : int
+        Tasks per import request.
+    progress : callable(done, total), optional
+        Called after every batch with the tasks sent so far.
+    checkpoint : callable(), optional
+        Called once the project is known and after every batch is recorded. With
+        ``session.commit``, a push that stops half way (server down, Ctrl-C) is finished
+        by running it again; without, it rolls back with the caller's transaction and
+        the re-run adopts the tasks that reached the server. Never duplicates a task.
+
+    Returns
+    -------
+    PushResult
+
+    Examples
+    --------
+    >>> from labelmend.storage import open_store  # doctest: +SKIP
+    >>> client = LabelStudioClient("http://localhost:8080", "token")  # doctest: +SKIP
+    >>> with open_store("sqlite:///labelmend.db") as session:  # doctest: +SKIP
+    ...     push_queue(session, "week1", client, checkpoint=session.commit).created
+    20
     """
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
@@ -110,7 +150,7 @@ def push_queue(
             project_id=project_id,
         )
         queue.external_project = f"{LABEL_STUDIO}:{known}"
-        session.commit()
+        checkpoint()
     unsent = items[items["external_task_id"].isna()]
     already_sent = len(items) - len(unsent)
     on_server = client.task_ids_by_sample(known)
@@ -120,7 +160,7 @@ def push_queue(
         adopt["item_id"].tolist(),
         [str(on_server[s]) for s in adopt["external_id"]],
     )
-    session.commit()
+    checkpoint()
     to_push = unsent[~unsent["external_id"].isin(on_server)]
     classes = found.classes
     suggested = to_push["suggested_label"].to_numpy(dtype=int)
@@ -144,7 +184,7 @@ def push_queue(
         nonlocal done
         samples = [task["data"]["labelmend_sample_id"] for task in batch]
         repo.set_external_tasks(session, [item_of[s] for s in samples], [str(t) for t in task_ids])
-        session.commit()
+        checkpoint()
         done += len(batch)
         if progress is not None:
             progress(done, len(payloads))
@@ -194,37 +234,6 @@ def _record(
     return recorded, len(rows) - recorded, rejected
 
 
-def _consensus(
-    votes: pd.DataFrame,
-    current: np.ndarray,
-    n_classes: int,
-    aggregation: str,
-    pred_probs: np.ndarray | None,
-) -> np.ndarray:
-    """Decided class per sample (row of ``current``), or UNDECIDED."""
-    if aggregation == "plurality":
-        counts = vote_counts(
-            votes["row"], votes["label"], n_samples=len(current), n_classes=n_classes
-        )
-        return plurality_vote(counts, current_labels=current)
-    annotators = pd.factorize(votes["annotator"])[0]
-    matrix = np.full((len(current), annotators.max() + 2), -1, dtype=np.int64)
-    matrix[votes["row"].to_numpy(), annotators] = votes["label"].to_numpy()
-    if aggregation == "dawid-skene":
-        matrix[:, -1] = current  # the labels in place are one more, fallible annotator
-        fitted = dawid_skene(matrix, n_classes=n_classes)
-        best = fitted.posterior.argmax(axis=1)
-        sure = fitted.posterior.max(axis=1) > 0.5
-        return np.where(sure, best, UNDECIDED)
-    if pred_probs is None:
-        raise InputError("crowdlab needs model probabilities: import predictions first.")
-    from cleanlab.multiannotator import get_label_quality_multiannotator
-
-    frame = pd.DataFrame(matrix[:, :-1]).replace(-1, np.nan)
-    result = get_label_quality_multiannotator(frame, pred_probs, verbose=False)
-    return result["label_quality"]["consensus_label"].to_numpy()
-
-
 def decide_queue(
     session: Session,
     found: Dataset,
@@ -232,17 +241,35 @@ def decide_queue(
     *,
     aggregation: str = "plurality",
 ) -> Decisions:
-    """Decide every annotated, still open item of ``queue`` from its recorded votes."""
-    if aggregation not in AGGREGATIONS:
-        raise InputError(f"aggregation must be one of {AGGREGATIONS}. Got {aggregation!r}.")
-    rows = session.execute(
-        select(QueueItem.id, QueueItem.sample_id, Annotation.annotator, Annotation.label)
-        .join(Annotation, Annotation.queue_item_id == QueueItem.id)
-        .where(QueueItem.queue_id == queue.id, QueueItem.status.in_(OPEN_STATUSES))
-    ).all()
-    if not rows:
+    """Decide every annotated, still open item of ``queue`` from its recorded votes.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's transaction; nothing is committed here.
+    found : Dataset
+        The queue's dataset.
+    queue : Queue
+    aggregation : {"plurality", "dawid-skene", "crowdlab"}
+        How the votes and the current label decide a sample (see
+        :func:`labelmend.cleaner.aggregate.consensus`).
+
+    Returns
+    -------
+    Decisions
+        Samples decided, labels changed, and the sample ids left tied.
+
+    Examples
+    --------
+    >>> with open_store(url) as session:  # doctest: +SKIP
+    ...     found = repo.get_dataset(session, None)
+    ...     decide_queue(session, found, repo.get_queue(session, found, "week1")).decided
+    6
+    """
+    check_choice("aggregation", aggregation, AGGREGATIONS, where="decide_queue")
+    votes = repo.open_votes(session, queue)
+    if votes.empty:
         return Decisions(0, 0)
-    votes = pd.DataFrame(rows, columns=["item_id", "sample_pk", "annotator", "label"])
     items = votes.drop_duplicates("item_id")[["item_id", "sample_pk"]].reset_index(drop=True)
     votes["row"] = votes["item_id"].map(pd.Series(items.index, index=items["item_id"]))
     samples = {s.id: s for s in repo.samples_by_key(session, items["sample_pk"].tolist())}
@@ -250,7 +277,15 @@ def decide_queue(
     pred_probs = None
     if aggregation == "crowdlab":
         pred_probs = repo.latest_probabilities(session, found, items["sample_pk"].tolist())
-    decided = _consensus(votes, current, len(found.classes), aggregation, pred_probs)
+    decided = consensus(
+        votes["row"],
+        votes["annotator"],
+        votes["label"],
+        current_labels=current,
+        n_classes=len(found.classes),
+        method=aggregation,
+        pred_probs=pred_probs,
+    )
     changed = 0
     ties: list[str] = []
     resolved: list[int] = []
@@ -284,11 +319,39 @@ def pull_queue(
     aggregation: str = "plurality",
     page_size: int = 500,
     on_page: Callable[[int], None] | None = None,
+    checkpoint: Checkpoint = _no_checkpoint,
 ) -> PullResult:
     """Fetch the experts' answers for a pushed queue, record them once, decide samples.
 
-    Answers are committed page by page (a page holds whole tasks), so a pull cut off by
-    a failing server keeps what it stored and a re-run completes without duplicates.
+    Parameters
+    ----------
+    session : Session
+        The caller's transaction; nothing is committed here.
+    queue_name : str
+        A queue pushed with :func:`push_queue`.
+    client : LabelStudioClient
+    dataset : str, optional
+        Dataset name (optional when the store holds one).
+    aggregation : {"plurality", "dawid-skene", "crowdlab"}
+        How answers decide a sample (see :func:`decide_queue`).
+    page_size : int
+        Tasks per page of answers fetched (a page holds whole tasks).
+    on_page : callable(page), optional
+        Called with the page's index after each page is recorded.
+    checkpoint : callable(), optional
+        Called after each page is recorded. With ``session.commit``, a pull cut off by a
+        failing server keeps what it stored and a re-run completes without duplicates.
+
+    Returns
+    -------
+    PullResult
+
+    Examples
+    --------
+    >>> with open_store(url) as session:  # doctest: +SKIP
+    ...     result = pull_queue(session, "week1", client, checkpoint=session.commit)
+    >>> result.recorded, result.decisions.decided  # doctest: +SKIP
+    (6, 6)
     """
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
@@ -304,7 +367,7 @@ def pull_queue(
         new, seen, bad = _record(session, items, queue, found.classes, answers, tool=LABEL_STUDIO)
         recorded, repeated = recorded + new, repeated + seen
         rejected += bad
-        session.commit()
+        checkpoint()
         if on_page is not None:
             on_page(page)
     decisions = decide_queue(session, found, queue, aggregation=aggregation)
@@ -388,26 +451,43 @@ def import_annotations(
     )
 
 
-def sync_status(session: Session, queue_name: str, *, dataset: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SyncStatus:
+    """Where a queue stands: its tool project, item counts by stage, answers recorded."""
+
+    queue: str
+    project: str
+    items: int
+    pushed: int
+    pending: int
+    needs_another_vote: int
+    decided: int
+    skipped: int
+    annotations: int
+
+
+def sync_status(session: Session, queue_name: str, *, dataset: str | None = None) -> SyncStatus:
     """Counts for a queue: items pushed, pending, answered but tied (needing another
-    vote), decided, skipped, and annotations recorded."""
+    vote), decided, skipped, and annotations recorded.
+
+    Examples
+    --------
+    >>> with open_store(url) as session:  # doctest: +SKIP
+    ...     sync_status(session, "week1").decided
+    6
+    """
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
     items = repo.queue_frame(session, queue)
-    n_annotations = session.scalar(
-        select(func.count(Annotation.id))
-        .join(QueueItem, Annotation.queue_item_id == QueueItem.id)
-        .where(QueueItem.queue_id == queue.id)
-    )
     status = items["status"].value_counts()
-    return {
-        "queue": queue.name,
-        "project": queue.external_project or "",
-        "items": len(items),
-        "pushed": int(items["external_task_id"].notna().sum()),
-        "pending": int(status.get("pending", 0) + status.get("sent", 0)),
-        "needs_another_vote": int(status.get("annotated", 0)),
-        "decided": int(status.get("resolved", 0)),
-        "skipped": int(status.get("skipped", 0)),
-        "annotations": int(n_annotations or 0),
-    }
+    return SyncStatus(
+        queue=queue.name,
+        project=queue.external_project or "",
+        items=len(items),
+        pushed=int(items["external_task_id"].notna().sum()),
+        pending=int(status.get("pending", 0) + status.get("sent", 0)),
+        needs_another_vote=int(status.get("annotated", 0)),
+        decided=int(status.get("resolved", 0)),
+        skipped=int(status.get("skipped", 0)),
+        annotations=repo.count_annotations(session, queue),
+    )
