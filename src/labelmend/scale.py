@@ -39,6 +39,7 @@ from labelmend.cleaner import (
     ranking_order,
     score_samples,
     threshold_stats,
+    zero_cells,
 )
 from labelmend.errors import InputError, LabelmendError
 
@@ -141,9 +142,11 @@ def _shard_stats(path: Path, layout: ShardLayout) -> tuple[ThresholdStats, int]:
     return threshold_stats(labels, probs), probs.shape[1]
 
 
-def _shard_counts(path: Path, layout: ShardLayout, thresholds: npt.NDArray[np.float64]) -> Any:
+def _shard_counts(
+    path: Path, layout: ShardLayout, thresholds: npt.NDArray[np.float64], count_zeros: bool
+) -> tuple[Any, int]:
     _, labels, probs = read_shard(path, layout)
-    return confident_counts(labels, probs, thresholds)
+    return confident_counts(labels, probs, thresholds), zero_cells(probs) if count_zeros else 0
 
 
 def _score_shard(
@@ -278,9 +281,16 @@ def rank_dataset(
         for partial, _ in partial_stats:
             stats = stats + partial
         counts = runner.map(
-            "confident joint", _shard_counts, files, layout=layout, thresholds=stats.thresholds
+            "confident joint",
+            _shard_counts,
+            files,
+            layout=layout,
+            thresholds=stats.thresholds,
+            count_zeros=stats.zero_given > 0,
         )
-        noise_model = NoiseModel.from_counts(stats, np.sum(counts, axis=0))
+        noise_model = NoiseModel.from_counts(
+            stats, np.sum([c for c, _ in counts], axis=0), sum(z for _, z in counts)
+        )
         out_files = [
             out_dir / f"scores-{index:05d}.parquet" if out_dir is not None else None
             for index in range(len(files))

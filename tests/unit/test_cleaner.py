@@ -184,13 +184,21 @@ def test_plain_scores_match_cleanlab(method):
 
 
 def test_p_error_is_calibrated_on_synthetic_noise():
-    labels, probs, true = noisy_problem(n=4000, noise=0.15, seed=1)
+    # p_error is a posterior given the model's probabilities, so it can only be
+    # calibrated when they are: each true label is drawn from its row's probabilities.
+    rng = np.random.default_rng(1)
+    probs = np.exp(6 * rng.normal(size=(4000, 4)))
+    probs /= probs.sum(axis=1, keepdims=True)
+    true = (rng.random(4000)[:, None] > np.cumsum(probs, axis=1)).sum(axis=1)
+    labels = true.copy()
+    flip = rng.random(4000) < 0.15
+    labels[flip] = (true[flip] + rng.integers(1, 4, size=flip.sum())) % 4
     p_error = score_samples(labels, probs).p_error
     actual = int((labels != true).sum())
-    assert abs(p_error.sum() - actual) < 0.25 * actual
+    assert abs(p_error.sum() - actual) < 0.2 * actual
     # Among samples with p_error above one half, most are real errors.
     confident = p_error > 0.5
-    assert (labels[confident] != true[confident]).mean() > 0.7
+    assert (labels[confident] != true[confident]).mean() > 0.8
 
 
 def test_ce_minus_entropy_matches_the_paper_formula():

@@ -113,7 +113,7 @@ def test_every_harm_method_scores_every_row_and_ranks_planted_flips_above_chance
 def test_default_score_finds_the_planted_flips(noisy):
     scores = find_harmful_examples(noisy["model"], noisy["train"], noisy["failures"])
     top = np.argsort(-scores)[:15]
-    assert noisy["is_error"][top].sum() >= 11
+    assert noisy["is_error"][top].sum() >= 10
 
 
 @pytest.mark.parametrize("method", ["loss", "self_influence", "tracin", "fisher", "influence"])

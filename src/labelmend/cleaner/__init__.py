@@ -17,7 +17,13 @@ from labelmend.cleaner.aggregate import (
     vote_counts,
 )
 from labelmend.cleaner.cost import expected_annotations
-from labelmend.cleaner.noise import NoiseModel, ThresholdStats, confident_counts, threshold_stats
+from labelmend.cleaner.noise import (
+    NoiseModel,
+    ThresholdStats,
+    confident_counts,
+    threshold_stats,
+    zero_cells,
+)
 from labelmend.cleaner.ranking import (
     RANKING_COLUMNS,
     REASONS,
@@ -72,4 +78,5 @@ __all__ = [
     "select_batch",
     "threshold_stats",
     "vote_counts",
+    "zero_cells",
 ]

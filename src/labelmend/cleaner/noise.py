@@ -23,12 +23,15 @@ from cleanlab.internal.util import clip_noise_rates
 THRESHOLD_TOLERANCE = 1e-6
 #: Thresholds below this are raised to it (cleanlab's lower bound).
 THRESHOLD_FLOOR = 2 * np.finfo(np.float64).eps
-#: Weight of a uniform component mixed into the noise matrix before it is used as a
-#: likelihood. Confident learning sees few samples of rare confusions; a zero cell would
-#: make the posterior deny any error between that pair of classes, however sure the
-#: model is. On the label-errors CIFAR-10 and MNIST sets, validated errors found in the
-#: top k and 2k are flat for weights from 0.1 to 0.2 (benchmarks/label_errors.py).
-NOISE_SMOOTHING = 0.15
+#: Pseudo-counts per true class with which the noise matrix is shrunk towards symmetric
+#: noise at the same overall rate before it is used as a likelihood. Confident learning
+#: sees few samples of rare confusions; a zero cell would make the posterior deny any
+#: error between that pair of classes, however sure the model is. Shrinking towards
+#: symmetric noise (rather than mixing in a uniform matrix) adds no noise mass, so
+#: Σ p_error keeps confident learning's error rate, and the shrinkage fades as classes
+#: grow: a class seen n times keeps weight n / (n + 30) on its own column. Chosen by
+#: leave-one-set-out over the real-noise sets of benchmarks/quality.py.
+NOISE_PRIOR_STRENGTH = 30.0
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -44,14 +47,19 @@ class ThresholdStats:
         Σ over samples labelled k of ``pred_probs[i, k]``.
     label_counts : (K,) int
         Number of samples labelled k.
+    zero_given : int
+        Number of samples whose given label has probability exactly 0.
     """
 
     given_prob_sums: FloatArray
     label_counts: IntArray
+    zero_given: int = 0
 
     def __add__(self, other: ThresholdStats) -> ThresholdStats:
         return ThresholdStats(
-            self.given_prob_sums + other.given_prob_sums, self.label_counts + other.label_counts
+            self.given_prob_sums + other.given_prob_sums,
+            self.label_counts + other.label_counts,
+            self.zero_given + other.zero_given,
         )
 
     @property
@@ -80,7 +88,17 @@ def threshold_stats(
     return ThresholdStats(
         np.bincount(labels, weights=given, minlength=n_classes).astype(np.float64),
         np.bincount(labels, minlength=n_classes).astype(np.int64),
+        int(np.count_nonzero(given == 0)),
     )
+
+
+def zero_cells(pred_probs: npt.NDArray[np.floating[Any]]) -> int:
+    """Number of probabilities exactly 0 in a block (needed only when a given label has one).
+
+    >>> zero_cells(np.array([[1.0, 0.0], [0.5, 0.5]]))
+    1
+    """
+    return int(pred_probs.size - np.count_nonzero(pred_probs))
 
 
 def confident_pairs(
@@ -141,6 +159,13 @@ class NoiseModel:
         convention).
     class_prior : (K,) float
         Estimated distribution of the true classes.
+    zero_floor : float
+        Least probability a cell counts with when forming posteriors: the rate at which
+        a cell the model put at exactly 0 holds the given label (samples given a label
+        of probability 0 / cells of probability 0, the maximum-likelihood level for
+        lifting zeros; at most 1 / K). 0 when no given label has probability 0. A model
+        that puts zero mass on a given label is wrong there about this often, so such
+        labels get p_error < 1, ordered by how strongly the other classes speak.
     """
 
     thresholds: FloatArray
@@ -148,6 +173,7 @@ class NoiseModel:
     confident_joint: FloatArray
     noise_matrix: FloatArray
     class_prior: FloatArray
+    zero_floor: float = 0.0
 
     @property
     def n_classes(self) -> int:
@@ -158,17 +184,47 @@ class NoiseModel:
         """Confident learning's estimate of the number of label errors (off-diagonal mass)."""
         return float(self.confident_joint.sum() - np.trace(self.confident_joint))
 
-    def likelihood(self, smoothing: float = NOISE_SMOOTHING) -> FloatArray:
-        """(K, K) P(given = s | true = t) mixed with a uniform distribution, for posteriors."""
-        return (1.0 - smoothing) * self.noise_matrix + smoothing / self.n_classes
+    def likelihood(self, prior_strength: float = NOISE_PRIOR_STRENGTH) -> FloatArray:
+        """(K, K) P(given = s | true = t) for posteriors, columns summing to 1.
+
+        The confident joint plus ``prior_strength`` pseudo-counts per true class spread
+        as symmetric noise at the joint's own error rate η (1 − η on the diagonal, η /
+        (K − 1) elsewhere), normalised per column. η = (off-diagonal count + 1) / (N + 2)
+        (Laplace's rule of succession), so a joint without off-diagonal counts does not
+        rule errors out.
+
+        >>> stats = ThresholdStats(np.array([1.6, 0.9]), np.array([2, 2]))
+        >>> model = NoiseModel.from_counts(stats, np.array([[2, 0], [1, 1]]))
+        >>> model.likelihood(0.0).round(2)
+        array([[0.67, 0.  ],
+               [0.33, 1.  ]])
+        >>> model.likelihood(2.0).round(2)
+        array([[0.67, 0.22],
+               [0.33, 0.78]])
+        """
+        if prior_strength < 0:
+            raise ValueError(f"prior_strength must be ≥ 0. Got {prior_strength}.")
+        k = self.n_classes
+        joint = self.confident_joint
+        # Rule of succession: a joint with no off-diagonal count still allows errors.
+        error_rate = (joint.sum() - np.trace(joint) + 1.0) / (joint.sum() + 2.0)
+        symmetric = np.full((k, k), error_rate / max(k - 1, 1))
+        np.fill_diagonal(symmetric, 1.0 - error_rate)
+        counts = joint + prior_strength * symmetric
+        totals = counts.sum(axis=0)
+        # A class with neither counts nor prior keeps its label.
+        return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), np.eye(k))
 
     @classmethod
-    def from_counts(cls, stats: ThresholdStats, raw_joint: IntArray) -> NoiseModel:
+    def from_counts(
+        cls, stats: ThresholdStats, raw_joint: IntArray, zero_cells: int = 0
+    ) -> NoiseModel:
         """Calibrate raw confident counts into a noise model (cleanlab's calibration).
 
         Every class keeps at least one confident sample of its own on the diagonal, rows
         are rescaled to the number of samples given each label, and the noise matrix is
-        clipped as cleanlab does.
+        clipped as cleanlab does. ``zero_cells`` is the number of probabilities exactly
+        0 (counted only when ``stats.zero_given`` > 0).
         """
         joint = raw_joint.astype(np.float64)
         np.fill_diagonal(joint, np.maximum(np.diagonal(joint), 1.0))
@@ -178,4 +234,7 @@ class NoiseModel:
         true_counts = np.maximum(joint.sum(axis=0), 1e-100)
         noise_matrix = clip_noise_rates(joint / true_counts)
         prior = joint.sum(axis=0) / max(joint.sum(), 1e-100)
-        return cls(stats.thresholds, stats.label_counts, joint, noise_matrix, prior)
+        floor = 0.0
+        if stats.zero_given and zero_cells:
+            floor = min(stats.zero_given / zero_cells, 1.0 / stats.label_counts.size)
+        return cls(stats.thresholds, stats.label_counts, joint, noise_matrix, prior, floor)

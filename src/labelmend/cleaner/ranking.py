@@ -21,7 +21,13 @@ from labelmend._validation import (
     check_unique,
 )
 from labelmend.cleaner._source import ProbabilitySource
-from labelmend.cleaner.noise import NoiseModel, ThresholdStats, confident_pairs, threshold_stats
+from labelmend.cleaner.noise import (
+    NoiseModel,
+    ThresholdStats,
+    confident_pairs,
+    threshold_stats,
+    zero_cells,
+)
 from labelmend.cleaner.scores import (
     AMBIGUITY_THRESHOLD,
     DEFAULT_DIFFICULTY,
@@ -127,15 +133,21 @@ def _fit_noise_model(
     ):
         stats = stats + partial
     thresholds = stats.thresholds
+    # Zero probabilities are counted only when some given label has one (zero_floor).
+    count_zeros = stats.zero_given > 0
+
+    def second_pass(start: int, block: npt.NDArray[np.floating[Any]]) -> Any:
+        pairs = confident_pairs(labels[start : start + len(block)], block, thresholds)
+        return pairs, zero_cells(block) if count_zeros else 0
+
     joint = np.zeros((k, k), dtype=np.int64)
-    for given, guess in source.map_blocks(
-        lambda start, block: confident_pairs(labels[start : start + len(block)], block, thresholds),
-        block_rows=block_rows,
-        validate=True,
-        n_jobs=n_jobs,
+    zeros = 0
+    for (given, guess), block_zeros in source.map_blocks(
+        second_pass, block_rows=block_rows, validate=True, n_jobs=n_jobs
     ):
         np.add.at(joint, (given, guess), 1)
-    return NoiseModel.from_counts(stats, joint)
+        zeros += block_zeros
+    return NoiseModel.from_counts(stats, joint, zeros)
 
 
 def fit_noise_model(
@@ -351,8 +363,8 @@ def rank_samples(
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> rank_samples(labels, probs)[["sample_id", "suggested_label", "p_error"]].head(2)
        sample_id  suggested_label   p_error
-    0          5                0  0.855186
-    1          4                1  0.072100
+    0          5                0  0.861190
+    1          4                1  0.075472
     """
     scores = score_samples(
         labels,
@@ -412,7 +424,7 @@ def select_batch(
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> select_batch(rank_samples(labels, probs), 2, exclude=[5])["sample_id"].tolist()
-    [4, 3]
+    [4, 1]
     """
     _check_ranking(ranking, "select_batch")
     if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
@@ -434,7 +446,7 @@ def expected_errors_curve(ranking: pd.DataFrame) -> npt.NDArray[np.float64]:
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> expected_errors_curve(rank_samples(labels, probs)).round(2)
-    array([0.86, 0.93, 0.96, 0.99, 1.  , 1.02])
+    array([0.86, 0.94, 1.01, 1.06, 1.1 , 1.13])
     """
     _check_ranking(ranking, "expected_errors_curve")
     ordered = ranking.sort_values("rank", kind="stable")["p_error"].to_numpy()

@@ -127,9 +127,17 @@ class BlockScores:
 
     @cached_property
     def _joint(self) -> tuple[npt.NDArray[np.floating[Any]], FloatArray]:
-        """Unnormalised posterior p(j | x) · P(given = y | true = j), (n, K), and row sums."""
+        """Unnormalised posterior p(j | x) · P(given = y | true = j), (n, K), and row sums.
+
+        Probabilities below the noise model's ``zero_floor`` count as the floor (it is 0
+        unless some given label has probability exactly 0), so p_error stays monotone.
+        """
         joint = np.take(self._likelihood, self.labels, axis=0)
-        joint *= self.pred_probs
+        floor = self.noise_model.zero_floor
+        if floor > 0:
+            joint *= np.maximum(self.pred_probs, self.pred_probs.dtype.type(floor))
+        else:
+            joint *= self.pred_probs
         totals = row_sums(joint).astype(np.float64)
         # A row with no support anywhere keeps the model's own distribution.
         empty = totals <= 0

@@ -13,7 +13,7 @@ import pandas as pd
 import typer
 
 from labelmend.cleaner import DifficultyName, MethodName
-from labelmend.cli._console import console, frame_table, stage_progress
+from labelmend.cli._console import METHOD_HELP, console, frame_table, stage_progress
 from labelmend.errors import InputError
 from labelmend.jobs import rank_files
 from labelmend.scale import ShardLayout, rank_dataset
@@ -56,7 +56,7 @@ def rank(
         Path | None,
         typer.Option(help="Given labels: .npy, .csv, .parquet or .jsonl (not for shards)."),
     ] = None,
-    method: Annotated[MethodName, typer.Option(help="Ranking method.")] = "errors_per_annotation",
+    method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = "errors_per_annotation",
     difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
     classes: Annotated[
         str | None, typer.Option(help="Comma-separated class names, in column order.")

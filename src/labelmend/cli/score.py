@@ -8,7 +8,7 @@ import typer
 
 from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
-from labelmend.cli._console import console, frame_table, stage_progress
+from labelmend.cli._console import METHOD_HELP, console, frame_table, stage_progress
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
 from labelmend.storage import open_store
 
@@ -17,7 +17,7 @@ def score(
     model: Annotated[
         str | None, typer.Option(help="Model whose newest predictions to use.")
     ] = None,
-    method: Annotated[MethodName, typer.Option(help="Ranking method.")] = "errors_per_annotation",
+    method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = "errors_per_annotation",
     difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
     top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 10,
     shards: Annotated[

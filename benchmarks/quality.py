@@ -1,0 +1,469 @@
+"""Ranking quality on real human label noise where every sample's true label is known.
+
+Sets, built from ../shared/data (5 seeds each: the annotator drawn, plurality ties, CV
+folds):
+
+- ``cifar10-orig``: given = the original CIFAR-10 test labels; truth = the plurality of
+  CIFAR-10H's ~51 human labels per image.
+- ``cifar10h-1vote``: given = one CIFAR-10H vote; truth = the plurality of the others.
+- ``cifar10h-T1``, ``-T1.5``, ``-T2``: given = one draw from the CIFAR-10H vote
+  distribution sharpened to temperature T (the active label cleaning paper's initial
+  labels); truth = the plurality of all votes.
+- ``music-1ann``: given = one random real annotator's label per song; truth = gold.
+- ``music-mv``: given = the annotators' majority vote; truth = gold.
+
+Probabilities: the label-errors study's out-of-fold CIFAR-10 probabilities for the
+CIFAR sets; for music, 5-fold stratified out-of-fold logistic regression on the
+standardised features, C chosen by out-of-fold log-loss on the *given* labels
+(:func:`labelmend.fitting.select_regularisation`; cached in benchmarks/results/).
+
+Per order (ours: the default priority and p_error; cleanlab's three
+``get_label_quality_scores`` and ``find_label_issues``, same run): true errors in the top
+k, 2k and 5% of N (k = number of true errors), AUROC and AP; for p_error: Σ p_error
+against the true count and the expected errors in the top k and 2k (Σ p_error over them)
+against those found. Means ± sd over seeds; a reliability diagram of p_error (PNG).
+
+    python benchmarks/quality.py [--seeds 5] [--markdown] [--json] [--plot PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from _orders import FIND_LABEL_ISSUES, OURS_DEFAULT, OURS_P_ERROR, order_scores, orders
+from labelmend.cleaner import DEFAULT_METHOD, RANKING_METHODS, BlockScores, fit_noise_model
+from labelmend.cleaner.noise import NOISE_PRIOR_STRENGTH
+from labelmend.fitting import select_regularisation
+from labelmend.simulator import sharpened
+from labelmend.simulator.datasets import music_genre
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+CACHE = Path(__file__).resolve().parent / "results" / "quality-cache"
+SETS = (
+    "cifar10-orig",
+    "cifar10h-1vote",
+    "cifar10h-T1",
+    "cifar10h-T1.5",
+    "cifar10h-T2",
+    "music-1ann",
+    "music-mv",
+)
+#: Columns of the per-order table: (key, header).
+ORDER_METRICS = (
+    ("p@k", "p@k"),
+    ("p@2k", "p@2k"),
+    ("p@5%", "p@5% N"),
+    ("auroc", "AUROC"),
+    ("ap", "AP"),
+)
+RELIABILITY_BINS = np.linspace(0.0, 1.0, 11)
+#: Values of the noise prior strength tried by the leave-one-set-out selection.
+PRIOR_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)
+
+
+@dataclass(frozen=True)
+class NoisySet:
+    """One draw of a real-noise set: given labels, truth, out-of-fold probabilities."""
+
+    name: str
+    labels: np.ndarray
+    truth: np.ndarray
+    probs: np.ndarray
+
+    @property
+    def is_error(self) -> np.ndarray:
+        return self.labels != self.truth
+
+
+def plurality(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N,) most voted class of each row of ``counts`` (N, K), ties broken at random."""
+    top = counts == counts.max(axis=1, keepdims=True)
+    return (top * rng.random(counts.shape)).argmax(axis=1)
+
+
+def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N,) one class per row of ``probs`` (N, K)."""
+    cdf = np.cumsum(probs, axis=1)
+    return np.minimum((rng.random(len(probs))[:, None] * cdf[:, -1:] >= cdf).sum(axis=1), 9)
+
+
+def cifar_sets(rng: np.random.Generator) -> Iterator[NoisySet]:
+    counts = np.load(SHARED / "cifar-10h" / "cifar10h-counts.npy")
+    errors = SHARED / "label-errors"
+    probs = np.load(errors / "cross_validated_predicted_probabilities/cifar10_test_set_pyx.npy")
+    original = np.load(errors / "original_test_labels/cifar10_test_set_original_labels.npy")
+    truth = plurality(counts, rng)
+    yield NoisySet("cifar10-orig", original.astype(np.intp), truth, probs)
+    vote = draw(counts / counts.sum(axis=1, keepdims=True), rng)
+    others = counts - np.eye(10, dtype=counts.dtype)[vote]
+    yield NoisySet("cifar10h-1vote", vote, plurality(others, rng), probs)
+    for temperature in (1, 1.5, 2):
+        given = draw(sharpened(counts / counts.sum(axis=1, keepdims=True), temperature), rng)
+        yield NoisySet(f"cifar10h-T{temperature:g}", given, truth, probs)
+
+
+def music_probs(features: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
+    """Out-of-fold probabilities, C by OOF log-loss on ``labels``; cached on disk."""
+    key = hashlib.sha1(labels.astype(np.int64).tobytes() + str(seed).encode()).hexdigest()[:16]
+    path = CACHE / f"music-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    _, probs = select_regularisation(features, labels, random_state=seed)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, probs)
+    return probs
+
+
+def music_sets(rng: np.random.Generator, seed: int) -> Iterator[NoisySet]:
+    data = music_genre(SHARED / "music-genre")
+    answered = data.annotations >= 0
+    assert data.features is not None
+    # One random annotator among those who labelled each song.
+    pick = (answered * rng.random(answered.shape)).argmax(axis=1)
+    one = data.annotations[np.arange(len(pick)), pick]
+    yield NoisySet("music-1ann", one, data.true_labels, music_probs(data.features, one, seed))
+    votes = np.stack([(data.annotations == c).sum(axis=1) for c in range(len(data.classes))], 1)
+    majority = plurality(votes, rng)
+    yield NoisySet(
+        "music-mv", majority, data.true_labels, music_probs(data.features, majority, seed)
+    )
+
+
+def noisy_sets(seed: int) -> Iterator[NoisySet]:
+    rng = np.random.default_rng(seed)
+    yield from cifar_sets(rng)
+    yield from music_sets(rng, seed)
+
+
+def evaluate(data: NoisySet) -> dict[str, object]:
+    """Every order's metrics on one draw, plus p_error's calibration and reliability."""
+    is_error = data.is_error
+    n, k = is_error.size, int(is_error.sum())
+    ranked, ours, n_flagged = orders(data.labels, data.probs)
+    per_order: dict[str, dict[str, float]] = {}
+    for method, order in ranked.items():
+        score = order_scores(order)
+        hits = np.cumsum(is_error[order])
+        five = max(1, round(0.05 * n))
+        per_order[method] = {
+            "p@k": hits[k - 1] / k,
+            "p@2k": hits[2 * k - 1] / (2 * k),
+            "p@5%": hits[five - 1] / five,
+            "auroc": np.nan if method == FIND_LABEL_ISSUES else roc_auc_score(is_error, score),
+            "ap": np.nan
+            if method == FIND_LABEL_ISSUES
+            else average_precision_score(is_error, score),
+        }
+    calibration = {"true": float(k), "sum p_error": float(ours.p_error.sum())}
+    for method in (OURS_DEFAULT, OURS_P_ERROR):
+        order = ranked[method]
+        expected, hits = np.cumsum(ours.p_error[order]), np.cumsum(is_error[order])
+        for top, tag in ((k, "k"), (2 * k, "2k")):
+            calibration[f"{method} expected@{tag}"] = float(expected[top - 1])
+            calibration[f"{method} found@{tag}"] = float(hits[top - 1])
+    calibration["find_label_issues"] = float(n_flagged)
+    bins = np.clip(np.digitize(ours.p_error, RELIABILITY_BINS[1:-1]), 0, 9)
+    reliability = np.stack(
+        [np.bincount(bins, minlength=10), np.bincount(bins, weights=is_error, minlength=10)]
+    )
+    return {
+        "orders": per_order,
+        "calibration": calibration,
+        "reliability": reliability,
+        "sweep": sweep(data),
+    }
+
+
+def sweep(data: NoisySet) -> dict[float, dict[str, float]]:
+    """Our targets' quantities for each noise prior strength of :data:`PRIOR_GRID`."""
+    is_error = data.is_error
+    k = int(is_error.sum())
+    model = fit_noise_model(data.labels, data.probs)
+    out = {}
+    for strength in PRIOR_GRID:
+        block = BlockScores(data.probs, data.labels, model, model.likelihood(strength))
+        p_error = block.p_error
+        default = np.argsort(-RANKING_METHODS[DEFAULT_METHOD].priority(block), kind="stable")
+        by_error = np.argsort(-p_error, kind="stable")
+        found, expected = np.cumsum(is_error[by_error]), np.cumsum(p_error[by_error])
+        out[strength] = {
+            "default p@k": float(is_error[default[:k]].mean()),
+            "ap": float(average_precision_score(is_error, p_error)),
+            "sum": float(p_error.sum() / k),
+            "curve@k": float(expected[k - 1] / max(found[k - 1], 1)),
+            "curve@2k": float(expected[2 * k - 1] / max(found[2 * k - 1], 1)),
+        }
+    return out
+
+
+def target_misses(values: dict[str, float], best_pk: float, best_ap: float) -> int:
+    """How many of the four targets one set misses (curve: both checkpoints)."""
+    return (
+        int(values["default p@k"] < best_pk)
+        + int(values["ap"] < best_ap)
+        + int(abs(values["sum"] - 1) > 0.2)
+        + int(abs(values["curve@k"] - 1) > 0.1 or abs(values["curve@2k"] - 1) > 0.1)
+    )
+
+
+def leave_one_set_out(results: dict[str, list[dict]], summary: dict) -> list[list[str]]:
+    """For each set: the prior strength chosen on the other sets (fewest target misses,
+    then the largest mean AP margin over cleanlab) and its held-out numbers."""
+    means = {
+        name: {
+            strength: {
+                key: float(np.mean([r["sweep"][strength][key] for r in runs]))
+                for key in runs[0]["sweep"][strength]
+            }
+            for strength in PRIOR_GRID
+        }
+        for name, runs in results.items()
+    }
+
+    def cost(strength: float, names: list[str]) -> tuple[int, float]:
+        misses = sum(
+            target_misses(
+                means[n][strength],
+                summary[n]["best_cleanlab_p@k"],
+                summary[n]["best_cleanlab_ap"],
+            )
+            for n in names
+        )
+        margin = np.mean([means[n][strength]["ap"] - summary[n]["best_cleanlab_ap"] for n in names])
+        return misses, -float(margin)
+
+    rows = []
+    for held in results:
+        others = [n for n in results if n != held]
+        chosen = min(PRIOR_GRID, key=lambda strength: cost(strength, others))
+        values = means[held][chosen]
+        rows.append(
+            [
+                held,
+                f"{chosen:g}",
+                f"{values['default p@k']:.3f} vs {summary[held]['best_cleanlab_p@k']:.3f}",
+                f"{values['ap']:.3f} vs {summary[held]['best_cleanlab_ap']:.3f}",
+                f"{values['sum'] - 1:+.0%}",
+                f"{values['curve@k'] - 1:+.0%} / {values['curve@2k'] - 1:+.0%}",
+                str(
+                    4
+                    - target_misses(
+                        values,
+                        summary[held]["best_cleanlab_p@k"],
+                        summary[held]["best_cleanlab_ap"],
+                    )
+                ),
+            ]
+        )
+    everywhere = min(PRIOR_GRID, key=lambda strength: cost(strength, list(results)))
+    rows.append(
+        ["(all sets)", f"{everywhere:g}", "", "", "", "", f"shipped: {NOISE_PRIOR_STRENGTH:g}"]
+    )
+    return rows
+
+
+LOSO_COLUMNS = (
+    "held-out set",
+    "prior chosen on the others",
+    "default p@k vs best cleanlab",
+    "p_error AP vs best cleanlab",
+    "Σ p_error − true",
+    "curve at k / 2k (p_error order)",
+    "targets met of 4",
+)
+
+
+def mean_sd(values: list[float]) -> str:
+    array = np.asarray(values, dtype=float)
+    if np.all(np.isnan(array)):
+        return "—"
+    return f"{np.nanmean(array):.3f} ± {np.nanstd(array):.3f}"
+
+
+def summarise(results: dict[str, list[dict]]) -> tuple[list[list[str]], list[list[str]], dict]:
+    """Per-order rows, per-set target rows and a JSON summary (means over seeds)."""
+    order_rows, target_rows, summary = [], [], {}
+    for name, runs in results.items():
+        methods = list(runs[0]["orders"])
+        mean = {
+            m: {
+                key: float(np.nanmean([r["orders"][m][key] for r in runs]))
+                for key, _ in ORDER_METRICS
+            }
+            for m in methods
+        }
+        for m in methods:
+            cells = [mean_sd([r["orders"][m][key] for r in runs]) for key, _ in ORDER_METRICS]
+            order_rows.append([name, m, *cells])
+        cal = {
+            key: float(np.mean([r["calibration"][key] for r in runs]))
+            for key in runs[0]["calibration"]
+        }
+        cleanlab = [m for m in methods if m.startswith("cleanlab") and m != FIND_LABEL_ISSUES]
+        best_pk = max(mean[m]["p@k"] for m in cleanlab)
+        best_ap = max(mean[m]["ap"] for m in cleanlab)
+        ratio = cal["sum p_error"] / cal["true"]
+
+        def curve(method: str, tag: str, cal: dict[str, float] = cal) -> float:
+            return cal[f"{method} expected@{tag}"] / max(cal[f"{method} found@{tag}"], 1e-9)
+
+        checks = {
+            "default p@k ≥ best cleanlab": mean[OURS_DEFAULT]["p@k"] >= best_pk,
+            "p_error AP ≥ best cleanlab": mean[OURS_P_ERROR]["ap"] >= best_ap,
+            "Σ p_error within ±20%": abs(ratio - 1) <= 0.2,
+            "curve within ±10%": all(
+                abs(curve(m, t) - 1) <= 0.1
+                for m in (OURS_DEFAULT, OURS_P_ERROR)
+                for t in ("k", "2k")
+            ),
+        }
+        summary[name] = {
+            "orders": mean,
+            "calibration": cal,
+            "best_cleanlab_p@k": best_pk,
+            "best_cleanlab_ap": best_ap,
+            "targets": checks,
+        }
+        target_rows.append(
+            [
+                name,
+                f"{cal['true']:.0f}",
+                f"{mean[OURS_DEFAULT]['p@k']:.3f} vs {best_pk:.3f}",
+                f"{mean[OURS_P_ERROR]['ap']:.3f} vs {best_ap:.3f}",
+                f"{cal['sum p_error']:.0f} ({ratio - 1:+.0%}); CL flags {cal['find_label_issues']:.0f}",
+                " / ".join(
+                    f"{curve(m, t) - 1:+.0%}"
+                    for m in (OURS_DEFAULT, OURS_P_ERROR)
+                    for t in ("k", "2k")
+                ),
+                "".join("✓" if ok else "✗" for ok in checks.values()),
+            ]
+        )
+    return order_rows, target_rows, summary
+
+
+TARGET_COLUMNS = (
+    "set",
+    "true errors",
+    "default p@k vs best cleanlab",
+    "p_error AP vs best cleanlab",
+    "Σ p_error vs true",
+    "expected/found − 1 at k, 2k (default; p_error)",
+    "targets",
+)
+
+
+def plot_reliability(results: dict[str, list[dict]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    centres = (RELIABILITY_BINS[:-1] + RELIABILITY_BINS[1:]) / 2
+    fig, axes = plt.subplots(2, 4, figsize=(14, 7), sharex=True, sharey=True)
+    for ax, (name, runs) in zip(axes.flat, results.items(), strict=False):
+        counts, errors = np.sum([r["reliability"] for r in runs], axis=0)
+        shown = counts > 0
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.8)
+        ax.plot(centres[shown], errors[shown] / counts[shown], "o-")
+        for x, c in zip(centres[shown], counts[shown], strict=True):
+            ax.annotate(f"{c / len(runs):.0f}", (x, 0.02), fontsize=6, ha="center")
+        ax.set_title(name)
+    for ax in axes.flat[len(results) :]:
+        ax.axis("off")
+    fig.supxlabel("p_error (bin centre; mean rows per bin along the bottom)")
+    fig.supylabel("fraction of the bin's labels that are wrong")
+    fig.suptitle("Reliability of p_error on real label noise (pooled over seeds)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run(seeds: int, on_step: Callable[[], None] | None = None) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {name: [] for name in SETS}
+    for seed in range(seeds):
+        for data in noisy_sets(seed):
+            results[data.name].append(evaluate(data))
+            if on_step is not None:
+                on_step()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--markdown", action="store_true", help="also print markdown tables")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON only")
+    parser.add_argument(
+        "--plot", type=Path, default=Path("benchmarks/results/quality-reliability.png")
+    )
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        raise SystemExit(f"real data not found at {SHARED}")
+    started = time.perf_counter()
+    with Progress(transient=True, disable=args.json) as progress:
+        task = progress.add_task("sets × seeds", total=args.seeds * len(SETS))
+        results = run(args.seeds, lambda: progress.advance(task))
+    order_rows, target_rows, summary = summarise(results)
+    loso_rows = leave_one_set_out(results, summary)
+    plot_reliability(results, args.plot)
+    if args.json:
+        summary["leave_one_set_out"] = [
+            dict(zip(LOSO_COLUMNS, row, strict=True)) for row in loso_rows
+        ]
+        print(json.dumps(summary, indent=1, default=bool))
+        return
+    console = Console(width=160)
+    table = Table(title=f"True errors found, mean ± sd over {args.seeds} seeds")
+    for header in ("set", "order", *(h for _, h in ORDER_METRICS)):
+        table.add_column(header, justify="left" if header in ("set", "order") else "right")
+    for row in order_rows:
+        table.add_row(*row)
+    console.print(table)
+    targets = Table(title="Targets (means over seeds): ✓/✗ in the order of the columns")
+    for header in TARGET_COLUMNS:
+        targets.add_column(header)
+    for row in target_rows:
+        targets.add_row(*row)
+    console.print(targets)
+    loso = Table(
+        title="Noise prior strength by leave-one-set-out: held-out numbers (means over seeds)"
+    )
+    for header in LOSO_COLUMNS:
+        loso.add_column(header)
+    for row in loso_rows:
+        loso.add_row(*row)
+    console.print(loso)
+    console.print(f"{time.perf_counter() - started:.1f} s; reliability diagram: {args.plot}")
+    if args.markdown:
+        print("| set | order | " + " | ".join(h for _, h in ORDER_METRICS) + " |")
+        print("|---|---|" + "---:|" * len(ORDER_METRICS))
+        for row in order_rows:
+            print("| " + " | ".join(row) + " |")
+        print()
+        print("| " + " | ".join(TARGET_COLUMNS) + " |")
+        print("|" + "---|" * len(TARGET_COLUMNS))
+        for row in target_rows:
+            print("| " + " | ".join(row) + " |")
+        print()
+        print("| " + " | ".join(LOSO_COLUMNS) + " |")
+        print("|" + "---|" * len(LOSO_COLUMNS))
+        for row in loso_rows:
+            print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""p_error on real human label noise with full truth: CIFAR-10H draws (benchmarks/quality.py).
+
+Given labels are one draw per image from CIFAR-10H's ~51 human votes sharpened to
+temperature T; the truth is the plurality of the votes; probabilities are the
+label-errors study's out-of-fold CIFAR-10 predictions. The p_error order must rank true
+errors at least as well as cleanlab's best score (AP), and Σ p_error must be within 20%
+of the true number of errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cleanlab.rank import get_label_quality_scores
+from sklearn.metrics import average_precision_score
+
+from labelmend.cleaner import score_samples
+from labelmend.simulator import sharpened
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.mark.parametrize("temperature", [1.5, 2.0])
+def test_p_error_order_and_total_on_cifar10h_draws(shared_data, temperature):
+    counts = np.load(shared_data / "cifar-10h" / "cifar10h-counts.npy")
+    root = shared_data / "label-errors" / "cross_validated_predicted_probabilities"
+    probs = np.load(root / "cifar10_test_set_pyx.npy")
+    rng = np.random.default_rng(0)
+    votes = counts / counts.sum(axis=1, keepdims=True)
+    cdf = np.cumsum(sharpened(votes, temperature), axis=1)
+    labels = np.minimum((rng.random(len(cdf))[:, None] >= cdf).sum(axis=1), 9)
+    is_error = labels != counts.argmax(axis=1)
+    p_error = score_samples(labels, probs).p_error
+    ours = average_precision_score(is_error, p_error)
+    for method in ("self_confidence", "normalized_margin", "confidence_weighted_entropy"):
+        quality = get_label_quality_scores(labels, probs, method=method)
+        assert ours >= average_precision_score(is_error, -quality), method
+    assert abs(p_error.sum() / is_error.sum() - 1) < 0.2
