@@ -7,12 +7,15 @@ inside the model, and the regularisation of the default logistic regression can 
 chosen by out-of-fold log-loss on the **given** labels — the true labels are never used.
 
 Glossary: N samples, D features, K classes; ``features`` (N, D), ``labels`` (N,) ints in
-[0, K). The demo data, the simulator and repair all call this module.
+[0, K). The demo data, the simulator, repair and ``labelmend fit`` / ``round`` all call
+this module; :func:`refit` is the one step the simulator's active mode and the store's
+active round share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,6 +31,10 @@ IntArray = npt.NDArray[np.intp]
 REGULARISATION_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 #: Default inverse regularisation strength of :func:`logistic_regression`.
 DEFAULT_C = 0.1
+#: Model kinds known by name (:func:`model_from_spec`); anything else is a joblib file.
+MODEL_KINDS = ("logistic", "mlp")
+#: Held-out rows predicted at once: bounds the memory of ``predict_proba``'s temporaries.
+PREDICT_CHUNK_ROWS = 65_536
 
 
 class Classifier(Protocol):
@@ -53,6 +60,79 @@ def logistic_regression(C: float = DEFAULT_C) -> Any:
     from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, C=C))
+
+
+def mlp(hidden: Sequence[int] = (100,), *, random_state: int = 0) -> Any:
+    """A standardised multi-layer perceptron (ReLU, Adam), stopped early on 10% of the fold.
+
+    Early stopping keeps it from memorising noisy labels (on scikit-learn's digits with
+    20% flipped labels its out-of-fold argmax is right on 93.9% of samples, logistic
+    regression's on 93.7%); on a few hundred samples prefer :func:`logistic_regression`.
+
+    >>> mlp((32, 16)).steps[-1][1].hidden_layer_sizes
+    (32, 16)
+    """
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    network = MLPClassifier(
+        hidden_layer_sizes=tuple(hidden),
+        alpha=1e-3,
+        max_iter=500,
+        early_stopping=True,
+        random_state=random_state,
+    )
+    return make_pipeline(StandardScaler(), network)
+
+
+def load_classifier(path: str | Path) -> Any:
+    """An unfitted copy of the classifier saved in ``path`` with ``joblib.dump``.
+
+    The object must be a classifier with ``fit`` and ``predict_proba`` (any scikit-learn
+    classifier or pipeline ending in one). Loading a joblib file runs the pickle inside
+    it: load only files you trust.
+
+    >>> load_classifier("missing.joblib")
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: missing.joblib: no such model file.
+    """
+    import joblib
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file.")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # a pickle can fail in any way; say which file and how
+        raise InputError(f"{path}: not a joblib-saved model ({type(exc).__name__}).") from exc
+    missing = [
+        name for name in ("fit", "predict_proba") if not callable(getattr(model, name, None))
+    ]
+    if missing:
+        raise InputError(
+            f"{path}: expected a classifier with fit and predict_proba; found a "
+            f"{type(model).__name__} without {' and '.join(missing)}."
+        )
+    return model
+
+
+def model_from_spec(spec: str | Path, *, random_state: int = 0) -> Any:
+    """The model named by ``--model``: ``logistic``, ``mlp`` or a path to a joblib file.
+
+    >>> type(model_from_spec("mlp").steps[-1][1]).__name__
+    'MLPClassifier'
+    """
+    if str(spec) == "logistic":
+        return logistic_regression()
+    if str(spec) == "mlp":
+        return mlp(random_state=random_state)
+    if Path(spec).suffix.lower() not in (".joblib", ".pkl", ".pickle"):
+        raise InputError(
+            f"model must be one of {', '.join(MODEL_KINDS)} or a .joblib file. Got {str(spec)!r}."
+        )
+    return load_classifier(spec)
 
 
 def stratified_folds(labels: Any, n_folds: int = 5, *, random_state: RandomState = 0) -> IntArray:
@@ -93,6 +173,7 @@ def out_of_fold_probs(
     n_classes: int | None = None,
     random_state: RandomState = 0,
     on_fold: Callable[[int], None] | None = None,
+    chunk_rows: int = PREDICT_CHUNK_ROWS,
 ) -> FloatArray:
     """(N, K) probabilities, each row from a model trained without the sample's fold.
 
@@ -113,6 +194,9 @@ def out_of_fold_probs(
         Seeds the folds.
     on_fold : callable, optional
         Called with the fold index after each fold (for progress bars).
+    chunk_rows : int
+        Held-out rows predicted at once, so ``predict_proba``'s temporaries stay
+        bounded whatever N (the training rows of a fold are one copy of the features).
 
     Returns
     -------
@@ -137,10 +221,67 @@ def out_of_fold_probs(
     for fold in range(n_folds):
         held = folds == fold
         fitted = make().fit(matrix[~held], checked[~held])
-        probs[held] = _class_columns(fitted, fitted.predict_proba(matrix[held]), k)
+        rows = np.flatnonzero(held)
+        for start in range(0, rows.size, chunk_rows):
+            chunk = rows[start : start + chunk_rows]
+            probs[chunk] = _class_columns(fitted, fitted.predict_proba(matrix[chunk]), k)
         if on_fold is not None:
             on_fold(fold)
     return probs
+
+
+def fit_model(features: Any, labels: Any, *, model: ModelSpec | None = None) -> Any:
+    """A fresh copy of ``model`` (default :func:`logistic_regression`) fitted on every sample.
+
+    For a model trained on cleaned labels, to be measured on held-out data.
+
+    >>> fit_model([[0.0], [1.0]], [0, 1]).predict([[0.9]]).tolist()
+    [1]
+    """
+    return _model_factory(model)().fit(_check_features(features), check_labels(labels))
+
+
+def refit(
+    features: Any,
+    labels: Any,
+    *,
+    classes: Sequence[str],
+    model: ModelSpec | None = None,
+    n_folds: int = 5,
+    random_state: RandomState = 0,
+    on_fold: Callable[[int], None] | None = None,
+) -> FloatArray:
+    """One active round's model: out-of-fold (N, K) probabilities on the current labels.
+
+    The step the simulator's active mode and ``labelmend fit`` / ``round`` share. Unlike
+    :func:`out_of_fold_probs`, every one of the K ``classes`` must be some sample's
+    current label: a model cannot suggest a class it never saw, so an absent class is
+    refused by name.
+
+    >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [0.9]])
+    >>> refit(X, [0, 0, 0, 1, 1, 1], classes=["a", "b", "c"], n_folds=3)
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: No sample has the label 'c' now: a model cannot learn it ...
+    """
+    checked = check_labels(labels, n_classes=len(classes))
+    absent = [classes[c] for c in np.flatnonzero(np.bincount(checked, minlength=len(classes)) == 0)]
+    if absent:
+        raise InputError(
+            f"No sample has the label {absent[0]!r} now"
+            + (f" (nor {absent[1:]})" if len(absent) > 1 else "")
+            + ": a model cannot learn it from the current labels. Label some samples "
+            "with it, or start a dataset without that class."
+        )
+    return out_of_fold_probs(
+        features,
+        checked,
+        model=model,
+        n_folds=n_folds,
+        n_classes=len(classes),
+        random_state=random_state,
+        on_fold=on_fold,
+    )
 
 
 def select_regularisation(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import StandardScaler
 
 from labelmend.errors import InputError
-from labelmend.fitting import out_of_fold_probs, select_regularisation, stratified_folds
+from labelmend.fitting import (
+    model_from_spec,
+    out_of_fold_probs,
+    refit,
+    select_regularisation,
+    stratified_folds,
+)
 
 
 @pytest.fixture
@@ -85,3 +93,59 @@ def test_a_model_that_is_not_a_classifier_is_refused(blobs):
     features, labels = blobs
     with pytest.raises(InputError, match="scikit-learn estimator or a callable"):
         out_of_fold_probs(features, labels, model="resnet")
+
+
+def test_predicting_in_chunks_gives_the_same_probabilities(blobs):
+    features, labels = blobs
+    whole = out_of_fold_probs(features, labels, random_state=3)
+    chunked = out_of_fold_probs(features, labels, random_state=3, chunk_rows=7)
+    np.testing.assert_array_equal(whole, chunked)
+
+
+def test_refit_names_the_classes_nobody_has_now(blobs):
+    features, labels = blobs
+    with pytest.raises(InputError, match=r"label 'owl' now \(nor \['bat'\]\)"):
+        refit(features, labels, classes=["cat", "dog", "fox", "owl", "bat"])
+    probs = refit(features, labels, classes=["cat", "dog", "fox"], model=GaussianNB())
+    assert probs.shape == (80, 3)
+
+
+def test_models_by_name_and_from_joblib_files(tmp_path):
+    rng = np.random.default_rng(1)
+    many = np.repeat([0, 1, 2], 300)
+    points = rng.normal(scale=0.5, size=(900, 3)) + 3.0 * np.eye(3)[many]
+    probs = out_of_fold_probs(points, many, model=model_from_spec("mlp"), n_folds=3)
+    assert np.mean(probs.argmax(axis=1) == many) > 0.95
+    joblib.dump(KNeighborsClassifier(n_neighbors=3), tmp_path / "knn.joblib")
+    loaded = model_from_spec(tmp_path / "knn.joblib")
+    assert loaded.n_neighbors == 3
+    joblib.dump(StandardScaler(), tmp_path / "scaler.joblib")
+    with pytest.raises(InputError, match="found a StandardScaler without predict_proba"):
+        model_from_spec(tmp_path / "scaler.joblib")
+    with pytest.raises(InputError, match=r"one of logistic, mlp or a \.joblib file\. Got 'svm'"):
+        model_from_spec("svm")
+
+
+def test_the_simulator_refits_through_the_function_labelmend_round_uses(monkeypatch, blobs):
+    """The simulator's active mode calls ``fitting.refit`` (the store's round: see the CLI
+    tests, whose stored probabilities equal ``refit``'s)."""
+    import labelmend.fitting
+    from labelmend.simulator import AnnotatorModel, Features
+    from labelmend.simulator.simulation import simulate_run
+
+    calls = []
+    original = labelmend.fitting.refit
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["classes"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(labelmend.fitting, "refit", spy)
+    features, labels = blobs
+    counts = np.full((80, 3), 1) + 8 * np.eye(3, dtype=int)[labels]
+    annotators = AnnotatorModel.from_counts(counts)
+    simulate_run(
+        annotators, labels.copy(), selector="default", budget=20, batch_size=10,
+        seed_sequence=np.random.SeedSequence(0), features=Features(features),
+    )  # fmt: skip
+    assert calls == [["0", "1", "2"]] * 3  # the start, after the first batch, the end

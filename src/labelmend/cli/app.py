@@ -9,6 +9,8 @@ import typer
 
 from labelmend.cli._console import ErrorHandlingGroup
 from labelmend.cli.demo import demo
+from labelmend.cli.features import import_features
+from labelmend.cli.fit import fit, round_
 from labelmend.cli.imports import import_app
 from labelmend.cli.init import init
 from labelmend.cli.labels import export_app, history, label_app
@@ -32,7 +34,10 @@ app.command()(rank)
 app.command()(demo)
 app.command()(init)
 app.add_typer(import_app, name="import")
+import_app.command("features")(import_features)
+app.command()(fit)
 app.command()(score)
+app.command("round")(round_)
 app.add_typer(queue_app, name="queue")
 app.add_typer(label_app, name="label")
 app.command()(history)

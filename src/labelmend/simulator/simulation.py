@@ -52,11 +52,16 @@ class Features:
     ----------
     train : (N, D) float
     test, test_labels : (T, D) float and (T,) int, optional
+    model : the model to retrain (see :func:`labelmend.fitting.out_of_fold_probs`);
+        default a logistic regression
+    n_folds : folds of the out-of-fold refit
     """
 
     train: FloatArray
     test: FloatArray | None = None
     test_labels: IntArray | None = None
+    model: Any = None
+    n_folds: int = 5
 
 
 @dataclass(frozen=True)
@@ -96,15 +101,25 @@ def _with_votes(pred_probs: FloatArray, votes: FloatArray, accuracy: float) -> F
 
 
 def _fit_predict(
-    features: Features, labels: IntArray, rng: np.random.Generator
+    features: Features, labels: IntArray, n_classes: int, rng: np.random.Generator
 ) -> tuple[FloatArray, float]:
-    """Out-of-fold probabilities on the current labels and the held-out test accuracy."""
-    from labelmend.fitting import logistic_regression, out_of_fold_probs
+    """Out-of-fold probabilities on the current labels and the held-out test accuracy.
 
-    probs = out_of_fold_probs(features.train, labels, random_state=rng)
+    The refit is :func:`labelmend.fitting.refit`, the same step as ``labelmend round``.
+    """
+    from labelmend.fitting import fit_model, refit
+
+    probs = refit(
+        features.train,
+        labels,
+        classes=[str(c) for c in range(n_classes)],
+        model=features.model,
+        n_folds=features.n_folds,
+        random_state=rng,
+    )
     test_accuracy = np.nan
     if features.test is not None and features.test_labels is not None:
-        model = logistic_regression().fit(features.train, labels)
+        model = fit_model(features.train, labels, model=features.model)
         test_accuracy = float(np.mean(model.predict(features.test) == features.test_labels))
     return probs, test_accuracy
 
@@ -178,7 +193,7 @@ def simulate_run(
     window = stop_window or batch_size or max(1, round(0.01 * n))
     base_probs, test_accuracy = pred_probs, np.nan
     if features is not None:
-        base_probs, test_accuracy = _fit_predict(features, labels, model_rng)
+        base_probs, test_accuracy = _fit_predict(features, labels, k, model_rng)
     events: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
     marks: list[tuple[float, float, float]] = []  # (annotations, predicted rate, test accuracy)
     static_rate: tuple[FloatArray, FloatArray] | None = None
@@ -226,9 +241,9 @@ def simulate_run(
         if batch_size is None:
             break
         if features is not None and spent < budget:
-            base_probs, test_accuracy = _fit_predict(features, labels, model_rng)
+            base_probs, test_accuracy = _fit_predict(features, labels, k, model_rng)
     if features is not None:
-        marks.append((spent, np.nan, _fit_predict(features, labels, model_rng)[1]))
+        marks.append((spent, np.nan, _fit_predict(features, labels, k, model_rng)[1]))
     curve = _curve(
         initial, truth, ambiguous, events, marks, static_rate, annotation_grid(n, budget), window
     )

@@ -32,6 +32,8 @@ LABEL_SOURCES = ("import", "annotation", "manual", "model")
 QUEUE_STATUSES = ("pending", "sent", "annotated", "resolved", "skipped")
 #: Samples per stored block of predicted probabilities.
 PREDICTION_BLOCK_ROWS = 65_536
+#: Bytes of feature values per stored block: rows per block = this // (8 D), at least 1.
+FEATURE_BLOCK_BYTES = 1 << 24
 #: Statuses of items still waiting for a decision.
 OPEN_STATUSES = ("pending", "sent", "annotated")
 
@@ -109,8 +111,11 @@ class PredictionRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     model: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 of the imported file, or of the provenance of a run made by ``labelmend fit``.
     file_hash: Mapped[str] = mapped_column(String(64))
     n_samples: Mapped[int] = mapped_column(Integer)
+    #: For a fitted run: model, model file hash, folds, seed, feature set, label snapshot.
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -132,6 +137,47 @@ class PredictionBlock(Base):
     n_rows: Mapped[int] = mapped_column(Integer)
     sample_ids: Mapped[bytes] = mapped_column(LargeBinary)
     probs: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FeatureSet(Base):
+    """An (N, D) feature matrix for a dataset's samples, stored in blocks or referenced.
+
+    A set imported with ``--reference`` keeps its values in the Parquet file ``source``
+    (checked against ``file_hash`` when read); otherwise they live in
+    :class:`FeatureBlock` rows.
+    """
+
+    __tablename__ = "feature_sets"
+    __table_args__ = (UniqueConstraint("dataset_id", "name", "file_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    file_hash: Mapped[str] = mapped_column(String(64))
+    n_samples: Mapped[int] = mapped_column(Integer)
+    n_features: Mapped[int] = mapped_column(Integer)
+    #: A referenced Parquet file and its id column; None when the values are stored.
+    source: Mapped[str | None] = mapped_column(String(1000))
+    id_column: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FeatureBlock(Base):
+    """A block of a feature set: ``n_rows`` samples' primary keys and (rows, D) values.
+
+    ``sample_ids`` little-endian int64, ``features`` little-endian float64 in row order;
+    a block holds at most :data:`FEATURE_BLOCK_BYTES` of values.
+    """
+
+    __tablename__ = "feature_blocks"
+
+    feature_set_id: Mapped[int] = mapped_column(
+        ForeignKey("feature_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+    block: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    sample_ids: Mapped[bytes] = mapped_column(LargeBinary)
+    features: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ScoreRun(Base):

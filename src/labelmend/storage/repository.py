@@ -20,10 +20,13 @@ from sqlalchemy.orm import Session
 from labelmend.cleaner import RANKING_COLUMNS
 from labelmend.errors import InputError
 from labelmend.storage.models import (
+    FEATURE_BLOCK_BYTES,
     OPEN_STATUSES,
     PREDICTION_BLOCK_ROWS,
     Annotation,
     Dataset,
+    FeatureBlock,
+    FeatureSet,
     LabelChange,
     PredictionBlock,
     PredictionRun,
@@ -263,6 +266,15 @@ def reviewed_sample_ids(session: Session, dataset: Dataset) -> set[int]:
     return set(session.scalars(annotated.union(manual, resolved)).all())
 
 
+def newest_label_change(session: Session, dataset: Dataset) -> int | None:
+    """Id of the dataset's newest label change (history is append-only: a label snapshot)."""
+    return session.scalar(
+        select(func.max(LabelChange.id))
+        .join(Sample, Sample.id == LabelChange.sample_id)
+        .where(Sample.dataset_id == dataset.id)
+    )
+
+
 def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
     """The newest label change of every changed sample: sample_id, source, actor, reason, at."""
     newest = (
@@ -327,11 +339,19 @@ def add_prediction_run(
     file_hash: str,
     sample_ids: npt.NDArray[np.int64],
     probs: npt.NDArray[np.float64],
+    provenance: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
 ) -> PredictionRun:
-    """Store a model's (N, K) probabilities for the samples with primary keys ``sample_ids``."""
+    """Store a model's (N, K) probabilities for the samples with primary keys ``sample_ids``.
+
+    ``provenance`` says how a fitted run was made (model, folds, seed, label snapshot).
+    """
     run = PredictionRun(
-        dataset_id=dataset.id, model=model, file_hash=file_hash, n_samples=len(sample_ids)
+        dataset_id=dataset.id,
+        model=model,
+        file_hash=file_hash,
+        n_samples=len(sample_ids),
+        provenance=provenance,
     )
     session.add(run)
     session.flush()
@@ -364,6 +384,110 @@ def load_probabilities(
     values = np.frombuffer(b"".join(bytes(block[1]) for block in blocks), dtype="<f8")
     order = np.argsort(keys, kind="stable")
     return keys[order].astype(np.int64), values.reshape(len(keys), n_classes)[order]
+
+
+def find_feature_set(
+    session: Session, dataset: Dataset, name: str | None, file_hash: str | None = None
+) -> FeatureSet | None:
+    """The newest feature set called ``name`` (any name when None; with ``file_hash``), or None."""
+    query = select(FeatureSet).where(FeatureSet.dataset_id == dataset.id)
+    if name is not None:
+        query = query.where(FeatureSet.name == name)
+    if file_hash is not None:
+        query = query.where(FeatureSet.file_hash == file_hash)
+    return session.scalar(query.order_by(FeatureSet.id.desc()).limit(1))
+
+
+def latest_feature_set(session: Session, dataset: Dataset, name: str | None) -> FeatureSet:
+    """The newest feature set called ``name``, or of the only name when ``name`` is None."""
+    names = session.scalars(
+        select(FeatureSet.name).where(FeatureSet.dataset_id == dataset.id).distinct()
+    ).all()
+    if not names:
+        raise InputError(
+            f"Dataset {dataset.name!r} has no features; run `labelmend import features FILE`."
+        )
+    if name is None and len(names) > 1:
+        raise InputError(f"Several feature sets {sorted(names)}; pass --features NAME.")
+    found = find_feature_set(session, dataset, name)
+    if found is None:
+        raise InputError(f"No feature set {name!r}; found {sorted(names)}.")
+    return found
+
+
+def add_feature_set(
+    session: Session,
+    dataset: Dataset,
+    *,
+    name: str,
+    file_hash: str,
+    sample_ids: npt.NDArray[np.int64],
+    n_features: int,
+    values: npt.NDArray[np.float64] | None,
+    source: str | None = None,
+    id_column: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> FeatureSet:
+    """Store (N, D) ``values`` for the samples with primary keys ``sample_ids`` in blocks,
+    or (``values`` None) a reference to the Parquet file ``source``."""
+    feature_set = FeatureSet(
+        dataset_id=dataset.id,
+        name=name,
+        file_hash=file_hash,
+        n_samples=len(sample_ids),
+        n_features=n_features,
+        source=source,
+        id_column=id_column,
+    )
+    session.add(feature_set)
+    session.flush()
+    if values is not None:
+        keys = np.ascontiguousarray(sample_ids, dtype="<i8")
+        rows = max(1, FEATURE_BLOCK_BYTES // (8 * n_features))
+        starts = range(0, len(keys), rows)
+        blocks = pd.DataFrame(
+            {
+                "feature_set_id": feature_set.id,
+                "block": np.arange(len(starts)),
+                "n_rows": [len(keys[i : i + rows]) for i in starts],
+                "sample_ids": [keys[i : i + rows].tobytes() for i in starts],
+                "features": [
+                    np.ascontiguousarray(values[i : i + rows], dtype="<f8").tobytes()
+                    for i in starts
+                ],
+            }
+        )
+        bulk_insert(session, FeatureBlock.__tablename__, blocks, progress=progress)
+    return feature_set
+
+
+def load_feature_blocks(
+    session: Session, feature_set: FeatureSet
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """A stored set's (sample primary keys (N,), values (N, D)), ordered by sample key.
+
+    Fills one (N, D) array block by block, streaming the blocks: peak memory is the
+    matrix plus one block (sets are stored in key order, so nothing is reordered).
+    """
+    keys = np.empty(feature_set.n_samples, dtype=np.int64)
+    values = np.empty((feature_set.n_samples, feature_set.n_features))
+    done = 0
+    for block_keys, block_values in session.execute(
+        select(FeatureBlock.sample_ids, FeatureBlock.features)
+        .where(FeatureBlock.feature_set_id == feature_set.id)
+        .order_by(FeatureBlock.block)
+        .execution_options(yield_per=1)
+    ):
+        rows = np.frombuffer(bytes(block_keys), dtype="<i8")
+        keys[done : done + rows.size] = rows
+        values[done : done + rows.size] = np.frombuffer(bytes(block_values), dtype="<f8").reshape(
+            rows.size, feature_set.n_features
+        )
+        done += rows.size
+    if np.all(np.diff(keys) > 0):
+        return keys, values
+    order = np.argsort(keys, kind="stable")
+    return keys[order], values[order]
 
 
 def add_score_run(

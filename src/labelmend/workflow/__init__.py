@@ -15,6 +15,8 @@ computes a score itself.
 
 from __future__ import annotations
 
+from labelmend.workflow.features import FeatureImport, feature_matrix, import_features
+from labelmend.workflow.fit import FitResult, RoundResult, active_round, fit
 from labelmend.workflow.imports import (
     PredictionImport,
     SampleImport,
@@ -43,14 +45,21 @@ __all__ = [
     "QUEUE_STRATEGIES",
     "AnswerImport",
     "DatasetStatus",
+    "FeatureImport",
+    "FitResult",
     "PredictionImport",
     "QueueResult",
+    "RoundResult",
     "SampleImport",
     "ScoreResult",
+    "active_round",
     "create_queue",
     "dataset_status",
     "export_labels",
     "export_queue",
+    "feature_matrix",
+    "fit",
+    "import_features",
     "import_predictions",
     "import_samples",
     "init_dataset",

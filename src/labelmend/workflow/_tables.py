@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from labelmend._validation import check_unique
@@ -30,8 +31,13 @@ def fingerprint(source: TableSource, table: pd.DataFrame) -> str:
         digest = hashlib.sha256(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
         digest.update(",".join(map(str, table.columns)).encode())
         return digest.hexdigest()
+    return file_hash(source)
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read 1 MiB at a time."""
     sha = hashlib.sha256()
-    with Path(source).open("rb") as handle:
+    with Path(path).open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             sha.update(chunk)
     return sha.hexdigest()
@@ -50,6 +56,30 @@ def sample_ids(table: pd.DataFrame, name: str, id_col: str) -> pd.Series:
     as_text = ids.astype(str)
     check_unique(f"{name}: sample ids in column {id_col!r}", as_text.to_numpy(dtype=str))
     return as_text
+
+
+def match_samples(
+    ids: pd.Series, samples: pd.DataFrame, dataset: Dataset, name: str, *, what: str
+) -> npt.NDArray[np.intp]:
+    """Row of ``samples`` (from :func:`~labelmend.storage.repository.sample_frame`) of each id.
+
+    Every id must be a sample of ``dataset`` and every sample must have exactly one id;
+    ``what`` names the rows in messages ("prediction", "feature").
+    """
+    position = pd.Index(samples["external_id"]).get_indexer(ids)
+    if (position < 0).any():
+        unknown = ids[position < 0]
+        raise InputError(
+            f"{name}: {unknown.size} {what} row(s) name ids that are not samples of "
+            f"{dataset.name!r} (first {unknown.iloc[0]!r}); import those samples first."
+        )
+    if len(ids) != len(samples):
+        absent = np.setdiff1d(samples["external_id"].to_numpy(), ids.to_numpy())
+        raise InputError(
+            f"{name}: has {len(ids)} rows but dataset {dataset.name!r} has {len(samples)} samples "
+            f"(first without {what}s {absent[0]!r})."
+        )
+    return np.asarray(position, dtype=np.intp)
 
 
 def with_class_names(

@@ -16,6 +16,7 @@ from labelmend.storage import repository as repo
 from labelmend.workflow._tables import (
     TableSource,
     fingerprint,
+    match_samples,
     read_source,
     require_columns,
     sample_ids,
@@ -130,19 +131,7 @@ def import_predictions(
         raise InputError(f"{name}: class columns {non_numeric} are not numeric.")
     ids = sample_ids(table, name, id_col)
     samples = repo.sample_frame(session, found)
-    position = pd.Index(samples["external_id"]).get_indexer(ids)
-    if (position < 0).any():
-        unknown = ids[position < 0]
-        raise InputError(
-            f"{name}: {unknown.size} prediction row(s) name ids that are not samples of "
-            f"{found.name!r} (first {unknown.iloc[0]!r}); import those samples first."
-        )
-    if len(ids) != len(samples):
-        absent = np.setdiff1d(samples["external_id"].to_numpy(), ids.to_numpy())
-        raise InputError(
-            f"{name}: has {len(ids)} rows but dataset {found.name!r} has {len(samples)} samples "
-            f"(first without predictions {absent[0]!r})."
-        )
+    position = match_samples(ids, samples, found, name, what="prediction")
     probs = probs_frame.to_numpy(dtype=np.float64)
     try:
         check_probability_block(probs)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, rank_samples
 from labelmend.errors import InputError
 from labelmend.storage import repository as repo
-from labelmend.storage.models import ScoreRun
+from labelmend.storage.models import PredictionRun, ScoreRun
 from labelmend.workflow._tables import with_class_names
 
 
@@ -30,16 +30,19 @@ def score(
     *,
     dataset: str | None = None,
     model: str | None = None,
+    prediction_run: PredictionRun | None = None,
     method: str = DEFAULT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
     progress: repo.ProgressCallback | None = None,
 ) -> ScoreResult:
     """Score the current labels against a model's newest stored probabilities and store it.
 
+    ``prediction_run`` (one just fitted, say) is scored instead of ``model``'s newest.
     The ranking engine (:func:`labelmend.cleaner.rank_samples`) does the scoring.
     """
     found = repo.get_dataset(session, dataset, lock=True)
-    prediction_run = repo.latest_prediction_run(session, found, model)
+    if prediction_run is None:
+        prediction_run = repo.latest_prediction_run(session, found, model)
     keys, probs = repo.load_probabilities(session, prediction_run, len(found.classes))
     samples = repo.sample_frame(session, found).set_index("id").loc[keys]
     ranking = rank_samples(

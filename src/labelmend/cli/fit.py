@@ -1,0 +1,92 @@
+"""``labelmend fit`` and ``labelmend round``: out-of-fold models on the current labels."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from labelmend import workflow
+from labelmend.cleaner import DifficultyName, MethodName
+from labelmend.cli._console import console, stage_progress
+from labelmend.cli._store import DatasetOption, DbOption
+from labelmend.storage import open_store
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="logistic, mlp, or a .joblib file holding a classifier with predict_proba.",
+    ),
+]
+FoldsOption = Annotated[int, typer.Option("--folds", min=2, help="Stratified folds.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of the folds (and of the mlp).")]
+NameOption = Annotated[
+    str | None, typer.Option(help="Model name of the stored run (default: the model kind).")
+]
+FeaturesOption = Annotated[
+    str | None, typer.Option("--features", help="Feature set name (default: the only one).")
+]
+
+
+def fit(
+    model: ModelOption = "logistic",
+    folds: FoldsOption = 5,
+    seed: SeedOption = 0,
+    name: NameOption = None,
+    features: FeaturesOption = None,
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Train out-of-fold models on the current labels; store their probabilities as a run."""
+    with stage_progress() as progress, open_store(db) as session:
+        done = workflow.fit(
+            session, dataset=dataset, model=model, name=name, features=features, n_folds=folds,
+            seed=seed, on_fold=lambda fold: progress("Fitting folds", fold + 1, folds),
+            progress=lambda rows, total: progress("Storing probabilities", rows, total),
+        )  # fmt: skip
+    if done.created:
+        console.print(
+            f"Out-of-fold probabilities of {done.model!r} ({folds} folds, seed {seed}) for "
+            f"{done.n_samples:,} samples stored (run {done.run.id}). "
+            f"Next: labelmend score --model {done.model}"
+        )
+    else:
+        console.print(
+            f"The labels have not changed since run {done.run.id} of {done.model!r} "
+            "with these settings; nothing changed."
+        )
+
+
+def round_(
+    queue: Annotated[str, typer.Option("--queue", help="Name of the new queue.")],
+    budget: Annotated[int, typer.Option(min=1, help="Number of samples to queue.")],
+    model: ModelOption = "logistic",
+    folds: FoldsOption = 5,
+    seed: SeedOption = 0,
+    name: NameOption = None,
+    features: FeaturesOption = None,
+    method: Annotated[MethodName, typer.Option(help="Ranking method.")] = "errors_per_annotation",
+    difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
+    strategy: Annotated[
+        Literal["top", "balanced"],
+        typer.Option(help="top: rank order; balanced: at most budget/K per given label."),
+    ] = "top",
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """One active round: refit on the current labels, rescore, queue the next samples."""
+    with stage_progress() as progress, open_store(db) as session:
+        done = workflow.active_round(
+            session, queue, budget=budget, dataset=dataset, model=model, name=name,
+            features=features, n_folds=folds, seed=seed, method=method, difficulty=difficulty,
+            strategy=strategy, on_fold=lambda fold: progress("Fitting folds", fold + 1, folds),
+            progress=lambda rows, total: progress("Storing", rows, total),
+        )  # fmt: skip
+    fitted = "refit" if done.fit.created else "labels unchanged, reused"
+    console.print(
+        f"Round: {done.fit.model!r} {fitted} (run {done.fit.run.id}), score run "
+        f"{done.score.run.id}; queue {done.queue.queue.name!r}: {done.queue.n_items:,} samples, "
+        f"expected label errors among them {done.queue.expected_errors:.1f}."
+    )
+    console.print(f"Estimated label errors remaining: {done.estimated_errors_remaining:,.1f}.")

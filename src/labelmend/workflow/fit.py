@@ -1,0 +1,182 @@
+"""``labelmend fit`` and ``labelmend round``: out-of-fold models on the current labels.
+
+``fit`` trains stratified out-of-fold models (:func:`labelmend.fitting.refit`, the step
+the simulator's active mode uses too) on the samples' **current** labels and stores the
+probabilities as a new prediction run, with its provenance: model, folds, seed, feature
+set and the label snapshot it learnt from. ``round`` is one active round of the active
+label cleaning protocol on the store: refit, rescore, queue the next unreviewed samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD
+from labelmend.fitting import MODEL_KINDS, model_from_spec, refit
+from labelmend.storage import repository as repo
+from labelmend.storage.models import PredictionRun
+from labelmend.workflow._tables import file_hash
+from labelmend.workflow.features import feature_matrix
+from labelmend.workflow.queue import QueueResult, create_queue
+from labelmend.workflow.score import ScoreResult, score
+from labelmend.workflow.status import dataset_status
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted prediction run; ``created`` is False when the same fit was stored already.
+
+    ``provenance`` holds model, model_sha256 (a model file's), folds, seed, features
+    (name and id) and the label snapshot: labels_sha256 and label_change_id (the newest
+    label change the model saw).
+    """
+
+    dataset: str
+    model: str
+    run: PredictionRun
+    n_samples: int
+    created: bool
+    provenance: dict[str, Any]
+
+
+def fit(
+    session: Session,
+    *,
+    dataset: str | None = None,
+    model: str = "logistic",
+    name: str | None = None,
+    features: str | None = None,
+    n_folds: int = 5,
+    seed: int = 0,
+    on_fold: Callable[[int], None] | None = None,
+    progress: repo.ProgressCallback | None = None,
+) -> FitResult:
+    """Train out-of-fold models on the current labels and store their probabilities.
+
+    Parameters
+    ----------
+    model : str
+        ``logistic``, ``mlp`` or the path of a joblib-saved classifier with
+        ``predict_proba`` (loading it runs its pickle: use files you trust).
+    name : str, optional
+        Model name of the stored run (what ``score --model`` takes); default the kind,
+        or the model file's stem.
+    features : str, optional
+        Feature set name; default the dataset's only one.
+    n_folds, seed : int
+        Stratified folds (each class needs ≥ ``n_folds`` samples) and their seed.
+    on_fold : callable, optional
+        Called with each finished fold's index.
+
+    The same model, seed, folds, features and labels give the same run: fitting again
+    without a label change returns the stored run (``created`` False).
+    """
+    found = repo.get_dataset(session, dataset, lock=True)
+    samples = repo.sample_frame(session, found)
+    keys = samples["id"].to_numpy(dtype=np.int64)
+    labels = samples["current_label"].to_numpy(dtype=np.intp)
+    estimator = model_from_spec(model, random_state=seed)
+    feature_set, matrix = feature_matrix(session, found, keys, name=features)
+    snapshot = hashlib.sha256(keys.astype("<i8").tobytes() + labels.astype("<i8").tobytes())
+    provenance = {
+        "model": model if model in MODEL_KINDS else str(Path(model).resolve()),
+        "model_sha256": None if model in MODEL_KINDS else file_hash(model),
+        "folds": n_folds,
+        "seed": seed,
+        "features": feature_set.name,
+        "feature_set_id": feature_set.id,
+        "labels_sha256": snapshot.hexdigest(),
+        "label_change_id": repo.newest_label_change(session, found),
+    }
+    run_name = name or (model if model in MODEL_KINDS else Path(model).stem)
+    digest = hashlib.sha256(json.dumps(provenance, sort_keys=True).encode()).hexdigest()
+    existing = repo.find_prediction_run(session, found, run_name, digest)
+    if existing is not None:
+        return FitResult(found.name, run_name, existing, len(keys), False, provenance)
+    probs = refit(
+        matrix,
+        labels,
+        classes=found.classes,
+        model=estimator,
+        n_folds=n_folds,
+        random_state=seed,
+        on_fold=on_fold,
+    )
+    run = repo.add_prediction_run(
+        session,
+        found,
+        model=run_name,
+        file_hash=digest,
+        sample_ids=keys,
+        probs=probs,
+        provenance=provenance,
+        progress=progress,
+    )
+    return FitResult(found.name, run_name, run, len(keys), True, provenance)
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """One active round: the refit, the rescore, the new queue and the errors left.
+
+    ``estimated_errors_remaining`` is the status count, from the new scores.
+    """
+
+    fit: FitResult
+    score: ScoreResult
+    queue: QueueResult
+    estimated_errors_remaining: float
+
+
+def active_round(
+    session: Session,
+    queue: str,
+    *,
+    budget: int,
+    dataset: str | None = None,
+    model: str = "logistic",
+    name: str | None = None,
+    features: str | None = None,
+    n_folds: int = 5,
+    seed: int = 0,
+    method: str = DEFAULT_METHOD,
+    difficulty: str = DEFAULT_DIFFICULTY,
+    strategy: str = "top",
+    on_fold: Callable[[int], None] | None = None,
+    progress: repo.ProgressCallback | None = None,
+) -> RoundResult:
+    """Refit on the current labels (reviewed samples included), rescore, queue ``budget``.
+
+    The queue leaves out samples already reviewed or waiting in another queue; the
+    whole round is one transaction, so a failure at any step leaves the store as it was.
+    """
+    fitted = fit(
+        session,
+        dataset=dataset,
+        model=model,
+        name=name,
+        features=features,
+        n_folds=n_folds,
+        seed=seed,
+        on_fold=on_fold,
+        progress=progress,
+    )
+    scored = score(
+        session,
+        dataset=fitted.dataset,
+        prediction_run=fitted.run,
+        method=method,
+        difficulty=difficulty,
+        progress=progress,
+    )
+    queued = create_queue(session, queue, dataset=fitted.dataset, budget=budget, strategy=strategy)
+    remaining = dataset_status(session, dataset=fitted.dataset).estimated_errors_remaining
+    return RoundResult(fitted, scored, queued, float(remaining or 0.0))
