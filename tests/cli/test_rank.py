@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from labelmend.cleaner import rank_samples
 from labelmend.cli.app import app
+from tests.synthetic import noisy_problem
 
 runner = CliRunner()
+PROBLEM = noisy_problem(200, 3, noise=0.05)
 
 
 @pytest.fixture
 def files(tmp_path):
-    rng = np.random.default_rng(0)
-    n, k = 200, 3
-    true = rng.integers(k, size=n)
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), true] += 3
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    labels = true.copy()
-    labels[:10] = (labels[:10] + 1) % k
+    labels, probs, _ = PROBLEM
     np.save(tmp_path / "labels.npy", labels)
     np.save(tmp_path / "probs.npy", probs)
     classes = ["cat", "dog", "fox"]
@@ -70,23 +68,32 @@ def test_rank_with_class_names_from_table_headers_writes_output(files):
     written = pd.read_csv(out)
     assert len(written) == 200
     assert set(written["given_label"]) <= {"cat", "dog", "fox"}
-    assert set(written.loc[:9, "sample_id"]) & set(range(10))
+    expected = rank_samples(PROBLEM.labels, PROBLEM.probs, method="self_confidence")
+    assert written["sample_id"].tolist() == expected["sample_id"].tolist()
 
 
-def test_rank_ensemble_of_two_files(files):
+def ranked(files, *options):
+    """The ``--out`` ranking of ``labelmend rank --labels labels.npy`` with ``options``."""
+    out = files / "ranking.csv"
     result = runner.invoke(
-        app,
-        [
-            "rank",
-            "--labels",
-            str(files / "labels.npy"),
-            "--pred-probs",
-            str(files / "probs.npy"),
-            "--pred-probs",
-            str(files / "probs.npy"),
-        ],
+        app, ["rank", "--labels", str(files / "labels.npy"), *options, "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
+    return pd.read_csv(out)
+
+
+def test_rank_ensemble_of_two_files_ranks_their_average(files):
+    labels, probs, _ = PROBLEM
+    sharper = probs**3 / (probs**3).sum(axis=1, keepdims=True)
+    np.save(files / "sharper.npy", sharper)
+    ensemble = ranked(
+        files, "--pred-probs", str(files / "probs.npy"), "--pred-probs", str(files / "sharper.npy")
+    )
+    expected = rank_samples(labels, (probs + sharper) / 2)
+    assert ensemble["sample_id"].tolist() == expected["sample_id"].tolist()
+    np.testing.assert_allclose(ensemble["p_error"], expected["p_error"])
+    alone = rank_samples(labels, probs)
+    assert not np.allclose(ensemble["p_error"], alone["p_error"])
 
 
 @pytest.mark.parametrize(
@@ -151,27 +158,34 @@ def test_rank_wrong_file_type_and_unknown_method(files):
     assert result.exit_code == 2
 
 
-def test_rank_normalize_flag_accepts_unnormalised_rows(files):
-    np.save(files / "scaled.npy", np.load(files / "probs.npy") * 2)
-    result = runner.invoke(
+def test_rank_normalize_flag_rescales_each_row_to_sum_to_one(files):
+    _, probs, _ = PROBLEM
+    scale = np.random.default_rng(1).uniform(0.5, 3.0, size=(len(probs), 1))
+    np.save(files / "scaled.npy", probs * scale)
+    normalized = ranked(files, "--pred-probs", str(files / "scaled.npy"), "--normalize")
+    plain = ranked(files, "--pred-probs", str(files / "probs.npy"))
+    assert normalized["sample_id"].tolist() == plain["sample_id"].tolist()
+    np.testing.assert_allclose(normalized["p_error"], plain["p_error"])
+    refused = runner.invoke(
         app,
-        [
-            "rank",
-            "--labels",
-            str(files / "labels.npy"),
-            "--pred-probs",
-            str(files / "scaled.npy"),
-            "--normalize",
-        ],
+        ["rank", "--labels", str(files / "labels.npy"), "--pred-probs", str(files / "scaled.npy")],
     )
-    assert result.exit_code == 0, result.output
+    assert refused.exit_code == 1
+    assert "rows must sum to 1" in refused.output
 
 
 @pytest.mark.slow
 def test_demo_finds_most_injected_errors():
     result = runner.invoke(app, ["demo", "--top", "3"])
     assert result.exit_code == 0, result.output
-    assert "180 of 1,797 labels were flipped" in result.output
+    text = " ".join(result.output.split())  # the console wraps long lines
+    assert "180 of 1,797 labels were flipped" in text
+    found = re.search(r"The queue of 250 held (\d+) of them .* fixed (\d+) and broke (\d+)", text)
+    assert found, text
+    held, fixed, broke = map(int, found.groups())
+    # A queue of 250 drawn at random would hold about 250/1797 of the 180, i.e. 25.
+    assert held >= 0.9 * 180
+    assert (fixed, broke) == (held, 0)
 
 
 def test_rank_parquet_shards_in_process_and_bad_scheduler(tmp_path):

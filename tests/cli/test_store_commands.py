@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from labelmend.cli.app import app
+from tests.synthetic import noisy_problem
 
 runner = CliRunner()
 CLASSES = ["cat", "dog", "fox"]
@@ -17,17 +18,14 @@ CLASSES = ["cat", "dog", "fox"]
 
 @pytest.fixture
 def files(tmp_path):
-    rng = np.random.default_rng(0)
-    n = 90
-    true = rng.integers(3, size=n)
-    logits = rng.normal(size=(n, 3))
-    logits[np.arange(n), true] += 3
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    given = true.copy()
-    given[:9] = (given[:9] + 1) % 3
-    ids = [f"img{i}" for i in range(n)]
+    given, probs, _ = noisy_problem(90, 3, noise=0.1)
+    ids = [f"img{i}" for i in range(len(given))]
     pd.DataFrame(
-        {"image_id": ids, "label": np.array(CLASSES)[given], "text": [f"t{i}" for i in range(n)]}
+        {
+            "image_id": ids,
+            "label": np.array(CLASSES)[given],
+            "text": [f"t{i}" for i in range(len(ids))],
+        }
     ).to_csv(tmp_path / "samples.csv", index=False)
     predictions = pd.DataFrame(probs, columns=CLASSES)
     predictions.insert(0, "image_id", ids)

@@ -9,18 +9,12 @@ import pytest
 from labelmend.cleaner import rank_samples
 from labelmend.errors import InputError, LabelmendError
 from labelmend.scale import rank_dataset
+from tests.synthetic import noisy_problem
 
 
 def write_shards(directory, n=3000, k=4, shards=5, seed=0, list_column=False):
-    rng = np.random.default_rng(seed)
-    true = rng.integers(k, size=n)
-    labels = true.copy()
-    flip = rng.random(n) < 0.15
-    labels[flip] = (true[flip] + 1) % k
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), true] += 2.5
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    ids = np.array([f"s{i:06d}" for i in rng.permutation(n)])
+    labels, probs, _ = noisy_problem(n, k, noise=0.15, margin=2.5, seed=seed)
+    ids = np.array([f"s{i:06d}" for i in np.random.default_rng(seed).permutation(n)])
     directory.mkdir(parents=True, exist_ok=True)
     for index, rows in enumerate(np.array_split(np.arange(n), shards)):
         frame = pd.DataFrame({"sample_id": ids[rows], "label": labels[rows]})

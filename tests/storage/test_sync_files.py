@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.synthetic import noisy_problem
 from typer.testing import CliRunner
 
 from labelmend import workflow
@@ -22,22 +23,18 @@ from labelmend.sync.service import (
 )
 
 CLASSES = ["cat", "dog", "fox"]
+PROBLEM = noisy_problem(30, 3, noise=0.2, seed=1)
 
 
 @pytest.fixture
 def store_url(database_url):
-    rng = np.random.default_rng(1)
-    n = 30
-    true = rng.integers(3, size=n)
-    logits = rng.normal(size=(n, 3))
-    logits[np.arange(n), true] += 3
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    ids = [f"s{i:02d}" for i in range(n)]
+    given, probs, _ = PROBLEM
+    ids = [f"s{i:02d}" for i in range(len(given))]
     url = database_url
     with open_store(url) as session:
         workflow.init_dataset(session, "pets", CLASSES)
         workflow.import_samples(
-            session, pd.DataFrame({"id": ids, "label": np.array(CLASSES)[true]})
+            session, pd.DataFrame({"id": ids, "label": np.array(CLASSES)[given]})
         )
         table = pd.DataFrame(probs, columns=CLASSES)
         table.insert(0, "id", ids)
@@ -47,9 +44,9 @@ def store_url(database_url):
     return url
 
 
-def queued(url):
+def queued(url, queue="q"):
     with open_store(url) as session:
-        items = workflow.queue_items(session, "q")
+        items = workflow.queue_items(session, queue)
     return list(items["id"]), dict(zip(items["id"], items["current_label"], strict=True))
 
 
@@ -86,34 +83,66 @@ def test_plurality_counts_the_current_label_and_reports_ties(store_url, tmp_path
     assert history["new_label"].iloc[-1] == other(current[ids[0]])
 
 
-def test_dawid_skene_is_not_swayed_by_a_random_annotator(store_url, tmp_path):
+def answers_file(path, answers):
+    """Write (sample_id, annotator, label) rows as an answers file; return its path."""
+    table = pd.DataFrame(answers, columns=["sample_id", "annotator", "label"])
+    if path.suffix == ".jsonl":
+        table.to_json(path, orient="records", lines=True)
+    else:
+        table.to_csv(path, index=False)
+    return str(path)
+
+
+def decide(url, queue, path, aggregation):
+    """Import an answers file with ``aggregation``; (decisions, current label by id)."""
+    with open_store(url) as session:
+        result = import_annotations(session, queue, path, aggregation=aggregation)
+    with open_store(url) as session:
+        items = workflow.queue_items(session, queue, open_only=False)
+    return result.decisions, dict(zip(items["id"], items["current_label"], strict=True))
+
+
+def test_dawid_skene_trusts_reliable_annotators_over_a_lazy_crowd(store_url, tmp_path):
     with open_store(store_url) as session:
         workflow.create_queue(session, "big", budget=20)
         items = workflow.queue_items(session, "big")
-    current = dict(zip(items["id"], items["current_label"], strict=True))
-    rng = np.random.default_rng(0)
-    # 'good' agrees with the labels in place; 'random' answers at random.
-    rows = [(s, "good", label) for s, label in current.items()]
-    rows += [(s, "random", CLASSES[rng.integers(3)]) for s in current]
-    path = tmp_path / "answers.jsonl"
-    pd.DataFrame(rows, columns=["sample_id", "annotator", "label"]).to_json(
-        path, orient="records", lines=True
-    )
-    with open_store(store_url) as session:
-        result = import_annotations(session, "big", str(path), aggregation="dawid-skene")
-    assert result.decisions.decided == len(current)
-    assert result.decisions.changed == 0
+    # The truth differs from the label in place on 5 samples. 'ann' and 'bob' always give
+    # the truth; three lazy annotators always answer 'cat'. Plurality (the label in place
+    # counts as a vote) ties or picks 'cat' wherever the truth is not 'cat'.
+    truth = dict(zip(items["id"], items["current_label"], strict=True))
+    for sample in items["id"][:5]:
+        truth[sample] = other(truth[sample])
+    rows = [(s, who, label) for s, label in truth.items() for who in ("ann", "bob")]
+    rows += [(s, f"lazy{i}", "cat") for s in truth for i in range(3)]
+    path = answers_file(tmp_path / "answers.jsonl", rows)
+    decisions, current = decide(store_url, "big", path, "dawid-skene")
+    assert (decisions.decided, decisions.changed, decisions.ties) == (20, 5, [])
+    assert {s: current[s] for s in truth} == truth
 
 
-def test_crowdlab_uses_the_model_probabilities(store_url, tmp_path):
-    ids, current = queued(store_url)
-    rows = [(s, a, current[s]) for s in ids for a in ("a1", "a2")]
-    path = tmp_path / "answers.csv"
-    pd.DataFrame(rows, columns=["sample_id", "annotator", "label"]).to_csv(path, index=False)
+@pytest.mark.filterwarnings("ignore:Annotators do not agree on any example")  # by design
+def test_crowdlab_breaks_disagreements_with_the_model_probabilities(store_url, tmp_path):
     with open_store(store_url) as session:
-        result = import_annotations(session, "q", str(path), aggregation="crowdlab")
-    assert result.decisions.decided == len(ids)
-    assert result.decisions.changed == 0
+        workflow.create_queue(session, "rest", fraction=1.0)  # every sample not in 'q'
+    order = np.argsort(-PROBLEM.probs, axis=1)
+    changed = expected_changed = 0
+    for queue in ("q", "rest"):
+        ids, before = queued(store_url, queue)
+        # Two annotators split on every sample between the model's first and second
+        # choice, taking turns: only the model can say which one wins.
+        first = {s: CLASSES[order[int(s[1:]), 0]] for s in ids}
+        second = {s: CLASSES[order[int(s[1:]), 1]] for s in ids}
+        rows = []
+        for turn, s in enumerate(ids):
+            a1, a2 = (first, second) if turn % 2 else (second, first)
+            rows += [(s, "a1", a1[s]), (s, "a2", a2[s])]
+        path = answers_file(tmp_path / f"{queue}.csv", rows)
+        decisions, current = decide(store_url, queue, path, "crowdlab")
+        assert decisions.decided == len(ids)
+        assert {s: current[s] for s in ids} == first
+        changed += decisions.changed
+        expected_changed += sum(first[s] != before[s] for s in ids)
+    assert changed == expected_changed > 0  # 'q' holds samples the model disagrees with
 
 
 def test_export_tasks_and_bad_answer_files(store_url, tmp_path):

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from tests.synthetic import noisy_problem
 
 from labelmend import workflow
 from labelmend.cleaner import rank_samples
@@ -24,13 +25,7 @@ N = 120
 
 def make_tables(n: int = N, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """(samples, shuffled predictions, true labels) of a small noisy 3-class problem."""
-    rng = np.random.default_rng(seed)
-    true = rng.integers(3, size=n)
-    logits = rng.normal(size=(n, 3))
-    logits[np.arange(n), true] += 3
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    given = true.copy()
-    given[:12] = (given[:12] + 1) % 3
+    given, probs, true = noisy_problem(n, 3, noise=0.1, seed=seed)
     ids = [f"s{i:03d}" for i in range(n)]
     samples = pd.DataFrame(
         {"id": ids, "label": np.array(CLASSES)[given], "url": [f"img/{i}.png" for i in range(n)]}
@@ -38,6 +33,16 @@ def make_tables(n: int = N, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, 
     predictions = pd.DataFrame(probs, columns=CLASSES)
     predictions.insert(0, "id", ids)
     return samples, predictions.sample(frac=1.0, random_state=1), true
+
+
+def engine_ranking() -> pd.DataFrame:
+    """The ranking engine's ranking of :func:`make_tables`' problem, by sample id."""
+    samples, predictions, _ = make_tables()
+    return rank_samples(
+        samples.set_index("id").loc[predictions["id"], "label"].map(CLASSES.index).to_numpy(),
+        predictions[CLASSES].to_numpy(),
+        sample_ids=predictions["id"].to_numpy(),
+    )
 
 
 @pytest.fixture
@@ -184,12 +189,7 @@ def test_reimporting_the_same_predictions_is_a_no_op(store, snapshot, tmp_path):
 
 
 def test_stored_scores_are_the_ranking_engines(scored):
-    samples, predictions, _ = make_tables()
-    expected = rank_samples(
-        samples.set_index("id").loc[predictions["id"], "label"].map(CLASSES.index).to_numpy(),
-        predictions[CLASSES].to_numpy(),
-        sample_ids=predictions["id"].to_numpy(),
-    )
+    expected = engine_ranking()
     with open_store(scored) as session:
         dataset = repository.get_dataset(session)
         ranking = repository.load_ranking(session, repository.latest_score_run(session, dataset))
@@ -212,7 +212,8 @@ def test_queues_never_overlap_and_skip_reviewed_samples(scored):
     assert set(q1["id"]).isdisjoint(q2["id"])
     assert "s100" not in set(q2["id"])
     assert q1["position"].tolist() == list(range(1, 11))
-    assert q1["p_error"].is_monotonic_decreasing or first.expected_errors > 0
+    assert q1["id"].tolist() == engine_ranking()["sample_id"].head(10).tolist()
+    assert first.expected_errors == pytest.approx(q1["p_error"].sum())
 
 
 def test_balanced_queue_caps_each_class(scored):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 from cleanlab.count import compute_confident_joint, estimate_latent
@@ -28,18 +30,10 @@ from labelmend.cleaner import (
     threshold_stats,
 )
 from labelmend.errors import InputError
+from tests import synthetic
 
-
-def noisy_problem(n: int = 400, k: int = 4, noise: float = 0.2, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    true = rng.integers(k, size=n)
-    labels = true.copy()
-    flip = rng.random(n) < noise
-    labels[flip] = (true[flip] + rng.integers(1, k, size=flip.sum())) % k
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), true] += 3.0
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return labels, probs, true
+#: The problem most tests here rank: 4 classes, 20% of the labels flipped.
+noisy_problem = partial(synthetic.noisy_problem, k=4, noise=0.2)
 
 
 @st.composite
