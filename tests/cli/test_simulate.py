@@ -8,6 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from labelmend.cli.app import app
+from labelmend.simulator import AnnotatorModel
+from labelmend.simulator.study import NoiseLevel, run_study
 
 runner = CliRunner()
 
@@ -61,13 +63,25 @@ def test_simulate_writes_results_summary_and_curves(files):
     assert "oracle" in result.output
 
 
-def test_simulate_active_with_noise_rate(files):
+def test_simulate_active_with_noise_rate_writes_the_library_study(files):
     result = simulate(
         files, "--noise-rate", "0.2", "--batch-size", "15", "--selectors", "random,default"
     )
     assert result.exit_code == 0, result.output
-    results = pd.read_csv(files / "out" / "results.csv")
-    assert set(results["batch_size"]) == {15}
+    written = pd.read_csv(files / "out" / "results.csv")
+    study = run_study(
+        AnnotatorModel.from_counts(np.load(files / "counts.npy")),
+        pred_probs=np.load(files / "probs.npy"),
+        selectors=["random", "default"],
+        noise_levels=[NoiseLevel(noise_rate=0.2)],
+        seeds=2,
+        budget=0.3,
+        batch_sizes=[15],
+        n_workers=1,
+    )
+    pd.testing.assert_frame_equal(written, study.results, check_dtype=False)
+    assert set(written["noise"]) == {"rate=0.2"}
+    assert set(written["batch_size"]) == {15}
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from labelmend.simulator import (
     simulate_run,
 )
 from labelmend.simulator.relabel import outcome_probabilities
+from labelmend.simulator.selectors import Ranking
 from labelmend.simulator.study import NoiseLevel, run_study
 
 
@@ -200,21 +201,70 @@ def test_oracle_beats_random_and_default_beats_random(setting):
     assert fixed["oracle"] >= fixed["default"] > fixed["random"]
 
 
-def test_runs_are_reproducible_and_share_answers_across_selectors(setting):
-    model, initial, probs = setting
-    first = run(model, initial, "default", 80, probs).curve
-    again = run(model, initial, "default", 80, probs).curve
-    assert first.equals(again)
+def in_index_order(sign):
+    """A selector reviewing samples by index: ascending (sign -1) or descending (+1)."""
+
+    def select(state):
+        index = np.arange(state.labels.size, dtype=np.float64)
+        return Ranking(sign * index, np.zeros(state.labels.size))
+
+    return select
 
 
-def test_active_runs_with_revisits_and_votes(setting):
+def review_log(curve, n):
+    """(annotations spent, net labels fixed) of each review in order, read off a curve
+    that has a row at every annotation count."""
+    assert np.all(np.diff(curve["annotations"]) == 1)
+    done = np.flatnonzero(np.diff(curve["reviewed"].to_numpy(), prepend=0) > 0)
+    spent = np.diff(curve["annotations"].to_numpy()[done], prepend=0)
+    fixed = np.diff(curve["accuracy"].to_numpy()[done] * n, prepend=curve["accuracy"].iloc[0] * n)
+    return list(zip(spent.tolist(), np.rint(fixed).astype(int).tolist(), strict=True))
+
+
+def test_runs_are_reproducible_and_share_answers_across_selectors(monkeypatch):
+    counts, _ = synthetic(n=100)  # 100 samples: the curve has a row at every annotation
+    model = AnnotatorModel.from_counts(counts)
+    initial = initial_labels(model, temperature=2.0, random_state=0)
+    monkeypatch.setitem(SELECTORS, "forward", in_index_order(-1.0))
+    monkeypatch.setitem(SELECTORS, "backward", in_index_order(1.0))
+    enough = model.n_samples * model.n_classes
+    forward = run(model, initial, "forward", enough).curve
+    backward = run(model, initial, "backward", enough).curve
+    assert run(model, initial, "forward", enough).curve.equals(forward)
+    # Every sample gets the same answers whichever selector reviews it, and whenever:
+    # the reviews of one order, reversed, cost and fix exactly what the other's do.
+    log = review_log(forward, model.n_samples)
+    assert len(log) == model.n_samples
+    assert log == review_log(backward, model.n_samples)[::-1]
+    # Another seed draws other answers.
+    other = simulate_run(
+        model,
+        initial,
+        selector="forward",
+        budget=enough,
+        seed_sequence=np.random.SeedSequence(2),
+    )
+    assert review_log(other.curve, model.n_samples) != log
+
+
+def test_active_runs_review_samples_again_up_to_max_reviews(setting):
     model, initial, probs = setting
+    n = model.n_samples
     result = run(model, initial, "default", 300, probs, batch_size=40, max_reviews=2)
     curve = result.curve
     assert curve["annotations"].iloc[-1] == 300
     assert np.isfinite(curve["predicted_rate"]).all()
     assert result.stop_annotations <= 300
     assert np.isfinite(result.stop_regret)
+    # With the budget to review everyone k times over, max_reviews caps the reviews.
+    enough = 2 * n * model.n_classes
+    once = run(model, initial, "default", enough, probs, batch_size=40, max_reviews=1).curve
+    twice = run(model, initial, "default", enough, probs, batch_size=40, max_reviews=2).curve
+    assert once["reviewed"].iloc[-1] == n
+    assert twice["reviewed"].iloc[-1] == 2 * n
+    # A second review (the label in place one vote, the new answers the others) fixes
+    # labels the first review left wrong.
+    assert twice["accuracy"].iloc[-1] > once["accuracy"].iloc[-1]
 
 
 def test_model_selectors_need_probabilities(setting):
@@ -243,7 +293,20 @@ def test_study_grid_tables_and_validation():
     for column in ("selector", "seed", "annotations", "accuracy", "noise_fixed", "clean_broken"):
         assert column in study.results.columns
     assert set(study.summary["noise"]) == {"T=2", "rate=0.2"}
-    assert (study.summary["auc_mean"] >= study.summary["initial_noise_mean"] * 0).all()
+    # auc: the area under a run's accuracy curve over its budget; auc_gain: above the start.
+    cell = ["noise", "batch_size", "selector"]  # a summary row: the mean over seeds
+    run_keys = [*cell, "seed"]
+    area = study.results.groupby(run_keys).apply(
+        lambda c: np.trapezoid(c["accuracy"], c["annotations"]) / c["annotations"].iloc[-1]
+    )
+    runs = study.runs.set_index(run_keys).loc[area.index]
+    np.testing.assert_allclose(runs["auc"], area)
+    np.testing.assert_allclose(runs["auc_gain"], area - (1 - runs["initial_noise"]))
+    summary = study.summary.set_index(cell)
+    means = study.runs.groupby(cell)[["auc", "auc_gain"]].mean()
+    np.testing.assert_allclose(summary.loc[means.index, ["auc_mean", "auc_gain_mean"]], means)
+    gain = summary["auc_gain_mean"]
+    assert (gain.xs("oracle", level="selector") > gain.xs("random", level="selector")).all()
     with pytest.raises(InputError, match="'selector' parameter"):
         run_study(model, pred_probs=probs, selectors=["nope"])
     with pytest.raises(InputError, match=r"budget must lie in \(0, ∞\)"):
