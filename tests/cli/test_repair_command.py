@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("torch")
+from tests.conftest import require_module
 
-from labelmend.cli.app import app
-from labelmend.repair import REPORT_KEYS, make_classifier, save_model, set_torch_threads
+require_module("torch")
+
+from labelmend.cli.app import app  # noqa: E402
+from labelmend.repair import REPORT_KEYS, make_classifier, save_model, set_torch_threads  # noqa: E402
 
 set_torch_threads(1)
 runner = CliRunner()

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("torch")
+from tests.conftest import require_module
 
-from labelmend.repair import find_harmful_examples, make_classifier, set_torch_threads, unlearn
+require_module("torch")
+
+from labelmend.repair import find_harmful_examples, make_classifier, set_torch_threads, unlearn  # noqa: E402
 
 pytestmark = pytest.mark.realdata
 set_torch_threads(1)

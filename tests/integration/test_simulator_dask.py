@@ -7,12 +7,13 @@ import pytest
 
 from labelmend.simulator import AnnotatorModel
 from labelmend.simulator.study import run_study
+from tests.conftest import require_module
 
 pytestmark = pytest.mark.slow
 
 
 def test_study_on_a_local_dask_cluster_matches_local_processes():
-    distributed = pytest.importorskip("distributed")
+    distributed = require_module("distributed")
     rng = np.random.default_rng(0)
     n, k = 300, 4
     truth = rng.integers(k, size=n)

@@ -8,7 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require_module
+
+torch = require_module("torch")
 
 from labelmend.errors import InputError  # noqa: E402
 from labelmend.repair import (  # noqa: E402
