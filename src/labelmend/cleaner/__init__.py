@@ -27,6 +27,7 @@ from labelmend.cleaner.noise import (
 from labelmend.cleaner.ranking import (
     RANKING_COLUMNS,
     REASONS,
+    STOP_THRESHOLD,
     SampleScores,
     expected_errors_curve,
     fit_noise_model,
@@ -34,6 +35,7 @@ from labelmend.cleaner.ranking import (
     ranking_order,
     score_samples,
     select_batch,
+    stopping_point,
 )
 from labelmend.cleaner.scores import (
     AMBIGUITY_THRESHOLD,
@@ -56,6 +58,7 @@ __all__ = [
     "RANKING_COLUMNS",
     "RANKING_METHODS",
     "REASONS",
+    "STOP_THRESHOLD",
     "UNDECIDED",
     "BlockScores",
     "DawidSkene",
@@ -76,6 +79,7 @@ __all__ = [
     "ranking_order",
     "score_samples",
     "select_batch",
+    "stopping_point",
     "threshold_stats",
     "vote_counts",
     "zero_cells",

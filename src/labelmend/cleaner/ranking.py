@@ -44,6 +44,9 @@ REASONS = ("ambiguous", "confident_other_class", "low_confidence", "likely_corre
 CONFIDENT_ERROR = 0.5
 #: Self-confidence below which a clear, probably right label is still called doubtful.
 LOW_CONFIDENCE = 0.5
+#: The stopping rule: stop once the next samples are expected to hold fewer label errors
+#: than this per sample reviewed (the simulator's studies use the same value).
+STOP_THRESHOLD = 0.1
 
 RANKING_COLUMNS = (
     "sample_id",
@@ -451,3 +454,35 @@ def expected_errors_curve(ranking: pd.DataFrame) -> npt.NDArray[np.float64]:
     _check_ranking(ranking, "expected_errors_curve")
     ordered = ranking.sort_values("rank", kind="stable")["p_error"].to_numpy()
     return np.cumsum(ordered)
+
+
+def stopping_point(
+    curve: npt.NDArray[np.floating[Any]], *, window: int, threshold: float = STOP_THRESHOLD
+) -> int:
+    """How many samples to review before the stopping rule says stop.
+
+    The rule stops at the first position k (0-based) where the next ``window`` samples
+    hold fewer than ``threshold`` expected errors per sample; ``len(curve)`` when it
+    never does.
+
+    Parameters
+    ----------
+    curve : (N,) float
+        :func:`expected_errors_curve` of the samples still to review, in rank order.
+    window : int
+        Samples looked ahead (a batch); the last positions look at what is left.
+
+    Examples
+    --------
+    >>> stopping_point(np.cumsum([0.9, 0.8, 0.3, 0.05, 0.01, 0.0]), window=2)
+    3
+    """
+    if window < 1:
+        raise InputError(f"window must be at least 1. Got {window}.")
+    n = int(np.asarray(curve).size)
+    padded = np.concatenate([[0.0], np.asarray(curve, dtype=np.float64)])
+    starts = np.arange(n)
+    ends = np.minimum(starts + window, n)
+    rate = (padded[ends] - padded[starts]) / (ends - starts)
+    below = np.nonzero(rate < threshold)[0]
+    return int(below[0]) if below.size else n

@@ -17,6 +17,7 @@ from labelmend.cli.labels import export_app, history, label_app
 from labelmend.cli.queue import queue_app
 from labelmend.cli.rank import rank
 from labelmend.cli.repair import repair
+from labelmend.cli.report import report
 from labelmend.cli.score import score
 from labelmend.cli.simulate import simulate
 from labelmend.cli.status import status
@@ -42,6 +43,7 @@ app.add_typer(queue_app, name="queue")
 app.add_typer(label_app, name="label")
 app.command()(history)
 app.command()(status)
+app.command()(report)
 app.add_typer(export_app, name="export")
 app.command()(push)
 app.command()(pull)

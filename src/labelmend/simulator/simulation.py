@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelmend.cleaner import DEFAULT_METHOD, expected_annotations, score_samples
+from labelmend.cleaner import DEFAULT_METHOD, STOP_THRESHOLD, expected_annotations, score_samples
 from labelmend.simulator.annotators import AnnotatorModel
 from labelmend.simulator.relabel import draw_streams, relabel
 from labelmend.simulator.selectors import SELECTORS, Ranking, SelectorState
@@ -152,7 +152,7 @@ def simulate_run(
     batch_size: int | None = None,
     max_reviews: int = 1,
     annotator_accuracy: float = 0.9,
-    stop_threshold: float = 0.1,
+    stop_threshold: float = STOP_THRESHOLD,
     stop_window: int | None = None,
 ) -> RunResult:
     """Simulate one selector spending ``budget`` annotations (inputs already validated).

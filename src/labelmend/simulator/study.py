@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend._validation import check_choice, check_probability_block, check_same_length
+from labelmend.cleaner import STOP_THRESHOLD
 from labelmend.errors import InputError
 from labelmend.simulator.annotators import AnnotatorModel, initial_labels
 from labelmend.simulator.selectors import MODEL_FREE, SELECTORS
@@ -234,7 +235,7 @@ def run_study(
     batch_sizes: Sequence[int | None] = (None,),
     max_reviews: int = 1,
     annotator_accuracy: float = 0.9,
-    stop_threshold: float = 0.1,
+    stop_threshold: float = STOP_THRESHOLD,
     scheduler: str | None = None,
     n_workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,

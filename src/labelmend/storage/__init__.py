@@ -13,6 +13,7 @@ from labelmend.storage.engine import (
     create_store_engine,
     mask_url,
     open_store,
+    read_store,
     resolve_url,
     session_scope,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "create_store_engine",
     "mask_url",
     "open_store",
+    "read_store",
     "repository",
     "resolve_url",
     "session_scope",

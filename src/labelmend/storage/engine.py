@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from labelmend.errors import StorageError
+from labelmend.errors import InputError, StorageError
 
 DEFAULT_URL = "sqlite:///labelmend.db"
 ENV_VAR = "LABELMEND_DB"
@@ -178,5 +178,59 @@ def open_store(url: str | None = None) -> Iterator[Session]:
     try:
         with session_scope(engine) as session:
             yield session
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def read_store(url: str | None = None) -> Iterator[Session]:
+    """Open an existing store for reading: never creates a database, never migrates one.
+
+    The transaction is rolled back at the end, so nothing read here can change the store.
+
+    Raises
+    ------
+    InputError
+        A SQLite file that does not exist, or a store whose schema is older than this
+        version of labelmend (any writing command brings it up to date).
+    StorageError
+        The database cannot be reached.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp, read_store(f"sqlite:///{tmp}/none.db"):
+    ...     pass  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    labelmend.errors.InputError: No store at .../none.db: the file does not exist; create one with `labelmend init NAME`.
+    """
+    from labelmend.storage.migrate import current_revision, head_revision
+
+    resolved = resolve_url(url)
+    parsed = make_url(resolved) if "://" in resolved else None
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if path not in (None, "", ":memory:") and not Path(str(path)).is_file():
+            raise InputError(
+                f"No store at {path}: the file does not exist; "
+                "create one with `labelmend init NAME`."
+            )
+    engine = create_store_engine(resolved, migrate=False)
+    try:
+        try:
+            found = current_revision(engine)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, resolved, action="Opening") from exc
+        if found != head_revision():
+            raise InputError(
+                f"The store {mask_url(resolved)} has schema {found or 'none'}, expected "
+                f"{head_revision()}; any writing command (e.g. `labelmend init`) upgrades it."
+            )
+        session = Session(engine)
+        try:
+            yield session
+        except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
+            raise storage_error(exc, resolved, action="Reading") from exc
+        finally:
+            session.rollback()
+            session.close()
     finally:
         engine.dispose()

@@ -779,3 +779,110 @@ def add_annotations(
     if new:
         session.execute(insert(Annotation), [dict(row, tool=tool) for row in new])
     return new
+
+
+# --- reports (read only) --------------------------------------------------------------
+
+
+def score_details(session: Session, run: ScoreRun, sample_ids: Sequence[int]) -> pd.DataFrame:
+    """Scores of a run for some samples, with the samples' ids, labels and metadata.
+
+    Columns: sample_id, external_id, scored_label, current_label, suggested_label, p_error,
+    reason, rank, metadata (a dict or None); in rank order.
+    """
+    keys = [int(key) for key in sample_ids]
+    columns = [
+        "sample_id",
+        "external_id",
+        "scored_label",
+        "current_label",
+        "suggested_label",
+        "p_error",
+        "reason",
+        "rank",
+        "metadata",
+    ]
+    parts = [
+        read_frame(
+            session,
+            select(
+                Score.sample_id,
+                Sample.external_id,
+                Score.label,
+                Sample.current_label,
+                Score.suggested_label,
+                Score.p_error,
+                Score.reason,
+                Score.rank,
+                Sample.meta,
+            )
+            .join(Sample, Sample.id == Score.sample_id)
+            .where(Score.run_id == run.id, Score.sample_id.in_(keys[start : start + 900])),
+            columns,
+        )
+        for start in range(0, len(keys), 900)  # stay under SQLite's bound-parameter limit
+    ]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    frame["metadata"] = frame["metadata"].map(
+        lambda value: json.loads(value) if isinstance(value, str) else value
+    )
+    return frame.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def annotation_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
+    """Every stored answer of a dataset: columns sample_id, annotator, label, at."""
+    return read_frame(
+        session,
+        select(Annotation.sample_id, Annotation.annotator, Annotation.label, Annotation.created_at)
+        .join(Sample, Sample.id == Annotation.sample_id)
+        .where(Sample.dataset_id == dataset.id)
+        .order_by(Annotation.id),
+        ["sample_id", "annotator", "label", "at"],
+    )
+
+
+def history_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
+    """Every label change of a dataset, oldest first: sample_id, old_label, new_label,
+    source, at."""
+    return read_frame(
+        session,
+        select(
+            LabelChange.sample_id,
+            LabelChange.old_label,
+            LabelChange.new_label,
+            LabelChange.source,
+            LabelChange.created_at,
+        )
+        .join(Sample, Sample.id == LabelChange.sample_id)
+        .where(Sample.dataset_id == dataset.id)
+        .order_by(LabelChange.created_at, LabelChange.id),
+        ["sample_id", "old_label", "new_label", "source", "at"],
+    )
+
+
+def queued_scores(session: Session, dataset: Dataset) -> pd.DataFrame:
+    """Every queue item with the score it was queued on and its sample's label now.
+
+    Columns: queue, sample_id, status, at (last status change), scored_label, p_error,
+    current_label.
+    """
+    return read_frame(
+        session,
+        select(
+            Queue.name,
+            QueueItem.sample_id,
+            QueueItem.status,
+            QueueItem.updated_at,
+            Score.label,
+            Score.p_error,
+            Sample.current_label,
+        )
+        .join(QueueItem, QueueItem.queue_id == Queue.id)
+        .join(
+            Score, (Score.run_id == Queue.score_run_id) & (Score.sample_id == QueueItem.sample_id)
+        )
+        .join(Sample, Sample.id == QueueItem.sample_id)
+        .where(Queue.dataset_id == dataset.id)
+        .order_by(Queue.id, QueueItem.position),
+        ["queue", "sample_id", "status", "at", "scored_label", "p_error", "current_label"],
+    )

@@ -1,0 +1,31 @@
+"""``labelmend report``: one self-contained HTML page about a dataset, from the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labelmend.cli._console import console
+from labelmend.cli._store import DatasetOption, DbOption
+from labelmend.report import write_dataset_report
+
+
+def report(
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    images: Annotated[
+        Path | None,
+        typer.Option(help="Folder that relative image paths in sample metadata start from."),
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Batch size of the stopping rule.")] = 100,
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write an HTML report of a dataset: noise, suspects, budget curve, progress, agreement.
+
+    Reads the store only (never creates or changes it); the page opens offline.
+    """
+    with console.status("Reading the store and drawing the report…"):
+        path = write_dataset_report(out, db=db, dataset=dataset, batch_size=batch, images=images)
+    console.print(f"Wrote {path}")

@@ -1,0 +1,214 @@
+"""The dataset page's numbers against independent computations on a small store."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, select
+
+from labelmend import workflow
+from labelmend.cleaner import fit_noise_model
+from labelmend.report import dataset as page
+from labelmend.storage import Annotation, LabelChange, Queue, QueueItem, Sample, Score, read_store
+from tests.report.conftest import CLASSES, MISSING_IMAGES, N
+
+
+def rows(url, query):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return pd.DataFrame(connection.execute(query).mappings().all())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def report(small_store):
+    with read_store(small_store.url) as session:
+        return page.gather(session, dataset="pets", batch_size=5)
+
+
+@pytest.fixture
+def status(small_store):
+    with read_store(small_store.url) as session:
+        return workflow.dataset_status(session, dataset="pets", batch_size=5)
+
+
+def card(html, key):
+    return re.search(rf'data-key="{key}"><div class="value">([^<]*)<', html).group(1)
+
+
+def test_summary_cards_show_the_status_numbers(report, status):
+    html = page.summary_section(report.status, report.run).html
+    assert card(html, "n_samples") == f"{N:,}" == f"{status.n_samples:,}"
+    assert card(html, "labels_changed") == f"{status.labels_changed:,}"
+    assert card(html, "reviewed") == f"{status.reviewed:,}"
+    assert card(html, "estimated_errors_remaining") == f"{status.estimated_errors_remaining:,.1f}"
+    assert card(html, "next_batch_expected_errors") == f"{status.next_batch_expected_errors:,.1f}"
+    assert "net-v1" in html
+
+
+def newest_scores(url):
+    scores = rows(
+        url, select(Score.run_id, Score.sample_id, Score.label, Score.p_error, Score.rank)
+    )
+    return scores[scores["run_id"] == scores["run_id"].max()]
+
+
+def reviewed_keys(url):
+    answered = set(rows(url, select(Annotation.sample_id))["sample_id"])
+    history = rows(url, select(LabelChange.sample_id, LabelChange.source))
+    manual = set(history.loc[history["source"].isin(["manual", "annotation"]), "sample_id"])
+    items = rows(url, select(QueueItem.sample_id, QueueItem.status))
+    return answered | manual | set(items.loc[items["status"] == "resolved", "sample_id"])
+
+
+def test_per_class_table_matches_the_scores_and_the_noise_model(small_store, report):
+    scores = newest_scores(small_store.url)
+    open_ = ~scores["sample_id"].isin(reviewed_keys(small_store.url))
+    samples = rows(small_store.url, select(Sample.given_label, Sample.current_label))
+    changed = samples[samples["given_label"] != samples["current_label"]]
+    noise = fit_noise_model(scores.sort_values("sample_id")["label"].to_numpy(), small_store.probs)
+    table = page.class_table(report).set_index("class")
+    for k, name in enumerate(CLASSES):
+        mine = scores["label"] == k
+        assert table.loc[name, "samples"] == mine.sum()
+        assert table.loc[name, "estimated errors"] == pytest.approx(
+            scores.loc[mine, "p_error"].sum()
+        )
+        assert table.loc[name, "still unreviewed"] == pytest.approx(
+            scores.loc[mine & open_, "p_error"].sum()
+        )
+        assert table.loc[name, "changed so far"] == (changed["given_label"] == k).sum()
+        assert table.loc[name, "noise rate"] == pytest.approx(1 - noise.noise_matrix[k, k])
+    assert table["estimated errors"].is_monotonic_decreasing
+
+
+def test_per_class_unreviewed_errors_add_up_to_the_status_estimate(report, status):
+    total = page.class_table(report)["still unreviewed"].sum()
+    assert total == pytest.approx(status.estimated_errors_remaining)
+
+
+def test_reliability_compares_the_queued_p_error_with_the_decisions(small_store, report):
+    items = rows(
+        small_store.url,
+        select(QueueItem.sample_id, QueueItem.status, Queue.name).join(
+            Queue, Queue.id == QueueItem.queue_id
+        ),
+    )
+    decided = items[(items["name"] == "q1") & (items["status"] == "resolved")]
+    first = small_store.first_run.set_index("sample_id")
+    now = rows(small_store.url, select(Sample.id, Sample.external_id, Sample.current_label))
+    now = now.set_index("id")
+    expected = {}
+    for key in decided["sample_id"]:
+        external = now.loc[key, "external_id"]
+        p = first.loc[external, "p_error"]
+        wrong = CLASSES[now.loc[key, "current_label"]] != first.loc[external, "given_label"]
+        b = min(int(p * 5), 4)
+        expected.setdefault(b, []).append((p, wrong))
+    table = page.reliability_table(report.queued)
+    assert table["decided"].sum() == len(decided) > 0
+    for row, b in zip(table.itertuples(index=False), sorted(expected), strict=True):
+        ps, wrongs = zip(*expected[b], strict=True)
+        assert row.decided == len(ps)
+        assert row._2 == pytest.approx(np.mean(ps))
+        assert row._3 == pytest.approx(np.mean(wrongs))
+
+
+def test_budget_curve_agrees_with_status_and_stops_where_the_rule_says(small_store, report, status):
+    reviewed_or_queued = reviewed_keys(small_store.url) | set(
+        rows(small_store.url, select(QueueItem.sample_id))["sample_id"]
+    )
+    scores = newest_scores(small_store.url).sort_values("rank")
+    p = scores.loc[~scores["sample_id"].isin(reviewed_or_queued), "p_error"].to_numpy()
+    stop = next((k for k in range(len(p)) if p[k : k + 5].mean() < 0.1), len(p))
+    html = page.budget_section(report.candidates, report.status).html
+    assert card(html, "curve_next_batch") == f"{status.next_batch_expected_errors:,.1f}"
+    assert card(html, "curve_next_batch") == f"{p[:5].sum():,.1f}"
+    assert card(html, "stop_at") == f"{stop:,}"
+    assert card(html, "found_at_stop") == f"{p[:stop].sum():,.1f}"
+
+
+def test_queue_outcomes_count_fixed_confirmed_tied_and_open(small_store, report):
+    items = rows(
+        small_store.url,
+        select(Queue.name, Sample.external_id, QueueItem.status, Sample.current_label)
+        .join(Queue, Queue.id == QueueItem.queue_id)
+        .join(Sample, Sample.id == QueueItem.sample_id),
+    )
+    q1 = items[items["name"] == "q1"]
+    scored = small_store.first_run.set_index("sample_id")["given_label"]
+    now = np.array(CLASSES)[q1["current_label"].to_numpy()]
+    was = scored.loc[q1["external_id"]].to_numpy()
+    resolved = (q1["status"] == "resolved").to_numpy()
+    table = page.queue_table(report.queued).set_index("queue")
+    assert table.loc["q1", "items"] == 12
+    assert table.loc["q1", "fixed"] == (resolved & (now != was)).sum()
+    assert table.loc["q1", "confirmed"] == (resolved & (now == was)).sum()
+    ties = 0
+    for sid, group in small_store.answers.groupby("sample_id"):
+        counts = pd.Series([scored[sid], *group["label"]]).value_counts()
+        ties += (counts == counts.max()).sum() > 1
+    assert table.loc["q1", "tied"] == ties > 0
+    assert table.loc["q1", "open"] == 1
+    assert table.loc["q2", "open"] == table.loc["q2", "items"] == 5
+
+
+def test_annotator_agreement_by_brute_force(small_store, report):
+    answers = small_store.answers
+    final = rows(small_store.url, select(Sample.external_id, Sample.current_label))
+    decided = dict(
+        zip(final["external_id"], np.array(CLASSES)[final["current_label"]], strict=True)
+    )
+    per, overall = page.agreement_tables(report.annotations, report.samples)
+    per = per.set_index("annotator")
+    for name, mine in answers.groupby("annotator"):
+        agree = np.mean(
+            [decided[s] == label for s, label in zip(mine["sample_id"], mine["label"], strict=True)]
+        )
+        assert per.loc[name, "answers"] == len(mine)
+        assert per.loc[name, "agrees with decided label"] == pytest.approx(agree)
+    pairs = agree_pairs = multi = unanimous = 0
+    for _, group in answers.groupby("sample_id"):
+        if len(group) < 2:
+            continue
+        multi += 1
+        unanimous += group["label"].nunique() == 1
+        for a, b in itertools.combinations(group["label"], 2):
+            pairs += 1
+            agree_pairs += a == b
+    assert overall["samples with 2+ answers"] == multi
+    assert overall["unanimous"] == pytest.approx(unanimous / multi)
+    assert overall["pairwise agreement"] == pytest.approx(agree_pairs / pairs)
+
+
+def test_suspects_are_what_the_next_queue_takes_with_thumbnails_or_placeholders(
+    small_store, report
+):
+    reviewed_or_queued = reviewed_keys(small_store.url) | set(
+        rows(small_store.url, select(QueueItem.sample_id))["sample_id"]
+    )
+    scores = newest_scores(small_store.url).sort_values("rank")
+    expected = scores.loc[~scores["sample_id"].isin(reviewed_or_queued), "sample_id"].head(25)
+    assert report.suspects["sample_id"].tolist() == expected.tolist()
+    html = page.suspects_section(report.suspects, CLASSES, root=small_store.images).html
+    missing = [k - 1 for k in expected if k - 1 in MISSING_IMAGES]
+    assert html.count("data:image/png;base64,") == len(expected) - len(missing)
+    assert html.count('alt="missing: ') == len(missing) > 0
+    assert f"{len(missing)} image file(s) not found" in html
+
+
+@pytest.mark.parametrize("window", [1, 3, 10])
+def test_stopping_point_matches_a_brute_force_look_ahead(window):
+    from labelmend.cleaner import stopping_point
+
+    p = np.sort(np.random.default_rng(window).beta(0.5, 2.0, size=60))[::-1]
+    expected = next((k for k in range(60) if p[k : k + window].mean() < 0.1), 60)
+    assert 0 < expected < 60
+    assert stopping_point(np.cumsum(p), window=window) == expected
+    assert stopping_point(np.cumsum(p), window=window, threshold=0.0) == 60
