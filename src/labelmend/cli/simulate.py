@@ -20,7 +20,9 @@ def simulate(
     counts: Annotated[
         Path, typer.Option(help="Annotator vote counts (N×K): .npy, .csv or .parquet.")
     ],
-    out: Annotated[Path, typer.Option(help="Directory for results.csv, summary.md, curves.png.")],
+    out: Annotated[
+        Path, typer.Option(help="Directory for results.csv, summary.md, curves.png, report.html.")
+    ],
     pred_probs: Annotated[
         Path | None, typer.Option(help="Out-of-sample model probabilities (N×K).")
     ] = None,
@@ -79,4 +81,4 @@ def simulate(
             formats=dict.fromkeys(shown, ".2%") | {"AUC gain": ".4f"},
         )
     )
-    console.print(f"Wrote {files.results}, {files.summary} and {files.curves}")
+    console.print(f"Wrote {files.results}, {files.summary}, {files.curves} and {files.report}")

@@ -35,19 +35,36 @@ STYLE = {
 
 
 @contextmanager
-def figure(width: float = 6.0, height: float = 3.2, ncols: int = 1) -> Iterator[Any]:
-    """A matplotlib figure and its axes (one per column), with the pages' style."""
+def styled() -> Iterator[None]:
+    """Matplotlib (off-screen) with the pages' style, for figures drawn elsewhere."""
     import matplotlib
 
     matplotlib.use("Agg")
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+@contextmanager
+def figure(width: float = 6.0, height: float = 3.2, ncols: int = 1) -> Iterator[Any]:
+    """A matplotlib figure and its axes (one per column), with the pages' style."""
     import matplotlib.pyplot as plt
 
-    with matplotlib.rc_context(STYLE):
+    with styled():
         fig, axes = plt.subplots(1, ncols, figsize=(width, height), constrained_layout=True)
         try:
             yield fig, axes
         finally:
             plt.close(fig)
+
+
+def close_to_svg(fig: Any) -> str:
+    """:func:`to_svg`, then close the figure (for figures made outside :func:`figure`)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return to_svg(fig)
+    finally:
+        plt.close(fig)
 
 
 def to_svg(fig: Any) -> str:

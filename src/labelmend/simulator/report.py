@@ -3,7 +3,7 @@
 ``simulate_files`` is what ``labelmend simulate`` calls: it loads the counts, model
 probabilities and features, runs :func:`~labelmend.simulator.study.run_study` and writes
 ``results.csv`` (tidy curves), ``runs.csv`` (one row per run), ``summary.md`` (mean ± sd
-over seeds) and ``curves.png``.
+over seeds), ``curves.png`` and ``report.html`` (:mod:`labelmend.report.study`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +45,7 @@ class StudyFiles:
     runs: Path
     summary: Path
     curves: Path
+    report: Path
 
 
 def _load_matrix(path: Path, what: str) -> npt.NDArray[np.float64]:
@@ -62,32 +64,50 @@ def _load_matrix(path: Path, what: str) -> npt.NDArray[np.float64]:
     return array
 
 
-def summary_markdown(study: StudyResult) -> str:
-    """Markdown tables, one per noise level × batch size: mean ± sd over seeds."""
-    blocks = []
+def summary_tables(study: StudyResult) -> list[tuple[str, pd.DataFrame]]:
+    """One table per noise level × batch size: a heading and text cells "mean ± sd".
+
+    Shared by ``summary.md`` and the study's HTML page.
+    """
+    tables = []
     present = [c for c in SUMMARY_COLUMNS if f"{c[0]}_mean" in study.summary.columns]
     for (noise, batch), part in study.summary.groupby(["noise", "batch_size"], sort=False):
         mode = "static" if batch == 0 else f"active, batch {batch}"
         shown = [c for c in present if part[f"{c[0]}_mean"].notna().any()]
-        lines = [
-            f"### {noise}, {mode} ({int(study.runs['seed'].nunique())} seeds)",
-            "",
-            "| selector | " + " | ".join(head for _, head, _ in shown) + " |",
-            "|---|" + "---:|" * len(shown),
-        ]
+        rows = []
         for values in part.to_dict("records"):
-            cells = []
-            for column, _, fmt in shown:
+            row = {"selector": values["selector"]}
+            for column, head, fmt in shown:
                 mean, sd = values[f"{column}_mean"], values[f"{column}_std"]
                 sd_text = "" if np.isnan(sd) else f" ± {format(sd, fmt)}"
-                cells.append(f"{format(mean, fmt)}{sd_text}" if not np.isnan(mean) else "—")
-            lines.append(f"| {values['selector']} | " + " | ".join(cells) + " |")
+                row[head] = f"{format(mean, fmt)}{sd_text}" if not np.isnan(mean) else "—"
+            rows.append(row)
+        seeds = int(study.runs["seed"].nunique())
+        tables.append((f"{noise}, {mode} ({seeds} seeds)", pd.DataFrame(rows)))
+    return tables
+
+
+def summary_markdown(study: StudyResult) -> str:
+    """Markdown tables, one per noise level × batch size: mean ± sd over seeds."""
+    blocks = []
+    for heading, frame in summary_tables(study):
+        lines = [
+            f"### {heading}",
+            "",
+            "| " + " | ".join(frame.columns) + " |",
+            "|---|" + "---:|" * (len(frame.columns) - 1),
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in frame.itertuples(index=False)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 
 
-def plot_curves(results: pd.DataFrame, path: Path) -> Path:
-    """Accuracy and noise fixed against annotations spent, mean ± sd band per selector."""
+def curves_figure(results: pd.DataFrame) -> Any:
+    """Accuracy and noise fixed against annotations spent, mean ± sd band per selector.
+
+    A matplotlib figure, one row of two panels per noise level × batch size; the caller
+    saves and closes it.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,21 +141,41 @@ def plot_curves(results: pd.DataFrame, path: Path) -> Path:
             if metric == "noise_fixed":
                 axis.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         row[0].legend(loc="lower right", fontsize=8)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
+
+
+def plot_curves(results: pd.DataFrame, path: Path) -> Path:
+    """:func:`curves_figure` as a PNG at ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = curves_figure(results)
+    try:
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
     return path
 
 
 def write_study(study: StudyResult, out: Path) -> StudyFiles:
-    """Write ``results.csv``, ``runs.csv``, ``summary.md`` and ``curves.png`` into ``out``."""
+    """Write ``results.csv``, ``runs.csv``, ``summary.md``, ``curves.png`` and the HTML
+    page ``report.html`` into ``out``."""
+    # The page builder imports this module's tables and figure, so it is imported here.
+    from labelmend.report.page import write_page
+    from labelmend.report.study import study_page
+
     out.mkdir(parents=True, exist_ok=True)
     files = StudyFiles(
-        out / "results.csv", out / "runs.csv", out / "summary.md", out / "curves.png"
+        out / "results.csv",
+        out / "runs.csv",
+        out / "summary.md",
+        out / "curves.png",
+        out / "report.html",
     )
     study.results.to_csv(files.results, index=False)
     study.runs.to_csv(files.runs, index=False)
     files.summary.write_text("# Relabelling study\n\n" + summary_markdown(study))
     plot_curves(study.results, files.curves)
+    write_page(study_page(study), files.report)
     return files
 
 
