@@ -20,6 +20,7 @@ from labelmend import workflow
 from labelmend._validation import RandomState
 from labelmend.datasets import noisy_digits
 from labelmend.io import write_table
+from labelmend.report import write_dataset_report
 from labelmend.storage import create_store_engine, mask_url, session_scope
 
 DATASET = "digits"
@@ -35,6 +36,7 @@ class DemoReport:
     ----------
     queue : DataFrame of the queue as the expert saw it, with a ``truly_wrong`` column
     status : the dataset's status after the expert's answers and the rescore
+    report : the HTML report written at the end, if one was asked for
     """
 
     database: str
@@ -48,6 +50,7 @@ class DemoReport:
     estimated_before: float
     estimated_after: float
     status: workflow.DatasetStatus
+    report: Path | None
 
 
 def run_demo(
@@ -56,11 +59,14 @@ def run_demo(
     noise_rate: float = 0.1,
     budget: int = 250,
     random_state: RandomState = 0,
+    report: str | Path | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoReport:
     """Run the loop on ``db`` (default: a SQLite file in a temporary directory).
 
-    ``on_step`` is called with a short description before each step (for a progress display).
+    ``report``: where to write the dataset's HTML report at the end (with the digits'
+    images as thumbnails); ``on_step`` is called with a short description before each
+    step (for a progress display).
 
     >>> report = run_demo(budget=100)
     >>> (report.n_flipped, report.found == report.fixed, report.broken)
@@ -74,8 +80,9 @@ def run_demo(
         data = noisy_digits(noise_rate=noise_rate, random_state=random_state)
         ids = np.char.add("digit-", np.char.zfill(np.arange(len(data.labels)).astype(str), 4))
         classes = np.asarray(data.classes)
+        images = _write_digit_images(data.features, ids, work / "images")
         samples = write_table(
-            pd.DataFrame({"id": ids, "label": classes[data.labels], "image": np.arange(len(ids))}),
+            pd.DataFrame({"id": ids, "label": classes[data.labels], "image": images}),
             work / "samples.csv",
         )
         # Shuffled on purpose: predictions are matched to samples by id, not by position.
@@ -121,6 +128,9 @@ def run_demo(
                 current = workflow.queue_items(
                     session, "review-1", dataset=DATASET, open_only=False
                 )
+            if report is not None:
+                step("Writing the dataset's HTML report")
+                report = write_dataset_report(report, db=url, dataset=DATASET, images=work)
         finally:
             engine.dispose()
     truly_wrong = (queue["given_label"] != true_label.loc[queue["id"]].to_numpy()).to_numpy()
@@ -138,4 +148,16 @@ def run_demo(
         estimated_before=before.run.estimated_errors,
         estimated_after=after.run.estimated_errors,
         status=status,
+        report=None if report is None else Path(report),
     )
+
+
+def _write_digit_images(features: np.ndarray, ids: np.ndarray, folder: Path) -> list[str]:
+    """Each digit's 8×8 pixels (values 0-16) as a PNG; paths relative to ``folder``'s parent."""
+    from PIL import Image
+
+    folder.mkdir()
+    pixels = (255 - features.reshape(-1, 8, 8) * 255 / 16).round().astype(np.uint8)
+    for sample_id, image in zip(ids, pixels, strict=True):
+        Image.fromarray(image, mode="L").save(folder / f"{sample_id}.png")
+    return [f"{folder.name}/{sample_id}.png" for sample_id in ids]

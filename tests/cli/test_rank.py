@@ -175,8 +175,8 @@ def test_rank_normalize_flag_rescales_each_row_to_sum_to_one(files):
 
 
 @pytest.mark.slow
-def test_demo_finds_most_injected_errors():
-    result = runner.invoke(app, ["demo", "--top", "3"])
+def test_demo_finds_most_injected_errors(tmp_path):
+    result = runner.invoke(app, ["demo", "--top", "3", "--report", str(tmp_path / "r.html")])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # the console wraps long lines
     assert "180 of 1,797 labels were flipped" in text

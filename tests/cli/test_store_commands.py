@@ -154,12 +154,17 @@ def test_usage_errors_exit_2(database_url):
 @pytest.mark.slow
 def test_demo_runs_the_whole_loop_and_fixes_the_flipped_labels(tmp_path):
     db = f"sqlite:///{tmp_path / 'demo.db'}"
-    out = ok("demo", "--top", "3", "--db", db)
+    page = tmp_path / "report.html"
+    out = ok("demo", "--top", "3", "--db", db, "--report", str(page))
     assert "180 of 1,797 labels were flipped" in out
     # The queue of 250 holds at least 97% of the flips; the expert fixes every one held.
     held = int(re.search(r"held (\d+) of them", out).group(1))
     assert held >= 175
     assert f"fixed {held} and broke 0" in out
+    assert out.replace("\n", "").endswith(f"Report: {page}")
+    html = page.read_text()
+    assert f'data-key="labels_changed"><div class="value">{held}<' in html
+    assert html.count('<img class="thumb" src="data:image/png;base64,') == 25  # every digit
     ok("export", "labels", str(tmp_path / "labels.csv"), "--db", db)
     labels = pd.read_csv(tmp_path / "labels.csv")
     assert len(labels) == 1797

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +22,9 @@ def demo(
         str | None,
         typer.Option(help="Database URL to run on (default: a temporary SQLite file)."),
     ] = None,
+    report: Annotated[Path, typer.Option(help="Where to write the dataset's HTML report.")] = Path(
+        "report.html"
+    ),
 ) -> None:
     """Inject label noise into scikit-learn's digits and run the whole loop on a database.
 
@@ -28,28 +32,30 @@ def demo(
     samples, let a simulated expert answer them, rescore, and show what was found and fixed.
     """
     with console.status("Starting…") as spinner:
-        report = run_demo(
+        result = run_demo(
             db=db,
             noise_rate=noise_rate,
             budget=budget,
             random_state=seed,
+            report=report,
             on_step=lambda text: spinner.update(f"{text}…"),
         )
     console.print(
         queue_table(
-            report.queue.head(top).rename(columns={"truly_wrong": "wrong"}),
-            title=f"Top {top} of the {len(report.queue)} digits queued for the expert",
+            result.queue.head(top).rename(columns={"truly_wrong": "wrong"}),
+            title=f"Top {top} of the {len(result.queue)} digits queued for the expert",
             extra="wrong",
         )
     )
     console.print(
-        f"{report.n_flipped} of {report.n_samples:,} labels were flipped on purpose. "
-        f"The queue of {len(report.queue)} held {report.found} of them "
-        f"({report.found / max(report.n_flipped, 1):.0%}); the expert's answers fixed "
-        f"{report.fixed} and broke {report.broken}. True errors left: {report.remaining_errors}."
+        f"{result.n_flipped} of {result.n_samples:,} labels were flipped on purpose. "
+        f"The queue of {len(result.queue)} held {result.found} of them "
+        f"({result.found / max(result.n_flipped, 1):.0%}); the expert's answers fixed "
+        f"{result.fixed} and broke {result.broken}. True errors left: {result.remaining_errors}."
     )
     console.print(
-        f"Estimated label errors (Σ p_error): {report.estimated_before:.1f} before, "
-        f"{report.estimated_after:.1f} after the rescore. Database: {report.database}."
+        f"Estimated label errors (Σ p_error): {result.estimated_before:.1f} before, "
+        f"{result.estimated_after:.1f} after the rescore. Database: {result.database}."
     )
-    print_status(report.status)
+    print_status(result.status)
+    console.print(f"Report: {result.report}")
