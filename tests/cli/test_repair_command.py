@@ -87,6 +87,15 @@ def test_repair_writes_suspects_report_model_and_plot(files):
     assert queue["rank"].tolist() == list(range(1, N_TRAIN + 1))
     assert (out / "model.pt").is_file()
     assert (out / "repair.png").read_bytes()[:4] == b"\x89PNG"
+    page = (out / "report.html").read_text()
+    assert 'data-key="k_removed"><div class="value">12<' in page
+    for stem, row in (("test_accuracy", "test accuracy"), ("heldout_accuracy", "held-out")):
+        cells = f"<td>{row}" + (" validation accuracy" if stem == "heldout_accuracy" else "")
+        expected = "".join(
+            f'<td class="num">{report[f"{stem}_{which}"]:.3f}</td>'
+            for which in ("before", "after", "oracle")
+        )
+        assert f"{cells}</td>{expected}" in page
 
 
 def test_repair_chooses_k_and_accepts_a_trained_model_file(files):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -54,6 +53,7 @@ def repair(
 ) -> None:
     """Repair a classifier: score training examples, unlearn the worst, compare with retraining."""
     from labelmend.repair import read_model, repair_model, set_torch_threads, write_repair
+    from labelmend.report.repair import accuracy_table
 
     set_torch_threads(threads)
     names = _names(classes)
@@ -103,31 +103,7 @@ def repair(
         bar.update(task, completed=len(STAGE_TEXT), description="Done")
     paths = write_repair(result, out, train=train)
     report = result.report
-    rows = [
-        ("test accuracy", "test_accuracy"),
-        ("held-out failures fixed", "heldout_failure_accuracy"),
-        ("held-out validation accuracy", "heldout_accuracy"),
-    ]
-    table = pd.DataFrame(
-        [
-            {
-                "metric": label,
-                "before": report.get(f"{key}_before", float("nan")),
-                "repaired": report.get(f"{key}_after", float("nan")),
-                "retrained": report.get(f"{key}_oracle", float("nan")),
-            }
-            for label, key in rows
-            if f"{key}_before" in report
-        ]
-        + [
-            {
-                "metric": "retention (previously correct)",
-                "before": 1.0,
-                "repaired": report["retention"],
-                "retrained": report["retention_oracle"],
-            },
-        ]
-    )
+    table = accuracy_table(report)
     console.print(
         frame_table(
             table,

@@ -15,13 +15,16 @@ from labelmend.repair.evaluate import RepairResult, relabel_queue
 from labelmend.repair.identify import as_classifier
 from labelmend.repair.models import write_model
 from labelmend.repair.plot import plot_repair
+from labelmend.report.page import write_page
+from labelmend.report.repair import repair_page
 
 
 def write_repair(
     result: RepairResult, directory: str | Path, *, train: tuple[Any, Any]
 ) -> dict[str, Path]:
-    """Write ``suspects.csv``, ``relabel_queue.csv``, ``report.json``, the repaired model
-    and ``repair.png`` into ``directory``; return their paths by name.
+    """Write ``suspects.csv``, ``relabel_queue.csv``, ``report.json``, the repaired model,
+    ``repair.png`` and the page ``report.html`` into ``directory``; return their paths by
+    name.
 
     ``suspects.csv`` has one row per training example in input order: ``index``,
     ``score`` (higher = more harmful) and ``removed``. ``relabel_queue.csv`` is
@@ -56,4 +59,5 @@ def write_repair(
     report["k_removed"] = int(result.report["k_removed"])
     paths["report"] = directory / "report.json"
     paths["report"].write_text(json.dumps(report, indent=2) + "\n")
+    paths["page"] = write_page(repair_page(result), directory / "report.html")
     return paths

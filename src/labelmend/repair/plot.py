@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,13 +25,33 @@ def plot_repair(
     k_curve: pd.DataFrame | None = None,
     title: str = "Model repair",
 ) -> Path:
-    """Write a PNG: accuracies before / after / oracle, and how k was chosen.
+    """Write :func:`repair_figure` as a PNG at ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = repair_figure(report, k_curve=k_curve, title=title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def repair_figure(
+    report: Mapping[str, float],
+    *,
+    k_curve: pd.DataFrame | None = None,
+    title: str = "Model repair",
+) -> Any:
+    """A matplotlib figure: accuracies before / after / oracle, and how k was chosen.
 
     Parameters
     ----------
     report : dict from :func:`~labelmend.repair.evaluate.repair_model` (``result.report``)
-    path : where the PNG goes
     k_curve : DataFrame (k, selection_accuracy), optional — the right-hand panel
+
+    The caller saves and closes it.
     """
     import matplotlib
 
@@ -81,8 +102,4 @@ def plot_repair(
         curve.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig

@@ -1,0 +1,93 @@
+"""The repair page: what was unlearned, accuracies before / after / retrained, how k was
+chosen.
+
+``labelmend repair --out DIR`` writes it as ``DIR/report.html`` (through
+:func:`labelmend.repair.output.write_repair`); the numbers are the repair's own
+``report`` dict, the table the CLI prints.
+
+>>> from labelmend.repair.output import write_repair  # writes DIR/report.html with this
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from labelmend.report import charts
+from labelmend.report.page import Section, cards, render_page, table
+
+#: Rows of the before / repaired / retrained table: (label, report key stem).
+ACCURACY_ROWS = (
+    ("test accuracy", "test_accuracy"),
+    ("held-out failures fixed", "heldout_failure_accuracy"),
+    ("held-out validation accuracy", "heldout_accuracy"),
+)
+
+
+def accuracy_table(report: dict[str, float]) -> pd.DataFrame:
+    """Accuracies before, after repair and of the retrained oracle, plus retention.
+
+    Columns: metric, before, repaired, retrained; rows whose metric was not measured
+    (no test set) are left out.
+    """
+    return pd.DataFrame(
+        [
+            {
+                "metric": label,
+                "before": report.get(f"{key}_before", math.nan),
+                "repaired": report.get(f"{key}_after", math.nan),
+                "retrained": report.get(f"{key}_oracle", math.nan),
+            }
+            for label, key in ACCURACY_ROWS
+            if f"{key}_before" in report
+        ]
+        + [
+            {
+                "metric": "retention (previously correct)",
+                "before": 1.0,
+                "repaired": report["retention"],
+                "retrained": report.get("retention_oracle", math.nan),
+            },
+        ]
+    )
+
+
+def summary_section(result: Any) -> Section:
+    """Examples unlearned, retention, and the before / repaired / retrained table."""
+    report = result.report
+    gap = report.get("gap_to_oracle")
+    numbers = cards(
+        [
+            ("k_removed", "training examples unlearned", f"{int(report['k_removed']):,}"),
+            ("n_train", "training examples", f"{len(result.scores):,}"),
+            ("retention", "previously correct kept", f"{report['retention']:.1%}"),
+            *(
+                [("gap_to_oracle", "test accuracy gap to retraining", f"{gap:+.1%}")]
+                if gap is not None
+                else []
+            ),
+        ]
+    )
+    accuracies = accuracy_table(report)
+    body = table(
+        accuracies,
+        formats={"before": ".3f", "repaired": ".3f", "retrained": ".3f"},
+        key="accuracies",
+    )
+    return Section("summary", "Before and after", numbers + body)
+
+
+def figure_section(result: Any) -> Section:
+    """The repair figure (the same as ``repair.png``) as SVG."""
+    from labelmend.repair.plot import repair_figure
+
+    with charts.styled():
+        svg = charts.close_to_svg(repair_figure(result.report, k_curve=result.k_curve))
+    return Section("figure", "Accuracies and the choice of k", svg)
+
+
+def repair_page(result: Any, *, title: str = "Model repair") -> str:
+    """The whole repair page as HTML, from a :class:`~labelmend.repair.evaluate.RepairResult`."""
+    return render_page(title, [summary_section(result), figure_section(result)])
