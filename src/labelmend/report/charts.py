@@ -24,7 +24,7 @@ import numpy.typing as npt
 MAX_POINTS = 2_000
 #: Colours shared by every page: one accent, grey for references.
 ACCENT, SECOND, REFERENCE = "#1f6feb", "#d1242f", "#6e7781"
-STYLE = {
+STYLE: dict[Any, Any] = {
     "svg.fonttype": "none",
     "font.size": 9,
     "axes.spines.top": False,

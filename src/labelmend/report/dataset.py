@@ -208,7 +208,7 @@ def class_table(report: DatasetReport) -> pd.DataFrame:
         }
     )
     if report.noise is not None:
-        frame.insert(4, "noise rate", 1.0 - np.diagonal(report.noise.noise_matrix))
+        frame.insert(4, "noise rate", (1.0 - np.diagonal(report.noise.noise_matrix)).tolist())
     return frame.sort_values("estimated errors", ascending=False, kind="stable")
 
 
