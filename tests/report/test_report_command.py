@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -91,3 +93,31 @@ def test_missing_images_make_a_page_that_says_so(small_store, tmp_path):
     page = out.read_text()
     assert "25 image file(s) not found" in page
     assert page.count('alt="missing: ') == 25
+
+
+def test_the_report_reads_sqlite_and_postgresql_without_changing_them(
+    database_url, tmp_path, snapshot
+):
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(2), size=40)
+    ids = [f"x{i}" for i in range(40)]
+    with open_store(database_url) as session:
+        workflow.init_dataset(session, "pets", ["cat", "dog"])
+        workflow.import_samples(
+            session, pd.DataFrame({"id": ids, "label": np.where(probs[:, 0] > 0.3, "cat", "dog")})
+        )
+        table = pd.DataFrame(probs, columns=["cat", "dog"])
+        table.insert(0, "id", ids)
+        workflow.import_predictions(session, table, model="m")
+        workflow.score(session)
+    before = snapshot(database_url)
+    result = run("--db", database_url, "--out", str(tmp_path / "r.html"))
+    assert result.exit_code == 0, result.output
+    with read_store(database_url) as session:
+        status = workflow.dataset_status(session)
+    page = (tmp_path / "r.html").read_text()
+    assert (
+        f'"estimated_errors_remaining"><div class="value">{status.estimated_errors_remaining:,.1f}<'
+        in page
+    )
+    assert snapshot(database_url) == before
