@@ -17,6 +17,7 @@ from PIL import Image
 from labelmend import workflow
 from labelmend.storage import open_store
 from labelmend.sync.service import import_annotations
+from tests.conftest import require_module, skip_or_fail
 
 CLASSES = ["cat", "dog", "fox"]
 N = 90
@@ -136,10 +137,10 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Generator[Any]:
     """
     executable = Path(os.environ.get(CHROMIUM_VAR, "/usr/bin/chromium"))
     if not executable.is_file():
-        pytest.skip(
+        skip_or_fail(
             f"no Chromium at {executable} (apt-get install chromium, or set {CHROMIUM_VAR})"
         )
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = require_module("playwright.sync_api")
     with sync_api.sync_playwright() as driver:
         context = driver.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),

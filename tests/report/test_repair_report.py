@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+from tests.conftest import require_module
 
-from labelmend.repair import repair_model, set_torch_threads, write_repair
+require_module("torch")
+
+from labelmend.repair import repair_model, set_torch_threads, write_repair  # noqa: E402
 
 set_torch_threads(1)
 
