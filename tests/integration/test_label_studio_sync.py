@@ -7,6 +7,8 @@ experts and ties, a pull cut off by a dying server, and the CLI's errors.
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,11 +91,11 @@ def test_push_is_idempotent_and_pull_decides_by_plurality(label_studio, store_ur
     assert len(tasks) == 10
     assert set(items["id"]) == set(tasks)
 
-    second_expert = client._sdk.users.create(username="expert2", email="expert2@labelmend.test")
+    # One Label Studio server serves the whole session (and both store back ends): a user
+    # name of its own per run, since Label Studio refuses a second user with one email.
+    name = f"expert2-{uuid.uuid4().hex[:8]}"
+    second_expert = client._sdk.users.create(username=name, email=f"{name}@labelmend.test")
     queued = list(tasks)
-    with open_store(store_url) as session:
-        current = {s: workflow.label_history(session, s) for s in queued}
-    del current
     # Sample 0: two experts agree on 'fox'; sample 1: one says 'fox' (tie with the
     # current label); sample 2: unknown class; sample 3: empty answer.
     answer(client, tasks[queued[0]], ["fox"])
