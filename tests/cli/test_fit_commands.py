@@ -78,6 +78,7 @@ def rows(url: str, query):
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_fit_score_queue_answers_round(files, database_url):
     db = store_with_samples(files, database_url)
     assert "90 samples × 4" in ok("import", "features", str(files / "features.csv"), *db)

@@ -188,6 +188,7 @@ def test_demo_finds_most_injected_errors(tmp_path):
     assert (fixed, broke) == (held, 0)
 
 
+@pytest.mark.slow
 def test_rank_parquet_shards_in_process_and_bad_scheduler(tmp_path):
     from tests.integration.test_scale import write_shards
 

@@ -57,6 +57,7 @@ def arguments(files, *extra):
     ]
 
 
+@pytest.mark.slow
 def test_repair_writes_suspects_report_model_and_plot(files):
     result = runner.invoke(
         app,

@@ -17,7 +17,7 @@ require_module("torch")
 
 from labelmend.repair import find_harmful_examples, make_classifier, set_torch_threads, unlearn  # noqa: E402
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 set_torch_threads(1)
 
 

@@ -77,6 +77,7 @@ def test_missing_columns_name_the_shard(tmp_path):
         rank_dataset(tmp_path / "s")
 
 
+@pytest.mark.slow
 def test_no_shards_and_unreachable_scheduler(tmp_path):
     with pytest.raises(InputError, match="No Parquet shards"):
         rank_dataset(tmp_path / "*.parquet")

@@ -15,7 +15,7 @@ from labelmend.simulator import AnnotatorModel, Features
 from labelmend.simulator.datasets import cifar10n, music_genre
 from labelmend.simulator.study import NoiseLevel, run_study
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 
 from labelmend import workflow
 from labelmend.storage import open_store, repository
@@ -42,6 +43,7 @@ for op in range(operations):
 """
 
 
+@pytest.mark.slow
 def test_two_processes_lose_no_label_change_and_never_share_a_queued_sample(database_url, tmp_path):
     ids = [f"s{i:03d}" for i in range(N_SAMPLES)]
     labels = [CLASSES[i % 3] for i in range(N_SAMPLES)]

@@ -36,6 +36,7 @@ with open_store(url) as session:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_killed_import_leaves_the_store_unchanged(database_url, tmp_path, snapshot, how):
     ids = [f"s{i}" for i in range(5000)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
@@ -42,6 +43,7 @@ def _differences(url: str) -> list[object]:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_upgrade_head_on_an_empty_database_matches_the_models(database_url):
     _alembic(database_url, "upgrade", "head")
     assert _differences(database_url) == []
@@ -51,6 +53,7 @@ def test_upgrade_head_on_an_empty_database_matches_the_models(database_url):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(database_url):
     _alembic(database_url, "upgrade", "head")
     _alembic(database_url, "downgrade", "base")

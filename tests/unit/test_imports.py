@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_cleaner_imports_no_heavy_dependency():
     code = (
         "import sys, labelmend.cleaner; "
@@ -14,6 +17,7 @@ def test_cleaner_imports_no_heavy_dependency():
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_simulator_core_imports_no_plotting_or_cluster_code():
     code = (
         "import sys, labelmend.simulator, labelmend.simulator.study; "

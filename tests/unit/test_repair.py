@@ -70,6 +70,7 @@ def noisy():
     }
 
 
+@pytest.mark.slow
 def test_importing_labelmend_repair_and_the_cli_does_not_import_torch():
     code = (
         "import sys, labelmend, labelmend.cleaner, labelmend.repair, labelmend.cli.app; "
