@@ -18,6 +18,7 @@ from labelmend import workflow
 from labelmend.storage import open_store
 from labelmend.sync.service import import_annotations
 from tests.conftest import require_module, skip_or_fail
+from tests.synthetic import noisy_problem
 
 CLASSES = ["cat", "dog", "fox"]
 N = 90
@@ -42,14 +43,7 @@ def sample_id(i: int) -> str:
 
 @pytest.fixture
 def small_store(tmp_path: Path) -> SmallStore:
-    rng = np.random.default_rng(7)
-    true = rng.integers(3, size=N)
-    labels = true.copy()
-    flipped = rng.choice(N, size=15, replace=False)
-    labels[flipped] = (labels[flipped] + 1) % 3
-    logits = rng.normal(size=(N, 3))
-    logits[np.arange(N), true] += 2.5
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels, probs, true = noisy_problem(N, 3, noise=0.15, margin=2.5, seed=7)
     ids = [sample_id(i) for i in range(N)]
     images = tmp_path / "images"
     images.mkdir()
