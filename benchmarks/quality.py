@@ -24,6 +24,9 @@ against the true count and the expected errors in the top k and 2k (Σ p_error o
 against those found. Means ± sd over seeds; a reliability diagram of p_error (PNG).
 
     python benchmarks/quality.py [--seeds 5] [--markdown] [--json] [--plot PATH]
+
+BLAS runs on one thread. About 25 s with the music fits cached; the first run also fits
+2 × 5 × 25 logistic regressions (about 17 s of CPU more).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from sklearn.metrics import average_precision_score, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from _orders import FIND_LABEL_ISSUES, OURS_DEFAULT, OURS_P_ERROR, order_scores, orders
 from labelmend.cleaner import DEFAULT_METHOD, RANKING_METHODS, BlockScores, fit_noise_model
@@ -414,7 +418,8 @@ def main() -> None:
     if not SHARED.is_dir():
         raise SystemExit(f"real data not found at {SHARED}")
     started = time.perf_counter()
-    with Progress(transient=True, disable=args.json) as progress:
+    # One BLAS thread: the machine has two shared cores, more threads thrash.
+    with threadpool_limits(limits=1), Progress(transient=True, disable=args.json) as progress:
         task = progress.add_task("sets × seeds", total=args.seeds * len(SETS))
         results = run(args.seeds, lambda: progress.advance(task))
     order_rows, target_rows, summary = summarise(results)
