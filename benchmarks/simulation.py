@@ -1,202 +1,243 @@
-"""Relabelling-budget studies on real annotator data: the targets of the simulator.
+"""Simulator targets: where does the next annotation fix most, on real annotator data.
 
-Data: ../shared/data (CIFAR-10H counts + label-errors CIFAR-10 out-of-fold probabilities,
-music genre, CIFAR-10N). Prints one table per study (mean ± sd over seeds), the target
-checks, and the speed of a 6 selectors × 10 seeds study against a per-annotation Python
-loop of the same protocol (the way the paper's code relabels).
+Sets (../shared/data; README there), each with 5 seeds, noise fixed at 5/10/20% of N:
 
-    python benchmarks/simulation.py [--seeds 10] [--out DIR] [--markdown] [--quick]
+- ``cifar10h-T2``, ``cifar10h-T1.5``: CIFAR-10H's ~51 answers per test image as the
+  experts, initial labels drawn from their distribution sharpened at T, label-errors'
+  out-of-fold CIFAR-10 probabilities (static: rank once);
+- ``cifar10n``: CIFAR-10N's annotators (Dawid–Skene confusions fitted on the training
+  set) answering the CIFAR-10 test images, same probabilities (static);
+- ``music-static``, ``music-active``: music genre's MTurk annotators (Dawid–Skene), a
+  logistic regression retrained out-of-fold on the current labels (active: re-rank and
+  retrain every 35 annotations).
+
+Per set: every selector's mean ± sd, the default − the best peer (self_confidence,
+normalized_margin, ce_minus_entropy, ActiveLab) at each checkpoint (mean and sd of the
+per-seed paired differences), and the default's share of the oracle at 10% of N. Then
+the constant of the default priority chosen leave-one-data-set-out: the exponent of the
+fixability factor (0 = without it, 1 = the default), picked on the other data sets and
+scored on the held-out one. Also the speed of a 6 selectors × 10 seeds study.
+
+    python benchmarks/simulation.py [--seeds 5] [--out DIR] [--markdown] [--sets a,b]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from rich.console import Console
 from rich.markdown import Markdown
+from threadpoolctl import threadpool_limits
 
-from labelmend.cleaner import RANKING_METHODS, dawid_skene, expected_annotations
-from labelmend.simulator import AnnotatorModel, Features, initial_labels, sharpened
+from labelmend.cleaner import dawid_skene, fit_noise_model
+from labelmend.cleaner.scores import BlockScores
+from labelmend.simulator import SELECTORS, AnnotatorModel, Features, Ranking, SelectorState
 from labelmend.simulator.datasets import cifar10n, music_genre
-from labelmend.simulator.relabel import outcome_probabilities
-from labelmend.simulator.report import summary_markdown, write_study
+from labelmend.simulator.report import write_study
 from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 console = Console(width=160)
 CHECKS = ("noise_fixed@5%", "noise_fixed@10%", "noise_fixed@20%")
+PEERS = ("self_confidence", "normalized_margin", "ce_minus_entropy", "activelab")
+#: Exponents of the fixability factor tried leave-one-data-set-out (1 = the default).
+EXPONENTS = (0.0, 0.5, 1.0)
 
 
-def show(title: str, study: StudyResult, args: argparse.Namespace, name: str) -> None:
-    text = f"## {title}\n\n" + summary_markdown(study)
-    console.print(Markdown(text))
-    if args.markdown:
-        print(text)
-    if args.out:
-        write_study(study, Path(args.out) / name)
+def _with_exponent(exponent: float, state: SelectorState) -> Ranking:
+    """The default priority with the fixability factor raised to ``exponent``."""
+    probs = state.pred_probs
+    assert probs is not None
+    block = BlockScores(probs, state.labels, fit_noise_model(state.labels, probs, n_jobs=1))
+    priority = block.error_weight * block.fixability**exponent / block.expected_annotations
+    return Ranking(priority, block.p_error, block.p_error)
 
 
-def cifar10h() -> tuple[AnnotatorModel, np.ndarray]:
+def exponent_selector(exponent: float) -> str:
+    """Register the default priority at another exponent; processes fork, so they see it."""
+    name = f"fixability^{exponent:g}"
+    SELECTORS[name] = partial(_with_exponent, exponent)
+    return name
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the target table: a study of one data set in one mode."""
+
+    name: str
+    group: str  # data sets sharing images or annotators are left out together
+    run: Callable[[list[str], int], StudyResult]
+
+
+def settings(names: list[str] | None) -> list[Setting]:
     counts = np.load(DATA / "cifar-10h" / "cifar10h-counts.npy")
     probs = np.load(
         DATA / "label-errors/cross_validated_predicted_probabilities/cifar10_test_set_pyx.npy"
     )
-    return AnnotatorModel.from_counts(counts), probs
+    cifar = AnnotatorModel.from_counts(counts)
+    crowd = cifar10n(DATA / "cifar-10n")
+    cifar_n = AnnotatorModel.from_dawid_skene(dawid_skene(crowd.annotations), cifar.true_labels)
+    music = music_genre(DATA / "music-genre")
+    music_model = AnnotatorModel.from_dawid_skene(
+        dawid_skene(music.annotations, n_classes=len(music.classes)), music.true_labels
+    )
+    music_features = Features(music.features, music.test_features, music.test_labels)
 
+    def study(annotators: AnnotatorModel, temperature: float, **options: object):
+        def run(selectors: list[str], seeds: int) -> StudyResult:
+            return run_study(
+                annotators,
+                selectors=selectors,
+                noise_levels=[NoiseLevel(temperature=temperature)],
+                seeds=seeds,
+                budget=0.2,
+                **options,  # type: ignore[arg-type]
+            )
 
-def expected_random(annotators: AnnotatorModel, temperature: float) -> list[float]:
-    """Exact expectation of random review: gain and cost averaged over the initial draw."""
-    rows = np.arange(annotators.n_samples)
-    initial_dist = sharpened(annotators.probs, temperature)
-    gain = cost = 0.0
-    for label in range(annotators.n_classes):
-        current = np.full(annotators.n_samples, label)
-        weight = initial_dist[:, label]
-        fixed = outcome_probabilities(annotators.probs, current)[rows, annotators.true_labels]
-        gain += weight * (fixed - (annotators.true_labels == label))
-        cost += weight * expected_annotations(annotators.probs, current)
-    wrong = 1.0 - initial_dist[rows, annotators.true_labels].mean()
-    per_annotation = float(np.mean(gain) / np.mean(cost))
-    return [f * per_annotation / wrong for f in (0.05, 0.10, 0.20)]
+        return run
 
-
-def check_targets(study: StudyResult, annotators: AnnotatorModel) -> None:
-    means = study.runs.groupby("selector")[list(CHECKS)].mean()
-    random, oracle, default = means.loc["random"], means.loc["oracle"], means.loc["default"]
-    exact = expected_random(annotators, 2.0)
-    rankers = [name for name in means.index if name not in ("random", "oracle")]
-    lines = [
-        f"η (initial noise) = {study.runs['initial_noise'].mean():.2%}",
-        "random fixes (simulated) "
-        + " / ".join(f"{v:.2%}" for v in random)
-        + "; exact expectation "
-        + " / ".join(f"{v:.2%}" for v in exact)
-        + "; reference 3.3% / 6.8% / 13.1%",
-        f"oracle ≥ every ranking at every checkpoint: "
-        f"{bool((means.loc[rankers] <= oracle).all().all())}",
-        f"default / random at 5% N: {default.iloc[0] / random.iloc[0]:.2f}x simulated, "
-        f"{default.iloc[0] / exact[0]:.2f}x the exact random expectation (target ≥ 5x)",
-        f"default / oracle at 10% N: {default.iloc[1] / oracle.iloc[1]:.1%} (target ≥ 90%)",
-        "default − ce_minus_entropy at 5/10/20% N: "
-        + " / ".join(f"{d:+.2%}" for d in default - means.loc["ce_minus_entropy"])
-        + " (target ≥ 0 each)",
+    every = [
+        Setting("cifar10h-T2", "cifar10h", study(cifar, 2.0, pred_probs=probs)),
+        Setting("cifar10h-T1.5", "cifar10h", study(cifar, 1.5, pred_probs=probs)),
+        Setting("cifar10n", "cifar10n", study(cifar_n, 1.0, pred_probs=probs)),
+        Setting("music-static", "music", study(music_model, 1.0, features=music_features)),
+        Setting(
+            "music-active",
+            "music",
+            study(music_model, 1.0, features=music_features, batch_sizes=[35]),
+        ),
     ]
-    console.print("\n".join(lines))
+    return [s for s in every if names is None or s.name in names]
 
 
-def naive_relabel_seconds(annotators: AnnotatorModel, budget: int) -> float:
-    """One random-order run with a Python loop per annotation, as the paper's code does."""
-    rng = np.random.default_rng(0)
-    labels = initial_labels(annotators, temperature=2.0, random_state=0)
-    start = time.perf_counter()
-    spent = 0
-    for sample in rng.permutation(annotators.n_samples):
-        votes = np.zeros(annotators.n_classes, dtype=int)
-        votes[labels[sample]] += 1
-        while True:
-            votes[rng.choice(annotators.n_classes, p=annotators.probs[sample])] += 1
-            spent += 1
-            if (votes == votes.max()).sum() == 1:
-                break
-        labels[sample] = votes.argmax()
-        if spent >= budget:
-            break
-    return time.perf_counter() - start
+def paired(runs: pd.DataFrame, selector: str, against: list[str]) -> pd.DataFrame:
+    """Per seed: ``selector``'s noise fixed minus the best of ``against`` (best by mean)."""
+    wide = runs.pivot_table(index="seed", columns="selector", values=list(CHECKS)) * 100
+    rows = {}
+    for check in CHECKS:
+        best = wide[check][against].mean().idxmax()
+        rows[check] = wide[check][selector] - wide[check][best]
+    return pd.DataFrame(rows)
 
 
-def speed(annotators: AnnotatorModel, probs: np.ndarray) -> None:
+def oracle_share(runs: pd.DataFrame, selector: str) -> pd.Series:
+    """Per seed: ``selector``'s noise fixed at 10% of N as a share of the oracle's."""
+    wide = runs.pivot_table(index="seed", columns="selector", values=CHECKS[1])
+    return wide[selector] / wide["oracle"] * 100
+
+
+def target_row(name: str, runs: pd.DataFrame, selector: str) -> dict[str, object]:
+    gaps, share = paired(runs, selector, list(PEERS)), oracle_share(runs, selector)
+    row: dict[str, object] = {"set": name}
+    for check in CHECKS:
+        row[check] = f"{gaps[check].mean():+.2f} ± {gaps[check].std():.2f}"
+    row["oracle@10%"] = f"{share.mean():.1f}% ± {share.std():.1f}"
+    met = bool((gaps.mean() >= 0).all() and share.mean() >= 90)
+    row["met"] = "yes" if met else "no"
+    return row
+
+
+def leave_one_out(results: dict[str, pd.DataFrame], groups: dict[str, str]) -> pd.DataFrame:
+    """Choose the exponent on the other data sets (mean gap over checkpoints), score it here."""
+    names = {exponent: f"fixability^{exponent:g}" for exponent in EXPONENTS}
+    margin = {
+        (setting, exponent): paired(runs, name, list(PEERS)).mean().mean()
+        for setting, runs in results.items()
+        for exponent, name in names.items()
+    }
+    rows = []
+    for group in dict.fromkeys(groups.values()):
+        held = [s for s in results if groups[s] == group]
+        train = [s for s in results if groups[s] != group]
+        if not train:
+            continue
+        chosen = max(EXPONENTS, key=lambda e: np.mean([margin[s, e] for s in train]))
+        for setting in held:
+            row = target_row(setting, results[setting], names[chosen])
+            rows.append({"held out": setting, "chosen exponent": f"{chosen:g}", **row})
+    return pd.DataFrame(rows).drop(columns="set")
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|---" * frame.shape[1] + "|"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def checkpoints(runs: pd.DataFrame) -> pd.DataFrame:
+    """Noise fixed at each checkpoint per selector, mean ± sd over seeds, in points."""
+    grouped = runs.groupby("selector", sort=False)[list(CHECKS)]
+    means, sds = grouped.mean() * 100, grouped.std() * 100
+    cells = means.map("{:.2f}".format) + " ± " + sds.map("{:.2f}".format)
+    cells.columns = [c.replace("noise_fixed@", "fixed @") + " N" for c in CHECKS]
+    return cells.reset_index()
+
+
+def table(frame: pd.DataFrame, title: str, args: argparse.Namespace) -> None:
+    text = f"### {title}\n\n" + markdown(frame)
+    console.print(Markdown(text))
+    if args.markdown:
+        print(text + "\n")
+
+
+def speed() -> None:
+    counts = np.load(DATA / "cifar-10h" / "cifar10h-counts.npy")
+    probs = np.load(
+        DATA / "label-errors/cross_validated_predicted_probabilities/cifar10_test_set_pyx.npy"
+    )
     selectors = ["random", "oracle", "default", "cross_entropy", "ce_minus_entropy", "activelab"]
     start = time.perf_counter()
-    run_study(annotators, pred_probs=probs, selectors=selectors, seeds=10, budget=0.3)
-    ours = time.perf_counter() - start
-    naive = naive_relabel_seconds(annotators, round(0.3 * annotators.n_samples))
+    run_study(AnnotatorModel.from_counts(counts), pred_probs=probs, selectors=selectors, seeds=10)
     console.print(
-        f"Speed: 6 selectors × 10 seeds × N = {annotators.n_samples:,}, budget 30% of N: "
-        f"{ours:.1f} s on local processes (target < 60 s). The relabel loop alone, one "
-        f"annotation at a time in Python: {naive:.2f} s per run, {60 * naive:.0f} s for the "
-        f"60 runs (before any ranking)."
+        f"Speed: 6 selectors × 10 seeds × N = 10,000, budget 30% of N: "
+        f"{time.perf_counter() - start:.1f} s on local processes (target < 60 s)."
     )
-
-
-def music(args: argparse.Namespace) -> None:
-    data = music_genre(DATA / "music-genre")
-    fit = dawid_skene(data.annotations, n_classes=len(data.classes))
-    rows, annotators = np.nonzero(data.annotations >= 0)
-    votes = np.zeros((len(data.true_labels), len(data.classes)))
-    np.add.at(votes, (rows, data.annotations[rows, annotators]), 1)
-    console.print(
-        f"Music genre: {data.annotations.shape[1]} annotators; Dawid–Skene labels "
-        f"{(fit.labels == data.true_labels).mean():.1%} right, majority vote "
-        f"{(votes.argmax(axis=1) == data.true_labels).mean():.1%}."
-    )
-    study = run_study(
-        AnnotatorModel.from_dawid_skene(fit, data.true_labels),
-        features=Features(data.features, data.test_features, data.test_labels),
-        selectors=["random", "oracle", "default", "ce_minus_entropy"],
-        noise_levels=[NoiseLevel(temperature=1.0)],
-        seeds=args.seeds // 2 or 1,
-        budget=0.3,
-        batch_sizes=[None, 35],
-    )
-    show("Music genre: Dawid–Skene annotators, retrained model", study, args, "music-genre")
-
-
-def cifar10n_annotators(args: argparse.Namespace, probs: np.ndarray, truth: np.ndarray) -> None:
-    data = cifar10n(DATA / "cifar-10n")
-    fit = dawid_skene(data.annotations)
-    majority = np.zeros((len(data.true_labels), 10))
-    for m in range(3):
-        majority[np.arange(len(data.true_labels)), data.annotations[:, m]] += 1
-    console.print(
-        f"CIFAR-10N: Dawid–Skene labels {(fit.labels == data.true_labels).mean():.2%} right, "
-        f"majority vote {(majority.argmax(axis=1) == data.true_labels).mean():.2%}; "
-        f"per-annotator accuracy {np.mean([np.trace(c) / 10 for c in fit.confusions]):.1%}."
-    )
-    study = run_study(
-        AnnotatorModel.from_dawid_skene(fit, truth),
-        pred_probs=probs,
-        selectors=["random", "oracle", "default", "ce_minus_entropy"],
-        noise_levels=[NoiseLevel(temperature=1.0)],
-        seeds=args.seeds // 2 or 1,
-        budget=0.3,
-    )
-    show("CIFAR-10 test images answered by CIFAR-10N's annotators", study, args, "cifar-10n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", help="also write each study's files into this directory")
     parser.add_argument("--markdown", action="store_true", help="also print raw markdown")
-    parser.add_argument("--quick", action="store_true", help="skip the slow active ActiveLab runs")
+    parser.add_argument("--sets", help="comma-separated subset of the sets (default: all)")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"real data not found at {DATA}")
-    annotators, probs = cifar10h()
-    selectors = ["random", "oracle", "default", *RANKING_METHODS, "activelab"]
-    selectors.remove("errors_per_annotation")  # = default
-    static = run_study(annotators, pred_probs=probs, selectors=selectors, seeds=args.seeds)
-    show("CIFAR-10H, T = 2, static (the paper's setting)", static, args, "cifar-10h-static")
-    check_targets(static, annotators)
-    speed(annotators, probs)
-    active_selectors = ["random", "oracle", "default", "ce_minus_entropy"]
-    if not args.quick:
-        active_selectors.append("activelab")
-    active = run_study(
-        annotators,
-        pred_probs=probs,
-        selectors=active_selectors,
-        seeds=max(args.seeds // 3, 1),
-        batch_sizes=[500],
+    extra = [exponent_selector(e) for e in EXPONENTS]
+    selectors = ["random", "oracle", "default", *PEERS, *extra]
+    results, groups, targets = {}, {}, []
+    with threadpool_limits(1):
+        chosen = settings(args.sets.split(",") if args.sets else None)
+    for setting in chosen:
+        start = time.perf_counter()
+        study = setting.run(selectors, args.seeds)
+        seconds = time.perf_counter() - start
+        title = f"{setting.name}: noise fixed, % ({args.seeds} seeds, {seconds:.0f} s)"
+        table(checkpoints(study.runs), title, args)
+        if args.out:
+            write_study(study, Path(args.out) / setting.name)
+        results[setting.name], groups[setting.name] = study.runs, setting.group
+        targets.append(target_row(setting.name, study.runs, "default"))
+    table(
+        pd.DataFrame(targets),
+        "Default − best peer (points of noise fixed; mean ± sd over seeds of the paired "
+        "difference) and share of the oracle at 10% of N (targets: ≥ 0 each, ≥ 90%)",
+        args,
     )
-    show(
-        "CIFAR-10H, T = 2, active (re-rank every 500 annotations)", active, args, "cifar-10h-active"
+    table(
+        leave_one_out(results, groups),
+        "Leave one data set out: the fixability exponent chosen on the others, "
+        "scored on the held-out set",
+        args,
     )
-    music(args)
-    cifar10n_annotators(args, probs, annotators.true_labels)
+    speed()
 
 
 if __name__ == "__main__":

@@ -24,12 +24,14 @@ from labelmend.cleaner import (
     expected_annotations,
     expected_errors_curve,
     fit_noise_model,
+    fix_probabilities,
     rank_samples,
     score_samples,
     select_batch,
     threshold_stats,
 )
 from labelmend.errors import InputError
+from labelmend.simulator.relabel import outcome_probabilities
 from tests import synthetic
 
 #: The problem most tests here rank: 4 classes, 20% of the labels flipped.
@@ -247,6 +249,45 @@ def test_default_priority_reviews_a_near_certain_error_before_a_cheaper_likely_o
     )
     priority = RANKING_METHODS["errors_per_annotation"].priority(block)
     assert priority[0] > priority[1]
+
+
+@st.composite
+def answer_matrices(draw):
+    """(K, K) expert answer distributions [answer, true], columns summing to one."""
+    k = draw(st.integers(2, 6))
+    raw = draw(arrays(np.float64, (k, k), elements=st.floats(0.0, 1.0, allow_subnormal=False)))
+    raw = raw + np.eye(k) * 1e-3
+    return raw / raw.sum(axis=0, keepdims=True)
+
+
+@given(answer_matrices())
+@settings(max_examples=60, deadline=None)
+def test_fix_probabilities_equal_the_exact_review_outcome(answers):
+    # The simulator's dynamic programme over seen sets is the reference: for every
+    # current label y and true class t, P(the review ends on t) with answers ~ column t.
+    k = answers.shape[0]
+    table = fix_probabilities(answers)
+    for true in range(k):
+        outcome = outcome_probabilities(np.tile(answers[:, true], (k, 1)), np.arange(k))
+        np.testing.assert_allclose(table[:, true], outcome[:, true], atol=1e-9)
+    assert np.all((table >= 0) & (table <= 1))
+
+
+def test_default_priority_defers_errors_in_a_class_pair_the_labellers_confuse():
+    # Two samples labelled 0, each surely of another class at the same cost to settle.
+    # The labelling process confuses 0 and 1 heavily (experts answering like it often
+    # repeat the wrong class) but never 0 and 2, so fixing sample 1 is the better bet.
+    probs = np.array([[0.01, 0.99, 0.0], [0.01, 0.0, 0.99]])
+    labels = np.zeros(2, dtype=int)
+    stats = ThresholdStats(np.full(3, 50.0), np.full(3, 100))
+    model = NoiseModel.from_counts(stats, np.array([[60, 40, 0], [40, 60, 0], [0, 0, 100]]))
+    block = BlockScores(probs, labels, model)
+    assert block.alternative.tolist() == [1, 2]
+    assert block.fixability[0] < 0.8 < block.fixability[1]
+    np.testing.assert_allclose(block.expected_annotations[0], block.expected_annotations[1])
+    priority = RANKING_METHODS["errors_per_annotation"].priority(block)
+    assert block.error_weight[0] <= block.error_weight[1] * 1.5
+    assert priority[1] > priority[0]
 
 
 def test_expected_annotations_matches_simulation():

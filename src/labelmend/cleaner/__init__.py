@@ -16,7 +16,7 @@ from labelmend.cleaner.aggregate import (
     plurality_vote,
     vote_counts,
 )
-from labelmend.cleaner.cost import expected_annotations
+from labelmend.cleaner.cost import expected_annotations, fix_probabilities
 from labelmend.cleaner.noise import (
     NoiseModel,
     ThresholdStats,
@@ -74,6 +74,7 @@ __all__ = [
     "expected_annotations",
     "expected_errors_curve",
     "fit_noise_model",
+    "fix_probabilities",
     "plurality_vote",
     "rank_samples",
     "ranking_order",

@@ -22,6 +22,9 @@ import numpy.typing as npt
 
 from labelmend._numeric import row_sums
 
+#: Cells of the fix table computed at once (bounds its temporaries to a few MB).
+FIX_TABLE_CELLS = 1 << 16
+
 
 def expected_annotations(
     probs: npt.NDArray[np.floating[Any]],
@@ -77,15 +80,90 @@ def expected_annotations(
     power_sums = [
         total.astype(np.float64) - given**order for order, total in enumerate(totals, start=1)
     ]
+    return np.clip(_plurality_series(power_sums), 1.0, float(n_classes))
+
+
+def _plurality_series(power_sums: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+    """1 + Σ_{r=1}^{R} r! e_r from the power sums s_1..s_R of the classes not yet seen.
+
+    Newton's identities: k e_k = Σ_{i=1}^{k} (-1)^{i-1} e_{k-i} s_i. Any array shape.
+    """
     power_sums = [np.maximum(sums, 0.0) for sums in power_sums]
-    # Newton's identities: k e_k = Σ_{i=1}^{k} (-1)^{i-1} e_{k-i} s_i.
-    elementary: list[npt.NDArray[np.float64]] = [np.ones(n_samples)]
-    total: npt.NDArray[np.float64] = np.ones(n_samples)
-    for k in range(1, terms + 1):
-        e_k: npt.NDArray[np.float64] = np.zeros(n_samples)
+    shape = power_sums[0].shape
+    elementary: list[npt.NDArray[np.float64]] = [np.ones(shape)]
+    total: npt.NDArray[np.float64] = np.ones(shape)
+    for k in range(1, len(power_sums) + 1):
+        e_k: npt.NDArray[np.float64] = np.zeros(shape)
         for i in range(1, k + 1):
             e_k += (-1) ** (i - 1) * elementary[k - i] * power_sums[i - 1]
         e_k = np.maximum(e_k / k, 0.0).astype(np.float64)
         elementary.append(e_k)
         total += factorial(k) * e_k
-    return np.clip(total, 1.0, float(n_classes))
+    return total
+
+
+def fix_probabilities(
+    answers: npt.NDArray[np.floating[Any]], *, max_terms: int | None = None
+) -> npt.NDArray[np.float64]:
+    """P(a review settles on the true class), for every current label and true class.
+
+    Experts answer a sample of true class t from column t of ``answers``. Starting from
+    the current label y, the review ends on class t ≠ y when t has been answered once and
+    is answered again: P = a_t · (E_y − E_{y,t}), where E_S = 1 + Σ r! e_r(a without the
+    classes in S), the series of :func:`expected_annotations`; for t = y it ends on y
+    with P = a_y · E_y (confirmed).
+
+    Parameters
+    ----------
+    answers : (K, K) array
+        ``answers[s, t]`` = P(an expert answers s | true class t); columns sum to 1
+        (a noise model's likelihood, :meth:`~labelmend.cleaner.noise.NoiseModel.likelihood`).
+    max_terms : int, optional
+        Terms of the series, as in :func:`expected_annotations`.
+
+    Returns
+    -------
+    (K, K) float array ``[current, true]`` with values in [0, 1].
+
+    Examples
+    --------
+    Perfect experts always fix; experts answering at random fix a wrong binary label
+    a quarter of the time (two answers for the other class in a row):
+
+    >>> fix_probabilities(np.eye(2))
+    array([[1., 1.],
+           [1., 1.]])
+    >>> fix_probabilities(np.full((2, 2), 0.5))
+    array([[0.75, 0.25],
+           [0.25, 0.75]])
+    """
+    columns = np.asarray(answers, dtype=np.float64)
+    n_classes = columns.shape[0]
+    terms = n_classes - 1 if max_terms is None else min(max_terms, n_classes - 1)
+    fix = np.empty((n_classes, n_classes))
+    # A few true classes at a time bound the (K, chunk) temporaries of the series.
+    chunk = max(1, FIX_TABLE_CELLS // n_classes)
+    for start in range(0, n_classes, chunk):
+        true = np.arange(start, min(start + chunk, n_classes))
+        fix[:, true] = _fix_columns(columns[:, true], true, terms)
+    return fix
+
+
+def _fix_columns(
+    columns: npt.NDArray[np.float64], true: npt.NDArray[np.intp], terms: int
+) -> npt.NDArray[np.float64]:
+    """:func:`fix_probabilities` for the true classes ``true``, whose columns are given."""
+    own = columns[true, np.arange(true.size)]  # a_t for each true class t
+    other = np.arange(columns.shape[0])[:, None] != true[None, :]
+    # Power sums of each column without the current label (row y), then also without t.
+    without_current, without_both = [], []
+    powers, own_powers = columns, own
+    for _ in range(terms):
+        sums = powers.sum(axis=0)[None, :] - powers
+        without_current.append(sums)
+        without_both.append(np.where(other, sums - own_powers[None, :], 0.0))
+        powers, own_powers = powers * columns, own_powers * own
+    settle_current = _plurality_series(without_current)
+    reach_true = settle_current - _plurality_series(without_both)
+    fix = own[None, :] * np.where(other, reach_true, settle_current)
+    return np.clip(fix, 0.0, 1.0)

@@ -21,6 +21,7 @@ from labelmend._validation import (
     check_unique,
 )
 from labelmend.cleaner._source import ProbabilitySource
+from labelmend.cleaner.cost import fix_probabilities
 from labelmend.cleaner.noise import (
     NoiseModel,
     ThresholdStats,
@@ -30,6 +31,7 @@ from labelmend.cleaner.noise import (
 )
 from labelmend.cleaner.scores import (
     AMBIGUITY_THRESHOLD,
+    COST_TERMS,
     DEFAULT_DIFFICULTY,
     DEFAULT_METHOD,
     DIFFICULTY_METHODS,
@@ -271,11 +273,13 @@ def score_samples(
     }
     suggested = np.empty(n, dtype=np.intp)
 
-    likelihood = noise_model.likelihood().astype(source.dtype)
+    likelihood = noise_model.likelihood()
+    fix_table = fix_probabilities(likelihood, max_terms=COST_TERMS)
+    likelihood = likelihood.astype(source.dtype)
 
     def score_block(start: int, block: npt.NDArray[np.floating[Any]]) -> None:
         rows = slice(start, start + len(block))
-        scores = BlockScores(block, checked[rows], noise_model, likelihood)
+        scores = BlockScores(block, checked[rows], noise_model, likelihood, fix_table)
         out["p_error"][rows] = scores.p_error
         out["correctness"][rows] = ranking_method.correctness(scores)
         out["difficulty"][rows] = difficulty_of(scores)
@@ -367,7 +371,7 @@ def rank_samples(
     >>> rank_samples(labels, probs)[["sample_id", "suggested_label", "p_error"]].head(2)
        sample_id  suggested_label   p_error
     0          5                0  0.861190
-    1          4                1  0.075472
+    1          1                0  0.072464
     """
     scores = score_samples(
         labels,
@@ -427,7 +431,7 @@ def select_batch(
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> select_batch(rank_samples(labels, probs), 2, exclude=[5])["sample_id"].tolist()
-    [4, 1]
+    [1, 4]
     """
     _check_ranking(ranking, "select_batch")
     if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
@@ -449,7 +453,7 @@ def expected_errors_curve(ranking: pd.DataFrame) -> npt.NDArray[np.float64]:
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> expected_errors_curve(rank_samples(labels, probs)).round(2)
-    array([0.86, 0.94, 1.01, 1.06, 1.1 , 1.13])
+    array([0.86, 0.93, 1.01, 1.06, 1.09, 1.13])
     """
     _check_ranking(ranking, "expected_errors_curve")
     ordered = ranking.sort_values("rank", kind="stable")["p_error"].to_numpy()

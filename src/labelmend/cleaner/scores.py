@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelmend._numeric import row_sums
-from labelmend.cleaner.cost import expected_annotations
+from labelmend.cleaner.cost import expected_annotations, fix_probabilities
 from labelmend.cleaner.noise import NoiseModel
 
 FloatArray = npt.NDArray[np.float64]
@@ -55,6 +55,8 @@ class BlockScores:
     likelihood : (K, K) array, optional
         ``noise_model.likelihood()`` in the probabilities' dtype; pass it when scoring
         many blocks so that it is computed once.
+    fix_table : (K, K) array, optional
+        ``fix_probabilities(noise_model.likelihood(), max_terms=COST_TERMS)``, likewise.
 
     Examples
     --------
@@ -72,6 +74,7 @@ class BlockScores:
         labels: npt.NDArray[np.intp],
         noise_model: NoiseModel,
         likelihood: npt.NDArray[np.floating[Any]] | None = None,
+        fix_table: npt.NDArray[np.float64] | None = None,
     ):
         self.pred_probs = pred_probs
         self.labels = labels
@@ -81,6 +84,7 @@ class BlockScores:
         if likelihood is None:
             likelihood = noise_model.likelihood().astype(pred_probs.dtype)
         self._likelihood = likelihood
+        self._fix_table = fix_table
 
     @cached_property
     def self_confidence(self) -> FloatArray:
@@ -175,9 +179,37 @@ class BlockScores:
         return np.minimum(1.0, np.logaddexp(0.0, log_odds - low) / (high - low))
 
     @cached_property
+    def alternative(self) -> npt.NDArray[np.intp]:
+        """(n,) most probable true class under the posterior other than the given label."""
+        joint, _ = self._joint
+        given = joint[self._rows, self.labels]  # a copy (fancy indexing)
+        joint[self._rows, self.labels] = -1.0
+        alternative = joint.argmax(axis=1)
+        joint[self._rows, self.labels] = given
+        return alternative
+
+    @cached_property
     def suggested_label(self) -> npt.NDArray[np.intp]:
-        """(n,) most probable true class under the posterior."""
-        return self._joint[0].argmax(axis=1)
+        """(n,) most probable true class under the posterior (lowest class on ties)."""
+        joint, _ = self._joint
+        given = joint[self._rows, self.labels]
+        other = joint[self._rows, self.alternative]
+        keep = (given > other) | ((given == other) & (self.labels < self.alternative))
+        return np.where(keep, self.labels, self.alternative)
+
+    @cached_property
+    def fixability(self) -> FloatArray:
+        """(n,) P(a review settles on :attr:`alternative` if that is the true class).
+
+        Experts are taken to answer like the labelling process the noise model describes
+        (its likelihood, the same one the posterior uses): a class pair that process
+        confuses often is hard to fix, because the experts repeat the confusion.
+        Exact under the plurality protocol (:func:`~labelmend.cleaner.cost.fix_probabilities`).
+        """
+        table = self._fix_table
+        if table is None:
+            table = fix_probabilities(self.noise_model.likelihood(), max_terms=COST_TERMS)
+        return table[self.labels, self.alternative]
 
     @cached_property
     def adjusted_self_confidence(self) -> FloatArray:
@@ -233,7 +265,7 @@ def _posterior(block: BlockScores) -> FloatArray:
 
 
 def _errors_per_annotation(block: BlockScores) -> FloatArray:
-    return block.error_weight / block.expected_annotations
+    return block.error_weight * block.fixability / block.expected_annotations
 
 
 def _registry(*methods: RankingMethod) -> dict[str, RankingMethod]:
@@ -246,8 +278,10 @@ RANKING_METHODS: dict[str, RankingMethod] = _registry(
         _posterior,
         _errors_per_annotation,
         "Default. Label errors fixed per expert annotation: the error weight (rising "
-        "with the log-odds of p_error) divided by the expected annotations to settle "
-        "the sample, so ambiguous samples wait.",
+        "with the log-odds of p_error) times the probability that a review settles on "
+        "the most likely other class (experts confusing classes as the noise model "
+        "does), divided by the expected annotations to settle the sample, so ambiguous "
+        "samples and class pairs experts confuse wait.",
     ),
     RankingMethod("posterior", _posterior, _inverse(_posterior), "p_error alone, highest first."),
     RankingMethod(
