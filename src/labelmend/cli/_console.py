@@ -15,6 +15,15 @@ from typer.core import TyperGroup
 
 from labelmend.errors import LabelmendError
 
+#: --method help shared by `rank` and `score`.
+METHOD_HELP = (
+    "Ranking order. errors_per_annotation (default): where the next expert annotation "
+    "fixes most (error weight × chance the review fixes it / expected annotations), "
+    "for relabelling queues. posterior: which labels are most likely wrong (p_error "
+    "alone), for auditing or filtering without a relabelling budget."
+)
+
+
 console = Console()
 
 #: Help of the ``--method`` option of ``rank`` and ``score``: which order answers what.
