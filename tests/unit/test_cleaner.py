@@ -26,6 +26,7 @@ from labelmend.cleaner import (
     fit_noise_model,
     fix_probabilities,
     rank_samples,
+    ranking_order,
     score_samples,
     select_batch,
     threshold_stats,
@@ -288,6 +289,47 @@ def test_default_priority_defers_errors_in_a_class_pair_the_labellers_confuse():
     priority = RANKING_METHODS["errors_per_annotation"].priority(block)
     assert block.error_weight[0] <= block.error_weight[1] * 1.5
     assert priority[1] > priority[0]
+
+
+def sparse_problem(seed: int = 0):
+    """Issue 12's held-out text shape: 20 classes, about 70% of the cells exactly 0.
+
+    Rows 0-39 give their label p = 0 and spread over four other classes; rows 40-79 are
+    confident flips (p[y] = 0.05, one other class 0.95); the other rows are clean.
+    """
+    rng = np.random.default_rng(seed)
+    n, k = 4000, 20
+    rows = np.arange(n)
+    labels = rng.integers(k, size=n)
+    keys = rng.random((n, k))
+    keys[rows, labels] = -1.0  # first in every row's order of classes
+    order = np.argsort(keys, axis=1)
+    probs = np.zeros((n, k))
+    np.put_along_axis(probs, order[:, :6], rng.dirichlet(np.full(6, 0.3), size=n), axis=1)
+    probs[rows, labels] += 3.0
+    probs /= probs.sum(axis=1, keepdims=True)
+    saturated, flips = rows[:40], rows[40:80]
+    probs[:80] = 0.0
+    spread = np.zeros((40, k))
+    np.put_along_axis(spread, order[saturated, 1:5], rng.dirichlet(np.ones(4), size=40), axis=1)
+    probs[saturated] = spread
+    probs[flips, labels[flips]] = 0.05
+    probs[flips, order[flips, 1]] = 0.95
+    return labels, probs, saturated, flips
+
+
+def test_given_labels_at_zero_probability_do_not_outrank_confident_flips():
+    # Issue 12, point 4: rows whose given label has p = 0 must not saturate the priority
+    # and take the queue's head, ordered by cost alone, ahead of confident flips.
+    labels, probs, saturated, flips = sparse_problem()
+    assert (probs == 0).mean() > 0.65
+    scores = score_samples(labels, probs)
+    assert np.all(scores.p_error[saturated] < 1.0)
+    position = np.empty(len(labels), dtype=int)
+    position[ranking_order(scores.priority, scores.p_error)] = np.arange(len(labels))
+    assert np.median(position[flips]) < np.median(position[saturated])
+    # Both groups lead the clean rows.
+    assert position[np.concatenate([saturated, flips])].max() < 200
 
 
 def test_expected_annotations_matches_simulation():
