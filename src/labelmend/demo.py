@@ -18,6 +18,7 @@ import pandas as pd
 
 from labelmend import workflow
 from labelmend._validation import RandomState
+from labelmend.cleaner import ErrorCount
 from labelmend.datasets import noisy_digits
 from labelmend.io import write_table
 from labelmend.report import write_dataset_report
@@ -35,7 +36,9 @@ class DemoReport:
     Attributes
     ----------
     queue : DataFrame of the queue as the expert saw it, with a ``truly_wrong`` column
-    status : the dataset's status after the expert's answers and the rescore
+    errors_before : estimated label errors remaining before the expert answered
+    status : the dataset's status after the expert's answers and the rescore (its
+        ``errors`` is the same estimate now)
     report : the HTML report written at the end, if one was asked for
     """
 
@@ -47,8 +50,7 @@ class DemoReport:
     fixed: int
     broken: int
     remaining_errors: int
-    estimated_before: float
-    estimated_after: float
+    errors_before: ErrorCount
     status: workflow.DatasetStatus
     report: Path | None
 
@@ -121,7 +123,7 @@ def run_demo(
                 workflow.record_answers(session, "review-1", answers, dataset=DATASET, tool="demo")
             step("Rescoring with the corrected labels")
             with session_scope(engine) as session:
-                after = workflow.score(session, dataset=DATASET)
+                workflow.score(session, dataset=DATASET)
             with session_scope(engine) as session:
                 status = workflow.dataset_status(session, dataset=DATASET)
             with session_scope(engine) as session:
@@ -145,8 +147,7 @@ def run_demo(
         fixed=int((corrected & ~was_right).sum()),
         broken=int((~corrected & was_right).sum()),
         remaining_errors=int(data.is_error.sum()) - int((corrected & ~was_right).sum()),
-        estimated_before=before.run.estimated_errors,
-        estimated_after=after.run.estimated_errors,
+        errors_before=before.errors,
         status=status,
         report=None if report is None else Path(report),
     )

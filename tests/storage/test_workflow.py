@@ -243,18 +243,20 @@ def test_label_set_is_recorded_in_history_and_export(scored, tmp_path):
     with open_store(scored) as session:
         workflow.set_label(session, "s001", second, reason="second look", actor="bob")
     with open_store(scored) as session:
-        unchanged = workflow.set_label(session, "s001", second, actor="bob")
+        confirmed = workflow.set_label(session, "s001", second, actor="cy", reason="checked")
         history = workflow.label_history(session, "s001")
         workflow.export_labels(session, tmp_path / "labels.parquet")
-    assert unchanged is None
-    assert history["new_label"].tolist() == [first, second]
-    assert history["old_label"].tolist() == [samples.loc[1, "label"], first]
-    assert history["actor"].tolist() == ["ann", "bob"]
-    assert history["source"].tolist() == ["manual", "manual"]
+    assert confirmed is not None
+    assert not confirmed.changed
+    assert history["new_label"].tolist() == [first, second, second]
+    assert history["old_label"].tolist() == [samples.loc[1, "label"], first, second]
+    assert history["actor"].tolist() == ["ann", "bob", "cy"]
+    assert history["reason"].tolist() == ["blurry", "second look", "checked"]
+    assert history["source"].tolist() == ["manual"] * 3
     exported = pd.read_parquet(tmp_path / "labels.parquet").set_index("id")
     assert exported.loc["s001", "current_label"] == second
-    assert exported.loc["s001", "changed_by"] == "bob"
-    assert exported.loc["s001", "change_reason"] == "second look"
+    assert exported.loc["s001", "changed_by"] == "cy"
+    assert exported.loc["s001", "change_reason"] == "checked"
     assert bool(exported.loc["s001", "changed"])
     assert exported["changed_by"].notna().sum() == 1
 
@@ -385,3 +387,32 @@ def test_ids_with_leading_zeros_survive_a_csv_import(tmp_path):
         workflow.import_samples(session, path)
         assert workflow.label_history(session, "007").empty
         assert workflow.label_history(session, "7").empty
+
+
+def test_a_decision_outranks_only_predictions_made_before_it(scored):
+    with open_store(scored) as session:
+        dataset = repository.get_dataset(session)
+        ranking = repository.load_ranking(session, repository.latest_score_run(session, dataset))
+        top = (
+            repository.sample_frame(session, dataset)
+            .set_index("id")
+            .loc[ranking["sample_id"].iloc[0]]
+        )
+        workflow.set_label(session, top["external_id"], CLASSES[top["current_label"]])
+    with open_store(scored) as session:
+        confirmed = workflow.dataset_status(session)
+    assert confirmed.labels_changed == 0
+    assert confirmed.decided == 1
+    assert confirmed.errors.expected == pytest.approx(
+        ranking["p_error"].sum() - ranking["p_error"].iloc[0]
+    )
+    # A model trained after the decision judges the label afresh.
+    _, predictions, _ = make_tables()
+    newer = predictions.assign(cat=predictions["cat"] * 0.5)
+    newer[CLASSES] = newer[CLASSES].div(newer[CLASSES].sum(axis=1), axis=0)
+    with open_store(scored) as session:
+        workflow.import_predictions(session, newer, model="net")
+        rescored = workflow.score(session)
+        ranking = repository.load_ranking(session, rescored.run)
+    assert rescored.errors.expected == pytest.approx(ranking["p_error"].sum())
+    assert rescored.errors.decided == 0

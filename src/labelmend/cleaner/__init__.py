@@ -17,6 +17,7 @@ from labelmend.cleaner.aggregate import (
     vote_counts,
 )
 from labelmend.cleaner.cost import expected_annotations, fix_probabilities
+from labelmend.cleaner.count import ERRORS_REMAINING, ErrorCount, count_errors
 from labelmend.cleaner.noise import (
     NoiseModel,
     ThresholdStats,
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_DIFFICULTY",
     "DEFAULT_METHOD",
     "DIFFICULTY_METHODS",
+    "ERRORS_REMAINING",
     "RANKING_COLUMNS",
     "RANKING_METHODS",
     "REASONS",
@@ -63,6 +65,7 @@ __all__ = [
     "BlockScores",
     "DawidSkene",
     "DifficultyName",
+    "ErrorCount",
     "MethodName",
     "NoiseModel",
     "RankingMethod",
@@ -70,6 +73,7 @@ __all__ = [
     "ThresholdStats",
     "confident_counts",
     "consensus",
+    "count_errors",
     "dawid_skene",
     "expected_annotations",
     "expected_errors_curve",

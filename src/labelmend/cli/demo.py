@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from labelmend.cleaner import ERRORS_REMAINING
 from labelmend.cli._console import console
 from labelmend.cli.queue import queue_table
 from labelmend.cli.status import print_status
@@ -54,8 +55,8 @@ def demo(
         f"{result.fixed} and broke {result.broken}. True errors left: {result.remaining_errors}."
     )
     console.print(
-        f"Estimated label errors (Σ p_error): {result.estimated_before:.1f} before, "
-        f"{result.estimated_after:.1f} after the rescore. Database: {result.database}."
+        f"Before the expert answered, {ERRORS_REMAINING}: {result.errors_before}. "
+        f"Database: {result.database}."
     )
     print_status(result.status)
     console.print(f"Report: {result.report}")

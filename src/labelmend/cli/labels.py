@@ -39,10 +39,10 @@ def set_label(
             reason=reason,
             actor=actor or getpass.getuser(),
         )
-    if change is None:
-        console.print(f"Sample {sample_id!r} already has label {label!r}; nothing changed.")
-    else:
+    if change is None or change.changed:
         console.print(f"Sample {sample_id!r} relabelled as {label!r}.")
+    else:
+        console.print(f"Sample {sample_id!r} confirmed as {label!r} (recorded in its history).")
 
 
 def history(

@@ -10,6 +10,7 @@ from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
 from labelmend.cli._console import METHOD_HELP, console, frame_table, stage_progress
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
+from labelmend.cli.status import error_count_line
 from labelmend.storage import open_store
 
 
@@ -67,7 +68,4 @@ def score(
             formats={"p_error": ".3f"},
         )
     )
-    console.print(
-        f"Estimated label errors: {result.run.estimated_errors:,.1f} "
-        f"(method {method}, run {result.run.id})."
-    )
+    console.print(error_count_line(result.errors, result.run.estimated_errors, result.run.id))

@@ -8,12 +8,19 @@ import typer
 from rich.table import Table
 
 from labelmend import workflow
+from labelmend.cleaner import ERRORS_REMAINING, ErrorCount
 from labelmend.cli._console import console, frame_table
 from labelmend.cli._store import DatasetOption, DbOption, store
 
+NO_SCORES = "(no scores yet: run `labelmend score`)"
 
-def _estimate(value: float | None) -> str:
-    return "(no scores yet: run `labelmend score`)" if value is None else f"{value:,.1f}"
+
+def error_count_line(errors: ErrorCount, raw_p_error_sum: float, run_id: int) -> str:
+    """The one sentence ``score``, ``status`` and the demo print about errors left."""
+    return (
+        f"{ERRORS_REMAINING.capitalize()}: {errors} "
+        f"(raw Σ p_error of score run {run_id}, before expert decisions: {raw_p_error_sum:,.1f})."
+    )
 
 
 def print_status(report: workflow.DatasetStatus) -> None:
@@ -23,14 +30,19 @@ def print_status(report: workflow.DatasetStatus) -> None:
     table.add_column("value", justify="right")
     table.add_row("samples", f"{report.n_samples:,}")
     table.add_row("classes", str(report.n_classes))
-    table.add_row("samples reviewed", f"{report.reviewed:,}")
+    table.add_row("samples decided by an expert", f"{report.decided:,}")
+    table.add_row("answered, waiting for another vote", f"{report.awaiting_vote:,}")
     table.add_row("labels changed so far", f"{report.labels_changed:,}")
-    table.add_row("estimated label errors remaining", _estimate(report.estimated_errors_remaining))
-    table.add_row(
-        f"expected errors in the next {report.batch_size:,}",
-        _estimate(report.next_batch_expected_errors),
-    )
+    table.add_row(ERRORS_REMAINING, NO_SCORES if report.errors is None else str(report.errors))
+    if report.next_batch_expected_errors is not None:
+        table.add_row(
+            f"expected errors in the next {report.batch_size:,}",
+            f"{report.next_batch_expected_errors:,.1f}",
+        )
     console.print(table)
+    if report.errors is not None and report.score_run_id is not None:
+        raw = report.raw_p_error_sum or 0.0
+        console.print(error_count_line(report.errors, raw, report.score_run_id))
     if not report.queues.empty:
         progress = report.queues.pivot_table(
             index="queue", columns="status", values="items", fill_value=0, aggfunc="sum"

@@ -6,7 +6,7 @@ The schema changes only through the Alembic migrations in ``migrations/versions`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from sqlalchemy import (
@@ -46,8 +46,16 @@ NAMING_CONVENTION = {
 }
 
 
-#: A row's creation time, set by the database.
-CreatedAt = Annotated[datetime, mapped_column(DateTime(timezone=True), server_default=func.now())]
+def utcnow() -> datetime:
+    """Now, in UTC, to the microsecond: rows written in the same second keep their order
+    (SQLite's own clock counts whole seconds)."""
+    return datetime.now(UTC)
+
+
+#: A row's creation time.
+CreatedAt = Annotated[
+    datetime, mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+]
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -68,7 +76,9 @@ class Dataset(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     classes: Mapped[list[str]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
 
 
 class Sample(Base):
@@ -86,7 +96,8 @@ class Sample(Base):
 
 
 class LabelChange(Base):
-    """Append-only label history: one row per change of a sample's current label."""
+    """Append-only label history: one row per change of a sample's current label, and one
+    per expert decision that confirmed it (``old_label == new_label``)."""
 
     __tablename__ = "label_history"
     __table_args__ = (CheckConstraint(_in("source", LABEL_SOURCES), name="source"),)
@@ -99,7 +110,14 @@ class LabelChange(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     external_ref: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+    @property
+    def changed(self) -> bool:
+        """False for a confirmation: the decision kept the label."""
+        return self.old_label != self.new_label
 
 
 class PredictionRun(Base):
@@ -116,7 +134,9 @@ class PredictionRun(Base):
     n_samples: Mapped[int] = mapped_column(Integer)
     #: For a fitted run: model, model file hash, folds, seed, feature set, label snapshot.
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
 
 
 class PredictionBlock(Base):
@@ -197,7 +217,9 @@ class ScoreRun(Base):
     #: Where a sharded run's probabilities came from; its per-sample score files.
     source: Mapped[str | None] = mapped_column(String(1000))
     score_files: Mapped[list[str] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
 
     prediction_run: Mapped[PredictionRun | None] = relationship()
 
@@ -237,7 +259,9 @@ class Queue(Base):
     strategy: Mapped[str] = mapped_column(String(50))
     #: ``tool:project`` the queue was pushed to, e.g. ``label-studio:12``.
     external_project: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
 
 
 class QueueItem(Base):
@@ -257,7 +281,9 @@ class QueueItem(Base):
     position: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     external_task_id: Mapped[str | None] = mapped_column(String(255))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
 
 
 class Annotation(Base):
@@ -275,4 +301,6 @@ class Annotation(Base):
     label: Mapped[int] = mapped_column(Integer)
     tool: Mapped[str] = mapped_column(String(50))
     external_id: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,10 @@ CHUNK_ROWS = 100_000
 #: After a bulk insert of this many rows PostgreSQL re-reads the table's statistics, so
 #: that the next query in the same transaction is planned for the table's real size.
 ANALYZE_ROWS = 50_000
+
+#: Label-history sources that are an expert's decision.
+DECISION_SOURCES = ("annotation", "manual")
+
 
 #: ``progress(rows_done, rows_total)``, called as a bulk insert advances.
 ProgressCallback = Callable[[int, int], None]
@@ -174,6 +179,13 @@ def sample_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
     )
 
 
+def count_samples(session: Session, dataset: Dataset) -> int:
+    """How many samples ``dataset`` holds."""
+    return int(
+        session.scalar(select(func.count(Sample.id)).where(Sample.dataset_id == dataset.id)) or 0
+    )
+
+
 def insert_samples(
     session: Session,
     dataset: Dataset,
@@ -221,9 +233,11 @@ def change_label(
 ) -> LabelChange | None:
     """Set a sample's current label and append the change to its history.
 
-    Returns None (and records nothing) when the label is already ``new_label``.
+    An expert's decision (``source`` in :data:`DECISION_SOURCES`) that keeps the label is
+    recorded too, as a confirmation (``change.changed`` is False); any other source
+    records nothing and returns None when the label is already ``new_label``.
     """
-    if sample.current_label == new_label:
+    if sample.current_label == new_label and source not in DECISION_SOURCES:
         return None
     change = LabelChange(
         sample_id=sample.id,
@@ -256,7 +270,7 @@ def reviewed_sample_ids(session: Session, dataset: Dataset) -> set[int]:
     in_dataset = select(Sample.id).where(Sample.dataset_id == dataset.id).scalar_subquery()
     annotated = select(Annotation.sample_id).where(Annotation.sample_id.in_(in_dataset))
     manual = select(LabelChange.sample_id).where(
-        LabelChange.sample_id.in_(in_dataset), LabelChange.source.in_(("manual", "annotation"))
+        LabelChange.sample_id.in_(in_dataset), LabelChange.source.in_(DECISION_SOURCES)
     )
     resolved = (
         select(QueueItem.sample_id)
@@ -273,6 +287,20 @@ def newest_label_change(session: Session, dataset: Dataset) -> int | None:
         .join(Sample, Sample.id == LabelChange.sample_id)
         .where(Sample.dataset_id == dataset.id)
     )
+
+
+def decided_sample_ids(
+    session: Session, dataset: Dataset, since: datetime | None = None
+) -> set[int]:
+    """Samples whose label an expert decided (changed or confirmed), at or after ``since``."""
+    query = (
+        select(LabelChange.sample_id)
+        .join(Sample, Sample.id == LabelChange.sample_id)
+        .where(Sample.dataset_id == dataset.id, LabelChange.source.in_(DECISION_SOURCES))
+    )
+    if since is not None:
+        query = query.where(LabelChange.created_at >= since)
+    return set(session.scalars(query.distinct()))
 
 
 def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:

@@ -304,7 +304,7 @@ def decide_queue(
             reason=f"decided in queue {queue.name!r}",
             external_ref=f"queue:{queue.name}",
         )
-        changed += change is not None
+        changed += change is not None and change.changed
         resolved.append(int(item_id))
     repo.set_item_status(session, resolved, "resolved")
     return Decisions(len(resolved), changed, ties)

@@ -39,7 +39,7 @@ from labelmend.workflow.queue import (
     queue_items,
 )
 from labelmend.workflow.score import ScoreResult, score, score_shards
-from labelmend.workflow.status import DatasetStatus, dataset_status
+from labelmend.workflow.status import DatasetStatus, dataset_status, errors_remaining
 
 __all__ = [
     "QUEUE_STRATEGIES",
@@ -55,6 +55,7 @@ __all__ = [
     "active_round",
     "create_queue",
     "dataset_status",
+    "errors_remaining",
     "export_labels",
     "export_queue",
     "feature_matrix",

@@ -28,8 +28,8 @@ def set_label(
 ) -> LabelChange | None:
     """Change a sample's current label and record who, why and when.
 
-    The sample leaves every queue it waits in. Returns None when the label was already
-    ``label`` (nothing recorded).
+    The sample leaves every queue it waits in. Setting the label it already has records
+    a confirmation (``change.changed`` is False).
     """
     found = repo.get_dataset(session, dataset, lock=True)
     new_label = class_index(found, label)
@@ -138,7 +138,7 @@ def record_answers(
             reason=f"answer in queue {queue_name!r}",
             external_ref=f"{tool}:{row['external_id']}",
         )
-        changed += change is not None
+        changed += change is not None and change.changed
     recorded, repeated = len(new), len(rows) - len(new)
     resolved = [row["queue_item_id"] for row in new]
     repo.set_item_status(session, resolved, "resolved")

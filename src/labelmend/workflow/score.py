@@ -10,19 +10,22 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, rank_samples
+from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, ErrorCount, rank_samples
 from labelmend.errors import InputError
 from labelmend.storage import repository as repo
 from labelmend.storage.models import PredictionRun, ScoreRun
 from labelmend.workflow._tables import with_class_names
+from labelmend.workflow.status import errors_remaining
 
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """A stored score run and the ranking it holds (labels as class names)."""
+    """A stored score run, the ranking it holds (labels as class names) and the
+    estimated label errors remaining after it (see :func:`errors_remaining`)."""
 
     run: ScoreRun
     ranking: pd.DataFrame
+    errors: ErrorCount
 
 
 def score(
@@ -64,7 +67,9 @@ def score(
         progress=progress,
     )
     return ScoreResult(
-        run, with_class_names(ranking, found.classes, ["given_label", "suggested_label"])
+        run,
+        with_class_names(ranking, found.classes, ["given_label", "suggested_label"]),
+        errors_remaining(session, found, run, stored),
     )
 
 
@@ -116,11 +121,12 @@ def score_shards(
             f"{int(unknown.sum())} top-ranked shard id(s) are not samples of dataset "
             f"{found.name!r} (first {top.loc[unknown, 'sample_id'].iloc[0]!r}); import them first."
         )
+    stored = top.assign(sample_id=key_of.loc[top["sample_id"]].to_numpy())
     run = repo.add_score_run(
         session,
         found,
         None,
-        top.assign(sample_id=key_of.loc[top["sample_id"]].to_numpy()),
+        stored,
         method=method,
         difficulty=difficulty,
         estimated_errors=result.estimated_errors,
@@ -128,5 +134,7 @@ def score_shards(
         score_files=[str(path) for path in result.score_files],
     )
     return ScoreResult(
-        run, with_class_names(top, found.classes, ["given_label", "suggested_label"])
+        run,
+        with_class_names(top, found.classes, ["given_label", "suggested_label"]),
+        errors_remaining(session, found, run, stored),
     )

@@ -1,4 +1,8 @@
-"""``labelmend status``: how healthy a dataset's labels are."""
+"""``labelmend status``: how healthy a dataset's labels are.
+
+:func:`errors_remaining` is the one definition of "estimated label errors remaining"
+that ``score``, ``status``, the demo and the report print.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,55 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from labelmend.cleaner import select_batch
+from labelmend.cleaner import ErrorCount, count_errors, select_batch
 from labelmend.errors import InputError
 from labelmend.storage import repository as repo
+from labelmend.storage.models import Dataset, ScoreRun
+
+
+def errors_remaining(
+    session: Session, found: Dataset, run: ScoreRun, ranking: pd.DataFrame | None = None
+) -> ErrorCount:
+    """Estimated label errors remaining after score run ``run``, with a 95 % interval.
+
+    Every sample counts its ``p_error`` from ``run``, except a sample whose label an
+    expert decided (changed or confirmed) after the run's predictions were made: its
+    p_error judged a label that is no longer in question, so it counts as decided
+    (probability 0 of being wrong). Ties and answers that decided nothing keep their
+    p_error. A run scored from shards stores only its top rows; the others enter as the
+    run's remaining total (see :func:`labelmend.cleaner.count.count_errors`).
+    ``ranking`` is the run's stored rows when the caller has them already.
+
+    >>> import tempfile, pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = ["a", "b", "c", "d"]
+    >>> samples = pd.DataFrame({"id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/x.db") as s:
+    ...     _ = workflow.init_dataset(s, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(s, samples)
+    ...     _ = workflow.import_predictions(s, probs, model="m")
+    ...     before = workflow.score(s).errors
+    ...     _ = workflow.set_label(s, "d", "dog")  # an expert fixes the suspicious one
+    ...     after = workflow.dataset_status(s).errors
+    >>> print(before, "->", after)
+    1.0 (95% interval 0.0–2.1) -> 0.2 (95% interval 0.0–1.0)
+    """
+    if ranking is None:
+        ranking = repo.load_ranking(session, run)
+    made_at = run.created_at if run.prediction_run is None else run.prediction_run.created_at
+    decided = ranking["sample_id"].isin(list(repo.decided_sample_ids(session, found, made_at)))
+    p_error = ranking["p_error"].to_numpy()
+    if run.source is None:
+        return count_errors(p_error, decided=decided.to_numpy())
+    n_samples = repo.count_samples(session, found)
+    return count_errors(
+        p_error,
+        decided=decided.to_numpy(),
+        rest_sum=min(max(run.estimated_errors - float(p_error.sum()), 0.0), n_samples),
+        n_rest=n_samples - len(ranking),
+    )
 
 
 @dataclass(frozen=True)
@@ -18,7 +68,12 @@ class DatasetStatus:
 
     Attributes
     ----------
-    estimated_errors_remaining : Σ p_error of the newest scores over unreviewed samples
+    reviewed : samples an expert has answered or relabelled (ties included)
+    decided : samples whose current label an expert decided
+    awaiting_vote : queue items answered but not decided (a tie needs another vote)
+    errors : estimated label errors remaining (see :func:`errors_remaining`)
+    estimated_errors_remaining : ``errors.expected``
+    raw_p_error_sum : Σ p_error of the newest score run, before any expert decision
     next_batch_expected_errors : Σ p_error of the next ``batch_size`` samples a new queue
         would take
     queues : DataFrame with columns queue, status, items
@@ -29,8 +84,12 @@ class DatasetStatus:
     n_classes: int
     labels_changed: int
     reviewed: int
+    decided: int
+    awaiting_vote: int
     score_run_id: int | None
+    errors: ErrorCount | None
     estimated_errors_remaining: float | None
+    raw_p_error_sum: float | None
     next_batch_expected_errors: float | None
     batch_size: int
     queues: pd.DataFrame
@@ -41,32 +100,31 @@ def dataset_status(
 ) -> DatasetStatus:
     """Samples, estimated label errors remaining, labels changed, queue progress."""
     if batch_size < 1:
-        raise InputError(f"batch_size must be at least 1. Got {batch_size}.")
+        raise InputError(f"--batch must be at least 1. Got {batch_size}.")
     found = repo.get_dataset(session, dataset)
     samples = repo.sample_frame(session, found)
     reviewed = repo.reviewed_sample_ids(session, found)
     run = repo.latest_score_run(session, found)
-    remaining = next_batch = None
+    errors = next_batch = None
     if run is not None:
         ranking = repo.load_ranking(session, run)
-        unreviewed = ~ranking["sample_id"].isin(list(reviewed))
-        # A sharded run stores only its top rows: start from the whole dataset's estimate.
-        remaining = (
-            float(ranking.loc[unreviewed, "p_error"].sum())
-            if run.source is None
-            else run.estimated_errors - float(ranking.loc[~unreviewed, "p_error"].sum())
-        )
+        errors = errors_remaining(session, found, run, ranking)
         exclude = reviewed | repo.queued_sample_ids(session, found)
         next_batch = float(select_batch(ranking, batch_size, exclude=exclude)["p_error"].sum())
+    queues = repo.queue_progress(session, found)
     return DatasetStatus(
         dataset=found.name,
         n_samples=len(samples),
         n_classes=len(found.classes),
         labels_changed=int((samples["given_label"] != samples["current_label"]).sum()),
         reviewed=len(reviewed),
+        decided=len(repo.decided_sample_ids(session, found)),
+        awaiting_vote=int(queues.loc[queues["status"] == "annotated", "items"].sum()),
         score_run_id=None if run is None else run.id,
-        estimated_errors_remaining=remaining,
+        errors=errors,
+        estimated_errors_remaining=None if errors is None else errors.expected,
+        raw_p_error_sum=None if run is None else run.estimated_errors,
         next_batch_expected_errors=next_batch,
         batch_size=batch_size,
-        queues=repo.queue_progress(session, found),
+        queues=queues,
     )
