@@ -99,7 +99,8 @@ def test_the_whole_workflow(files, database_url):
 
 def test_bad_inputs_are_one_line_and_exit_1(files, database_url, snapshot):
     db = ["--db", database_url]
-    assert "no dataset yet" in fails("status", *db)
+    expected = "the file does not exist" if database_url.startswith("sqlite") else "no dataset yet"
+    assert expected in fails("status", *db)
     ok("init", "pets", "--classes", "cat,dog,fox", *db)
     before = snapshot(database_url)
     assert "missing column(s) ['id']" in fails("import", "samples", str(files / "samples.csv"), *db)

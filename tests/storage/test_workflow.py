@@ -231,7 +231,7 @@ def test_duplicate_queue_name_and_missing_scores_are_refused(store):
         workflow.create_queue(session, "q", budget=3)
     with pytest.raises(InputError, match="Queue 'q' already exists"), open_store(store) as session:
         workflow.create_queue(session, "q", budget=3)
-    with pytest.raises(InputError, match="exactly one of budget"), open_store(store) as session:
+    with pytest.raises(InputError, match="exactly one of --budget"), open_store(store) as session:
         workflow.create_queue(session, "r", budget=3, fraction=0.1)
 
 

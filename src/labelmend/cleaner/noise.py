@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from cleanlab.internal.util import clip_noise_rates
 
 #: cleanlab compares probabilities with thresholds minus this tolerance.
 THRESHOLD_TOLERANCE = 1e-6
@@ -237,6 +236,8 @@ class NoiseModel:
         joint = joint / row_sums * stats.label_counts[:, None]
         joint *= stats.label_counts.sum() / max(joint.sum(), 1e-100)
         true_counts = np.maximum(joint.sum(axis=0), 1e-100)
+        from cleanlab.internal.util import clip_noise_rates  # scikit-learn: load on use
+
         noise_matrix = clip_noise_rates(joint / true_counts)
         prior = joint.sum(axis=0) / max(joint.sum(), 1e-100)
         floor = 0.0

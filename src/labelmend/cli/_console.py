@@ -1,4 +1,4 @@
-"""Shared terminal output for the CLI: consoles, tables, progress, the error edge."""
+"""Shared terminal output for the CLI: the console, tables, progress bars."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
-from typer.core import TyperGroup
-
-from labelmend.errors import LabelmendError
 
 #: --method help shared by `rank` and `score`.
 METHOD_HELP = (
@@ -25,6 +23,10 @@ METHOD_HELP = (
 
 
 console = Console()
+# Piped output stays one line per message, for grep and scripts; tables keep 80 columns.
+console.soft_wrap = not console.is_terminal
+#: Columns never shortened in a table: ids are copied into other commands.
+ID_COLUMNS = ("sample_id", "id", "queue", "dataset")
 
 #: Help of the ``--method`` option of ``rank`` and ``score``: which order answers what.
 METHOD_HELP = (
@@ -35,26 +37,30 @@ METHOD_HELP = (
 )
 
 
-def fail(message: str) -> None:
-    """Print one line to stderr and exit 1."""
-    sys.stderr.write(f"Error: {message}\n")
-    raise SystemExit(1)
+def new_table(title: str | None = None, *, show_header: bool = True) -> Table:
+    """A table with lines on a terminal and plain aligned text when output is piped."""
+    return Table(
+        title=title,
+        header_style="bold",
+        show_header=show_header,
+        box=box.SQUARE if console.is_terminal else None,
+    )
 
 
-class ErrorHandlingGroup(TyperGroup):
-    """A command group that turns labelmend's errors into one line on stderr and exit 1.
+def print_json(payload: Any) -> None:
+    """Write ``payload`` as JSON on stdout (data frames as lists of records)."""
+    import json
 
-    Usage errors keep click's exit code 2; Ctrl-C exits 130.
-    """
+    def encode(value: Any) -> Any:
+        if isinstance(value, pd.DataFrame):
+            return json.loads(value.to_json(orient="records", date_format="iso"))
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if hasattr(value, "item"):
+            return value.item()
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except LabelmendError as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            sys.stderr.write("Interrupted.\n")
-            raise SystemExit(130) from None
+    sys.stdout.write(json.dumps(payload, default=encode, indent=2, ensure_ascii=False) + "\n")
 
 
 def frame_table(
@@ -67,10 +73,16 @@ def frame_table(
     """A rich table of ``frame``'s rows; numbers right-aligned, floats formatted."""
     formats = formats or {}
     shown = list(columns or frame.columns)
-    table = Table(title=title, header_style="bold")
+    table = new_table(title)
     for column in shown:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(column, justify="right" if numeric else "left")
+        widest = max([len(column), *frame[column].astype(str).str.len()])
+        table.add_column(
+            column,
+            justify="right" if numeric else "left",
+            no_wrap=column in ID_COLUMNS,
+            min_width=widest if column in ID_COLUMNS else None,
+        )
     for row in frame[shown].itertuples(index=False):
         cells = []
         for column, value in zip(shown, row, strict=True):

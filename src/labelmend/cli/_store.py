@@ -23,6 +23,9 @@ DbOption = Annotated[
         help="Database URL (default sqlite:///labelmend.db; postgresql+psycopg://… for teams).",
     ),
 ]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Write the result as JSON on stdout instead of tables.")
+]
 DatasetOption = Annotated[
     str | None,
     typer.Option("--dataset", "-d", help="Dataset name (optional when the store holds one)."),
@@ -30,9 +33,12 @@ DatasetOption = Annotated[
 
 
 @contextmanager
-def store(db: str | None, activity: str) -> Iterator[Session]:
-    """One transaction on the store while a spinner says what is happening."""
-    with console.status(activity), open_store(db) as session:
+def store(db: str | None, activity: str, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction on the store while a spinner says what is happening.
+
+    ``read_only`` commands never create a database file.
+    """
+    with console.status(activity), open_store(db, create=not read_only) as session:
         yield session
 
 

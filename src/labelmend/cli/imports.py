@@ -10,8 +10,11 @@ import typer
 from labelmend import workflow
 from labelmend.cli._console import console
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
+from labelmend.cli.features import import_features
 
-import_app = typer.Typer(help="Import samples or model predictions from CSV / Parquet / JSONL.")
+import_app = typer.Typer(
+    help="Import samples, model predictions or features (CSV / Parquet / JSONL)."
+)
 
 FileArgument = Annotated[Path, typer.Argument(help="A .csv, .parquet or .jsonl table.")]
 IdColumn = Annotated[str, typer.Option(help="Column holding the sample ids.")]
@@ -58,3 +61,7 @@ def import_predictions(
         console.print(
             f"This file was already imported for {done.model!r} (run {done.run_id}); nothing changed."
         )
+
+
+# ``import features`` lives beside ``labelmend fit``, which reads what it stores.
+import_app.command("features")(import_features)

@@ -1,4 +1,4 @@
-"""``labelmend label set``, ``labelmend history`` and ``labelmend export labels``."""
+"""``labelmend label set|undo``, ``labelmend history`` and ``labelmend export labels``."""
 
 from __future__ import annotations
 
@@ -9,54 +9,86 @@ from typing import Annotated
 import typer
 
 from labelmend import workflow
-from labelmend.cli._console import console, frame_table
-from labelmend.cli._store import DatasetOption, DbOption, store
+from labelmend.cli._console import console, frame_table, print_json
+from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store
 
-label_app = typer.Typer(help="Change labels by hand (recorded in the label history).")
+label_app = typer.Typer(help="Set, confirm or undo labels by hand (kept in the label history).")
 export_app = typer.Typer(help="Export the store's contents.")
 
 SampleId = Annotated[str, typer.Argument(help="Sample id.")]
+ActorOption = Annotated[str | None, typer.Option(help="Who decides (default: your user name).")]
+ReasonOption = Annotated[str | None, typer.Option(help="Why.")]
 
 
 @label_app.command("set")
 def set_label(
-    sample_id: SampleId,
-    label: Annotated[str, typer.Argument(help="New class name.")],
-    reason: Annotated[str | None, typer.Option(help="Why the label changes.")] = None,
-    actor: Annotated[
-        str | None, typer.Option(help="Who changes it (default: your user name).")
+    sample_id: Annotated[str | None, typer.Argument(help="Sample id.")] = None,
+    label: Annotated[str | None, typer.Argument(help="Class name.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(help="Many decisions at once: a table with columns sample_id, label."),
     ] = None,
+    reason: ReasonOption = None,
+    actor: ActorOption = None,
     dataset: DatasetOption = None,
     db: DbOption = None,
 ) -> None:
-    """Set a sample's label; the change, its author and reason enter the history."""
-    with store(db, "Changing the label…") as session:
-        change = workflow.set_label(
-            session,
-            sample_id,
-            label,
-            dataset=dataset,
-            reason=reason,
-            actor=actor or getpass.getuser(),
+    """Decide a sample's label (the same label confirms it); who and why enter the history."""
+    if (file is None) == (sample_id is None or label is None):
+        raise typer.BadParameter("give SAMPLE_ID LABEL, or --file with columns sample_id, label.")
+    who = actor or getpass.getuser()
+    with store(db, "Recording the decisions…") as session:
+        if file is not None:
+            done = workflow.set_labels(session, file, dataset=dataset, reason=reason, actor=who)
+        else:
+            change = workflow.set_label(
+                session, str(sample_id), str(label), dataset=dataset, reason=reason, actor=who
+            )
+    if file is not None:
+        console.print(
+            f"{done.decided:,} decisions recorded from {file}: {done.changed:,} labels changed, "
+            f"{done.decided - done.changed:,} confirmed."
         )
-    if change is None or change.changed:
+    elif change is None or change.changed:
         console.print(f"Sample {sample_id!r} relabelled as {label!r}.")
     else:
         console.print(f"Sample {sample_id!r} confirmed as {label!r} (recorded in its history).")
+
+
+@label_app.command("undo")
+def undo(
+    sample_id: SampleId,
+    reason: ReasonOption = None,
+    actor: ActorOption = None,
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Put back the label a sample had before its newest change (recorded, never erased)."""
+    with store(db, "Undoing…") as session:
+        undone = workflow.undo_label(
+            session, sample_id, dataset=dataset, actor=actor or getpass.getuser(), reason=reason
+        )
+    console.print(f"Sample {sample_id!r} is back to {undone.restored!r} (was {undone.replaced!r}).")
 
 
 def history(
     sample_id: SampleId,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
-    """Every label change of a sample: when, old -> new, source, who, why."""
-    with store(db, "Reading the history…") as session:
+    """Every label decision of a sample: when, old -> new, source, who, why."""
+    with store(db, "Reading the history…", read_only=True) as session:
         changes = workflow.label_history(session, sample_id, dataset=dataset)
-    if changes.empty:
-        console.print(f"Sample {sample_id!r} still has its given label; no changes recorded.")
-        return
-    console.print(frame_table(changes.fillna(""), title=f"Label history of {sample_id!r}"))
+    if json:
+        print_json(changes)
+    elif changes.empty:
+        console.print(f"Sample {sample_id!r} still has its given label; no decisions recorded.")
+    else:
+        shown = ["at", "old_label", "new_label", "source", "actor", "reason"]
+        frame = changes.assign(at=changes["at"].map(lambda t: f"{t:%Y-%m-%d %H:%M}"))
+        console.print(frame_table(frame.fillna(""), title=f"Label history of {sample_id!r}",
+                                  columns=shown))  # fmt: skip
 
 
 @export_app.command("labels")
@@ -66,6 +98,6 @@ def export_labels(
     db: DbOption = None,
 ) -> None:
     """Current labels with provenance: changed?, by whom, when, why."""
-    with store(db, "Exporting labels…") as session:
+    with store(db, "Exporting labels…", read_only=True) as session:
         n_rows = workflow.export_labels(session, file, dataset=dataset)
     console.print(f"{n_rows:,} labels written to {file}.")

@@ -1,19 +1,21 @@
-"""``labelmend queue create|show|export``: relabel queues drawn from the newest scores."""
+"""``labelmend queue create|list|show|export|delete``: relabel queues from the newest scores."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pandas as pd
 import typer
-from rich.table import Table
 
 from labelmend import workflow
-from labelmend.cli._console import console, frame_table
-from labelmend.cli._store import DatasetOption, DbOption, store
+from labelmend.cli._console import console, frame_table, print_json
+from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store
 
-queue_app = typer.Typer(help="Create, show and export relabel queues.")
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+queue_app = typer.Typer(help="Create, list, show, export and delete relabel queues.")
 
 QueueName = Annotated[str, typer.Argument(help="Queue name.")]
 
@@ -33,9 +35,9 @@ def queue_table(items: pd.DataFrame, *, title: str, extra: str) -> Table:
 @queue_app.command("create")
 def create(
     name: QueueName,
-    budget: Annotated[int | None, typer.Option(min=0, help="Number of samples.")] = None,
+    budget: Annotated[int | None, typer.Option(min=1, help="Number of samples.")] = None,
     fraction: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Fraction of the dataset.")
+        float | None, typer.Option(min=0.0, max=1.0, help="Share of the dataset, in (0, 1].")
     ] = None,
     strategy: Annotated[
         Literal["top", "balanced"],
@@ -55,6 +57,22 @@ def create(
     )
 
 
+@queue_app.command("list")
+def list_queues(
+    dataset: DatasetOption = None, db: DbOption = None, json: JsonOption = False
+) -> None:
+    """Every queue of the dataset with its items by status."""
+    with store(db, "Reading the queues…", read_only=True) as session:
+        queues = workflow.list_queues(session, dataset=dataset)
+    if json:
+        print_json(queues)
+    elif queues.empty:
+        console.print("No queues yet; create one with `labelmend queue create NAME --budget 100`.")
+    else:
+        shown = ["queue", "strategy", "pending", "sent", "annotated", "resolved", "skipped"]
+        console.print(frame_table(queues, title="Queues", columns=shown))
+
+
 @queue_app.command("show")
 def show(
     name: QueueName,
@@ -64,12 +82,16 @@ def show(
     ] = False,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """The next items of a queue: rank, id, given, suggested, p_error, reason."""
-    with store(db, "Reading the queue…") as session:
+    with store(db, "Reading the queue…", read_only=True) as session:
         items = workflow.queue_items(
             session, name, dataset=dataset, limit=limit, open_only=not all_items
         )
+    if json:
+        print_json(items)
+        return
     title = f"Queue {name!r}: next {len(items)} {'items' if all_items else 'open items'}"
     console.print(queue_table(items, title=title, extra="status"))
 
@@ -82,6 +104,21 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write every item of a queue, with its scores and status, to a file."""
-    with store(db, "Exporting the queue…") as session:
+    with store(db, "Exporting the queue…", read_only=True) as session:
         n_rows = workflow.export_queue(session, name, file, dataset=dataset)
     console.print(f"{n_rows:,} items of queue {name!r} written to {file}.")
+
+
+@queue_app.command("delete")
+def delete(
+    name: QueueName,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete even when items were answered.")
+    ] = False,
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Remove a queue; its answers and the label history stay."""
+    with store(db, "Deleting the queue…") as session:
+        removed = workflow.delete_queue(session, name, dataset=dataset, force=force)
+    console.print(f"Queue {name!r} deleted ({removed:,} items); answers and history kept.")

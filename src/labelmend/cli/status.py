@@ -1,16 +1,16 @@
-"""``labelmend status``: how healthy a dataset's labels are and how far relabelling got."""
+"""``labelmend status`` and ``labelmend datasets``: how healthy a dataset's labels are."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from labelmend import workflow
 from labelmend.cleaner import ERRORS_REMAINING, ErrorCount
-from labelmend.cli._console import console, frame_table
-from labelmend.cli._store import DatasetOption, DbOption, store
+from labelmend.cli._console import console, frame_table, new_table, print_json
+from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store
 
 NO_SCORES = "(no scores yet: run `labelmend score`)"
 
@@ -24,8 +24,8 @@ def error_count_line(errors: ErrorCount, raw_p_error_sum: float, run_id: int) ->
 
 
 def print_status(report: workflow.DatasetStatus) -> None:
-    """Print a dataset's status as two rich tables."""
-    table = Table(title=f"Dataset {report.dataset!r}", show_header=False)
+    """Print a dataset's status as two tables and the error count."""
+    table = new_table(f"Dataset {report.dataset!r}", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("samples", f"{report.n_samples:,}")
@@ -55,8 +55,24 @@ def status(
     batch: Annotated[int, typer.Option(min=1, help="Size of the next batch to estimate.")] = 100,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
-    """Samples, estimated label errors remaining, labels changed, queue progress."""
-    with store(db, "Reading the store…") as session:
+    """Estimated label errors remaining, samples decided, labels changed, queue progress."""
+    with store(db, "Reading the store…", read_only=True) as session:
         report = workflow.dataset_status(session, dataset=dataset, batch_size=batch)
-    print_status(report)
+    if json:
+        print_json(asdict(report))
+    else:
+        print_status(report)
+
+
+def datasets(db: DbOption = None, json: JsonOption = False) -> None:
+    """The datasets in the store: classes, samples, queues, newest score run."""
+    with store(db, "Reading the store…", read_only=True) as session:
+        found = workflow.list_datasets(session)
+    if json:
+        print_json(found)
+    elif found.empty:
+        console.print("The store holds no dataset yet; create one with `labelmend init NAME`.")
+    else:
+        console.print(frame_table(found, title="Datasets"))

@@ -115,7 +115,7 @@ def status(
     db: DbOption = None,
 ) -> None:
     """Pushed, pending, needing another vote, decided, and answers recorded."""
-    with store(db, "Reading the store…") as session:
+    with store(db, "Reading the store…", read_only=True) as session:
         counts = sync_status(session, queue, dataset=dataset)
     table = Table(show_header=False, title=f"Queue {queue!r}")
     table.add_column("what")
@@ -133,7 +133,7 @@ def export_tasks_command(
     db: DbOption = None,
 ) -> None:
     """Write a queue's open items as tasks for any annotation tool."""
-    with store(db, "Exporting tasks…") as session:
+    with store(db, "Exporting tasks…", read_only=True) as session:
         n_tasks = export_tasks(session, queue, path, dataset=dataset)
     console.print(f"{n_tasks:,} task(s) written to {path}")
 

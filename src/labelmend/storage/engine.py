@@ -87,18 +87,29 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_store_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+def create_store_engine(
+    url: str | None = None, *, migrate: bool = True, create: bool = True
+) -> Engine:
     """An engine for ``url`` (see :func:`resolve_url`), migrated to the newest schema.
+
+    ``create=False`` (for commands that only read) refuses a SQLite file that does not
+    exist instead of creating it.
 
     Raises
     ------
     StorageError
-        The URL is malformed, the database cannot be reached, or migrating failed.
+        The URL is malformed, the database cannot be reached (or does not exist and
+        ``create`` is False), or migrating failed.
     """
     resolved = resolve_url(url)
     try:
         parsed = make_url(resolved)
         if parsed.get_backend_name() == "sqlite":
+            if not create and not _sqlite_exists(parsed):
+                raise StorageError(
+                    f"No store at {mask_url(resolved)}: the file does not exist. Create one "
+                    "with `labelmend init NAME --classes A,B`, or pass --db URL."
+                )
             engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
             _configure_sqlite(engine)
         else:
@@ -117,6 +128,12 @@ def create_store_engine(url: str | None = None, *, migrate: bool = True) -> Engi
             engine.dispose()
             raise storage_error(exc, resolved, action="Opening") from exc
     return engine
+
+
+def _sqlite_exists(url: URL) -> bool:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    return in_memory or Path(database).is_file()
 
 
 @contextmanager
@@ -163,8 +180,11 @@ def scratch_database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def open_store(url: str | None = None) -> Iterator[Session]:
+def open_store(url: str | None = None, *, create: bool = True) -> Iterator[Session]:
     """Open the database at ``url`` (migrating it if needed) and run one transaction.
+
+    ``create=False`` refuses a SQLite file that does not exist (see
+    :func:`create_store_engine`).
 
     >>> import tempfile, pathlib
     >>> from sqlalchemy import select
@@ -174,7 +194,7 @@ def open_store(url: str | None = None) -> Iterator[Session]:
     ...         session.scalars(select(Dataset)).all()
     []
     """
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=create)
     try:
         with session_scope(engine) as session:
             yield session

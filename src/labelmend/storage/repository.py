@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelmend.cleaner import RANKING_COLUMNS
@@ -24,6 +24,7 @@ from labelmend.storage.models import (
     FEATURE_BLOCK_BYTES,
     OPEN_STATUSES,
     PREDICTION_BLOCK_ROWS,
+    QUEUE_STATUSES,
     Annotation,
     Dataset,
     FeatureBlock,
@@ -163,6 +164,34 @@ def get_dataset(session: Session, name: str | None = None, *, lock: bool = False
             raise InputError("The store holds no dataset yet; run `labelmend init NAME` first.")
         raise InputError(f"The store holds several datasets {list(names)}; pass --dataset NAME.")
     return found[0]
+
+
+def dataset_summaries(session: Session) -> pd.DataFrame:
+    """Every dataset: columns dataset, classes (K), samples, queues, score_runs."""
+
+    def per_dataset(column: Any) -> Any:
+        return (
+            select(column.table.c.dataset_id, func.count().label("n"))
+            .group_by(column.table.c.dataset_id)
+            .subquery()
+        )
+
+    samples, queues, runs = (per_dataset(c) for c in (Sample.id, Queue.id, ScoreRun.id))
+    rows = session.execute(
+        select(
+            Dataset.name,
+            Dataset.classes,
+            func.coalesce(samples.c.n, 0),
+            func.coalesce(queues.c.n, 0),
+            func.coalesce(runs.c.n, 0),
+        )
+        .outerjoin(samples, samples.c.dataset_id == Dataset.id)
+        .outerjoin(queues, queues.c.dataset_id == Dataset.id)
+        .outerjoin(runs, runs.c.dataset_id == Dataset.id)
+        .order_by(Dataset.name)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["dataset", "classes", "samples", "queues", "score_runs"])
+    return frame.assign(classes=frame["classes"].map(len).astype(int))
 
 
 # --- samples --------------------------------------------------------------------------
@@ -694,6 +723,44 @@ def queue_frame(
         lambda value: json.loads(value) if isinstance(value, str) else value
     )
     return frame
+
+
+def queue_summaries(session: Session, dataset: Dataset) -> pd.DataFrame:
+    """Every queue of ``dataset``, oldest first: columns queue, strategy, score_run,
+    created_at, and item counts by status (pending, sent, annotated, resolved, skipped)."""
+    queues = session.execute(
+        select(Queue.id, Queue.name, Queue.strategy, Queue.score_run_id, Queue.created_at)
+        .where(Queue.dataset_id == dataset.id)
+        .order_by(Queue.id)
+    ).all()
+    frame = pd.DataFrame(queues, columns=["id", "queue", "strategy", "score_run", "created_at"])
+    counts = session.execute(
+        select(QueueItem.queue_id, QueueItem.status, func.count())
+        .join(Queue, Queue.id == QueueItem.queue_id)
+        .where(Queue.dataset_id == dataset.id)
+        .group_by(QueueItem.queue_id, QueueItem.status)
+    ).all()
+    by_status = pd.DataFrame(counts, columns=["id", "status", "items"]).pivot_table(
+        index="id", columns="status", values="items", aggfunc="sum", fill_value=0
+    )
+    by_status = by_status.reindex(columns=list(QUEUE_STATUSES), fill_value=0)
+    frame = frame.join(by_status, on="id").fillna(dict.fromkeys(QUEUE_STATUSES, 0))
+    return frame.drop(columns="id").astype(dict.fromkeys(QUEUE_STATUSES, int))
+
+
+def delete_queue(session: Session, queue: Queue) -> int:
+    """Remove a queue and its items; returns the number of items removed.
+
+    Answers recorded for its items stay (their ``queue_item_id`` becomes NULL), and so
+    does every label decision in the history.
+    """
+    item_ids = select(QueueItem.id).where(QueueItem.queue_id == queue.id).scalar_subquery()
+    session.execute(
+        update(Annotation).where(Annotation.queue_item_id.in_(item_ids)).values(queue_item_id=None)
+    )
+    removed = session.execute(delete(QueueItem).where(QueueItem.queue_id == queue.id))
+    session.execute(delete(Queue).where(Queue.id == queue.id))
+    return int(removed.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def set_item_status(session: Session, item_ids: Sequence[int], status: str) -> None:

@@ -30,16 +30,25 @@ from labelmend.workflow.labels import (
     label_history,
     record_answers,
     set_label,
+    set_labels,
+    undo_label,
 )
 from labelmend.workflow.queue import (
     QUEUE_STRATEGIES,
     QueueResult,
     create_queue,
+    delete_queue,
     export_queue,
+    list_queues,
     queue_items,
 )
 from labelmend.workflow.score import ScoreResult, score, score_shards
-from labelmend.workflow.status import DatasetStatus, dataset_status, errors_remaining
+from labelmend.workflow.status import (
+    DatasetStatus,
+    dataset_status,
+    errors_remaining,
+    list_datasets,
+)
 
 __all__ = [
     "QUEUE_STRATEGIES",
@@ -55,6 +64,7 @@ __all__ = [
     "active_round",
     "create_queue",
     "dataset_status",
+    "delete_queue",
     "errors_remaining",
     "export_labels",
     "export_queue",
@@ -65,10 +75,14 @@ __all__ = [
     "import_samples",
     "init_dataset",
     "label_history",
+    "list_datasets",
+    "list_queues",
     "parse_classes",
     "queue_items",
     "record_answers",
     "score",
     "score_shards",
     "set_label",
+    "set_labels",
+    "undo_label",
 ]

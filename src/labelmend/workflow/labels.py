@@ -12,7 +12,14 @@ from labelmend.errors import InputError
 from labelmend.io import encode_labels, write_table
 from labelmend.storage import repository as repo
 from labelmend.storage.models import LabelChange
-from labelmend.workflow._tables import class_index, require_columns, sample_ids, with_class_names
+from labelmend.workflow._tables import (
+    TableSource,
+    class_index,
+    read_source,
+    require_columns,
+    sample_ids,
+    with_class_names,
+)
 
 
 def set_label(
@@ -45,6 +52,108 @@ def set_label(
     )
     repo.resolve_open_items(session, sample)
     return change
+
+
+@dataclass(frozen=True)
+class Undone:
+    """An undo: the label put back and the label it replaced (class names)."""
+
+    restored: str
+    replaced: str
+
+
+def undo_label(
+    session: Session,
+    sample_id: str,
+    *,
+    dataset: str | None = None,
+    actor: str | None = None,
+    reason: str | None = None,
+) -> Undone:
+    """Put back the label a sample had before its newest label change.
+
+    The undo is itself a decision in the history (source ``manual``), naming the change
+    it reverts; nothing is erased. A sample whose label never changed is refused.
+    """
+    found = repo.get_dataset(session, dataset, lock=True)
+    sample = repo.get_sample(session, found, sample_id, lock=True)
+    changes = [c for c in repo.history_of(session, sample) if c.changed]
+    if not changes:
+        raise InputError(f"Sample {sample_id!r} still has its given label; nothing to undo.")
+    last = changes[-1]
+    names = found.classes
+    if last.old_label is None:
+        raise InputError(f"Sample {sample_id!r} got its label on import; nothing to undo.")
+    replaced = sample.current_label
+    repo.change_label(
+        session,
+        sample,
+        last.old_label,
+        source="manual",
+        actor=actor,
+        reason=reason
+        or f"undo of {names[last.old_label]!r} -> {names[last.new_label]!r} by {last.actor}",
+        external_ref=f"undo:{last.id}",
+    )
+    return Undone(names[last.old_label], names[replaced])
+
+
+@dataclass(frozen=True)
+class LabelDecisions:
+    """Decisions recorded from a file: how many, and how many changed a label."""
+
+    decided: int
+    changed: int
+
+
+def set_labels(
+    session: Session,
+    source: TableSource,
+    *,
+    dataset: str | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> LabelDecisions:
+    """Decide many labels at once from a table with columns ``sample_id`` and ``label``
+    (class names), and optionally ``reason`` and ``actor`` per row.
+
+    The whole table is checked (ids known and unique, class names known) before any
+    label changes; each row is then recorded as :func:`set_label` records one.
+    """
+    table, name = read_source(source, "sample_id")
+    require_columns(table, name, ["sample_id", "label"])
+    found = repo.get_dataset(session, dataset, lock=True)
+    ids = sample_ids(table, name, "sample_id")
+    try:
+        labels = encode_labels(table["label"].to_numpy(), found.classes)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    keys = repo.sample_frame(session, found).set_index("external_id")["id"]
+    unknown = ~ids.isin(keys.index)
+    if unknown.any():
+        raise InputError(
+            f"{name}: {int(unknown.sum())} id(s) are not samples of {found.name!r} "
+            f"(first {ids[unknown].iloc[0]!r}); nothing was changed."
+        )
+    reasons = table["reason"] if "reason" in table.columns else pd.Series(reason, index=table.index)
+    actors = table["actor"] if "actor" in table.columns else pd.Series(actor, index=table.index)
+    samples = {s.id: s for s in repo.samples_by_key(session, keys.loc[ids].tolist())}
+    changed = 0
+    for key, label, why, who in zip(
+        keys.loc[ids].tolist(), labels.tolist(), reasons, actors, strict=True
+    ):
+        change = repo.change_label(
+            session,
+            samples[key],
+            label,
+            source="manual",
+            actor=None if pd.isna(who) else str(who),
+            reason=None if pd.isna(why) else str(why),
+            external_ref=f"file:{name}",
+        )
+        changed += change is not None and change.changed
+        repo.resolve_open_items(session, samples[key])
+    return LabelDecisions(len(ids), changed)
 
 
 def label_history(session: Session, sample_id: str, *, dataset: str | None = None) -> pd.DataFrame:

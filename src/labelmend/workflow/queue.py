@@ -44,10 +44,14 @@ def create_queue(
     ranking engine's :func:`~labelmend.cleaner.select_batch` picks the rest.
     """
     check_choice("strategy", strategy, QUEUE_STRATEGIES, where="create_queue")
+    if not name.strip():
+        raise InputError("The queue name is empty; give it a name, e.g. `queue create week1`.")
     if (budget is None) == (fraction is None):
-        raise InputError("Give exactly one of budget (a count) or fraction (of the dataset).")
+        raise InputError("Give exactly one of --budget (a count) or --fraction (of the dataset).")
+    if budget is not None and budget < 1:
+        raise InputError(f"--budget must be at least 1 sample. Got {budget}.")
     if fraction is not None and not 0.0 < fraction <= 1.0:
-        raise InputError(f"fraction must lie in (0, 1]. Got {fraction}.")
+        raise InputError(f"--fraction must lie in (0, 1]. Got {fraction}.")
     found = repo.get_dataset(session, dataset, lock=True)
     run = repo.latest_score_run(session, found)
     if run is None:
@@ -59,6 +63,12 @@ def create_queue(
         per_class = max(1, -(-count // len(found.classes)))
     exclude = repo.queued_sample_ids(session, found) | repo.reviewed_sample_ids(session, found)
     batch = select_batch(ranking, count, exclude=exclude, per_class=per_class)
+    if batch.empty:
+        raise InputError(
+            f"Nothing left to queue: all {len(ranking):,} samples of score run {run.id} are "
+            "already queued or reviewed. Answer the open queues (`labelmend queue list`), "
+            "or import new predictions and run `labelmend score`."
+        )
     queue = repo.add_queue(
         session, found, name, run, batch["sample_id"].tolist(), strategy=strategy
     )
@@ -110,3 +120,29 @@ def export_queue(
     frame["metadata"] = frame["metadata"].map(lambda m: None if m is None else str(m))
     write_table(frame, path)
     return len(frame)
+
+
+def list_queues(session: Session, *, dataset: str | None = None) -> pd.DataFrame:
+    """The dataset's queues, oldest first: queue, strategy, score_run, created_at and
+    item counts by status (pending, sent, annotated, resolved, skipped)."""
+    return repo.queue_summaries(session, repo.get_dataset(session, dataset))
+
+
+def delete_queue(
+    session: Session, name: str, *, dataset: str | None = None, force: bool = False
+) -> int:
+    """Remove a queue and its items; returns the number of items removed.
+
+    A queue with answered items (annotated or resolved) is refused unless ``force``.
+    Recorded answers and the label history are kept either way.
+    """
+    found = repo.get_dataset(session, dataset, lock=True)
+    queue = repo.get_queue(session, found, name)
+    items = repo.queue_frame(session, queue)
+    answered = int(items["status"].isin(["annotated", "resolved"]).sum())
+    if answered and not force:
+        raise InputError(
+            f"Queue {name!r} has {answered} answered item(s); deleting it keeps their answers "
+            f"and label history but loses the queue. Pass --force to delete it anyway."
+        )
+    return repo.delete_queue(session, queue)

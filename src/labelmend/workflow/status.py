@@ -128,3 +128,8 @@ def dataset_status(
         batch_size=batch_size,
         queues=queues,
     )
+
+
+def list_datasets(session: Session) -> pd.DataFrame:
+    """The store's datasets: columns dataset, classes (K), samples, queues, score_runs."""
+    return repo.dataset_summaries(session)

@@ -1,0 +1,137 @@
+"""How fast the command line starts: ``--help``, ``--version`` and ``status``.
+
+Two measures per command, each the median of ``--repeat`` fresh processes:
+
+* wall and CPU time of the real command (``labelmend status`` on a small SQLite store
+  made in a temporary directory first);
+* the modules it imports, from ``python -X importtime``: the total import time and the
+  heaviest packages (pandas, SQLAlchemy, alembic, scikit-learn, torch, dask, the Label
+  Studio SDK), so a regression names its culprit.
+
+Peers in the same run: a bare ``python -c pass`` (the floor) and ``import cleanlab`` (what a
+tool built on cleanlab pays before doing anything). Target (issue 13): ``--help`` and
+``status`` under 0.5 s on this machine.
+
+    python benchmarks/cli_startup.py [--repeat 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+TARGET_SECONDS = 0.5
+HEAVY = [
+    "cleanlab",
+    "labelmend",
+    "pandas",
+    "sqlalchemy",
+    "alembic",
+    "sklearn",
+    "torch",
+    "dask",
+    "label_studio_sdk",
+]
+LABELMEND = [sys.executable, "-m", "labelmend"]
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + sys of the child) seconds of one run; fails on a non-zero exit."""
+    before = os.times()
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = os.times()
+    return wall, (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+
+
+def import_profile(code: str, cwd: Path, env: dict[str, str]) -> dict[str, float]:
+    """Cumulative import seconds of every top-level package ``code`` imports."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    totals: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        found = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+        if found and not found.group(2):  # top level: no indentation
+            package = found.group(3).split(".")[0]
+            totals[package] = totals.get(package, 0.0) + int(found.group(1)) / 1e6
+    return totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="labelmend-startup-") as tmp:
+        work = Path(tmp)
+        (work / "samples.csv").write_text("sample_id,label\na,cat\nb,dog\nc,cat\n")
+        subprocess.run([*LABELMEND, "init", "pets", "--classes", "cat,dog"], cwd=work, env=env,
+                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run([*LABELMEND, "import", "samples", "samples.csv"], cwd=work, env=env,
+                       check=True, capture_output=True)  # fmt: skip
+        runs = {
+            "python -c pass (floor)": ([sys.executable, "-c", "pass"], "pass"),
+            "import cleanlab (peer)": (
+                [sys.executable, "-c", "import cleanlab"],
+                "import cleanlab",
+            ),
+            "labelmend --help": ([*LABELMEND, "--help"], "import labelmend.cli.app"),
+            "labelmend --version": ([*LABELMEND, "--version"], "import labelmend.cli.app"),
+            "labelmend status": (
+                [*LABELMEND, "status"],
+                "import labelmend.cli.app, labelmend.cli.status, labelmend.storage.migrate",
+            ),
+        }
+        table = Table(title=f"CLI start-up, median of {args.repeat} processes")
+        for column in ("command", "wall s", "CPU s", "imports s", "heaviest imports (s)"):
+            table.add_column(column, justify="left" if column[0] in "ch" else "right")
+        verdicts = []
+        for name, (command, code) in runs.items():
+            times = [timed(command, work, env) for _ in range(args.repeat)]
+            wall = statistics.median(t[0] for t in times)
+            cpu = statistics.median(t[1] for t in times)
+            profile = import_profile(code, work, env)
+            heavy = sorted(
+                ((p, s) for p, s in profile.items() if p in HEAVY),
+                key=lambda item: -item[1],
+            )[:4]
+            table.add_row(
+                name,
+                f"{wall:.3f}",
+                f"{cpu:.3f}",
+                f"{sum(profile.values()):.3f}",
+                ", ".join(f"{p} {s:.2f}" for p, s in heavy) or "-",
+            )
+            if name in ("labelmend --help", "labelmend status"):
+                verdicts.append(f"{name}: {wall:.3f} s wall "
+                                f"({'meets' if wall < TARGET_SECONDS else 'misses'} "
+                                f"the {TARGET_SECONDS} s target)")  # fmt: skip
+    console.print(table)
+    for line in verdicts:
+        console.print(line)
+    load = os.getloadavg()[0]
+    console.print(f"Load average during the run: {load:.1f} on {os.cpu_count()} cores.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The CLI's edge: one line on stderr for every error, and commands loaded on demand.
+
+Kept free of heavy imports (no pandas, SQLAlchemy, scikit-learn, torch, dask): ``labelmend
+--help`` imports this module and typer only. A command's module is imported when the
+command runs (or its own ``--help`` is asked for).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import typer
+from typer.core import TyperGroup
+
+from labelmend.errors import LabelmendError
+
+
+def fail(message: str) -> None:
+    """Print one line to stderr and exit 1."""
+    sys.stderr.write(f"Error: {message}\n")
+    raise SystemExit(1)
+
+
+def interrupted() -> None:
+    """Ctrl-C: one line on stderr and exit 130 (nothing was committed)."""
+    sys.stderr.write("Interrupted.\n")
+    raise SystemExit(130)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A command (or command group) of the app: where it lives and its one-line help."""
+
+    target: str  # "module:attribute", a typer function or a typer.Typer group
+    help: str
+
+
+def load(name: str, entry: Entry) -> Any:
+    """Import ``entry``'s module and build its (click) command named ``name``."""
+    module, _, attribute = entry.target.partition(":")
+    found: Any = getattr(importlib.import_module(module), attribute)
+    command: Any
+    if isinstance(found, typer.Typer):
+        command = typer.main.get_group(found)
+    else:
+        single = typer.Typer()
+        single.command(name=name)(found)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: lists :attr:`entries` without importing them, loads the one
+    that runs, and turns labelmend's errors into one line on stderr and exit 1.
+
+    Usage errors keep click's exit code 2; Ctrl-C exits 130.
+    """
+
+    entries: ClassVar[dict[str, Entry]] = {}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.entries)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        entry = self.entries.get(cmd_name)
+        return None if entry is None else load(cmd_name, entry)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, entry.help) for name, entry in self.entries.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LabelmendError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            interrupted()

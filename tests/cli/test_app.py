@@ -1,0 +1,96 @@
+"""The application shell: fast start, --version, python -m, every command loads,
+read-only commands never create a database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from labelmend.cli.app import Labelmend, app
+
+runner = CliRunner()
+HEAVY = ("pandas", "sqlalchemy", "sklearn", "torch", "dask", "label_studio_sdk", "cleanlab")
+
+
+def _loaded(code: str) -> set[str]:
+    """Top-level packages in sys.modules after running ``code`` in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint(' '.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    return {name.split(".")[0] for name in done.stdout.split()}
+
+
+def test_the_app_and_its_help_import_nothing_heavy():
+    loaded = _loaded("from labelmend.cli.app import app")
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    loaded = _loaded(
+        "from labelmend.cli.app import main\nimport sys\nsys.argv = ['labelmend', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_status_imports_no_model_libraries():
+    loaded = _loaded("import labelmend.cli.status")
+    assert not loaded & {"sklearn", "torch", "dask", "label_studio_sdk", "cleanlab"}
+
+
+def test_version_and_python_dash_m(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "labelmend", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("labelmend ")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", list(Labelmend.entries))
+def test_every_listed_command_loads_and_has_help(name):
+    result = runner.invoke(app, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_top_level_help_lists_every_command_and_offers_completion():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in Labelmend.entries:
+        assert f"  {name} " in result.output
+    assert "--install-completion" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status"],
+        ["datasets"],
+        ["history", "a"],
+        ["queue", "list"],
+        ["queue", "show", "q"],
+        ["sync", "status", "q"],
+        ["export", "labels", "out.csv"],
+    ],
+)
+def test_read_only_commands_never_create_a_database(tmp_path, command, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 'typo.db'}"
+    result = runner.invoke(app, [*command, "--db", db])
+    assert result.exit_code == 1, result.output
+    assert "the file does not exist" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in Path(tmp_path).iterdir()) == []
+    # The advice works: init creates the store, and the command then reads it.
+    assert runner.invoke(app, ["init", "pets", "--classes", "cat,dog", "--db", db]).exit_code == 0
