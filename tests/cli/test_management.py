@@ -57,7 +57,7 @@ def scored(tmp_path, database_url):
 
 
 def test_queue_list_show_json_and_delete(scored, snapshot):
-    db, tmp = scored
+    db, _ = scored
     url = db[1]
     assert "No queues yet" in ok("queue", "list", *db)
     ok("queue", "create", "a", "--budget", "5", *db)
