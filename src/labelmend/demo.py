@@ -2,8 +2,9 @@
 
 Each step is the library function behind a CLI command, run in its own transaction,
 exactly as a user would run ``labelmend init``, ``import samples``, ``import predictions``,
-``score``, ``queue create``, then an expert's answers, a rescore and ``status``. The
-simulated expert answers every queued sample with its true label.
+``score``, ``queue create``, ``sync import-annotations --aggregation single-expert`` (one
+expert's answers from a CSV file), a rescore and ``status``. The simulated expert answers
+every queued sample with its true label.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from labelmend.datasets import noisy_digits
 from labelmend.io import write_table
 from labelmend.report import write_dataset_report
 from labelmend.storage import create_store_engine, mask_url, session_scope
+from labelmend.sync.service import import_annotations
 
 DATASET = "digits"
 MODEL = "logistic-regression-5-fold"
@@ -111,16 +113,21 @@ def run_demo(
             with session_scope(engine) as session:
                 queue = workflow.queue_items(session, "review-1", dataset=DATASET)
             step("The expert answers the queue")
-            answers = pd.DataFrame(
-                {
-                    "id": queue["id"],
-                    "label": true_label.loc[queue["id"]].to_numpy(),
-                    "annotator": EXPERT,
-                    "external_id": "demo-" + queue["id"],
-                }
+            answers = write_table(
+                pd.DataFrame(
+                    {
+                        "sample_id": queue["id"],
+                        "annotator": EXPERT,
+                        "label": true_label.loc[queue["id"]].to_numpy(),
+                    }
+                ),
+                work / "answers.csv",
             )
             with session_scope(engine) as session:
-                workflow.record_answers(session, "review-1", answers, dataset=DATASET, tool="demo")
+                import_annotations(
+                    session, "review-1", str(answers), dataset=DATASET,
+                    aggregation="single-expert",
+                )  # fmt: skip
             step("Rescoring with the corrected labels")
             with session_scope(engine) as session:
                 workflow.score(session, dataset=DATASET)

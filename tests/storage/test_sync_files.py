@@ -233,3 +233,75 @@ def test_sync_commits_only_by_the_callers_policy(store_url, snapshot, commit_eac
         status = sync_status(session, "q")
         answered = session.query(QueueItem).filter(QueueItem.status == "annotated").count()
     assert (status.annotations, answered) == (2, 2)
+
+
+def test_single_expert_decides_refuses_disagreement_unless_told_how_to_break_it(
+    store_url, tmp_path, snapshot
+):
+    ids, current = queued(store_url)
+    pd.DataFrame(
+        {
+            "sample_id": [ids[0], ids[1], ids[2], ids[2]],
+            "annotator": ["ann", "ann", "ann", "bob"],
+            "label": [
+                other(current[ids[0]]),
+                current[ids[1]],
+                current[ids[2]],
+                other(current[ids[2]]),
+            ],
+        }
+    ).to_csv(tmp_path / "answers.csv", index=False)
+    path = str(tmp_path / "answers.csv")
+    before = snapshot(store_url)
+    with (
+        pytest.raises(InputError, match=rf"first '{ids[2]}': \['ann', 'bob'\]"),
+        open_store(store_url) as session,
+    ):
+        import_annotations(session, "q", path, aggregation="single-expert")
+    assert snapshot(store_url) == before
+    with open_store(store_url) as session:
+        result = import_annotations(
+            session, "q", path, aggregation="single-expert", tie_break="open"
+        )
+        first = workflow.label_history(session, ids[0])
+        second = workflow.label_history(session, ids[1])
+    # One expert against the current label decides (plurality would tie); agreeing is a
+    # confirmation with its actor in the history; the disagreement waits for a vote.
+    assert (result.decisions.decided, result.decisions.changed) == (2, 1)
+    assert result.decisions.ties == [ids[2]]
+    assert first["new_label"].tolist() == [other(current[ids[0]])]
+    assert second[["old_label", "new_label"]].values.tolist() == [[current[ids[1]]] * 2]
+    assert second["actor"].iloc[0] == "single-expert of 1 expert vote(s)"
+
+
+def test_crowdlab_with_one_annotator_and_all_rejected_answers_are_one_line(store_url, tmp_path):
+    ids, current = queued(store_url)
+    pd.DataFrame(
+        {"sample_id": ids[:3], "annotator": "ann", "label": [current[i] for i in ids[:3]]}
+    ).to_csv(tmp_path / "one.csv", index=False)
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["sync", "import-annotations", "q", str(tmp_path / "one.csv"),
+         "--aggregation", "crowdlab", "--db", store_url],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "Error: crowdlab needs answers from at least 2 annotators; found 1. With one "
+        "trusted expert use --aggregation single-expert."
+    ]
+    # The advice works.
+    result = runner.invoke(
+        app,
+        ["sync", "import-annotations", "q", str(tmp_path / "one.csv"),
+         "--aggregation", "single-expert", "--db", store_url],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pd.DataFrame({"sample_id": ["zz", ids[0]], "annotator": "ann", "label": ["cat", "owl"]}).to_csv(
+        tmp_path / "bad.csv", index=False
+    )
+    result = runner.invoke(
+        app, ["sync", "import-annotations", "q", str(tmp_path / "bad.csv"), "--db", store_url]
+    )
+    assert result.exit_code == 1, result.output
+    assert "all 2 answers were rejected (first: sample 'zz'" in result.output

@@ -18,6 +18,7 @@ from labelmend.cleaner import rank_samples
 from labelmend.errors import InputError, StorageError
 from labelmend.io import write_table
 from labelmend.storage import open_store, repository
+from labelmend.sync.service import import_annotations
 
 CLASSES = ["cat", "dog", "fox"]
 N = 120
@@ -270,32 +271,33 @@ def test_label_set_refuses_unknown_class_and_sample(scored, snapshot):
     assert snapshot(scored) == before
 
 
-def test_answers_resolve_items_change_labels_once(scored):
+def test_one_experts_answers_resolve_items_and_change_labels_once(scored, tmp_path):
     _, _, true = make_tables()
     with open_store(scored) as session:
         workflow.create_queue(session, "q", budget=20)
         queue = workflow.queue_items(session, "q")
     answers = pd.DataFrame(
         {
-            "id": queue["id"],
+            "sample_id": queue["id"],
             "label": np.array(CLASSES)[true[queue["id"].str[1:].astype(int)]],
             "annotator": "ann",
-            "external_id": "a-" + queue["id"],
         }
     )
+    answers.to_csv(tmp_path / "answers.csv", index=False)
+    path = str(tmp_path / "answers.csv")
     with open_store(scored) as session:
-        done = workflow.record_answers(session, "q", answers, tool="test")
+        done = import_annotations(session, "q", path, aggregation="single-expert")
     with open_store(scored) as session:
-        again = workflow.record_answers(session, "q", answers, tool="test")
+        again = import_annotations(session, "q", path, aggregation="single-expert")
         after = workflow.queue_items(session, "q", open_only=False)
         report = workflow.dataset_status(session)
     assert done.recorded == 20
-    assert again.recorded == 0
-    assert again.repeated == 20
-    assert done.changed == int((queue["given_label"] != answers["label"]).sum())
+    assert (again.recorded, again.repeated) == (0, 20)
+    assert done.decisions.decided == 20
+    assert done.decisions.changed == int((queue["given_label"] != answers["label"]).sum())
     assert set(after["status"]) == {"resolved"}
-    assert report.labels_changed == done.changed
-    assert report.reviewed == 20
+    assert report.labels_changed == done.decisions.changed
+    assert report.decided == 20
 
 
 def test_status_subtracts_reviewed_samples_from_estimated_errors(scored):

@@ -26,7 +26,7 @@ UNDECIDED = -1
 #: Pseudo-count added to every cell of a Dawid–Skene confusion matrix (Laplace smoothing).
 CONFUSION_SMOOTHING = 0.01
 
-Aggregation = Literal["plurality", "dawid-skene", "crowdlab"]
+Aggregation = Literal["single-expert", "plurality", "dawid-skene", "crowdlab"]
 #: The ways :func:`consensus` decides a sample from its votes.
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 
@@ -210,8 +210,10 @@ def consensus(
         The label in place for each sample, counted as one (fallible) vote.
     n_classes : int
         K.
-    method : {"plurality", "dawid-skene", "crowdlab"}
-        ``plurality``: :func:`plurality_vote`, ties undecided. ``dawid-skene``: the
+    method : {"single-expert", "plurality", "dawid-skene", "crowdlab"}
+        ``single-expert``: one trusted expert's answer is the label (the current label
+        does not vote); a sample whose experts disagree is undecided, for the caller to
+        refuse or settle. ``plurality``: :func:`plurality_vote`, ties undecided. ``dawid-skene``: the
         current labels are one more annotator of :func:`dawid_skene`; undecided unless
         the posterior of the best class exceeds one half. ``crowdlab``: cleanlab's
         multi-annotator consensus, which needs ``pred_probs``.
@@ -230,14 +232,26 @@ def consensus(
     >>> consensus([0, 0, 1], ["ann", "bob", "ann"], [1, 1, 0], current_labels=[0, 1],
     ...           n_classes=2).tolist()
     [1, -1]
+
+    Trusting a single expert decides both; two experts who disagree leave a sample open:
+
+    >>> consensus([0, 1], ["ann", "ann"], [1, 0], current_labels=[0, 1], n_classes=2,
+    ...           method="single-expert").tolist()
+    [1, 0]
+    >>> consensus([0, 0], ["ann", "bob"], [1, 0], current_labels=[0], n_classes=2,
+    ...           method="single-expert").tolist()
+    [-1]
     """
     check_choice("method", method, AGGREGATIONS, where="consensus")
     rows = np.asarray(sample_index, dtype=np.intp)
     labels = np.asarray(votes, dtype=np.int64)
     current = np.asarray(current_labels, dtype=np.int64)
-    if method == "plurality":
+    if method in ("plurality", "single-expert"):
         counts = vote_counts(rows, labels, n_samples=len(current), n_classes=n_classes)
-        return plurality_vote(counts, current_labels=current)
+        if method == "plurality":
+            return plurality_vote(counts, current_labels=current)
+        unanimous = (counts > 0).sum(axis=1) == 1
+        return np.where(unanimous, counts.argmax(axis=1), UNDECIDED).astype(np.intp)
     who = pd.factorize(np.asarray(annotators))[0]
     matrix = np.full((len(current), who.max() + 2), -1, dtype=np.int64)
     matrix[rows, who] = labels
@@ -249,6 +263,11 @@ def consensus(
         return np.where(sure, best, UNDECIDED)
     if pred_probs is None:
         raise InputError("crowdlab needs model probabilities: import predictions first.")
+    if who.max() + 1 < 2:
+        raise InputError(
+            "crowdlab needs answers from at least 2 annotators; found 1. With one trusted "
+            "expert use --aggregation single-expert."
+        )
     from cleanlab.multiannotator import get_label_quality_multiannotator
 
     frame = pd.DataFrame(matrix[:, :-1]).replace(-1, np.nan)

@@ -10,10 +10,9 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 import typer
-from rich.table import Table
 
-from labelmend.cli._console import console, frame_table
-from labelmend.cli._store import DatasetOption, DbOption, store, store_with_progress
+from labelmend.cli._console import console, frame_table, new_table, print_json
+from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store, store_with_progress
 from labelmend.sync.label_studio import LabelStudioClient
 from labelmend.sync.service import (
     PullResult,
@@ -39,8 +38,19 @@ KeyOption = Annotated[
     ),
 ]
 AggregationOption = Annotated[
-    Literal["plurality", "dawid-skene", "crowdlab"],
-    typer.Option(help="How several answers (and the current label) decide a sample."),
+    Literal["single-expert", "plurality", "dawid-skene", "crowdlab"],
+    typer.Option(
+        help="How answers decide a sample. single-expert: one trusted expert's answer is "
+        "the label; plurality: the current label counts as one vote, ties stay open; "
+        "dawid-skene / crowdlab: weigh annotators by reliability."
+    ),
+]
+TieBreakOption = Annotated[
+    Literal["refuse", "open", "plurality"],
+    typer.Option(
+        help="With single-expert, samples whose experts disagree: refuse the import, "
+        "leave them open for another vote, or let a plurality decide."
+    ),
 ]
 
 sync_app = typer.Typer(help="Queues in annotation tools: status, and files for any other tool.")
@@ -71,7 +81,7 @@ def push(
 
 
 def _print_pull(result: PullResult) -> None:
-    table = Table(show_header=False, title="Answers")
+    table = new_table("Answers", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("recorded now", f"{result.recorded:,}")
@@ -93,6 +103,7 @@ def _print_pull(result: PullResult) -> None:
 def pull(
     queue: Annotated[str, typer.Argument(help="Queue to collect answers for.")],
     aggregation: AggregationOption = "plurality",
+    tie_break: TieBreakOption = "refuse",
     url: UrlOption = "http://localhost:8080",
     api_key: KeyOption = "",
     dataset: DatasetOption = None,
@@ -102,7 +113,7 @@ def pull(
     client = LabelStudioClient(url, api_key)
     with store(db, f"Pulling answers for {queue!r}…") as session:
         result = pull_queue(
-            session, queue, client, dataset=dataset, aggregation=aggregation,
+            session, queue, client, dataset=dataset, aggregation=aggregation, tie_break=tie_break,
             checkpoint=session.commit,
         )  # fmt: skip
     _print_pull(result)
@@ -113,14 +124,18 @@ def status(
     queue: Annotated[str, typer.Argument(help="Queue.")],
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Pushed, pending, needing another vote, decided, and answers recorded."""
     with store(db, "Reading the store…", read_only=True) as session:
-        counts = sync_status(session, queue, dataset=dataset)
-    table = Table(show_header=False, title=f"Queue {queue!r}")
+        counts = asdict(sync_status(session, queue, dataset=dataset))
+    if json:
+        print_json(counts)
+        return
+    table = new_table(f"Queue {queue!r}", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    for key, value in asdict(counts).items():
+    for key, value in counts.items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
 
@@ -143,6 +158,7 @@ def import_annotations_command(
     queue: Annotated[str, typer.Argument(help="Queue.")],
     path: Annotated[str, typer.Argument(help="Answers: sample_id, annotator, label.")],
     aggregation: AggregationOption = "plurality",
+    tie_break: TieBreakOption = "refuse",
     tool: Annotated[str, typer.Option(help="Name of the tool the answers came from.")] = "file",
     dataset: DatasetOption = None,
     db: DbOption = None,
@@ -150,6 +166,12 @@ def import_annotations_command(
     """Record answers from a file (validated and aggregated as a pull is)."""
     with store(db, "Importing answers…") as session:
         result = import_annotations(
-            session, queue, path, dataset=dataset, tool=tool, aggregation=aggregation
+            session,
+            queue,
+            path,
+            dataset=dataset,
+            tool=tool,
+            aggregation=aggregation,
+            tie_break=tie_break,
         )
     _print_pull(result)

@@ -283,6 +283,27 @@ def change_label(
     return change
 
 
+def record_decision(
+    session: Session,
+    sample: Sample,
+    label: int,
+    *,
+    source: str,
+    actor: str | None,
+    reason: str | None,
+    external_ref: str | None = None,
+) -> LabelChange | None:
+    """Apply a decided label: the history gains the change (or the confirmation) and the
+    sample leaves every queue it waits in. The one way answers and hand decisions —
+    a pull, a file of answers, ``label set`` and ``label undo`` — reach a sample."""
+    change = change_label(
+        session, sample, label, source=source, actor=actor, reason=reason,
+        external_ref=external_ref,
+    )  # fmt: skip
+    resolve_open_items(session, sample)
+    return change
+
+
 def history_of(session: Session, sample: Sample) -> list[LabelChange]:
     """A sample's label changes, oldest first."""
     return list(

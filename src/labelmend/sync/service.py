@@ -40,6 +40,9 @@ from labelmend.sync.label_studio import (
 
 LABEL_STUDIO = "label-studio"
 REJECTED_COLUMNS = ["sample_id", "annotator", "problem"]
+#: What ``single-expert`` does when experts disagree on a sample: refuse the whole
+#: import, leave the sample open (it needs another vote), or let a plurality decide.
+TIE_BREAKS = ("refuse", "open", "plurality")
 Progress = Callable[[int, int], None]
 #: ``checkpoint()``, called after each batch of a push and each page of a pull is
 #: recorded: the caller's commit policy (``session.commit`` keeps every finished batch).
@@ -234,12 +237,41 @@ def _record(
     return recorded, len(rows) - recorded, rejected
 
 
+def _settle_disagreements(
+    decided: np.ndarray,
+    votes: pd.DataFrame,
+    items: pd.DataFrame,
+    samples: dict[int, Any],
+    current: np.ndarray,
+    n_classes: int,
+    tie_break: str,
+) -> np.ndarray:
+    """Apply ``tie_break`` to the samples single-expert left undecided (experts disagree)."""
+    split = np.flatnonzero(decided == UNDECIDED)
+    if split.size == 0 or tie_break == "open":
+        return decided
+    if tie_break == "refuse":
+        first = samples[items["sample_pk"].iloc[split[0]]].external_id
+        who = sorted(set(votes.loc[votes["row"] == split[0], "annotator"]))
+        raise InputError(
+            f"{split.size} sample(s) have experts who disagree (first {first!r}: {who}); "
+            "--aggregation single-expert trusts one expert per sample. Pass --tie-break open "
+            "to leave them for another vote, or --tie-break plurality to let the votes decide."
+        )
+    settled = consensus(
+        votes["row"], votes["annotator"], votes["label"], current_labels=current,
+        n_classes=n_classes, method="plurality",
+    )  # fmt: skip
+    return np.where(decided == UNDECIDED, settled, decided)
+
+
 def decide_queue(
     session: Session,
     found: Dataset,
     queue: Queue,
     *,
     aggregation: str = "plurality",
+    tie_break: str = "refuse",
 ) -> Decisions:
     """Decide every annotated, still open item of ``queue`` from its recorded votes.
 
@@ -250,9 +282,13 @@ def decide_queue(
     found : Dataset
         The queue's dataset.
     queue : Queue
-    aggregation : {"plurality", "dawid-skene", "crowdlab"}
+    aggregation : {"single-expert", "plurality", "dawid-skene", "crowdlab"}
         How the votes and the current label decide a sample (see
         :func:`labelmend.cleaner.aggregate.consensus`).
+    tie_break : {"refuse", "open", "plurality"}
+        For ``single-expert``, samples whose experts disagree: refuse the decision
+        (:class:`InputError`, the caller's transaction rolls back), leave them open, or
+        decide them by plurality.
 
     Returns
     -------
@@ -267,6 +303,7 @@ def decide_queue(
     6
     """
     check_choice("aggregation", aggregation, AGGREGATIONS, where="decide_queue")
+    check_choice("tie_break", tie_break, TIE_BREAKS, where="decide_queue")
     votes = repo.open_votes(session, queue)
     if votes.empty:
         return Decisions(0, 0)
@@ -286,6 +323,10 @@ def decide_queue(
         method=aggregation,
         pred_probs=pred_probs,
     )
+    if aggregation == "single-expert":
+        decided = _settle_disagreements(
+            decided, votes, items, samples, current, len(found.classes), tie_break
+        )
     changed = 0
     ties: list[str] = []
     resolved: list[int] = []
@@ -295,7 +336,7 @@ def decide_queue(
             ties.append(sample.external_id)
             continue
         n_votes = int((votes["row"] == row).sum())
-        change = repo.change_label(
+        change = repo.record_decision(
             session,
             sample,
             int(decided[row]),
@@ -306,7 +347,6 @@ def decide_queue(
         )
         changed += change is not None and change.changed
         resolved.append(int(item_id))
-    repo.set_item_status(session, resolved, "resolved")
     return Decisions(len(resolved), changed, ties)
 
 
@@ -317,6 +357,7 @@ def pull_queue(
     *,
     dataset: str | None = None,
     aggregation: str = "plurality",
+    tie_break: str = "refuse",
     page_size: int = 500,
     on_page: Callable[[int], None] | None = None,
     checkpoint: Checkpoint = _no_checkpoint,
@@ -332,7 +373,7 @@ def pull_queue(
     client : LabelStudioClient
     dataset : str, optional
         Dataset name (optional when the store holds one).
-    aggregation : {"plurality", "dawid-skene", "crowdlab"}
+    aggregation, tie_break : str
         How answers decide a sample (see :func:`decide_queue`).
     page_size : int
         Tasks per page of answers fetched (a page holds whole tasks).
@@ -370,7 +411,7 @@ def pull_queue(
         checkpoint()
         if on_page is not None:
             on_page(page)
-    decisions = decide_queue(session, found, queue, aggregation=aggregation)
+    decisions = decide_queue(session, found, queue, aggregation=aggregation, tie_break=tie_break)
     return PullResult(
         recorded,
         repeated,
@@ -415,12 +456,13 @@ def import_annotations(
     dataset: str | None = None,
     tool: str = "file",
     aggregation: str = "plurality",
+    tie_break: str = "refuse",
 ) -> PullResult:
     """Record answers from a CSV / JSONL / Parquet file, then decide as a pull does.
 
     Columns: ``sample_id``, ``annotator``, ``label`` (class name), and optionally
     ``annotation_id`` (unique per answer; default: sample id + annotator, so a file
-    imported twice adds nothing).
+    imported twice adds nothing). A file whose every answer is rejected is refused.
     """
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
@@ -442,7 +484,14 @@ def import_annotations(
     ]
     items = repo.queue_frame(session, queue).set_index("external_id")
     recorded, repeated, rejected = _record(session, items, queue, found.classes, answers, tool=tool)
-    decisions = decide_queue(session, found, queue, aggregation=aggregation)
+    if rejected and len(rejected) == len(answers):
+        first = rejected[0]
+        raise InputError(
+            f"{path}: all {len(answers)} answers were rejected (first: sample "
+            f"{first['sample_id']!r} by {first['annotator']!r}: {first['problem']}); "
+            "nothing was recorded."
+        )
+    decisions = decide_queue(session, found, queue, aggregation=aggregation, tie_break=tie_break)
     return PullResult(
         recorded,
         repeated,

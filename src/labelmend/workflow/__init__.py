@@ -25,10 +25,8 @@ from labelmend.workflow.imports import (
 )
 from labelmend.workflow.init import init_dataset, parse_classes
 from labelmend.workflow.labels import (
-    AnswerImport,
     export_labels,
     label_history,
-    record_answers,
     set_label,
     set_labels,
     undo_label,
@@ -52,7 +50,6 @@ from labelmend.workflow.status import (
 
 __all__ = [
     "QUEUE_STRATEGIES",
-    "AnswerImport",
     "DatasetStatus",
     "FeatureImport",
     "FitResult",
@@ -79,7 +76,6 @@ __all__ = [
     "list_queues",
     "parse_classes",
     "queue_items",
-    "record_answers",
     "score",
     "score_shards",
     "set_label",

@@ -41,7 +41,7 @@ def set_label(
     found = repo.get_dataset(session, dataset, lock=True)
     new_label = class_index(found, label)
     sample = repo.get_sample(session, found, sample_id, lock=True)
-    change = repo.change_label(
+    return repo.record_decision(
         session,
         sample,
         new_label,
@@ -50,8 +50,6 @@ def set_label(
         reason=reason,
         external_ref=external_ref,
     )
-    repo.resolve_open_items(session, sample)
-    return change
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ def undo_label(
     if last.old_label is None:
         raise InputError(f"Sample {sample_id!r} got its label on import; nothing to undo.")
     replaced = sample.current_label
-    repo.change_label(
+    repo.record_decision(
         session,
         sample,
         last.old_label,
@@ -142,7 +140,7 @@ def set_labels(
     for key, label, why, who in zip(
         keys.loc[ids].tolist(), labels.tolist(), reasons, actors, strict=True
     ):
-        change = repo.change_label(
+        change = repo.record_decision(
             session,
             samples[key],
             label,
@@ -152,7 +150,6 @@ def set_labels(
             external_ref=f"file:{name}",
         )
         changed += change is not None and change.changed
-        repo.resolve_open_items(session, samples[key])
     return LabelDecisions(len(ids), changed)
 
 
@@ -179,79 +176,6 @@ def label_history(session: Session, sample_id: str, *, dataset: str | None = Non
         ],
         columns=["at", "old_label", "new_label", "source", "actor", "reason", "external_ref"],
     )
-
-
-@dataclass(frozen=True)
-class AnswerImport:
-    """Experts' answers recorded: new annotations, repeats ignored, labels changed."""
-
-    recorded: int
-    repeated: int
-    changed: int
-
-
-def record_answers(
-    session: Session,
-    queue_name: str,
-    answers: pd.DataFrame,
-    *,
-    dataset: str | None = None,
-    tool: str,
-) -> AnswerImport:
-    """Record one expert's answer per queued sample and apply it as the sample's label.
-
-    ``answers`` has columns ``id`` (sample id), ``label`` (class name), ``annotator`` and
-    ``external_id`` (unique per ``tool``: an answer seen before is ignored). Each answered
-    item is resolved; a changed label enters the history with source ``annotation``.
-    Several disagreeing experts per sample are the sync's aggregation, not this function.
-    """
-    require_columns(answers, "answers", ["id", "label", "annotator", "external_id"])
-    found = repo.get_dataset(session, dataset, lock=True)
-    queue = repo.get_queue(session, found, queue_name)
-    items = repo.queue_frame(session, queue).set_index("external_id")
-    ids = sample_ids(answers, "answers", "id")
-    outside = ~ids.isin(items.index)
-    if outside.any():
-        raise InputError(
-            f"{int(outside.sum())} answer(s) are for samples not in queue {queue_name!r} "
-            f"(first {ids[outside].iloc[0]!r})."
-        )
-    labels = encode_labels(answers["label"].to_numpy(), found.classes)
-    keys = repo.sample_frame(session, found).set_index("external_id")["id"]
-    rows = [
-        {
-            "sample_id": int(keys[sample_id]),
-            "queue_item_id": int(items.loc[sample_id, "item_id"]),
-            "annotator": annotator,
-            "label": label,
-            "external_id": external_id,
-        }
-        for sample_id, label, annotator, external_id in zip(
-            ids,
-            labels.tolist(),
-            answers["annotator"].astype(str),
-            answers["external_id"].astype(str),
-            strict=True,
-        )
-    ]
-    new = repo.add_annotations(session, rows, tool=tool)
-    samples = {s.id: s for s in repo.samples_by_key(session, [row["sample_id"] for row in new])}
-    changed = 0
-    for row in new:
-        change = repo.change_label(
-            session,
-            samples[row["sample_id"]],
-            row["label"],
-            source="annotation",
-            actor=row["annotator"],
-            reason=f"answer in queue {queue_name!r}",
-            external_ref=f"{tool}:{row['external_id']}",
-        )
-        changed += change is not None and change.changed
-    recorded, repeated = len(new), len(rows) - len(new)
-    resolved = [row["queue_item_id"] for row in new]
-    repo.set_item_status(session, resolved, "resolved")
-    return AnswerImport(recorded, repeated, changed)
 
 
 def export_labels(session: Session, path: str | Path, *, dataset: str | None = None) -> int:
