@@ -81,4 +81,29 @@ def test_cli_score_shards_on_a_local_cluster(tmp_path, shards):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "Estimated label errors" in result.output
+    assert "Estimated label errors remaining" in result.output
+
+
+def test_shards_must_hold_the_stores_current_labels(database_url, shards, snapshot):
+    directory, ids, labels, _ = shards
+    init_store(database_url, ids, labels)
+    moved = CLASSES[(labels[7] + 1) % 4]
+    runner = CliRunner()
+    db = ["--db", database_url]
+    assert runner.invoke(app, ["label", "set", str(ids[7]), moved, *db]).exit_code == 0
+    before = snapshot(database_url)
+    result = runner.invoke(app, ["score", "--shards", str(directory), "--top-k", "50", *db])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: 1 sample(s) have another label in the shards than in the store (first "
+        f"{str(ids[7])!r}: shards {CLASSES[labels[7]]!r}, store {moved!r}). Write the shards "
+        "again with the store's labels (`labelmend export labels`), or pass --use-shard-labels "
+        "to score the shards' labels anyway."
+    ]
+    assert snapshot(database_url) == before
+    # The advice works.
+    result = runner.invoke(
+        app, ["score", "--shards", str(directory), "--top-k", "50", "--use-shard-labels", *db]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Estimated label errors remaining" in result.output

@@ -6,21 +6,22 @@ of Parquet shards, or ``--scheduler``, goes through :func:`labelmend.scale.rank_
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 
-from labelmend.cleaner import DifficultyName, MethodName
-from labelmend.cli._console import METHOD_HELP, console, frame_table, stage_progress
+from labelmend.cleaner import ERRORS_REMAINING, DifficultyName, ErrorCount, MethodName, count_errors
+from labelmend.cli._console import METHOD_HELP, console, frame_table, print_json, stage_progress
+from labelmend.cli._store import JsonOption
 from labelmend.errors import InputError
 from labelmend.jobs import rank_files
 from labelmend.scale import ShardLayout, rank_dataset
 
-QUEUE_COLUMNS = ["rank", "sample_id", "given_label", "suggested_label", "p_error",
-                 "correctness", "difficulty", "reason"]  # fmt: skip
-SCORE_FORMATS = {"p_error": ".3f", "correctness": ".3f", "difficulty": ".3f"}
+#: The columns that fit 80 columns; --json and --out carry every score.
+QUEUE_COLUMNS = ["rank", "sample_id", "given_label", "suggested_label", "p_error", "reason"]
 
 
 def _is_sharded(paths: list[Path]) -> bool:
@@ -28,19 +29,23 @@ def _is_sharded(paths: list[Path]) -> bool:
 
 
 def _print_queue(
-    top: pd.DataFrame, n_samples: int, n_classes: int, errors: float, method: str
+    top: pd.DataFrame, n_samples: int, n_classes: int, errors: ErrorCount, method: str, json: bool
 ) -> None:
+    if json:
+        print_json({"n_samples": n_samples, "n_classes": n_classes, "errors": asdict(errors),
+                    "top": top})  # fmt: skip
+        return
     console.print(
         frame_table(
             top,
             title=f"Relabel queue (top {len(top)} of {n_samples:,}, method {method})",
             columns=QUEUE_COLUMNS,
-            formats=SCORE_FORMATS,
+            formats={"p_error": ".3f"},
         )
     )
     console.print(
-        f"N={n_samples:,}  K={n_classes}  estimated label errors={errors:,.1f}"
-        f"  expected errors in top {len(top)}={top['p_error'].sum():.1f}"
+        f"N={n_samples:,}  K={n_classes}  {ERRORS_REMAINING}: {errors}"
+        f"  expected errors in the top {len(top)}: {top['p_error'].sum():.1f}"
     )
 
 
@@ -63,7 +68,7 @@ def rank(
     ] = None,
     label_col: Annotated[str | None, typer.Option(help="Label column in a table.")] = None,
     id_col: Annotated[str, typer.Option(help="Sample id column in shards.")] = "sample_id",
-    top: Annotated[int, typer.Option(min=1, help="Rows of the queue to print.")] = 20,
+    top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 20,
     out: Annotated[
         Path | None, typer.Option(help="Ranking file (.csv/.parquet); a directory for shards.")
     ] = None,
@@ -72,6 +77,7 @@ def rank(
     ] = None,
     normalize: Annotated[bool, typer.Option(help="Rescale rows to sum to 1.")] = False,
     from_logits: Annotated[bool, typer.Option(help="Inputs are logits: apply softmax.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Rank every sample by how likely its label is wrong; print the top of the queue."""
     if scheduler is not None or _is_sharded(pred_probs):
@@ -82,14 +88,21 @@ def rank(
                 str(pred_probs[0]),
                 scheduler=scheduler,
                 out=out,
-                top_k=top,
+                top_k=max(top, 1),
                 method=method,
                 difficulty=difficulty,
                 layout=ShardLayout(id_column=id_col, label_column=label_col or "label"),
                 progress=progress,
             )
+        top_p = sharded.top["p_error"].to_numpy()
+        errors = count_errors(
+            top_p,
+            rest_sum=min(max(sharded.estimated_errors - float(top_p.sum()), 0.0),
+                         sharded.n_samples - len(top_p)),
+            n_rest=sharded.n_samples - len(top_p),
+        )  # fmt: skip
         _print_queue(
-            sharded.top, sharded.n_samples, sharded.n_classes, sharded.estimated_errors, method
+            sharded.top.head(top), sharded.n_samples, sharded.n_classes, errors, method, json
         )
         return
     if labels is None:
@@ -106,8 +119,7 @@ def rank(
         out=out,
     )
     ranking = result.ranking
-    _print_queue(
-        ranking.head(top), len(ranking), result.n_classes, ranking["p_error"].sum(), method
-    )
-    if out is not None:
+    errors = count_errors(ranking["p_error"].to_numpy())
+    _print_queue(ranking.head(top), len(ranking), result.n_classes, errors, method, json)
+    if out is not None and not json:
         console.print(f"Ranking written to {out}")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
 
 from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
-from labelmend.cli._console import METHOD_HELP, console, frame_table, stage_progress
-from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
+from labelmend.cli._console import METHOD_HELP, console, frame_table, print_json, stage_progress
+from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store_with_progress
 from labelmend.cli.status import error_count_line
 from labelmend.storage import open_store
 
@@ -20,7 +21,7 @@ def score(
     ] = None,
     method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = "errors_per_annotation",
     difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
-    top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 20,
     shards: Annotated[
         str | None,
         typer.Option(
@@ -38,8 +39,16 @@ def score(
     ] = None,
     id_col: Annotated[str, typer.Option(help="With --shards: sample id column.")] = "sample_id",
     label_col: Annotated[str, typer.Option(help="With --shards: label column.")] = "label",
+    use_shard_labels: Annotated[
+        bool,
+        typer.Option(
+            "--use-shard-labels",
+            help="With --shards: score the shards' labels even where the store's differ.",
+        ),
+    ] = False,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Rank every sample by how likely its current label is wrong and store the scores."""
     if shards is not None:
@@ -47,7 +56,7 @@ def score(
             result = workflow.score_shards(
                 session, shards, dataset=dataset, scheduler=scheduler, top_k=top_k, out=out,
                 method=method, difficulty=difficulty, id_col=id_col, label_col=label_col,
-                progress=progress,
+                use_shard_labels=use_shard_labels, progress=progress,
             )  # fmt: skip
     else:
         with store_with_progress(db, "Scoring") as (session, progress):
@@ -60,6 +69,16 @@ def score(
                 progress=progress,
             )
     ranking = result.ranking
+    if json:
+        print_json(
+            {
+                "score_run": result.run.id,
+                "errors": asdict(result.errors),
+                "raw_p_error_sum": result.run.estimated_errors,
+                "top": ranking.head(top),
+            }
+        )
+        return
     console.print(
         frame_table(
             ranking.head(top),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, ErrorCount, rank_samples
 from labelmend.errors import InputError
 from labelmend.storage import repository as repo
-from labelmend.storage.models import PredictionRun, ScoreRun
+from labelmend.storage.models import Dataset, PredictionRun, ScoreRun
 from labelmend.workflow._tables import with_class_names
 from labelmend.workflow.status import errors_remaining
 
@@ -73,6 +73,45 @@ def score(
     )
 
 
+def _check_shard_labels(
+    session: Session,
+    found: Dataset,
+    shards: list[Path],
+    id_col: str,
+    label_col: str,
+    use_shard_labels: bool,
+) -> None:
+    """Refuse shard ids the store lacks, and shard labels that differ from the store's."""
+    import pyarrow.parquet as pq
+
+    try:
+        parts = [pq.read_table(path, columns=[id_col, label_col]).to_pandas() for path in shards]
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"Cannot read columns {[id_col, label_col]} of the shards: {exc}") from exc
+    shard = pd.concat(parts, ignore_index=True)
+    store = repo.sample_frame(session, found).set_index("external_id")["current_label"]
+    ids = shard[id_col].astype(str)
+    unknown = ~ids.isin(store.index)
+    if unknown.any():
+        raise InputError(
+            f"{int(unknown.sum())} shard id(s) are not samples of dataset {found.name!r} "
+            f"(first {ids[unknown].iloc[0]!r}); import them first with `labelmend import samples`."
+        )
+    current = store.loc[ids].to_numpy()
+    differs = current != shard[label_col].to_numpy()
+    if differs.any() and not use_shard_labels:
+        first = int(differs.argmax())
+        given = shard[label_col].iloc[first]
+        name = found.classes[given] if 0 <= given < len(found.classes) else given
+        raise InputError(
+            f"{int(differs.sum())} sample(s) have another label in the shards than in the "
+            f"store (first {ids.iloc[first]!r}: shards {name!r}, store "
+            f"{found.classes[int(current[first])]!r}). Write the shards again with the "
+            "store's labels (`labelmend export labels`), or pass --use-shard-labels to score "
+            "the shards' labels anyway."
+        )
+
+
 def score_shards(
     session: Session,
     source: str | Path,
@@ -85,18 +124,25 @@ def score_shards(
     difficulty: str = DEFAULT_DIFFICULTY,
     id_col: str = "sample_id",
     label_col: str = "label",
+    use_shard_labels: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ScoreResult:
     """Score a dataset kept as Parquet shards (on a Dask cluster with ``scheduler``).
 
     :func:`labelmend.scale.rank_dataset` scores every shard; the store receives the run
     (with the whole dataset's estimated errors) and its top ``top_k`` rows in bulk, while
-    the per-sample scores stay in Parquet files under ``out``. The shards' own label
-    column is what gets scored; every top id must be a sample of the dataset.
+    the per-sample scores stay in Parquet files under ``out``. The shards' label column
+    is what gets scored, so it must hold the store's current labels: every shard id must
+    be a sample of the dataset, and a shard label that differs from the store's (an
+    expert changed it since the shards were written) is refused unless
+    ``use_shard_labels``.
     """
-    from labelmend.scale import ShardLayout, rank_dataset
+    from labelmend.scale import ShardLayout, find_shards, rank_dataset
 
     found = repo.get_dataset(session, dataset, lock=True)
+    _check_shard_labels(
+        session, found, find_shards(str(source)), id_col, label_col, use_shard_labels
+    )
     result = rank_dataset(
         str(source),
         scheduler=scheduler,
@@ -115,12 +161,6 @@ def score_shards(
     samples = repo.sample_frame(session, found)
     key_of = pd.Series(samples["id"].to_numpy(), index=samples["external_id"].to_numpy())
     top = result.top.assign(sample_id=result.top["sample_id"].astype(str))
-    unknown = ~top["sample_id"].isin(key_of.index)
-    if unknown.any():
-        raise InputError(
-            f"{int(unknown.sum())} top-ranked shard id(s) are not samples of dataset "
-            f"{found.name!r} (first {top.loc[unknown, 'sample_id'].iloc[0]!r}); import them first."
-        )
     stored = top.assign(sample_id=key_of.loc[top["sample_id"]].to_numpy())
     run = repo.add_score_run(
         session,
