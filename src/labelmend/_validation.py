@@ -89,10 +89,14 @@ def check_n_classes(n_classes: int) -> int:
     return n_classes
 
 
-def check_probability_block(block: npt.NDArray[np.floating[Any]], *, first_row: int = 0) -> None:
+def check_probability_block(
+    block: npt.NDArray[np.floating[Any]], *, first_row: int = 0, rescale_hint: bool = True
+) -> None:
     """Check one block of rows of predicted probabilities: finite, non-negative, rows sum to 1.
 
     ``first_row`` is the block's offset, so that messages name the row in the whole array.
+    ``rescale_hint=False`` leaves out the advice to pass ``normalize`` / ``from_logits``
+    (for callers that have no such options).
     Row sums (in the block's own precision) catch NaN and infinities in one pass; the slow
     search for the offending row runs only once something is wrong.
     """
@@ -102,17 +106,23 @@ def check_probability_block(block: npt.NDArray[np.floating[Any]], *, first_row: 
         raise InputError(f"pred_probs contains NaN or infinite values (first in row {row}).")
     if block.size and block.min() < 0:
         row = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])
+        hint = " (pass from_logits=True / --from-logits for logits)" if rescale_hint else ""
         raise InputError(
             f"pred_probs contains negative values (first in row {row}); "
-            "expected probabilities (pass from_logits=True / --from-logits for logits)."
+            f"expected probabilities{hint}."
         )
     deviation = np.abs(sums - 1.0)
     if deviation.size and deviation.max() > ROW_SUM_TOLERANCE:
         worst = int(deviation.argmax())
+        hint = (
+            " Pass normalize=True / --normalize to rescale rows, "
+            "or from_logits=True / --from-logits for logits."
+            if rescale_hint
+            else ""
+        )
         raise InputError(
             f"pred_probs rows must sum to 1 (within {ROW_SUM_TOLERANCE:g}); row {first_row + worst} "
-            f"is off by {deviation[worst]:.4g}. Pass normalize=True / --normalize to rescale rows, "
-            "or from_logits=True / --from-logits for logits."
+            f"is off by {deviation[worst]:.4g}.{hint}"
         )
 
 

@@ -57,7 +57,10 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as CSV, Parquet or JSON lines, chosen by the file's suffix."""
+    """Write a table as CSV, Parquet or JSON lines, chosen by the file's suffix.
+
+    The file's directory must exist (a typo never creates directories).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
@@ -65,13 +68,21 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
             f"{path}: unsupported output type {suffix or '(none)'!r}; expected one of "
             f"{', '.join(TABLE_SUFFIXES)}."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_json(path, orient="records", lines=True)
+    if not path.parent.is_dir():
+        problem = "is not a directory" if path.parent.exists() else "does not exist"
+        raise InputError(
+            f"{path}: {str(path.parent)!r} {problem}; create the directory first "
+            f"(mkdir -p {path.parent}) or write elsewhere."
+        )
+    try:
+        if suffix == ".csv":
+            frame.to_csv(path, index=False)
+        elif suffix in (".parquet", ".pq"):
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_json(path, orient="records", lines=True)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write it ({exc.strerror or exc}).") from exc
     return path
 
 
@@ -104,7 +115,7 @@ def load_pred_probs(
     if non_numeric:
         raise InputError(
             f"{path}: every column must be a class probability; non-numeric columns "
-            f"{non_numeric} (pass the id column to drop)."
+            f"{non_numeric}; name the id column with --id-col (Python: drop_columns)."
         )
     return table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
 

@@ -44,6 +44,7 @@ def rank_files(
     *,
     classes: Sequence[str] | None = None,
     label_column: str | None = None,
+    id_column: str | None = None,
     method: str = DEFAULT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
     normalize: bool = False,
@@ -52,12 +53,13 @@ def rank_files(
 ) -> FileRanking:
     """Rank samples from a labels file and one probability file per model (an ensemble).
 
-    Class names come from ``classes`` or the probability tables' headers; labels may be
-    names or indices. With ``out``, the full ranking is written as CSV/Parquet/JSONL.
+    Class names come from ``classes`` or the probability tables' headers (every column
+    but ``id_column``); labels may be names or indices. With ``out``, the full ranking is written as CSV/Parquet/JSONL.
     """
     if not pred_probs_paths:
         raise InputError("Give at least one predicted-probabilities file.")
-    loaded = [load_pred_probs(path) for path in pred_probs_paths]
+    drop = [id_column] if id_column else []
+    loaded = [load_pred_probs(path, drop_columns=drop) for path in pred_probs_paths]
     names = _class_names(classes, [header for _, header in loaded])
     arrays = [array for array, _ in loaded]
     n_classes = arrays[0].shape[-1]

@@ -55,7 +55,8 @@ def load(name: str, entry: Entry) -> Any:
 
 class LazyGroup(TyperGroup):
     """The top-level group: lists :attr:`entries` without importing them, loads the one
-    that runs, and turns labelmend's errors into one line on stderr and exit 1.
+    that runs, and turns labelmend's errors (and the system's, about files) into one line
+    on stderr and exit 1.
 
     Usage errors keep click's exit code 2; Ctrl-C exits 130.
     """
@@ -81,3 +82,6 @@ class LazyGroup(TyperGroup):
             fail(str(exc))
         except KeyboardInterrupt:
             interrupted()
+        except OSError as exc:  # a file the command reads or writes
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")

@@ -67,7 +67,9 @@ def rank(
         str | None, typer.Option(help="Comma-separated class names, in column order.")
     ] = None,
     label_col: Annotated[str | None, typer.Option(help="Label column in a table.")] = None,
-    id_col: Annotated[str, typer.Option(help="Sample id column in shards.")] = "sample_id",
+    id_col: Annotated[
+        str, typer.Option(help="Sample id column of probability tables and shards (not a class).")
+    ] = "sample_id",
     top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 20,
     out: Annotated[
         Path | None, typer.Option(help="Ranking file (.csv/.parquet); a directory for shards.")
@@ -112,6 +114,7 @@ def rank(
         pred_probs,
         classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
         label_column=label_col,
+        id_column=id_col,
         method=method,
         difficulty=difficulty,
         normalize=normalize,

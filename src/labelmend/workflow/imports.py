@@ -134,9 +134,12 @@ def import_predictions(
     position = match_samples(ids, samples, found, name, what="prediction")
     probs = probs_frame.to_numpy(dtype=np.float64)
     try:
-        check_probability_block(probs)
+        check_probability_block(probs, rescale_hint=False)
     except InputError as exc:
-        raise InputError(f"{name}: {exc}") from None
+        raise InputError(
+            f"{name}: {exc} Store probabilities: apply a softmax to logits, or divide each "
+            "row by its sum, before importing."
+        ) from None
     digest = fingerprint(source, table)
     existing = repo.find_prediction_run(session, found, model, digest)
     if existing is not None:

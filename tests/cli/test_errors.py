@@ -1,0 +1,141 @@
+"""Every error is one line and exit 1, and its advice works when followed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from labelmend.cli.app import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(*args: str) -> str:
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def store(tmp_path, database_url):
+    """A scored store with a queue 'q'; returns the --db arguments."""
+    rng = np.random.default_rng(2)
+    probs = rng.dirichlet(np.ones(2), size=20)
+    ids = [f"s{i}" for i in range(20)]
+    pd.DataFrame({"id": ids, "label": np.where(probs[:, 0] > 0.5, "cat", "dog")}).to_csv(
+        tmp_path / "samples.csv", index=False
+    )
+    table = pd.DataFrame(probs, columns=["cat", "dog"])
+    table.insert(0, "id", ids)
+    table.to_csv(tmp_path / "predictions.csv", index=False)
+    db = ["--db", database_url]
+    for args in (
+        ["init", "pets", "--classes", "cat,dog"],
+        ["import", "samples", str(tmp_path / "samples.csv")],
+        ["import", "predictions", str(tmp_path / "predictions.csv"), "--model", "m"],
+        ["score"],
+        ["queue", "create", "q", "--budget", "5"],
+    ):
+        assert run(*args, *db).exit_code == 0
+    return db
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "labels"],
+        ["queue", "export", "q"],
+        ["sync", "export-tasks", "q"],
+    ],
+)
+def test_outputs_in_missing_or_non_directories_are_one_line_and_never_created(
+    store, tmp_path, command
+):
+    missing = tmp_path / "no" / "such" / "out.csv"
+    error = one_line_error(*command, str(missing), *store)
+    assert "does not exist; create the directory first" in error
+    assert not (tmp_path / "no").exists()
+    (tmp_path / "file.txt").write_text("x")
+    assert "is not a directory" in one_line_error(*command, str(tmp_path / "file.txt" / "o.csv"),
+                                                  *store)  # fmt: skip
+    # The advice works.
+    missing.parent.mkdir(parents=True)
+    assert run(*command, str(missing), *store).exit_code == 0
+    assert missing.is_file()
+
+
+def test_rank_out_and_id_column(tmp_path):
+    probs = pd.DataFrame(
+        {"sample_id": [10, 11, 12], "cat": [0.9, 0.2, 0.6], "dog": [0.1, 0.8, 0.4]}
+    )
+    probs.to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"label": ["cat", "cat", "dog"]}).to_csv(tmp_path / "y.csv", index=False)
+    args = ["rank", "--pred-probs", str(tmp_path / "p.csv"), "--labels", str(tmp_path / "y.csv")]
+    error = one_line_error(*args, "--out", str(tmp_path / "nodir" / "r.csv"))
+    assert "does not exist" in error
+    assert not (tmp_path / "nodir").exists()
+    # A numeric id column named sample_id is never a class; another name is named by --id-col.
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    assert '"n_classes": 2' in result.output
+    probs.rename(columns={"sample_id": "key"}).assign(
+        key=lambda f: f["key"].astype(str) + "x"
+    ).to_csv(tmp_path / "k.csv", index=False)
+    args[2] = str(tmp_path / "k.csv")
+    assert "name the id column with --id-col" in one_line_error(*args)
+    assert run(*args, "--id-col", "key").exit_code == 0
+
+
+def test_probabilities_that_do_not_sum_to_one_get_advice_that_works(store, tmp_path, snapshot):
+    table = pd.read_csv(tmp_path / "predictions.csv")
+    table[["cat", "dog"]] *= 3
+    table.to_csv(tmp_path / "scaled.csv", index=False)
+    before = snapshot(store[1])
+    error = one_line_error("import", "predictions", str(tmp_path / "scaled.csv"), "--model", "x",
+                           *store)  # fmt: skip
+    assert "--normalize" not in error
+    assert "divide each row by its sum" in error
+    assert snapshot(store[1]) == before
+    table[["cat", "dog"]] = table[["cat", "dog"]].div(table[["cat", "dog"]].sum(axis=1), axis=0)
+    table.to_csv(tmp_path / "fixed.csv", index=False)
+    assert run("import", "predictions", str(tmp_path / "fixed.csv"), "--model", "x",
+               *store).exit_code == 0  # fmt: skip
+
+
+def test_ctrl_c_while_importing_and_while_running_is_one_line_exit_130(tmp_path, monkeypatch):
+    code = (
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def interrupting(name, *args, **kwargs):\n"
+        "    if name == 'typer':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupting\n"
+        "import runpy\n"
+        "runpy.run_module('labelmend', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ), cwd=tmp_path)  # fmt: skip
+    assert (done.returncode, done.stderr) == (130, "Interrupted.\n")
+
+    from labelmend import workflow
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workflow, "init_dataset", interrupted)
+    result = run("init", "pets", "--classes", "a,b", "--db", f"sqlite:///{tmp_path / 's.db'}")
+    assert (result.exit_code, result.output) == (130, "Interrupted.\n")
