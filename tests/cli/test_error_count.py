@@ -67,7 +67,7 @@ def test_score_and_status_print_the_same_count_that_excludes_only_decided_sample
     first = error_count(ok("score", *db))
     ok("queue", "create", "q", "--budget", "40", *db)
     ok("queue", "export", "q", str(files / "queue.csv"), *db)
-    queue = pd.read_csv(files / "queue.csv", dtype={"id": str}).set_index("id")
+    queue = pd.read_csv(files / "queue.csv", dtype={"sample_id": str}).set_index("sample_id")
     # One expert answers 30 of the 40 with the truth: agreeing answers decide (the current
     # label is one more vote), disagreeing ones tie under plurality and stay open.
     answered = queue.index[:30]

@@ -35,11 +35,11 @@ def store(tmp_path, database_url):
     rng = np.random.default_rng(2)
     probs = rng.dirichlet(np.ones(2), size=20)
     ids = [f"s{i}" for i in range(20)]
-    pd.DataFrame({"id": ids, "label": np.where(probs[:, 0] > 0.5, "cat", "dog")}).to_csv(
+    pd.DataFrame({"sample_id": ids, "label": np.where(probs[:, 0] > 0.5, "cat", "dog")}).to_csv(
         tmp_path / "samples.csv", index=False
     )
     table = pd.DataFrame(probs, columns=["cat", "dog"])
-    table.insert(0, "id", ids)
+    table.insert(0, "sample_id", ids)
     table.to_csv(tmp_path / "predictions.csv", index=False)
     db = ["--db", database_url]
     for args in (

@@ -42,11 +42,11 @@ def scored(tmp_path, database_url):
     n = 40
     probs = rng.dirichlet(np.ones(3), size=n)
     ids = [f"s{i:02d}" for i in range(n)]
-    pd.DataFrame({"id": ids, "label": np.array(CLASSES)[probs.argmax(1)]}).to_csv(
+    pd.DataFrame({"sample_id": ids, "label": np.array(CLASSES)[probs.argmax(1)]}).to_csv(
         tmp_path / "samples.csv", index=False
     )
     table = pd.DataFrame(probs, columns=CLASSES)
-    table.insert(0, "id", ids)
+    table.insert(0, "sample_id", ids)
     table.to_csv(tmp_path / "predictions.csv", index=False)
     db = ["--db", database_url]
     ok("init", "pets", "--classes", ",".join(CLASSES), *db)
@@ -66,7 +66,7 @@ def test_queue_list_show_json_and_delete(scored, snapshot):
     assert [(q["queue"], q["pending"]) for q in listed] == [("a", 5), ("b", 3)]
     shown = json.loads(ok("queue", "show", "a", "--json", *db))
     assert len(shown) == 5
-    first = shown[0]["id"]
+    first = shown[0]["sample_id"]
     # An answered item protects the queue until --force; answers and history stay.
     ok("label", "set", first, shown[0]["suggested_label"], "--actor", "ann", *db)
     before = snapshot(url)
@@ -100,7 +100,7 @@ def test_queue_create_refuses_empty_names_zero_budgets_and_says_when_nothing_is_
 def test_label_undo_and_decisions_from_a_file(scored, snapshot):
     db, tmp = scored
     url = db[1]
-    samples = pd.read_csv(tmp / "samples.csv").set_index("id")["label"]
+    samples = pd.read_csv(tmp / "samples.csv").set_index("sample_id")["label"]
     other = {s: CLASSES[(CLASSES.index(label) + 1) % 3] for s, label in samples.items()}
     decisions = pd.DataFrame(
         {

@@ -79,7 +79,9 @@ def test_the_whole_workflow(files, database_url):
     exported = pd.read_json(files / "queue.jsonl", lines=True)
     assert len(exported) == 12
     assert exported["position"].tolist() == list(range(1, 13))
-    first = str(exported["id"].iloc[0])
+    assert "metadata" not in exported.columns  # metadata fields are columns of their own
+    assert (exported["meta_text"] == "t" + exported["sample_id"].str[3:]).all()
+    first = str(exported["sample_id"].iloc[0])
     target = exported["suggested_label"].iloc[0]
     out = ok("label", "set", first, target, "--reason", "clearly", "--actor", "ann", *db)
     assert "relabelled" in out
@@ -91,7 +93,7 @@ def test_the_whole_workflow(files, database_url):
     assert "estimated label errors remaining" in out
     assert "Queue progress" in out
     ok("export", "labels", str(files / "labels.csv"), *db)
-    labels = pd.read_csv(files / "labels.csv").set_index("id")
+    labels = pd.read_csv(files / "labels.csv").set_index("sample_id")
     assert labels.loc[first, "current_label"] == target
     assert labels.loc[first, "changed_by"] == "ann"
     assert len(labels) == 90
@@ -103,8 +105,8 @@ def test_bad_inputs_are_one_line_and_exit_1(files, database_url, snapshot):
     assert expected in fails("status", *db)
     ok("init", "pets", "--classes", "cat,dog,fox", *db)
     before = snapshot(database_url)
-    assert "missing column(s) ['id']" in fails("import", "samples", str(files / "samples.csv"), *db)
-    pd.DataFrame({"id": ["a", "b"], "label": ["cat", "owl"]}).to_csv(files / "bad.csv", index=False)
+    assert "missing column(s) ['sample_id']" in fails("import", "samples", str(files / "samples.csv"), *db)
+    pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "owl"]}).to_csv(files / "bad.csv", index=False)
     assert "Unknown class names 'owl'" in fails("import", "samples", str(files / "bad.csv"), *db)
     assert "no such file" in fails("import", "samples", str(files / "nope.csv"), *db)
     assert snapshot(database_url) == before

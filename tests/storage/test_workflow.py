@@ -254,7 +254,7 @@ def test_label_set_is_recorded_in_history_and_export(scored, tmp_path):
     assert history["actor"].tolist() == ["ann", "bob", "cy"]
     assert history["reason"].tolist() == ["blurry", "second look", "checked"]
     assert history["source"].tolist() == ["manual"] * 3
-    exported = pd.read_parquet(tmp_path / "labels.parquet").set_index("id")
+    exported = pd.read_parquet(tmp_path / "labels.parquet").set_index("sample_id")
     assert exported.loc["s001", "current_label"] == second
     assert exported.loc["s001", "changed_by"] == "cy"
     assert exported.loc["s001", "change_reason"] == "checked"

@@ -23,7 +23,7 @@ IdColumn = Annotated[str, typer.Option(help="Column holding the sample ids.")]
 @import_app.command("samples")
 def import_samples(
     file: FileArgument,
-    id_col: IdColumn = "id",
+    id_col: IdColumn = "sample_id",
     label_col: Annotated[str, typer.Option(help="Column holding the given labels.")] = "label",
     dataset: DatasetOption = None,
     db: DbOption = None,
@@ -43,7 +43,7 @@ def import_samples(
 def import_predictions(
     file: FileArgument,
     model: Annotated[str, typer.Option(help="Name of the model that made the predictions.")],
-    id_col: IdColumn = "id",
+    id_col: IdColumn = "sample_id",
     dataset: DatasetOption = None,
     db: DbOption = None,
 ) -> None:

@@ -21,13 +21,18 @@ QueueName = Annotated[str, typer.Argument(help="Queue name.")]
 
 
 def queue_table(items: pd.DataFrame, *, title: str, extra: str) -> Table:
-    """Queue items as a table narrow enough for 80 columns: rank, id, given, suggested,
-    p_error, reason and the column ``extra``."""
-    short = {"position": "rank", "given_label": "given", "suggested_label": "suggested"}
+    """Queue items as a table narrow enough for 80 columns: rank, sample_id, given,
+    suggested, p_error, reason and the column ``extra``."""
+    short = {
+        "position": "rank",
+        "id": "sample_id",
+        "given_label": "given",
+        "suggested_label": "suggested",
+    }
     return frame_table(
         items.rename(columns=short),
         title=title,
-        columns=["rank", "id", "given", "suggested", "p_error", "reason", extra],
+        columns=["rank", "sample_id", "given", "suggested", "p_error", "reason", extra],
         formats={"p_error": ".3f"},
     )
 
@@ -90,7 +95,7 @@ def show(
             session, name, dataset=dataset, limit=limit, open_only=not all_items
         )
     if json:
-        print_json(items)
+        print_json(items.rename(columns={"id": "sample_id"}))
         return
     title = f"Queue {name!r}: next {len(items)} {'items' if all_items else 'open items'}"
     console.print(queue_table(items, title=title, extra="status"))

@@ -181,8 +181,9 @@ def label_history(session: Session, sample_id: str, *, dataset: str | None = Non
 def export_labels(session: Session, path: str | Path, *, dataset: str | None = None) -> int:
     """Write current labels with provenance to CSV / Parquet / JSONL; returns the row count.
 
-    Columns: id, given_label, current_label, changed, changed_source, changed_by,
-    change_reason, changed_at (the newest change; empty for unchanged samples).
+    Columns: sample_id, given_label, current_label, changed, changed_source, changed_by,
+    change_reason, changed_at (the newest decision — a change or a confirmation; empty
+    for samples nobody decided).
     """
     found = repo.get_dataset(session, dataset)
     samples = repo.sample_frame(session, found)
@@ -191,12 +192,11 @@ def export_labels(session: Session, path: str | Path, *, dataset: str | None = N
     )
     frame["changed"] = frame["given_label"] != frame["current_label"]
     frame = with_class_names(frame, found.classes, ["given_label", "current_label"])
-    frame = frame.rename(columns={"external_id": "id_"}).drop(columns=["id", "sample_id"])
-    frame = frame.rename(columns={"id_": "id"})
+    frame = frame.drop(columns=["id", "sample_id"]).rename(columns={"external_id": "sample_id"})
     write_table(
         frame[
             [
-                "id",
+                "sample_id",
                 "given_label",
                 "current_label",
                 "changed",
