@@ -95,7 +95,7 @@ def frame_table(
 @contextmanager
 def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar per stage of a multi-pass job; yields ``progress(stage, done, total)``."""
-    with Progress(console=console, transient=True) as bar:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
