@@ -58,7 +58,8 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
 
 
 def import_profile(code: str, cwd: Path, env: dict[str, str]) -> dict[str, float]:
-    """Cumulative import seconds of every top-level package ``code`` imports."""
+    """Seconds ``code`` spends importing each top-level package (the self times of all
+    of the package's modules, from ``python -X importtime``)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         cwd=cwd,
@@ -69,9 +70,9 @@ def import_profile(code: str, cwd: Path, env: dict[str, str]) -> dict[str, float
     )
     totals: dict[str, float] = {}
     for line in done.stderr.splitlines():
-        found = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
-        if found and not found.group(2):  # top level: no indentation
-            package = found.group(3).split(".")[0]
+        found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+        if found:
+            package = found.group(2).split(".")[0]
             totals[package] = totals.get(package, 0.0) + int(found.group(1)) / 1e6
     return totals
 
