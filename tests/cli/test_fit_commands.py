@@ -32,17 +32,17 @@ def files(tmp_path):
     given = true.copy()
     given[::10] = (given[::10] + 1) % 3
     ids = [f"s{i:03d}" for i in range(N)]
-    pd.DataFrame({"id": ids, "label": np.array(CLASSES)[given]}).to_csv(
+    pd.DataFrame({"sample_id": ids, "label": np.array(CLASSES)[given]}).to_csv(
         tmp_path / "samples.csv", index=False
     )
     table = pd.DataFrame(features, columns=[f"f{j}" for j in range(4)])
-    table.insert(0, "id", ids)
+    table.insert(0, "sample_id", ids)
     table.iloc[::-1].to_csv(tmp_path / "features.csv", index=False)  # order must not matter
     table.to_parquet(tmp_path / "features.parquet", index=False)
     np.save(tmp_path / "features.npy", features)
     (tmp_path / "ids.txt").write_text("\n".join(ids) + "\n")
     (tmp_path / "classes.txt").write_text("\n".join(CLASSES) + "\n")
-    pd.DataFrame({"id": ids, "truth": np.array(CLASSES)[true]}).to_csv(
+    pd.DataFrame({"sample_id": ids, "truth": np.array(CLASSES)[true]}).to_csv(
         tmp_path / "truth.csv", index=False
     )
     return tmp_path
@@ -92,7 +92,7 @@ def test_fit_score_queue_answers_round(files, database_url):
     # The model trained out-of-fold finds the flipped labels: they lead the queue.
     flipped = {f"s{i:03d}" for i in range(0, N, 10)}
     assert len(flipped & set(queued)) >= 8
-    truth = pd.read_csv(files / "truth.csv").set_index("id")["truth"]
+    truth = pd.read_csv(files / "truth.csv").set_index("sample_id")["truth"]
     for sample in queued:
         ok("label", "set", sample, truth[sample], "--reason", "expert", "--actor", "ann", *db)
     out = ok("round", "--queue", "second", "--budget", "10", *db)
@@ -174,13 +174,13 @@ def test_bad_input_is_one_line_exit_1_and_leaves_the_store_unchanged(
     files, database_url, snapshot, tmp_path
 ):
     db = store_with_samples(files, database_url)
-    table = pd.read_csv(files / "features.csv", dtype={"id": str})
+    table = pd.read_csv(files / "features.csv", dtype={"sample_id": str})
     bad = {
-        "unknown.csv": table.replace({"id": {"s000": "nope"}}),
+        "unknown.csv": table.replace({"sample_id": {"s000": "nope"}}),
         "short.csv": table.iloc[1:],
         "nan.csv": table.assign(f1=table["f1"].where(table.index != 5, np.nan)),
         "inf.csv": table.assign(f2=table["f2"].where(table.index != 7, np.inf)),
-        "no_columns.csv": table[["id"]],
+        "no_columns.csv": table[["sample_id"]],
         "text.csv": table.assign(f3="x"),
     }
     for name, frame in bad.items():
@@ -193,7 +193,7 @@ def test_bad_input_is_one_line_exit_1_and_leaves_the_store_unchanged(
         "short.csv": "has 89 rows but dataset 'pets' has 90 samples",
         "nan.csv": "1 row(s) hold NaN or infinite values (first id 's084')",
         "inf.csv": "1 row(s) hold NaN or infinite values (first id 's082')",
-        "no_columns.csv": "no feature columns besides 'id'; expected D ≥ 1",
+        "no_columns.csv": "no feature columns besides 'sample_id'; expected D ≥ 1",
         "text.csv": "must be a numeric feature; found ['f3']",
     }
     for name, message in messages.items():

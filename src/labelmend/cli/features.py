@@ -21,7 +21,7 @@ def import_features(
         Path | None,
         typer.Option(help="For a .npy file: sample ids, one per line (.txt) or a table."),
     ] = None,
-    id_col: Annotated[str, typer.Option(help="Column holding the sample ids.")] = "id",
+    id_col: Annotated[str, typer.Option(help="Column holding the sample ids.")] = "sample_id",
     name: Annotated[str, typer.Option(help="Name of the feature set.")] = "features",
     reference: Annotated[
         bool,

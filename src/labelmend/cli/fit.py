@@ -10,6 +10,7 @@ from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
 from labelmend.cli._console import console, stage_progress
 from labelmend.cli._store import DatasetOption, DbOption
+from labelmend.cli.status import error_count_line
 from labelmend.storage import open_store
 
 ModelOption = Annotated[
@@ -89,4 +90,5 @@ def round_(
         f"{done.score.run.id}; queue {done.queue.queue.name!r}: {done.queue.n_items:,} samples, "
         f"expected label errors among them {done.queue.expected_errors:.1f}."
     )
-    console.print(f"Estimated label errors remaining: {done.estimated_errors_remaining:,.1f}.")
+    console.print(error_count_line(done.score.errors, done.score.run.estimated_errors,
+                                   done.score.run.id))  # fmt: skip
