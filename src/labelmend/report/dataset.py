@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from labelmend import workflow
 from labelmend.cleaner import (
+    ERRORS_REMAINING,
     STOP_THRESHOLD,
     NoiseModel,
     expected_errors_curve,
@@ -77,6 +78,8 @@ class DatasetReport:
         queue would take, in order)
     samples : DataFrame id, external_id, given_label, current_label
     reviewed : set of sample keys an expert has looked at
+    decided : set of sample keys an expert decided after the run's predictions (see
+        :func:`labelmend.workflow.errors_remaining`)
     noise : confident-learning noise model of the scored labels (None for a sharded run)
     queued : DataFrame from :func:`~labelmend.storage.repository.queued_scores`
     history : DataFrame from :func:`~labelmend.storage.repository.history_frame`
@@ -92,6 +95,7 @@ class DatasetReport:
     candidates: pd.DataFrame
     samples: pd.DataFrame
     reviewed: set[int]
+    decided: set[int]
     noise: NoiseModel | None
     queued: pd.DataFrame
     history: pd.DataFrame
@@ -143,6 +147,7 @@ def gather(
         candidates=candidates,
         samples=repo.sample_frame(session, found),
         reviewed=reviewed,
+        decided=workflow.decided_since_predictions(session, found, run),
         noise=noise,
         queued=repo.queued_scores(session, found),
         history=repo.history_frame(session, found),
@@ -165,7 +170,12 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
             ("labels_changed", "labels changed so far", f"{status.labels_changed:,}"),
             (
                 "estimated_errors_remaining",
-                "estimated label errors remaining (Σ p_error, unreviewed)",
+                ERRORS_REMAINING
+                + (
+                    ""
+                    if status.errors is None
+                    else f" (95% interval {status.errors.low:,.1f}–{status.errors.high:,.1f})"
+                ),
                 _number(status.estimated_errors_remaining),
             ),
             (
@@ -185,7 +195,8 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
 
 
 def class_table(report: DatasetReport) -> pd.DataFrame:
-    """Per class (by the label scored): samples, estimated errors, those still unreviewed,
+    """Per class (by the label scored): samples, estimated errors, those still open (not
+    decided by an expert: they add up to the status's estimated label errors remaining),
     the noise matrix's estimated error rate, and labels changed so far (by given label).
 
     Sorted by estimated errors, most first.
@@ -193,7 +204,7 @@ def class_table(report: DatasetReport) -> pd.DataFrame:
     k = len(report.classes)
     given = report.ranking["given_label"].to_numpy(dtype=np.intp)
     p_error = report.ranking["p_error"].to_numpy()
-    open_ = ~report.ranking["sample_id"].isin(list(report.reviewed)).to_numpy()
+    open_ = ~report.ranking["sample_id"].isin(list(report.decided)).to_numpy()
     samples = report.samples
     changed = samples["given_label"].to_numpy() != samples["current_label"].to_numpy()
     frame = pd.DataFrame(
@@ -201,7 +212,7 @@ def class_table(report: DatasetReport) -> pd.DataFrame:
             "class": report.classes,
             "samples": np.bincount(given, minlength=k),
             "estimated errors": np.bincount(given, weights=p_error, minlength=k),
-            "still unreviewed": np.bincount(given[open_], weights=p_error[open_], minlength=k),
+            "still open": np.bincount(given[open_], weights=p_error[open_], minlength=k),
             "changed so far": np.bincount(
                 samples["given_label"].to_numpy(dtype=np.intp)[changed], minlength=k
             ),
@@ -243,7 +254,7 @@ def noise_section(report: DatasetReport) -> Section:
     parts.append(
         table(
             per_class.head(MAX_CLASS_ROWS),
-            formats={"estimated errors": ",.1f", "still unreviewed": ",.1f", "noise rate": ".1%"},
+            formats={"estimated errors": ",.1f", "still open": ",.1f", "noise rate": ".1%"},
             key="per_class",
         )
     )

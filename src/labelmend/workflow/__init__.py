@@ -44,6 +44,7 @@ from labelmend.workflow.score import ScoreResult, score, score_shards
 from labelmend.workflow.status import (
     DatasetStatus,
     dataset_status,
+    decided_since_predictions,
     errors_remaining,
     list_datasets,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "active_round",
     "create_queue",
     "dataset_status",
+    "decided_since_predictions",
     "delete_queue",
     "errors_remaining",
     "export_labels",

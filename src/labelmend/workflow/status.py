@@ -17,6 +17,13 @@ from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, ScoreRun
 
 
+def decided_since_predictions(session: Session, found: Dataset, run: ScoreRun) -> set[int]:
+    """Keys of the samples whose label an expert decided (changed or confirmed) after the
+    predictions of score run ``run`` were made: their p_error no longer applies."""
+    made_at = run.created_at if run.prediction_run is None else run.prediction_run.created_at
+    return repo.decided_sample_ids(session, found, made_at)
+
+
 def errors_remaining(
     session: Session, found: Dataset, run: ScoreRun, ranking: pd.DataFrame | None = None
 ) -> ErrorCount:
@@ -48,8 +55,7 @@ def errors_remaining(
     """
     if ranking is None:
         ranking = repo.load_ranking(session, run)
-    made_at = run.created_at if run.prediction_run is None else run.prediction_run.created_at
-    decided = ranking["sample_id"].isin(list(repo.decided_sample_ids(session, found, made_at)))
+    decided = ranking["sample_id"].isin(list(decided_since_predictions(session, found, run)))
     p_error = ranking["p_error"].to_numpy()
     if run.source is None:
         return count_errors(p_error, decided=decided.to_numpy())
