@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from cleanlab.internal.util import clip_noise_rates
 
 #: cleanlab compares probabilities with thresholds minus this tolerance.
 THRESHOLD_TOLERANCE = 1e-6
@@ -237,9 +236,24 @@ class NoiseModel:
         joint = joint / row_sums * stats.label_counts[:, None]
         joint *= stats.label_counts.sum() / max(joint.sum(), 1e-100)
         true_counts = np.maximum(joint.sum(axis=0), 1e-100)
-        noise_matrix = clip_noise_rates(joint / true_counts)
+        noise_matrix = _clip_noise_rates(joint / true_counts)
         prior = joint.sum(axis=0) / max(joint.sum(), 1e-100)
         floor = 0.0
         if stats.zero_given and zero_cells:
             floor = min(stats.zero_given / zero_cells, 1.0 / stats.label_counts.size)
         return cls(stats.thresholds, stats.label_counts, joint, noise_matrix, prior, floor)
+
+
+def _clip_noise_rates(noise_matrix: FloatArray) -> FloatArray:
+    """Off-diagonal rates clipped to [0, 0.9999], columns rescaled to sum to one.
+
+    The same as cleanlab's internal ``clip_noise_rates`` (a test checks it), kept here so
+    that no private cleanlab API is imported.
+
+    >>> _clip_noise_rates(np.array([[0.7, -0.1], [0.3, 1.1]]))
+    array([[0.7, 0. ],
+           [0.3, 1. ]])
+    """
+    clipped = np.clip(noise_matrix, 0.0, 0.9999)
+    np.fill_diagonal(clipped, np.diagonal(noise_matrix))
+    return clipped / np.maximum(clipped.sum(axis=0), 1e-100)
