@@ -7,6 +7,7 @@
 5
 """
 
+from labelmend.cleaner._source import ProbabilitySource
 from labelmend.cleaner.aggregate import (
     AGGREGATIONS,
     UNDECIDED,
@@ -31,6 +32,7 @@ from labelmend.cleaner.ranking import (
     SampleScores,
     expected_errors_curve,
     fit_noise_model,
+    fit_noise_model_in_parts,
     rank_samples,
     ranking_order,
     score_samples,
@@ -65,6 +67,7 @@ __all__ = [
     "DifficultyName",
     "MethodName",
     "NoiseModel",
+    "ProbabilitySource",
     "RankingMethod",
     "SampleScores",
     "ThresholdStats",
@@ -74,6 +77,7 @@ __all__ = [
     "expected_annotations",
     "expected_errors_curve",
     "fit_noise_model",
+    "fit_noise_model_in_parts",
     "fix_probabilities",
     "plurality_vote",
     "rank_samples",
