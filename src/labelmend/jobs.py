@@ -1,12 +1,13 @@
-"""File-to-result jobs behind the stateless CLI commands: read, call the engine, return.
+"""File-to-result jobs behind the stateless CLI commands: read files, run, write files.
 
 Each function here is what one CLI command calls; the command only parses options
-and prints. The maths stays in :mod:`labelmend.cleaner`.
+and prints. Files are read with :mod:`labelmend.io`; the maths stays in
+:mod:`labelmend.cleaner` and :mod:`labelmend.simulator`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,11 @@ import pandas as pd
 
 from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, rank_samples
 from labelmend.errors import InputError
-from labelmend.io import load_labels, load_pred_probs, write_table
+from labelmend.io import load_features, load_labels, load_pred_probs, write_table
+from labelmend.simulator.annotators import AnnotatorModel
+from labelmend.simulator.report import StudyFiles, write_study
+from labelmend.simulator.simulation import Features
+from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
 
 
 @dataclass(frozen=True)
@@ -79,3 +84,80 @@ def rank_files(
     if out is not None:
         write_table(ranking, out)
     return FileRanking(ranking, n_classes, names)
+
+
+def simulate_files(
+    counts: Path,
+    *,
+    out: Path,
+    pred_probs: Path | None = None,
+    features: Path | None = None,
+    temperature: float | None = None,
+    noise_rate: float | None = None,
+    selectors: Sequence[str] = ("random", "oracle", "default"),
+    seeds: int = 10,
+    budget: float = 0.3,
+    batch_sizes: Sequence[int | None] = (None,),
+    max_reviews: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[StudyResult, StudyFiles]:
+    """Load a study's inputs from files, run it, and write its outputs into ``out``.
+
+    Parameters
+    ----------
+    counts : path
+        Annotator votes per sample and class, (N, K): ``.npy`` or a table of numeric
+        columns (one per class).
+    out : directory
+        Receives ``results.csv``, ``runs.csv``, ``summary.md`` and ``curves.png``.
+    pred_probs : path, optional
+        Out-of-sample model probabilities (N, K), for the model-based selectors.
+    features : path, optional
+        Features (N, D) to retrain a model on between batches instead.
+    temperature, noise_rate : float, optional
+        How the initial noisy labels are drawn (at most one; default temperature 2).
+    selectors, seeds, budget, batch_sizes, max_reviews, scheduler :
+        As :func:`labelmend.simulator.study.run_study`.
+    progress : callable(done, total), optional
+        Called as runs finish.
+
+    Returns
+    -------
+    (StudyResult, StudyFiles)
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "counts.npy"
+    ...     np.save(path, np.tile([[9, 1], [2, 8]], (20, 1)))
+    ...     study, files = simulate_files(path, out=Path(tmp) / "study",
+    ...                                   selectors=["random", "oracle"], seeds=1)
+    ...     sorted(p.name for p in Path(tmp, "study").iterdir())
+    ['curves.png', 'report.html', 'results.csv', 'runs.csv', 'summary.md']
+    """
+    if temperature is not None and noise_rate is not None:
+        raise InputError("Give at most one of temperature and noise_rate.")
+    noise = (
+        NoiseLevel(noise_rate=noise_rate)
+        if noise_rate is not None
+        else NoiseLevel(temperature=2.0 if temperature is None else temperature)
+    )
+    annotators = AnnotatorModel.from_counts(load_features(counts, what="counts"))
+    probs = None if pred_probs is None else load_pred_probs(pred_probs)[0]
+    train = None if features is None else Features(load_features(features))
+    study = run_study(
+        annotators,
+        pred_probs=probs,
+        features=train,
+        selectors=selectors,
+        noise_levels=[noise],
+        seeds=seeds,
+        budget=budget,
+        batch_sizes=batch_sizes,
+        max_reviews=max_reviews,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    return study, write_study(study, out)
