@@ -17,6 +17,7 @@ pytestmark = pytest.mark.realdata
 
 def test_dawid_skene_matches_crowd_kit_on_dog(shared_data):
     from crowdkit import aggregation as crowdkit
+
     folder = shared_data / "crowd_truth_infer" / "datasets" / "dog"
     answers = pd.read_csv(folder / "answer.csv", dtype={"question": str, "worker": str})
     truth = pd.read_csv(folder / "truth.csv", dtype={"question": str}).set_index("question")
