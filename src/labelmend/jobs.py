@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pandas as pd
 from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, rank_samples
 from labelmend.errors import InputError
 from labelmend.io import load_features, load_labels, load_pred_probs, write_table
+from labelmend.scale import ShardLayout, rank_dataset
 from labelmend.simulator.annotators import AnnotatorModel
 from labelmend.simulator.report import StudyFiles, write_study
 from labelmend.simulator.simulation import Features
@@ -25,11 +27,33 @@ from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
 
 @dataclass(frozen=True)
 class FileRanking:
-    """A ranking read from files: the table (class names applied when known) and K."""
+    """A ranking read from files.
+
+    Attributes
+    ----------
+    ranking : DataFrame
+        Columns as :func:`labelmend.cleaner.rank_samples` (class names applied when
+        known): every sample in memory, the global top ``top_k`` for Parquet shards.
+    n_samples, n_classes : int
+    estimated_errors : float
+        Σ p_error over every sample.
+    class_names : list of str or None
+    """
 
     ranking: pd.DataFrame
+    n_samples: int
     n_classes: int
+    estimated_errors: float
     class_names: list[str] | None
+
+
+def is_sharded(paths: Sequence[str | Path]) -> bool:
+    """True for one directory or glob (of Parquet shards) rather than plain files.
+
+    >>> is_sharded(["shards/*.parquet"]), is_sharded(["probs.npy"])
+    (True, False)
+    """
+    return len(paths) == 1 and (Path(paths[0]).is_dir() or any(ch in str(paths[0]) for ch in "*?["))
 
 
 def _class_names(
@@ -44,22 +68,76 @@ def _class_names(
 
 
 def rank_files(
-    labels_path: str | Path,
+    labels_path: str | Path | None,
     pred_probs_paths: Sequence[str | Path],
     *,
     classes: Sequence[str] | None = None,
     label_column: str | None = None,
+    id_column: str = "sample_id",
     method: str = DEFAULT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
     normalize: bool = False,
     from_logits: bool = False,
     out: str | Path | None = None,
+    scheduler: Any = None,
+    top_k: int = 1000,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> FileRanking:
-    """Rank samples from a labels file and one probability file per model (an ensemble).
+    """Rank samples from files: a labels file and one probability file per model (an
+    ensemble), or one directory / glob of Parquet shards (in process or on Dask).
 
-    Class names come from ``classes`` or the probability tables' headers; labels may be
-    names or indices. With ``out``, the full ranking is written as CSV/Parquet/JSONL.
+    Parameters
+    ----------
+    labels_path : path or None
+        Given labels (.npy, or a table column): names or indices. None for shards,
+        which carry their labels.
+    pred_probs_paths : paths
+        (N, K) probabilities per model (.npy memory-mapped, or tables whose headers
+        name the classes); or one directory or glob of Parquet shards.
+    classes : class names, optional
+        In column order; default: the probability tables' headers.
+    label_column, id_column : str
+        The label column of a labels table or shard; the id column of a shard.
+    method, difficulty, normalize, from_logits :
+        As :func:`labelmend.cleaner.rank_samples`.
+    out : path, optional
+        The full ranking as CSV/Parquet/JSONL; for shards, a directory of per-shard
+        score files.
+    scheduler : None, "local", an address or a Dask Client
+        Rank shards on Dask (see :func:`labelmend.scale.rank_dataset`).
+    top_k : int
+        Rows of the global ranking gathered from shards.
+    progress : callable(stage, done, total), optional
+        Called per shard and pass (shards only).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.save(f"{tmp}/labels.npy", np.array([0, 0, 1, 1]))
+    ...     np.save(f"{tmp}/probs.npy", np.array([[.9, .1], [.2, .8], [.3, .7], [.1, .9]]))
+    ...     result = rank_files(f"{tmp}/labels.npy", [f"{tmp}/probs.npy"])
+    >>> int(result.ranking["sample_id"].iloc[0]), result.n_samples
+    (1, 4)
     """
+    if scheduler is not None or is_sharded(pred_probs_paths):
+        if len(pred_probs_paths) != 1:
+            raise InputError("Give one directory or glob of Parquet shards to rank on Dask.")
+        sharded = rank_dataset(
+            str(pred_probs_paths[0]),
+            scheduler=scheduler,
+            out=out,
+            top_k=top_k,
+            method=method,
+            difficulty=difficulty,
+            layout=ShardLayout(id_column=id_column, label_column=label_column or "label"),
+            progress=progress,
+        )
+        return FileRanking(
+            sharded.top, sharded.n_samples, sharded.n_classes, sharded.estimated_errors, None
+        )
+    if labels_path is None:
+        raise InputError("Give the labels file (only Parquet shards carry their own labels).")
     if not pred_probs_paths:
         raise InputError("Give at least one predicted-probabilities file.")
     loaded = [load_pred_probs(path) for path in pred_probs_paths]
@@ -83,7 +161,7 @@ def rank_files(
         ranking["suggested_label"] = lookup[ranking["suggested_label"].to_numpy()]
     if out is not None:
         write_table(ranking, out)
-    return FileRanking(ranking, n_classes, names)
+    return FileRanking(ranking, len(ranking), n_classes, float(ranking["p_error"].sum()), names)
 
 
 def simulate_files(

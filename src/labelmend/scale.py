@@ -202,6 +202,20 @@ def rank_dataset(
     ShardedRanking
         ``top`` equals the first ``top_k`` rows of ``rank_samples`` on the concatenated
         shards with the same sample ids.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for part in (0, 1):
+    ...         rows = slice(3 * part, 3 * part + 3)
+    ...         pd.DataFrame({"sample_id": np.arange(6)[rows], "label": [0, 0, 0, 1, 1, 1][rows],
+    ...                       "p0": probs[rows, 0], "p1": probs[rows, 1]}
+    ...                      ).to_parquet(f"{tmp}/part{part}.parquet")
+    ...     result = rank_dataset(tmp, top_k=2)
+    >>> result.top["sample_id"].tolist(), result.n_samples
+    ([5, 4], 6)
     """
     check_choice("method", method, RANKING_METHODS, where="rank_dataset")
     check_choice("difficulty", difficulty, DIFFICULTY_METHODS, where="rank_dataset")

@@ -179,8 +179,9 @@ class NoiseModel:
         return int(self.thresholds.size)
 
     @property
-    def estimated_errors(self) -> float:
-        """Confident learning's estimate of the number of label errors (off-diagonal mass)."""
+    def confident_errors(self) -> float:
+        """Confident learning's count of label errors: the calibrated joint's off-diagonal
+        mass (not Σ p_error, which rankings and score runs call ``estimated_errors``)."""
         return float(self.confident_joint.sum() - np.trace(self.confident_joint))
 
     def likelihood(self, prior_strength: float = NOISE_PRIOR_STRENGTH) -> FloatArray:

@@ -205,7 +205,7 @@ def fit_noise_model_in_parts(
     >>> parts = [(labels[:3], probs[:3]), (labels[3:], probs[3:])]
     >>> def map_parts(stage, function):
     ...     return [function(y, ProbabilitySource(p)) for y, p in parts]
-    >>> fit_noise_model_in_parts(map_parts).estimated_errors
+    >>> fit_noise_model_in_parts(map_parts).confident_errors
     1.0
     """
     options = {"block_rows": block_rows, "n_jobs": n_jobs}
@@ -249,7 +249,7 @@ def fit_noise_model(
     --------
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> labels = [0, 0, 0, 1, 1, 1]
-    >>> fit_noise_model(labels, probs).estimated_errors
+    >>> fit_noise_model(labels, probs).confident_errors
     1.0
     """
     checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)

@@ -1,7 +1,8 @@
 """``labelmend rank``: score a dataset from files and show the top of the relabel queue.
 
 Plain files are ranked in memory (memory-mapped ``.npy`` streams); a directory or glob
-of Parquet shards, or ``--scheduler``, goes through :func:`labelmend.scale.rank_dataset`.
+of Parquet shards, or ``--scheduler``, goes through :func:`labelmend.scale.rank_dataset`
+(both behind :func:`labelmend.jobs.rank_files`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,11 @@ import typer
 
 from labelmend.cleaner import DifficultyName, MethodName
 from labelmend.cli._console import METHOD_HELP, console, frame_table, stage_progress
-from labelmend.errors import InputError
 from labelmend.jobs import rank_files
-from labelmend.scale import ShardLayout, rank_dataset
 
 QUEUE_COLUMNS = ["rank", "sample_id", "given_label", "suggested_label", "p_error",
                  "correctness", "difficulty", "reason"]  # fmt: skip
 SCORE_FORMATS = {"p_error": ".3f", "correctness": ".3f", "difficulty": ".3f"}
-
-
-def _is_sharded(paths: list[Path]) -> bool:
-    return len(paths) == 1 and (paths[0].is_dir() or any(ch in str(paths[0]) for ch in "*?["))
 
 
 def _print_queue(
@@ -74,40 +69,28 @@ def rank(
     from_logits: Annotated[bool, typer.Option(help="Inputs are logits: apply softmax.")] = False,
 ) -> None:
     """Rank every sample by how likely its label is wrong; print the top of the queue."""
-    if scheduler is not None or _is_sharded(pred_probs):
-        if len(pred_probs) != 1:
-            raise InputError("Give one directory or glob of Parquet shards with --scheduler.")
-        with stage_progress() as progress:
-            sharded = rank_dataset(
-                str(pred_probs[0]),
-                scheduler=scheduler,
-                out=out,
-                top_k=top,
-                method=method,
-                difficulty=difficulty,
-                layout=ShardLayout(id_column=id_col, label_column=label_col or "label"),
-                progress=progress,
-            )
-        _print_queue(
-            sharded.top, sharded.n_samples, sharded.n_classes, sharded.estimated_errors, method
+    with stage_progress() as progress:
+        result = rank_files(
+            labels,
+            pred_probs,
+            classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
+            label_column=label_col,
+            id_column=id_col,
+            method=method,
+            difficulty=difficulty,
+            normalize=normalize,
+            from_logits=from_logits,
+            out=out,
+            scheduler=scheduler,
+            top_k=top,
+            progress=progress,
         )
-        return
-    if labels is None:
-        raise InputError("--labels is required unless --pred-probs names Parquet shards.")
-    result = rank_files(
-        labels,
-        pred_probs,
-        classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
-        label_column=label_col,
-        method=method,
-        difficulty=difficulty,
-        normalize=normalize,
-        from_logits=from_logits,
-        out=out,
-    )
-    ranking = result.ranking
     _print_queue(
-        ranking.head(top), len(ranking), result.n_classes, ranking["p_error"].sum(), method
+        result.ranking.head(top),
+        result.n_samples,
+        result.n_classes,
+        result.estimated_errors,
+        method,
     )
     if out is not None:
-        console.print(f"Ranking written to {out}")
+        console.print(f"Scores written to {out}")

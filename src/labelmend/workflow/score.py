@@ -88,6 +88,35 @@ def score_shards(
     (with the whole dataset's estimated errors) and its top ``top_k`` rows in bulk, while
     the per-sample scores stay in Parquet files under ``out``. The shards' own label
     column is what gets scored; every top id must be a sample of the dataset.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's transaction.
+    source : glob or directory of Parquet shards
+        Each with ``id_col``, ``label_col`` and one probability column per class.
+    dataset : str, optional
+        Dataset name (optional when the store holds one).
+    scheduler : None, "local", an address or a Dask Client
+        Where the shards are scored (see :func:`labelmend.scale.rank_dataset`).
+    top_k : int
+        Rows of the global ranking stored (the queues are built from them).
+    out : directory, optional
+        Per-shard score files, recorded with the run.
+    method, difficulty : str
+        As :func:`labelmend.cleaner.rank_samples`.
+    id_col, label_col : str
+        The shards' sample-id and given-label columns.
+    progress : callable(stage, done, total), optional
+
+    Returns
+    -------
+    ScoreResult
+
+    Examples
+    --------
+    >>> with open_store(url) as session:  # doctest: +SKIP
+    ...     score_shards(session, "shards/*.parquet", scheduler="local", out="scores/")
     """
     from labelmend.scale import ShardLayout, rank_dataset
 
