@@ -20,7 +20,7 @@ from labelmend.errors import InputError
 from labelmend.io import load_features, load_labels, load_pred_probs, write_table
 from labelmend.scale import ShardLayout, rank_dataset
 from labelmend.simulator.annotators import AnnotatorModel
-from labelmend.simulator.report import StudyFiles, write_study
+from labelmend.simulator.report import curves_figure, summary_markdown
 from labelmend.simulator.simulation import Features
 from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
 
@@ -162,6 +162,45 @@ def rank_files(
     if out is not None:
         write_table(ranking, out)
     return FileRanking(ranking, len(ranking), n_classes, float(ranking["p_error"].sum()), names)
+
+
+@dataclass(frozen=True)
+class StudyFiles:
+    """Where a study was written."""
+
+    results: Path
+    runs: Path
+    summary: Path
+    curves: Path
+    report: Path
+
+
+def write_study(study: StudyResult, out: Path) -> StudyFiles:
+    """Write ``results.csv``, ``runs.csv``, ``summary.md``, ``curves.png`` and the HTML
+    page ``report.html`` into ``out``."""
+    import matplotlib.pyplot as plt
+
+    from labelmend.report.page import write_page
+    from labelmend.report.study import study_page
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = StudyFiles(
+        out / "results.csv",
+        out / "runs.csv",
+        out / "summary.md",
+        out / "curves.png",
+        out / "report.html",
+    )
+    study.results.to_csv(files.results, index=False)
+    study.runs.to_csv(files.runs, index=False)
+    files.summary.write_text("# Relabelling study\n\n" + summary_markdown(study))
+    figure = curves_figure(study.results)
+    try:
+        figure.savefig(files.curves, dpi=110)
+    finally:
+        plt.close(figure)
+    write_page(study_page(study), files.report)
+    return files
 
 
 def simulate_files(

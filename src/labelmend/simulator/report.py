@@ -1,15 +1,12 @@
-"""A study's tables and plots: ``results.csv`` (tidy curves), ``runs.csv`` (one row per
-run), ``summary.md`` (mean ± sd over seeds) and ``curves.png``.
+"""A study's tables and figure, built in memory: the summary (mean ± sd over seeds) as
+Markdown or frames, and the curves as a matplotlib figure.
 
-:func:`labelmend.jobs.simulate_files` (what ``labelmend simulate`` calls) reads the
-inputs, runs the study and writes these with :func:`write_study`, with ``report.html``
-(:mod:`labelmend.report.study`).
+:func:`labelmend.jobs.write_study` writes them (``summary.md``, ``curves.png``) with the
+tidy ``results.csv``, ``runs.csv`` and the HTML page (:mod:`labelmend.report.study`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,17 +27,6 @@ SUMMARY_COLUMNS = (
     ("stop_regret", "regret", ".1f"),
     ("final_test_accuracy", "test acc.", ".3f"),
 )
-
-
-@dataclass(frozen=True)
-class StudyFiles:
-    """Where a study was written."""
-
-    results: Path
-    runs: Path
-    summary: Path
-    curves: Path
-    report: Path
 
 
 def summary_tables(study: StudyResult) -> list[tuple[str, pd.DataFrame]]:
@@ -121,38 +107,3 @@ def curves_figure(results: pd.DataFrame) -> Any:
                 axis.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         row[0].legend(loc="lower right", fontsize=8)
     return fig
-
-
-def plot_curves(results: pd.DataFrame, path: Path) -> Path:
-    """:func:`curves_figure` as a PNG at ``path``."""
-    import matplotlib.pyplot as plt
-
-    fig = curves_figure(results)
-    try:
-        fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
-    return path
-
-
-def write_study(study: StudyResult, out: Path) -> StudyFiles:
-    """Write ``results.csv``, ``runs.csv``, ``summary.md``, ``curves.png`` and the HTML
-    page ``report.html`` into ``out``."""
-    # The page builder imports this module's tables and figure, so it is imported here.
-    from labelmend.report.page import write_page
-    from labelmend.report.study import study_page
-
-    out.mkdir(parents=True, exist_ok=True)
-    files = StudyFiles(
-        out / "results.csv",
-        out / "runs.csv",
-        out / "summary.md",
-        out / "curves.png",
-        out / "report.html",
-    )
-    study.results.to_csv(files.results, index=False)
-    study.runs.to_csv(files.runs, index=False)
-    files.summary.write_text("# Relabelling study\n\n" + summary_markdown(study))
-    plot_curves(study.results, files.curves)
-    write_page(study_page(study), files.report)
-    return files
