@@ -690,37 +690,25 @@ def score_details(session: Session, run: ScoreRun, sample_ids: Sequence[int]) ->
     reason, rank, metadata (a dict or None); in rank order.
     """
     keys = [int(key) for key in sample_ids]
-    columns = [
-        "sample_id",
-        "external_id",
-        "scored_label",
-        "current_label",
-        "suggested_label",
-        "p_error",
-        "reason",
-        "rank",
-        "metadata",
-    ]
+    query = select(
+        Score.sample_id,
+        Sample.external_id,
+        Score.label.label("scored_label"),
+        Sample.current_label,
+        Score.suggested_label,
+        Score.p_error,
+        Score.reason,
+        Score.rank,
+        Sample.meta.label("metadata"),
+    ).join(Sample, Sample.id == Score.sample_id)
     parts = [
         read_frame(
             session,
-            select(
-                Score.sample_id,
-                Sample.external_id,
-                Score.label,
-                Sample.current_label,
-                Score.suggested_label,
-                Score.p_error,
-                Score.reason,
-                Score.rank,
-                Sample.meta,
-            )
-            .join(Sample, Sample.id == Score.sample_id)
-            .where(Score.run_id == run.id, Score.sample_id.in_(keys[start : start + 900])),
-            columns,
+            query.where(Score.run_id == run.id, Score.sample_id.in_(keys[start : start + 900])),
         )
         for start in range(0, len(keys), 900)  # stay under SQLite's bound-parameter limit
     ]
+    columns = [column.key for column in query.selected_columns]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     frame["metadata"] = frame["metadata"].map(
         lambda value: json.loads(value) if isinstance(value, str) else value
@@ -732,11 +720,15 @@ def annotation_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
     """Every stored answer of a dataset: columns sample_id, annotator, label, at."""
     return read_frame(
         session,
-        select(Annotation.sample_id, Annotation.annotator, Annotation.label, Annotation.created_at)
+        select(
+            Annotation.sample_id,
+            Annotation.annotator,
+            Annotation.label,
+            Annotation.created_at.label("at"),
+        )
         .join(Sample, Sample.id == Annotation.sample_id)
         .where(Sample.dataset_id == dataset.id)
         .order_by(Annotation.id),
-        ["sample_id", "annotator", "label", "at"],
     )
 
 
@@ -750,12 +742,11 @@ def history_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
             LabelChange.old_label,
             LabelChange.new_label,
             LabelChange.source,
-            LabelChange.created_at,
+            LabelChange.created_at.label("at"),
         )
         .join(Sample, Sample.id == LabelChange.sample_id)
         .where(Sample.dataset_id == dataset.id)
         .order_by(LabelChange.created_at, LabelChange.id),
-        ["sample_id", "old_label", "new_label", "source", "at"],
     )
 
 
@@ -768,11 +759,11 @@ def queued_scores(session: Session, dataset: Dataset) -> pd.DataFrame:
     return read_frame(
         session,
         select(
-            Queue.name,
+            Queue.name.label("queue"),
             QueueItem.sample_id,
             QueueItem.status,
-            QueueItem.updated_at,
-            Score.label,
+            QueueItem.updated_at.label("at"),
+            Score.label.label("scored_label"),
             Score.p_error,
             Sample.current_label,
         )
@@ -783,5 +774,4 @@ def queued_scores(session: Session, dataset: Dataset) -> pd.DataFrame:
         .join(Sample, Sample.id == QueueItem.sample_id)
         .where(Queue.dataset_id == dataset.id)
         .order_by(Queue.id, QueueItem.position),
-        ["queue", "sample_id", "status", "at", "scored_label", "p_error", "current_label"],
     )
