@@ -215,7 +215,7 @@ def rank_dataset(
     ...                      ).to_parquet(f"{tmp}/part{part}.parquet")
     ...     result = rank_dataset(tmp, top_k=2)
     >>> result.top["sample_id"].tolist(), result.n_samples
-    ([5, 4], 6)
+    ([5, 1], 6)
     """
     check_choice("method", method, RANKING_METHODS, where="rank_dataset")
     check_choice("difficulty", difficulty, DIFFICULTY_METHODS, where="rank_dataset")
