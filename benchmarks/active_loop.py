@@ -47,9 +47,9 @@ from rich.table import Table  # noqa: E402
 
 from labelmend import workflow  # noqa: E402
 from labelmend.cleaner import dawid_skene  # noqa: E402
+from labelmend.datasets import music_genre  # noqa: E402
 from labelmend.fitting import fit_model  # noqa: E402
 from labelmend.simulator import AnnotatorModel, initial_labels  # noqa: E402
-from labelmend.simulator.datasets import music_genre  # noqa: E402
 from labelmend.simulator.relabel import draw_streams, relabel  # noqa: E402
 from labelmend.storage import open_store  # noqa: E402
 

@@ -49,9 +49,9 @@ from threadpoolctl import threadpool_limits
 from _orders import FIND_LABEL_ISSUES, OURS_DEFAULT, OURS_P_ERROR, order_scores, orders
 from labelmend.cleaner import DEFAULT_METHOD, RANKING_METHODS, BlockScores, fit_noise_model
 from labelmend.cleaner.noise import NOISE_PRIOR_STRENGTH
+from labelmend.datasets import music_genre
 from labelmend.fitting import select_regularisation
 from labelmend.simulator import sharpened
-from labelmend.simulator.datasets import music_genre
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CACHE = Path(__file__).resolve().parent / "results" / "quality-cache"

@@ -38,9 +38,9 @@ from threadpoolctl import threadpool_limits
 
 from labelmend.cleaner import dawid_skene, fit_noise_model
 from labelmend.cleaner.scores import BlockScores
+from labelmend.datasets import cifar10n, music_genre
+from labelmend.jobs import write_study
 from labelmend.simulator import SELECTORS, AnnotatorModel, Features, Ranking, SelectorState
-from labelmend.simulator.datasets import cifar10n, music_genre
-from labelmend.simulator.report import write_study
 from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

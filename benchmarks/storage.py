@@ -34,10 +34,12 @@ from rich.table import Table
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.databases import scratch_database
+
 from _synthetic import noisy_dataset
 from labelmend import workflow
 from labelmend.storage import Sample, open_store, repository
-from labelmend.storage.engine import scratch_database
 
 N_CLASSES = 10
 QUEUE = 10_000

@@ -87,7 +87,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[st
     base = os.environ.get(POSTGRES_URL_VAR)
     if not base:
         skip_or_fail(f"{POSTGRES_URL_VAR} is not set (no PostgreSQL server)")
-    from labelmend.storage.engine import scratch_database
+    from tests.databases import scratch_database
 
     with scratch_database(base) as url:
         yield url

@@ -11,6 +11,7 @@ __all__ = [
     "InputError",
     "LabelmendError",
     "LabelmendWarning",
+    "SchedulerError",
     "StorageError",
     "SyncError",
 ]
@@ -30,6 +31,10 @@ class StorageError(LabelmendError):
 
 class SyncError(LabelmendError):
     """An annotation tool could not be reached, or answered with an error."""
+
+
+class SchedulerError(LabelmendError):
+    """Parallel workers could not be had: Dask is missing or its scheduler does not answer."""
 
 
 class LabelmendWarning(UserWarning):

@@ -86,44 +86,44 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def load_pred_probs(
-    path: str | Path, *, drop_columns: Sequence[str] = ()
-) -> tuple[npt.NDArray[np.floating[Any]], list[str] | None]:
-    """Load an (N, K) array of probabilities or logits, with class names when the file has them.
+def _read_npy(path: Path, *, mmap: bool) -> npt.NDArray[Any]:
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: not a readable .npy array ({exc}).") from exc
 
-    ``.npy`` files are memory-mapped. In a table, every column except ``drop_columns``
-    (an id column, say) is one class, named by its header.
+
+def load_array(
+    path: str | Path,
+    *,
+    what: str,
+    ndim: Sequence[int] = (2,),
+    mmap: bool = False,
+    drop_columns: Sequence[str] = (),
+) -> tuple[npt.NDArray[Any], list[str] | None]:
+    """Load a numeric array from a ``.npy`` file or a table: the one loader for matrices.
+
+    Parameters
+    ----------
+    path : .npy, .csv, .parquet or .jsonl
+    what : str
+        What the array holds, for messages ("probabilities", "features", "counts").
+    ndim : ints
+        Dimensions a ``.npy`` array may have (a table is always 2-D).
+    mmap : bool
+        Memory-map a ``.npy`` file instead of reading it (it is never copied whole).
+    drop_columns : str, ...
+        Table columns that are not part of the array (an id column, say).
 
     Returns
     -------
-    (array (N, K), class names or None)
-    """
-    path = Path(path)
-    suffix = _suffix(path, ARRAY_SUFFIXES)
-    if suffix == ".npy":
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise InputError(f"{path}: not a readable .npy array ({exc}).") from exc
-        if array.ndim not in (2, 3):
-            raise InputError(
-                f"{path}: expected an array of shape (N, K) or (M, N, K); got {array.shape}."
-            )
-        return array, None
-    table = read_table(path).drop(columns=list(drop_columns), errors="ignore")
-    non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
-    if non_numeric:
-        raise InputError(
-            f"{path}: every column must be a class probability; non-numeric columns "
-            f"{non_numeric}; name the id column with --id-col (Python: drop_columns)."
-        )
-    return table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
+    (array, column names or None)
+        A table gives float64 (rows, columns) and its headers; a ``.npy`` file gives
+        its own dtype and None. Non-numeric table columns are rejected, never dropped.
 
-
-def load_features(path: str | Path) -> npt.NDArray[np.float64]:
-    """Load an (N, D) feature matrix: a 2-D ``.npy`` array or a table of numeric columns.
-
-    >>> load_features("missing.npy")
+    Examples
+    --------
+    >>> load_array("missing.npy", what="features")
     Traceback (most recent call last):
     ...
     labelmend.errors.InputError: missing.npy: no such file.
@@ -131,20 +131,52 @@ def load_features(path: str | Path) -> npt.NDArray[np.float64]:
     path = Path(path)
     suffix = _suffix(path, ARRAY_SUFFIXES)
     if suffix == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise InputError(f"{path}: not a readable .npy array ({exc}).") from exc
-        if array.ndim != 2 or array.dtype.kind not in "iuf":
+        array = _read_npy(path, mmap=mmap)
+        if array.ndim not in ndim or array.dtype.kind not in "iuf":
+            shapes = " or ".join(f"{n}-D" for n in ndim)
             raise InputError(
-                f"{path}: expected a numeric array of shape (N, D); got {array.dtype} {array.shape}."
+                f"{path}: expected a numeric {shapes} array of {what}; "
+                f"got {array.dtype} of shape {array.shape}."
             )
-        return array.astype(np.float64, copy=False)
-    table = read_table(path)
+        return array, None
+    table = read_table(path).drop(columns=list(drop_columns), errors="ignore")
     non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if non_numeric:
-        raise InputError(f"{path}: every column must be a numeric feature; found {non_numeric}.")
-    return table.to_numpy(dtype=np.float64)
+        raise InputError(
+            f"{path}: every column must be numeric ({what}); non-numeric columns "
+            f"{non_numeric} (drop them, or name an id column to drop)."
+        )
+    return table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
+
+
+def load_pred_probs(
+    path: str | Path, *, drop_columns: Sequence[str] = ()
+) -> tuple[npt.NDArray[np.floating[Any]], list[str] | None]:
+    """Load an (N, K) array of probabilities or logits, with class names when the file has them.
+
+    ``.npy`` files are memory-mapped and may hold an ensemble (M, N, K). In a table,
+    every column except ``drop_columns`` (an id column, say) is one class, named by its
+    header.
+
+    Returns
+    -------
+    (array (N, K) or (M, N, K), class names or None)
+    """
+    return load_array(path, what="probabilities", ndim=(2, 3), mmap=True, drop_columns=drop_columns)
+
+
+def load_features(path: str | Path, *, what: str = "features") -> npt.NDArray[np.float64]:
+    """Load an (N, D) float matrix with at least one row: features, or vote counts.
+
+    >>> load_features("missing.npy")
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: missing.npy: no such file.
+    """
+    array, _ = load_array(path, what=what)
+    if array.shape[0] == 0:
+        raise InputError(f"{path}: expected at least one row of {what}; the file has none.")
+    return np.asarray(array, dtype=np.float64)
 
 
 def encode_labels(
@@ -182,10 +214,7 @@ def load_labels(
     path = Path(path)
     suffix = _suffix(path, ARRAY_SUFFIXES)
     if suffix == ".npy":
-        try:
-            values = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise InputError(f"{path}: not a readable .npy array ({exc}).") from exc
+        values = _read_npy(path, mmap=False)
     else:
         table = read_table(path)
         if column is None:

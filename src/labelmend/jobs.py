@@ -1,30 +1,59 @@
-"""File-to-result jobs behind the stateless CLI commands: read, call the engine, return.
+"""File-to-result jobs behind the stateless CLI commands: read files, run, write files.
 
 Each function here is what one CLI command calls; the command only parses options
-and prints. The maths stays in :mod:`labelmend.cleaner`.
+and prints. Files are read with :mod:`labelmend.io`; the maths stays in
+:mod:`labelmend.cleaner` and :mod:`labelmend.simulator`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, rank_samples
 from labelmend.errors import InputError
-from labelmend.io import load_labels, load_pred_probs, write_table
+from labelmend.io import load_features, load_labels, load_pred_probs, write_table
+from labelmend.scale import ShardLayout, rank_dataset
+from labelmend.simulator.annotators import AnnotatorModel
+from labelmend.simulator.report import curves_figure, summary_markdown
+from labelmend.simulator.simulation import Features
+from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
 
 
 @dataclass(frozen=True)
 class FileRanking:
-    """A ranking read from files: the table (class names applied when known) and K."""
+    """A ranking read from files.
+
+    Attributes
+    ----------
+    ranking : DataFrame
+        Columns as :func:`labelmend.cleaner.rank_samples` (class names applied when
+        known): every sample in memory, the global top ``top_k`` for Parquet shards.
+    n_samples, n_classes : int
+    estimated_errors : float
+        Σ p_error over every sample.
+    class_names : list of str or None
+    """
 
     ranking: pd.DataFrame
+    n_samples: int
     n_classes: int
+    estimated_errors: float
     class_names: list[str] | None
+
+
+def is_sharded(paths: Sequence[str | Path]) -> bool:
+    """True for one directory or glob (of Parquet shards) rather than plain files.
+
+    >>> is_sharded(["shards/*.parquet"]), is_sharded(["probs.npy"])
+    (True, False)
+    """
+    return len(paths) == 1 and (Path(paths[0]).is_dir() or any(ch in str(paths[0]) for ch in "*?["))
 
 
 def _class_names(
@@ -39,23 +68,76 @@ def _class_names(
 
 
 def rank_files(
-    labels_path: str | Path,
+    labels_path: str | Path | None,
     pred_probs_paths: Sequence[str | Path],
     *,
     classes: Sequence[str] | None = None,
     label_column: str | None = None,
-    id_column: str | None = None,
+    id_column: str = "sample_id",
     method: str = DEFAULT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
     normalize: bool = False,
     from_logits: bool = False,
     out: str | Path | None = None,
+    scheduler: Any = None,
+    top_k: int = 1000,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> FileRanking:
-    """Rank samples from a labels file and one probability file per model (an ensemble).
+    """Rank samples from files: a labels file and one probability file per model (an
+    ensemble), or one directory / glob of Parquet shards (in process or on Dask).
 
-    Class names come from ``classes`` or the probability tables' headers (every column
-    but ``id_column``); labels may be names or indices. With ``out``, the full ranking is written as CSV/Parquet/JSONL.
+    Parameters
+    ----------
+    labels_path : path or None
+        Given labels (.npy, or a table column): names or indices. None for shards,
+        which carry their labels.
+    pred_probs_paths : paths
+        (N, K) probabilities per model (.npy memory-mapped, or tables whose headers
+        name the classes); or one directory or glob of Parquet shards.
+    classes : class names, optional
+        In column order; default: the probability tables' headers.
+    label_column, id_column : str
+        The label column of a labels table or shard; the id column of a shard.
+    method, difficulty, normalize, from_logits :
+        As :func:`labelmend.cleaner.rank_samples`.
+    out : path, optional
+        The full ranking as CSV/Parquet/JSONL; for shards, a directory of per-shard
+        score files.
+    scheduler : None, "local", an address or a Dask Client
+        Rank shards on Dask (see :func:`labelmend.scale.rank_dataset`).
+    top_k : int
+        Rows of the global ranking gathered from shards.
+    progress : callable(stage, done, total), optional
+        Called per shard and pass (shards only).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.save(f"{tmp}/labels.npy", np.array([0, 0, 1, 1]))
+    ...     np.save(f"{tmp}/probs.npy", np.array([[.9, .1], [.2, .8], [.3, .7], [.1, .9]]))
+    ...     result = rank_files(f"{tmp}/labels.npy", [f"{tmp}/probs.npy"])
+    >>> int(result.ranking["sample_id"].iloc[0]), result.n_samples
+    (1, 4)
     """
+    if scheduler is not None or is_sharded(pred_probs_paths):
+        if len(pred_probs_paths) != 1:
+            raise InputError("Give one directory or glob of Parquet shards to rank on Dask.")
+        sharded = rank_dataset(
+            str(pred_probs_paths[0]),
+            scheduler=scheduler,
+            out=out,
+            top_k=top_k,
+            method=method,
+            difficulty=difficulty,
+            layout=ShardLayout(id_column=id_column, label_column=label_column or "label"),
+            progress=progress,
+        )
+        return FileRanking(
+            sharded.top, sharded.n_samples, sharded.n_classes, sharded.estimated_errors, None
+        )
+    if labels_path is None:
+        raise InputError("Give the labels file (only Parquet shards carry their own labels).")
     if not pred_probs_paths:
         raise InputError("Give at least one predicted-probabilities file.")
     drop = [id_column] if id_column else []
@@ -80,4 +162,120 @@ def rank_files(
         ranking["suggested_label"] = lookup[ranking["suggested_label"].to_numpy()]
     if out is not None:
         write_table(ranking, out)
-    return FileRanking(ranking, n_classes, names)
+    return FileRanking(ranking, len(ranking), n_classes, float(ranking["p_error"].sum()), names)
+
+
+@dataclass(frozen=True)
+class StudyFiles:
+    """Where a study was written."""
+
+    results: Path
+    runs: Path
+    summary: Path
+    curves: Path
+    report: Path
+
+
+def write_study(study: StudyResult, out: Path) -> StudyFiles:
+    """Write ``results.csv``, ``runs.csv``, ``summary.md``, ``curves.png`` and the HTML
+    page ``report.html`` into ``out``."""
+    import matplotlib.pyplot as plt
+
+    from labelmend.report.page import write_page
+    from labelmend.report.study import study_page
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = StudyFiles(
+        out / "results.csv",
+        out / "runs.csv",
+        out / "summary.md",
+        out / "curves.png",
+        out / "report.html",
+    )
+    study.results.to_csv(files.results, index=False)
+    study.runs.to_csv(files.runs, index=False)
+    files.summary.write_text("# Relabelling study\n\n" + summary_markdown(study))
+    figure = curves_figure(study.results)
+    try:
+        figure.savefig(files.curves, dpi=110)
+    finally:
+        plt.close(figure)
+    write_page(study_page(study), files.report)
+    return files
+
+
+def simulate_files(
+    counts: Path,
+    *,
+    out: Path,
+    pred_probs: Path | None = None,
+    features: Path | None = None,
+    temperature: float | None = None,
+    noise_rate: float | None = None,
+    selectors: Sequence[str] = ("random", "oracle", "default"),
+    seeds: int = 10,
+    budget: float = 0.3,
+    batch_sizes: Sequence[int | None] = (None,),
+    max_reviews: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[StudyResult, StudyFiles]:
+    """Load a study's inputs from files, run it, and write its outputs into ``out``.
+
+    Parameters
+    ----------
+    counts : path
+        Annotator votes per sample and class, (N, K): ``.npy`` or a table of numeric
+        columns (one per class).
+    out : directory
+        Receives ``results.csv``, ``runs.csv``, ``summary.md`` and ``curves.png``.
+    pred_probs : path, optional
+        Out-of-sample model probabilities (N, K), for the model-based selectors.
+    features : path, optional
+        Features (N, D) to retrain a model on between batches instead.
+    temperature, noise_rate : float, optional
+        How the initial noisy labels are drawn (at most one; default temperature 2).
+    selectors, seeds, budget, batch_sizes, max_reviews, scheduler :
+        As :func:`labelmend.simulator.study.run_study`.
+    progress : callable(done, total), optional
+        Called as runs finish.
+
+    Returns
+    -------
+    (StudyResult, StudyFiles)
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "counts.npy"
+    ...     np.save(path, np.tile([[9, 1], [2, 8]], (20, 1)))
+    ...     study, files = simulate_files(path, out=Path(tmp) / "study",
+    ...                                   selectors=["random", "oracle"], seeds=1)
+    ...     sorted(p.name for p in Path(tmp, "study").iterdir())
+    ['curves.png', 'report.html', 'results.csv', 'runs.csv', 'summary.md']
+    """
+    if temperature is not None and noise_rate is not None:
+        raise InputError("Give at most one of temperature and noise_rate.")
+    noise = (
+        NoiseLevel(noise_rate=noise_rate)
+        if noise_rate is not None
+        else NoiseLevel(temperature=2.0 if temperature is None else temperature)
+    )
+    annotators = AnnotatorModel.from_counts(load_features(counts, what="counts"))
+    probs = None if pred_probs is None else load_pred_probs(pred_probs)[0]
+    train = None if features is None else Features(load_features(features))
+    study = run_study(
+        annotators,
+        pred_probs=probs,
+        features=train,
+        selectors=selectors,
+        noise_levels=[noise],
+        seeds=seeds,
+        budget=budget,
+        batch_sizes=batch_sizes,
+        max_reviews=max_reviews,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    return study, write_study(study, out)

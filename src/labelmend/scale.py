@@ -16,6 +16,7 @@ probabilities: one numeric column per class, or one list column.
 
 from __future__ import annotations
 
+import functools
 import glob
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelmend._validation import check_choice, check_labels, check_probability_block
+from labelmend._executor import Workers
+from labelmend._validation import check_choice, check_labels
 from labelmend.cleaner import (
     DEFAULT_DIFFICULTY,
     DEFAULT_METHOD,
@@ -34,17 +36,12 @@ from labelmend.cleaner import (
     RANKING_COLUMNS,
     RANKING_METHODS,
     NoiseModel,
-    ThresholdStats,
-    confident_counts,
+    ProbabilitySource,
+    fit_noise_model_in_parts,
     ranking_order,
     score_samples,
-    threshold_stats,
-    zero_cells,
 )
-from labelmend.errors import InputError, LabelmendError
-
-#: Seconds to wait for a scheduler before saying it does not answer.
-CONNECT_TIMEOUT = 10
+from labelmend.errors import InputError
 
 Progress = Callable[[str, int, int], None]
 
@@ -133,20 +130,18 @@ def read_shard(
     return frame[layout.id_column].to_numpy(), labels, probs
 
 
-def _shard_stats(path: Path, layout: ShardLayout) -> tuple[ThresholdStats, int]:
+def _on_shard(
+    path: Path,
+    *,
+    layout: ShardLayout,
+    function: Callable[[npt.NDArray[np.intp], ProbabilitySource], Any],
+) -> Any:
+    """``function(labels, source)`` on one shard; its errors name the shard."""
     _, labels, probs = read_shard(path, layout)
     try:
-        check_probability_block(probs)
+        return function(labels, ProbabilitySource(probs))
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from exc
-    return threshold_stats(labels, probs), probs.shape[1]
-
-
-def _shard_counts(
-    path: Path, layout: ShardLayout, thresholds: npt.NDArray[np.float64], count_zeros: bool
-) -> tuple[Any, int]:
-    _, labels, probs = read_shard(path, layout)
-    return confident_counts(labels, probs, thresholds), zero_cells(probs) if count_zeros else 0
 
 
 def _score_shard(
@@ -170,60 +165,6 @@ def _score_shard(
         frame.to_parquet(out_file, index=False)
     order = ranking_order(scores.priority, scores.p_error, ids)[:top_k]
     return frame.iloc[order].reset_index(drop=True), len(ids), float(scores.p_error.sum())
-
-
-class _Runner:
-    """Maps a function over shards: in this process, or as Dask futures."""
-
-    def __init__(self, scheduler: Any, progress: Progress | None):
-        self._progress = progress
-        self._client: Any = None
-        self._cluster: Any = None
-        if scheduler is None:
-            return
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:  # pragma: no cover - dask is an extra
-            raise LabelmendError("Dask is not installed: pip install 'labelmend[dask]'.") from exc
-        if isinstance(scheduler, Client):
-            self._client = scheduler
-        elif scheduler == "local":
-            self._cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
-            self._client = Client(self._cluster)
-        else:
-            try:
-                self._client = Client(str(scheduler), timeout=CONNECT_TIMEOUT)
-            except (OSError, TimeoutError) as exc:
-                raise LabelmendError(
-                    f"The Dask scheduler at {scheduler} does not answer "
-                    f"(waited {CONNECT_TIMEOUT} s)."
-                ) from exc
-
-    def map(
-        self, label: str, function: Callable[..., Any], items: list[Any], **kwargs: Any
-    ) -> list[Any]:
-        total = len(items)
-        if self._client is None:
-            results = []
-            for done, item in enumerate(items, start=1):
-                results.append(function(item, **kwargs))
-                if self._progress:
-                    self._progress(label, done, total)
-            return results
-        from distributed import as_completed
-
-        futures = self._client.map(function, items, pure=False, **kwargs)
-        for done, future in enumerate(as_completed(futures), start=1):
-            if future.status == "error":
-                future.result()  # re-raises the task's own exception here
-            if self._progress:
-                self._progress(label, done, total)
-        return list(self._client.gather(futures))
-
-    def close(self) -> None:
-        if self._cluster is not None:
-            self._client.close()
-            self._cluster.close()
 
 
 def rank_dataset(
@@ -261,6 +202,20 @@ def rank_dataset(
     ShardedRanking
         ``top`` equals the first ``top_k`` rows of ``rank_samples`` on the concatenated
         shards with the same sample ids.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for part in (0, 1):
+    ...         rows = slice(3 * part, 3 * part + 3)
+    ...         pd.DataFrame({"sample_id": np.arange(6)[rows], "label": [0, 0, 0, 1, 1, 1][rows],
+    ...                       "p0": probs[rows, 0], "p1": probs[rows, 1]}
+    ...                      ).to_parquet(f"{tmp}/part{part}.parquet")
+    ...     result = rank_dataset(tmp, top_k=2)
+    >>> result.top["sample_id"].tolist(), result.n_samples
+    ([5, 1], 6)
     """
     check_choice("method", method, RANKING_METHODS, where="rank_dataset")
     check_choice("difficulty", difficulty, DIFFICULTY_METHODS, where="rank_dataset")
@@ -269,44 +224,35 @@ def rank_dataset(
     layout = layout or ShardLayout()
     files = find_shards(source)
     out_dir = Path(out) if out is not None else None
-    runner = _Runner(scheduler, progress)
-    try:
-        partial_stats = runner.map("statistics", _shard_stats, files, layout=layout)
-        class_counts = {k for _, k in partial_stats}
-        if len(class_counts) > 1:
-            per_shard = {str(f.name): k for f, (_, k) in zip(files, partial_stats, strict=True)}
-            raise InputError(f"Shards disagree on the number of classes: {per_shard}.")
-        n_classes = class_counts.pop()
-        stats = ThresholdStats(np.zeros(n_classes), np.zeros(n_classes, dtype=np.int64))
-        for partial, _ in partial_stats:
-            stats = stats + partial
-        counts = runner.map(
-            "confident joint",
-            _shard_counts,
-            files,
-            layout=layout,
-            thresholds=stats.thresholds,
-            count_zeros=stats.zero_given > 0,
-        )
-        noise_model = NoiseModel.from_counts(
-            stats, np.sum([c for c, _ in counts], axis=0), sum(z for _, z in counts)
-        )
+    with Workers(scheduler=scheduler) as workers:
+
+        def stage(name: str) -> Callable[[int, int], None] | None:
+            return None if progress is None else functools.partial(progress, name)
+
+        def map_shards(name: str, function: Callable[..., Any]) -> list[Any]:
+            return list(
+                workers.map(
+                    _on_shard, files, progress=stage(name), layout=layout, function=function
+                )
+            )
+
+        noise_model = fit_noise_model_in_parts(map_shards, n_jobs=1)
         out_files = [
             out_dir / f"scores-{index:05d}.parquet" if out_dir is not None else None
             for index in range(len(files))
         ]
-        scored = runner.map(
-            "scoring",
-            _score_shard,
-            list(zip(files, out_files, strict=True)),
-            layout=layout,
-            noise_model=noise_model,
-            method=method,
-            difficulty=difficulty,
-            top_k=top_k,
+        scored = list(
+            workers.map(
+                _score_shard,
+                list(zip(files, out_files, strict=True)),
+                progress=stage("scoring"),
+                layout=layout,
+                noise_model=noise_model,
+                method=method,
+                difficulty=difficulty,
+                top_k=top_k,
+            )
         )
-    finally:
-        runner.close()
     tops = pd.concat([top for top, _, _ in scored], ignore_index=True)
     order = ranking_order(
         tops["priority"].to_numpy(), tops["p_error"].to_numpy(), tops["sample_id"].to_numpy()
@@ -316,7 +262,7 @@ def rank_dataset(
     return ShardedRanking(
         top=top,
         n_samples=sum(n for _, n, _ in scored),
-        n_classes=n_classes,
+        n_classes=noise_model.n_classes,
         estimated_errors=sum(e for _, _, e in scored),
         noise_model=noise_model,
         score_files=[f for f in out_files if f is not None],

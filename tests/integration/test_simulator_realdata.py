@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from labelmend.cleaner import dawid_skene
+from labelmend.datasets import cifar10n, music_genre
 from labelmend.simulator import AnnotatorModel, Features
-from labelmend.simulator.datasets import cifar10n, music_genre
 from labelmend.simulator.study import NoiseLevel, run_study
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]

@@ -11,8 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from labelmend.storage import Base, open_store
-from labelmend.storage.engine import MIGRATIONS
-from labelmend.storage.migrate import head_revision
+from labelmend.storage.migrate import MIGRATIONS, head_revision
 
 
 def _alembic(url: str, *args: str) -> None:

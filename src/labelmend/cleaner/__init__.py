@@ -7,6 +7,7 @@
 5
 """
 
+from labelmend.cleaner._source import ProbabilitySource
 from labelmend.cleaner.aggregate import (
     AGGREGATIONS,
     UNDECIDED,
@@ -32,6 +33,7 @@ from labelmend.cleaner.ranking import (
     SampleScores,
     expected_errors_curve,
     fit_noise_model,
+    fit_noise_model_in_parts,
     rank_samples,
     ranking_order,
     score_samples,
@@ -68,6 +70,7 @@ __all__ = [
     "ErrorCount",
     "MethodName",
     "NoiseModel",
+    "ProbabilitySource",
     "RankingMethod",
     "SampleScores",
     "ThresholdStats",
@@ -78,6 +81,7 @@ __all__ = [
     "expected_annotations",
     "expected_errors_curve",
     "fit_noise_model",
+    "fit_noise_model_in_parts",
     "fix_probabilities",
     "plurality_vote",
     "rank_samples",

@@ -7,15 +7,13 @@ free memory are scored with bounded extra memory.
 
 from __future__ import annotations
 
-import os
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from labelmend._executor import Workers
 from labelmend._numeric import row_sums
 from labelmend._validation import check_n_classes, check_probability_block
 from labelmend.errors import InputError
@@ -116,18 +114,8 @@ class ProbabilitySource:
                 check_probability_block(block, first_row=start)
             return function(start, block)
 
-        workers = resolve_n_jobs(n_jobs)
-        if workers == 1:
-            yield from map(work, starts)
-            return
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending: deque[Future[T]] = deque()
-            for start in starts:
-                pending.append(pool.submit(work, start))
-                if len(pending) > workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        with Workers(n_jobs=n_jobs) as workers:
+            yield from workers.map(work, starts, window=workers.n_workers + 1)
 
     def _read(self, start: int, stop: int) -> FloatArray:
         if len(self._members) == 1:
@@ -141,19 +129,6 @@ class ProbabilitySource:
         if self._normalize:
             return _normalize_rows(block, first_row=start)
         return block
-
-
-def resolve_n_jobs(n_jobs: int | None) -> int:
-    """Number of worker threads: ``None`` or -1 means every core.
-
-    >>> resolve_n_jobs(1)
-    1
-    """
-    if n_jobs is None or n_jobs == -1:
-        return os.cpu_count() or 1
-    if n_jobs < 1:
-        raise InputError(f"n_jobs must be a positive integer, -1 or None. Got {n_jobs}.")
-    return n_jobs
 
 
 def _softmax(logits: FloatArray) -> FloatArray:

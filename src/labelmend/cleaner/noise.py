@@ -179,8 +179,9 @@ class NoiseModel:
         return int(self.thresholds.size)
 
     @property
-    def estimated_errors(self) -> float:
-        """Confident learning's estimate of the number of label errors (off-diagonal mass)."""
+    def confident_errors(self) -> float:
+        """Confident learning's count of label errors: the calibrated joint's off-diagonal
+        mass (not Σ p_error, which rankings and score runs call ``estimated_errors``)."""
         return float(self.confident_joint.sum() - np.trace(self.confident_joint))
 
     def likelihood(self, prior_strength: float = NOISE_PRIOR_STRENGTH) -> FloatArray:
@@ -236,11 +237,24 @@ class NoiseModel:
         joint = joint / row_sums * stats.label_counts[:, None]
         joint *= stats.label_counts.sum() / max(joint.sum(), 1e-100)
         true_counts = np.maximum(joint.sum(axis=0), 1e-100)
-        from cleanlab.internal.util import clip_noise_rates  # scikit-learn: load on use
-
-        noise_matrix = clip_noise_rates(joint / true_counts)
+        noise_matrix = _clip_noise_rates(joint / true_counts)
         prior = joint.sum(axis=0) / max(joint.sum(), 1e-100)
         floor = 0.0
         if stats.zero_given and zero_cells:
             floor = min(stats.zero_given / zero_cells, 1.0 / stats.label_counts.size)
         return cls(stats.thresholds, stats.label_counts, joint, noise_matrix, prior, floor)
+
+
+def _clip_noise_rates(noise_matrix: FloatArray) -> FloatArray:
+    """Off-diagonal rates clipped to [0, 0.9999], columns rescaled to sum to one.
+
+    The same as cleanlab's internal ``clip_noise_rates`` (a test checks it), kept here so
+    that no private cleanlab API is imported.
+
+    >>> _clip_noise_rates(np.array([[0.7, -0.1], [0.3, 1.1]]))
+    array([[0.7, 0. ],
+           [0.3, 1. ]])
+    """
+    clipped = np.clip(noise_matrix, 0.0, 0.9999)
+    np.fill_diagonal(clipped, np.diagonal(noise_matrix))
+    return clipped / np.maximum(clipped.sum(axis=0), 1e-100)

@@ -6,9 +6,11 @@ Glossary: N samples, K classes, ``labels`` (N,) ints in [0, K), ``pred_probs`` (
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +42,7 @@ from labelmend.cleaner.scores import (
 )
 from labelmend.errors import InputError
 
+T = TypeVar("T")
 #: Reason codes, in the order they are checked.
 REASONS = ("ambiguous", "confident_other_class", "low_confidence", "likely_correct")
 #: p_error at or above which a clear sample is called confidently mislabelled.
@@ -118,17 +121,19 @@ def _prepare(
     return checked, source
 
 
-def _fit_noise_model(
+#: ``map_parts(stage, function)``: ``function(labels, source)`` applied to every part of a
+#: dataset (the whole in-memory input, or each shard), the results in the parts' order.
+PartMap = Callable[[str, Callable[[npt.NDArray[np.intp], ProbabilitySource], T]], Iterable[T]]
+
+
+def _threshold_part(
     labels: npt.NDArray[np.intp],
     source: ProbabilitySource,
+    *,
     block_rows: int | None,
     n_jobs: int | None,
-) -> NoiseModel:
-    """Two passes: per-class thresholds (one value per row), then the confident joint.
-
-    The second pass reads every value anyway, so it also validates the blocks; thresholds
-    computed from invalid rows are never used.
-    """
+) -> ThresholdStats:
+    """First pass over one part: the sums behind the confident thresholds."""
     k = source.n_classes
     stats = ThresholdStats(np.zeros(k), np.zeros(k, dtype=np.int64))
     for partial in source.map_blocks(
@@ -137,14 +142,30 @@ def _fit_noise_model(
         n_jobs=n_jobs,
     ):
         stats = stats + partial
-    thresholds = stats.thresholds
-    # Zero probabilities are counted only when some given label has one (zero_floor).
-    count_zeros = stats.zero_given > 0
+    return stats
+
+
+def _joint_part(
+    labels: npt.NDArray[np.intp],
+    source: ProbabilitySource,
+    *,
+    thresholds: npt.NDArray[np.float64],
+    count_zeros: bool,
+    block_rows: int | None,
+    n_jobs: int | None,
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Second pass over one part: its raw confident joint (K, K) and, when
+    ``count_zeros``, its number of zero probabilities; blocks validated.
+
+    The second pass reads every value anyway, so it also validates the blocks;
+    thresholds computed from invalid rows are never used.
+    """
 
     def second_pass(start: int, block: npt.NDArray[np.floating[Any]]) -> Any:
         pairs = confident_pairs(labels[start : start + len(block)], block, thresholds)
         return pairs, zero_cells(block) if count_zeros else 0
 
+    k = source.n_classes
     joint = np.zeros((k, k), dtype=np.int64)
     zeros = 0
     for (given, guess), block_zeros in source.map_blocks(
@@ -152,7 +173,54 @@ def _fit_noise_model(
     ):
         np.add.at(joint, (given, guess), 1)
         zeros += block_zeros
-    return NoiseModel.from_counts(stats, joint, zeros)
+    return joint, zeros
+
+
+def fit_noise_model_in_parts(
+    map_parts: PartMap[Any], *, block_rows: int | None = None, n_jobs: int | None = None
+) -> NoiseModel:
+    """Confident learning in two passes over a dataset held in one or many parts.
+
+    The one fit behind :func:`fit_noise_model` (one part, in memory) and
+    :func:`labelmend.scale.rank_dataset` (one part per shard, possibly on a cluster):
+    per-class thresholds summed over every part, then the confident joint counted with
+    those thresholds in every part.
+
+    Parameters
+    ----------
+    map_parts : callable(stage, function) -> iterable
+        Applies ``function(labels, source)`` to every part (labels (n,), a
+        :class:`ProbabilitySource` of (n, K)) and returns the results in order;
+        ``stage`` ("statistics", "confident joint") names the pass for progress bars.
+        ``function`` is picklable, so parts may be processed on other machines.
+    block_rows, n_jobs : int, optional
+        Rows per block and threads within each part.
+
+    Examples
+    --------
+    Two parts give the model of their concatenation:
+
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> labels = np.array([0, 0, 0, 1, 1, 1])
+    >>> parts = [(labels[:3], probs[:3]), (labels[3:], probs[3:])]
+    >>> def map_parts(stage, function):
+    ...     return [function(y, ProbabilitySource(p)) for y, p in parts]
+    >>> fit_noise_model_in_parts(map_parts).confident_errors
+    1.0
+    """
+    options = {"block_rows": block_rows, "n_jobs": n_jobs}
+    partial_stats = list(map_parts("statistics", functools.partial(_threshold_part, **options)))
+    per_part = [stats.label_counts.size for stats in partial_stats]
+    if len(set(per_part)) > 1:
+        raise InputError(f"Shards disagree on the number of classes: {per_part} (in order).")
+    stats = functools.reduce(operator.add, partial_stats)
+    # Zero probabilities are counted only when some given label has one (zero_floor).
+    second = functools.partial(
+        _joint_part, thresholds=stats.thresholds, count_zeros=stats.zero_given > 0, **options
+    )
+    counts = list(map_parts("confident joint", second))
+    joint = np.sum([part_joint for part_joint, _ in counts], axis=0)
+    return NoiseModel.from_counts(stats, joint, sum(zeros for _, zeros in counts))
 
 
 def fit_noise_model(
@@ -181,11 +249,23 @@ def fit_noise_model(
     --------
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> labels = [0, 0, 0, 1, 1, 1]
-    >>> fit_noise_model(labels, probs).estimated_errors
+    >>> fit_noise_model(labels, probs).confident_errors
     1.0
     """
     checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)
     return _fit_noise_model(checked, source, block_rows, n_jobs)
+
+
+def _fit_noise_model(
+    labels: npt.NDArray[np.intp],
+    source: ProbabilitySource,
+    block_rows: int | None,
+    n_jobs: int | None,
+) -> NoiseModel:
+    """:func:`fit_noise_model_in_parts` on one part, held in memory."""
+    return fit_noise_model_in_parts(
+        lambda _stage, function: [function(labels, source)], block_rows=block_rows, n_jobs=n_jobs
+    )
 
 
 def _reasons(

@@ -10,7 +10,14 @@ from typing import Any
 import pandas as pd
 from rich import box
 from rich.console import Console
-from rich.progress import Progress, TaskID
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 #: --method help shared by `rank` and `score`.
@@ -93,14 +100,27 @@ def frame_table(
 
 
 @contextmanager
-def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar per stage of a multi-pass job; yields ``progress(stage, done, total)``."""
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
-        tasks: dict[str, TaskID] = {}
+def stage_progress(*stages: str) -> Iterator[Callable[[str, int, int | None], None]]:
+    """The CLI's progress bars: one per stage of a job; yields ``progress(stage, done, total)``.
 
-        def progress(stage: str, done: int, total: int) -> None:
+    Stages named here show (spinning) from the start; others appear on their first
+    call. A job with one stage passes ``functools.partial(progress, stage)`` on as its
+    ``progress(done, total)`` callback.
+    """
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as bar:
+        tasks: dict[str, TaskID] = {name: bar.add_task(name, total=None) for name in stages}
+
+        def progress(stage: str, done: int, total: int | None) -> None:
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
+            bar.update(tasks[stage], completed=done, total=total)
 
         yield progress

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
-from labelmend.cli._console import console
+from labelmend.cli._console import console, stage_progress
 from labelmend.storage import open_store
-from labelmend.storage.repository import ProgressCallback
+from labelmend.storage.bulk import ProgressCallback
 
 DbOption = Annotated[
     str | None,
@@ -51,19 +51,5 @@ def store_with_progress(
     Yields the session and the ``progress(done, total)`` callback to hand to the
     workflow function; the bar spins until the first rows are written.
     """
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
-        task = bar.add_task(activity, total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        with open_store(db) as session:
-            yield session, advance
+    with stage_progress(activity) as progress, open_store(db) as session:
+        yield session, functools.partial(progress, activity)

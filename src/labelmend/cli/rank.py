@@ -1,7 +1,8 @@
 """``labelmend rank``: score a dataset from files and show the top of the relabel queue.
 
 Plain files are ranked in memory (memory-mapped ``.npy`` streams); a directory or glob
-of Parquet shards, or ``--scheduler``, goes through :func:`labelmend.scale.rank_dataset`.
+of Parquet shards, or ``--scheduler``, goes through :func:`labelmend.scale.rank_dataset`
+(both behind :func:`labelmend.jobs.rank_files`).
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from labelmend.cleaner import ERRORS_REMAINING, DifficultyName, ErrorCount, MethodName, count_errors
+from labelmend.cleaner import (
+    ERRORS_REMAINING,
+    DifficultyName,
+    ErrorCount,
+    MethodName,
+    count_errors,
+)
 from labelmend.cli._console import METHOD_HELP, console, frame_table, print_json, stage_progress
 from labelmend.cli._store import JsonOption
-from labelmend.errors import InputError
 from labelmend.jobs import rank_files
-from labelmend.scale import ShardLayout, rank_dataset
 
 #: The columns that fit 80 columns; --json and --out carry every score.
 QUEUE_COLUMNS = ["rank", "sample_id", "given_label", "suggested_label", "p_error", "reason"]
-
-
-def _is_sharded(paths: list[Path]) -> bool:
-    return len(paths) == 1 and (paths[0].is_dir() or any(ch in str(paths[0]) for ch in "*?["))
 
 
 def _print_queue(
@@ -82,47 +83,31 @@ def rank(
     json: JsonOption = False,
 ) -> None:
     """Rank every sample by how likely its label is wrong; print the top of the queue."""
-    if scheduler is not None or _is_sharded(pred_probs):
-        if len(pred_probs) != 1:
-            raise InputError("Give one directory or glob of Parquet shards with --scheduler.")
-        with stage_progress() as progress:
-            sharded = rank_dataset(
-                str(pred_probs[0]),
-                scheduler=scheduler,
-                out=out,
-                top_k=max(top, 1),
-                method=method,
-                difficulty=difficulty,
-                layout=ShardLayout(id_column=id_col, label_column=label_col or "label"),
-                progress=progress,
-            )
-        top_p = sharded.top["p_error"].to_numpy()
-        errors = count_errors(
-            top_p,
-            rest_sum=min(max(sharded.estimated_errors - float(top_p.sum()), 0.0),
-                         sharded.n_samples - len(top_p)),
-            n_rest=sharded.n_samples - len(top_p),
-        )  # fmt: skip
-        _print_queue(
-            sharded.top.head(top), sharded.n_samples, sharded.n_classes, errors, method, json
+    with stage_progress() as progress:
+        result = rank_files(
+            labels,
+            pred_probs,
+            classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
+            label_column=label_col,
+            id_column=id_col,
+            method=method,
+            difficulty=difficulty,
+            normalize=normalize,
+            from_logits=from_logits,
+            out=out,
+            scheduler=scheduler,
+            top_k=max(top, 1),
+            progress=progress,
         )
-        return
-    if labels is None:
-        raise InputError("--labels is required unless --pred-probs names Parquet shards.")
-    result = rank_files(
-        labels,
-        pred_probs,
-        classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
-        label_column=label_col,
-        id_column=id_col,
-        method=method,
-        difficulty=difficulty,
-        normalize=normalize,
-        from_logits=from_logits,
-        out=out,
-    )
     ranking = result.ranking
-    errors = count_errors(ranking["p_error"].to_numpy())
-    _print_queue(ranking.head(top), len(ranking), result.n_classes, errors, method, json)
+    # Shards bring back only their top rows: the rest is known by its total.
+    n_rest = result.n_samples - len(ranking)
+    stored = float(ranking["p_error"].sum())
+    errors = count_errors(
+        ranking["p_error"].to_numpy(),
+        rest_sum=min(max(result.estimated_errors - stored, 0.0), n_rest),
+        n_rest=n_rest,
+    )
+    _print_queue(ranking.head(top), result.n_samples, result.n_classes, errors, method, json)
     if out is not None and not json:
-        console.print(f"Ranking written to {out}")
+        console.print(f"Scores written to {out}")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from labelmend.cli._console import console, frame_table
-from labelmend.simulator.report import SUMMARY_COLUMNS, simulate_files
+from labelmend.cli._console import console, frame_table, stage_progress
+from labelmend.jobs import simulate_files
+from labelmend.simulator.report import SUMMARY_COLUMNS
 
 
 def _names(text: str) -> list[str]:
@@ -52,9 +53,7 @@ def simulate(
     ] = None,
 ) -> None:
     """Simulate relabelling budgets: how many label errors each selector fixes."""
-    columns = [TimeElapsedColumn(), BarColumn(), MofNCompleteColumn()]
-    with Progress("[progress.description]{task.description}", *columns, console=console) as bar:
-        task = bar.add_task("simulating runs", total=None)
+    with stage_progress("simulating runs") as progress:
         study, files = simulate_files(
             counts,
             out=out,
@@ -68,7 +67,7 @@ def simulate(
             batch_sizes=list(batch_size) if batch_size else [None],
             max_reviews=max_reviews,
             scheduler=scheduler,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=functools.partial(progress, "simulating runs"),
         )
     means = study.summary.rename(columns={f"{c}_mean": head for c, head, _ in SUMMARY_COLUMNS})
     shown = [head for _, head, _ in SUMMARY_COLUMNS[:3] if head in means.columns]

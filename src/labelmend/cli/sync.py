@@ -58,7 +58,6 @@ sync_app = typer.Typer(help="Queues in annotation tools: status, and files for a
 
 def push(
     queue: Annotated[str, typer.Argument(help="Queue to send.")],
-    to: Annotated[Literal["label-studio"], typer.Option(help="Annotation tool.")] = "label-studio",
     project: Annotated[int | None, typer.Option(help="Existing project id to use.")] = None,
     url: UrlOption = "http://localhost:8080",
     api_key: KeyOption = "",
@@ -67,7 +66,6 @@ def push(
     db: DbOption = None,
 ) -> None:
     """Send a queue's open items to Label Studio, with the model's suggestion pre-filled."""
-    del to  # one tool for now; the option names it explicitly
     client = LabelStudioClient(url, api_key)
     with store_with_progress(db, f"Pushing {queue!r} to Label Studio") as (session, progress):
         result = push_queue(

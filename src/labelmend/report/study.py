@@ -1,10 +1,10 @@
 """The simulator study page: curves with ±sd bands and the summary tables, mean ± sd.
 
 ``labelmend simulate --out DIR`` writes it as ``DIR/report.html`` (through
-:func:`labelmend.simulator.report.write_study`). The numbers are the study's own
+:func:`labelmend.jobs.write_study`). The numbers are the study's own
 ``summary`` frame, formatted as in ``summary.md``.
 
->>> from labelmend.simulator.report import write_study  # writes DIR/report.html with this
+>>> from labelmend.jobs import write_study  # writes DIR/report.html with this
 """
 
 from __future__ import annotations

@@ -1,27 +1,19 @@
-"""The thin shell of the simulator: read inputs from files, write tables and plots.
+"""A study's tables and figure, built in memory: the summary (mean ± sd over seeds) as
+Markdown or frames, and the curves as a matplotlib figure.
 
-``simulate_files`` is what ``labelmend simulate`` calls: it loads the counts, model
-probabilities and features, runs :func:`~labelmend.simulator.study.run_study` and writes
-``results.csv`` (tidy curves), ``runs.csv`` (one row per run), ``summary.md`` (mean ± sd
-over seeds), ``curves.png`` and ``report.html`` (:mod:`labelmend.report.study`).
+:func:`labelmend.jobs.write_study` writes them (``summary.md``, ``curves.png``) with the
+tidy ``results.csv``, ``runs.csv`` and the HTML page (:mod:`labelmend.report.study`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from labelmend.errors import InputError
-from labelmend.io import load_pred_probs, read_table
-from labelmend.simulator.annotators import AnnotatorModel
-from labelmend.simulator.simulation import CHECKPOINTS, Features
-from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
+from labelmend.simulator.simulation import CHECKPOINTS
+from labelmend.simulator.study import StudyResult
 
 #: Selectors drawn as bounds (dashed) rather than as contenders.
 BOUNDS = {"oracle": "black", "random": "grey"}
@@ -35,33 +27,6 @@ SUMMARY_COLUMNS = (
     ("stop_regret", "regret", ".1f"),
     ("final_test_accuracy", "test acc.", ".3f"),
 )
-
-
-@dataclass(frozen=True)
-class StudyFiles:
-    """Where a study was written."""
-
-    results: Path
-    runs: Path
-    summary: Path
-    curves: Path
-    report: Path
-
-
-def _load_matrix(path: Path, what: str) -> npt.NDArray[np.float64]:
-    if not path.is_file():
-        raise InputError(f"{what} file not found: {path}")
-    if path.suffix == ".npy":
-        array = np.load(path, allow_pickle=False)
-    else:
-        frame = read_table(path)
-        array = frame.select_dtypes("number").to_numpy()
-    array = np.asarray(array, dtype=np.float64)
-    if array.ndim != 2 or array.shape[0] == 0:
-        raise InputError(
-            f"{what} in {path} must be a table (N, K) with at least one row. Got shape {array.shape}."
-        )
-    return array
 
 
 def summary_tables(study: StudyResult) -> list[tuple[str, pd.DataFrame]]:
@@ -142,85 +107,3 @@ def curves_figure(results: pd.DataFrame) -> Any:
                 axis.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         row[0].legend(loc="lower right", fontsize=8)
     return fig
-
-
-def plot_curves(results: pd.DataFrame, path: Path) -> Path:
-    """:func:`curves_figure` as a PNG at ``path``."""
-    import matplotlib.pyplot as plt
-
-    fig = curves_figure(results)
-    try:
-        fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
-    return path
-
-
-def write_study(study: StudyResult, out: Path) -> StudyFiles:
-    """Write ``results.csv``, ``runs.csv``, ``summary.md``, ``curves.png`` and the HTML
-    page ``report.html`` into ``out``."""
-    # The page builder imports this module's tables and figure, so it is imported here.
-    from labelmend.report.page import write_page
-    from labelmend.report.study import study_page
-
-    out.mkdir(parents=True, exist_ok=True)
-    files = StudyFiles(
-        out / "results.csv",
-        out / "runs.csv",
-        out / "summary.md",
-        out / "curves.png",
-        out / "report.html",
-    )
-    study.results.to_csv(files.results, index=False)
-    study.runs.to_csv(files.runs, index=False)
-    files.summary.write_text("# Relabelling study\n\n" + summary_markdown(study))
-    plot_curves(study.results, files.curves)
-    write_page(study_page(study), files.report)
-    return files
-
-
-def simulate_files(
-    counts: Path,
-    *,
-    out: Path,
-    pred_probs: Path | None = None,
-    features: Path | None = None,
-    temperature: float | None = None,
-    noise_rate: float | None = None,
-    selectors: Sequence[str] = ("random", "oracle", "default"),
-    seeds: int = 10,
-    budget: float = 0.3,
-    batch_sizes: Sequence[int | None] = (None,),
-    max_reviews: int = 1,
-    scheduler: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[StudyResult, StudyFiles]:
-    """Load a study's inputs from files, run it, and write its outputs into ``out``."""
-    if temperature is not None and noise_rate is not None:
-        raise InputError("Give at most one of temperature and noise_rate.")
-    noise = (
-        NoiseLevel(noise_rate=noise_rate)
-        if noise_rate is not None
-        else NoiseLevel(temperature=2.0 if temperature is None else temperature)
-    )
-    annotators = AnnotatorModel.from_counts(_load_matrix(counts, "counts"))
-    probs = None
-    if pred_probs is not None:
-        if not pred_probs.is_file():
-            raise InputError(f"pred_probs file not found: {pred_probs}")
-        probs = load_pred_probs(pred_probs)[0]
-    train = None if features is None else Features(_load_matrix(features, "features"))
-    study = run_study(
-        annotators,
-        pred_probs=probs,
-        features=train,
-        selectors=selectors,
-        noise_levels=[noise],
-        seeds=seeds,
-        budget=budget,
-        batch_sizes=batch_sizes,
-        max_reviews=max_reviews,
-        scheduler=scheduler,
-        progress=progress,
-    )
-    return study, write_study(study, out)

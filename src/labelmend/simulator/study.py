@@ -10,10 +10,7 @@ differences between selectors are not sampling noise.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from labelmend._executor import Workers
 from labelmend._validation import check_choice, check_probability_block, check_same_length
 from labelmend.cleaner import STOP_THRESHOLD
 from labelmend.errors import InputError
@@ -169,24 +167,6 @@ def _summarise(runs: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-@contextmanager
-def _executor(scheduler: str | None, n_workers: int | None) -> Iterator[Executor]:
-    if scheduler is None:
-        with ProcessPoolExecutor(max_workers=n_workers or os.cpu_count() or 1) as pool:
-            yield pool
-        return
-    from distributed import Client
-
-    try:
-        client = Client(scheduler, timeout="3s")
-    except (OSError, TimeoutError) as exc:
-        raise InputError(f"Could not reach the Dask scheduler at {scheduler!r}: {exc}") from None
-    try:
-        yield client.get_executor()
-    finally:
-        client.close()
-
-
 def _validate(
     annotators: AnnotatorModel,
     pred_probs: Any,
@@ -268,7 +248,7 @@ def run_study(
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``); local processes when None.
     n_workers : int, optional
-        Local processes (default: one per core).
+        Local processes (default: one per core; 1 runs every task in this process).
     progress : callable(done, total), optional
 
     Examples
@@ -297,15 +277,10 @@ def run_study(
         for seed in range(seeds)
         for name in selectors
     ]
-    curves, rows = [], []
-    with _executor(scheduler, n_workers) as executor:
-        futures = [executor.submit(_run_task, task) for task in tasks]
-        for done, future in enumerate(as_completed(futures), start=1):
-            curve, row = future.result()
-            curves.append(curve)
-            rows.append(row)
-            if progress is not None:
-                progress(done, len(tasks))
+    with Workers(n_jobs=n_workers, processes=True, scheduler=scheduler) as workers:
+        finished = list(workers.map(_run_task, tasks, progress=progress))
+    curves = [curve for curve, _ in finished]
+    rows = [row for _, row in finished]
     keys = list(RUN_KEYS)
     results = pd.concat(curves, ignore_index=True)
     results = results[keys + [c for c in results.columns if c not in keys]]

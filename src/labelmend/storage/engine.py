@@ -13,13 +13,12 @@ masked.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -32,7 +31,6 @@ ENV_VAR = "LABELMEND_DB"
 SQLITE_BUSY_TIMEOUT = 60.0
 #: SQLite's page cache per connection; million-row indexes are built far faster in memory.
 SQLITE_CACHE_KIB = 256 * 1024
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -157,26 +155,6 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server at ``server_url``, dropped afterwards.
-
-    For tests and benchmarks: yields the new database's URL.
-    """
-    name = f"labelmend_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 @contextmanager

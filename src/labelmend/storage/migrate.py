@@ -7,6 +7,7 @@ the same from a shell.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -14,8 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from labelmend.storage.engine import MIGRATIONS
-
+#: The packaged Alembic environment and revisions.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Key of the PostgreSQL advisory lock held while migrating, so two first uses don't race.
 MIGRATION_LOCK_KEY = 7_215_003
 

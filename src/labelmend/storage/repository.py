@@ -1,14 +1,14 @@
 """Repository functions: every read and write of the store, each taking a Session.
 
 The caller owns the transaction (see :func:`labelmend.storage.engine.session_scope`);
-nothing here commits. Bulk paths use PostgreSQL's COPY or SQLite's ``executemany``
-directly on the session's connection, so they stay inside the same transaction.
+nothing here commits. Large reads and writes go through :mod:`labelmend.storage.bulk`
+(driver-level COPY / ``executemany`` and cursor reads, inside the same transaction).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from labelmend.cleaner import RANKING_COLUMNS
 from labelmend.errors import InputError
+from labelmend.storage.bulk import ProgressCallback, bulk_insert, read_frame
 from labelmend.storage.models import (
     FEATURE_BLOCK_BYTES,
     OPEN_STATUSES,
@@ -39,94 +40,8 @@ from labelmend.storage.models import (
     ScoreRun,
 )
 
-#: Rows sent to the database per statement (or per COPY chunk) in a bulk insert.
-CHUNK_ROWS = 100_000
-#: After a bulk insert of this many rows PostgreSQL re-reads the table's statistics, so
-#: that the next query in the same transaction is planned for the table's real size.
-ANALYZE_ROWS = 50_000
-
 #: Label-history sources that are an expert's decision.
 DECISION_SOURCES = ("annotation", "manual")
-
-
-#: ``progress(rows_done, rows_total)``, called as a bulk insert advances.
-ProgressCallback = Callable[[int, int], None]
-
-
-def _is_binary(column: pd.Series) -> bool:
-    return column.dtype == object and len(column) > 0 and isinstance(column.iloc[0], bytes)
-
-
-def bulk_insert(
-    session: Session,
-    table: str,
-    frame: pd.DataFrame,
-    *,
-    progress: ProgressCallback | None = None,
-) -> None:
-    """Insert a frame's rows fast, inside the session's transaction.
-
-    PostgreSQL gets COPY (CSV text, or row by row for binary columns); SQLite gets
-    ``executemany``, :data:`CHUNK_ROWS` rows at a time. ``table`` and the frame's column
-    names are trusted names from the models, never user input. Missing values become NULL.
-    """
-    connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    names = ", ".join(frame.columns)
-    total = len(frame)
-    report = progress or (lambda _done, _total: None)
-    cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if not postgres:
-            marks = ", ".join("?" * frame.shape[1])
-            for start in range(0, total, CHUNK_ROWS):
-                chunk = frame.iloc[start : start + CHUNK_ROWS]
-                rows = chunk.astype(object).where(chunk.notna(), None)
-                cursor.executemany(
-                    f"INSERT INTO {table} ({names}) VALUES ({marks})",
-                    rows.itertuples(index=False, name=None),
-                )
-                report(start + len(chunk), total)
-        elif any(_is_binary(frame[c]) for c in frame.columns):
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for done, row in enumerate(frame.itertuples(index=False, name=None), 1):
-                    copy.write_row(row)
-                    report(done, total)
-        else:
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
-                for start in range(0, total, CHUNK_ROWS):
-                    chunk = frame.iloc[start : start + CHUNK_ROWS]
-                    copy.write(chunk.to_csv(header=False, index=False))
-                    report(start + len(chunk), total)
-        if postgres and total >= ANALYZE_ROWS:
-            cursor.execute(f"ANALYZE {table}")
-    finally:
-        cursor.close()
-
-
-def read_frame(session: Session, query: Select, columns: Sequence[str]) -> pd.DataFrame:
-    """Run ``query`` on the session's connection and return its rows as a DataFrame.
-
-    Goes through the driver's cursor: building a million SQLAlchemy rows costs more
-    than the query. JSON columns come back as text on SQLite.
-    """
-    connection = session.connection()
-    compiled = query.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = compiled.construct_params()
-    arguments: Any = (
-        tuple(params[name] for name in compiled.positiontup or ())
-        if compiled.positional
-        else params
-    )
-    cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(compiled), arguments)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=False)
 
 
 # --- datasets -------------------------------------------------------------------------
@@ -204,7 +119,6 @@ def sample_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
         select(Sample.id, Sample.external_id, Sample.given_label, Sample.current_label)
         .where(Sample.dataset_id == dataset.id)
         .order_by(Sample.id),
-        ["id", "external_id", "given_label", "current_label"],
     )
 
 
@@ -623,10 +537,9 @@ def load_ranking(session: Session, run: ScoreRun) -> pd.DataFrame:
     """A score run as a ranking (sample_id = primary key, given_label, p_error, rank), by rank."""
     return read_frame(
         session,
-        select(Score.sample_id, Score.label, Score.p_error, Score.rank)
+        select(Score.sample_id, Score.label.label("given_label"), Score.p_error, Score.rank)
         .where(Score.run_id == run.id)
         .order_by(Score.rank),
-        ["sample_id", "given_label", "p_error", "rank"],
     )
 
 
@@ -709,8 +622,8 @@ def queue_frame(
     query = (
         select(
             chosen.c.position,
-            chosen.c.id,
-            Sample.id,
+            chosen.c.id.label("item_id"),
+            Sample.id.label("sample_id"),
             Sample.external_id,
             chosen.c.status,
             chosen.c.external_task_id,
@@ -719,27 +632,13 @@ def queue_frame(
             Score.suggested_label,
             Score.p_error,
             Score.reason,
-            Sample.meta,
+            Sample.meta.label("metadata"),
         )
         .join(Sample, Sample.id == chosen.c.sample_id)
         .join(Score, (Score.sample_id == chosen.c.sample_id) & (Score.run_id == queue.score_run_id))
         .order_by(chosen.c.position)
     )
-    columns = [
-        "position",
-        "item_id",
-        "sample_id",
-        "external_id",
-        "status",
-        "external_task_id",
-        "given_label",
-        "current_label",
-        "suggested_label",
-        "p_error",
-        "reason",
-        "metadata",
-    ]
-    frame = read_frame(session, query, columns)
+    frame = read_frame(session, query)
     frame["metadata"] = frame["metadata"].map(
         lambda value: json.loads(value) if isinstance(value, str) else value
     )
@@ -907,37 +806,25 @@ def score_details(session: Session, run: ScoreRun, sample_ids: Sequence[int]) ->
     reason, rank, metadata (a dict or None); in rank order.
     """
     keys = [int(key) for key in sample_ids]
-    columns = [
-        "sample_id",
-        "external_id",
-        "scored_label",
-        "current_label",
-        "suggested_label",
-        "p_error",
-        "reason",
-        "rank",
-        "metadata",
-    ]
+    query = select(
+        Score.sample_id,
+        Sample.external_id,
+        Score.label.label("scored_label"),
+        Sample.current_label,
+        Score.suggested_label,
+        Score.p_error,
+        Score.reason,
+        Score.rank,
+        Sample.meta.label("metadata"),
+    ).join(Sample, Sample.id == Score.sample_id)
     parts = [
         read_frame(
             session,
-            select(
-                Score.sample_id,
-                Sample.external_id,
-                Score.label,
-                Sample.current_label,
-                Score.suggested_label,
-                Score.p_error,
-                Score.reason,
-                Score.rank,
-                Sample.meta,
-            )
-            .join(Sample, Sample.id == Score.sample_id)
-            .where(Score.run_id == run.id, Score.sample_id.in_(keys[start : start + 900])),
-            columns,
+            query.where(Score.run_id == run.id, Score.sample_id.in_(keys[start : start + 900])),
         )
         for start in range(0, len(keys), 900)  # stay under SQLite's bound-parameter limit
     ]
+    columns = [column.key for column in query.selected_columns]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     frame["metadata"] = frame["metadata"].map(
         lambda value: json.loads(value) if isinstance(value, str) else value
@@ -949,11 +836,15 @@ def annotation_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
     """Every stored answer of a dataset: columns sample_id, annotator, label, at."""
     return read_frame(
         session,
-        select(Annotation.sample_id, Annotation.annotator, Annotation.label, Annotation.created_at)
+        select(
+            Annotation.sample_id,
+            Annotation.annotator,
+            Annotation.label,
+            Annotation.created_at.label("at"),
+        )
         .join(Sample, Sample.id == Annotation.sample_id)
         .where(Sample.dataset_id == dataset.id)
         .order_by(Annotation.id),
-        ["sample_id", "annotator", "label", "at"],
     )
 
 
@@ -967,12 +858,11 @@ def history_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
             LabelChange.old_label,
             LabelChange.new_label,
             LabelChange.source,
-            LabelChange.created_at,
+            LabelChange.created_at.label("at"),
         )
         .join(Sample, Sample.id == LabelChange.sample_id)
         .where(Sample.dataset_id == dataset.id)
         .order_by(LabelChange.created_at, LabelChange.id),
-        ["sample_id", "old_label", "new_label", "source", "at"],
     )
 
 
@@ -985,11 +875,11 @@ def queued_scores(session: Session, dataset: Dataset) -> pd.DataFrame:
     return read_frame(
         session,
         select(
-            Queue.name,
+            Queue.name.label("queue"),
             QueueItem.sample_id,
             QueueItem.status,
-            QueueItem.updated_at,
-            Score.label,
+            QueueItem.updated_at.label("at"),
+            Score.label.label("scored_label"),
             Score.p_error,
             Sample.current_label,
         )
@@ -1000,5 +890,4 @@ def queued_scores(session: Session, dataset: Dataset) -> pd.DataFrame:
         .join(Sample, Sample.id == QueueItem.sample_id)
         .where(Queue.dataset_id == dataset.id)
         .order_by(Queue.id, QueueItem.position),
-        ["queue", "sample_id", "status", "at", "scored_label", "p_error", "current_label"],
     )

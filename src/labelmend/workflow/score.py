@@ -136,6 +136,37 @@ def score_shards(
     be a sample of the dataset, and a shard label that differs from the store's (an
     expert changed it since the shards were written) is refused unless
     ``use_shard_labels``.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's transaction.
+    source : glob or directory of Parquet shards
+        Each with ``id_col``, ``label_col`` and one probability column per class.
+    dataset : str, optional
+        Dataset name (optional when the store holds one).
+    scheduler : None, "local", an address or a Dask Client
+        Where the shards are scored (see :func:`labelmend.scale.rank_dataset`).
+    top_k : int
+        Rows of the global ranking stored (the queues are built from them).
+    out : directory, optional
+        Per-shard score files, recorded with the run.
+    method, difficulty : str
+        As :func:`labelmend.cleaner.rank_samples`.
+    id_col, label_col : str
+        The shards' sample-id and given-label columns.
+    use_shard_labels : bool
+        Score the shards' labels even where they differ from the store's current ones.
+    progress : callable(stage, done, total), optional
+
+    Returns
+    -------
+    ScoreResult
+
+    Examples
+    --------
+    >>> with open_store(url) as session:  # doctest: +SKIP
+    ...     score_shards(session, "shards/*.parquet", scheduler="local", out="scores/")
     """
     from labelmend.scale import ShardLayout, find_shards, rank_dataset
 
