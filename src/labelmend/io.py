@@ -100,6 +100,7 @@ def load_array(
     ndim: Sequence[int] = (2,),
     mmap: bool = False,
     drop_columns: Sequence[str] = (),
+    id_hint: str | None = None,
 ) -> tuple[npt.NDArray[Any], list[str] | None]:
     """Load a numeric array from a ``.npy`` file or a table: the one loader for matrices.
 
@@ -114,6 +115,8 @@ def load_array(
         Memory-map a ``.npy`` file instead of reading it (it is never copied whole).
     drop_columns : str, ...
         Table columns that are not part of the array (an id column, say).
+    id_hint : str, optional
+        How the caller names such a column (a CLI flag), for the message.
 
     Returns
     -------
@@ -142,9 +145,10 @@ def load_array(
     table = read_table(path).drop(columns=list(drop_columns), errors="ignore")
     non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if non_numeric:
+        advice = f"name the id column with {id_hint}" if id_hint else "drop them"
         raise InputError(
             f"{path}: every column must be numeric ({what}); non-numeric columns "
-            f"{non_numeric} (drop them, or name an id column to drop)."
+            f"{non_numeric}: {advice}."
         )
     return table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
 
@@ -162,7 +166,14 @@ def load_pred_probs(
     -------
     (array (N, K) or (M, N, K), class names or None)
     """
-    return load_array(path, what="probabilities", ndim=(2, 3), mmap=True, drop_columns=drop_columns)
+    return load_array(
+        path,
+        what="probabilities",
+        ndim=(2, 3),
+        mmap=True,
+        drop_columns=drop_columns,
+        id_hint="--id-col (Python: drop_columns)",
+    )
 
 
 def load_features(path: str | Path, *, what: str = "features") -> npt.NDArray[np.float64]:

@@ -179,12 +179,16 @@ def test_server_killed_mid_push_and_mid_pull_then_rerun_completes(label_studio, 
     assert finished.recorded == 6 - partial
     assert count(store_url, Annotation) == 6
     # One 'dog' per sample: decided (unchanged) where 'dog' is the current label, a tie
-    # elsewhere (the current label is a vote too). No label may change.
+    # elsewhere (the current label is a vote too). No label may change; each decision is
+    # recorded in the history as a confirmation (old label = new label).
     dogs = [s for s in answered if current[s] == "dog"]
     assert 0 < len(dogs) < len(answered)
     assert finished.decisions.decided == len(dogs)
     assert sorted(finished.decisions.ties) == sorted(set(answered) - set(dogs))
-    assert count(store_url, LabelChange) == 0
+    with open_store(store_url) as session:
+        history = session.execute(select(LabelChange.old_label, LabelChange.new_label)).all()
+    assert len(history) == len(dogs)
+    assert all(old == new for old, new in history)
 
 
 def test_cli_push_pull_status_and_errors(label_studio, store_url, monkeypatch):

@@ -92,7 +92,11 @@ def _allowed_for_core(target: str) -> bool:
 def test_the_core_imports_only_numerics_and_its_helpers():
     graph = import_graph()
     core = {m for m in graph if m.startswith("labelmend.cleaner")}
-    helpers = {m for m in graph if m.split(".")[-1].startswith("_") and m.count(".") == 1}
+    helpers = {
+        m
+        for m in graph
+        if m.count(".") == 1 and m.split(".")[-1].startswith("_") and not m.endswith("__")
+    }  # private helper modules; ``__main__`` (the CLI entry point) is not one
     wrong = {
         module: sorted(t for t in graph[module] if not _allowed_for_core(t)) for module in core
     }
