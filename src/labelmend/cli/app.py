@@ -16,7 +16,7 @@ from labelmend.cli.init import init
 from labelmend.cli.labels import export_app, history, label_app
 from labelmend.cli.queue import queue_app
 from labelmend.cli.rank import rank
-from labelmend.cli.repair import repair
+from labelmend.cli.repair import repair_app
 from labelmend.cli.report import report
 from labelmend.cli.score import score
 from labelmend.cli.simulate import simulate
@@ -49,7 +49,7 @@ app.command()(push)
 app.command()(pull)
 app.add_typer(sync_app, name="sync")
 app.command()(simulate)
-app.command()(repair)
+app.add_typer(repair_app, name="repair")
 
 
 def main() -> None:
