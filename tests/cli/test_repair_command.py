@@ -14,7 +14,13 @@ from tests.conftest import require_module
 require_module("torch")
 
 from labelmend.cli.app import app  # noqa: E402
-from labelmend.repair import REPORT_KEYS, make_classifier, save_model, set_torch_threads  # noqa: E402
+from labelmend.repair import (  # noqa: E402
+    REPORT_KEYS,
+    load_model,
+    make_classifier,
+    save_model,
+    set_torch_threads,
+)
 
 set_torch_threads(1)
 runner = CliRunner()
@@ -43,6 +49,7 @@ def files(tmp_path):
 def arguments(files, *extra):
     return [
         "repair",
+        "run",
         "--train-features",
         str(files / "train_x.npy"),
         "--train-labels",
@@ -106,7 +113,11 @@ def test_repair_chooses_k_and_accepts_a_trained_model_file(files):
     result = runner.invoke(app, arguments(files, "--model", str(path), "--method", "tracin"))
     assert result.exit_code == 0, result.output
     report = json.loads((files / "out" / "report.json").read_text())
-    assert 0 <= report["k_removed"] < N_TRAIN
+    suspects = pd.read_csv(files / "out" / "suspects.csv")
+    k = report["k_removed"]
+    assert k == suspects["removed"].sum()
+    assert suspects.nlargest(k, "score")["removed"].all()
+    assert 0.7 * 12 <= k <= 1.3 * 12  # 12 flipped labels; k from the expected errors
     assert "test_accuracy_before" not in report
 
 
@@ -152,3 +163,109 @@ def test_repair_takes_a_pickled_sklearn_model_and_writes_one_back(files):
     result = runner.invoke(app, arguments(files, "--model", str(files / "dict.joblib")))
     assert result.exit_code == 1
     assert "expected a fitted LogisticRegression" in result.output
+
+
+@pytest.fixture
+def typed(tmp_path):
+    """Training labels flipped to class 1 in two regions (blob 0 and blob 2, upper half):
+    validation failures of two kinds."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[-4.0, 0.0], [0.0, 4.0], [4.0, 0.0]])
+    true = rng.integers(3, size=900)
+    features = centres[true] + rng.normal(scale=1.2, size=(900, 2))
+    given = true.copy()
+    given[(true != 1) & (features[:, 1] > 0)] = 1
+    np.save(tmp_path / "train_x.npy", features[:500])
+    np.save(tmp_path / "train_y.npy", given[:500])
+    np.save(tmp_path / "val_x.npy", features[500:])
+    np.save(tmp_path / "val_y.npy", true[500:])
+    model = make_classifier("linear", features[:500], n_classes=3).fit(features[:500], given[:500])
+    save_model(model, tmp_path / "model.pt")
+    return tmp_path
+
+
+def analyze_arguments(folder, *extra):
+    return [
+        "repair",
+        "analyze",
+        "--train-features",
+        str(folder / "train_x.npy"),
+        "--train-labels",
+        str(folder / "train_y.npy"),
+        "--val-features",
+        str(folder / "val_x.npy"),
+        "--val-labels",
+        str(folder / "val_y.npy"),
+        "--model",
+        str(folder / "model.pt"),
+        "--out",
+        str(folder / "types"),
+        *extra,
+    ]
+
+
+def test_analyze_writes_the_typing_table_and_heatmap(typed):
+    result = runner.invoke(app, analyze_arguments(typed, "--types", "2"))
+    assert result.exit_code == 0, result.output
+    assert "2 failure types by gradients" in result.output
+    assert "Random typing (baseline)" in result.output
+    out = typed / "types"
+    assignment = pd.read_csv(out / "types.csv")
+    assert assignment.columns.tolist() == ["row", "type", "half"]
+    val_x, val_y = np.load(typed / "val_x.npy"), np.load(typed / "val_y.npy")
+    model = load_model(typed / "model.pt")
+    wrong = np.flatnonzero(model.predict(val_x) != val_y)
+    assert assignment["row"].tolist() == wrong.tolist()
+    assert set(assignment["half"]) == {"tune", "held_out"}
+    report = json.loads((out / "types.json").read_text())
+    assert report["n_types"] == 2
+    assert np.shape(report["transfer"]) == (2, 3)
+    assert report["score"] > report["baseline_score"]
+    assert (out / "failure_types.png").read_bytes()[:4] == b"\x89PNG"
+    as_json = runner.invoke(app, analyze_arguments(typed, "--types", "2", "--json"))
+    assert json.loads(as_json.stdout)["types"] == report["types"]
+
+
+def test_analyze_repairs_each_type_on_its_own(typed):
+    result = runner.invoke(
+        app, analyze_arguments(typed, "--types", "2", "--repair", "--budget", "60")
+    )
+    assert result.exit_code == 0, result.output
+    assert "Each type repaired on its own" in result.output
+    table = pd.read_csv(typed / "types" / "types_repair.csv")
+    assert table.columns.tolist() == ["type", "size", "k", "fixed", "others_fixed", "retention"]
+    assert table["k"].tolist() == [60, 60]
+    assert (table["fixed"] > table["others_fixed"]).all()  # two independent flipped regions
+    report = json.loads((typed / "types" / "types.json").read_text())
+    assert report["repair"] == table.to_dict("records")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("one_class", "failure analysis needs failures of at least two classes"),
+        ("few", "cannot make 40 types"),
+        ("outputs", "The model has 3 outputs but 2 classes were given"),
+        ("nan", "validation features hold NaN or infinite values in 1 rows"),
+    ],
+)
+def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, message):
+    extra = ["--types", "2"]
+    if change == "one_class":
+        val_x = np.load(typed / "val_x.npy")
+        np.save(typed / "val_y.npy", np.ones(len(val_x), dtype=int))
+    elif change == "few":
+        extra = ["--types", "40"]
+    elif change == "outputs":
+        extra += ["--classes", "a,b"]
+        np.save(typed / "train_y.npy", np.load(typed / "train_y.npy") % 2)
+        np.save(typed / "val_y.npy", np.load(typed / "val_y.npy") % 2)
+    else:
+        val_x = np.load(typed / "val_x.npy")
+        val_x[7, 0] = np.nan
+        np.save(typed / "val_x.npy", val_x)
+    result = runner.invoke(app, analyze_arguments(typed, *extra))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (typed / "types").exists()

@@ -58,7 +58,8 @@ class Labelmend(LazyGroup):
             "labelmend.cli.simulate:simulate", "Simulate relabelling budgets from files."
         ),
         "repair": Entry(
-            "labelmend.cli.repair:repair", "Find, unlearn and evaluate harmful examples."
+            "labelmend.cli.repair:repair_app",
+            "Find and unlearn harmful training examples; type a model's failures.",
         ),
     }
 

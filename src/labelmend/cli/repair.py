@@ -1,121 +1,191 @@
-"""``labelmend repair``: find the training examples behind a model's failures, unlearn them,
-and show the repair on held-out validation and test data."""
+"""``labelmend repair run|analyze``: unlearn the training examples behind a model's
+failures, or split the failures into types first."""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from labelmend.cli._console import console, frame_table
-from labelmend.io import load_features, load_labels
+from labelmend.cli._console import console, frame_table, stage_progress
 
-STAGE_TEXT = {
-    "train": "Training the model",
-    "identify": "Scoring training examples",
-    "select_k": "Choosing how many to unlearn",
-    "unlearn": "Unlearning",
-    "retrain": "Retraining from scratch (reference)",
-}
+repair_app = typer.Typer(help="Repair a model: find what makes it fail, type it, unlearn it.")
+
+TrainFeatures = Annotated[Path, typer.Option(help="Training features (N×D): .npy, .csv, .parquet.")]
+TrainLabels = Annotated[Path, typer.Option(help="Training labels (possibly noisy).")]
+ValFeatures = Annotated[Path, typer.Option(help="Validation features (correctly labelled).")]
+ValLabels = Annotated[Path, typer.Option(help="Validation labels.")]
+ModelOption = Annotated[
+    str, typer.Option(help="'linear', 'mlp', or a trained model file (.pt, .joblib).")
+]
+ClassesOption = Annotated[str | None, typer.Option(help="Comma-separated class names, in order.")]
+LabelColOption = Annotated[str | None, typer.Option(help="Label column in label tables.")]
+SeedOption = Annotated[int, typer.Option(help="Random seed.")]
+ThreadsOption = Annotated[int, typer.Option(min=1, help="torch threads (small heads: 1).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 
 
 def _names(classes: str | None) -> list[str] | None:
     return [c.strip() for c in classes.split(",") if c.strip()] if classes else None
 
 
-def repair(
-    train_features: Annotated[
-        Path, typer.Option(help="Training features (N×D): .npy, .csv, .parquet.")
-    ],
-    train_labels: Annotated[Path, typer.Option(help="Training labels (possibly noisy).")],
-    val_features: Annotated[Path, typer.Option(help="Validation features (correctly labelled).")],
-    val_labels: Annotated[Path, typer.Option(help="Validation labels.")],
+def _print_json(payload: Any) -> None:
+    def clean(value: Any) -> Any:
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    if isinstance(payload, dict):
+        payload = {key: clean(value) for key, value in payload.items()}
+    typer.echo(json.dumps(payload, indent=2, default=float))
+
+
+@repair_app.command("run")
+def run(
+    train_features: TrainFeatures,
+    train_labels: TrainLabels,
+    val_features: ValFeatures,
+    val_labels: ValLabels,
     out: Annotated[Path, typer.Option(help="Directory for suspects, report, model and plot.")],
     test_features: Annotated[Path | None, typer.Option(help="Test features.")] = None,
     test_labels: Annotated[Path | None, typer.Option(help="Test labels.")] = None,
-    model: Annotated[
-        str, typer.Option(help="'linear', 'mlp', or a trained model file (.pt, .joblib).")
-    ] = "linear",
+    model: ModelOption = "linear",
     method: Annotated[str, typer.Option(help="Identification method.")] = "default",
     unlearn_method: Annotated[str, typer.Option(help="Unlearning method.")] = "finetune",
     budget: Annotated[
         int | None,
-        typer.Option(min=0, help="Unlearn exactly K examples (default: chosen on validation)."),
+        typer.Option(min=0, help="Unlearn exactly K examples (default: 0.95 × expected errors)."),
     ] = None,
-    classes: Annotated[
-        str | None, typer.Option(help="Comma-separated class names, in order.")
-    ] = None,
-    label_col: Annotated[str | None, typer.Option(help="Label column in label tables.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    threads: Annotated[int, typer.Option(min=1, help="torch threads (small heads: 1).")] = 1,
+    classes: ClassesOption = None,
+    label_col: LabelColOption = None,
+    seed: SeedOption = 0,
+    threads: ThreadsOption = 1,
+    as_json: JsonOption = False,
 ) -> None:
-    """Repair a classifier: score training examples, unlearn the worst, compare with retraining."""
-    from labelmend.repair import read_model, repair_model, set_torch_threads, write_repair
+    """Score training examples, unlearn the worst, compare with retraining from scratch."""
+    from labelmend.repair import repair_files
     from labelmend.report.repair import accuracy_table
 
-    set_torch_threads(threads)
-    names = _names(classes)
-    train = (
-        load_features(train_features),
-        load_labels(train_labels, column=label_col, classes=names),
-    )
-    validation = (
-        load_features(val_features),
-        load_labels(val_labels, column=label_col, classes=names),
-    )
-    test = None
-    if (test_features is None) != (test_labels is None):
-        raise typer.BadParameter("give both --test-features and --test-labels, or neither")
-    if test_features is not None and test_labels is not None:
-        test = (
-            load_features(test_features),
-            load_labels(test_labels, column=label_col, classes=names),
-        )
-    chosen: Any = model if model in ("linear", "mlp") else read_model(Path(model))
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("Starting", total=len(STAGE_TEXT))
-
-        def progress(stage: str) -> None:
-            if bar.tasks[task].description != "Starting":
-                bar.advance(task)
-            bar.update(task, description=STAGE_TEXT[stage])
-
-        result = repair_model(
-            train,
-            validation,
-            model=chosen,
-            test=test,
+    with stage_progress() as progress:
+        done = repair_files(
+            train_features,
+            train_labels,
+            val_features,
+            val_labels,
+            out,
+            test_features=test_features,
+            test_labels=test_labels,
+            model=model,
             method=method,
             unlearn_method=unlearn_method,
             budget=budget,
+            classes=_names(classes),
+            label_column=label_col,
             random_state=seed,
+            threads=threads,
             progress=progress,
         )
-        bar.update(task, completed=len(STAGE_TEXT), description="Done")
-    paths = write_repair(result, out, train=train)
-    report = result.report
+    report = done.result.report
+    if as_json:
+        _print_json(report)
+        return
     table = accuracy_table(report)
     console.print(
         frame_table(
             table,
-            title=f"Repair: {int(report['k_removed'])} of {len(result.scores):,} training examples "
-            f"unlearned ({method} → {unlearn_method})",
+            title=f"Repair: {int(report['k_removed'])} of {len(done.result.scores):,} training "
+            f"examples unlearned ({method} → {unlearn_method})",
             formats={"before": ".3f", "repaired": ".3f", "retrained": ".3f"},
         )
     )
     console.print(
-        f"seconds: identify {report['seconds_identify']:.2f} · choose k "
-        f"{report['seconds_select_k']:.2f} · unlearn {report['seconds_unlearn']:.3f} · retrain "
-        f"from scratch {report['seconds_retrain']:.3f} (unlearning took "
-        f"{report['seconds_unlearn'] / report['seconds_retrain']:.0%} of retraining)"
+        f"seconds: identify {report['seconds_identify']:.2f} · unlearn "
+        f"{report['seconds_unlearn']:.3f} · retrain from scratch {report['seconds_retrain']:.3f} "
+        f"(unlearning took {report['seconds_unlearn'] / report['seconds_retrain']:.0%} of "
+        "retraining)"
     )
-    console.print(f"written to {out}: " + ", ".join(path.name for path in paths.values()))
+    console.print(f"written to {out}: " + ", ".join(path.name for path in done.paths.values()))
+
+
+@repair_app.command("analyze")
+def analyze(
+    train_features: TrainFeatures,
+    train_labels: TrainLabels,
+    val_features: ValFeatures,
+    val_labels: ValLabels,
+    out: Annotated[Path, typer.Option(help="Directory for types.csv, types.json, the heatmap.")],
+    model: ModelOption = "linear",
+    embedding: Annotated[
+        str,
+        typer.Option(
+            help="How failures are embedded: gradients, features, fp_fn, metadata, random."
+        ),
+    ] = "gradients",
+    types: Annotated[
+        int | None, typer.Option(min=2, help="Number of types (default: the best of 2–6).")
+    ] = None,
+    metadata: Annotated[
+        Path | None, typer.Option(help="A table with one row per validation row (metadata).")
+    ] = None,
+    metadata_col: Annotated[str | None, typer.Option(help="Column of --metadata.")] = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Also repair each type on its own (per-type table).")
+    ] = False,
+    budget: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows unlearned per type (default: 0.95 × expected errors)."),
+    ] = None,
+    classes: ClassesOption = None,
+    label_col: LabelColOption = None,
+    seed: SeedOption = 0,
+    threads: ThreadsOption = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Split the validation failures into types (Henn et al. 2021) and measure each type."""
+    from labelmend.repair import analyze_files
+
+    with console.status("Typing failures (one fine-tune per type and typing)…"):
+        done = analyze_files(
+            train_features,
+            train_labels,
+            val_features,
+            val_labels,
+            out,
+            model=model,
+            embedding=embedding,
+            n_types=types,
+            metadata=metadata,
+            metadata_column=metadata_col,
+            repair=repair,
+            budget=budget,
+            classes=_names(classes),
+            label_column=label_col,
+            random_state=seed,
+            threads=threads,
+        )
+    typing = done.types
+    if as_json:
+        _print_json(json.loads(done.paths["report"].read_text()))
+        return
+    formats = dict.fromkeys(
+        ("learnability", "generalisability", "independence", "compatibility"), ".2f"
+    )
+    console.print(
+        frame_table(
+            typing.table,
+            title=f"{typing.n_types} failure types by {typing.embedding} "
+            f"(score {typing.score:.3f}; random typing {typing.baseline_score:.3f})",
+            formats=formats,
+        )
+    )
+    console.print(frame_table(typing.baseline, title="Random typing (baseline)", formats=formats))
+    if done.repair is not None:
+        console.print(
+            frame_table(
+                done.repair,
+                title="Each type repaired on its own (accuracy on held-out halves)",
+                formats={"fixed": ".2f", "others_fixed": ".2f", "retention": ".3f"},
+            )
+        )
+    console.print(f"written to {out}: " + ", ".join(path.name for path in done.paths.values()))

@@ -6,11 +6,17 @@ light: each name loads its module, and torch with it, on first use.
 - :func:`find_harmful_examples` — one harm score per training example
   (:data:`HARM_METHODS`: priors, failure-targeted scores, the combined default);
 - :func:`unlearn` — forget rows without retraining (:data:`UNLEARN_METHODS`);
-- :func:`repair_model` — the whole loop with k chosen on validation data, measured
-  against retraining from scratch; :func:`evaluate_repair`, :func:`summarize_runs`;
+- :func:`repair_model` — the whole loop, k from the expected number of label errors
+  (:func:`choose_k`), measured against retraining from scratch; :func:`evaluate_repair`, :func:`summarize_runs`;
 - :func:`relabel_queue` — the suspects as a plain DataFrame for a relabel queue;
-- models: :class:`TorchClassifier`, :func:`make_classifier`, :func:`from_sklearn`,
-  :func:`save_model`, :func:`load_model`.
+- :func:`analyze_failures` — failure types (Henn et al. 2021): embed, cluster, and
+  measure learnability, generalisability, independence, compatibility;
+- any torch network trained from a DataLoader (:mod:`.networks`):
+  :class:`NetworkClassifier`, :func:`network_harm`, :func:`unlearn_network`;
+- :func:`repair_files`, :func:`analyze_files` — files in, files out (the CLI's calls);
+- models (:mod:`.models`): :class:`TorchClassifier`, :func:`make_classifier`,
+  :func:`from_sklearn`; on disk (:mod:`.persistence`): :func:`save_model`,
+  :func:`load_model`, :func:`read_model`.
 
 >>> import numpy as np
 >>> from labelmend.repair import make_classifier, find_harmful_examples, unlearn
@@ -31,33 +37,47 @@ from typing import Any
 _EXPORTS = {
     "HARM_METHODS": "identify",
     "HARM_PRIORS": "identify",
-    "find_harmful_examples": "identify",
-    "out_of_fold_probs": "identify",
     "USES_OUT_OF_FOLD": "identify",
+    "find_harmful_examples": "identify",
     "rank_average": "identify",
+    "relabel_queue": "identify",
     "UNLEARN_METHODS": "unlearning",
     "unlearn": "unlearning",
-    "REPORT_KEYS": "evaluate",
-    "STAGES": "evaluate",
-    "RepairResult": "evaluate",
-    "ValidationSplit": "evaluate",
-    "evaluate_repair": "evaluate",
-    "relabel_queue": "evaluate",
-    "repair_model": "evaluate",
-    "select_k": "evaluate",
-    "split_validation": "evaluate",
-    "summarize_runs": "evaluate",
+    "EXPECTED_ERRORS_SHRINK": "k_selection",
+    "choose_k": "k_selection",
+    "expected_errors": "k_selection",
+    "evaluate_repair": "metrics",
+    "summarize_runs": "metrics",
+    "REPORT_KEYS": "pipeline",
+    "STAGES": "pipeline",
+    "RepairResult": "pipeline",
+    "ValidationSplit": "pipeline",
+    "repair_model": "pipeline",
+    "split_validation": "pipeline",
+    "trained_model": "pipeline",
+    "AnalysisFiles": "files",
+    "RepairFiles": "files",
+    "analyze_files": "files",
+    "write_failure_types": "files",
+    "EMBEDDINGS": "failures",
+    "FailureTypes": "failures",
+    "analyze_failures": "failures",
+    "repair_files": "files",
+    "write_repair": "files",
     "TorchClassifier": "models",
     "from_sklearn": "models",
-    "load_model": "models",
     "make_classifier": "models",
-    "save_model": "models",
-    "to_sklearn": "models",
-    "plot_repair": "plot",
-    "write_repair": "output",
-    "read_model": "models",
-    "write_model": "models",
     "set_torch_threads": "models",
+    "to_sklearn": "models",
+    "load_model": "persistence",
+    "read_model": "persistence",
+    "save_model": "persistence",
+    "write_model": "persistence",
+    "plot_repair": "plot",
+    "NetworkClassifier": "networks",
+    "network_harm": "networks",
+    "network_out_of_fold_probs": "networks",
+    "unlearn_network": "networks",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -36,12 +36,14 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
+from labelmend import fitting
 from labelmend._validation import (
     RandomState,
     check_choice,
     check_labels,
     check_random_state,
     check_same_length,
+    check_unique,
 )
 from labelmend.cleaner import score_samples
 from labelmend.errors import InputError
@@ -55,7 +57,8 @@ VOTE_CHUNK = 256
 #: systematic noise), at 10 it scores 0.84 / 0.95 (δ → ∞ turns it into TracIn).
 DAMPING = 10.0
 
-Dataset = tuple[Any, Any]
+#: (features (N, D), labels (N,)): a labelled set of rows.
+XY = tuple[Any, Any]
 
 
 @dataclass
@@ -132,49 +135,15 @@ def _self_influence(ctx: HarmContext) -> torch.Tensor:
 def _p_error(ctx: HarmContext) -> torch.Tensor:
     probs = ctx.pred_probs
     if probs is None:
-        probs = _out_of_fold_probs(ctx.model, ctx.features, ctx.labels, ctx.n_folds, ctx.rng)
-    return torch.from_numpy(score_samples(ctx.labels.numpy(), probs).p_error)
-
-
-def _out_of_fold_probs(
-    model: TorchClassifier,
-    features: torch.Tensor,
-    labels: torch.Tensor,
-    n_folds: int,
-    rng: np.random.Generator,
-) -> npt.NDArray[np.float64]:
-    folds = rng.permutation(len(labels)) % n_folds
-    probs = np.empty((len(labels), model.n_classes))
-    for fold in range(n_folds):
-        held = folds == fold
-        fitted = model.clone(with_curvature=False).fit(
-            features[torch.from_numpy(~held)], labels[torch.from_numpy(~held)]
+        probs = fitting.out_of_fold_probs(
+            ctx.features.numpy(),
+            ctx.labels.numpy(),
+            model=lambda: ctx.model.clone(with_curvature=False),
+            n_folds=ctx.n_folds,
+            n_classes=ctx.model.n_classes,
+            random_state=ctx.rng,
         )
-        probs[held] = fitted.predict_proba(features[torch.from_numpy(held)])
-    return probs
-
-
-def out_of_fold_probs(
-    model: Any, train: Dataset, *, n_folds: int = 5, random_state: RandomState = 0
-) -> npt.NDArray[np.float64]:
-    """(N, K) probabilities from ``n_folds`` copies of the model, each trained from scratch
-    without one fold: what the ranking engine's ``p_error`` needs.
-
-    >>> from labelmend.repair.models import make_classifier
-    >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [0.9]])
-    >>> model = make_classifier("linear", X, n_classes=2)
-    >>> out_of_fold_probs(model, (X, [0, 0, 0, 1, 1, 1]), n_folds=3).shape
-    (6, 2)
-    """
-    if not isinstance(n_folds, int) or n_folds < 2:
-        raise InputError(f"n_folds must be an integer ≥ 2. Got {n_folds!r}.")
-    classifier = as_classifier(model, len(np.asarray(train[1])))
-    features, labels = check_dataset("train", train, classifier)
-    if len(labels) < n_folds:
-        raise InputError(f"n_folds={n_folds} needs at least {n_folds} training rows.")
-    return _out_of_fold_probs(
-        classifier, features, labels, n_folds, check_random_state(random_state)
-    )
+    return torch.from_numpy(score_samples(ctx.labels.numpy(), probs).p_error)
 
 
 def _tracin(ctx: HarmContext) -> torch.Tensor:
@@ -260,15 +229,16 @@ def as_classifier(model: Any, n_train: int) -> TorchClassifier:
     return from_sklearn(model, n_train)
 
 
-def check_dataset(
-    name: str, data: Dataset, model: TorchClassifier
-) -> tuple[torch.Tensor, torch.Tensor]:
+def check_dataset(name: str, data: XY, model: TorchClassifier) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate (features (N, D), labels (N,)) against the model; return tensors."""
     if not isinstance(data, tuple | list) or len(data) != 2:
         raise InputError(f"{name} must be a pair (features, labels).")
     features = np.asarray(data[0], dtype=np.float64)
     if features.ndim != 2:
         raise InputError(f"{name} features must have shape (N, D). Got shape {features.shape}.")
+    if not np.isfinite(features).all():
+        bad = int((~np.isfinite(features)).any(axis=1).sum())
+        raise InputError(f"{name} features hold NaN or infinite values in {bad} rows.")
     expected = model.spec.get("n_features") if model.spec else None
     if expected is not None and features.shape[1] != expected:
         raise InputError(
@@ -286,8 +256,8 @@ def check_dataset(
 
 def find_harmful_examples(
     model: Any,
-    train: Dataset,
-    failures: Dataset | None = None,
+    train: XY,
+    failures: XY | None = None,
     *,
     method: str = "default",
     damping: float = DAMPING,
@@ -360,3 +330,64 @@ def find_harmful_examples(
         pred_probs,
     )
     return HARM_METHODS[method](ctx).detach().numpy().astype(np.float64)
+
+
+def relabel_queue(
+    scores: Any,
+    labels: Any,
+    *,
+    sample_ids: Any = None,
+    suggested_labels: Any = None,
+    removed: Any = None,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """The suspects as a relabel queue: a plain DataFrame, most harmful first.
+
+    Suspects may be right and merely hard; sending them to annotators instead of (or as
+    well as) unlearning them is the safe choice.
+
+    Parameters
+    ----------
+    scores : (N,) harm scores, higher = more harmful
+    labels : (N,) given labels
+    sample_ids : (N,), optional, unique (default: row positions)
+    suggested_labels : (N,), optional, e.g. the repaired model's predictions
+    removed : (N,) bool, optional, rows that were unlearned
+    top : int, optional, keep only the first ``top`` rows
+
+    Returns
+    -------
+    DataFrame with columns ``sample_id, given_label, suggested_label, harm_score,
+    priority, rank, removed`` (priority in [0, 1]: 1 for the most harmful; rank 1 first).
+
+    Examples
+    --------
+    >>> relabel_queue([0.1, 0.9, 0.5], [0, 1, 1])[["sample_id", "rank"]].values.tolist()
+    [[1, 1], [2, 2], [0, 3]]
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    given = np.asarray(labels)
+    n = len(scores)
+    check_same_length("labels", len(given), "scores", n)
+    ids = np.arange(n) if sample_ids is None else np.asarray(sample_ids)
+    check_same_length("sample_ids", len(ids), "scores", n)
+    check_unique("sample_ids", ids)
+    suggested = given if suggested_labels is None else np.asarray(suggested_labels)
+    check_same_length("suggested_labels", len(suggested), "scores", n)
+    flags = np.zeros(n, dtype=bool) if removed is None else np.asarray(removed, dtype=bool)
+    check_same_length("removed", len(flags), "scores", n)
+    order = np.lexsort((ids, -scores))
+    ranks = np.empty(n, dtype=np.intp)
+    ranks[order] = np.arange(1, n + 1)
+    frame = pd.DataFrame(
+        {
+            "sample_id": ids[order],
+            "given_label": given[order],
+            "suggested_label": suggested[order],
+            "harm_score": scores[order],
+            "priority": 1.0 - (ranks[order] - 1) / max(n - 1, 1),
+            "rank": ranks[order],
+            "removed": flags[order],
+        }
+    )
+    return frame if top is None else frame.head(top)

@@ -13,8 +13,7 @@ import copy
 import hashlib
 import itertools
 import math
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +24,6 @@ from labelmend._validation import RandomState, check_choice, check_random_state
 from labelmend.errors import InputError
 from labelmend.repair._objective import CurvatureKind, Objective
 
-ModelKind = Literal["linear", "mlp"]
 MODEL_KINDS = ("linear", "mlp")
 #: Iterations of full-batch L-BFGS when (re)training.
 MAX_ITER = 500
@@ -215,11 +213,18 @@ def _fingerprint(features: torch.Tensor, labels: torch.Tensor) -> str:
     return digest.hexdigest()
 
 
-def _linear_layers(sizes: list[int]) -> list[nn.Module]:
+def build_head(
+    kind: str, sizes: list[int], mean: torch.Tensor, scale: torch.Tensor
+) -> nn.Sequential:
+    """The module of a head: fixed standardisation, then linear layers (tanh between).
+
+    ``sizes`` is [D, K] for ``linear`` and [D, hidden, K] for ``mlp``.
+    """
+    check_choice("kind", kind, MODEL_KINDS, where="build_head")
     layers: list[nn.Module] = []
     for fan_in, fan_out in itertools.pairwise(sizes):
         layers += [nn.Linear(fan_in, fan_out, dtype=torch.float64), nn.Tanh()]
-    return layers[:-1]
+    return nn.Sequential(Standardize(mean, scale), *layers[:-1])
 
 
 def make_classifier(
@@ -250,17 +255,22 @@ def make_classifier(
         minimum makes the second-order unlearning accurate).
     random_state : int, Generator or None
         Seeds the initial parameters.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.8]])
+    >>> make_classifier("mlp", X, n_classes=2, hidden=4).n_params  # 2·4 + 4 + 4·2 + 2
+    22
     """
     check_choice("model", kind, MODEL_KINDS, where="make_classifier")
     x = as_features(features)
     seed = int(check_random_state(random_state).integers(2**31 - 1))
-    mean = x.mean(dim=0)
-    scale = x.std(dim=0).clamp_min(1e-8)
-    scale = torch.where(x.std(dim=0) > 1e-8, scale, torch.ones_like(scale))
+    std = x.std(dim=0)
+    scale = torch.where(std > 1e-8, std, torch.ones_like(std))
     n_features = x.shape[1]
     sizes = [n_features, n_classes] if kind == "linear" else [n_features, hidden, n_classes]
     decay = weight_decay if weight_decay is not None else (1e-3 if kind == "linear" else 1e-2)
-    module = nn.Sequential(Standardize(mean, scale), *_linear_layers(sizes))
+    module = build_head(kind, sizes, x.mean(dim=0), scale)
     spec = {"kind": kind, "n_features": n_features, "n_classes": n_classes, "hidden": hidden}
     model = TorchClassifier(module, n_classes=n_classes, weight_decay=decay, seed=seed, spec=spec)
     return model.set_theta(model.initial_theta())
@@ -311,113 +321,6 @@ def to_sklearn(model: TorchClassifier, template: Any) -> Any:
     fitted.coef_ = linear.weight.detach().numpy().copy()
     fitted.intercept_ = linear.bias.detach().numpy().copy()
     return fitted
-
-
-def save_model(model: TorchClassifier, path: str | Path) -> Path:
-    """Write a classifier made by :func:`make_classifier` to a ``.pt`` file (tensors only).
-
-    >>> import tempfile, os
-    >>> X = np.eye(3)
-    >>> model = make_classifier("linear", X, n_classes=3).fit(X, [0, 1, 2])
-    >>> path = save_model(model, os.path.join(tempfile.mkdtemp(), "m.pt"))
-    >>> load_model(path).predict(X).tolist()
-    [0, 1, 2]
-    """
-    if model.spec is None or model.spec.get("kind") not in MODEL_KINDS:
-        raise InputError(
-            "save_model writes models made by make_classifier; save others with torch."
-        )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "spec": model.spec,
-            "weight_decay": model.weight_decay,
-            "seed": model.seed,
-            "state": model.module.state_dict(),
-        },
-        path,
-    )
-    return path
-
-
-def load_model(path: str | Path) -> TorchClassifier:
-    """Read a classifier written by :func:`save_model` (``weights_only``: no code runs)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such model file.")
-    try:
-        saved = torch.load(path, weights_only=True)
-        spec = saved["spec"]
-        kind = spec["kind"]
-        check_choice("kind", kind, MODEL_KINDS, where="load_model")
-        n_features, n_classes = int(spec["n_features"]), int(spec["n_classes"])
-        sizes = (
-            [n_features, n_classes]
-            if kind == "linear"
-            else [n_features, int(spec["hidden"]), n_classes]
-        )
-        state = saved["state"]
-        module = nn.Sequential(
-            Standardize(state["0.mean"], state["0.scale"]),
-            *_linear_layers(sizes),
-        )
-        module.load_state_dict(state)
-    except Exception as exc:
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        raise InputError(
-            f"{path}: cannot load a labelmend model ({type(exc).__name__}: {first_line})"
-        ) from exc
-    return TorchClassifier(
-        module,
-        n_classes=n_classes,
-        weight_decay=float(saved["weight_decay"]),
-        seed=int(saved["seed"]),
-        spec=spec,
-    )
-
-
-def read_model(path: str | Path) -> Any:
-    """A trained model from a file: ``.pt`` from :func:`save_model`, or a pickled
-    scikit-learn LogisticRegression (``.joblib``/``.pkl``; unpickling runs code: only
-    open files you trust)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".pt":
-        return load_model(path)
-    if suffix not in (".joblib", ".pkl"):
-        raise InputError(f"{path}: unsupported model file; expected .pt, .joblib or .pkl.")
-    if not path.is_file():
-        raise InputError(f"{path}: no such model file.")
-    import joblib
-
-    try:
-        model = joblib.load(path)
-    except Exception as exc:
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        raise InputError(
-            f"{path}: cannot load the model ({type(exc).__name__}: {first_line})"
-        ) from exc
-    from sklearn.linear_model import LogisticRegression
-
-    if not isinstance(model, LogisticRegression):
-        raise InputError(
-            f"{path}: holds a {type(model).__name__}; expected a fitted LogisticRegression."
-        )
-    return model
-
-
-def write_model(model: Any, directory: str | Path) -> Path:
-    """Save a model next to the repair's other outputs: ``model.pt`` or ``model.joblib``."""
-    directory = Path(directory)
-    if isinstance(model, TorchClassifier):
-        return save_model(model, directory / "model.pt")
-    import joblib
-
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "model.joblib"
-    joblib.dump(model, path)
-    return path
 
 
 def set_torch_threads(n_threads: int) -> None:

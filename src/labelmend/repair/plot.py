@@ -1,4 +1,5 @@
-"""A before/after picture of a repair (matplotlib, Agg backend)."""
+"""Pictures of a repair (matplotlib, Agg backend): before / after accuracies, and the
+failure types' transfer heatmap."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import numpy.typing as npt
 
 #: (report key stem, label) of the accuracies shown before / after / oracle.
 PANELS = (
@@ -22,13 +23,12 @@ def plot_repair(
     report: Mapping[str, float],
     path: str | Path,
     *,
-    k_curve: pd.DataFrame | None = None,
     title: str = "Model repair",
 ) -> Path:
     """Write :func:`repair_figure` as a PNG at ``path``."""
     import matplotlib.pyplot as plt
 
-    fig = repair_figure(report, k_curve=k_curve, title=title)
+    fig = repair_figure(report, title=title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -41,15 +41,13 @@ def plot_repair(
 def repair_figure(
     report: Mapping[str, float],
     *,
-    k_curve: pd.DataFrame | None = None,
     title: str = "Model repair",
 ) -> Any:
-    """A matplotlib figure: accuracies before / after / oracle, and how k was chosen.
+    """A matplotlib figure: accuracies before / after / oracle.
 
     Parameters
     ----------
-    report : dict from :func:`~labelmend.repair.evaluate.repair_model` (``result.report``)
-    k_curve : DataFrame (k, selection_accuracy), optional — the right-hand panel
+    report : dict from :func:`~labelmend.repair.pipeline.repair_model` (``result.report``)
 
     The caller saves and closes it.
     """
@@ -59,8 +57,7 @@ def repair_figure(
     import matplotlib.pyplot as plt
 
     shown = [(key, label) for key, label in PANELS if f"{key}_before" in report]
-    fig, axes = plt.subplots(1, 2 if k_curve is not None else 1, figsize=(11, 4.2), squeeze=False)
-    bars = axes[0, 0]
+    fig, bars = plt.subplots(figsize=(6.5, 4.2))
     width = 0.26
     colours = {"before": "#9e9e9e", "after": "#1f77b4", "oracle": "#ff7f0e"}
     names = {"before": "before", "after": "repaired", "oracle": "retrained (oracle)"}
@@ -85,21 +82,48 @@ def repair_figure(
         f"{int(report.get('k_removed', 0))} examples unlearned · retention {retention:.1%}"
     )
     bars.legend(loc="upper left", fontsize=8, ncols=3)
-    if k_curve is not None:
-        curve = axes[0, 1]
-        curve.plot(k_curve["k"], k_curve["selection_log_loss"], marker="o", color="#1f77b4")
-        curve.set_ylabel("log-loss on the selection split (chooses k)", color="#1f77b4")
-        accuracy = curve.twinx()
-        accuracy.plot(
-            k_curve["k"], k_curve["selection_accuracy"], marker=".", color="#7f7f7f", alpha=0.7
-        )
-        accuracy.set_ylabel("accuracy on the selection split", color="#7f7f7f")
-        chosen = report.get("k_removed", math.nan)
-        curve.axvline(chosen, color="#d62728", linestyle="--", label=f"chosen k = {chosen:.0f}")
-        curve.set_xlabel("k (top-scored training examples unlearned)")
-        curve.set_title("Choosing k on held-out validation data")
-        curve.legend(fontsize=8, loc="upper center")
-        curve.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_failure_types(
+    transfer: npt.NDArray[np.float64], path: str | Path, *, title: str = "Failure types"
+) -> Path:
+    """Write a heatmap PNG: accuracy on each type's held-out half (columns) after
+    fine-tuning on each type (rows); the last column is the previously correct rows.
+
+    Parameters
+    ----------
+    transfer : (T, T + 1) from :class:`~labelmend.repair.failures.FailureTypes`
+    path : where the PNG goes
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_types = transfer.shape[0]
+    fig, ax = plt.subplots(figsize=(1.2 * n_types + 3.5, 0.9 * n_types + 2))
+    image = ax.imshow(transfer, vmin=0.0, vmax=1.0, cmap="viridis")
+    for (row, column), value in np.ndenumerate(transfer):
+        ax.text(
+            column,
+            row,
+            f"{value:.0%}",
+            ha="center",
+            va="center",
+            color="white" if value < 0.6 else "black",
+            fontsize=9,
+        )
+    ax.set_xticks(range(n_types + 1), [f"type {t}" for t in range(n_types)] + ["correct"])
+    ax.set_yticks(range(n_types), [f"tuned on {t}" for t in range(n_types)])
+    ax.set_xlabel("accuracy on held-out half (previously correct rows: last column)")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -30,7 +30,7 @@ import torch
 from labelmend._validation import check_choice
 from labelmend.errors import InputError
 from labelmend.repair._objective import CurvatureKind, damped_solve
-from labelmend.repair.identify import Dataset, as_classifier, check_dataset
+from labelmend.repair.identify import XY, as_classifier, check_dataset
 from labelmend.repair.models import TorchClassifier, to_sklearn
 
 #: The default: on the digits benchmark within 1 point of retraining, at 1–16% of its time.
@@ -191,7 +191,7 @@ def removal_mask(remove: Any, n_samples: int) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def unlearn(model: Any, train: Dataset, remove: Any, *, method: str = DEFAULT_UNLEARN) -> Any:
+def unlearn(model: Any, train: XY, remove: Any, *, method: str = DEFAULT_UNLEARN) -> Any:
     """A copy of ``model`` that has forgotten the ``remove`` rows of its training set.
 
     Parameters

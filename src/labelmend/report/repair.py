@@ -1,11 +1,10 @@
-"""The repair page: what was unlearned, accuracies before / after / retrained, how k was
-chosen.
+"""The repair page: what was unlearned, accuracies before / after / retrained.
 
-``labelmend repair --out DIR`` writes it as ``DIR/report.html`` (through
-:func:`labelmend.repair.output.write_repair`); the numbers are the repair's own
+``labelmend repair run --out DIR`` writes it as ``DIR/report.html`` (through
+:func:`labelmend.repair.files.write_repair`); the numbers are the repair's own
 ``report`` dict, the table the CLI prints.
 
->>> from labelmend.repair.output import write_repair  # writes DIR/report.html with this
+>>> from labelmend.repair.files import write_repair  # writes DIR/report.html with this
 """
 
 from __future__ import annotations
@@ -84,10 +83,10 @@ def figure_section(result: Any) -> Section:
     from labelmend.repair.plot import repair_figure
 
     with charts.styled():
-        svg = charts.close_to_svg(repair_figure(result.report, k_curve=result.k_curve))
-    return Section("figure", "Accuracies and the choice of k", svg)
+        svg = charts.close_to_svg(repair_figure(result.report))
+    return Section("figure", "Accuracies before and after", svg)
 
 
 def repair_page(result: Any, *, title: str = "Model repair") -> str:
-    """The whole repair page as HTML, from a :class:`~labelmend.repair.evaluate.RepairResult`."""
+    """The whole repair page as HTML, from a :class:`~labelmend.repair.pipeline.RepairResult`."""
     return render_page(title, [summary_section(result), figure_section(result)])

@@ -1,0 +1,337 @@
+"""Repair from files to files: read features, labels and a model, run, write the results.
+
+:func:`repair_files` is what ``labelmend repair run`` calls, :func:`analyze_files` what
+``labelmend repair analyze`` calls; the commands only parse options and print. Nothing is
+written unless every input was read and the computation succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from labelmend import fitting
+from labelmend.errors import InputError
+from labelmend.io import load_features, load_labels, read_table, write_table
+from labelmend.repair.failures import FailureTypes, analyze_failures, repair_types
+from labelmend.repair.identify import XY, as_classifier, check_dataset, relabel_queue
+from labelmend.repair.k_selection import choose_k
+from labelmend.repair.models import MODEL_KINDS, set_torch_threads
+from labelmend.repair.persistence import read_model, write_model
+from labelmend.repair.pipeline import Progress, RepairResult, repair_model, trained_model
+from labelmend.repair.plot import plot_failure_types, plot_repair
+from labelmend.repair.unlearning import DEFAULT_UNLEARN
+from labelmend.report.page import write_page
+from labelmend.report.repair import repair_page
+
+#: Names of the files :func:`write_repair` writes, by key of its returned paths.
+OUTPUT_FILES = {
+    "suspects": "suspects.csv",
+    "relabel_queue": "relabel_queue.csv",
+    "report": "report.json",
+    "plot": "repair.png",
+}
+
+
+@dataclass(frozen=True)
+class RepairFiles:
+    """A repair run from files: the result and the paths written, by name."""
+
+    result: RepairResult
+    paths: dict[str, Path]
+
+
+def _read_pair(
+    features: str | Path, labels: str | Path, column: str | None, classes: Sequence[str] | None
+) -> XY:
+    return load_features(features), load_labels(labels, column=column, classes=classes)
+
+
+def repair_files(
+    train_features: str | Path,
+    train_labels: str | Path,
+    val_features: str | Path,
+    val_labels: str | Path,
+    out: str | Path,
+    *,
+    test_features: str | Path | None = None,
+    test_labels: str | Path | None = None,
+    model: str | Path = "linear",
+    method: str = "default",
+    unlearn_method: str = DEFAULT_UNLEARN,
+    budget: int | None = None,
+    classes: Sequence[str] | None = None,
+    label_column: str | None = None,
+    random_state: int = 0,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> RepairFiles:
+    """Read the sets, run :func:`~labelmend.repair.pipeline.repair_model`, write the outputs.
+
+    Parameters
+    ----------
+    train_features, train_labels : paths
+        Features (N, D) (``.npy``, ``.csv``, ``.parquet``) and possibly noisy labels (N,).
+    val_features, val_labels : paths
+        Correctly labelled validation rows (M, D), (M,).
+    out : path
+        Directory for the outputs (see :func:`write_repair`); created only on success.
+    test_features, test_labels : paths, optional
+        Both or neither.
+    model : "linear", "mlp" or a path to a trained model (``.pt``, ``.joblib``, ``.pkl``)
+    method, unlearn_method, budget, random_state
+        As in :func:`~labelmend.repair.pipeline.repair_model`.
+    classes : class names in order, optional (labels given as names)
+    label_column : the label column of label tables, optional
+    threads : torch's intra-op threads (small heads: 1)
+    progress : callable ``(stage, done, total)``, optional
+
+    Returns
+    -------
+    RepairFiles
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(4, 1, (60, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(60, int)]
+    >>> np.save(folder / "x.npy", X); np.save(folder / "y.npy", y)
+    >>> done = repair_files(folder / "x.npy", folder / "y.npy", folder / "x.npy",
+    ...                     folder / "y.npy", folder / "out", method="loss", budget=3)
+    >>> sorted(path.name for path in done.paths.values())
+    ['model.pt', 'relabel_queue.csv', 'repair.png', 'report.html', 'report.json', 'suspects.csv']
+    """
+    if (test_features is None) != (test_labels is None):
+        raise InputError("Give both test features and test labels, or neither.")
+    set_torch_threads(threads)
+    names = list(classes) if classes else None
+    train = _read_pair(train_features, train_labels, label_column, names)
+    validation = _read_pair(val_features, val_labels, label_column, names)
+    test = None
+    if test_features is not None and test_labels is not None:
+        test = _read_pair(test_features, test_labels, label_column, names)
+    chosen: Any = model if str(model) in MODEL_KINDS else read_model(Path(model))
+    result = repair_model(
+        train,
+        validation,
+        model=chosen,
+        test=test,
+        method=method,
+        unlearn_method=unlearn_method,
+        budget=budget,
+        random_state=random_state,
+        progress=progress,
+    )
+    return RepairFiles(result, write_repair(result, out, train=train))
+
+
+def write_repair(result: RepairResult, directory: str | Path, *, train: XY) -> dict[str, Path]:
+    """Write ``suspects.csv``, ``relabel_queue.csv``, ``report.json``, the repaired model
+    (``model.pt`` or ``model.joblib``), ``repair.png`` and the page ``report.html``
+    (:mod:`labelmend.report.repair`) into ``directory``.
+
+    ``suspects.csv`` has one row per training example in input order: ``index``,
+    ``score`` (higher = more harmful) and ``removed``. ``relabel_queue.csv`` is
+    :func:`~labelmend.repair.identify.relabel_queue` with the repaired model's predictions
+    as suggested labels. Returns the paths by name.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    features, labels = train
+    suggested = as_classifier(result.after, len(labels)).predict(np.asarray(features))
+    suspects = pd.DataFrame(
+        {"index": np.arange(len(result.scores)), "score": result.scores, "removed": result.removed}
+    )
+    queue = relabel_queue(result.scores, labels, suggested_labels=suggested, removed=result.removed)
+    report = {key: (None if math.isnan(value) else value) for key, value in result.report.items()}
+    report["k_removed"] = int(result.report["k_removed"])
+    paths = {
+        "suspects": write_table(suspects, directory / OUTPUT_FILES["suspects"]),
+        "relabel_queue": write_table(queue, directory / OUTPUT_FILES["relabel_queue"]),
+        "model": write_model(result.after, directory),
+        "plot": plot_repair(result.report, directory / OUTPUT_FILES["plot"]),
+        "report": directory / OUTPUT_FILES["report"],
+    }
+    paths["report"].write_text(json.dumps(report, indent=2) + "\n")
+    paths["page"] = write_page(repair_page(result), directory / "report.html")
+    return paths
+
+
+@dataclass(frozen=True)
+class AnalysisFiles:
+    """A failure analysis from files: the typing, the failures' validation rows, the
+    per-type repair (or None) and the paths written."""
+
+    types: FailureTypes
+    failure_rows: npt.NDArray[np.intp]
+    repair: pd.DataFrame | None
+    paths: dict[str, Path]
+
+
+def analyze_files(
+    train_features: str | Path,
+    train_labels: str | Path,
+    val_features: str | Path,
+    val_labels: str | Path,
+    out: str | Path,
+    *,
+    model: str | Path = "linear",
+    embedding: str = "gradients",
+    n_types: int | None = None,
+    metadata: str | Path | None = None,
+    metadata_column: str | None = None,
+    classes: Sequence[str] | None = None,
+    label_column: str | None = None,
+    repair: bool = False,
+    budget: int | None = None,
+    random_state: int = 0,
+    threads: int = 1,
+) -> AnalysisFiles:
+    """Read the sets, type the validation failures, write the typing.
+
+    The failures are the validation rows the model gets wrong; the rows it gets right
+    measure compatibility. Writes ``types.csv`` (``row`` of the validation set, ``type``,
+    ``half``: ``tune`` or ``held_out``), ``types.json`` (both tables, the transfer
+    matrix, the scores) and ``failure_types.png`` (the heatmap) into ``out``; with
+    ``repair``, also ``types_repair.csv`` (:func:`~labelmend.repair.failures.repair_types`).
+
+    Parameters
+    ----------
+    train_features, train_labels, val_features, val_labels, out : paths
+        As in :func:`repair_files`.
+    model : "linear", "mlp" (trained here on the training set) or a trained model file
+    embedding, n_types, random_state
+        As in :func:`~labelmend.repair.failures.analyze_failures`.
+    metadata : path, optional
+        A table with one row per validation row; ``metadata_column`` names the column
+        (or it has one column). Needed by ``embedding="metadata"``.
+    repair : bool
+        Also repair each type on its own, unlearning ``budget`` rows per type (default:
+        :func:`~labelmend.repair.k_selection.choose_k` on out-of-fold probabilities).
+    classes, label_column, threads
+        As in :func:`repair_files`.
+    """
+    set_torch_threads(threads)
+    names = list(classes) if classes else None
+    train = _read_pair(train_features, train_labels, label_column, names)
+    validation = _read_pair(val_features, val_labels, label_column, names)
+    values = None if metadata is None else _read_column(metadata, metadata_column)
+    chosen: Any = model if str(model) in MODEL_KINDS else read_model(Path(model))
+    trained = trained_model(chosen, train, random_state=random_state)
+    classifier = as_classifier(trained, len(train[1]))
+    if names is not None and classifier.n_classes != len(names):
+        raise InputError(
+            f"The model has {classifier.n_classes} outputs but {len(names)} classes were given."
+        )
+    val_x, val_y = (part.numpy() for part in check_dataset("validation", validation, classifier))
+    wrong = np.flatnonzero(classifier.predict(val_x) != val_y)
+    right = np.setdiff1d(np.arange(len(val_y)), wrong)
+    if values is not None:
+        if len(values) != len(val_y):
+            raise InputError(
+                f"{metadata} has {len(values)} rows but the validation set has {len(val_y)}."
+            )
+        values = values[wrong]
+    types = analyze_failures(
+        classifier,
+        train,
+        (val_x[wrong], val_y[wrong]),
+        (val_x[right], val_y[right]),
+        embedding=embedding,
+        n_types=n_types,
+        metadata=values,
+        random_state=random_state,
+    )
+    per_type = None
+    if repair:
+        k = budget
+        if k is None:
+            probs = fitting.out_of_fold_probs(
+                *train,
+                model=lambda: classifier.clone(with_curvature=False),
+                n_classes=classifier.n_classes,
+                random_state=random_state,
+            )
+            k, _ = choose_k(train[1], probs)
+        per_type = repair_types(
+            classifier,
+            train,
+            (val_x[wrong], val_y[wrong]),
+            (val_x[right], val_y[right]),
+            types,
+            k=k,
+        )
+    return AnalysisFiles(
+        types, wrong, per_type, write_failure_types(types, wrong, out, repair=per_type)
+    )
+
+
+def _read_column(path: str | Path, column: str | None) -> npt.NDArray[Any]:
+    table = read_table(path)
+    if column is None:
+        if table.shape[1] != 1:
+            raise InputError(f"{path}: has columns {list(table.columns)}; name the column.")
+        column = str(table.columns[0])
+    if column not in table.columns:
+        raise InputError(f"{path}: no column {column!r}; found {list(table.columns)}.")
+    return table[column].to_numpy()
+
+
+def write_failure_types(
+    types: FailureTypes,
+    failure_rows: npt.NDArray[np.intp],
+    directory: str | Path,
+    *,
+    repair: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write ``types.csv``, ``types.json`` and ``failure_types.png`` into ``directory``.
+
+    ``types.csv``: one row per failure — ``row`` (its validation row), ``type``, ``half``
+    (``tune``: fine-tuned on; ``held_out``: measured). ``types.json``: the embedding, the
+    score and the random baseline's, both per-type tables, the transfer matrix and the
+    score of every number of types tried. Returns the paths by name.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    assignment = pd.DataFrame(
+        {
+            "row": failure_rows,
+            "type": types.assignment,
+            "half": np.where(types.halves, "tune", "held_out"),
+        }
+    )
+    report = {
+        "embedding": types.embedding,
+        "n_types": types.n_types,
+        "score": types.score,
+        "baseline_score": types.baseline_score,
+        "types": types.table.to_dict("records"),
+        "baseline": types.baseline.to_dict("records"),
+        "transfer": types.transfer.tolist(),
+        "scores": types.scores.to_dict("records"),
+    }
+    paths = {
+        "types": write_table(assignment, directory / "types.csv"),
+        "heatmap": plot_failure_types(
+            types.transfer,
+            directory / "failure_types.png",
+            title=f"Failure types by {types.embedding}",
+        ),
+        "report": directory / "types.json",
+    }
+    if repair is not None:
+        paths["repair"] = write_table(repair, directory / "types_repair.csv")
+        report["repair"] = repair.to_dict("records")
+    paths["report"].write_text(json.dumps(report, indent=2, default=float) + "\n")
+    return paths

@@ -1,0 +1,117 @@
+"""Models on disk: labelmend's ``.pt`` heads and pickled scikit-learn LogisticRegression.
+
+The only module of :mod:`labelmend.repair` that reads or writes model files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from labelmend._validation import check_choice
+from labelmend.errors import InputError
+from labelmend.repair.models import MODEL_KINDS, TorchClassifier, build_head
+
+
+def _first_line(exc: Exception) -> str:
+    return f"{type(exc).__name__}: " + (str(exc).strip().splitlines() or [""])[0]
+
+
+def save_model(model: TorchClassifier, path: str | Path) -> Path:
+    """Write a classifier made by :func:`~labelmend.repair.models.make_classifier` to a
+    ``.pt`` file (tensors and plain values only).
+
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> from labelmend.repair.models import make_classifier
+    >>> X = np.eye(3)
+    >>> model = make_classifier("linear", X, n_classes=3).fit(X, [0, 1, 2])
+    >>> path = save_model(model, os.path.join(tempfile.mkdtemp(), "m.pt"))
+    >>> load_model(path).predict(X).tolist()
+    [0, 1, 2]
+    """
+    if model.spec is None or model.spec.get("kind") not in MODEL_KINDS:
+        raise InputError(
+            "save_model writes models made by make_classifier; save others with torch."
+        )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "spec": model.spec,
+            "weight_decay": model.weight_decay,
+            "seed": model.seed,
+            "state": model.module.state_dict(),
+        },
+        path,
+    )
+    return path
+
+
+def load_model(path: str | Path) -> TorchClassifier:
+    """Read a classifier written by :func:`save_model` (``weights_only``: no code runs)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file.")
+    try:
+        saved = torch.load(path, weights_only=True)
+        spec = saved["spec"]
+        kind = spec["kind"]
+        check_choice("kind", kind, MODEL_KINDS, where="load_model")
+        n_features, n_classes = int(spec["n_features"]), int(spec["n_classes"])
+        hidden = [] if kind == "linear" else [int(spec["hidden"])]
+        state = saved["state"]
+        module = build_head(
+            kind, [n_features, *hidden, n_classes], state["0.mean"], state["0.scale"]
+        )
+        module.load_state_dict(state)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot load a labelmend model ({_first_line(exc)})") from exc
+    return TorchClassifier(
+        module,
+        n_classes=n_classes,
+        weight_decay=float(saved["weight_decay"]),
+        seed=int(saved["seed"]),
+        spec=spec,
+    )
+
+
+def read_model(path: str | Path) -> Any:
+    """A trained model from a file: ``.pt`` from :func:`save_model`, or a pickled
+    scikit-learn LogisticRegression (``.joblib``/``.pkl``; unpickling runs code: only
+    open files you trust)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".pt":
+        return load_model(path)
+    if suffix not in (".joblib", ".pkl"):
+        raise InputError(f"{path}: unsupported model file; expected .pt, .joblib or .pkl.")
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file.")
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    try:
+        model = joblib.load(path)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot load the model ({_first_line(exc)})") from exc
+    if not isinstance(model, LogisticRegression):
+        raise InputError(
+            f"{path}: holds a {type(model).__name__}; expected a fitted LogisticRegression."
+        )
+    return model
+
+
+def write_model(model: Any, directory: str | Path) -> Path:
+    """Save a model next to the repair's other outputs: ``model.pt`` or ``model.joblib``."""
+    directory = Path(directory)
+    if isinstance(model, TorchClassifier):
+        return save_model(model, directory / "model.pt")
+    import joblib
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "model.joblib"
+    joblib.dump(model, path)
+    return path

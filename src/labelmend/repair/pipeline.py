@@ -1,0 +1,276 @@
+"""The whole repair, measured: train, find the culprits, pick k, unlearn, compare.
+
+The validation set (assumed correctly labelled) is split in two: a *targeting* part whose
+failures drive identification, and a *held-out* part that only measures
+(:mod:`labelmend.repair.metrics`). Without a budget, k comes from the ranking engine's
+expected number of label errors (:mod:`labelmend.repair.k_selection`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from labelmend import fitting
+from labelmend._validation import RandomState, check_choice, check_labels, check_random_state
+from labelmend.errors import InputError
+from labelmend.repair.identify import (
+    HARM_METHODS,
+    HARM_PRIORS,
+    USES_OUT_OF_FOLD,
+    XY,
+    as_classifier,
+    check_dataset,
+    find_harmful_examples,
+)
+from labelmend.repair.k_selection import EXPECTED_ERRORS_SHRINK, choose_k
+from labelmend.repair.metrics import evaluate_repair
+from labelmend.repair.models import MODEL_KINDS, TorchClassifier, make_classifier, to_sklearn
+from labelmend.repair.unlearning import DEFAULT_UNLEARN, UNLEARN_METHODS, unlearn
+
+#: Keys every :attr:`RepairResult.report` has (the test-set ones when a test set is given).
+REPORT_KEYS = (
+    "k_removed",
+    "test_accuracy_before",
+    "test_accuracy_after",
+    "heldout_failure_accuracy_before",
+    "heldout_failure_accuracy_after",
+    "retention",
+    "seconds_identify",
+    "seconds_unlearn",
+    "seconds_retrain",
+)
+#: Stages reported to ``progress``, in order.
+STAGES = (
+    "Training the model",
+    "Scoring training examples",
+    "Choosing how many to unlearn",
+    "Unlearning",
+    "Retraining from scratch (reference)",
+)
+
+#: ``progress(stage, done, total)``: called as each stage starts (done 0) and ends.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ValidationSplit:
+    """Row indices of the two parts of the validation set."""
+
+    targeting: npt.NDArray[np.intp]
+    heldout: npt.NDArray[np.intp]
+
+
+def split_validation(
+    n_samples: int, *, heldout_fraction: float = 0.3, random_state: RandomState = 0
+) -> ValidationSplit:
+    """Shuffle validation rows into a targeting and a held-out part.
+
+    >>> split = split_validation(10, random_state=0)
+    >>> len(split.targeting), len(split.heldout)
+    (7, 3)
+    """
+    if not 0.0 < heldout_fraction < 1.0:
+        raise InputError(f"heldout_fraction must lie in (0, 1). Got {heldout_fraction}.")
+    order = check_random_state(random_state).permutation(n_samples)
+    n_heldout = round(heldout_fraction * n_samples)
+    return ValidationSplit(targeting=np.sort(order[n_heldout:]), heldout=np.sort(order[:n_heldout]))
+
+
+def trained_model(model: Any, train: XY, *, random_state: RandomState = 0) -> Any:
+    """``model`` as is when it is a model; a new ``"linear"`` / ``"mlp"`` head trained on
+    ``train`` when it is a kind.
+
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1]])
+    >>> trained_model("linear", (X, [0, 0, 1, 1])).predict(X).tolist()
+    [0, 0, 1, 1]
+    """
+    if not isinstance(model, str):
+        return model
+    if model not in MODEL_KINDS:
+        raise InputError(f"model must be one of {list(MODEL_KINDS)} or a model. Got {model!r}.")
+    n_classes = max(int(check_labels(train[1]).max()) + 1, 2)
+    head = make_classifier(model, train[0], n_classes=n_classes, random_state=random_state)
+    return head.fit(*check_dataset("train", train, head))
+
+
+class _Stages:
+    """Tells ``progress`` as each of :data:`STAGES` starts and ends."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.current: str | None = None
+
+    def start(self, index: int) -> None:
+        self.finish()
+        self.current = STAGES[index]
+        if self.progress is not None:
+            self.progress(self.current, 0, 1)
+
+    def finish(self) -> None:
+        if self.current is not None and self.progress is not None:
+            self.progress(self.current, 1, 1)
+        self.current = None
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """Everything :func:`repair_model` produced.
+
+    Attributes
+    ----------
+    before, after, oracle : models (trained, repaired, retrained without the removed rows)
+    scores : (N,) harm scores, higher = more harmful
+    removed : (N,) bool, the rows unlearned
+    report : dict of metrics (see :func:`evaluate_repair`), ``k_removed``,
+        ``expected_errors`` (Σ p_error, when computed) and wall times
+    """
+
+    before: Any
+    after: Any
+    oracle: Any
+    scores: npt.NDArray[np.float64]
+    removed: npt.NDArray[np.bool_]
+    report: dict[str, float]
+
+
+def repair_model(
+    train: XY,
+    validation: XY,
+    *,
+    model: Any = "linear",
+    test: XY | None = None,
+    method: str = "default",
+    unlearn_method: str = DEFAULT_UNLEARN,
+    budget: int | None = None,
+    shrink: float = EXPECTED_ERRORS_SHRINK,
+    heldout_fraction: float = 0.3,
+    random_state: RandomState = 0,
+    progress: Progress | None = None,
+) -> RepairResult:
+    """Train (or take) a model, find what makes it fail, unlearn it, and prove the repair.
+
+    Parameters
+    ----------
+    train : (features (N, D), labels (N,)), labels possibly noisy
+    validation : (features (M, D), correct labels (M,))
+        Its failures (rows the model gets wrong) drive the repair; see
+        :func:`split_validation` for how it is split.
+    model : {"linear", "mlp"}, TorchClassifier or fitted LogisticRegression
+        A kind is trained on ``train`` here; a model must already be trained on it.
+    test : (features, labels), optional
+    method : str
+        Identification method (:data:`~labelmend.repair.identify.HARM_METHODS`).
+    unlearn_method : str
+        Unlearning method (:data:`~labelmend.repair.unlearning.UNLEARN_METHODS`).
+    budget : int, optional
+        Remove exactly this many rows; otherwise k = round(shrink × Σ p_error)
+        (:func:`~labelmend.repair.k_selection.choose_k`).
+    shrink : float
+        The factor on the expected number of label errors when no budget is given.
+    heldout_fraction : float
+        Part of the validation set kept aside to measure the repair.
+    random_state : int, Generator or None
+        Model initialisation, validation split, folds.
+    progress : callable ``(stage, done, total)``, optional
+        Told as each stage of :data:`STAGES` starts (done 0) and ends (done 1, total 1).
+
+    Returns
+    -------
+    RepairResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (80, 2)), rng.normal(3, 1, (80, 2))]
+    >>> y = np.r_[np.zeros(80, int), np.ones(80, int)]
+    >>> noisy = y.copy(); noisy[:8] = 1  # eight flipped labels
+    >>> result = repair_model((X, noisy), (X + 0.1, y), random_state=0)
+    >>> int(result.removed[:8].sum()) >= 6
+    True
+    """
+    rng = check_random_state(random_state)
+    stages = _Stages(progress)
+    n_train = len(np.asarray(train[1]))
+    if budget is not None and not 0 <= budget < n_train:
+        raise InputError(
+            f"budget must lie in [0, {n_train}) (the training set has {n_train} rows). "
+            f"Got {budget}."
+        )
+    check_choice("method", method, HARM_METHODS, where="repair_model")
+    check_choice("unlearn_method", unlearn_method, UNLEARN_METHODS, where="repair_model")
+    stages.start(0)
+    model = trained_model(model, train, random_state=rng)
+    before = as_classifier(model, n_train)
+    train_x, train_t = check_dataset("train", train, before)
+    val_x, val_t = check_dataset("validation", validation, before)
+    if test is not None:
+        check_dataset("test", test, before)
+    train_pair = (train_x.numpy(), train_t.numpy())
+    val_features, val_labels = val_x.numpy(), val_t.numpy()
+    split = split_validation(len(val_labels), heldout_fraction=heldout_fraction, random_state=rng)
+    targeting = split.targeting[
+        before.predict(val_features[split.targeting]) != val_labels[split.targeting]
+    ]
+    failures = (val_features[targeting], val_labels[targeting])
+    if method not in HARM_PRIORS and len(targeting) == 0:
+        raise InputError(
+            f"The model gets all {len(split.targeting)} targeting validation rows right: "
+            f"no failures to repair (the harm priors {list(HARM_PRIORS)} need none)."
+        )
+
+    stages.start(1)
+    started = time.perf_counter()
+    pred_probs = None
+    if method in USES_OUT_OF_FOLD or budget is None:
+        pred_probs = fitting.out_of_fold_probs(
+            *train_pair,
+            model=lambda: before.clone(with_curvature=False),
+            n_classes=before.n_classes,
+            random_state=rng,
+        )
+    scores = find_harmful_examples(
+        before, train_pair, failures, method=method, pred_probs=pred_probs, random_state=rng
+    )
+    seconds_identify = time.perf_counter() - started
+
+    stages.start(2)
+    extra: dict[str, float] = {}
+    if budget is None:
+        k, extra["expected_errors"] = choose_k(train_pair[1], pred_probs, shrink=shrink)
+    else:
+        k = int(budget)
+    removed = np.zeros(n_train, dtype=bool)
+    removed[np.argsort(-scores, kind="stable")[:k]] = True
+
+    stages.start(3)
+    started = time.perf_counter()
+    after = unlearn(before, train_pair, removed, method=unlearn_method)
+    seconds_unlearn = time.perf_counter() - started
+
+    stages.start(4)
+    started = time.perf_counter()
+    oracle = unlearn(before, train_pair, removed, method="retrain")
+    seconds_retrain = time.perf_counter() - started
+
+    stages.finish()
+    heldout = (val_features[split.heldout], val_labels[split.heldout])
+    report = evaluate_repair(before, after, heldout, test=test, oracle=oracle)
+    report.update(
+        k_removed=float(k),
+        **extra,
+        n_targeting_failures=float(len(targeting)),
+        seconds_identify=seconds_identify,
+        seconds_unlearn=seconds_unlearn,
+        seconds_retrain=seconds_retrain,
+    )
+    if isinstance(model, TorchClassifier):
+        return RepairResult(before, after, oracle, scores, removed, report)
+    return RepairResult(
+        model, to_sklearn(after, model), to_sklearn(oracle, model), scores, removed, report
+    )

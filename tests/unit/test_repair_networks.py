@@ -1,0 +1,125 @@
+"""labelmend.repair.networks: any nn.Module trained from a DataLoader (CPU, seconds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import require_module
+
+torch = require_module("torch")
+
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from labelmend.errors import InputError  # noqa: E402
+from labelmend.repair import set_torch_threads  # noqa: E402
+from labelmend.repair.networks import (  # noqa: E402
+    NetworkClassifier,
+    network_harm,
+    unlearn_network,
+)
+
+set_torch_threads(1)
+
+
+def mlp(seed: int) -> nn.Module:
+    generator = torch.Generator().manual_seed(seed)
+    module = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 3))
+    with torch.no_grad():
+        for param in module.parameters():
+            param.copy_(torch.rand(param.shape, generator=generator) - 0.5)
+    return module
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """300 training rows (30 flipped labels), 300 clean validation rows, as tensors."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=3.0, size=(3, 4))
+    true = rng.integers(3, size=600)
+    features = torch.tensor(centres[true] + rng.normal(size=(600, 4)), dtype=torch.float32)
+    labels = true.copy()
+    flipped = rng.choice(300, size=30, replace=False)
+    labels[flipped] = (labels[flipped] + 1) % 3
+    train = TensorDataset(features[:300], torch.as_tensor(labels[:300]))
+    network = NetworkClassifier(mlp(0), n_classes=3, epochs=40, learning_rate=1e-2)
+    network.fit(
+        DataLoader(train, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+    )
+    return {
+        "network": network,
+        "train": train,
+        "is_error": labels[:300] != true[:300],
+        "val": (features[300:], torch.as_tensor(true[300:])),
+    }
+
+
+def ordered(dataset):
+    return DataLoader(dataset, batch_size=64)
+
+
+def test_minibatch_training_learns_and_refitting_retrains_from_scratch(blobs):
+    network = blobs["network"]
+    val_x, val_y = blobs["val"]
+    assert np.mean(network.predict(val_x) == val_y.numpy()) > 0.9
+    again = network.clone().fit(
+        DataLoader(
+            blobs["train"], batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0)
+        )
+    )
+    np.testing.assert_allclose(again.predict_proba(val_x), network.predict_proba(val_x), atol=1e-6)
+
+
+def test_last_layer_scores_find_the_flipped_rows(blobs):
+    network = blobs["network"]
+    val_x, val_y = blobs["val"]
+    wrong = network.predict(val_x) != val_y.numpy()
+    failures = ordered(TensorDataset(val_x[wrong], val_y[wrong]))
+    scores = network_harm(network, ordered(blobs["train"]), failures, method="fisher_votes")
+    assert scores.shape == (300,)
+    top = np.argsort(-scores)[:30]
+    assert blobs["is_error"][top].mean() >= 0.6  # 10% of the rows are flipped
+
+
+@pytest.mark.parametrize("method", ["last_layer", "finetune"])
+def test_unlearning_forgets_the_removed_labels_and_leaves_the_original(blobs, method):
+    network = blobs["network"]
+    features, labels = blobs["train"].tensors
+    remove = blobs["is_error"]
+    retained = DataLoader(TensorDataset(features[~remove], labels[~remove]), batch_size=32)
+    before = network.predict_proba(features)
+    repaired = unlearn_network(network, ordered(blobs["train"]), retained, remove, method=method)
+    rows = np.flatnonzero(remove)
+    given = labels.numpy()[rows]
+    after = repaired.predict_proba(features)[rows, given].mean()
+    assert after < before[rows, given].mean() - 0.05
+    np.testing.assert_allclose(network.predict_proba(features), before)
+
+
+def test_an_output_layer_of_the_wrong_size_is_refused():
+    with pytest.raises(InputError, match="output layer has 3 outputs but there are 10 classes"):
+        NetworkClassifier(mlp(0), n_classes=10)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "message"),
+    [
+        (
+            TensorDataset(torch.zeros(8, 4), torch.zeros(8, 1, dtype=torch.long)),
+            r"labels of shape \(B,\)",
+        ),
+        (
+            TensorDataset(torch.zeros(8, 5), torch.zeros(8, dtype=torch.long)),
+            r"cannot take inputs of shape \(4, 5\)",
+        ),
+        (
+            TensorDataset(torch.zeros(8, 4), torch.zeros(8), torch.zeros(8)),
+            r"\(inputs, labels\) pairs",
+        ),
+    ],
+)
+def test_a_loader_with_the_wrong_shapes_is_one_clear_error(dataset, message):
+    network = NetworkClassifier(mlp(0), n_classes=3, epochs=1)
+    with pytest.raises(InputError, match=message):
+        network.fit(DataLoader(dataset, batch_size=4))
