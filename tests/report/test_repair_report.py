@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import require_module
@@ -42,3 +43,45 @@ def test_the_repair_page_opens_cleanly_and_shows_the_repair(tmp_path, browse):
     ]
     assert "chosen k" not in shown.page.content()  # a fixed budget: no k curve
     assert shown.page.locator("section#figure svg").count() == 1
+
+
+@pytest.mark.server
+def test_the_failure_types_page_shows_the_typing_the_repair_and_the_heatmap(tmp_path, browse):
+    from labelmend.repair.failures import FailureTypes
+    from labelmend.repair.files import write_failure_types
+
+    per_type = pd.DataFrame(
+        {
+            "type": [0, 1],
+            "size": [10, 6],
+            "learnability": [0.8, 0.5],
+            "generalisability": [0.9, 0.7],
+            "independence": [0.6, 0.2],
+            "compatibility": [0.95, 0.97],
+        }
+    )
+    types = FailureTypes(
+        embedding="gradients",
+        assignment=np.array([0] * 10 + [1] * 6),
+        halves=np.arange(16) % 2 == 0,
+        table=per_type,
+        transfer=np.array([[0.8, 0.1, 0.95], [0.2, 0.5, 0.97]]),
+        score=0.71,
+        baseline=per_type.assign(learnability=[0.3, 0.3]),
+        baseline_score=0.28,
+        scores=pd.DataFrame({"n_types": [2, 3], "score": [0.71, 0.6]}),
+    )
+    repair = pd.DataFrame(
+        {"type": [0, 1], "size": [10, 6], "k": [5, 5], "fixed": [0.6, 0.4],
+         "others_fixed": [0.0, 0.1], "retention": [0.99, 0.98]}
+    )  # fmt: skip
+    paths = write_failure_types(types, np.arange(16), tmp_path / "types", repair=repair)
+    shown = browse(paths["page"], tmp_path / "types.png")
+    assert shown.errors == []
+    assert (shown.card("n_types"), shown.card("score")) == ("2", "0.710")
+    assert shown.card("baseline_score") == "0.280"
+    rows = shown.page.locator("table[data-key=types] tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(1).locator("td").all_inner_texts()[:3] == ["1", "6", "0.500"]
+    assert shown.page.locator("table[data-key=repair] tbody tr").count() == 2
+    assert shown.page.locator("section#transfer svg").count() == 1

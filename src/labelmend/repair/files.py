@@ -30,7 +30,7 @@ from labelmend.repair.pipeline import Progress, RepairResult, repair_model, trai
 from labelmend.repair.plot import plot_failure_types, plot_repair
 from labelmend.repair.unlearning import DEFAULT_UNLEARN
 from labelmend.report.page import write_page
-from labelmend.report.repair import repair_page
+from labelmend.report.repair import repair_page, types_page
 
 #: Names of the files :func:`write_repair` writes, by key of its returned paths.
 OUTPUT_FILES = {
@@ -295,7 +295,8 @@ def write_failure_types(
     *,
     repair: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
-    """Write ``types.csv``, ``types.json`` and ``failure_types.png`` into ``directory``.
+    """Write ``types.csv``, ``types.json``, ``failure_types.png`` and the page
+    ``report.html`` (:func:`labelmend.report.repair.types_page`) into ``directory``.
 
     ``types.csv``: one row per failure — ``row`` (its validation row), ``type``, ``half``
     (``tune``: fine-tuned on; ``held_out``: measured). ``types.json``: the embedding, the
@@ -334,4 +335,5 @@ def write_failure_types(
         paths["repair"] = write_table(repair, directory / "types_repair.csv")
         report["repair"] = repair.to_dict("records")
     paths["report"].write_text(json.dumps(report, indent=2, default=float) + "\n")
+    paths["page"] = write_page(types_page(types, repair), directory / "report.html")
     return paths

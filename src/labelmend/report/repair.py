@@ -1,8 +1,10 @@
-"""The repair page: what was unlearned, accuracies before / after / retrained.
+"""The repair pages: what was unlearned, accuracies before / after / retrained; and the
+failure types with the per-type table, the per-type repair and the transfer heatmap.
 
-``labelmend repair run --out DIR`` writes it as ``DIR/report.html`` (through
-:func:`labelmend.repair.files.write_repair`); the numbers are the repair's own
-``report`` dict, the table the CLI prints.
+``labelmend repair run --out DIR`` writes the first as ``DIR/report.html`` (through
+:func:`labelmend.repair.files.write_repair`), ``labelmend repair analyze --out DIR`` the
+second (through :func:`labelmend.repair.files.write_failure_types`); the numbers are the
+same objects the CLI prints.
 
 >>> from labelmend.repair.files import write_repair  # writes DIR/report.html with this
 """
@@ -90,3 +92,48 @@ def figure_section(result: Any) -> Section:
 def repair_page(result: Any, *, title: str = "Model repair") -> str:
     """The whole repair page as HTML, from a :class:`~labelmend.repair.pipeline.RepairResult`."""
     return render_page(title, [summary_section(result), figure_section(result)])
+
+
+#: Formats of the per-type tables' metric columns.
+TYPE_FORMATS = {
+    "learnability": ".3f",
+    "generalisability": ".3f",
+    "independence": ".3f",
+    "compatibility": ".3f",
+}
+
+
+def types_page(types: Any, repair: pd.DataFrame | None = None) -> str:
+    """The failure-types page from a :class:`~labelmend.repair.failures.FailureTypes`.
+
+    Sections: the typing's score against a random typing with as many types, the
+    per-type table, the per-type repair (when ``repair`` is given) and the transfer
+    heatmap (accuracy on each type's held-out half after fine-tuning on each type; the
+    last column is the previously correct rows).
+    """
+    numbers = cards(
+        [
+            ("embedding", "failures typed by", str(types.embedding)),
+            ("n_types", "failure types", f"{types.n_types}"),
+            ("score", "typing score", f"{types.score:.3f}"),
+            ("baseline_score", "random typing's score", f"{types.baseline_score:.3f}"),
+        ]
+    )
+    sections = [
+        Section("summary", "Failure types", numbers),
+        Section("types", "Per type", table(types.table, formats=TYPE_FORMATS, key="types")),
+    ]
+    if repair is not None:
+        sections.append(
+            Section("repair", "Repair per type", table(repair, formats=TYPE_FORMATS, key="repair"))
+        )
+    names = [f"type {t}" for t in range(types.n_types)]
+    svg = charts.heatmap(
+        types.transfer,
+        rows=[f"tuned on {name}" for name in names],
+        columns=[*names, "correct"],
+        xlabel="accuracy on (held-out half)",
+        ylabel="fine-tuned on",
+    )
+    sections.append(Section("transfer", "Accuracy after fine-tuning on each type", svg))
+    return render_page("Failure types", sections)
