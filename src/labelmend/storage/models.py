@@ -7,7 +7,7 @@ The schema changes only through the Alembic migrations in ``migrations/versions`
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -50,12 +50,6 @@ def utcnow() -> datetime:
     """Now, in UTC, to the microsecond: rows written in the same second keep their order
     (SQLite's own clock counts whole seconds)."""
     return datetime.now(UTC)
-
-
-#: A row's creation time.
-CreatedAt = Annotated[
-    datetime, mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-]
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
