@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from sqlalchemy.orm import Session
@@ -25,6 +25,10 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Write the result as JSON on stdout instead of tables.")
+]
+StrategyOption = Annotated[
+    Literal["top", "balanced"],
+    typer.Option(help="top: rank order; balanced: at most budget/K per given label."),
 ]
 DatasetOption = Annotated[
     str | None,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
-from labelmend.cli._console import console, stage_progress
-from labelmend.cli._store import DatasetOption, DbOption
+from labelmend.cli._console import METHOD_HELP, console, stage_progress
+from labelmend.cli._store import DatasetOption, DbOption, StrategyOption
 from labelmend.cli.status import error_count_line
 from labelmend.storage import open_store
 
@@ -67,12 +67,9 @@ def round_(
     seed: SeedOption = 0,
     name: NameOption = None,
     features: FeaturesOption = None,
-    method: Annotated[MethodName, typer.Option(help="Ranking method.")] = "errors_per_annotation",
+    method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = "errors_per_annotation",
     difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
-    strategy: Annotated[
-        Literal["top", "balanced"],
-        typer.Option(help="top: rank order; balanced: at most budget/K per given label."),
-    ] = "top",
+    strategy: StrategyOption = "top",
     dataset: DatasetOption = None,
     db: DbOption = None,
 ) -> None:

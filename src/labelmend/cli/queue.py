@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from labelmend import workflow
 from labelmend.cli._console import console, frame_table, print_json
-from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store
+from labelmend.cli._store import DatasetOption, DbOption, JsonOption, StrategyOption, store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,10 +44,7 @@ def create(
     fraction: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="Share of the dataset, in (0, 1].")
     ] = None,
-    strategy: Annotated[
-        Literal["top", "balanced"],
-        typer.Option(help="top: rank order; balanced: at most budget/K per given label."),
-    ] = "top",
+    strategy: StrategyOption = "top",
     dataset: DatasetOption = None,
     db: DbOption = None,
 ) -> None:
