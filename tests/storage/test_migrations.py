@@ -8,9 +8,11 @@ import sys
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from labelmend.storage import Base, open_store
+from labelmend.storage import repository as repo
 from labelmend.storage.migrate import MIGRATIONS, head_revision
 
 
@@ -68,3 +70,65 @@ def test_first_use_migrates_automatically(database_url):
         tables = set(inspect(session.connection()).get_table_names())
     assert {table.name for table in Base.metadata.sorted_tables} <= tables
     assert _differences(database_url) == []
+
+
+def _execute(url: str, *statements: str) -> list[tuple[object, ...]]:
+    """Run SQL statements in one transaction; the last one's rows (if it returns any)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                result = connection.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+HISTORY = "SELECT sample_id, old_label, new_label, source, actor FROM label_history ORDER BY id"
+
+
+def test_0005_keeps_the_history_and_allows_only_what_labelmend_writes(database_url):
+    _alembic(database_url, "upgrade", "0004")
+    _execute(
+        database_url,
+        "INSERT INTO datasets (name, classes) VALUES ('pets', '[\"cat\", \"dog\"]')",
+        "INSERT INTO samples (dataset_id, external_id, given_label, current_label) "
+        "VALUES (1, 's1', 0, 1), (1, 's2', 0, 0)",
+        "INSERT INTO label_history (sample_id, old_label, new_label, source, actor) "
+        "VALUES (1, 0, 1, 'annotation', 'plurality'), (2, 0, 0, 'manual', 'ann')",
+    )
+    rows = _execute(database_url, HISTORY)
+    _alembic(database_url, "upgrade", "head")
+    assert _execute(database_url, HISTORY) == rows
+    assert _execute(database_url, "SELECT p_wrong FROM label_history") == [(None,), (None,)]
+    assert _differences(database_url) == []
+    refused = [
+        "(sample_id, old_label, new_label, source) VALUES (1, 1, 0, 'model')",
+        "(sample_id, old_label, new_label, source) VALUES (1, 1, 0, 'import')",
+        "(sample_id, new_label, source) VALUES (1, 0, 'manual')",
+        "(sample_id, old_label, new_label, source, p_wrong) VALUES (1, 1, 0, 'manual', 1.5)",
+    ]
+    for values in refused:
+        with pytest.raises(IntegrityError):
+            _execute(database_url, f"INSERT INTO label_history {values}")
+    # Rows stored before the uncertainty was count as sure decisions, as they did.
+    with open_store(database_url) as session:
+        assert repo.decisions(session, repo.get_dataset(session)).to_dict() == {1: 0.0, 2: 0.0}
+    _alembic(database_url, "downgrade", "0004")
+    assert _execute(database_url, HISTORY) == rows
+    _execute(database_url, f"INSERT INTO label_history {refused[0]}")  # the old schema
+
+
+def test_0005_refuses_rows_no_labelmend_command_writes(database_url):
+    _alembic(database_url, "upgrade", "0004")
+    _execute(
+        database_url,
+        "INSERT INTO datasets (name, classes) VALUES ('pets', '[\"cat\", \"dog\"]')",
+        "INSERT INTO samples (dataset_id, external_id, given_label, current_label) "
+        "VALUES (1, 's1', 0, 0)",
+        "INSERT INTO label_history (sample_id, new_label, source) VALUES (1, 0, 'import')",
+    )
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        _alembic(database_url, "upgrade", "head")
+    assert "label_history holds 1 row(s) with source 'import' or 'model'" in failed.value.stderr
+    assert _execute(database_url, "SELECT source FROM label_history") == [("import",)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import select
 from tests.synthetic import noisy_problem
 from typer.testing import CliRunner
 
@@ -12,7 +13,8 @@ from labelmend import workflow
 from labelmend.cli.app import app
 from labelmend.errors import InputError, SyncError
 from labelmend.storage import open_store
-from labelmend.storage.models import QueueItem
+from labelmend.storage import repository as repo
+from labelmend.storage.models import LabelChange, QueueItem, Sample
 from labelmend.sync.label_studio import RemoteAnnotation
 from labelmend.sync.service import (
     export_tasks,
@@ -120,6 +122,52 @@ def test_dawid_skene_trusts_reliable_annotators_over_a_lazy_crowd(store_url, tmp
     assert {s: current[s] for s in truth} == truth
 
 
+def stored_p_wrong(url):
+    """The p_wrong of every decision in the history, by sample id."""
+    with open_store(url) as session:
+        rows = session.execute(
+            select(Sample.external_id, LabelChange.p_wrong).join(
+                Sample, Sample.id == LabelChange.sample_id
+            )
+        ).all()
+    return dict(rows)
+
+
+def test_dawid_skene_uncertainty_enters_the_error_count(store_url, tmp_path):
+    with open_store(store_url) as session:
+        workflow.create_queue(session, "big", budget=20)
+        items = workflow.queue_items(session, "big")
+    # 'ann' and 'bob' give the truth, which differs from the label in place on 5 samples,
+    # except each on three samples, where they answer the next class.
+    truth = dict(zip(items["id"], items["current_label"], strict=True))
+    for sample in items["id"][:5]:
+        truth[sample] = other(truth[sample])
+    ann_wrong, bob_wrong = set(items["id"][6:9]), set(items["id"][9:12])
+    rows = [(s, "ann", other(t) if s in ann_wrong else t) for s, t in truth.items()]
+    rows += [(s, "bob", other(t) if s in bob_wrong else t) for s, t in truth.items()]
+    path = answers_file(tmp_path / "answers.csv", rows)
+    decisions, current = decide(store_url, "big", path, "dawid-skene")
+    assert decisions.decided == 20
+    p_wrong = stored_p_wrong(store_url)
+    # Both experts say the next class on one sample, a slip each has been seen to make,
+    # against the label in place: Dawid–Skene follows them, near a coin flip. Every other
+    # decision is sure.
+    doubtful = [s for s, p in p_wrong.items() if p > 0.1]
+    assert len(doubtful) == 1
+    assert 0.3 < p_wrong[doubtful[0]] < 0.5
+    assert current[doubtful[0]] == truth[doubtful[0]]
+    with open_store(store_url) as session:
+        status = workflow.dataset_status(session)
+        found = repo.get_dataset(session)
+        ranking = repo.load_ranking(session, repo.latest_score_run(session, found))
+        keys = repo.sample_frame(session, found).set_index("id")["external_id"]
+    names = keys.reindex(ranking["sample_id"]).to_numpy()
+    undecided = ranking["p_error"].to_numpy()[~np.isin(names, list(p_wrong))].sum()
+    # Decided samples count by their decision's doubt, not as certainly right.
+    assert status.estimated_errors_remaining == pytest.approx(undecided + sum(p_wrong.values()))
+    assert status.estimated_errors_remaining > undecided + 0.3
+
+
 @pytest.mark.filterwarnings("ignore:Annotators do not agree on any example")  # by design
 def test_crowdlab_breaks_disagreements_with_the_model_probabilities(store_url, tmp_path):
     with open_store(store_url) as session:
@@ -143,6 +191,8 @@ def test_crowdlab_breaks_disagreements_with_the_model_probabilities(store_url, t
         changed += decisions.changed
         expected_changed += sum(first[s] != before[s] for s in ids)
     assert changed == expected_changed > 0  # 'q' holds samples the model disagrees with
+    # Every sample split the experts: CROWDLAB's posterior leaves each decision some doubt.
+    assert all(0.0 < p < 1.0 for p in stored_p_wrong(store_url).values())
 
 
 def test_export_tasks_and_bad_answer_files(store_url, tmp_path):

@@ -11,6 +11,7 @@ from labelmend.cleaner._source import ProbabilitySource
 from labelmend.cleaner.aggregate import (
     AGGREGATIONS,
     UNDECIDED,
+    Consensus,
     DawidSkene,
     consensus,
     dawid_skene,
@@ -65,6 +66,7 @@ __all__ = [
     "STOP_THRESHOLD",
     "UNDECIDED",
     "BlockScores",
+    "Consensus",
     "DawidSkene",
     "DifficultyName",
     "ErrorCount",

@@ -186,6 +186,24 @@ def dawid_skene(
     )
 
 
+@dataclass(frozen=True)
+class Consensus:
+    """Decisions from votes and how sure each one is.
+
+    Attributes
+    ----------
+    labels : (N,) int
+        The decided class, or :data:`UNDECIDED`.
+    p_wrong : (N,) float
+        Probability that the decided class is wrong: 1 − its posterior under
+        ``dawid-skene`` or ``crowdlab``; 0 for ``single-expert`` and for a plurality
+        (a strict lead decides); NaN where undecided.
+    """
+
+    labels: IntArray
+    p_wrong: FloatArray
+
+
 def consensus(
     sample_index: Any,
     annotators: Any,
@@ -195,8 +213,8 @@ def consensus(
     n_classes: int,
     method: str = "plurality",
     pred_probs: Any = None,
-) -> IntArray:
-    """Decided class per sample from long-form votes, or :data:`UNDECIDED`.
+) -> Consensus:
+    """Decided class per sample from long-form votes, and the chance it is wrong.
 
     Parameters
     ----------
@@ -216,31 +234,41 @@ def consensus(
         refuse or settle. ``plurality``: :func:`plurality_vote`, ties undecided. ``dawid-skene``: the
         current labels are one more annotator of :func:`dawid_skene`; undecided unless
         the posterior of the best class exceeds one half. ``crowdlab``: cleanlab's
-        multi-annotator consensus, which needs ``pred_probs``.
+        multi-annotator consensus, which needs ``pred_probs``; its posterior is the
+        consensus quality score (self-confidence).
     pred_probs : (N, K) float, optional
         The model's probabilities, for ``crowdlab``.
 
     Returns
     -------
-    (N,) int
-        The decided class, or :data:`UNDECIDED`.
+    Consensus
+        ``labels`` (N,) decided class or :data:`UNDECIDED`; ``p_wrong`` (N,).
 
     Examples
     --------
     Two experts overrule the current label of sample 0; one expert ties with sample 1's:
 
     >>> consensus([0, 0, 1], ["ann", "bob", "ann"], [1, 1, 0], current_labels=[0, 1],
-    ...           n_classes=2).tolist()
+    ...           n_classes=2).labels.tolist()
     [1, -1]
 
     Trusting a single expert decides both; two experts who disagree leave a sample open:
 
     >>> consensus([0, 1], ["ann", "ann"], [1, 0], current_labels=[0, 1], n_classes=2,
-    ...           method="single-expert").tolist()
+    ...           method="single-expert").labels.tolist()
     [1, 0]
     >>> consensus([0, 0], ["ann", "bob"], [1, 0], current_labels=[0], n_classes=2,
-    ...           method="single-expert").tolist()
+    ...           method="single-expert").labels.tolist()
     [-1]
+
+    Dawid–Skene says how sure it is: sample 2, where one expert's vote overrules the
+    label in place, is decided with more doubt than the samples two experts agree on.
+
+    >>> votes = consensus([0, 0, 1, 1, 2], ["ann", "bob", "ann", "bob", "ann"],
+    ...                   [1, 1, 0, 0, 1], current_labels=[0, 0, 0], n_classes=2,
+    ...                   method="dawid-skene")
+    >>> votes.labels.tolist(), np.round(votes.p_wrong, 3).tolist()
+    ([1, 0, 1], [0.0, 0.0, 0.01])
     """
     check_choice("method", method, AGGREGATIONS, where="consensus")
     rows = np.asarray(sample_index, dtype=np.intp)
@@ -249,18 +277,21 @@ def consensus(
     if method in ("plurality", "single-expert"):
         counts = vote_counts(rows, labels, n_samples=len(current), n_classes=n_classes)
         if method == "plurality":
-            return plurality_vote(counts, current_labels=current)
+            return _certain(plurality_vote(counts, current_labels=current))
         unanimous = (counts > 0).sum(axis=1) == 1
-        return np.where(unanimous, counts.argmax(axis=1), UNDECIDED).astype(np.intp)
+        return _certain(np.where(unanimous, counts.argmax(axis=1), UNDECIDED).astype(np.intp))
     who = pd.factorize(np.asarray(annotators))[0]
     matrix = np.full((len(current), who.max() + 2), -1, dtype=np.int64)
     matrix[rows, who] = labels
     if method == "dawid-skene":
         matrix[:, -1] = current  # the labels in place are one more, fallible annotator
-        fitted = dawid_skene(matrix, n_classes=n_classes)
-        best = fitted.posterior.argmax(axis=1)
-        sure = fitted.posterior.max(axis=1) > 0.5
-        return np.where(sure, best, UNDECIDED)
+        posterior = dawid_skene(matrix, n_classes=n_classes).posterior
+        best = posterior.max(axis=1)
+        sure = best > 0.5
+        return Consensus(
+            np.where(sure, posterior.argmax(axis=1), UNDECIDED).astype(np.intp),
+            np.where(sure, 1.0 - best, np.nan),
+        )
     if pred_probs is None:
         raise InputError("crowdlab needs model probabilities: import predictions first.")
     if who.max() + 1 < 2:
@@ -271,6 +302,18 @@ def consensus(
     from cleanlab.multiannotator import get_label_quality_multiannotator
 
     frame = pd.DataFrame(matrix[:, :-1]).replace(-1, np.nan)
-    result = get_label_quality_multiannotator(frame, pred_probs, verbose=False)
-    decided: IntArray = result["label_quality"]["consensus_label"].to_numpy()
-    return decided
+    quality = get_label_quality_multiannotator(
+        frame,
+        pred_probs,
+        verbose=False,
+        label_quality_score_kwargs={"method": "self_confidence"},
+    )["label_quality"]
+    return Consensus(
+        quality["consensus_label"].to_numpy().astype(np.intp),
+        1.0 - quality["consensus_quality_score"].to_numpy(dtype=np.float64),
+    )
+
+
+def _certain(decided: IntArray) -> Consensus:
+    """Decisions taken as certain: p_wrong 0 where decided, NaN where undecided."""
+    return Consensus(decided, np.where(decided == UNDECIDED, np.nan, 0.0))

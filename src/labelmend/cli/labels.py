@@ -49,7 +49,7 @@ def set_label(
             f"{done.decided:,} decisions recorded from {file}: {done.changed:,} labels changed, "
             f"{done.decided - done.changed:,} confirmed."
         )
-    elif change is None or change.changed:
+    elif change.changed:
         console.print(f"Sample {sample_id!r} relabelled as {label!r}.")
     else:
         console.print(f"Sample {sample_id!r} confirmed as {label!r} (recorded in its history).")

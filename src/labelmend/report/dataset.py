@@ -78,7 +78,8 @@ class DatasetReport:
         queue would take, in order)
     samples : DataFrame id, external_id, given_label, current_label
     reviewed : set of sample keys an expert has looked at
-    decided : set of sample keys an expert decided after the run's predictions (see
+    decided : Series, the probability that each decision is wrong, indexed by the keys of
+        the samples an expert decided after the run's predictions (see
         :func:`labelmend.workflow.errors_remaining`)
     noise : confident-learning noise model of the scored labels (None for a sharded run)
     queued : DataFrame from :func:`~labelmend.storage.repository.queued_scores`
@@ -95,7 +96,7 @@ class DatasetReport:
     candidates: pd.DataFrame
     samples: pd.DataFrame
     reviewed: set[int]
-    decided: set[int]
+    decided: pd.Series
     noise: NoiseModel | None
     queued: pd.DataFrame
     history: pd.DataFrame
@@ -195,8 +196,9 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
 
 
 def class_table(report: DatasetReport) -> pd.DataFrame:
-    """Per class (by the label scored): samples, estimated errors, those still open (not
-    decided by an expert: they add up to the status's estimated label errors remaining),
+    """Per class (by the label scored): samples, estimated errors, those still open (the
+    p_error of samples no expert decided, the decision's uncertainty for those decided:
+    they add up to the status's estimated label errors remaining),
     the noise matrix's estimated error rate, and labels changed so far (by given label).
 
     Sorted by estimated errors, most first.
@@ -204,7 +206,9 @@ def class_table(report: DatasetReport) -> pd.DataFrame:
     k = len(report.classes)
     given = report.ranking["given_label"].to_numpy(dtype=np.intp)
     p_error = report.ranking["p_error"].to_numpy()
-    open_ = ~report.ranking["sample_id"].isin(list(report.decided)).to_numpy()
+    decided_p_wrong = report.decided.reindex(report.ranking["sample_id"]).to_numpy()
+    open_ = np.isnan(decided_p_wrong)
+    still = np.where(open_, p_error, decided_p_wrong)
     samples = report.samples
     changed = samples["given_label"].to_numpy() != samples["current_label"].to_numpy()
     frame = pd.DataFrame(
@@ -212,7 +216,7 @@ def class_table(report: DatasetReport) -> pd.DataFrame:
             "class": report.classes,
             "samples": np.bincount(given, minlength=k),
             "estimated errors": np.bincount(given, weights=p_error, minlength=k),
-            "still open": np.bincount(given[open_], weights=p_error[open_], minlength=k),
+            "still open": np.bincount(given, weights=still, minlength=k),
             "changed so far": np.bincount(
                 samples["given_label"].to_numpy(dtype=np.intp)[changed], minlength=k
             ),

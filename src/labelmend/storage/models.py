@@ -26,9 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-#: Where a label change came from.
-LABEL_SOURCES = ("import", "annotation", "manual", "model")
-#: A queue item's life: pending -> sent -> annotated -> resolved, or skipped.
+#: Where an expert's decision came from: answers to a queue, or a decision by hand. The
+#: label a sample was imported with is its ``given_label``, not a history row.
+LABEL_SOURCES = ("annotation", "manual")
+#: A queue item's life: pending -> sent -> annotated -> resolved; skipped when every
+#: expert who opened its task skipped it (an answer later makes it annotated).
 QUEUE_STATUSES = ("pending", "sent", "annotated", "resolved", "skipped")
 #: Samples per stored block of predicted probabilities.
 PREDICTION_BLOCK_ROWS = 65_536
@@ -90,17 +92,26 @@ class Sample(Base):
 
 
 class LabelChange(Base):
-    """Append-only label history: one row per change of a sample's current label, and one
-    per expert decision that confirmed it (``old_label == new_label``)."""
+    """Append-only label history: one row per expert decision, a change of the sample's
+    current label or a confirmation of it (``old_label == new_label``).
+
+    ``p_wrong`` is the probability that the decided label is wrong, as the aggregation
+    that decided it estimates it (0 for a trusted expert or a clear plurality); None on
+    rows written before it was stored, counted as 0.
+    """
 
     __tablename__ = "label_history"
-    __table_args__ = (CheckConstraint(_in("source", LABEL_SOURCES), name="source"),)
+    __table_args__ = (
+        CheckConstraint(_in("source", LABEL_SOURCES), name="source"),
+        CheckConstraint("p_wrong >= 0 AND p_wrong <= 1", name="p_wrong"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
-    old_label: Mapped[int | None] = mapped_column(Integer)
+    old_label: Mapped[int] = mapped_column(Integer)
     new_label: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(20))
+    p_wrong: Mapped[float | None] = mapped_column(Float)
     actor: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     external_ref: Mapped[str | None] = mapped_column(String(255))

@@ -40,10 +40,6 @@ from labelmend.storage.models import (
     ScoreRun,
 )
 
-#: Label-history sources that are an expert's decision.
-DECISION_SOURCES = ("annotation", "manual")
-
-
 # --- datasets -------------------------------------------------------------------------
 
 
@@ -164,39 +160,6 @@ def get_sample(
     return sample
 
 
-def change_label(
-    session: Session,
-    sample: Sample,
-    new_label: int,
-    *,
-    source: str,
-    actor: str | None,
-    reason: str | None,
-    external_ref: str | None = None,
-) -> LabelChange | None:
-    """Set a sample's current label and append the change to its history.
-
-    An expert's decision (``source`` in :data:`DECISION_SOURCES`) that keeps the label is
-    recorded too, as a confirmation (``change.changed`` is False); any other source
-    records nothing and returns None when the label is already ``new_label``.
-    """
-    if sample.current_label == new_label and source not in DECISION_SOURCES:
-        return None
-    change = LabelChange(
-        sample_id=sample.id,
-        old_label=sample.current_label,
-        new_label=new_label,
-        source=source,
-        actor=actor,
-        reason=reason,
-        external_ref=external_ref,
-    )
-    sample.current_label = new_label
-    session.add(change)
-    session.flush()
-    return change
-
-
 def record_decision(
     session: Session,
     sample: Sample,
@@ -206,14 +169,29 @@ def record_decision(
     actor: str | None,
     reason: str | None,
     external_ref: str | None = None,
-) -> LabelChange | None:
-    """Apply a decided label: the history gains the change (or the confirmation) and the
-    sample leaves every queue it waits in. The one way answers and hand decisions —
-    a pull, a file of answers, ``label set`` and ``label undo`` — reach a sample."""
-    change = change_label(
-        session, sample, label, source=source, actor=actor, reason=reason,
+    p_wrong: float = 0.0,
+) -> LabelChange:
+    """Apply an expert's decided label: the history gains the change (or, when the label
+    stays, the confirmation: ``change.changed`` is False) and the sample leaves every
+    queue it waits in. The one way answers and hand decisions — a pull, a file of
+    answers, ``label set`` and ``label undo`` — reach a sample.
+
+    ``p_wrong`` is the probability that the decision is wrong, from the aggregation that
+    made it (see :class:`labelmend.cleaner.aggregate.Consensus`); 0 for a trusted expert.
+    """
+    change = LabelChange(
+        sample_id=sample.id,
+        old_label=sample.current_label,
+        new_label=label,
+        source=source,
+        actor=actor,
+        reason=reason,
         external_ref=external_ref,
-    )  # fmt: skip
+        p_wrong=p_wrong,
+    )
+    sample.current_label = label
+    session.add(change)
+    session.flush()
     resolve_open_items(session, sample)
     return change
 
@@ -230,18 +208,16 @@ def history_of(session: Session, sample: Sample) -> list[LabelChange]:
 
 
 def reviewed_sample_ids(session: Session, dataset: Dataset) -> set[int]:
-    """Samples an expert has looked at: annotated, changed by hand, or resolved in a queue."""
+    """Samples an expert has looked at: annotated, decided, or resolved in a queue."""
     in_dataset = select(Sample.id).where(Sample.dataset_id == dataset.id).scalar_subquery()
     annotated = select(Annotation.sample_id).where(Annotation.sample_id.in_(in_dataset))
-    manual = select(LabelChange.sample_id).where(
-        LabelChange.sample_id.in_(in_dataset), LabelChange.source.in_(DECISION_SOURCES)
-    )
+    decided = select(LabelChange.sample_id).where(LabelChange.sample_id.in_(in_dataset))
     resolved = (
         select(QueueItem.sample_id)
         .join(Queue, Queue.id == QueueItem.queue_id)
         .where(Queue.dataset_id == dataset.id, QueueItem.status == "resolved")
     )
-    return set(session.scalars(annotated.union(manual, resolved)).all())
+    return set(session.scalars(annotated.union(decided, resolved)).all())
 
 
 def newest_label_change(session: Session, dataset: Dataset) -> int | None:
@@ -253,28 +229,33 @@ def newest_label_change(session: Session, dataset: Dataset) -> int | None:
     )
 
 
-def decided_sample_ids(
-    session: Session, dataset: Dataset, since: datetime | None = None
-) -> set[int]:
-    """Samples whose label an expert decided (changed or confirmed), at or after ``since``."""
+def _newest_changes(dataset: Dataset, since: datetime | None = None) -> Select[Any]:
+    """Ids of each sample's newest history row (among those at or after ``since``)."""
     query = (
-        select(LabelChange.sample_id)
+        select(func.max(LabelChange.id))
         .join(Sample, Sample.id == LabelChange.sample_id)
-        .where(Sample.dataset_id == dataset.id, LabelChange.source.in_(DECISION_SOURCES))
+        .where(Sample.dataset_id == dataset.id)
     )
     if since is not None:
         query = query.where(LabelChange.created_at >= since)
-    return set(session.scalars(query.distinct()))
+    return query.group_by(LabelChange.sample_id)
+
+
+def decisions(session: Session, dataset: Dataset, since: datetime | None = None) -> pd.Series:
+    """The samples an expert decided (changed or confirmed), at or after ``since``: the
+    probability that the newest decision is wrong, indexed by sample primary key (0 for
+    decisions stored before that probability was)."""
+    rows = session.execute(
+        select(LabelChange.sample_id, func.coalesce(LabelChange.p_wrong, 0.0)).where(
+            LabelChange.id.in_(_newest_changes(dataset, since))
+        )
+    ).all()
+    keys, p_wrong = zip(*rows, strict=True) if rows else ((), ())
+    return pd.Series(p_wrong, index=pd.Index(keys, dtype=np.int64), dtype=np.float64)
 
 
 def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
     """The newest label change of every changed sample: sample_id, source, actor, reason, at."""
-    newest = (
-        select(func.max(LabelChange.id))
-        .join(Sample, Sample.id == LabelChange.sample_id)
-        .where(Sample.dataset_id == dataset.id)
-        .group_by(LabelChange.sample_id)
-    )
     rows = session.execute(
         select(
             LabelChange.sample_id,
@@ -282,7 +263,7 @@ def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
             LabelChange.actor,
             LabelChange.reason,
             LabelChange.created_at,
-        ).where(LabelChange.id.in_(newest))
+        ).where(LabelChange.id.in_(_newest_changes(dataset)))
     ).all()
     return pd.DataFrame(
         rows, columns=["sample_id", "changed_source", "changed_by", "change_reason", "changed_at"]

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from labelmend._validation import check_choice
-from labelmend.cleaner import AGGREGATIONS, UNDECIDED, consensus
+from labelmend.cleaner import AGGREGATIONS, UNDECIDED, Consensus, consensus
 from labelmend.errors import InputError
 from labelmend.io import read_table, write_table
 from labelmend.storage import repository as repo
@@ -238,16 +238,16 @@ def _record(
 
 
 def _settle_disagreements(
-    decided: np.ndarray,
+    decided: Consensus,
     votes: pd.DataFrame,
     items: pd.DataFrame,
     samples: dict[int, Any],
     current: np.ndarray,
     n_classes: int,
     tie_break: str,
-) -> np.ndarray:
+) -> Consensus:
     """Apply ``tie_break`` to the samples single-expert left undecided (experts disagree)."""
-    split = np.flatnonzero(decided == UNDECIDED)
+    split = np.flatnonzero(decided.labels == UNDECIDED)
     if split.size == 0 or tie_break == "open":
         return decided
     if tie_break == "refuse":
@@ -262,7 +262,11 @@ def _settle_disagreements(
         votes["row"], votes["annotator"], votes["label"], current_labels=current,
         n_classes=n_classes, method="plurality",
     )  # fmt: skip
-    return np.where(decided == UNDECIDED, settled, decided)
+    split_mask = decided.labels == UNDECIDED
+    return Consensus(
+        np.where(split_mask, settled.labels, decided.labels),
+        np.where(split_mask, settled.p_wrong, decided.p_wrong),
+    )
 
 
 def decide_queue(
@@ -332,20 +336,21 @@ def decide_queue(
     resolved: list[int] = []
     for row, (item_id, sample_pk) in enumerate(items.itertuples(index=False)):
         sample = samples[sample_pk]
-        if decided[row] == UNDECIDED:
+        if decided.labels[row] == UNDECIDED:
             ties.append(sample.external_id)
             continue
         n_votes = int((votes["row"] == row).sum())
         change = repo.record_decision(
             session,
             sample,
-            int(decided[row]),
+            int(decided.labels[row]),
             source="annotation",
             actor=f"{aggregation} of {n_votes} expert vote(s)",
             reason=f"decided in queue {queue.name!r}",
             external_ref=f"queue:{queue.name}",
+            p_wrong=float(decided.p_wrong[row]),
         )
-        changed += change is not None and change.changed
+        changed += change.changed
         resolved.append(int(item_id))
     return Decisions(len(resolved), changed, ties)
 

@@ -30,9 +30,8 @@ def set_label(
     dataset: str | None = None,
     reason: str | None = None,
     actor: str | None = None,
-    source: str = "manual",
     external_ref: str | None = None,
-) -> LabelChange | None:
+) -> LabelChange:
     """Change a sample's current label and record who, why and when.
 
     The sample leaves every queue it waits in. Setting the label it already has records
@@ -45,7 +44,7 @@ def set_label(
         session,
         sample,
         new_label,
-        source=source,
+        source="manual",
         actor=actor,
         reason=reason,
         external_ref=external_ref,
@@ -80,8 +79,6 @@ def undo_label(
         raise InputError(f"Sample {sample_id!r} still has its given label; nothing to undo.")
     last = changes[-1]
     names = found.classes
-    if last.old_label is None:
-        raise InputError(f"Sample {sample_id!r} got its label on import; nothing to undo.")
     replaced = sample.current_label
     repo.record_decision(
         session,
@@ -149,7 +146,7 @@ def set_labels(
             reason=None if pd.isna(why) else str(why),
             external_ref=f"file:{name}",
         )
-        changed += change is not None and change.changed
+        changed += change.changed
     return LabelDecisions(len(ids), changed)
 
 
@@ -165,7 +162,7 @@ def label_history(session: Session, sample_id: str, *, dataset: str | None = Non
         [
             {
                 "at": change.created_at,
-                "old_label": None if change.old_label is None else names[change.old_label],
+                "old_label": names[change.old_label],
                 "new_label": names[change.new_label],
                 "source": change.source,
                 "actor": change.actor,

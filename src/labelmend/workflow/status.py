@@ -17,11 +17,12 @@ from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, ScoreRun
 
 
-def decided_since_predictions(session: Session, found: Dataset, run: ScoreRun) -> set[int]:
-    """Keys of the samples whose label an expert decided (changed or confirmed) after the
-    predictions of score run ``run`` were made: their p_error no longer applies."""
+def decided_since_predictions(session: Session, found: Dataset, run: ScoreRun) -> pd.Series:
+    """The samples whose label an expert decided (changed or confirmed) after the
+    predictions of score run ``run`` were made — their p_error no longer applies — with
+    the probability that the newest decision is wrong, indexed by sample key."""
     made_at = run.created_at if run.prediction_run is None else run.prediction_run.created_at
-    return repo.decided_sample_ids(session, found, made_at)
+    return repo.decisions(session, found, made_at)
 
 
 def errors_remaining(
@@ -31,9 +32,10 @@ def errors_remaining(
 
     Every sample counts its ``p_error`` from ``run``, except a sample whose label an
     expert decided (changed or confirmed) after the run's predictions were made: its
-    p_error judged a label that is no longer in question, so it counts as decided
-    (probability 0 of being wrong). Ties and answers that decided nothing keep their
-    p_error. A run scored from shards stores only its top rows; the others enter as the
+    p_error judged a label that is no longer in question, so it counts by the decision's
+    own uncertainty (0 for a trusted expert or a clear plurality; 1 − the posterior of
+    the decided class under Dawid–Skene or CROWDLAB). Ties and answers that decided
+    nothing keep their p_error. A run scored from shards stores only its top rows; the others enter as the
     run's remaining total (see :func:`labelmend.cleaner.count.count_errors`).
     ``ranking`` is the run's stored rows when the caller has them already.
 
@@ -55,14 +57,16 @@ def errors_remaining(
     """
     if ranking is None:
         ranking = repo.load_ranking(session, run)
-    decided = ranking["sample_id"].isin(list(decided_since_predictions(session, found, run)))
+    p_wrong = decided_since_predictions(session, found, run).reindex(ranking["sample_id"])
+    decided = p_wrong.notna().to_numpy()
     p_error = ranking["p_error"].to_numpy()
     if run.source is None:
-        return count_errors(p_error, decided=decided.to_numpy())
+        return count_errors(p_error, decided=decided, decided_p_wrong=p_wrong.to_numpy())
     n_samples = repo.count_samples(session, found)
     return count_errors(
         p_error,
-        decided=decided.to_numpy(),
+        decided=decided,
+        decided_p_wrong=p_wrong.to_numpy(),
         rest_sum=min(max(run.estimated_errors - float(p_error.sum()), 0.0), n_samples),
         n_rest=n_samples - len(ranking),
     )
@@ -124,7 +128,7 @@ def dataset_status(
         n_classes=len(found.classes),
         labels_changed=int((samples["given_label"] != samples["current_label"]).sum()),
         reviewed=len(reviewed),
-        decided=len(repo.decided_sample_ids(session, found)),
+        decided=len(repo.decisions(session, found)),
         awaiting_vote=int(queues.loc[queues["status"] == "annotated", "items"].sum()),
         score_run_id=None if run is None else run.id,
         errors=errors,
