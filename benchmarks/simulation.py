@@ -14,9 +14,12 @@ Sets (../shared/data; README there), each with 5 seeds, noise fixed at 5/10/20% 
 Per set: every selector's mean ± sd, the default − the best peer (self_confidence,
 normalized_margin, ce_minus_entropy, ActiveLab) at each checkpoint (mean and sd of the
 per-seed paired differences), and the default's share of the oracle at 10% of N. Then
-the constant of the default priority chosen leave-one-data-set-out: the exponent of the
-fixability factor (0 = without it, 1 = the default), picked on the other data sets and
-scored on the held-out one. Also the speed of a 6 selectors × 10 seeds study.
+the constants of the default priority chosen leave-one-data-set-out: the exponent of the
+fixability factor and the error weight's log-odds range (:data:`VARIANTS`), picked on the
+other data sets and scored on the held-out one. The three CIFAR sets share the test
+images and the model's probabilities, and the two music sets share everything but the
+mode, so each of the two groups is held out whole. Also the speed of a 6 selectors ×
+10 seeds study.
 
     python benchmarks/simulation.py [--seeds 5] [--out DIR] [--markdown] [--sets a,b]
 """
@@ -37,7 +40,7 @@ from rich.markdown import Markdown
 from threadpoolctl import threadpool_limits
 
 from labelmend.cleaner import dawid_skene, fit_noise_model
-from labelmend.cleaner.scores import BlockScores
+from labelmend.cleaner.scores import ERROR_LOG_ODDS_RANGE, BlockScores, error_weight
 from labelmend.datasets import cifar10n, music_genre
 from labelmend.jobs import write_study
 from labelmend.simulator import SELECTORS, AnnotatorModel, Features, Ranking, SelectorState
@@ -47,24 +50,43 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 console = Console(width=160)
 CHECKS = ("noise_fixed@5%", "noise_fixed@10%", "noise_fixed@20%")
 PEERS = ("self_confidence", "normalized_margin", "ce_minus_entropy", "activelab")
-#: Exponents of the fixability factor tried leave-one-data-set-out (1 = the default).
-EXPONENTS = (0.0, 0.5, 1.0)
+#: Variants of the default priority tried leave-one-data-set-out: (exponent of the
+#: fixability factor, the error weight's log-odds range). The first is the default.
+RANGES = tuple((low, high) for low in (-6.0, -4.0, -2.0) for high in (5.0, 6.0, 8.0))
+VARIANTS = (
+    (1.0, ERROR_LOG_ODDS_RANGE),
+    (0.0, ERROR_LOG_ODDS_RANGE),
+    (0.5, ERROR_LOG_ODDS_RANGE),
+    *((1.0, other) for other in RANGES if other != ERROR_LOG_ODDS_RANGE),
+)
 
 
-def _with_exponent(exponent: float, state: SelectorState) -> Ranking:
-    """The default priority with the fixability factor raised to ``exponent``."""
+def variant_name(variant: tuple[float, tuple[float, float]]) -> str:
+    """``default`` for the shipped variant, else e.g. ``fix^0.5 w(-4,6)``."""
+    if variant == VARIANTS[0]:
+        return "default"
+    exponent, (low, high) = variant
+    return f"fix^{exponent:g} w({low:g},{high:g})"
+
+
+def _variant(variant: tuple[float, tuple[float, float]], state: SelectorState) -> Ranking:
+    """error_weight(p_error; range) × fixability^exponent / E[annotations]."""
     probs = state.pred_probs
     assert probs is not None
+    exponent, log_odds_range = variant
     block = BlockScores(probs, state.labels, fit_noise_model(state.labels, probs, n_jobs=1))
-    priority = block.error_weight * block.fixability**exponent / block.expected_annotations
+    weight = error_weight(block.p_error, log_odds_range)
+    priority = weight * block.fixability**exponent / block.expected_annotations
     return Ranking(priority, block.p_error, block.p_error)
 
 
-def exponent_selector(exponent: float) -> str:
-    """Register the default priority at another exponent; processes fork, so they see it."""
-    name = f"fixability^{exponent:g}"
-    SELECTORS[name] = partial(_with_exponent, exponent)
-    return name
+def variant_selectors() -> list[str]:
+    """Register every variant but the default; processes fork, so they see them."""
+    names = []
+    for variant in VARIANTS[1:]:
+        names.append(variant_name(variant))
+        SELECTORS[names[-1]] = partial(_variant, variant)
+    return names
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,7 @@ class Setting:
     """One row of the target table: a study of one data set in one mode."""
 
     name: str
-    group: str  # data sets sharing images or annotators are left out together
+    group: str  # data sets sharing images, model or annotators are left out together
     run: Callable[[list[str], int], StudyResult]
 
 
@@ -104,9 +126,9 @@ def settings(names: list[str] | None) -> list[Setting]:
         return run
 
     every = [
-        Setting("cifar10h-T2", "cifar10h", study(cifar, 2.0, pred_probs=probs)),
-        Setting("cifar10h-T1.5", "cifar10h", study(cifar, 1.5, pred_probs=probs)),
-        Setting("cifar10n", "cifar10n", study(cifar_n, 1.0, pred_probs=probs)),
+        Setting("cifar10h-T2", "cifar10", study(cifar, 2.0, pred_probs=probs)),
+        Setting("cifar10h-T1.5", "cifar10", study(cifar, 1.5, pred_probs=probs)),
+        Setting("cifar10n", "cifar10", study(cifar_n, 1.0, pred_probs=probs)),
         Setting("music-static", "music", study(music_model, 1.0, features=music_features)),
         Setting(
             "music-active",
@@ -144,13 +166,17 @@ def target_row(name: str, runs: pd.DataFrame, selector: str) -> dict[str, object
     return row
 
 
-def leave_one_out(results: dict[str, pd.DataFrame], groups: dict[str, str]) -> pd.DataFrame:
-    """Choose the exponent on the other data sets (mean gap over checkpoints), score it here."""
-    names = {exponent: f"fixability^{exponent:g}" for exponent in EXPONENTS}
+def leave_one_out(
+    results: dict[str, pd.DataFrame], groups: dict[str, str]
+) -> tuple[pd.DataFrame, str]:
+    """Choose the variant on the other groups (mean gap over checkpoints), score it here.
+
+    Also returns the variant chosen on every set.
+    """
     margin = {
-        (setting, exponent): paired(runs, name, list(PEERS)).mean().mean()
+        (setting, variant): paired(runs, variant_name(variant), list(PEERS)).mean().mean()
         for setting, runs in results.items()
-        for exponent, name in names.items()
+        for variant in VARIANTS
     }
     rows = []
     for group in dict.fromkeys(groups.values()):
@@ -158,11 +184,20 @@ def leave_one_out(results: dict[str, pd.DataFrame], groups: dict[str, str]) -> p
         train = [s for s in results if groups[s] != group]
         if not train:
             continue
-        chosen = max(EXPONENTS, key=lambda e: np.mean([margin[s, e] for s in train]))
+        chosen = max(VARIANTS, key=lambda v: np.mean([margin[s, v] for s in train]))
         for setting in held:
-            row = target_row(setting, results[setting], names[chosen])
-            rows.append({"held out": setting, "chosen exponent": f"{chosen:g}", **row})
-    return pd.DataFrame(rows).drop(columns="set")
+            row = target_row(setting, results[setting], variant_name(chosen))
+            exponent, (low, high) = chosen
+            rows.append(
+                {
+                    "held out": setting,
+                    "chosen on the others": f"exponent {exponent:g}, range ({low:g}, {high:g})",
+                    **row,
+                }
+            )
+    best = max(VARIANTS, key=lambda v: np.mean([margin[s, v] for s in results]))
+    held_out = pd.DataFrame(rows).drop(columns="set") if rows else pd.DataFrame()
+    return held_out, variant_name(best)
 
 
 def markdown(frame: pd.DataFrame) -> str:
@@ -210,7 +245,7 @@ def main() -> None:
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"real data not found at {DATA}")
-    extra = [exponent_selector(e) for e in EXPONENTS]
+    extra = variant_selectors()
     selectors = ["random", "oracle", "default", *PEERS, *extra]
     results, groups, targets = {}, {}, []
     with threadpool_limits(1):
@@ -231,10 +266,11 @@ def main() -> None:
         "difference) and share of the oracle at 10% of N (targets: ≥ 0 each, ≥ 90%)",
         args,
     )
+    held_out, best = leave_one_out(results, groups)
     table(
-        leave_one_out(results, groups),
-        "Leave one data set out: the fixability exponent chosen on the others, "
-        "scored on the held-out set",
+        held_out,
+        "Leave one group of data sets out: the priority's constants chosen on the other "
+        f"groups, scored on the held-out set (chosen on every set: {best})",
         args,
     )
     speed()

@@ -267,6 +267,42 @@ def test_active_runs_review_samples_again_up_to_max_reviews(setting):
     assert twice["accuracy"].iloc[-1] > once["accuracy"].iloc[-1]
 
 
+def test_active_selectors_see_the_model_combined_with_every_collected_answer(setting, monkeypatch):
+    """With revisits, each ranking sees p(j | x) · a^v_j · ((1 − a) / (K − 1))^(n − v_j),
+    normalised, where v counts the experts' answers of every review so far (not the
+    initial label) and n is their total; the labels are the reviews' outcomes."""
+    model, initial, probs = setting
+    n, k = probs.shape
+    seen = []
+
+    def record(state):
+        seen.append((state.labels.copy(), state.pred_probs.copy(), state.answers.copy()))
+        return in_index_order(-1.0)(state)  # a fixed order: everyone once, then again
+
+    monkeypatch.setitem(SELECTORS, "record", record)
+    accuracy = 0.8
+    run(
+        model,
+        initial,
+        "record",
+        3 * n,
+        probs,
+        batch_size=60,
+        max_reviews=2,
+        annotator_accuracy=accuracy,
+    )
+    labels, combined, answers = seen[-1]
+    assert (labels != initial).any()
+    np.testing.assert_array_equal(answers[:, 0], initial)
+    collected = answers[:, 1:]
+    counted = np.nan_to_num(collected, nan=-1)
+    votes = (counted[:, :, None] == np.arange(k)).sum(axis=1)
+    assert votes.sum(axis=1).max() > k  # some samples already have two reviews' answers
+    weights = accuracy**votes * ((1 - accuracy) / (k - 1)) ** (votes.sum(1, keepdims=True) - votes)
+    expected = probs * weights
+    np.testing.assert_allclose(combined, expected / expected.sum(axis=1, keepdims=True))
+
+
 def test_model_selectors_need_probabilities(setting):
     model, initial, _ = setting
     with pytest.raises(InputError, match="needs model probabilities"):

@@ -41,6 +41,27 @@ ERROR_LOG_ODDS_RANGE = (-4.0, 6.0)
 _TINY = 1e-12
 
 
+def error_weight(
+    p_error: npt.NDArray[np.floating[Any]],
+    log_odds_range: tuple[float, float] = ERROR_LOG_ODDS_RANGE,
+) -> FloatArray:
+    """Weight in (0, 1] of a label by how surely it is wrong, same shape as ``p_error``.
+
+    softplus(ℓ − low) / (high − low), capped at 1, where ℓ = log(p_error / (1 −
+    p_error)) and (low, high) = ``log_odds_range``. Each tenfold in the odds of an error
+    adds the same weight, so with the default range p_error 0.99 weighs 1.4× p_error 0.9
+    (p_error itself: 1.1×) and dividing by the expected annotations no longer defers
+    near-certain errors behind likely ones; errors with p_error ≥ 0.998 all weigh 1.
+
+    >>> error_weight(np.array([0.5, 0.9, 0.99, 0.999])).round(2)
+    array([0.4 , 0.62, 0.86, 1.  ])
+    """
+    low, high = log_odds_range
+    clipped = np.clip(np.asarray(p_error, dtype=np.float64), _TINY, 1.0 - _TINY)
+    log_odds = np.log(clipped) - np.log1p(-clipped)
+    return np.minimum(1.0, np.logaddexp(0.0, log_odds - low) / (high - low))
+
+
 class BlockScores:
     """Lazily computed quantities for one block of samples.
 
@@ -164,19 +185,8 @@ class BlockScores:
 
     @cached_property
     def error_weight(self) -> FloatArray:
-        """(n,) weight in (0, 1] of a label by how surely it is wrong.
-
-        softplus(ℓ − low) / (high − low), capped at 1, where ℓ = log(p_error / (1 −
-        p_error)) and (low, high) = :data:`ERROR_LOG_ODDS_RANGE`. Each tenfold in the
-        odds of an error adds the same weight, so p_error 0.99 weighs 1.4× p_error 0.9
-        (p_error itself: 1.1×) and dividing by the expected annotations no longer
-        defers near-certain errors behind likely ones; errors with p_error ≥ 0.998 all
-        weigh 1.
-        """
-        low, high = ERROR_LOG_ODDS_RANGE
-        p_error = np.clip(self.p_error, _TINY, 1.0 - _TINY)
-        log_odds = np.log(p_error) - np.log1p(-p_error)
-        return np.minimum(1.0, np.logaddexp(0.0, log_odds - low) / (high - low))
+        """(n,) :func:`error_weight` of :attr:`p_error`."""
+        return error_weight(self.p_error)
 
     @cached_property
     def alternative(self) -> npt.NDArray[np.intp]:
