@@ -7,6 +7,7 @@ and prints. Files are read with :mod:`labelmend.io`; the maths stays in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from labelmend.simulator.annotators import AnnotatorModel
 from labelmend.simulator.report import curves_figure, summary_markdown
 from labelmend.simulator.simulation import Features
 from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
+
+#: Annotations a simulated study spends when neither a count nor a share is given: 0.3 N.
+DEFAULT_FRACTION = 0.3
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,8 @@ def simulate_files(
     noise_rate: float | None = None,
     selectors: Sequence[str] = ("random", "oracle", "default"),
     seeds: int = 10,
-    budget: float = 0.3,
+    budget: int | None = None,
+    fraction: float | None = None,
     batch_sizes: Sequence[int | None] = (None,),
     max_reviews: int = 1,
     scheduler: str | None = None,
@@ -235,7 +240,13 @@ def simulate_files(
         Features (N, D) to retrain a model on between batches instead.
     temperature, noise_rate : float, optional
         How the initial noisy labels are drawn (at most one; default temperature 2).
-    selectors, seeds, budget, batch_sizes, max_reviews, scheduler :
+    budget : int, optional
+        Annotations to spend, a count (``--budget``).
+    fraction : float, optional
+        Annotations to spend as a share of N (``--fraction``; above 1 when samples may be
+        reviewed more than once). At most one of ``budget`` and ``fraction``; default
+        :data:`DEFAULT_FRACTION`.
+    selectors, seeds, batch_sizes, max_reviews, scheduler :
         As :func:`labelmend.simulator.study.run_study`.
     progress : callable(done, total), optional
         Called as runs finish.
@@ -256,13 +267,21 @@ def simulate_files(
     ['curves.png', 'report.html', 'results.csv', 'runs.csv', 'summary.md']
     """
     if temperature is not None and noise_rate is not None:
-        raise InputError("Give at most one of temperature and noise_rate.")
+        raise InputError("Give at most one of --temperature and --noise-rate.")
+    if budget is not None and fraction is not None:
+        raise InputError("Give --budget (annotations) or --fraction (a share of N), not both.")
+    if budget is not None and (isinstance(budget, bool) or budget < 1):
+        raise InputError(f"--budget must be at least 1 annotation. Got {budget!r}.")
+    if fraction is not None and not (math.isfinite(fraction) and fraction > 0):
+        raise InputError(f"--fraction must be above 0 (a share of N). Got {fraction}.")
     noise = (
         NoiseLevel(noise_rate=noise_rate)
         if noise_rate is not None
         else NoiseLevel(temperature=2.0 if temperature is None else temperature)
     )
     annotators = AnnotatorModel.from_counts(load_features(counts, what="counts"))
+    if budget is not None:
+        fraction = budget / annotators.n_samples
     probs = None if pred_probs is None else load_pred_probs(pred_probs)[0]
     train = None if features is None else Features(load_features(features))
     study = run_study(
@@ -272,7 +291,7 @@ def simulate_files(
         selectors=selectors,
         noise_levels=[noise],
         seeds=seeds,
-        budget=budget,
+        budget=DEFAULT_FRACTION if fraction is None else fraction,
         batch_sizes=batch_sizes,
         max_reviews=max_reviews,
         scheduler=scheduler,

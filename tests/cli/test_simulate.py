@@ -48,7 +48,7 @@ def simulate(files, *extra):
 
 
 def test_simulate_writes_results_summary_and_curves(files):
-    result = simulate(files, "--budget", "0.3", "--selectors", "random,oracle,default")
+    result = simulate(files, "--fraction", "0.3", "--selectors", "random,oracle,default")
     assert result.exit_code == 0, result.output
     results = pd.read_csv(files / "out" / "results.csv")
     for column in ("selector", "seed", "annotations", "accuracy", "noise_fixed", "clean_broken"):
@@ -90,9 +90,9 @@ def test_simulate_active_with_noise_rate_writes_the_library_study(files):
         (["--counts", "{files}/empty.npy"], "at least one row"),
         (["--pred-probs", "{files}/short.npy"], "pred_probs has 100 rows but counts has 150"),
         (["--selectors", "random,best"], "'selector' parameter of run_study must be one of"),
-        (["--budget", "0"], "budget must lie in (0, ∞)"),
-        (["--budget", "-1"], "budget must lie in (0, ∞)"),
-        (["--budget", "inf"], "budget must lie in (0, ∞)"),
+        (["--fraction", "0"], "--fraction must be above 0 (a share of N). Got 0.0"),
+        (["--fraction", "-1"], "--fraction must be above 0"),
+        (["--fraction", "inf"], "--fraction must be above 0"),
         (["--scheduler", "tcp://127.0.0.1:9"], "does not answer"),
     ],
 )
@@ -102,3 +102,29 @@ def test_bad_input_is_one_line_and_exit_1(files, extra, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert message in lines[0]
+
+
+def test_budget_is_a_count_of_annotations_and_fraction_a_share_of_n(files):
+    by_count = simulate(files, "--budget", "20", "--selectors", "random")
+    assert by_count.exit_code == 0, by_count.output
+    assert pd.read_csv(files / "out" / "results.csv")["annotations"].max() == 20
+    by_share = simulate(files, "--fraction", "0.2", "--selectors", "random")
+    assert by_share.exit_code == 0, by_share.output
+    assert pd.read_csv(files / "out" / "results.csv")["annotations"].max() == 30  # 0.2 × 150
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--budget", "20", "--fraction", "0.2"], "--budget (a count) or --fraction"),
+        (["--budget", "0.3"], "Invalid value for '--budget'"),
+        (["--budget", "0"], "Invalid value for '--budget'"),
+    ],
+)
+def test_budget_usage_errors_exit_2_and_write_nothing(files, extra, message):
+    result = simulate(files, *extra)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.stderr
+    assert message in errors[0]
+    assert not (files / "out").exists()

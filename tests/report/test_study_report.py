@@ -31,7 +31,7 @@ def study_dir(tmp_path_factory):
             "--counts", str(folder / "counts.npy"),
             "--pred-probs", str(folder / "probs.npy"),
             "--seeds", "3",
-            "--budget", "0.3",
+            "--fraction", "0.3",
             "--selectors", "random,oracle,default",
             "--out", str(folder / "out"),
         ],

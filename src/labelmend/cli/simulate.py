@@ -36,7 +36,16 @@ def simulate(
     noise_rate: Annotated[
         float | None, typer.Option(help="Initial labels from a noise matrix at this rate.")
     ] = None,
-    budget: Annotated[float, typer.Option(help="Annotations to spend, as a multiple of N.")] = 0.3,
+    budget: Annotated[
+        int | None, typer.Option(min=1, help="Annotations to spend, a count (or --fraction).")
+    ] = None,
+    fraction: Annotated[
+        float | None,
+        typer.Option(
+            help="Annotations to spend as a share of N (default 0.3; above 1 when "
+            "--max-reviews lets samples be reviewed again)."
+        ),
+    ] = None,
     selectors: Annotated[
         str, typer.Option(help="Comma-separated selectors (random, oracle, default, methods).")
     ] = "random,oracle,default",
@@ -53,6 +62,8 @@ def simulate(
     ] = None,
 ) -> None:
     """Simulate relabelling budgets: how many label errors each selector fixes."""
+    if budget is not None and fraction is not None:
+        raise typer.BadParameter("give --budget (a count) or --fraction (a share of N), not both.")
     with stage_progress("simulating runs") as progress:
         study, files = simulate_files(
             counts,
@@ -64,6 +75,7 @@ def simulate(
             selectors=_names(selectors),
             seeds=seeds,
             budget=budget,
+            fraction=fraction,
             batch_sizes=list(batch_size) if batch_size else [None],
             max_reviews=max_reviews,
             scheduler=scheduler,
