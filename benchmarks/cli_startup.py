@@ -2,15 +2,16 @@
 
 Two measures per command, each the median of ``--repeat`` fresh processes:
 
-* wall and CPU time of the real command (``labelmend status`` on a small SQLite store
-  made in a temporary directory first);
-* the modules it imports, from ``python -X importtime``: the total import time and the
-  heaviest packages (pandas, SQLAlchemy, alembic, scikit-learn, torch, dask, the Label
-  Studio SDK), so a regression names its culprit.
+* wall and CPU time of the real command (``labelmend status`` on a small scored SQLite
+  store with a queue, made in a temporary directory first);
+* the modules the same command imports, from ``python -X importtime``: the total import
+  time and the heaviest packages (pandas, SQLAlchemy, alembic, scikit-learn, torch, dask,
+  the Label Studio SDK), so a regression names its culprit.
 
 Peers in the same run: a bare ``python -c pass`` (the floor) and ``import cleanlab`` (what a
 tool built on cleanlab pays before doing anything). Target (issue 13): ``--help`` and
-``status`` under 0.5 s on this machine.
+``status`` under 0.5 s on this machine, judged on CPU time (user + system of the
+process), which a machine shared with other jobs inflates less than wall time.
 
     python benchmarks/cli_startup.py [--repeat 7]
 """
@@ -57,11 +58,11 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     )
 
 
-def import_profile(code: str, cwd: Path, env: dict[str, str]) -> dict[str, float]:
-    """Seconds ``code`` spends importing each top-level package (the self times of all
-    of the package's modules, from ``python -X importtime``)."""
+def import_profile(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
+    """Seconds the Python ``command`` spends importing each top-level package (the self
+    times of all of the package's modules, from ``python -X importtime``)."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
+        [command[0], "-X", "importtime", *command[1:]],
         cwd=cwd,
         env=env,
         check=True,
@@ -83,35 +84,36 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     console = Console()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="labelmend-startup-") as tmp:
         work = Path(tmp)
         (work / "samples.csv").write_text("sample_id,label\na,cat\nb,dog\nc,cat\n")
-        subprocess.run([*LABELMEND, "init", "pets", "--classes", "cat,dog"], cwd=work, env=env,
-                       check=True, capture_output=True)  # fmt: skip
-        subprocess.run([*LABELMEND, "import", "samples", "samples.csv"], cwd=work, env=env,
-                       check=True, capture_output=True)  # fmt: skip
+        (work / "probs.csv").write_text("sample_id,cat,dog\na,.9,.1\nb,.7,.3\nc,.2,.8\n")
+        for setup in (
+            ["init", "pets", "--classes", "cat,dog"],
+            ["import", "samples", "samples.csv"],
+            ["import", "predictions", "probs.csv", "--model", "m"],
+            ["score"],
+            ["queue", "create", "q", "--budget", "1"],
+        ):
+            subprocess.run([*LABELMEND, *setup], cwd=work, env=env, check=True,
+                           capture_output=True)  # fmt: skip
         runs = {
-            "python -c pass (floor)": ([sys.executable, "-c", "pass"], "pass"),
-            "import cleanlab (peer)": (
-                [sys.executable, "-c", "import cleanlab"],
-                "import cleanlab",
-            ),
-            "labelmend --help": ([*LABELMEND, "--help"], "import labelmend.cli.app"),
-            "labelmend --version": ([*LABELMEND, "--version"], "import labelmend.cli.app"),
-            "labelmend status": (
-                [*LABELMEND, "status"],
-                "import labelmend.cli.app, labelmend.cli.status, labelmend.storage.migrate",
-            ),
+            "python -c pass (floor)": [sys.executable, "-c", "pass"],
+            "import cleanlab (peer)": [sys.executable, "-c", "import cleanlab"],
+            "labelmend --help": [*LABELMEND, "--help"],
+            "labelmend --version": [*LABELMEND, "--version"],
+            "labelmend status": [*LABELMEND, "status"],
         }
         table = Table(title=f"CLI start-up, median of {args.repeat} processes")
         for column in ("command", "wall s", "CPU s", "imports s", "heaviest imports (s)"):
             table.add_column(column, justify="left" if column[0] in "ch" else "right")
         verdicts = []
-        for name, (command, code) in runs.items():
+        for name, command in runs.items():
             times = [timed(command, work, env) for _ in range(args.repeat)]
             wall = statistics.median(t[0] for t in times)
             cpu = statistics.median(t[1] for t in times)
-            profile = import_profile(code, work, env)
+            profile = import_profile(command, work, env)
             heavy = sorted(
                 ((p, s) for p, s in profile.items() if p in HEAVY),
                 key=lambda item: -item[1],
@@ -124,14 +126,14 @@ def main() -> None:
                 ", ".join(f"{p} {s:.2f}" for p, s in heavy) or "-",
             )
             if name in ("labelmend --help", "labelmend status"):
-                verdicts.append(f"{name}: {wall:.3f} s wall "
-                                f"({'meets' if wall < TARGET_SECONDS else 'misses'} "
-                                f"the {TARGET_SECONDS} s target)")  # fmt: skip
+                verdicts.append(f"{name}: {cpu:.3f} s CPU, {wall:.3f} s wall "
+                                f"({'meets' if cpu < TARGET_SECONDS else 'misses'} "
+                                f"the {TARGET_SECONDS} s target in CPU time)")  # fmt: skip
     console.print(table)
     for line in verdicts:
         console.print(line)
-    load = os.getloadavg()[0]
-    console.print(f"Load average during the run: {load:.1f} on {os.cpu_count()} cores.")
+    console.print(f"Load average (1 min): {load_before:.1f} at the start, "
+                  f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores.")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -39,9 +40,49 @@ def test_the_app_and_its_help_import_nothing_heavy():
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_status_imports_no_model_libraries():
-    loaded = _loaded("import labelmend.cli.status")
-    assert not loaded & {"sklearn", "torch", "dask", "label_studio_sdk", "cleanlab"}
+def test_status_reads_a_scored_store_without_pandas_alembic_or_model_libraries(tmp_path, snapshot):
+    """``labelmend status`` starts fast because its path imports none of pandas, Alembic,
+    scikit-learn, SciPy or cleanlab: checked in a fresh interpreter on a scored store
+    with a queue, so the error count and queue progress are really computed."""
+    db = f"sqlite:///{tmp_path / 'pets.db'}"
+    ids = [f"s{i}" for i in range(6)]
+    pd.DataFrame({"sample_id": ids, "label": ["cat"] * 3 + ["dog"] * 3}).to_csv(
+        tmp_path / "samples.csv", index=False
+    )
+    cat = [0.9, 0.8, 0.1, 0.2, 0.1, 0.7]
+    pd.DataFrame({"sample_id": ids, "cat": cat, "dog": [1 - p for p in cat]}).to_csv(
+        tmp_path / "probs.csv", index=False
+    )
+    for command in (
+        ["init", "pets", "--classes", "cat,dog"],
+        ["import", "samples", str(tmp_path / "samples.csv")],
+        ["import", "predictions", str(tmp_path / "probs.csv"), "--model", "m"],
+        ["score"],
+        ["queue", "create", "q", "--budget", "2"],
+    ):
+        assert runner.invoke(app, [*command, "--db", db]).exit_code == 0, command
+    before = snapshot(db)
+    code = (
+        "import sys\nfrom labelmend.cli.app import main\n"
+        f"sys.argv = ['labelmend', 'status', '--db', {db!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\nprint('MODULES', *sys.modules)"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    output, _, modules = done.stdout.partition("MODULES")
+    assert "estimated label errors remaining" in output
+    assert "expected errors in the next 100" in output
+    assert "Queue progress" in output
+    loaded = {name.split(".")[0] for name in modules.split()}
+    assert "sqlalchemy" in loaded  # the check sees what status imports
+    heavy = {"pandas", "alembic", "sklearn", "scipy", "cleanlab", "torch", "dask"}
+    assert not loaded & heavy, sorted(loaded & heavy)
+    assert snapshot(db) == before
 
 
 def test_version_and_python_dash_m(tmp_path):

@@ -8,12 +8,13 @@ import sys
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from labelmend.storage import Base, open_store
 from labelmend.storage import repository as repo
-from labelmend.storage.migrate import MIGRATIONS, head_revision
+from labelmend.storage.migrate import MIGRATIONS, alembic_config, current_revision, head_revision
 
 
 def _alembic(url: str, *args: str) -> None:
@@ -113,7 +114,7 @@ def test_0005_keeps_the_history_and_allows_only_what_labelmend_writes(database_u
             _execute(database_url, f"INSERT INTO label_history {values}")
     # Rows stored before the uncertainty was count as sure decisions, as they did.
     with open_store(database_url) as session:
-        assert repo.decisions(session, repo.get_dataset(session)).to_dict() == {1: 0.0, 2: 0.0}
+        assert repo.decisions(session, repo.get_dataset(session)) == {1: 0.0, 2: 0.0}
     _alembic(database_url, "downgrade", "0004")
     assert _execute(database_url, HISTORY) == rows
     _execute(database_url, f"INSERT INTO label_history {refused[0]}")  # the old schema
@@ -132,3 +133,21 @@ def test_0005_refuses_rows_no_labelmend_command_writes(database_url):
         _alembic(database_url, "upgrade", "head")
     assert "label_history holds 1 row(s) with source 'import' or 'model'" in failed.value.stderr
     assert _execute(database_url, "SELECT source FROM label_history") == [("import",)]
+
+
+def test_revisions_are_read_without_alembic_as_alembic_reads_them(database_url):
+    """The start-up check (no Alembic import) agrees with Alembic on the packaged head and
+    on the database's revision: none, an older one, and head after the automatic upgrade."""
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = create_engine(database_url)
+    try:
+        assert current_revision(engine) is None
+        _alembic(database_url, "upgrade", "0003")
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0003"
+        assert current_revision(engine) == "0003"
+        with open_store(database_url):
+            pass
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()

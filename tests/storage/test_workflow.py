@@ -322,6 +322,28 @@ def test_status_subtracts_reviewed_samples_from_estimated_errors(scored):
     assert after.labels_changed == 1
 
 
+def test_status_next_batch_is_what_the_next_queue_takes(scored):
+    """status's "expected errors in the next B" skips queued and reviewed samples exactly
+    as ``queue create --budget B`` does, whose expected errors it must equal."""
+    with open_store(scored) as session:
+        workflow.create_queue(session, "first", budget=3)
+        top = workflow.queue_items(session, "first", open_only=False)
+        workflow.set_label(session, top["id"].iloc[0], CLASSES[0], actor="ann")
+        ranking = repository.load_ranking(
+            session, repository.latest_score_run(session, repository.get_dataset(session))
+        )
+        ahead = int(ranking["rank"].min()) + 3  # a sample just past the queue, reviewed
+        sample = repository.sample_frame(session, repository.get_dataset(session)).set_index("id")[
+            "external_id"
+        ][ranking.loc[ranking["rank"] == ahead, "sample_id"].iloc[0]]
+        workflow.set_label(session, sample, CLASSES[1], actor="ann")
+    with open_store(scored) as session:
+        expected = workflow.dataset_status(session, batch_size=4).next_batch_expected_errors
+        queued = workflow.create_queue(session, "second", budget=4).expected_errors
+    assert expected == pytest.approx(queued)
+    assert expected != pytest.approx(ranking.sort_values("rank")["p_error"].iloc[3:7].sum())
+
+
 def test_interrupt_half_way_through_an_import_leaves_nothing(store, snapshot, monkeypatch):
     samples, _, _ = make_tables(N + 50)
     original = repository.bulk_insert

@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.progress import (
@@ -20,14 +19,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-#: --method help shared by `rank` and `score`.
-METHOD_HELP = (
-    "Ranking order. errors_per_annotation (default): where the next expert annotation "
-    "fixes most (error weight × chance the review fixes it / expected annotations), "
-    "for relabelling queues. posterior: which labels are most likely wrong (p_error "
-    "alone), for auditing or filtering without a relabelling budget."
-)
-
+if TYPE_CHECKING:
+    import pandas as pd
 
 console = Console()
 # Piped output stays one line per message, for grep and scripts; tables keep 80 columns.
@@ -59,7 +52,7 @@ def print_json(payload: Any) -> None:
     import json
 
     def encode(value: Any) -> Any:
-        if isinstance(value, pd.DataFrame):
+        if hasattr(value, "to_json"):  # a data frame: a list of records
             return json.loads(value.to_json(orient="records", date_format="iso"))
         if hasattr(value, "isoformat"):
             return value.isoformat()
@@ -78,6 +71,8 @@ def frame_table(
     columns: Sequence[str] | None = None,
 ) -> Table:
     """A rich table of ``frame``'s rows; numbers right-aligned, floats formatted."""
+    import pandas as pd
+
     formats = formats or {}
     shown = list(columns or frame.columns)
     table = new_table(title)

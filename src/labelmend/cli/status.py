@@ -6,11 +6,13 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from labelmend import workflow
 from labelmend.cleaner import ERRORS_REMAINING, ErrorCount
 from labelmend.cli._console import console, frame_table, new_table, print_json
 from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store
+from labelmend.storage.models import QUEUE_STATUSES
 
 NO_SCORES = "(no scores yet: run `labelmend score`)"
 
@@ -43,12 +45,21 @@ def print_status(report: workflow.DatasetStatus) -> None:
     if report.errors is not None and report.score_run_id is not None:
         raw = report.raw_p_error_sum or 0.0
         console.print(error_count_line(report.errors, raw, report.score_run_id))
-    if not report.queues.empty:
-        progress = report.queues.pivot_table(
-            index="queue", columns="status", values="items", fill_value=0, aggfunc="sum"
-        ).reset_index()
-        progress.columns.name = None
-        console.print(frame_table(progress, title="Queue progress"))
+    if report.queues:
+        console.print(queue_progress_table(report.queues))
+
+
+def queue_progress_table(rows: list[workflow.QueueProgress]) -> Table:
+    """One row per queue, one column per status that occurs (in the items' life order)."""
+    statuses = [status for status in QUEUE_STATUSES if any(row.status == status for row in rows)]
+    items = {(row.queue, row.status): row.items for row in rows}
+    table = new_table("Queue progress")
+    table.add_column("queue", no_wrap=True)
+    for status in statuses:
+        table.add_column(status, justify="right")
+    for queue in dict.fromkeys(row.queue for row in rows):
+        table.add_row(queue, *(f"{items.get((queue, status), 0):,}" for status in statuses))
+    return table
 
 
 def status(

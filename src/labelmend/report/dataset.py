@@ -148,7 +148,7 @@ def gather(
         candidates=candidates,
         samples=repo.sample_frame(session, found),
         reviewed=reviewed,
-        decided=workflow.decided_since_predictions(session, found, run),
+        decided=pd.Series(workflow.decided_since_predictions(session, found, run), dtype=float),
         noise=noise,
         queued=repo.queued_scores(session, found),
         history=repo.history_frame(session, found),

@@ -8,11 +8,13 @@ rolls them back with everything else.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Rows sent to the database per statement (or per COPY chunk) in a bulk insert.
 CHUNK_ROWS = 100_000
@@ -99,4 +101,6 @@ def read_frame(session: Session, query: Select[Any]) -> pd.DataFrame:
     finally:
         cursor.close()
     columns = [column.key for column in query.selected_columns]
+    import pandas as pd
+
     return pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)

@@ -3,6 +3,8 @@
 The caller owns the transaction (see :func:`labelmend.storage.engine.session_scope`);
 nothing here commits. Large reads and writes go through :mod:`labelmend.storage.bulk`
 (driver-level COPY / ``executemany`` and cursor reads, inside the same transaction).
+Functions that build data frames import pandas themselves: the counts ``labelmend
+status`` reads need SQLAlchemy and numpy only, and start faster without it.
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from labelmend.cleaner import RANKING_COLUMNS
 from labelmend.errors import InputError
 from labelmend.storage.bulk import ProgressCallback, bulk_insert, read_frame
 from labelmend.storage.models import (
@@ -39,6 +39,9 @@ from labelmend.storage.models import (
     Score,
     ScoreRun,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # --- datasets -------------------------------------------------------------------------
 
@@ -79,6 +82,7 @@ def get_dataset(session: Session, name: str | None = None, *, lock: bool = False
 
 def dataset_summaries(session: Session) -> pd.DataFrame:
     """Every dataset: columns dataset, classes (K), samples, queues, score_runs."""
+    import pandas as pd
 
     def per_dataset(column: Any) -> Any:
         return (
@@ -125,6 +129,18 @@ def count_samples(session: Session, dataset: Dataset) -> int:
     )
 
 
+def count_changed_labels(session: Session, dataset: Dataset) -> int:
+    """How many samples of ``dataset`` carry a label other than the one imported."""
+    return int(
+        session.scalar(
+            select(func.count(Sample.id)).where(
+                Sample.dataset_id == dataset.id, Sample.current_label != Sample.given_label
+            )
+        )
+        or 0
+    )
+
+
 def insert_samples(
     session: Session,
     dataset: Dataset,
@@ -135,6 +151,8 @@ def insert_samples(
     progress: ProgressCallback | None = None,
 ) -> None:
     """Add new samples (ids not yet in the dataset), their current label = given label."""
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "dataset_id": dataset.id,
@@ -241,21 +259,24 @@ def _newest_changes(dataset: Dataset, since: datetime | None = None) -> Select[A
     return query.group_by(LabelChange.sample_id)
 
 
-def decisions(session: Session, dataset: Dataset, since: datetime | None = None) -> pd.Series:
-    """The samples an expert decided (changed or confirmed), at or after ``since``: the
-    probability that the newest decision is wrong, indexed by sample primary key (0 for
-    decisions stored before that probability was)."""
+def decisions(
+    session: Session, dataset: Dataset, since: datetime | None = None
+) -> dict[int, float]:
+    """The samples an expert decided (changed or confirmed), at or after ``since``: sample
+    primary key -> the probability that the newest decision is wrong (0 for decisions
+    stored before that probability was)."""
     rows = session.execute(
         select(LabelChange.sample_id, func.coalesce(LabelChange.p_wrong, 0.0)).where(
             LabelChange.id.in_(_newest_changes(dataset, since))
         )
     ).all()
-    keys, p_wrong = zip(*rows, strict=True) if rows else ((), ())
-    return pd.Series(p_wrong, index=pd.Index(keys, dtype=np.int64), dtype=np.float64)
+    return {int(key): float(p_wrong) for key, p_wrong in rows}
 
 
 def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
     """The newest label change of every changed sample: sample_id, source, actor, reason, at."""
+    import pandas as pd
+
     rows = session.execute(
         select(
             LabelChange.sample_id,
@@ -319,6 +340,8 @@ def add_prediction_run(
 
     ``provenance`` says how a fitted run was made (model, folds, seed, label snapshot).
     """
+    import pandas as pd
+
     run = PredictionRun(
         dataset_id=dataset.id,
         model=model,
@@ -403,6 +426,8 @@ def add_feature_set(
 ) -> FeatureSet:
     """Store (N, D) ``values`` for the samples with primary keys ``sample_ids`` in blocks,
     or (``values`` None) a reference to the Parquet file ``source``."""
+    import pandas as pd
+
     feature_set = FeatureSet(
         dataset_id=dataset.id,
         name=name,
@@ -481,6 +506,8 @@ def add_score_run(
     A sharded run stores only its top rows: it passes the whole dataset's
     ``estimated_errors``, its ``source`` and the per-sample ``score_files``.
     """
+    from labelmend.cleaner import RANKING_COLUMNS
+
     run = ScoreRun(
         dataset_id=dataset.id,
         prediction_run_id=None if prediction_run is None else prediction_run.id,
@@ -512,6 +539,17 @@ def latest_score_run(session: Session, dataset: Dataset) -> ScoreRun | None:
         .order_by(ScoreRun.id.desc())
         .limit(1)
     )
+
+
+def ranked_p_error(
+    session: Session, run: ScoreRun
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """A score run's stored rows in rank order: sample primary keys and their p_error."""
+    rows = session.execute(
+        select(Score.sample_id, Score.p_error).where(Score.run_id == run.id).order_by(Score.rank)
+    ).all()
+    keys = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    return keys, np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
 
 
 def load_ranking(session: Session, run: ScoreRun) -> pd.DataFrame:
@@ -557,6 +595,8 @@ def add_queue(
     strategy: str,
 ) -> Queue:
     """Create a queue holding ``sample_ids`` (primary keys) in that order."""
+    import pandas as pd
+
     if session.scalar(select(Queue.id).where(Queue.dataset_id == dataset.id, Queue.name == name)):
         raise InputError(f"Queue {name!r} already exists in dataset {dataset.name!r}.")
     queue = Queue(dataset_id=dataset.id, name=name, score_run_id=score_run.id, strategy=strategy)
@@ -629,6 +669,8 @@ def queue_frame(
 def queue_summaries(session: Session, dataset: Dataset) -> pd.DataFrame:
     """Every queue of ``dataset``, oldest first: columns queue, strategy, score_run,
     created_at, and item counts by status (pending, sent, annotated, resolved, skipped)."""
+    import pandas as pd
+
     queues = session.execute(
         select(Queue.id, Queue.name, Queue.strategy, Queue.score_run_id, Queue.created_at)
         .where(Queue.dataset_id == dataset.id)
@@ -711,8 +753,8 @@ def resolve_open_items(session: Session, sample: Sample) -> None:
     )
 
 
-def queue_progress(session: Session, dataset: Dataset) -> pd.DataFrame:
-    """Per queue and status, how many items: columns queue, status, items."""
+def queue_progress(session: Session, dataset: Dataset) -> list[tuple[str, str, int]]:
+    """Per queue and status, how many items: (queue, status, items), by queue name."""
     rows = session.execute(
         select(Queue.name, QueueItem.status, func.count())
         .join(QueueItem, QueueItem.queue_id == Queue.id)
@@ -720,11 +762,13 @@ def queue_progress(session: Session, dataset: Dataset) -> pd.DataFrame:
         .group_by(Queue.name, QueueItem.status)
         .order_by(Queue.name)
     ).all()
-    return pd.DataFrame(rows, columns=["queue", "status", "items"])
+    return [(name, status, int(items)) for name, status, items in rows]
 
 
 def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
     """The recorded votes on ``queue``'s open items: item_id, sample_pk, annotator, label."""
+    import pandas as pd
+
     rows = session.execute(
         select(QueueItem.id, QueueItem.sample_id, Annotation.annotator, Annotation.label)
         .join(Annotation, Annotation.queue_item_id == QueueItem.id)
@@ -786,6 +830,8 @@ def score_details(session: Session, run: ScoreRun, sample_ids: Sequence[int]) ->
     Columns: sample_id, external_id, scored_label, current_label, suggested_label, p_error,
     reason, rank, metadata (a dict or None); in rank order.
     """
+    import pandas as pd
+
     keys = [int(key) for key in sample_ids]
     query = select(
         Score.sample_id,

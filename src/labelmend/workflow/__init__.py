@@ -6,48 +6,59 @@ result for the caller to print. Scores come from :mod:`labelmend.cleaner`; nothi
 computes a score itself.
 
 >>> import tempfile, pathlib, pandas as pd
+>>> from labelmend import workflow
 >>> from labelmend.storage import open_store
 >>> with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/x.db") as session:
-...     _ = init_dataset(session, "pets", ["cat", "dog"])
-...     import_samples(session, pd.DataFrame({"id": ["a", "b"], "label": ["cat", "dog"]})).inserted
+...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+...     samples = pd.DataFrame({"id": ["a", "b"], "label": ["cat", "dog"]})
+...     workflow.import_samples(session, samples).inserted
 2
+
+Modules load on first use of one of their names, so that ``labelmend status`` reads the
+store without importing pandas or scikit-learn.
 """
 
 from __future__ import annotations
 
-from labelmend.workflow.features import FeatureImport, feature_matrix, import_features
-from labelmend.workflow.fit import FitResult, RoundResult, active_round, fit
-from labelmend.workflow.imports import (
-    PredictionImport,
-    SampleImport,
-    import_predictions,
-    import_samples,
-)
-from labelmend.workflow.init import init_dataset, parse_classes
-from labelmend.workflow.labels import (
-    export_labels,
-    label_history,
-    set_label,
-    set_labels,
-    undo_label,
-)
-from labelmend.workflow.queue import (
-    QUEUE_STRATEGIES,
-    QueueResult,
-    create_queue,
-    delete_queue,
-    export_queue,
-    list_queues,
-    queue_items,
-)
-from labelmend.workflow.score import ScoreResult, score, score_shards
-from labelmend.workflow.status import (
-    DatasetStatus,
-    dataset_status,
-    decided_since_predictions,
-    errors_remaining,
-    list_datasets,
-)
+from typing import TYPE_CHECKING
+
+from labelmend._lazy import attach
+
+if TYPE_CHECKING:
+    from labelmend.workflow.features import FeatureImport, feature_matrix, import_features
+    from labelmend.workflow.fit import FitResult, RoundResult, active_round, fit
+    from labelmend.workflow.imports import (
+        PredictionImport,
+        SampleImport,
+        import_predictions,
+        import_samples,
+    )
+    from labelmend.workflow.init import init_dataset, parse_classes
+    from labelmend.workflow.labels import (
+        export_labels,
+        label_history,
+        set_label,
+        set_labels,
+        undo_label,
+    )
+    from labelmend.workflow.queue import (
+        QUEUE_STRATEGIES,
+        QueueResult,
+        create_queue,
+        delete_queue,
+        export_queue,
+        list_queues,
+        queue_items,
+    )
+    from labelmend.workflow.score import ScoreResult, score, score_shards
+    from labelmend.workflow.status import (
+        DatasetStatus,
+        QueueProgress,
+        dataset_status,
+        decided_since_predictions,
+        errors_remaining,
+        list_datasets,
+    )
 
 __all__ = [
     "QUEUE_STRATEGIES",
@@ -55,6 +66,7 @@ __all__ = [
     "FeatureImport",
     "FitResult",
     "PredictionImport",
+    "QueueProgress",
     "QueueResult",
     "RoundResult",
     "SampleImport",
@@ -84,3 +96,7 @@ __all__ = [
     "set_labels",
     "undo_label",
 ]
+
+__getattr__, __dir__ = attach(
+    __name__, ("status", "init", "labels", "queue", "imports", "score", "features", "fit")
+)

@@ -1,32 +1,42 @@
 """``labelmend status``: how healthy a dataset's labels are.
 
 :func:`errors_remaining` is the one definition of "estimated label errors remaining"
-that ``score``, ``status``, the demo and the report print.
+that ``score``, ``status``, the demo and the report print. Everything here reads counts
+and one score run's p_error column with SQL and numpy (no pandas), so ``labelmend
+status`` starts quickly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from labelmend.cleaner import ErrorCount, count_errors, select_batch
+from labelmend.cleaner.count import ErrorCount, count_errors
 from labelmend.errors import InputError
 from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, ScoreRun
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def decided_since_predictions(session: Session, found: Dataset, run: ScoreRun) -> pd.Series:
+
+def decided_since_predictions(session: Session, found: Dataset, run: ScoreRun) -> dict[int, float]:
     """The samples whose label an expert decided (changed or confirmed) after the
-    predictions of score run ``run`` were made — their p_error no longer applies — with
-    the probability that the newest decision is wrong, indexed by sample key."""
+    predictions of score run ``run`` were made — their p_error no longer applies: sample
+    key -> the probability that the newest decision is wrong."""
     made_at = run.created_at if run.prediction_run is None else run.prediction_run.created_at
     return repo.decisions(session, found, made_at)
 
 
 def errors_remaining(
-    session: Session, found: Dataset, run: ScoreRun, ranking: pd.DataFrame | None = None
+    session: Session,
+    found: Dataset,
+    run: ScoreRun,
+    ranking: pd.DataFrame | dict[str, npt.NDArray[Any]] | None = None,
 ) -> ErrorCount:
     """Estimated label errors remaining after score run ``run``, with a 95 % interval.
 
@@ -37,7 +47,9 @@ def errors_remaining(
     the decided class under Dawid–Skene or CROWDLAB). Ties and answers that decided
     nothing keep their p_error. A run scored from shards stores only its top rows; the others enter as the
     run's remaining total (see :func:`labelmend.cleaner.count.count_errors`).
-    ``ranking`` is the run's stored rows when the caller has them already.
+    ``ranking`` is the run's stored rows (columns sample_id = primary key, p_error; a
+    frame or a dict of arrays) when the caller has them already; otherwise they are read
+    from the store.
 
     >>> import tempfile, pandas as pd
     >>> from labelmend import workflow
@@ -56,20 +68,40 @@ def errors_remaining(
     1.0 (95% interval 0.0–2.2) -> 0.2 (95% interval 0.0–1.1)
     """
     if ranking is None:
-        ranking = repo.load_ranking(session, run)
-    p_wrong = decided_since_predictions(session, found, run).reindex(ranking["sample_id"])
-    decided = p_wrong.notna().to_numpy()
-    p_error = ranking["p_error"].to_numpy()
+        keys, p_error = repo.ranked_p_error(session, run)
+    else:
+        keys, p_error = np.asarray(ranking["sample_id"]), np.asarray(ranking["p_error"])
+    since = decided_since_predictions(session, found, run)
+    decided = np.isin(keys, list(since))
+    p_wrong = np.zeros(len(keys))
+    p_wrong[decided] = [since[key] for key in keys[decided].tolist()]
     if run.source is None:
-        return count_errors(p_error, decided=decided, decided_p_wrong=p_wrong.to_numpy())
+        return count_errors(p_error, decided=decided, decided_p_wrong=p_wrong)
     n_samples = repo.count_samples(session, found)
     return count_errors(
         p_error,
         decided=decided,
-        decided_p_wrong=p_wrong.to_numpy(),
+        decided_p_wrong=p_wrong,
         rest_sum=min(max(run.estimated_errors - float(p_error.sum()), 0.0), n_samples),
-        n_rest=n_samples - len(ranking),
+        n_rest=n_samples - len(keys),
     )
+
+
+def _next_batch_p_error(
+    keys: npt.NDArray[np.int64], p_error: npt.NDArray[np.float64], exclude: set[int], size: int
+) -> float:
+    """Σ p_error of the next ``size`` samples in rank order that are not in ``exclude``:
+    what ``queue create --budget size`` (strategy top) would queue."""
+    return float(p_error[~np.isin(keys, list(exclude))][:size].sum())
+
+
+@dataclass(frozen=True)
+class QueueProgress:
+    """How many items of a queue are in one status."""
+
+    queue: str
+    status: str
+    items: int
 
 
 @dataclass(frozen=True)
@@ -86,7 +118,7 @@ class DatasetStatus:
     raw_p_error_sum : Σ p_error of the newest score run, before any expert decision
     next_batch_expected_errors : Σ p_error of the next ``batch_size`` samples a new queue
         would take
-    queues : DataFrame with columns queue, status, items
+    queues : items per queue and status, by queue name
     """
 
     dataset: str
@@ -102,7 +134,7 @@ class DatasetStatus:
     raw_p_error_sum: float | None
     next_batch_expected_errors: float | None
     batch_size: int
-    queues: pd.DataFrame
+    queues: list[QueueProgress]
 
 
 def dataset_status(
@@ -112,24 +144,23 @@ def dataset_status(
     if batch_size < 1:
         raise InputError(f"--batch must be at least 1. Got {batch_size}.")
     found = repo.get_dataset(session, dataset)
-    samples = repo.sample_frame(session, found)
     reviewed = repo.reviewed_sample_ids(session, found)
     run = repo.latest_score_run(session, found)
     errors = next_batch = None
     if run is not None:
-        ranking = repo.load_ranking(session, run)
-        errors = errors_remaining(session, found, run, ranking)
+        keys, p_error = repo.ranked_p_error(session, run)
+        errors = errors_remaining(session, found, run, {"sample_id": keys, "p_error": p_error})
         exclude = reviewed | repo.queued_sample_ids(session, found)
-        next_batch = float(select_batch(ranking, batch_size, exclude=exclude)["p_error"].sum())
-    queues = repo.queue_progress(session, found)
+        next_batch = _next_batch_p_error(keys, p_error, exclude, batch_size)
+    queues = [QueueProgress(*row) for row in repo.queue_progress(session, found)]
     return DatasetStatus(
         dataset=found.name,
-        n_samples=len(samples),
+        n_samples=repo.count_samples(session, found),
         n_classes=len(found.classes),
-        labels_changed=int((samples["given_label"] != samples["current_label"]).sum()),
+        labels_changed=repo.count_changed_labels(session, found),
         reviewed=len(reviewed),
         decided=len(repo.decisions(session, found)),
-        awaiting_vote=int(queues.loc[queues["status"] == "annotated", "items"].sum()),
+        awaiting_vote=sum(row.items for row in queues if row.status == "annotated"),
         score_run_id=None if run is None else run.id,
         errors=errors,
         estimated_errors_remaining=None if errors is None else errors.expected,
