@@ -128,24 +128,54 @@ def test_repair_chooses_k_and_accepts_a_trained_model_file(files):
         ("outside", "validation: labels must lie in [0, 3)"),
         ("model", "cannot load a labelmend model"),
         ("budget", "budget must lie in [0, 120)"),
+        ("nan", "train features hold NaN or infinite values in 1 rows"),
+        ("width", "train features have 4 columns but the model expects 5"),
+        ("outputs", "The model has 4 outputs but 3 classes were given"),
+        ("classes", "train: labels must lie in [0, 2); found values from 0 to 2 — 2 classes"),
+        ("no_failures", "The model gets all 3 targeting validation rows right"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_1(files, change, message):
     extra: list[str] = []
+    features, labels = np.load(files / "train_x.npy"), np.load(files / "train_y.npy")
     if change == "mismatch":
-        np.save(files / "train_y.npy", np.load(files / "train_y.npy")[:-1])
+        np.save(files / "train_y.npy", labels[:-1])
     elif change == "outside":
         pd.DataFrame({"label": np.full(100, 5)}).to_csv(files / "val_y.csv", index=False)
     elif change == "model":
         (files / "broken.pt").write_text("not a model")
         extra = ["--model", str(files / "broken.pt")]
-    else:
+    elif change == "budget":
         extra = ["--budget", "500"]
+    elif change == "nan":
+        features[7, 2] = np.nan
+        np.save(files / "train_x.npy", features)
+    elif change == "width":  # a model trained on 5 columns: the files' shape is wrong for it
+        wide = np.c_[features, features[:, :1]]
+        save_model(make_classifier("linear", wide, n_classes=3).fit(wide, labels), files / "w.pt")
+        extra = ["--model", str(files / "w.pt")]
+    elif change == "outputs":  # a 4-class model for the 3 classes named
+        four = make_classifier("linear", features, n_classes=4).fit(features, labels)
+        save_model(four, files / "four.pt")
+        extra = ["--model", str(files / "four.pt"), "--classes", "a,b,c"]
+    elif change == "classes":
+        extra = ["--classes", "a,b"]
+    else:  # five validation rows the model gets right: nothing to repair
+        val = pd.read_csv(files / "val_x.csv")
+        model = make_classifier("linear", features, n_classes=3).fit(features, labels)
+        right = np.flatnonzero(
+            model.predict(val.to_numpy()) == pd.read_csv(files / "val_y.csv")["label"]
+        )
+        val.iloc[right[:5]].to_csv(files / "val_x.csv", index=False)
+        pd.read_csv(files / "val_y.csv").iloc[right[:5]].to_csv(files / "val_y.csv", index=False)
+        save_model(model, files / "right.pt")
+        extra = ["--model", str(files / "right.pt")]
     result = runner.invoke(app, arguments(files, *extra))
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+    assert not (files / "out").exists()
 
 
 def test_repair_takes_a_pickled_sklearn_model_and_writes_one_back(files):
@@ -247,6 +277,8 @@ def test_analyze_repairs_each_type_on_its_own(typed):
         ("few", "cannot make 40 types"),
         ("outputs", "The model has 3 outputs but 2 classes were given"),
         ("nan", "validation features hold NaN or infinite values in 1 rows"),
+        ("width", "validation features have 2 columns but the model expects 3"),
+        ("no_failures", "The model gets all 5 validation rows right: no failures to type"),
     ],
 )
 def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, message):
@@ -260,10 +292,20 @@ def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, 
         extra += ["--classes", "a,b"]
         np.save(typed / "train_y.npy", np.load(typed / "train_y.npy") % 2)
         np.save(typed / "val_y.npy", np.load(typed / "val_y.npy") % 2)
-    else:
+    elif change == "nan":
         val_x = np.load(typed / "val_x.npy")
         val_x[7, 0] = np.nan
         np.save(typed / "val_x.npy", val_x)
+    elif change == "width":  # a saved model for 3 columns; the files have 2
+        train_x, train_y = np.load(typed / "train_x.npy"), np.load(typed / "train_y.npy")
+        wide = np.c_[train_x, train_x[:, :1]]
+        model = make_classifier("linear", wide, n_classes=3).fit(wide, train_y)
+        save_model(model, typed / "model.pt")
+    else:
+        val_x, val_y = np.load(typed / "val_x.npy"), np.load(typed / "val_y.npy")
+        right = np.flatnonzero(load_model(typed / "model.pt").predict(val_x) == val_y)[:5]
+        np.save(typed / "val_x.npy", val_x[right])
+        np.save(typed / "val_y.npy", val_y[right])
     result = runner.invoke(app, analyze_arguments(typed, *extra))
     assert result.exit_code == 1
     assert message in result.output

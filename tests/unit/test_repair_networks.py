@@ -97,6 +97,15 @@ def test_unlearning_forgets_the_removed_labels_and_leaves_the_original(blobs, me
     np.testing.assert_allclose(network.predict_proba(features), before)
 
 
+def test_a_device_that_is_not_here_is_refused_before_anything_moves():
+    module = mlp(0)
+    with pytest.raises(InputError, match=r"Device 'cuda:99' is not available: this machine has"):
+        NetworkClassifier(module, n_classes=3, device="cuda:99")
+    with pytest.raises(InputError, match="Unknown device 'gpu'"):
+        NetworkClassifier(module, n_classes=3, device="gpu")
+    assert NetworkClassifier(module, n_classes=3, device="cpu").device == torch.device("cpu")
+
+
 def test_an_output_layer_of_the_wrong_size_is_refused():
     with pytest.raises(InputError, match="output layer has 3 outputs but there are 10 classes"):
         NetworkClassifier(mlp(0), n_classes=10)
@@ -116,6 +125,17 @@ def test_an_output_layer_of_the_wrong_size_is_refused():
         (
             TensorDataset(torch.zeros(8, 4), torch.zeros(8), torch.zeros(8)),
             r"\(inputs, labels\) pairs",
+        ),
+        (
+            TensorDataset(
+                torch.zeros(8, 4).index_fill_(0, torch.tensor([6]), np.nan),
+                torch.zeros(8, dtype=torch.long),
+            ),
+            r"NaN or infinite values in 1 of 4 rows",
+        ),
+        (
+            TensorDataset(torch.zeros(8, 4), torch.tensor([0, 1, 2, 0, 3, 0, -1, 0])),
+            r"labels outside \[0, 3\) .* found \[-1, 3\]",
         ),
     ],
 )

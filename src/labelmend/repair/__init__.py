@@ -67,6 +67,7 @@ _EXPORTS = {
     "TorchClassifier": "models",
     "from_sklearn": "models",
     "make_classifier": "models",
+    "resolve_device": "models",
     "set_torch_threads": "models",
     "to_sklearn": "models",
     "load_model": "persistence",

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend import fitting
+from labelmend._validation import check_labels
 from labelmend.errors import InputError
 from labelmend.io import load_features, load_labels, read_table, write_table
 from labelmend.repair.failures import FailureTypes, analyze_failures, repair_types
@@ -53,6 +54,22 @@ def _read_pair(
     features: str | Path, labels: str | Path, column: str | None, classes: Sequence[str] | None
 ) -> XY:
     return load_features(features), load_labels(labels, column=column, classes=classes)
+
+
+def _check_classes(names: list[str] | None, n_outputs: int | None, **label_sets: Any) -> None:
+    """With class names given: the model has one output per name (``n_outputs`` None: the
+    model is built here) and every label set lies in [0, number of names)."""
+    if names is None:
+        return
+    if n_outputs is not None and n_outputs != len(names):
+        raise InputError(f"The model has {n_outputs} outputs but {len(names)} classes were given.")
+    for name, labels in label_sets.items():
+        try:
+            check_labels(labels, n_classes=len(names))
+        except InputError as exc:
+            raise InputError(
+                f"{name}: {str(exc).rstrip('.')} — {len(names)} classes were given."
+            ) from exc
 
 
 def repair_files(
@@ -122,6 +139,8 @@ def repair_files(
     if test_features is not None and test_labels is not None:
         test = _read_pair(test_features, test_labels, label_column, names)
     chosen: Any = model if str(model) in MODEL_KINDS else read_model(Path(model))
+    outputs = None if isinstance(chosen, str) else as_classifier(chosen, len(train[1])).n_classes
+    _check_classes(names, outputs, train=train[1], validation=validation[1])
     result = repair_model(
         train,
         validation,
@@ -230,12 +249,13 @@ def analyze_files(
     chosen: Any = model if str(model) in MODEL_KINDS else read_model(Path(model))
     trained = trained_model(chosen, train, random_state=random_state)
     classifier = as_classifier(trained, len(train[1]))
-    if names is not None and classifier.n_classes != len(names):
-        raise InputError(
-            f"The model has {classifier.n_classes} outputs but {len(names)} classes were given."
-        )
+    _check_classes(names, classifier.n_classes, train=train[1], validation=validation[1])
     val_x, val_y = (part.numpy() for part in check_dataset("validation", validation, classifier))
     wrong = np.flatnonzero(classifier.predict(val_x) != val_y)
+    if len(wrong) == 0:
+        raise InputError(
+            f"The model gets all {len(val_y)} validation rows right: no failures to type."
+        )
     right = np.setdiff1d(np.arange(len(val_y)), wrong)
     if values is not None:
         if len(values) != len(val_y):

@@ -323,6 +323,36 @@ def to_sklearn(model: TorchClassifier, template: Any) -> Any:
     return fitted
 
 
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The torch device named ``device`` (``cpu``, ``cuda``, ``cuda:N``, ``mps``), checked
+    to exist on this machine: one clear :class:`InputError` otherwise.
+
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    >>> resolve_device("cuda:99")
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: Device 'cuda:99' is not available: ...
+    """
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"Unknown device {device!r}; expected cpu, cuda, cuda:N or mps.") from exc
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (resolved.index or 0) >= count:
+            raise InputError(
+                f"Device {str(device)!r} is not available: this machine has {count} CUDA "
+                f"device(s) for torch {torch.__version__}."
+            )
+    elif resolved.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InputError(f"Device {str(device)!r} is not available: no Apple MPS backend here.")
+    elif resolved.type != "cpu":
+        raise InputError(f"Unsupported device {str(device)!r}; expected cpu, cuda, cuda:N or mps.")
+    return resolved
+
+
 def set_torch_threads(n_threads: int) -> None:
     """Limit torch's intra-op threads (for a process's entry point, not for library code).
 

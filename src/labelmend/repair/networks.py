@@ -27,7 +27,7 @@ from torch import nn
 
 from labelmend.errors import InputError
 from labelmend.repair.identify import find_harmful_examples
-from labelmend.repair.models import TorchClassifier
+from labelmend.repair.models import TorchClassifier, resolve_device
 from labelmend.repair.unlearning import unlearn
 
 #: Whole-network fine-tuning epochs of ``unlearn_network(method="finetune")``.
@@ -53,8 +53,10 @@ class NetworkClassifier:
     n_classes : int
         K.
     epochs, learning_rate, weight_decay : minibatch training with torch's Adam
-    device : str
-        ``"cpu"`` or ``"cuda"``.
+    device : str or torch.device
+        ``cpu`` (default), ``cuda``, ``cuda:N`` or ``mps``; an :class:`InputError` when it
+        is not available here. The module moves there once; each batch is moved there as
+        it is read (a no-op for data already on it) and only results come back.
 
     :meth:`fit` always starts from the parameters the module had when wrapped, so
     refitting is retraining from scratch.
@@ -76,20 +78,20 @@ class NetworkClassifier:
         epochs: int = 20,
         learning_rate: float = 1e-2,
         weight_decay: float = 1e-4,
-        device: str = "cpu",
+        device: str | torch.device = "cpu",
     ) -> None:
-        self.module = module.to(device)
-        self.n_classes = n_classes
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.device = device
-        self.initial_state = copy.deepcopy(module.state_dict())
         out = _last_linear(module).out_features
         if out != n_classes:
             raise InputError(
                 f"The network's output layer has {out} outputs but there are {n_classes} classes."
             )
+        self.device = resolve_device(device)
+        self.module = module.to(self.device)
+        self.n_classes = n_classes
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.initial_state = copy.deepcopy(module.state_dict())
 
     def clone(self) -> NetworkClassifier:
         """An independent copy (current parameters; the same initial state)."""
@@ -112,7 +114,13 @@ class NetworkClassifier:
                     f"Each batch needs labels of shape (B,) for B inputs; got labels "
                     f"{tuple(labels.shape)} for inputs {tuple(inputs.shape)}."
                 )
-            yield inputs.to(self.device), labels.to(self.device, dtype=torch.int64)
+            inputs = inputs.to(self.device)
+            labels = labels.to(self.device, dtype=torch.int64)
+            outside = (labels < 0) | (labels >= self.n_classes)
+            not_finite = ~torch.isfinite(inputs.reshape(len(inputs), -1)).all(dim=1)
+            if bool(outside.any() | not_finite.any()):  # one sync per batch
+                raise InputError(_bad_batch(labels, outside, not_finite, self.n_classes))
+            yield inputs, labels
 
     def _logits(self, inputs: torch.Tensor) -> torch.Tensor:
         try:
@@ -190,6 +198,22 @@ class NetworkClassifier:
         return self
 
 
+def _bad_batch(
+    labels: torch.Tensor, outside: torch.Tensor, not_finite: torch.Tensor, n_classes: int
+) -> str:
+    """The one-line message for a batch with labels outside [0, K) or non-finite inputs."""
+    if outside.any():
+        found = sorted({int(v) for v in labels[outside].cpu()})[:5]
+        return (
+            f"The DataLoader yields labels outside [0, {n_classes}) for the network's "
+            f"{n_classes} classes; found {found} in a batch."
+        )
+    return (
+        f"The DataLoader yields inputs with NaN or infinite values in {int(not_finite.sum())} "
+        f"of {len(labels)} rows of a batch."
+    )
+
+
 class _FoldNetwork:
     """A fresh copy of a network that fits and predicts on flattened numpy rows (for
     :func:`labelmend.fitting.out_of_fold_probs`)."""
@@ -208,7 +232,8 @@ class _FoldNetwork:
     def fit(self, rows: npt.NDArray[np.float64], labels: npt.NDArray[np.intp]) -> _FoldNetwork:
         from torch.utils.data import DataLoader, TensorDataset
 
-        dataset = TensorDataset(self._inputs(rows), torch.as_tensor(labels))
+        device = self.network.device  # on the device once: no per-batch host copies
+        dataset = TensorDataset(self._inputs(rows).to(device), torch.as_tensor(labels).to(device))
         generator = torch.Generator().manual_seed(self.seed)
         self.network.fit(
             DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator)
