@@ -71,12 +71,13 @@ def test_minibatch_training_learns_and_refitting_retrains_from_scratch(blobs):
     np.testing.assert_allclose(again.predict_proba(val_x), network.predict_proba(val_x), atol=1e-6)
 
 
-def test_last_layer_scores_find_the_flipped_rows(blobs):
+@pytest.mark.parametrize("method", ["fisher_votes", "ggn_votes", "default"])
+def test_last_layer_scores_find_the_flipped_rows(blobs, method):
     network = blobs["network"]
     val_x, val_y = blobs["val"]
     wrong = network.predict(val_x) != val_y.numpy()
     failures = ordered(TensorDataset(val_x[wrong], val_y[wrong]))
-    scores = network_harm(network, ordered(blobs["train"]), failures, method="fisher_votes")
+    scores = network_harm(network, ordered(blobs["train"]), failures, method=method)
     assert scores.shape == (300,)
     top = np.argsort(-scores)[:30]
     assert blobs["is_error"][top].mean() >= 0.6  # 10% of the rows are flipped
@@ -143,3 +144,20 @@ def test_a_loader_with_the_wrong_shapes_is_one_clear_error(dataset, message):
     network = NetworkClassifier(mlp(0), n_classes=3, epochs=1)
     with pytest.raises(InputError, match=message):
         network.fit(DataLoader(dataset, batch_size=4))
+
+
+def test_the_hand_written_last_layer_curvature_is_curvlinops_ggn(blobs):
+    """Our Gauss–Newton of the output layer (torch.func, float64) against a well-kept
+    library's (curvlinops, on the float32 network): the curvature every last-layer score
+    and benchmarks/repair_curvature.py's "ours" rows rest on."""
+    curvlinops = require_module("curvlinops")
+    network = blobs["network"]
+    loader = ordered(blobs["train"])
+    features, labels = network.penultimate(loader)
+    ours = network.head(len(labels)).curvature(features, labels, "ggn")  # (P, P), Σ over rows
+    last = network.module[-1]
+    ggn = curvlinops.GGNLinearOperator(
+        network.module, nn.CrossEntropyLoss(reduction="sum"), [last.weight, last.bias], loader
+    )
+    theirs = ggn @ torch.eye(ours.shape[0])
+    np.testing.assert_allclose(ours.numpy(), theirs.double().numpy(), rtol=1e-3, atol=1e-4)

@@ -16,6 +16,8 @@ Failure-targeted:
     ``fisher_votes``    Σ_f max(0, −g_iᵀ (diag F + δ)⁻¹ g_f): each failure f votes for the
                         examples whose gradient step pushed it wrong; summing only the
                         positive parts keeps diffuse (random) failures from cancelling
+    ``ggn_votes``       Σ_f max(0, −g_iᵀ (H + δI)⁻¹ g_f): the same votes with the exact
+                        Gauss–Newton matrix (a network's output layer: see networks.py)
     ``influence``       −g_iᵀ (H + δI)⁻¹ g_F  (exact damped influence on the failure loss)
     ``map``             ℓ_i(θ_F) − ℓ_i(θ*), θ_F = argmin Σ_F ℓ + ½(θ−θ*)ᵀΛ(θ−θ*) with Λ the
                         posterior precision n·(H + δI) (Tanno et al. 2022, MAP form)
@@ -155,7 +157,15 @@ def _fisher(ctx: HarmContext) -> torch.Tensor:
 
 
 def _fisher_votes(ctx: HarmContext) -> torch.Tensor:
-    preconditioned = ctx.grads / (ctx.fisher_diagonal + ctx.absolute_damping)  # (N, P)
+    return _votes(ctx, ctx.grads / (ctx.fisher_diagonal + ctx.absolute_damping))
+
+
+def _ggn_votes(ctx: HarmContext) -> torch.Tensor:
+    return _votes(ctx, damped_solve(ctx.hessian, ctx.grads.T, ctx.absolute_damping).T)
+
+
+def _votes(ctx: HarmContext, preconditioned: torch.Tensor) -> torch.Tensor:
+    """Σ_f max(0, −p_iᵀ g_f) for the (N, P) preconditioned training gradients p_i."""
     features, labels = ctx.failure_set()
     votes = torch.zeros(ctx.n, dtype=torch.float64)
     for start in range(0, len(labels), VOTE_CHUNK):
@@ -213,6 +223,7 @@ HARM_METHODS: dict[str, HarmMethod] = {
     "tracin": _tracin,
     "fisher": _fisher,
     "fisher_votes": _fisher_votes,
+    "ggn_votes": _ggn_votes,
     "influence": _influence,
     "map": _map,
 }
