@@ -29,6 +29,7 @@ from labelmend.repair import (  # noqa: E402
     make_classifier,
     read_model,
     relabel_queue,
+    removal_rounds,
     repair_model,
     save_model,
     set_torch_threads,
@@ -315,6 +316,52 @@ def test_choose_k_is_the_shrunk_expected_number_of_label_errors(noisy):
     assert choose_k(labels, probs, shrink=1.0)[0] == round(expected)
     with pytest.raises(InputError, match=r"shrink must lie in \(0, 2\]"):
         choose_k(labels, probs, shrink=0.0)
+
+
+def test_removal_rounds_count_again_on_the_rows_kept():
+    from labelmend.cleaner import score_samples
+
+    labels = np.r_[np.zeros(10, int), np.ones(10, int)]
+    first = np.where(labels[:, None] == np.arange(2), 0.95, 0.05)
+    first[3] = [0.02, 0.98]  # an obvious flip
+    later = first.copy()
+    later[15] = [0.98, 0.02]  # a flip the first model absorbed, seen once row 3 is gone
+    asked = []
+
+    def again(rows):
+        asked.append(rows.tolist())
+        return later[rows]
+
+    scores = score_samples(labels, first).p_error
+    masks = removal_rounds(labels, scores, first, again, n_folds=2)
+    assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 15]]
+    everything_but = [[r for r in range(20) if r not in gone] for gone in ([3], [3, 15])]
+    assert asked == everything_but  # round 2 and round 3 (which adds nothing, so stops)
+    assert len(removal_rounds(labels, scores, first, again, rounds=1, n_folds=2)) == 1
+    # A class with fewer rows left than folds stops the rounds before asking.
+    asked.clear()
+    assert len(removal_rounds(labels, scores, first, again, n_folds=10)) == 1
+    assert asked == []
+    with pytest.raises(InputError, match="rounds must be at least 1"):
+        removal_rounds(labels, scores, first, again, rounds=0)
+
+
+def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
+    one = repair_model(noisy["train"], noisy["val"], rounds=1, random_state=0)
+    assert len(one.rounds) == 1
+    assert one.report["rounds"] == 1.0
+    assert one.report["k_removed"] == round(EXPECTED_ERRORS_SHRINK * one.report["expected_errors"])
+    more = repair_model(noisy["train"], noisy["val"], rounds=3, random_state=0)
+    assert more.report["rounds"] == len(more.rounds) == 3  # 13, then 19, then 21 rows
+    is_error = noisy["is_error"]
+    assert (more.removed & is_error).sum() > (one.removed & is_error).sum()  # more flips found
+    assert (more.removed == more.rounds[-1]).all()
+    assert more.report["k_removed"] == more.removed.sum()
+    assert (more.rounds[0] == one.removed).all()
+    assert more.report["k_first_round"] == one.report["k_removed"] == one.removed.sum()
+    for smaller, larger in zip(more.rounds, more.rounds[1:], strict=False):
+        assert (larger >= smaller).all()
+        assert larger.sum() > smaller.sum()
 
 
 def test_split_validation_partitions_the_rows():

@@ -7,7 +7,7 @@ light: each name loads its module, and torch with it, on first use.
   (:data:`HARM_METHODS`: priors, failure-targeted scores, the combined default);
 - :func:`unlearn` — forget rows without retraining (:data:`UNLEARN_METHODS`);
 - :func:`repair_model` — the whole loop, k from the expected number of label errors
-  (:func:`choose_k`), measured against retraining from scratch; :func:`evaluate_repair`, :func:`summarize_runs`;
+  (:func:`choose_k`), counted again on the rows kept (:func:`removal_rounds`), measured against retraining from scratch; :func:`evaluate_repair`, :func:`summarize_runs`;
 - :func:`relabel_queue` — the suspects as a plain DataFrame for a relabel queue;
 - :func:`analyze_failures` — failure types (Henn et al. 2021): embed, cluster, and
   measure learnability, generalisability, independence, compatibility;
@@ -44,8 +44,10 @@ _EXPORTS = {
     "UNLEARN_METHODS": "unlearning",
     "unlearn": "unlearning",
     "EXPECTED_ERRORS_SHRINK": "k_selection",
+    "REMOVAL_ROUNDS": "k_selection",
     "choose_k": "k_selection",
     "expected_errors": "k_selection",
+    "removal_rounds": "k_selection",
     "evaluate_repair": "metrics",
     "summarize_runs": "metrics",
     "REPORT_KEYS": "pipeline",

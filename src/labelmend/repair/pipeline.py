@@ -3,7 +3,8 @@
 The validation set (assumed correctly labelled) is split in two: a *targeting* part whose
 failures drive identification, and a *held-out* part that only measures
 (:mod:`labelmend.repair.metrics`). Without a budget, k comes from the ranking engine's
-expected number of label errors (:mod:`labelmend.repair.k_selection`).
+expected number of label errors, counted again on the rows kept
+(:func:`~labelmend.repair.k_selection.removal_rounds`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from labelmend.repair.identify import (
     check_dataset,
     find_harmful_examples,
 )
-from labelmend.repair.k_selection import EXPECTED_ERRORS_SHRINK, choose_k
+from labelmend.repair.k_selection import (
+    EXPECTED_ERRORS_SHRINK,
+    REMOVAL_ROUNDS,
+    expected_errors,
+    removal_rounds,
+)
 from labelmend.repair.metrics import evaluate_repair
 from labelmend.repair.models import MODEL_KINDS, TorchClassifier, make_classifier, to_sklearn
 from labelmend.repair.unlearning import DEFAULT_UNLEARN, UNLEARN_METHODS, unlearn
@@ -127,8 +133,12 @@ class RepairResult:
     before, after, oracle : models (trained, repaired, retrained without the removed rows)
     scores : (N,) harm scores, higher = more harmful
     removed : (N,) bool, the rows unlearned
+    rounds : tuple of (N,) bool, the rows removed after each round of
+        :func:`~labelmend.repair.k_selection.removal_rounds` (``removed`` is the last;
+        one mask with a budget)
     report : dict of metrics (see :func:`evaluate_repair`), ``k_removed``,
-        ``expected_errors`` (Σ p_error, when computed) and wall times
+        ``expected_errors`` (Σ p_error) and ``k_first_round`` (the top-scored rows
+        removed first) when k is chosen, ``rounds`` and wall times
     """
 
     before: Any
@@ -136,6 +146,7 @@ class RepairResult:
     oracle: Any
     scores: npt.NDArray[np.float64]
     removed: npt.NDArray[np.bool_]
+    rounds: tuple[npt.NDArray[np.bool_], ...]
     report: dict[str, float]
 
 
@@ -149,6 +160,7 @@ def repair_model(
     unlearn_method: str = DEFAULT_UNLEARN,
     budget: int | None = None,
     shrink: float = EXPECTED_ERRORS_SHRINK,
+    rounds: int = REMOVAL_ROUNDS,
     heldout_fraction: float = 0.3,
     random_state: RandomState = 0,
     progress: Progress | None = None,
@@ -169,10 +181,13 @@ def repair_model(
     unlearn_method : str
         Unlearning method (:data:`~labelmend.repair.unlearning.UNLEARN_METHODS`).
     budget : int, optional
-        Remove exactly this many rows; otherwise k = round(shrink × Σ p_error)
-        (:func:`~labelmend.repair.k_selection.choose_k`).
+        Remove exactly this many rows; otherwise the top round(shrink × Σ p_error),
+        then more rows counted again on the rows kept
+        (:func:`~labelmend.repair.k_selection.removal_rounds`).
     shrink : float
         The factor on the expected number of label errors when no budget is given.
+    rounds : int
+        Most rounds of counting when no budget is given.
     heldout_fraction : float
         Part of the validation set kept aside to measure the repair.
     random_state : int, Generator or None
@@ -240,13 +255,30 @@ def repair_model(
     seconds_identify = time.perf_counter() - started
 
     stages.start(2)
+    started = time.perf_counter()
     extra: dict[str, float] = {}
     if budget is None:
-        k, extra["expected_errors"] = choose_k(train_pair[1], pred_probs, shrink=shrink)
+
+        def again(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+            return fitting.out_of_fold_probs(
+                train_pair[0][rows],
+                train_pair[1][rows],
+                model=lambda: before.clone(with_curvature=False),
+                n_classes=before.n_classes,
+                random_state=rng,
+            )
+
+        masks = removal_rounds(
+            train_pair[1], scores, pred_probs, again, shrink=shrink, rounds=rounds
+        )
+        extra["expected_errors"] = expected_errors(train_pair[1], pred_probs)
+        extra["k_first_round"] = float(masks[0].sum())
     else:
-        k = int(budget)
-    removed = np.zeros(n_train, dtype=bool)
-    removed[np.argsort(-scores, kind="stable")[:k]] = True
+        masks = [np.zeros(n_train, dtype=bool)]
+        masks[0][np.argsort(-scores, kind="stable")[: int(budget)]] = True
+    removed = masks[-1]
+    k = int(removed.sum())
+    seconds_choose = time.perf_counter() - started
 
     stages.start(3)
     started = time.perf_counter()
@@ -265,12 +297,20 @@ def repair_model(
         k_removed=float(k),
         **extra,
         n_targeting_failures=float(len(targeting)),
+        rounds=float(len(masks)),
         seconds_identify=seconds_identify,
+        seconds_choose_k=seconds_choose,
         seconds_unlearn=seconds_unlearn,
         seconds_retrain=seconds_retrain,
     )
     if isinstance(model, TorchClassifier):
-        return RepairResult(before, after, oracle, scores, removed, report)
+        return RepairResult(before, after, oracle, scores, removed, tuple(masks), report)
     return RepairResult(
-        model, to_sklearn(after, model), to_sklearn(oracle, model), scores, removed, report
+        model,
+        to_sklearn(after, model),
+        to_sklearn(oracle, model),
+        scores,
+        removed,
+        tuple(masks),
+        report,
     )
