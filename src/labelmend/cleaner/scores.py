@@ -35,7 +35,8 @@ AMBIGUITY_THRESHOLD = 0.3
 #: four classes other than the given one have probability mass.
 COST_TERMS = 4
 #: Log-odds of p_error over which the default priority's error weight rises: ≈ 0 well
-#: below the low end, linear in the log-odds up to the high end, 1 from there on.
+#: below the low end, linear in the log-odds up to the high end, 1 from there on. Kept
+#: by leave-one-group-out over the simulator's sets (benchmarks/simulation.py).
 ERROR_LOG_ODDS_RANGE = (-4.0, 6.0)
 #: Smallest probability inside logarithms.
 _TINY = 1e-12
