@@ -294,34 +294,70 @@ def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
 # --- predictions and scores -----------------------------------------------------------
 
 
+#: The column that names a prediction run (its model) and a feature set.
+_NAME_COLUMN: dict[type, Any] = {PredictionRun: PredictionRun.model, FeatureSet: FeatureSet.name}
+
+
+def _newest_named(
+    session: Session,
+    table: type[PredictionRun] | type[FeatureSet],
+    dataset: Dataset,
+    name: str,
+    file_hash: str | None = None,
+) -> Any:
+    """The newest row of ``table`` named ``name`` (a run's model, a feature set's name),
+    with ``file_hash`` if given, or None."""
+    named = _NAME_COLUMN[table]
+    query = select(table).where(table.dataset_id == dataset.id, named == name)
+    if file_hash is not None:
+        query = query.where(table.file_hash == file_hash)
+    return session.scalar(query.order_by(table.id.desc()).limit(1))
+
+
+def _latest_named(
+    session: Session,
+    table: type[PredictionRun] | type[FeatureSet],
+    dataset: Dataset,
+    name: str | None,
+    *,
+    none: str,
+    several: str,
+    missing: str,
+) -> Any:
+    """The newest row of ``table`` named ``name``, or of the only name when ``name`` is
+    None. Refuses with ``none`` (no row at all), ``several`` (no name given, several
+    stored) or ``missing`` (no row named so); ``{names}`` and ``{name!r}`` are filled in."""
+    named = _NAME_COLUMN[table]
+    names = sorted(session.scalars(select(named).where(table.dataset_id == dataset.id).distinct()))
+    if not names:
+        raise InputError(none)
+    if name is None and len(names) > 1:
+        raise InputError(several.format(names=names))
+    found = _newest_named(session, table, dataset, names[0] if name is None else name)
+    if found is None:
+        raise InputError(missing.format(name=name, names=names))
+    return found
+
+
 def find_prediction_run(
     session: Session, dataset: Dataset, model: str, file_hash: str | None = None
 ) -> PredictionRun | None:
     """The newest run of ``model`` (with ``file_hash``, if given), or None."""
-    query = select(PredictionRun).where(
-        PredictionRun.dataset_id == dataset.id, PredictionRun.model == model
-    )
-    if file_hash is not None:
-        query = query.where(PredictionRun.file_hash == file_hash)
-    return session.scalar(query.order_by(PredictionRun.id.desc()).limit(1))
+    run: PredictionRun | None = _newest_named(session, PredictionRun, dataset, model, file_hash)
+    return run
 
 
 def latest_prediction_run(session: Session, dataset: Dataset, model: str | None) -> PredictionRun:
     """The newest prediction run of ``model``, or of the only model when ``model`` is None."""
-    models = session.scalars(
-        select(PredictionRun.model).where(PredictionRun.dataset_id == dataset.id).distinct()
-    ).all()
-    if not models:
-        raise InputError(
-            f"Dataset {dataset.name!r} has no predictions; run `labelmend import predictions`."
-        )
-    if model is None:
-        if len(models) > 1:
-            raise InputError(f"Several models have predictions {sorted(models)}; pass --model.")
-        model = models[0]
-    run = find_prediction_run(session, dataset, model)
-    if run is None:
-        raise InputError(f"No predictions of model {model!r}; found models {sorted(models)}.")
+    run: PredictionRun = _latest_named(
+        session,
+        PredictionRun,
+        dataset,
+        model,
+        none=f"Dataset {dataset.name!r} has no predictions; run `labelmend import predictions`.",
+        several="Several models have predictions {names}; pass --model.",
+        missing="No predictions of model {name!r}; found models {names}.",
+    )
     return run
 
 
@@ -383,31 +419,24 @@ def load_probabilities(
 
 
 def find_feature_set(
-    session: Session, dataset: Dataset, name: str | None, file_hash: str | None = None
+    session: Session, dataset: Dataset, name: str, file_hash: str | None = None
 ) -> FeatureSet | None:
-    """The newest feature set called ``name`` (any name when None; with ``file_hash``), or None."""
-    query = select(FeatureSet).where(FeatureSet.dataset_id == dataset.id)
-    if name is not None:
-        query = query.where(FeatureSet.name == name)
-    if file_hash is not None:
-        query = query.where(FeatureSet.file_hash == file_hash)
-    return session.scalar(query.order_by(FeatureSet.id.desc()).limit(1))
+    """The newest feature set called ``name`` (with ``file_hash``, if given), or None."""
+    found: FeatureSet | None = _newest_named(session, FeatureSet, dataset, name, file_hash)
+    return found
 
 
 def latest_feature_set(session: Session, dataset: Dataset, name: str | None) -> FeatureSet:
     """The newest feature set called ``name``, or of the only name when ``name`` is None."""
-    names = session.scalars(
-        select(FeatureSet.name).where(FeatureSet.dataset_id == dataset.id).distinct()
-    ).all()
-    if not names:
-        raise InputError(
-            f"Dataset {dataset.name!r} has no features; run `labelmend import features FILE`."
-        )
-    if name is None and len(names) > 1:
-        raise InputError(f"Several feature sets {sorted(names)}; pass --features NAME.")
-    found = find_feature_set(session, dataset, name)
-    if found is None:
-        raise InputError(f"No feature set {name!r}; found {sorted(names)}.")
+    found: FeatureSet = _latest_named(
+        session,
+        FeatureSet,
+        dataset,
+        name,
+        none=f"Dataset {dataset.name!r} has no features; run `labelmend import features FILE`.",
+        several="Several feature sets {names}; pass --features NAME.",
+        missing="No feature set {name!r}; found {names}.",
+    )
     return found
 
 
