@@ -1,12 +1,14 @@
-"""Shared terminal output for the CLI: the console, tables, progress bars."""
+"""Shared terminal output for the CLI: the console, tables, JSON, progress bars."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich import box
 from rich.console import Console
 from rich.progress import (
@@ -28,6 +30,9 @@ console.soft_wrap = not console.is_terminal
 #: Columns never shortened in a table: ids are copied into other commands.
 ID_COLUMNS = ("sample_id", "id", "queue", "dataset")
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Write the result as JSON on stdout instead of tables.")
+]
 #: Help of the ``--method`` option of ``rank`` and ``score``: which order answers what.
 METHOD_HELP = (
     "Ranking method. Default errors_per_annotation: label errors fixed per expert "
@@ -48,8 +53,17 @@ def new_table(title: str | None = None, *, show_header: bool = True) -> Table:
 
 
 def print_json(payload: Any) -> None:
-    """Write ``payload`` as JSON on stdout (data frames as lists of records)."""
+    """Write ``payload`` as JSON on stdout (data frames as lists of records, NaN as null)."""
     import json
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        return value
 
     def encode(value: Any) -> Any:
         if hasattr(value, "to_json"):  # a data frame: a list of records
@@ -60,7 +74,8 @@ def print_json(payload: Any) -> None:
             return value.item()
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
-    sys.stdout.write(json.dumps(payload, default=encode, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(plain(payload), default=encode, indent=2, ensure_ascii=False)
+    sys.stdout.write(text + "\n")
 
 
 def frame_table(

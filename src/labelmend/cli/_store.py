@@ -23,9 +23,6 @@ DbOption = Annotated[
         help="Database URL (default sqlite:///labelmend.db; postgresql+psycopg://… for teams).",
     ),
 ]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Write the result as JSON on stdout instead of tables.")
-]
 StrategyOption = Annotated[
     Literal["top", "balanced"],
     typer.Option(help="top: rank order; balanced: at most budget/K per given label."),

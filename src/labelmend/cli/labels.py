@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from labelmend import workflow
-from labelmend.cli._console import console, frame_table, print_json
-from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store
+from labelmend.cli._console import JsonOption, console, frame_table, print_json
+from labelmend.cli._store import DatasetOption, DbOption, store
 
 label_app = typer.Typer(help="Set, confirm or undo labels by hand (kept in the label history).")
 export_app = typer.Typer(help="Export the store's contents.")

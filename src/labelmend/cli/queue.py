@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from labelmend import workflow
-from labelmend.cli._console import console, frame_table, print_json
-from labelmend.cli._store import DatasetOption, DbOption, JsonOption, StrategyOption, store
+from labelmend.cli._console import JsonOption, console, frame_table, print_json
+from labelmend.cli._store import DatasetOption, DbOption, StrategyOption, store
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,8 +21,14 @@ from labelmend.cleaner import (
     MethodName,
     count_errors,
 )
-from labelmend.cli._console import METHOD_HELP, console, frame_table, print_json, stage_progress
-from labelmend.cli._store import JsonOption
+from labelmend.cli._console import (
+    METHOD_HELP,
+    JsonOption,
+    console,
+    frame_table,
+    print_json,
+    stage_progress,
+)
 from labelmend.jobs import rank_files
 
 #: The columns that fit 80 columns; --json and --out carry every score.

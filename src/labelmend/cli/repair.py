@@ -4,13 +4,12 @@ failures, or split the failures into types first."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from labelmend.cli._console import console, frame_table, stage_progress
+from labelmend.cli._console import JsonOption, console, frame_table, print_json, stage_progress
 
 repair_app = typer.Typer(help="Repair a model: find what makes it fail, type it, unlearn it.")
 
@@ -25,20 +24,10 @@ ClassesOption = Annotated[str | None, typer.Option(help="Comma-separated class n
 LabelColOption = Annotated[str | None, typer.Option(help="Label column in label tables.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed.")]
 ThreadsOption = Annotated[int, typer.Option(min=1, help="torch threads (small heads: 1).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 
 
 def _names(classes: str | None) -> list[str] | None:
     return [c.strip() for c in classes.split(",") if c.strip()] if classes else None
-
-
-def _print_json(payload: Any) -> None:
-    def clean(value: Any) -> Any:
-        return None if isinstance(value, float) and math.isnan(value) else value
-
-    if isinstance(payload, dict):
-        payload = {key: clean(value) for key, value in payload.items()}
-    typer.echo(json.dumps(payload, indent=2, default=float))
 
 
 @repair_app.command("run")
@@ -88,7 +77,7 @@ def run(
         )
     report = done.result.report
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     table = accuracy_table(report)
     console.print(
@@ -166,7 +155,7 @@ def analyze(
         )
     typing = done.types
     if as_json:
-        _print_json(json.loads(done.paths["report"].read_text()))
+        print_json(json.loads(done.paths["report"].read_text()))
         return
     formats = dict.fromkeys(
         ("learnability", "generalisability", "independence", "compatibility"), ".2f"

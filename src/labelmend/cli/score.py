@@ -9,8 +9,15 @@ import typer
 
 from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
-from labelmend.cli._console import METHOD_HELP, console, frame_table, print_json, stage_progress
-from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store_with_progress
+from labelmend.cli._console import (
+    METHOD_HELP,
+    JsonOption,
+    console,
+    frame_table,
+    print_json,
+    stage_progress,
+)
+from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
 from labelmend.cli.status import error_count_line
 from labelmend.storage import open_store
 

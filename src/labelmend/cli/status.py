@@ -10,8 +10,8 @@ from rich.table import Table
 
 from labelmend import workflow
 from labelmend.cleaner import ERRORS_REMAINING, ErrorCount
-from labelmend.cli._console import console, frame_table, new_table, print_json
-from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store
+from labelmend.cli._console import JsonOption, console, frame_table, new_table, print_json
+from labelmend.cli._store import DatasetOption, DbOption, store
 from labelmend.storage.models import QUEUE_STATUSES
 
 NO_SCORES = "(no scores yet: run `labelmend score`)"

@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from labelmend.cli._console import console, frame_table, new_table, print_json
-from labelmend.cli._store import DatasetOption, DbOption, JsonOption, store, store_with_progress
+from labelmend.cli._console import JsonOption, console, frame_table, new_table, print_json
+from labelmend.cli._store import DatasetOption, DbOption, store, store_with_progress
 from labelmend.sync.label_studio import LabelStudioClient
 from labelmend.sync.service import (
     PullResult,
