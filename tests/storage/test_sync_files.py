@@ -104,16 +104,23 @@ def decide(url, queue, path, aggregation):
     return result.decisions, dict(zip(items["id"], items["current_label"], strict=True))
 
 
-def test_dawid_skene_trusts_reliable_annotators_over_a_lazy_crowd(store_url, tmp_path):
-    with open_store(store_url) as session:
+def big_queue_truth(url):
+    """Queue 20 samples as 'big'; a truth (by sample id, in queue order) that differs from
+    the label in place on the first 5."""
+    with open_store(url) as session:
         workflow.create_queue(session, "big", budget=20)
         items = workflow.queue_items(session, "big")
-    # The truth differs from the label in place on 5 samples. 'ann' and 'bob' always give
-    # the truth; three lazy annotators always answer 'cat'. Plurality (the label in place
-    # counts as a vote) ties or picks 'cat' wherever the truth is not 'cat'.
     truth = dict(zip(items["id"], items["current_label"], strict=True))
     for sample in items["id"][:5]:
         truth[sample] = other(truth[sample])
+    return truth
+
+
+def test_dawid_skene_trusts_reliable_annotators_over_a_lazy_crowd(store_url, tmp_path):
+    # 'ann' and 'bob' always give the truth; three lazy annotators always answer 'cat'.
+    # Plurality (the label in place counts as a vote) ties or picks 'cat' wherever the
+    # truth is not 'cat'.
+    truth = big_queue_truth(store_url)
     rows = [(s, who, label) for s, label in truth.items() for who in ("ann", "bob")]
     rows += [(s, f"lazy{i}", "cat") for s in truth for i in range(3)]
     path = answers_file(tmp_path / "answers.jsonl", rows)
@@ -134,15 +141,11 @@ def stored_p_wrong(url):
 
 
 def test_dawid_skene_uncertainty_enters_the_error_count(store_url, tmp_path):
-    with open_store(store_url) as session:
-        workflow.create_queue(session, "big", budget=20)
-        items = workflow.queue_items(session, "big")
-    # 'ann' and 'bob' give the truth, which differs from the label in place on 5 samples,
-    # except each on three samples, where they answer the next class.
-    truth = dict(zip(items["id"], items["current_label"], strict=True))
-    for sample in items["id"][:5]:
-        truth[sample] = other(truth[sample])
-    ann_wrong, bob_wrong = set(items["id"][6:9]), set(items["id"][9:12])
+    # 'ann' and 'bob' give the truth, except each on three samples, where they answer the
+    # next class.
+    truth = big_queue_truth(store_url)
+    order = list(truth)
+    ann_wrong, bob_wrong = set(order[6:9]), set(order[9:12])
     rows = [(s, "ann", other(t) if s in ann_wrong else t) for s, t in truth.items()]
     rows += [(s, "bob", other(t) if s in bob_wrong else t) for s, t in truth.items()]
     path = answers_file(tmp_path / "answers.csv", rows)
@@ -158,11 +161,9 @@ def test_dawid_skene_uncertainty_enters_the_error_count(store_url, tmp_path):
     assert current[doubtful[0]] == truth[doubtful[0]]
     with open_store(store_url) as session:
         status = workflow.dataset_status(session)
-        found = repo.get_dataset(session)
-        ranking = repo.load_ranking(session, repo.latest_score_run(session, found))
-        keys = repo.sample_frame(session, found).set_index("id")["external_id"]
-    names = keys.reindex(ranking["sample_id"]).to_numpy()
-    undecided = ranking["p_error"].to_numpy()[~np.isin(names, list(p_wrong))].sum()
+        run = repo.latest_score_run(session, repo.get_dataset(session))
+        scores = repo.score_details(session, run, repo.load_ranking(session, run)["sample_id"])
+    undecided = scores.loc[~scores["external_id"].isin(list(p_wrong)), "p_error"].sum()
     # Decided samples count by their decision's doubt, not as certainly right.
     assert status.estimated_errors_remaining == pytest.approx(undecided + sum(p_wrong.values()))
     assert status.estimated_errors_remaining > undecided + 0.3

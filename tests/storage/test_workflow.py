@@ -304,12 +304,9 @@ def test_status_subtracts_reviewed_samples_from_estimated_errors(scored):
     with open_store(scored) as session:
         before = workflow.dataset_status(session, batch_size=5)
         dataset = repository.get_dataset(session)
-        ranking = repository.load_ranking(session, repository.latest_score_run(session, dataset))
-        top = (
-            repository.sample_frame(session, dataset)
-            .set_index("id")
-            .loc[ranking["sample_id"].iloc[0]]
-        )
+        run = repository.latest_score_run(session, dataset)
+        ranking = repository.load_ranking(session, run)
+        top = repository.score_details(session, run, ranking["sample_id"].head(1)).iloc[0]
         other = CLASSES[(top["current_label"] + 1) % 3]
         workflow.set_label(session, top["external_id"], other, actor="ann")
     with open_store(scored) as session:
@@ -416,12 +413,9 @@ def test_ids_with_leading_zeros_survive_a_csv_import(tmp_path):
 def test_a_decision_outranks_only_predictions_made_before_it(scored):
     with open_store(scored) as session:
         dataset = repository.get_dataset(session)
-        ranking = repository.load_ranking(session, repository.latest_score_run(session, dataset))
-        top = (
-            repository.sample_frame(session, dataset)
-            .set_index("id")
-            .loc[ranking["sample_id"].iloc[0]]
-        )
+        run = repository.latest_score_run(session, dataset)
+        ranking = repository.load_ranking(session, run)
+        top = repository.score_details(session, run, ranking["sample_id"].head(1)).iloc[0]
         workflow.set_label(session, top["external_id"], CLASSES[top["current_label"]])
     with open_store(scored) as session:
         confirmed = workflow.dataset_status(session)

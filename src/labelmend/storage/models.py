@@ -54,6 +54,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def timestamp() -> Any:
+    """A row's time: :func:`utcnow` from the ORM, the server's clock for bulk inserts."""
+    return mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -72,9 +77,7 @@ class Dataset(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     classes: Mapped[list[str]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = timestamp()
 
 
 class Sample(Base):
@@ -115,9 +118,7 @@ class LabelChange(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     external_ref: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = timestamp()
 
     @property
     def changed(self) -> bool:
@@ -139,9 +140,7 @@ class PredictionRun(Base):
     n_samples: Mapped[int] = mapped_column(Integer)
     #: For a fitted run: model, model file hash, folds, seed, feature set, label snapshot.
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = timestamp()
 
 
 class PredictionBlock(Base):
@@ -184,7 +183,7 @@ class FeatureSet(Base):
     #: A referenced Parquet file and its id column; None when the values are stored.
     source: Mapped[str | None] = mapped_column(String(1000))
     id_column: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = timestamp()
 
 
 class FeatureBlock(Base):
@@ -222,9 +221,7 @@ class ScoreRun(Base):
     #: Where a sharded run's probabilities came from; its per-sample score files.
     source: Mapped[str | None] = mapped_column(String(1000))
     score_files: Mapped[list[str] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = timestamp()
 
     prediction_run: Mapped[PredictionRun | None] = relationship()
 
@@ -264,9 +261,7 @@ class Queue(Base):
     strategy: Mapped[str] = mapped_column(String(50))
     #: ``tool:project`` the queue was pushed to, e.g. ``label-studio:12``.
     external_project: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = timestamp()
 
 
 class QueueItem(Base):
@@ -286,9 +281,7 @@ class QueueItem(Base):
     position: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     external_task_id: Mapped[str | None] = mapped_column(String(255))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
-    )
+    updated_at: Mapped[datetime] = timestamp()
 
 
 class Annotation(Base):
@@ -306,6 +299,4 @@ class Annotation(Base):
     label: Mapped[int] = mapped_column(Integer)
     tool: Mapped[str] = mapped_column(String(50))
     external_id: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = timestamp()

@@ -387,18 +387,7 @@ def add_prediction_run(
     )
     session.add(run)
     session.flush()
-    keys = np.ascontiguousarray(sample_ids, dtype="<i8")
-    values = np.ascontiguousarray(probs, dtype="<f8")
-    starts = range(0, len(keys), PREDICTION_BLOCK_ROWS)
-    blocks = pd.DataFrame(
-        {
-            "run_id": run.id,
-            "block": np.arange(len(starts)),
-            "n_rows": [len(keys[i : i + PREDICTION_BLOCK_ROWS]) for i in starts],
-            "sample_ids": [keys[i : i + PREDICTION_BLOCK_ROWS].tobytes() for i in starts],
-            "probs": [values[i : i + PREDICTION_BLOCK_ROWS].tobytes() for i in starts],
-        }
-    )
+    blocks = _blocks({"run_id": run.id}, sample_ids, probs, PREDICTION_BLOCK_ROWS, "probs")
     bulk_insert(session, PredictionBlock.__tablename__, blocks, progress=progress)
     return run
 
@@ -407,15 +396,58 @@ def load_probabilities(
     session: Session, run: PredictionRun, n_classes: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """A run's (sample primary keys (N,), probabilities (N, K)), ordered by sample key."""
-    blocks = session.execute(
+    query = (
         select(PredictionBlock.sample_ids, PredictionBlock.probs)
         .where(PredictionBlock.run_id == run.id)
         .order_by(PredictionBlock.block)
-    ).all()
-    keys = np.frombuffer(b"".join(bytes(block[0]) for block in blocks), dtype="<i8")
-    values = np.frombuffer(b"".join(bytes(block[1]) for block in blocks), dtype="<f8")
+    )
+    return _load_blocks(session, query, run.n_samples, n_classes)
+
+
+def _blocks(
+    owner: dict[str, int], sample_ids: Any, values: Any, rows: int, column: str
+) -> pd.DataFrame:
+    """The rows of a block table (prediction or feature blocks): the ``owner`` id column,
+    the block number, ``n_rows``, and per block ``rows`` samples' keys (little-endian
+    int64) and their (rows, width) ``values`` as ``column`` (little-endian float64)."""
+    keys = np.ascontiguousarray(sample_ids, dtype="<i8")
+    starts = range(0, len(keys), rows)
+    return pd.DataFrame(
+        {
+            **owner,
+            "block": np.arange(len(starts)),
+            "n_rows": [len(keys[i : i + rows]) for i in starts],
+            "sample_ids": [keys[i : i + rows].tobytes() for i in starts],
+            column: [
+                np.ascontiguousarray(values[i : i + rows], dtype="<f8").tobytes() for i in starts
+            ],
+        }
+    )
+
+
+def _load_blocks(
+    session: Session, query: Select[bytes, bytes], n_samples: int, width: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(sample keys (N,), values (N, width)) from a query of (sample_ids, values) blocks in
+    block order, ordered by sample key.
+
+    Fills one (N, width) array block by block, streaming the blocks: peak memory is the
+    matrix plus one block (nothing is reordered when the blocks hold keys in order).
+    """
+    keys = np.empty(n_samples, dtype=np.int64)
+    values = np.empty((n_samples, width))
+    done = 0
+    for block_keys, block_values in session.execute(query.execution_options(yield_per=1)):
+        rows = np.frombuffer(bytes(block_keys), dtype="<i8")
+        keys[done : done + rows.size] = rows
+        values[done : done + rows.size] = np.frombuffer(bytes(block_values), dtype="<f8").reshape(
+            rows.size, width
+        )
+        done += rows.size
+    if np.all(np.diff(keys) > 0):
+        return keys, values
     order = np.argsort(keys, kind="stable")
-    return keys[order].astype(np.int64), values.reshape(len(keys), n_classes)[order]
+    return keys[order], values[order]
 
 
 def find_feature_set(
@@ -469,21 +501,8 @@ def add_feature_set(
     session.add(feature_set)
     session.flush()
     if values is not None:
-        keys = np.ascontiguousarray(sample_ids, dtype="<i8")
         rows = max(1, FEATURE_BLOCK_BYTES // (8 * n_features))
-        starts = range(0, len(keys), rows)
-        blocks = pd.DataFrame(
-            {
-                "feature_set_id": feature_set.id,
-                "block": np.arange(len(starts)),
-                "n_rows": [len(keys[i : i + rows]) for i in starts],
-                "sample_ids": [keys[i : i + rows].tobytes() for i in starts],
-                "features": [
-                    np.ascontiguousarray(values[i : i + rows], dtype="<f8").tobytes()
-                    for i in starts
-                ],
-            }
-        )
+        blocks = _blocks({"feature_set_id": feature_set.id}, sample_ids, values, rows, "features")
         bulk_insert(session, FeatureBlock.__tablename__, blocks, progress=progress)
     return feature_set
 
@@ -491,30 +510,13 @@ def add_feature_set(
 def load_feature_blocks(
     session: Session, feature_set: FeatureSet
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """A stored set's (sample primary keys (N,), values (N, D)), ordered by sample key.
-
-    Fills one (N, D) array block by block, streaming the blocks: peak memory is the
-    matrix plus one block (sets are stored in key order, so nothing is reordered).
-    """
-    keys = np.empty(feature_set.n_samples, dtype=np.int64)
-    values = np.empty((feature_set.n_samples, feature_set.n_features))
-    done = 0
-    for block_keys, block_values in session.execute(
+    """A stored set's (sample primary keys (N,), values (N, D)), ordered by sample key."""
+    query = (
         select(FeatureBlock.sample_ids, FeatureBlock.features)
         .where(FeatureBlock.feature_set_id == feature_set.id)
         .order_by(FeatureBlock.block)
-        .execution_options(yield_per=1)
-    ):
-        rows = np.frombuffer(bytes(block_keys), dtype="<i8")
-        keys[done : done + rows.size] = rows
-        values[done : done + rows.size] = np.frombuffer(bytes(block_values), dtype="<f8").reshape(
-            rows.size, feature_set.n_features
-        )
-        done += rows.size
-    if np.all(np.diff(keys) > 0):
-        return keys, values
-    order = np.argsort(keys, kind="stable")
-    return keys[order], values[order]
+    )
+    return _load_blocks(session, query, feature_set.n_samples, feature_set.n_features)
 
 
 def add_score_run(
