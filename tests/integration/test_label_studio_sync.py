@@ -56,7 +56,7 @@ def client_for(server, **kwargs):
     return LabelStudioClient(server.url, server.token, **kwargs)
 
 
-def answer(client, task_id, choices, user=None):
+def answer(client, task_id, choices, user=None, *, skipped=False):
     result = (
         []
         if choices is None
@@ -70,7 +70,7 @@ def answer(client, task_id, choices, user=None):
         ]
     )
     extra = {"completed_by": user} if user is not None else {}
-    client._sdk.annotations.create(id=task_id, result=result, **extra)
+    client._sdk.annotations.create(id=task_id, result=result, was_cancelled=skipped, **extra)
 
 
 def count(url, model):
@@ -97,16 +97,22 @@ def test_push_is_idempotent_and_pull_decides_by_plurality(label_studio, store_ur
     second_expert = client._sdk.users.create(username=name, email=f"{name}@labelmend.test")
     queued = list(tasks)
     # Sample 0: two experts agree on 'fox'; sample 1: one says 'fox' (tie with the
-    # current label); sample 2: unknown class; sample 3: empty answer.
+    # current label); sample 2: unknown class; sample 3: empty answer; sample 4: skipped
+    # (Label Studio counts skips apart from annotations).
     answer(client, tasks[queued[0]], ["fox"])
     answer(client, tasks[queued[0]], ["fox"], user=second_expert.id)
     answer(client, tasks[queued[1]], ["fox"])
     answer(client, tasks[queued[2]], ["owl"])
     answer(client, tasks[queued[3]], None)
+    answer(client, tasks[queued[4]], None, skipped=True)
     with open_store(store_url) as session:
         pulled = pull_queue(session, "week1", client, page_size=2)
     assert pulled.recorded == 3
-    assert sorted(pulled.rejected["problem"]) == ["empty answer", "unknown class 'owl'"]
+    assert sorted(pulled.rejected["problem"]) == [
+        "empty answer",
+        "skipped by the annotator",
+        "unknown class 'owl'",
+    ]
     assert pulled.decisions.decided >= 1
     with open_store(store_url) as session:
         history = workflow.label_history(session, queued[0])
@@ -114,6 +120,7 @@ def test_push_is_idempotent_and_pull_decides_by_plurality(label_studio, store_ur
     assert history["new_label"].iloc[-1] == "fox"
     assert history["source"].iloc[-1] == "annotation"
     assert status.pushed == 10
+    assert status.skipped == 1
     # Pulling again records nothing new and duplicates nothing.
     with open_store(store_url) as session:
         repeat = pull_queue(session, "week1", client)

@@ -286,6 +286,50 @@ def test_sync_commits_only_by_the_callers_policy(store_url, snapshot, commit_eac
     assert (status.annotations, answered) == (2, 2)
 
 
+class AnsweringTool(FailingTool):
+    """A stand-in for Label Studio that keeps its connection and returns ``pages``."""
+
+    def __init__(self, classes):
+        super().__init__(classes)
+        self.pages = []
+
+    def import_tasks(self, project_id, tasks, *, batch_size, on_batch):
+        on_batch(list(tasks), list(range(len(tasks))))
+
+    def annotation_pages(self, project_id, classes, *, page_size):
+        yield from self.pages
+
+
+def test_a_task_every_expert_skipped_frees_its_sample_until_someone_answers(store_url):
+    tool = AnsweringTool(CLASSES)
+    ids, current = queued(store_url)
+    with open_store(store_url) as session:
+        push_queue(session, "q", tool)
+    skip = RemoteAnnotation("a1", 0, ids[0], "ann", None, "skipped by the annotator", True)
+    other_skip = RemoteAnnotation("a2", 1, ids[1], "ann", None, "skipped by the annotator", True)
+    confirm = RemoteAnnotation("a3", 1, ids[1], "bob", current[ids[1]])
+    tool.pages = [[skip], [other_skip, confirm]]
+    with open_store(store_url) as session:
+        pulled = pull_queue(session, "q", tool)
+        status = sync_status(session, "q")
+    assert pulled.rejected["problem"].tolist() == ["skipped by the annotator"] * 2
+    # ids[0]: skipped by all who opened it; ids[1]: bob's answer counts despite ann's skip.
+    assert (status.skipped, status.decided, status.pending) == (1, 1, 4)
+    with open_store(store_url) as session:
+        workflow.create_queue(session, "again", fraction=1.0)
+        again = set(workflow.queue_items(session, "again")["id"])
+    assert ids[0] in again
+    assert again.isdisjoint(ids[1:])  # decided, or still waiting in 'q'
+    # A later answer to the skipped task decides it.
+    tool.pages = [[skip, RemoteAnnotation("a4", 0, ids[0], "bob", other(current[ids[0]]))]]
+    with open_store(store_url) as session:
+        pull_queue(session, "q", tool, aggregation="single-expert")
+        status = sync_status(session, "q")
+        history = workflow.label_history(session, ids[0])
+    assert (status.skipped, status.decided) == (0, 2)
+    assert history["new_label"].tolist() == [other(current[ids[0]])]
+
+
 def test_single_expert_decides_refuses_disagreement_unless_told_how_to_break_it(
     store_url, tmp_path, snapshot
 ):

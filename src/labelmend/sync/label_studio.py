@@ -102,7 +102,8 @@ class RemoteAnnotation:
     """One expert answer as Label Studio stores it, parsed.
 
     ``label`` is the chosen class name, or None when the answer is unusable; then
-    ``problem`` says why (empty result, several choices, unknown class, cancelled).
+    ``problem`` says why (empty result, several choices, unknown class, skipped).
+    ``skipped`` marks an annotator's skip (Label Studio's ``was_cancelled``).
     """
 
     external_id: str
@@ -111,6 +112,7 @@ class RemoteAnnotation:
     annotator: str
     label: str | None
     problem: str | None = None
+    skipped: bool = False
 
 
 def parse_annotation(
@@ -140,7 +142,7 @@ def parse_annotation(
         label=None,
     )
     if annotation.get("was_cancelled"):
-        return replace(unusable, problem="skipped by the annotator")
+        return replace(unusable, problem="skipped by the annotator", skipped=True)
     chosen = [
         choice
         for item in annotation.get("result") or []
@@ -307,9 +309,10 @@ class LabelStudioClient:
         """
         with self._errors("list users"):
             users = {int(u.id): str(u.email or u.id) for u in self._sdk.users.list()}
-        annotated = {"conjunction": "and", "items": [{
-            "filter": "filter:tasks:total_annotations", "operator": "greater",
-            "type": "Number", "value": 0}]}  # fmt: skip
+        # Answered or skipped: Label Studio counts skips apart from annotations.
+        annotated = {"conjunction": "or", "items": [
+            {"filter": f"filter:tasks:{counter}", "operator": "greater", "type": "Number",
+             "value": 0} for counter in ("total_annotations", "cancelled_annotations")]}  # fmt: skip
         query = json.dumps({"filters": annotated})
         for tasks in self._task_pages(
             project_id, action=f"list the annotated tasks of project {project_id}",

@@ -205,7 +205,8 @@ def _record(
     *,
     tool: str,
 ) -> tuple[int, int, list[dict[str, Any]]]:
-    """Store valid answers once; return (recorded, repeated, rejected rows).
+    """Store valid answers once and mark their items ``annotated``; an open item whose
+    task was only skipped becomes ``skipped``. Returns (recorded, repeated, rejected rows).
 
     ``items`` is the queue's frame indexed by sample external id.
     """
@@ -231,9 +232,18 @@ def _record(
             }
         )
     recorded = len(repo.add_annotations(session, rows, tool=tool))
-    answered = {row["queue_item_id"] for row in rows}
-    waiting = items[items["item_id"].isin(answered) & items["status"].isin(["pending", "sent"])]
-    repo.set_item_status(session, waiting["item_id"].astype(int).tolist(), "annotated")
+    answered = items["item_id"].isin({row["queue_item_id"] for row in rows})
+    skipped = items.index.isin([a.sample_id for a in answers if a.skipped]) & ~answered
+    waiting = items["status"].isin(["pending", "sent"])
+    # An answer counts even after a skip; a task everyone skipped frees its sample for
+    # another queue (an answer to it later brings it back).
+    now_answered = answered & (waiting | (items["status"] == "skipped"))
+    repo.set_item_status(
+        session, items.loc[now_answered, "item_id"].astype(int).tolist(), "annotated"
+    )
+    repo.set_item_status(
+        session, items.loc[skipped & waiting, "item_id"].astype(int).tolist(), "skipped"
+    )
     return recorded, len(rows) - recorded, rejected
 
 
