@@ -376,7 +376,6 @@ def add_prediction_run(
 
     ``provenance`` says how a fitted run was made (model, folds, seed, label snapshot).
     """
-    import pandas as pd
 
     run = PredictionRun(
         dataset_id=dataset.id,
@@ -410,6 +409,8 @@ def _blocks(
     """The rows of a block table (prediction or feature blocks): the ``owner`` id column,
     the block number, ``n_rows``, and per block ``rows`` samples' keys (little-endian
     int64) and their (rows, width) ``values`` as ``column`` (little-endian float64)."""
+    import pandas as pd
+
     keys = np.ascontiguousarray(sample_ids, dtype="<i8")
     starts = range(0, len(keys), rows)
     return pd.DataFrame(
@@ -487,7 +488,6 @@ def add_feature_set(
 ) -> FeatureSet:
     """Store (N, D) ``values`` for the samples with primary keys ``sample_ids`` in blocks,
     or (``values`` None) a reference to the Parquet file ``source``."""
-    import pandas as pd
 
     feature_set = FeatureSet(
         dataset_id=dataset.id,
