@@ -6,7 +6,7 @@ with :func:`noisy_problem`, so that they all mean the same thing by "a noisy pro
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -62,3 +62,29 @@ def noisy_problem(
     flip = flip_draws.random(n) < noise
     labels = np.where(flip, (true + offset_draws.integers(1, k, size=n)) % k, true)
     return NoisyProblem(labels, probs, true)
+
+
+def scored_store(
+    session: Any,
+    classes: list[str],
+    ids: list[str],
+    labels: npt.ArrayLike,
+    probs: npt.NDArray[np.float64],
+    *,
+    model: str = "m",
+    **columns: Any,
+) -> Any:
+    """Fill an open store: dataset 'pets' with ``classes``, samples ``ids`` labelled
+    ``labels`` (class indices; ``columns`` become metadata), the (N, K) ``probs`` of
+    ``model``, and a score run; returns :func:`labelmend.workflow.score`'s result."""
+    import pandas as pd
+
+    from labelmend import workflow
+
+    workflow.init_dataset(session, "pets", classes)
+    names = np.asarray(classes)[np.asarray(labels)]
+    workflow.import_samples(session, pd.DataFrame({"id": ids, "label": names, **columns}))
+    table = pd.DataFrame(probs, columns=classes)
+    table.insert(0, "id", ids)
+    workflow.import_predictions(session, table, model=model)
+    return workflow.score(session)

@@ -28,19 +28,16 @@ def files(tmp_path):
     return tmp_path
 
 
-def test_rank_prints_the_queue_and_summary(files):
-    result = runner.invoke(
+def rank(files, *options, labels="labels.npy", probs="probs.npy"):
+    """``labelmend rank --labels LABELS --pred-probs PROBS`` (files of ``files``) ``options``."""
+    return runner.invoke(
         app,
-        [
-            "rank",
-            "--labels",
-            str(files / "labels.npy"),
-            "--pred-probs",
-            str(files / "probs.npy"),
-            "--top",
-            "5",
-        ],
+        ["rank", "--labels", str(files / labels), "--pred-probs", str(files / probs), *options],
     )
+
+
+def test_rank_prints_the_queue_and_summary(files):
+    result = rank(files, "--top", "5")
     assert result.exit_code == 0, result.output
     assert "Relabel queue" in result.output
     assert "N=200" in result.output
@@ -50,19 +47,11 @@ def test_rank_prints_the_queue_and_summary(files):
 
 def test_rank_with_class_names_from_table_headers_writes_output(files):
     out = files / "ranking.csv"
-    result = runner.invoke(
-        app,
-        [
-            "rank",
-            "--labels",
-            str(files / "labels.csv"),
-            "--pred-probs",
-            str(files / "probs.parquet"),
-            "--out",
-            str(out),
-            "--method",
-            "self_confidence",
-        ],
+    result = rank(
+        files,
+        *("--out", str(out), "--method", "self_confidence"),
+        labels="labels.csv",
+        probs="probs.parquet",
     )
     assert result.exit_code == 0, result.output
     written = pd.read_csv(out)
@@ -109,9 +98,7 @@ def test_rank_ensemble_of_two_files_ranks_their_average(files):
 )
 def test_rank_bad_input_is_one_line_and_exit_1(files, setup, message):
     setup(files)
-    result = runner.invoke(
-        app, ["rank", "--labels", str(files / "labels.npy"), "--pred-probs", str(files / "bad.npy")]
-    )
+    result = rank(files, probs="bad.npy")
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
@@ -119,42 +106,17 @@ def test_rank_bad_input_is_one_line_and_exit_1(files, setup, message):
 
 
 def test_rank_unknown_class_names(files):
-    result = runner.invoke(
-        app,
-        [
-            "rank",
-            "--labels",
-            str(files / "labels.csv"),
-            "--pred-probs",
-            str(files / "probs.npy"),
-            "--classes",
-            "cat,dog,owl",
-        ],
-    )
+    result = rank(files, "--classes", "cat,dog,owl", labels="labels.csv")
     assert result.exit_code == 1
     assert "Unknown class names 'fox'" in result.output
 
 
 def test_rank_wrong_file_type_and_unknown_method(files):
     (files / "labels.txt").write_text("0\n1\n")
-    result = runner.invoke(
-        app,
-        ["rank", "--labels", str(files / "labels.txt"), "--pred-probs", str(files / "probs.npy")],
-    )
+    result = rank(files, labels="labels.txt")
     assert result.exit_code == 1
     assert "unsupported file type '.txt'" in result.output
-    result = runner.invoke(
-        app,
-        [
-            "rank",
-            "--labels",
-            str(files / "labels.npy"),
-            "--pred-probs",
-            str(files / "probs.npy"),
-            "--method",
-            "nope",
-        ],
-    )
+    result = rank(files, "--method", "nope")
     assert result.exit_code == 2
 
 
@@ -166,10 +128,7 @@ def test_rank_normalize_flag_rescales_each_row_to_sum_to_one(files):
     plain = ranked(files, "--pred-probs", str(files / "probs.npy"))
     assert normalized["sample_id"].tolist() == plain["sample_id"].tolist()
     np.testing.assert_allclose(normalized["p_error"], plain["p_error"])
-    refused = runner.invoke(
-        app,
-        ["rank", "--labels", str(files / "labels.npy"), "--pred-probs", str(files / "scaled.npy")],
-    )
+    refused = rank(files, probs="scaled.npy")
     assert refused.exit_code == 1
     assert "rows must sum to 1" in refused.output
 

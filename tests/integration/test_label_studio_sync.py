@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -23,7 +21,7 @@ from labelmend.storage.models import Annotation, LabelChange
 from labelmend.sync.label_studio import LabelStudioClient, task_payload
 from labelmend.sync.service import pull_queue, push_queue, sync_status
 from tests.conftest import table_contents
-from tests.synthetic import noisy_problem
+from tests.synthetic import noisy_problem, scored_store
 
 pytestmark = pytest.mark.server
 
@@ -36,17 +34,9 @@ def store_url(database_url):
     ids = [f"img{i:03d}" for i in range(len(labels))]
     url = database_url
     with open_store(url) as session:
-        workflow.init_dataset(session, "pets", CLASSES)
-        workflow.import_samples(
-            session,
-            pd.DataFrame(
-                {"id": ids, "label": np.array(CLASSES)[labels], "text": [f"photo {i}" for i in ids]}
-            ),
+        scored_store(
+            session, CLASSES, ids, labels, probs, model="resnet", text=[f"photo {i}" for i in ids]
         )
-        table = pd.DataFrame(probs, columns=CLASSES)
-        table.insert(0, "id", ids)
-        workflow.import_predictions(session, table, model="resnet")
-        workflow.score(session)
         workflow.create_queue(session, "week1", budget=10)
         workflow.create_queue(session, "week2", budget=10)
     return url

@@ -18,7 +18,7 @@ from labelmend import workflow
 from labelmend.storage import open_store
 from labelmend.sync.service import import_annotations
 from tests.conftest import require_module, skip_or_fail
-from tests.synthetic import noisy_problem
+from tests.synthetic import noisy_problem, scored_store
 
 CLASSES = ["cat", "dog", "fox"]
 N = 90
@@ -52,17 +52,9 @@ def small_store(tmp_path: Path) -> SmallStore:
             Image.new("RGB", (20, 12), (40 * (i % 6), 90, 200)).save(images / f"{ids[i]}.png")
     url = f"sqlite:///{tmp_path / 'store.db'}"
     with open_store(url) as session:
-        workflow.init_dataset(session, "pets", CLASSES)
-        workflow.import_samples(
-            session,
-            pd.DataFrame(
-                {"id": ids, "label": np.array(CLASSES)[labels], "image": [f"{s}.png" for s in ids]}
-            ),
+        first = scored_store(
+            session, CLASSES, ids, labels, probs, model="net-v1", image=[f"{s}.png" for s in ids]
         )
-        table = pd.DataFrame(probs, columns=CLASSES)
-        table.insert(0, "id", ids)
-        workflow.import_predictions(session, table, model="net-v1")
-        first = workflow.score(session)
         workflow.create_queue(session, "q1", budget=12)
         items = workflow.queue_items(session, "q1")
     truth = pd.Series(np.array(CLASSES)[true], index=ids)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from labelmend import workflow
 from labelmend.cli.app import app
 from labelmend.storage import open_store, read_store
+from tests.synthetic import scored_store
 
 runner = CliRunner()
 
@@ -102,14 +102,7 @@ def test_the_report_reads_sqlite_and_postgresql_without_changing_them(
     probs = rng.dirichlet(np.ones(2), size=40)
     ids = [f"x{i}" for i in range(40)]
     with open_store(database_url) as session:
-        workflow.init_dataset(session, "pets", ["cat", "dog"])
-        workflow.import_samples(
-            session, pd.DataFrame({"id": ids, "label": np.where(probs[:, 0] > 0.3, "cat", "dog")})
-        )
-        table = pd.DataFrame(probs, columns=["cat", "dog"])
-        table.insert(0, "id", ids)
-        workflow.import_predictions(session, table, model="m")
-        workflow.score(session)
+        scored_store(session, ["cat", "dog"], ids, (probs[:, 0] <= 0.3).astype(int), probs)
     before = snapshot(database_url)
     result = run("--db", database_url, "--out", str(tmp_path / "r.html"))
     assert result.exit_code == 0, result.output

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
-from tests.synthetic import noisy_problem
+from tests.synthetic import noisy_problem, scored_store
 from typer.testing import CliRunner
 
 from labelmend import workflow
@@ -34,14 +34,7 @@ def store_url(database_url):
     ids = [f"s{i:02d}" for i in range(len(given))]
     url = database_url
     with open_store(url) as session:
-        workflow.init_dataset(session, "pets", CLASSES)
-        workflow.import_samples(
-            session, pd.DataFrame({"id": ids, "label": np.array(CLASSES)[given]})
-        )
-        table = pd.DataFrame(probs, columns=CLASSES)
-        table.insert(0, "id", ids)
-        workflow.import_predictions(session, table, model="m")
-        workflow.score(session)
+        scored_store(session, CLASSES, ids, given, probs)
         workflow.create_queue(session, "q", budget=6)
     return url
 
