@@ -14,6 +14,7 @@ __all__ = [
     "SchedulerError",
     "StorageError",
     "SyncError",
+    "UsageError",
 ]
 
 
@@ -23,6 +24,11 @@ class LabelmendError(Exception):
 
 class InputError(LabelmendError, ValueError):
     """An argument or input file does not have the expected shape, type or values."""
+
+
+class UsageError(InputError):
+    """Options that cannot go together, or one that must be given is missing: a usage
+    error, so the CLI exits with code 2 (click's) instead of 1."""
 
 
 class StorageError(LabelmendError):

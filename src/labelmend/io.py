@@ -176,6 +176,58 @@ def load_pred_probs(
     )
 
 
+def table_ids(path: str | Path, column: str) -> npt.NDArray[np.str_] | None:
+    """The sample ids in ``column`` of a table, as text; None for a ``.npy`` file or a
+    table without that column.
+
+    Raises
+    ------
+    InputError
+        The ids repeat (rows could not be matched by id).
+    """
+    if _suffix(Path(path), ARRAY_SUFFIXES) == ".npy":
+        return None
+    table = read_table(path, text_columns=[column])
+    if column not in table.columns:
+        return None
+    ids = table[column].astype(str)
+    repeated = ids[ids.duplicated()]
+    if not repeated.empty:
+        raise InputError(
+            f"{path}: {column} {repeated.iloc[0]!r} appears more than once "
+            f"({repeated.nunique()} repeated ids); ids must be unique."
+        )
+    return ids.to_numpy(dtype=str)
+
+
+def align_rows(
+    array: npt.NDArray[Any],
+    ids: npt.NDArray[np.str_],
+    order: npt.NDArray[np.str_],
+    path: str | Path,
+) -> npt.NDArray[Any]:
+    """The rows of ``array`` (one per id in ``ids``) reordered to the ids in ``order``.
+
+    >>> align_rows(np.array([[1], [2]]), np.array(["b", "a"]), np.array(["a", "b"]), "p.csv")
+    array([[2],
+           [1]])
+    """
+    rows = pd.Index(ids).get_indexer(order)
+    if (rows < 0).any():
+        missing = order[rows < 0]
+        raise InputError(
+            f"{path}: no row for sample {str(missing[0])!r} ({missing.size} of {order.size} "
+            "labelled samples missing); rows are matched by id."
+        )
+    if len(ids) != len(order):
+        extra = np.setdiff1d(ids, order)
+        raise InputError(
+            f"{path}: rows for {extra.size} samples the labels do not have "
+            f"(first {str(extra[0])!r}); rows are matched by id."
+        )
+    return array[rows]
+
+
 def load_features(path: str | Path, *, what: str = "features") -> npt.NDArray[np.float64]:
     """Load an (N, D) float matrix with at least one row: features, or vote counts.
 
@@ -231,7 +283,8 @@ def load_labels(
         if column is None:
             if table.shape[1] != 1:
                 raise InputError(
-                    f"{path}: has columns {list(table.columns)}; name the label column."
+                    f"{path}: has columns {list(table.columns)}; name the label column "
+                    "(--label-col)."
                 )
             column = str(table.columns[0])
         if column not in table.columns:

@@ -17,8 +17,15 @@ import numpy as np
 import pandas as pd
 
 from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, rank_samples
-from labelmend.errors import InputError
-from labelmend.io import load_features, load_labels, load_pred_probs, write_table
+from labelmend.errors import InputError, UsageError
+from labelmend.io import (
+    align_rows,
+    load_features,
+    load_labels,
+    load_pred_probs,
+    table_ids,
+    write_table,
+)
 from labelmend.scale import ShardLayout, rank_dataset
 from labelmend.simulator.annotators import AnnotatorModel
 from labelmend.simulator.report import curves_figure, summary_markdown
@@ -101,7 +108,9 @@ def rank_files(
     classes : class names, optional
         In column order; default: the probability tables' headers.
     label_column, id_column : str
-        The label column of a labels table or shard; the id column of a shard.
+        The label column of a labels table or shard; the id column of a shard or table.
+        Tables that carry the id column are matched to the labels by id, never by
+        position, and the ranking's ``sample_id`` holds those ids (positions otherwise).
     method, difficulty, normalize, from_logits :
         As :func:`labelmend.cleaner.rank_samples`.
     out : path, optional
@@ -148,6 +157,14 @@ def rank_files(
     loaded = [load_pred_probs(path, drop_columns=drop) for path in pred_probs_paths]
     names = _class_names(classes, [header for _, header in loaded])
     arrays = [array for array, _ in loaded]
+    ids = [table_ids(path, id_column) if id_column else None for path in pred_probs_paths]
+    order = table_ids(labels_path, id_column) if id_column else None
+    order = next((found for found in [order, *ids] if found is not None), None)
+    if order is not None:
+        arrays = [
+            array if found is None else align_rows(array, found, order, path)
+            for array, found, path in zip(arrays, ids, pred_probs_paths, strict=True)
+        ]
     n_classes = arrays[0].shape[-1]
     if names is not None and len(names) != n_classes:
         raise InputError(f"{len(names)} class names given but pred_probs has {n_classes} columns.")
@@ -164,6 +181,8 @@ def rank_files(
         lookup = np.asarray(names, dtype=object)
         ranking["given_label"] = lookup[ranking["given_label"].to_numpy()]
         ranking["suggested_label"] = lookup[ranking["suggested_label"].to_numpy()]
+    if order is not None:
+        ranking["sample_id"] = order[ranking["sample_id"].to_numpy()]
     if out is not None:
         write_table(ranking, out)
     return FileRanking(ranking, len(ranking), n_classes, float(ranking["p_error"].sum()), names)
@@ -267,9 +286,9 @@ def simulate_files(
     ['curves.png', 'report.html', 'results.csv', 'runs.csv', 'summary.md']
     """
     if temperature is not None and noise_rate is not None:
-        raise InputError("Give at most one of --temperature and --noise-rate.")
+        raise UsageError("Give at most one of --temperature and --noise-rate.")
     if budget is not None and fraction is not None:
-        raise InputError("Give --budget (annotations) or --fraction (a share of N), not both.")
+        raise UsageError("Give --budget (a count of annotations) or --fraction (a share of N), not both.")
     if budget is not None and (isinstance(budget, bool) or budget < 1):
         raise InputError(f"--budget must be at least 1 annotation. Got {budget!r}.")
     if fraction is not None and not (math.isfinite(fraction) and fraction > 0):

@@ -167,3 +167,54 @@ def test_rank_parquet_shards_in_process_and_bad_scheduler(tmp_path):
     )
     assert result.exit_code == 1
     assert "does not answer" in result.output
+
+
+def test_rank_matches_id_keyed_tables_by_id_not_position(files):
+    """The files the store takes (sample_id + label, sample_id + one column per class)
+    rank as in the store: rows matched by id, the ids shown; a shuffled probability table
+    gives the same ranking."""
+    labels, probs, _ = PROBLEM
+    classes = ["cat", "dog", "fox"]
+    ids = [f"img{i:03d}" for i in range(len(labels))]
+    pd.DataFrame({"sample_id": ids, "label": np.array(classes)[labels]}).to_csv(
+        files / "samples.csv", index=False
+    )
+    table = pd.DataFrame(probs, columns=classes)
+    table.insert(0, "sample_id", ids)
+    table.sample(frac=1, random_state=0).to_csv(files / "shuffled.csv", index=False)
+    out = files / "ranking.csv"
+    command = ["rank", "--labels", str(files / "samples.csv"), "--label-col", "label"]
+    result = runner.invoke(
+        app, [*command, "--pred-probs", str(files / "shuffled.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    expected = rank_samples(labels, probs)
+    written = pd.read_csv(out)
+    assert written["sample_id"].tolist() == [ids[i] for i in expected["sample_id"]]
+    np.testing.assert_allclose(written["p_error"], expected["p_error"])
+    assert ids[int(expected["sample_id"].iloc[0])] in result.output
+    # A probability table that lacks a labelled sample: one line, and nothing written.
+    table.iloc[1:].to_csv(files / "short.csv", index=False)
+    out.unlink()
+    result = runner.invoke(
+        app, [*command, "--pred-probs", str(files / "short.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {files / 'short.csv'}: no row for sample 'img000' (1 of 200 labelled "
+        "samples missing); rows are matched by id."
+    ]
+    assert not out.exists()
+
+
+def test_rank_names_the_label_column_flag_and_the_advice_works(files):
+    labels, _, _ = PROBLEM
+    pd.DataFrame({"label": labels, "weight": 1.0}).to_csv(files / "two.csv", index=False)
+    command = ["rank", "--labels", str(files / "two.csv"), "--pred-probs", str(files / "probs.npy")]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {files / 'two.csv'}: has columns ['label', 'weight']; name the label column "
+        "(--label-col)."
+    ]
+    assert runner.invoke(app, [*command, "--label-col", "label"]).exit_code == 0

@@ -15,7 +15,7 @@ from tests.synthetic import noisy_problem
 
 from labelmend import workflow
 from labelmend.cleaner import rank_samples
-from labelmend.errors import InputError, StorageError
+from labelmend.errors import InputError, StorageError, UsageError
 from labelmend.io import write_table
 from labelmend.storage import open_store, repository
 from labelmend.sync.service import import_annotations
@@ -232,7 +232,7 @@ def test_duplicate_queue_name_and_missing_scores_are_refused(store):
         workflow.create_queue(session, "q", budget=3)
     with pytest.raises(InputError, match="Queue 'q' already exists"), open_store(store) as session:
         workflow.create_queue(session, "q", budget=3)
-    with pytest.raises(InputError, match="exactly one of --budget"), open_store(store) as session:
+    with pytest.raises(UsageError, match="exactly one of --budget"), open_store(store) as session:
         workflow.create_queue(session, "r", budget=3, fraction=0.1)
 
 

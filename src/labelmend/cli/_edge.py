@@ -15,13 +15,13 @@ from typing import Any, ClassVar
 import typer
 from typer.core import TyperGroup
 
-from labelmend.errors import LabelmendError
+from labelmend.errors import LabelmendError, UsageError
 
 
-def fail(message: str) -> None:
-    """Print one line to stderr and exit 1."""
+def fail(message: str, code: int = 1) -> None:
+    """Print one line to stderr and exit ``code`` (1; 2 for usage errors)."""
     sys.stderr.write(f"Error: {message}\n")
-    raise SystemExit(1)
+    raise SystemExit(code)
 
 
 def interrupted() -> None:
@@ -58,7 +58,8 @@ class LazyGroup(TyperGroup):
     that runs, and turns labelmend's errors (and the system's, about files) into one line
     on stderr and exit 1.
 
-    Usage errors keep click's exit code 2; Ctrl-C exits 130.
+    Usage errors keep click's exit code 2, and so does labelmend's :class:`UsageError`
+    (options that cannot go together); Ctrl-C exits 130.
     """
 
     entries: ClassVar[dict[str, Entry]] = {}
@@ -78,6 +79,8 @@ class LazyGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            fail(str(exc), code=2)
         except LabelmendError as exc:
             fail(str(exc))
         except KeyboardInterrupt:

@@ -62,8 +62,6 @@ def simulate(
     ] = None,
 ) -> None:
     """Simulate relabelling budgets: how many label errors each selector fixes."""
-    if budget is not None and fraction is not None:
-        raise typer.BadParameter("give --budget (a count) or --fraction (a share of N), not both.")
     with stage_progress("simulating runs") as progress:
         study, files = simulate_files(
             counts,

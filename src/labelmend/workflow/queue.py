@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from labelmend._validation import check_choice
 from labelmend.cleaner import select_batch
-from labelmend.errors import InputError
+from labelmend.errors import InputError, UsageError
 from labelmend.io import write_table
 from labelmend.storage import repository as repo
 from labelmend.storage.models import OPEN_STATUSES, Queue
@@ -47,7 +47,7 @@ def create_queue(
     if not name.strip():
         raise InputError("The queue name is empty; give it a name, e.g. `queue create week1`.")
     if (budget is None) == (fraction is None):
-        raise InputError("Give exactly one of --budget (a count) or --fraction (of the dataset).")
+        raise UsageError("Give exactly one of --budget (a count) or --fraction (of the dataset).")
     if budget is not None and budget < 1:
         raise InputError(f"--budget must be at least 1 sample. Got {budget}.")
     if fraction is not None and not 0.0 < fraction <= 1.0:
