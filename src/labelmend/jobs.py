@@ -288,7 +288,9 @@ def simulate_files(
     if temperature is not None and noise_rate is not None:
         raise UsageError("Give at most one of --temperature and --noise-rate.")
     if budget is not None and fraction is not None:
-        raise UsageError("Give --budget (a count of annotations) or --fraction (a share of N), not both.")
+        raise UsageError(
+            "Give --budget (a count of annotations) or --fraction (a share of N), not both."
+        )
     if budget is not None and (isinstance(budget, bool) or budget < 1):
         raise InputError(f"--budget must be at least 1 annotation. Got {budget!r}.")
     if fraction is not None and not (math.isfinite(fraction) and fraction > 0):

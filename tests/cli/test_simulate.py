@@ -116,7 +116,10 @@ def test_budget_is_a_count_of_annotations_and_fraction_a_share_of_n(files):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--budget", "20", "--fraction", "0.2"], "--budget (a count of annotations) or --fraction"),
+        (
+            ["--budget", "20", "--fraction", "0.2"],
+            "--budget (a count of annotations) or --fraction",
+        ),
         (["--budget", "0.3"], "Invalid value for '--budget'"),
         (["--budget", "0"], "Invalid value for '--budget'"),
     ],
