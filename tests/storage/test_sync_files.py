@@ -203,6 +203,13 @@ def test_export_tasks_and_bad_answer_files(store_url, tmp_path):
         import_annotations(session, "q", str(tmp_path / "bad.csv"))
 
 
+def import_cli(url, path, *options):
+    """``labelmend sync import-annotations q PATH --db URL`` with ``options``."""
+    return CliRunner().invoke(
+        app, ["sync", "import-annotations", "q", str(path), *options, "--db", url]
+    )
+
+
 def test_cli_file_route(store_url, tmp_path):
     runner = CliRunner()
     result = runner.invoke(
@@ -213,9 +220,7 @@ def test_cli_file_route(store_url, tmp_path):
     pd.DataFrame({"sample_id": ids, "annotator": "ann", "label": [current[s] for s in ids]}).to_csv(
         tmp_path / "a.csv", index=False
     )
-    result = runner.invoke(
-        app, ["sync", "import-annotations", "q", str(tmp_path / "a.csv"), "--db", store_url]
-    )
+    result = import_cli(store_url, tmp_path / "a.csv")
     assert result.exit_code == 0, result.output
     assert "samples decided" in result.output
     result = runner.invoke(app, ["pull", "q", "--db", store_url, "--api-key", "k"])
@@ -367,29 +372,18 @@ def test_crowdlab_with_one_annotator_and_all_rejected_answers_are_one_line(store
     pd.DataFrame(
         {"sample_id": ids[:3], "annotator": "ann", "label": [current[i] for i in ids[:3]]}
     ).to_csv(tmp_path / "one.csv", index=False)
-    runner = CliRunner()
-    result = runner.invoke(
-        app,
-        ["sync", "import-annotations", "q", str(tmp_path / "one.csv"),
-         "--aggregation", "crowdlab", "--db", store_url],
-    )  # fmt: skip
+    result = import_cli(store_url, tmp_path / "one.csv", "--aggregation", "crowdlab")
     assert result.exit_code == 1, result.output
     assert result.output.strip().splitlines() == [
         "Error: crowdlab needs answers from at least 2 annotators; found 1. With one "
         "trusted expert use --aggregation single-expert."
     ]
     # The advice works.
-    result = runner.invoke(
-        app,
-        ["sync", "import-annotations", "q", str(tmp_path / "one.csv"),
-         "--aggregation", "single-expert", "--db", store_url],
-    )  # fmt: skip
+    result = import_cli(store_url, tmp_path / "one.csv", "--aggregation", "single-expert")
     assert result.exit_code == 0, result.output
     pd.DataFrame({"sample_id": ["zz", ids[0]], "annotator": "ann", "label": ["cat", "owl"]}).to_csv(
         tmp_path / "bad.csv", index=False
     )
-    result = runner.invoke(
-        app, ["sync", "import-annotations", "q", str(tmp_path / "bad.csv"), "--db", store_url]
-    )
+    result = import_cli(store_url, tmp_path / "bad.csv")
     assert result.exit_code == 1, result.output
     assert "all 2 answers were rejected (first: sample 'zz'" in result.output

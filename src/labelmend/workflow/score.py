@@ -56,20 +56,35 @@ def score(
         sample_ids=samples["external_id"].to_numpy(),
     )
     key_of = pd.Series(keys, index=samples["external_id"].to_numpy())
-    stored = ranking.assign(sample_id=key_of.loc[ranking["sample_id"]].to_numpy())
-    run = repo.add_score_run(
+    return _store_ranking(
         session,
         found,
         prediction_run,
-        stored,
+        ranking,
+        key_of,
         method=method,
         difficulty=difficulty,
         progress=progress,
     )
+
+
+def _store_ranking(
+    session: Session,
+    found: Dataset,
+    prediction_run: PredictionRun | None,
+    ranking: pd.DataFrame,
+    key_of: pd.Series,
+    **run: Any,
+) -> ScoreResult:
+    """Store ``ranking`` (``sample_id`` = external ids, ``key_of`` maps them to primary
+    keys) as a score run with the fields ``run`` (see :func:`repo.add_score_run`); the
+    result with class names and the error count."""
+    stored = ranking.assign(sample_id=key_of.loc[ranking["sample_id"]].to_numpy())
+    score_run = repo.add_score_run(session, found, prediction_run, stored, **run)
     return ScoreResult(
-        run,
+        score_run,
         with_class_names(ranking, found.classes, ["given_label", "suggested_label"]),
-        errors_remaining(session, found, run, stored),
+        errors_remaining(session, found, score_run, stored),
     )
 
 
@@ -191,21 +206,15 @@ def score_shards(
         )
     samples = repo.sample_frame(session, found)
     key_of = pd.Series(samples["id"].to_numpy(), index=samples["external_id"].to_numpy())
-    top = result.top.assign(sample_id=result.top["sample_id"].astype(str))
-    stored = top.assign(sample_id=key_of.loc[top["sample_id"]].to_numpy())
-    run = repo.add_score_run(
+    return _store_ranking(
         session,
         found,
         None,
-        stored,
+        result.top.assign(sample_id=result.top["sample_id"].astype(str)),
+        key_of,
         method=method,
         difficulty=difficulty,
         estimated_errors=result.estimated_errors,
         source=str(source),
         score_files=[str(path) for path in result.score_files],
-    )
-    return ScoreResult(
-        run,
-        with_class_names(top, found.classes, ["given_label", "suggested_label"]),
-        errors_remaining(session, found, run, stored),
     )
