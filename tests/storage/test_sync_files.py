@@ -364,7 +364,7 @@ def test_single_expert_decides_refuses_disagreement_unless_told_how_to_break_it(
     assert result.decisions.ties == [ids[2]]
     assert first["new_label"].tolist() == [other(current[ids[0]])]
     assert second[["old_label", "new_label"]].values.tolist() == [[current[ids[1]]] * 2]
-    assert second["actor"].iloc[0] == "single-expert of 1 expert vote(s)"
+    assert second["actor"].iloc[0] == "ann via single-expert"
 
 
 def test_crowdlab_with_one_annotator_and_all_rejected_answers_are_one_line(store_url, tmp_path):

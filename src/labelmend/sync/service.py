@@ -349,13 +349,12 @@ def decide_queue(
         if decided.labels[row] == UNDECIDED:
             ties.append(sample.external_id)
             continue
-        n_votes = int((votes["row"] == row).sum())
         change = repo.record_decision(
             session,
             sample,
             int(decided.labels[row]),
             source="annotation",
-            actor=f"{aggregation} of {n_votes} expert vote(s)",
+            actor=_deciders(votes.loc[votes["row"] == row, "annotator"], aggregation),
             reason=f"decided in queue {queue.name!r}",
             external_ref=f"queue:{queue.name}",
             p_wrong=float(decided.p_wrong[row]),
@@ -363,6 +362,20 @@ def decide_queue(
         changed += change.changed
         resolved.append(int(item_id))
     return Decisions(len(resolved), changed, ties)
+
+
+def _deciders(annotators: pd.Series, aggregation: str) -> str:
+    """Who decided a sample, for the label history: the experts who answered (up to
+    three by name) and the aggregation that turned their votes into the label.
+
+    >>> _deciders(pd.Series(["bob", "ann", "bob"]), "plurality")
+    'ann, bob via plurality'
+    >>> _deciders(pd.Series(list("abcd")), "dawid-skene")
+    '4 experts via dawid-skene'
+    """
+    names = sorted(annotators.astype(str).unique())
+    who = ", ".join(names) if len(names) <= 3 else f"{len(names)} experts"
+    return f"{who} via {aggregation}"
 
 
 def pull_queue(
