@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, rank_samples
+from labelmend.cleaner import AUDIT_METHOD, DEFAULT_DIFFICULTY, rank_samples
 from labelmend.errors import InputError, UsageError
 from labelmend.io import (
     align_rows,
@@ -85,7 +85,7 @@ def rank_files(
     classes: Sequence[str] | None = None,
     label_column: str | None = None,
     id_column: str = "sample_id",
-    method: str = DEFAULT_METHOD,
+    method: str = AUDIT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
     normalize: bool = False,
     from_logits: bool = False,
@@ -112,7 +112,8 @@ def rank_files(
         Tables that carry the id column are matched to the labels by id, never by
         position, and the ranking's ``sample_id`` holds those ids (positions otherwise).
     method, difficulty, normalize, from_logits :
-        As :func:`labelmend.cleaner.rank_samples`.
+        As :func:`labelmend.cleaner.rank_samples`; the method defaults to
+        :data:`~labelmend.cleaner.scores.AUDIT_METHOD` (which labels are wrong).
     out : path, optional
         The full ranking as CSV/Parquet/JSONL; for shards, a directory of per-shard
         score files.

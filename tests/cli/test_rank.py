@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from labelmend.cleaner import rank_samples
+from labelmend.cleaner import AUDIT_METHOD, rank_samples
 from labelmend.cli.app import app
 from tests.synthetic import noisy_problem
 
@@ -78,10 +78,11 @@ def test_rank_ensemble_of_two_files_ranks_their_average(files):
     ensemble = ranked(
         files, "--pred-probs", str(files / "probs.npy"), "--pred-probs", str(files / "sharper.npy")
     )
-    expected = rank_samples(labels, (probs + sharper) / 2)
+    # rank lists the audit order by default: p_error alone.
+    expected = rank_samples(labels, (probs + sharper) / 2, method=AUDIT_METHOD)
     assert ensemble["sample_id"].tolist() == expected["sample_id"].tolist()
     np.testing.assert_allclose(ensemble["p_error"], expected["p_error"])
-    alone = rank_samples(labels, probs)
+    alone = rank_samples(labels, probs, method=AUDIT_METHOD)
     assert not np.allclose(ensemble["p_error"], alone["p_error"])
 
 
@@ -188,7 +189,7 @@ def test_rank_matches_id_keyed_tables_by_id_not_position(files):
         app, [*command, "--pred-probs", str(files / "shuffled.csv"), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    expected = rank_samples(labels, probs)
+    expected = rank_samples(labels, probs, method=AUDIT_METHOD)
     written = pd.read_csv(out)
     assert written["sample_id"].tolist() == [ids[i] for i in expected["sample_id"]]
     np.testing.assert_allclose(written["p_error"], expected["p_error"])

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     )
     from labelmend.cleaner.scores import (
         AMBIGUITY_THRESHOLD,
+        AUDIT_METHOD,
         DEFAULT_DIFFICULTY,
         DEFAULT_METHOD,
         DIFFICULTY_METHODS,
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AGGREGATIONS",
     "AMBIGUITY_THRESHOLD",
+    "AUDIT_METHOD",
     "DEFAULT_DIFFICULTY",
     "DEFAULT_METHOD",
     "DIFFICULTY_METHODS",

@@ -33,12 +33,15 @@ ID_COLUMNS = ("sample_id", "id", "queue", "dataset")
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Write the result as JSON on stdout instead of tables.")
 ]
-#: Help of the ``--method`` option of ``rank`` and ``score``: which order answers what.
+#: Help of the ``--method`` option of ``rank``, ``score``, ``fit`` and ``round``: which
+#: order answers what (each command shows its own default).
 METHOD_HELP = (
-    "Ranking method. Default errors_per_annotation: label errors fixed per expert "
-    "annotation, for a relabelling queue. posterior: p_error alone, to find which labels "
-    "are wrong (it finds at least as many true errors in the top k as cleanlab's best "
-    "score on every real-noise set of docs/ranking.md; the default trails on 2 of 7)."
+    "Ranking order. posterior (rank's default): p_error alone, which labels are most "
+    "likely wrong, to audit or filter; it finds at least as many true errors in the top "
+    "k as cleanlab's best score on every real-noise set of docs/ranking.md. "
+    "errors_per_annotation (the default of score, fit and round): label errors fixed "
+    "per expert annotation, for relabelling queues; it trails posterior at finding "
+    "errors on the music sets."
 )
 
 

@@ -1,4 +1,4 @@
-"""``labelmend rank``: score a dataset from files and show the top of the relabel queue.
+"""``labelmend rank``: score a dataset from files and list the labels most likely wrong.
 
 Plain files are ranked in memory (memory-mapped ``.npy`` streams); a directory or glob
 of Parquet shards, or ``--scheduler``, goes through :func:`labelmend.scale.rank_dataset`
@@ -15,6 +15,7 @@ import pandas as pd
 import typer
 
 from labelmend.cleaner import (
+    AUDIT_METHOD,
     ERRORS_REMAINING,
     DifficultyName,
     ErrorCount,
@@ -68,7 +69,7 @@ def rank(
         Path | None,
         typer.Option(help="Given labels: .npy, .csv, .parquet or .jsonl (not for shards)."),
     ] = None,
-    method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = "errors_per_annotation",
+    method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = AUDIT_METHOD,
     difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
     classes: Annotated[
         str | None, typer.Option(help="Comma-separated class names, in column order.")
@@ -88,7 +89,8 @@ def rank(
     from_logits: Annotated[bool, typer.Option(help="Inputs are logits: apply softmax.")] = False,
     json: JsonOption = False,
 ) -> None:
-    """Rank every sample by how likely its label is wrong; print the top of the queue."""
+    """Rank every sample by how likely its label is wrong (--method posterior, the
+    default; errors_per_annotation orders a relabelling queue); print the top."""
     with stage_progress() as progress:
         result = rank_files(
             labels,
