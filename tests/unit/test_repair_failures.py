@@ -95,33 +95,34 @@ def planted_two_modes(seed: int = 0):
     return (train_x, given), (val_x, val_y)
 
 
-def test_fine_tuning_learns_the_rows_and_keeps_the_rest():
+def planted_failures():
+    """The planted problem, a linear head fitted on it, and its validation failures and
+    correct rows, each ``(features (n, 2), labels (n,))``."""
     train, (val_x, val_y) = planted_two_modes()
     model = make_classifier("linear", train[0], n_classes=3).fit(*train)
     wrong = model.predict(val_x) != val_y
-    tuned = fine_tune(model, train, (val_x[wrong][::2], val_y[wrong][::2]))
-    before = np.mean(model.predict(val_x[wrong][1::2]) == val_y[wrong][1::2])
-    after = np.mean(tuned.predict(val_x[wrong][1::2]) == val_y[wrong][1::2])
-    assert before == 0.0
-    assert after > 0.5
-    kept = np.mean(tuned.predict(val_x[~wrong]) == val_y[~wrong])
-    assert kept > 0.8
+    return model, train, (val_x[wrong], val_y[wrong]), (val_x[~wrong], val_y[~wrong])
+
+
+def test_fine_tuning_learns_the_rows_and_keeps_the_rest():
+    model, train, failures, correct = planted_failures()
+    tuned = fine_tune(model, train, (failures[0][::2], failures[1][::2]))
+    held_out = (failures[0][1::2], failures[1][1::2])
+    assert np.mean(model.predict(held_out[0]) == held_out[1]) == 0.0
+    assert np.mean(tuned.predict(held_out[0]) == held_out[1]) > 0.5
+    assert np.mean(tuned.predict(correct[0]) == correct[1]) > 0.8
 
 
 def test_gradient_typing_recovers_the_planted_modes_and_beats_random():
     from sklearn.metrics import adjusted_rand_score
 
-    train, (val_x, val_y) = planted_two_modes()
-    model = make_classifier("linear", train[0], n_classes=3).fit(*train)
-    wrong = model.predict(val_x) != val_y
-    failures = (val_x[wrong], val_y[wrong])
-    correct = (val_x[~wrong], val_y[~wrong])
+    model, train, failures, correct = planted_failures()
     types = analyze_failures(model, train, failures, correct, embedding="gradients", n_types=2)
-    mode = val_y[wrong]  # the true class says which flipped region a failure came from
+    mode = failures[1]  # the true class says which flipped region a failure came from
     assert adjusted_rand_score(mode, types.assignment) > 0.8
     assert types.score > types.baseline_score + 0.1
     assert types.transfer.shape == (2, 3)
-    assert types.table["size"].sum() == wrong.sum()
+    assert types.table["size"].sum() == len(mode)
     chosen = analyze_failures(model, train, failures, correct, embedding="gradients")
     assert chosen.scores["n_types"].tolist() == [2, 3, 4, 5, 6]
     best = chosen.scores.loc[chosen.scores["score"].idxmax()]
@@ -155,11 +156,7 @@ def test_fp_fn_keys_are_true_and_predicted_class():
     ],
 )
 def test_bad_failure_sets_are_refused(change, message):
-    train, (val_x, val_y) = planted_two_modes()
-    model = make_classifier("linear", train[0], n_classes=3).fit(*train)
-    wrong = model.predict(val_x) != val_y
-    failures = (val_x[wrong].copy(), val_y[wrong].copy())
-    correct = (val_x[~wrong], val_y[~wrong])
+    model, train, failures, correct = planted_failures()  # fresh arrays: safe to edit
     embedding = "gradients"
     if change == "one_class":
         failures = (failures[0], np.ones_like(failures[1]))
@@ -174,18 +171,10 @@ def test_bad_failure_sets_are_refused(change, message):
 
 
 def test_metadata_typing_follows_the_column():
-    train, (val_x, val_y) = planted_two_modes()
-    model = make_classifier("linear", train[0], n_classes=3).fit(*train)
-    wrong = model.predict(val_x) != val_y
-    region = np.where(val_x[wrong][:, 0] < 0, "left", "right")
+    model, train, failures, correct = planted_failures()
+    region = np.where(failures[0][:, 0] < 0, "left", "right")
     types = analyze_failures(
-        model,
-        train,
-        (val_x[wrong], val_y[wrong]),
-        (val_x[~wrong], val_y[~wrong]),
-        embedding="metadata",
-        metadata=region,
-        n_types=2,
+        model, train, failures, correct, embedding="metadata", metadata=region, n_types=2
     )
     groups = pd.crosstab(region, types.assignment)
     assert (groups.to_numpy() > 0).sum() == 2  # each region is exactly one type
@@ -194,11 +183,7 @@ def test_metadata_typing_follows_the_column():
 def test_repairing_one_planted_type_fixes_it_and_keeps_the_correct_rows():
     from labelmend.repair.failures import repair_types
 
-    train, (val_x, val_y) = planted_two_modes()
-    model = make_classifier("linear", train[0], n_classes=3).fit(*train)
-    wrong = model.predict(val_x) != val_y
-    failures = (val_x[wrong], val_y[wrong])
-    correct = (val_x[~wrong], val_y[~wrong])
+    model, train, failures, correct = planted_failures()
     types = analyze_failures(model, train, failures, correct, embedding="gradients", n_types=2)
     # Rows labelled 1 far from class 1's centre are (nearly all) the flipped ones.
     far = (train[1] == 1) & (np.abs(train[0][:, 0]) > 2)
