@@ -16,12 +16,15 @@ from labelmend.storage import open_store
 # Imports samples; once the rows are written (inside the transaction, before the commit)
 # it says so through a file and waits to be killed.
 IMPORTER = """
-import sys, time
+import signal, sys, time
 from pathlib import Path
 import pandas as pd
 from labelmend import workflow
 from labelmend.storage import open_store, repository
 
+# Ctrl-C as at a terminal, even when the suite runs in the background (where a shell
+# starts children with SIGINT ignored and Python then keeps it ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 url, samples, written = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 original = repository.bulk_insert
 
