@@ -44,7 +44,11 @@ def run(
     unlearn_method: Annotated[str, typer.Option(help="Unlearning method.")] = "finetune",
     budget: Annotated[
         int | None,
-        typer.Option(min=0, help="Unlearn exactly K examples (default: 0.95 × expected errors)."),
+        typer.Option(
+            min=0,
+            help="Unlearn exactly K examples (default: the expected label errors, "
+            "counted again on the rows kept after each round).",
+        ),
     ] = None,
     classes: ClassesOption = None,
     label_col: LabelColOption = None,
@@ -123,7 +127,7 @@ def analyze(
     ] = False,
     budget: Annotated[
         int | None,
-        typer.Option(min=1, help="Rows unlearned per type (default: 0.95 × expected errors)."),
+        typer.Option(min=1, help="Rows unlearned per type (default: the expected label errors)."),
     ] = None,
     classes: ClassesOption = None,
     label_col: LabelColOption = None,

@@ -7,7 +7,9 @@ light: each name loads its module, and torch with it, on first use.
   (:data:`HARM_METHODS`: priors, failure-targeted scores, the combined default);
 - :func:`unlearn` — forget rows without retraining (:data:`UNLEARN_METHODS`);
 - :func:`repair_model` — the whole loop, k from the expected number of label errors
-  (:func:`choose_k`), counted again on the rows kept (:func:`removal_rounds`), measured against retraining from scratch; :func:`evaluate_repair`, :func:`summarize_runs`;
+  (:func:`choose_k`), counted again on the rows kept (:func:`removal_rounds`),
+  measured against retraining from scratch; :func:`evaluate_repair`,
+  :func:`summarize_runs`;
 - :func:`relabel_queue` — the suspects as a plain DataFrame for a relabel queue;
 - :func:`analyze_failures` — failure types (Henn et al. 2021): embed, cluster, and
   measure learnability, generalisability, independence, compatibility;

@@ -45,8 +45,9 @@ def errors_remaining(
     p_error judged a label that is no longer in question, so it counts by the decision's
     own uncertainty (0 for a trusted expert or a clear plurality; 1 − the posterior of
     the decided class under Dawid–Skene or CROWDLAB). Ties and answers that decided
-    nothing keep their p_error. A run scored from shards stores only its top rows; the others enter as the
-    run's remaining total (see :func:`labelmend.cleaner.count.count_errors`).
+    nothing keep their p_error. A run scored from shards stores only its top rows; the
+    others enter as the run's remaining total (see
+    :func:`labelmend.cleaner.count.count_errors`).
     ``ranking`` is the run's stored rows (columns sample_id = primary key, p_error; a
     frame or a dict of arrays) when the caller has them already; otherwise they are read
     from the store.
