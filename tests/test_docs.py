@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 #: Examples over 5 s in full runs (pytest's ``slow`` marker): repair trains and repairs models.
-SLOW = {"repair.md:1"}
+SLOW = {"repair.md:1", "repair.md:2"}
 EXAMPLES = [
     pytest.param(code, id=name, marks=[pytest.mark.slow] if name in SLOW else [])
     for page in PAGES

@@ -11,11 +11,15 @@ from typer.testing import CliRunner
 
 from tests.conftest import require_module
 
-require_module("torch")
+torch = require_module("torch")
+
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from labelmend.cli.app import app  # noqa: E402
 from labelmend.repair import (  # noqa: E402
     REPORT_KEYS,
+    NetworkClassifier,
     load_model,
     make_classifier,
     save_model,
@@ -44,6 +48,26 @@ def files(tmp_path):
     np.save(tmp_path / "test_x.npy", features[220:])
     np.save(tmp_path / "test_y.npy", true[220:])
     return tmp_path
+
+
+def save_network(folder, width, n_classes=3):
+    """A small network trained on the folder's training files, saved whole with
+    ``torch.save(module, path)`` as a user would; returns its path."""
+    features, labels = np.load(folder / "train_x.npy"), np.load(folder / "train_y.npy")
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(width, 16), nn.Tanh(), nn.Linear(16, n_classes))
+    rows = TensorDataset(torch.tensor(features, dtype=torch.float32), torch.as_tensor(labels))
+    generator = torch.Generator().manual_seed(0)
+    network = NetworkClassifier(module, n_classes=n_classes, epochs=40)
+    network.fit(DataLoader(rows, batch_size=16, shuffle=True, generator=generator))
+    torch.save(network.module, folder / "net.pt")
+    return folder / "net.pt"
+
+
+def predict_saved(path, features):
+    module = torch.load(path, weights_only=False)
+    with torch.no_grad():
+        return module(torch.tensor(features, dtype=torch.float32)).argmax(1).numpy()
 
 
 def arguments(files, *extra):
@@ -199,6 +223,64 @@ def test_repair_takes_a_pickled_sklearn_model_and_writes_one_back(files):
     assert "expected a fitted LogisticRegression" in result.output
 
 
+def test_repair_takes_a_saved_network_and_writes_it_back_with_its_output_layer_repaired(files):
+    path = save_network(files, width=4)
+    original = torch.load(path, weights_only=False)
+    result = runner.invoke(
+        app,
+        arguments(
+            files,
+            "--model",
+            str(path),
+            "--device",
+            "cpu",
+            "--budget",
+            "12",
+            "--test-features",
+            str(files / "test_x.npy"),
+            "--test-labels",
+            str(files / "test_y.npy"),
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    out = files / "out"
+    suspects = pd.read_csv(out / "suspects.csv")
+    assert suspects["removed"].sum() == 12
+    assert suspects.loc[suspects["removed"], "index"].lt(12).sum() >= 9  # rows 0-11 flipped
+    repaired = torch.load(out / "model.pt", weights_only=False)
+    assert isinstance(repaired, nn.Sequential)
+    torch.testing.assert_close(repaired[0].weight, original[0].weight)  # the body is frozen
+    assert not torch.equal(repaired[2].weight, original[2].weight)
+    # The file written is the repaired model: its predictions are the queue's suggestions.
+    queue = pd.read_csv(out / "relabel_queue.csv").sort_values("sample_id")
+    train_x = np.load(files / "train_x.npy")
+    assert queue["suggested_label"].tolist() == predict_saved(out / "model.pt", train_x).tolist()
+    report = json.loads((out / "report.json").read_text())
+    test_x, test_y = np.load(files / "test_x.npy"), np.load(files / "test_y.npy")
+    assert report["test_accuracy_before"] == np.mean(predict_saved(path, test_x) == test_y)
+    assert report["test_accuracy_after"] == np.mean(
+        predict_saved(out / "model.pt", test_x) == test_y
+    )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+@pytest.mark.parametrize("command", ["run", "analyze"])
+def test_a_device_this_machine_lacks_is_one_line_exit_1_and_writes_nothing(files, command):
+    path = save_network(files, width=4)
+    extra = ["--model", str(path), "--device", "cuda"]
+    given = arguments(files, *extra)
+    given[1] = command
+    result = runner.invoke(app, given)
+    assert result.exit_code == 1
+    assert "Device 'cuda' is not available: this machine has 0 CUDA device(s)" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (files / "out").exists()
+    heads = runner.invoke(app, arguments(files, "--model", "linear", "--device", "cuda"))
+    assert heads.exit_code == 1
+    assert "device 'cuda' is for a saved network" in heads.output
+    assert not (files / "out").exists()
+
+
 @pytest.fixture
 def typed(tmp_path):
     """Training labels flipped to class 1 in two regions (blob 0 and blob 2, upper half):
@@ -315,3 +397,18 @@ def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, 
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (typed / "types").exists()
+
+
+def test_analyze_types_a_saved_networks_failures_and_repairs_each_type(typed):
+    path = save_network(typed, width=2)
+    given = analyze_arguments(typed, "--types", "2", "--repair", "--budget", "60")
+    given[given.index("--model") + 1] = str(path)
+    result = runner.invoke(app, [*given, "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "2 failure types by gradients" in result.output
+    val_x, val_y = np.load(typed / "val_x.npy"), np.load(typed / "val_y.npy")
+    wrong = np.flatnonzero(predict_saved(path, val_x) != val_y)
+    assignment = pd.read_csv(typed / "types" / "types.csv")
+    assert assignment["row"].tolist() == wrong.tolist()
+    table = pd.read_csv(typed / "types" / "types_repair.csv")
+    assert (table["fixed"] > table["others_fixed"]).all()  # two independent flipped regions

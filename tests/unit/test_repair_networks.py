@@ -154,7 +154,7 @@ def test_the_hand_written_last_layer_curvature_is_curvlinops_ggn(blobs):
     network = blobs["network"]
     loader = ordered(blobs["train"])
     features, labels = network.penultimate(loader)
-    ours = network.head(len(labels)).curvature(features, labels, "ggn")  # (P, P), Σ over rows
+    ours = network.head().curvature(features, labels, "ggn")  # (P, P), Σ over rows
     last = network.module[-1]
     ggn = curvlinops.GGNLinearOperator(
         network.module, nn.CrossEntropyLoss(reduction="sum"), [last.weight, last.bias], loader

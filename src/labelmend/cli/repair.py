@@ -18,12 +18,25 @@ TrainLabels = Annotated[Path, typer.Option(help="Training labels (possibly noisy
 ValFeatures = Annotated[Path, typer.Option(help="Validation features (correctly labelled).")]
 ValLabels = Annotated[Path, typer.Option(help="Validation labels.")]
 ModelOption = Annotated[
-    str, typer.Option(help="'linear', 'mlp', or a trained model file (.pt, .joblib).")
+    str,
+    typer.Option(
+        help="'linear', 'mlp', or a trained model file: a .pt head written by labelmend, a "
+        "whole network saved with torch.save(module, path) taking the feature rows (repaired "
+        "through its output layer, the body frozen), or a pickled scikit-learn "
+        "LogisticRegression (.joblib/.pkl). Pickles run code: open only files you trust."
+    ),
 ]
 ClassesOption = Annotated[str | None, typer.Option(help="Comma-separated class names, in order.")]
 LabelColOption = Annotated[str | None, typer.Option(help="Label column in label tables.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed.")]
 ThreadsOption = Annotated[int, typer.Option(min=1, help="torch threads (small heads: 1).")]
+DeviceOption = Annotated[
+    str,
+    typer.Option(
+        help="Where a saved network's forward passes run: cpu, cuda, cuda:N or mps "
+        "(heads run on the CPU)."
+    ),
+]
 
 
 def _names(classes: str | None) -> list[str] | None:
@@ -54,6 +67,7 @@ def run(
     label_col: LabelColOption = None,
     seed: SeedOption = 0,
     threads: ThreadsOption = 1,
+    device: DeviceOption = "cpu",
     as_json: JsonOption = False,
 ) -> None:
     """Score training examples, unlearn the worst, compare with retraining from scratch."""
@@ -77,6 +91,7 @@ def run(
             label_column=label_col,
             random_state=seed,
             threads=threads,
+            device=device,
             progress=progress,
         )
     report = done.result.report
@@ -133,6 +148,7 @@ def analyze(
     label_col: LabelColOption = None,
     seed: SeedOption = 0,
     threads: ThreadsOption = 1,
+    device: DeviceOption = "cpu",
     as_json: JsonOption = False,
 ) -> None:
     """Split the validation failures into types (Henn et al. 2021) and measure each type."""
@@ -156,6 +172,7 @@ def analyze(
             label_column=label_col,
             random_state=seed,
             threads=threads,
+            device=device,
         )
     typing = done.types
     if as_json:

@@ -13,8 +13,11 @@ light: each name loads its module, and torch with it, on first use.
 - :func:`relabel_queue` — the suspects as a plain DataFrame for a relabel queue;
 - :func:`analyze_failures` — failure types (Henn et al. 2021): embed, cluster, and
   measure learnability, generalisability, independence, compatibility;
+  :func:`repair_types` repairs each type on its own;
 - any torch network trained from a DataLoader (:mod:`.networks`):
-  :class:`NetworkClassifier`, :func:`network_harm`, :func:`unlearn_network`;
+  :class:`NetworkClassifier`, :func:`network_harm`, :func:`unlearn_network`, and
+  :func:`output_layer` (a network as its output layer over penultimate features, for
+  :func:`analyze_failures` and :func:`repair_types`);
 - :func:`repair_files`, :func:`analyze_files` — files in, files out (the CLI's calls);
 - models (:mod:`.models`): :class:`TorchClassifier`, :func:`make_classifier`,
   :func:`from_sklearn`; on disk (:mod:`.persistence`): :func:`save_model`,
@@ -66,6 +69,7 @@ _EXPORTS = {
     "EMBEDDINGS": "failures",
     "FailureTypes": "failures",
     "analyze_failures": "failures",
+    "repair_types": "failures",
     "repair_files": "files",
     "write_repair": "files",
     "TorchClassifier": "models",
@@ -82,6 +86,7 @@ _EXPORTS = {
     "NetworkClassifier": "networks",
     "network_harm": "networks",
     "network_out_of_fold_probs": "networks",
+    "output_layer": "networks",
     "unlearn_network": "networks",
 }
 

@@ -26,6 +26,7 @@ from labelmend.repair.failures import FailureTypes, analyze_failures, repair_typ
 from labelmend.repair.identify import XY, as_classifier, check_dataset, relabel_queue
 from labelmend.repair.k_selection import choose_k
 from labelmend.repair.models import MODEL_KINDS, set_torch_threads
+from labelmend.repair.networks import NetworkClassifier, last_linear, output_layer
 from labelmend.repair.persistence import read_model, write_model
 from labelmend.repair.pipeline import Progress, RepairResult, repair_model, trained_model
 from labelmend.repair.plot import plot_failure_types, plot_repair
@@ -54,6 +55,49 @@ def _read_pair(
     features: str | Path, labels: str | Path, column: str | None, classes: Sequence[str] | None
 ) -> XY:
     return load_features(features), load_labels(labels, column=column, classes=classes)
+
+
+#: Rows a batch when a saved network reads feature rows (forward passes only).
+NETWORK_BATCH = 256
+
+
+def _model_and_sets(
+    model: str | Path, names: list[str] | None, device: str, sets: dict[str, XY]
+) -> tuple[Any, dict[str, XY], NetworkClassifier | None]:
+    """The model to repair, the sets it reads and the saved network behind it (or None).
+
+    A kind (``linear``, ``mlp``) or a head file is used as is, on the CPU. A saved
+    network (an ``nn.Module`` file) is wrapped on ``device`` and seen through its output
+    layer (:func:`~labelmend.repair.networks.output_layer`): every set becomes its
+    penultimate features, computed there; the body stays frozen.
+    """
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    chosen: Any = model if str(model) in MODEL_KINDS else read_model(Path(model))
+    labels = {name: pair[1] for name, pair in sets.items() if name != "test"}
+    if not isinstance(chosen, nn.Module):
+        if str(device) != "cpu":
+            raise InputError(
+                f"device {device!r} is for a saved network (an nn.Module file); heads "
+                "('linear', 'mlp', a labelmend .pt, LogisticRegression) run on the CPU."
+            )
+        n_train = len(sets["train"][1])
+        outputs = None if isinstance(chosen, str) else as_classifier(chosen, n_train).n_classes
+        _check_classes(names, outputs, **labels)
+        return chosen, sets, None
+    outputs = last_linear(chosen).out_features
+    _check_classes(names, outputs, **labels)
+    network = NetworkClassifier(chosen, n_classes=outputs, device=device)
+    dtype = next(chosen.parameters()).dtype
+    loaders = []
+    for name, pair in sets.items():
+        features, targets = check_dataset(name, pair, network.head())
+        rows = TensorDataset(features.to(dtype), targets.to(torch.int64))
+        loaders.append(DataLoader(rows, batch_size=NETWORK_BATCH))
+    head, rows = output_layer(network, *loaders)
+    return head, dict(zip(sets, rows, strict=True)), network
 
 
 def _check_classes(names: list[str] | None, n_outputs: int | None, **label_sets: Any) -> None:
@@ -89,6 +133,7 @@ def repair_files(
     label_column: str | None = None,
     random_state: int = 0,
     threads: int = 1,
+    device: str = "cpu",
     progress: Progress | None = None,
 ) -> RepairFiles:
     """Read the sets, run :func:`~labelmend.repair.pipeline.repair_model`, write the outputs.
@@ -104,11 +149,19 @@ def repair_files(
     test_features, test_labels : paths, optional
         Both or neither.
     model : "linear", "mlp" or a path to a trained model (``.pt``, ``.joblib``, ``.pkl``)
+        (:func:`~labelmend.repair.persistence.read_model`). A whole network saved with
+        ``torch.save(module, path)`` must take the feature rows (B, D) (an image network
+        starts with ``nn.Unflatten(1, (C, H, W))``); it is repaired through its output
+        layer over its penultimate features, the body frozen: scores, unlearning and the
+        retrained reference are of that layer, and the file written is the network with
+        the repaired output layer.
     method, unlearn_method, budget, random_state
         As in :func:`~labelmend.repair.pipeline.repair_model`.
     classes : class names in order, optional (labels given as names)
     label_column : the label column of label tables, optional
     threads : torch's intra-op threads (small heads: 1)
+    device : ``cpu``, ``cuda``, ``cuda:N`` or ``mps``: where a saved network's forward
+        passes run (one clear error when this machine lacks it); heads run on the CPU
     progress : callable ``(stage, done, total)``, optional
 
     Returns
@@ -133,32 +186,40 @@ def repair_files(
         raise InputError("Give both test features and test labels, or neither.")
     set_torch_threads(threads)
     names = list(classes) if classes else None
-    train = _read_pair(train_features, train_labels, label_column, names)
-    validation = _read_pair(val_features, val_labels, label_column, names)
-    test = None
+    sets = {
+        "train": _read_pair(train_features, train_labels, label_column, names),
+        "validation": _read_pair(val_features, val_labels, label_column, names),
+    }
     if test_features is not None and test_labels is not None:
-        test = _read_pair(test_features, test_labels, label_column, names)
-    chosen: Any = model if str(model) in MODEL_KINDS else read_model(Path(model))
-    outputs = None if isinstance(chosen, str) else as_classifier(chosen, len(train[1])).n_classes
-    _check_classes(names, outputs, train=train[1], validation=validation[1])
+        sets["test"] = _read_pair(test_features, test_labels, label_column, names)
+    chosen, sets, network = _model_and_sets(model, names, device, sets)
     result = repair_model(
-        train,
-        validation,
+        sets["train"],
+        sets["validation"],
         model=chosen,
-        test=test,
+        test=sets.get("test"),
         method=method,
         unlearn_method=unlearn_method,
         budget=budget,
         random_state=random_state,
         progress=progress,
     )
-    return RepairFiles(result, write_repair(result, out, train=train))
+    return RepairFiles(result, write_repair(result, out, train=sets["train"], network=network))
 
 
-def write_repair(result: RepairResult, directory: str | Path, *, train: XY) -> dict[str, Path]:
+def write_repair(
+    result: RepairResult,
+    directory: str | Path,
+    *,
+    train: XY,
+    network: NetworkClassifier | None = None,
+) -> dict[str, Path]:
     """Write ``suspects.csv``, ``relabel_queue.csv``, ``report.json``, the repaired model
     (``model.pt`` or ``model.joblib``), ``repair.png`` and the page ``report.html``
     (:mod:`labelmend.report.repair`) into ``directory``.
+
+    With ``network``, the result is of its output layer (``train``: penultimate
+    features): the model written is the network with the repaired output layer.
 
     ``suspects.csv`` has one row per training example in input order: ``index``,
     ``score`` (higher = more harmful) and ``removed``. ``relabel_queue.csv`` is
@@ -178,7 +239,10 @@ def write_repair(result: RepairResult, directory: str | Path, *, train: XY) -> d
     paths = {
         "suspects": write_table(suspects, directory / OUTPUT_FILES["suspects"]),
         "relabel_queue": write_table(queue, directory / OUTPUT_FILES["relabel_queue"]),
-        "model": write_model(result.after, directory),
+        "model": write_model(
+            result.after if network is None else network.clone().set_head(result.after),
+            directory,
+        ),
         "plot": plot_repair(result.report, directory / OUTPUT_FILES["plot"]),
         "report": directory / OUTPUT_FILES["report"],
     }
@@ -216,6 +280,7 @@ def analyze_files(
     budget: int | None = None,
     random_state: int = 0,
     threads: int = 1,
+    device: str = "cpu",
 ) -> AnalysisFiles:
     """Read the sets, type the validation failures, write the typing.
 
@@ -230,6 +295,7 @@ def analyze_files(
     train_features, train_labels, val_features, val_labels, out : paths
         As in :func:`repair_files`.
     model : "linear", "mlp" (trained here on the training set) or a trained model file
+        (a saved network: typed through its output layer, see :func:`repair_files`)
     embedding, n_types, random_state
         As in :func:`~labelmend.repair.failures.analyze_failures`.
     metadata : path, optional
@@ -238,18 +304,21 @@ def analyze_files(
     repair : bool
         Also repair each type on its own, unlearning ``budget`` rows per type (default:
         :func:`~labelmend.repair.k_selection.choose_k` on out-of-fold probabilities).
-    classes, label_column, threads
+    classes, label_column, threads, device
         As in :func:`repair_files`.
     """
     set_torch_threads(threads)
     names = list(classes) if classes else None
-    train = _read_pair(train_features, train_labels, label_column, names)
-    validation = _read_pair(val_features, val_labels, label_column, names)
+    sets = {
+        "train": _read_pair(train_features, train_labels, label_column, names),
+        "validation": _read_pair(val_features, val_labels, label_column, names),
+    }
     values = None if metadata is None else _read_column(metadata, metadata_column)
-    chosen: Any = model if str(model) in MODEL_KINDS else read_model(Path(model))
-    trained = trained_model(chosen, train, random_state=random_state)
-    classifier = as_classifier(trained, len(train[1]))
-    _check_classes(names, classifier.n_classes, train=train[1], validation=validation[1])
+    chosen, sets, _ = _model_and_sets(model, names, device, sets)
+    train, validation = sets["train"], sets["validation"]
+    classifier = as_classifier(
+        trained_model(chosen, train, random_state=random_state), len(train[1])
+    )
     val_x, val_y = (part.numpy() for part in check_dataset("validation", validation, classifier))
     wrong = np.flatnonzero(classifier.predict(val_x) != val_y)
     if len(wrong) == 0:

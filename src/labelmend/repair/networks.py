@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from labelmend.errors import InputError
-from labelmend.repair.identify import find_harmful_examples, rank_average
+from labelmend.repair.identify import XY, find_harmful_examples, rank_average
 from labelmend.repair.models import TorchClassifier, resolve_device
 from labelmend.repair.unlearning import unlearn
 
@@ -41,7 +41,7 @@ NETWORK_DEFAULT = ("p_error", "ggn_votes")
 NETWORK_UNLEARN_METHODS = ("last_layer", "finetune", "retrain")
 
 
-def _last_linear(module: nn.Module) -> nn.Linear:
+def last_linear(module: nn.Module) -> nn.Linear:
     linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
     if not linears:
         raise InputError("The network needs an nn.Linear output layer (none found).")
@@ -85,7 +85,7 @@ class NetworkClassifier:
         weight_decay: float = 1e-4,
         device: str | torch.device = "cpu",
     ) -> None:
-        out = _last_linear(module).out_features
+        out = last_linear(module).out_features
         if out != n_classes:
             raise InputError(
                 f"The network's output layer has {out} outputs but there are {n_classes} classes."
@@ -176,7 +176,7 @@ class NetworkClassifier:
     def penultimate(self, loader: Iterable[Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, H) float64 inputs of the output layer and (N,) labels, in loader order."""
         captured: list[torch.Tensor] = []
-        layer = _last_linear(self.module)
+        layer = last_linear(self.module)
         hook = layer.register_forward_hook(lambda _m, args, _out: captured.append(args[0]))
         labels = []
         try:
@@ -188,15 +188,15 @@ class NetworkClassifier:
             hook.remove()
         return torch.cat(captured).double().cpu(), torch.cat(labels).cpu()
 
-    def head(self, n_train: int) -> TorchClassifier:
+    def head(self) -> TorchClassifier:
         """The output layer as a :class:`TorchClassifier` over penultimate features, its
         objective's weight decay matching Adam's per-step L2 (``weight_decay``)."""
-        layer = copy.deepcopy(_last_linear(self.module)).double().cpu()
+        layer = copy.deepcopy(last_linear(self.module)).double().cpu()
         return TorchClassifier(layer, n_classes=self.n_classes, weight_decay=self.weight_decay)
 
     def set_head(self, head: TorchClassifier) -> NetworkClassifier:
         """Copy a head's parameters into the output layer. Returns self."""
-        layer = _last_linear(self.module)
+        layer = last_linear(self.module)
         with torch.no_grad():
             for name, param in layer.named_parameters():
                 param.copy_(dict(head.module.named_parameters())[name].to(param))
@@ -275,6 +275,35 @@ def network_out_of_fold_probs(
     )
 
 
+def output_layer(
+    network: NetworkClassifier, *loaders: Iterable[Any]
+) -> tuple[TorchClassifier, list[XY]]:
+    """The network seen through its output layer: that layer as a head, and each
+    loader's rows as (penultimate features (N, H) float64, labels (N,)) numpy arrays in
+    loader order (the forward passes on the network's device).
+
+    What :func:`network_harm` and :func:`unlearn_network` work on, and how a network's
+    failures are typed (:func:`~labelmend.repair.failures.analyze_failures`: the
+    ``features`` embedding is then the penultimate features, fine-tuning moves the
+    output layer) or repaired by the heads' pipeline with the body frozen.
+
+    Examples
+    --------
+    >>> from torch.utils.data import DataLoader, TensorDataset
+    >>> net = NetworkClassifier(nn.Sequential(nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 2)),
+    ...                         n_classes=2)
+    >>> rows = DataLoader(TensorDataset(torch.zeros(7, 2), torch.zeros(7, dtype=torch.long)))
+    >>> head, [(features, labels)] = output_layer(net, rows)
+    >>> features.shape, labels.shape, head.n_params  # 5 × 2 weights + 2 biases
+    ((7, 5), (7,), 12)
+    """
+    sets: list[XY] = []
+    for loader in loaders:
+        features, labels = network.penultimate(loader)
+        sets.append((features.numpy(), labels.numpy()))
+    return network.head(), sets
+
+
 def network_harm(
     network: NetworkClassifier,
     train: Iterable[Any],
@@ -292,11 +321,7 @@ def network_harm(
     ``pred_probs`` (out-of-fold probabilities, e.g. from :func:`network_out_of_fold_probs`;
     otherwise copies of the output layer are trained on the penultimate features).
     """
-    features, labels = network.penultimate(train)
-    failure_features, failure_labels = network.penultimate(failures)
-    head = network.head(len(labels))
-    rows = (features.numpy(), labels.numpy())
-    failing = (failure_features.numpy(), failure_labels.numpy())
+    head, (rows, failing) = output_layer(network, train, failures)
     if method != "default":
         return find_harmful_examples(head, rows, failing, method=method, pred_probs=pred_probs)
     return rank_average(
@@ -340,6 +365,5 @@ def unlearn_network(
         return copy_.fit(retained)
     if method == "finetune":
         return copy_.train_epochs(retained, FINETUNE_EPOCHS)
-    features, labels = network.penultimate(train)
-    head = network.head(len(labels))
-    return copy_.set_head(unlearn(head, (features.numpy(), labels.numpy()), remove))
+    head, (rows,) = output_layer(network, train)
+    return copy_.set_head(unlearn(head, rows, remove))

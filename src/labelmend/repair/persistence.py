@@ -1,18 +1,23 @@
-"""Models on disk: labelmend's ``.pt`` heads and pickled scikit-learn LogisticRegression.
+"""Models on disk: labelmend's ``.pt`` heads, whole torch networks saved with
+``torch.save(module, path)``, and pickled scikit-learn LogisticRegression.
 
 The only module of :mod:`labelmend.repair` that reads or writes model files.
 """
 
 from __future__ import annotations
 
+import copy
+import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from labelmend._validation import check_choice
 from labelmend.errors import InputError
 from labelmend.repair.models import MODEL_KINDS, TorchClassifier, build_head
+from labelmend.repair.networks import NetworkClassifier
 
 
 def _first_line(exc: Exception) -> str:
@@ -56,19 +61,21 @@ def load_model(path: str | Path) -> TorchClassifier:
     if not path.is_file():
         raise InputError(f"{path}: no such model file.")
     try:
-        saved = torch.load(path, weights_only=True)
-        spec = saved["spec"]
-        kind = spec["kind"]
-        check_choice("kind", kind, MODEL_KINDS, where="load_model")
-        n_features, n_classes = int(spec["n_features"]), int(spec["n_classes"])
-        hidden = [] if kind == "linear" else [int(spec["hidden"])]
-        state = saved["state"]
-        module = build_head(
-            kind, [n_features, *hidden, n_classes], state["0.mean"], state["0.scale"]
-        )
-        module.load_state_dict(state)
+        return _head(torch.load(path, weights_only=True, map_location="cpu"))
     except Exception as exc:
         raise InputError(f"{path}: cannot load a labelmend model ({_first_line(exc)})") from exc
+
+
+def _head(saved: Any) -> TorchClassifier:
+    """The head of a :func:`save_model` dictionary (any error: not one)."""
+    spec = saved["spec"]
+    kind = spec["kind"]
+    check_choice("kind", kind, MODEL_KINDS, where="load_model")
+    n_features, n_classes = int(spec["n_features"]), int(spec["n_classes"])
+    hidden = [] if kind == "linear" else [int(spec["hidden"])]
+    state = saved["state"]
+    module = build_head(kind, [n_features, *hidden, n_classes], state["0.mean"], state["0.scale"])
+    module.load_state_dict(state)
     return TorchClassifier(
         module,
         n_classes=n_classes,
@@ -79,17 +86,27 @@ def load_model(path: str | Path) -> TorchClassifier:
 
 
 def read_model(path: str | Path) -> Any:
-    """A trained model from a file: ``.pt`` from :func:`save_model`, or a pickled
-    scikit-learn LogisticRegression (``.joblib``/``.pkl``; unpickling runs code: only
-    open files you trust)."""
+    """A trained model from a file: a ``.pt`` head from :func:`save_model`
+    (:class:`TorchClassifier`), a whole network saved with ``torch.save(module, path)``
+    (an ``nn.Module``, on the CPU), or a pickled scikit-learn LogisticRegression
+    (``.joblib``/``.pkl``). A network's and scikit-learn's files are pickles: loading
+    them runs code, so only open files you trust; a :func:`save_model` file holds
+    tensors and plain values only and is read without running any.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.pt")
+    >>> torch.save(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)), path)
+    >>> read_model(path)[-1]
+    Linear(in_features=8, out_features=3, bias=True)
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".pt":
-        return load_model(path)
-    if suffix not in (".joblib", ".pkl"):
+    if suffix not in (".pt", ".joblib", ".pkl"):
         raise InputError(f"{path}: unsupported model file; expected .pt, .joblib or .pkl.")
     if not path.is_file():
         raise InputError(f"{path}: no such model file.")
+    if suffix == ".pt":
+        return _read_torch(path)
     import joblib
     from sklearn.linear_model import LogisticRegression
 
@@ -104,11 +121,40 @@ def read_model(path: str | Path) -> Any:
     return model
 
 
+def _read_torch(path: Path) -> TorchClassifier | nn.Module:
+    """A ``.pt`` file: tensors only (a :func:`save_model` head) read safely; a pickled
+    whole ``nn.Module`` unpickled (the torch classes its file names must import)."""
+    try:
+        return load_model(path)
+    except InputError as exc:
+        if not isinstance(exc.__cause__, pickle.UnpicklingError):
+            raise
+    try:  # not tensors and plain values: a pickled network
+        network = torch.load(path, weights_only=False, map_location="cpu")
+    except Exception as exc:
+        raise InputError(
+            f"{path}: cannot load a labelmend model or a saved network ({_first_line(exc)})"
+        ) from exc
+    if not isinstance(network, nn.Module):
+        raise InputError(
+            f"{path}: holds a {type(network).__name__}; expected a labelmend model or an "
+            "nn.Module saved with torch.save(module, path)."
+        )
+    return network
+
+
 def write_model(model: Any, directory: str | Path) -> Path:
-    """Save a model next to the repair's other outputs: ``model.pt`` or ``model.joblib``."""
+    """Save a model next to the repair's other outputs: ``model.pt`` (a head by
+    :func:`save_model`; a :class:`NetworkClassifier`'s module, on the CPU, by
+    ``torch.save``) or ``model.joblib``."""
     directory = Path(directory)
     if isinstance(model, TorchClassifier):
         return save_model(model, directory / "model.pt")
+    if isinstance(model, NetworkClassifier):
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "model.pt"
+        torch.save(copy.deepcopy(model.module).cpu(), path)
+        return path
     import joblib
 
     directory.mkdir(parents=True, exist_ok=True)
