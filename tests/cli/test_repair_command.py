@@ -281,6 +281,37 @@ def test_a_device_this_machine_lacks_is_one_line_exit_1_and_writes_nothing(files
     assert not (files / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("outputs", "The model has 3 outputs but 2 classes were given"),
+        ("width", r"The network cannot take inputs of shape (120, 4)"),
+        ("nan", "train features hold NaN or infinite values in 1 rows"),
+        ("pickle", "holds a LogisticRegression; expected a labelmend model or an nn.Module"),
+    ],
+)
+def test_bad_input_for_a_saved_network_is_one_line_exit_1(files, change, message):
+    from sklearn.linear_model import LogisticRegression
+
+    path = save_network(files, width=4)
+    extra = ["--model", str(path)]
+    if change == "outputs":
+        extra += ["--classes", "a,b"]
+    elif change == "width":  # a network for 5 columns; the files have 4
+        torch.save(nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)), path)
+    elif change == "nan":
+        features = np.load(files / "train_x.npy")
+        features[3, 1] = np.nan
+        np.save(files / "train_x.npy", features)
+    else:
+        torch.save(LogisticRegression(), path)
+    result = runner.invoke(app, arguments(files, *extra))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (files / "out").exists()
+
+
 @pytest.fixture
 def typed(tmp_path):
     """Training labels flipped to class 1 in two regions (blob 0 and blob 2, upper half):
@@ -293,6 +324,7 @@ def typed(tmp_path):
     given[(true != 1) & (features[:, 1] > 0)] = 1
     np.save(tmp_path / "train_x.npy", features[:500])
     np.save(tmp_path / "train_y.npy", given[:500])
+    np.save(tmp_path / "train_flipped.npy", given[:500] != true[:500])  # for checks only
     np.save(tmp_path / "val_x.npy", features[500:])
     np.save(tmp_path / "val_y.npy", true[500:])
     model = make_classifier("linear", features[:500], n_classes=3).fit(features[:500], given[:500])
@@ -354,6 +386,16 @@ def test_analyze_repairs_each_type_on_its_own(typed):
     assert (table["fixed"] > table["others_fixed"]).all()  # two independent flipped regions
     report = json.loads((typed / "types" / "types.json").read_text())
     assert report["repair"] == table.to_dict("records")
+    suspects = pd.read_csv(typed / "types" / "types_suspects.csv")
+    assert suspects.columns.tolist() == ["type", "rank", "index", "score"]
+    assert suspects.groupby("type").size().tolist() == [60, 60]
+    # Each type's 30 most harmful rows are flipped rows, all from its own region (one
+    # type left of class 1's centre, the other right): measured 30 of 30 for both.
+    flipped, train_x = np.load(typed / "train_flipped.npy"), np.load(typed / "train_x.npy")
+    top = suspects[suspects["rank"] <= 30]
+    assert flipped[top["index"]].all()
+    sides = top.groupby("type")["index"].apply(lambda rows: np.sign(train_x[rows, 0]).sum())
+    assert sorted(sides.tolist()) == [-30, 30]
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def test_the_repair_page_opens_cleanly_and_shows_the_repair(tmp_path, browse):
 
 @pytest.mark.server
 def test_the_failure_types_page_shows_the_typing_the_repair_and_the_heatmap(tmp_path, browse):
-    from labelmend.repair.failures import FailureTypes
+    from labelmend.repair.failures import FailureTypes, TypeRepairs
     from labelmend.repair.files import write_failure_types
 
     per_type = pd.DataFrame(
@@ -71,9 +71,12 @@ def test_the_failure_types_page_shows_the_typing_the_repair_and_the_heatmap(tmp_
         baseline_score=0.28,
         scores=pd.DataFrame({"n_types": [2, 3], "score": [0.71, 0.6]}),
     )
-    repair = pd.DataFrame(
-        {"type": [0, 1], "size": [10, 6], "k": [5, 5], "fixed": [0.6, 0.4],
-         "others_fixed": [0.0, 0.1], "retention": [0.99, 0.98]}
+    repair = TypeRepairs(
+        pd.DataFrame(
+            {"type": [0, 1], "size": [10, 6], "k": [5, 5], "fixed": [0.6, 0.4],
+             "others_fixed": [0.0, 0.1], "retention": [0.99, 0.98]}
+        ),
+        pd.DataFrame({"type": [0, 1], "rank": [1, 1], "index": [3, 7], "score": [0.9, 0.8]}),
     )  # fmt: skip
     paths = write_failure_types(types, np.arange(16), tmp_path / "types", repair=repair)
     shown = browse(paths["page"], tmp_path / "types.png")

@@ -193,7 +193,7 @@ def analyze(
     if done.repair is not None:
         console.print(
             frame_table(
-                done.repair,
+                done.repair.table,
                 title="Each type repaired on its own (accuracy on held-out halves)",
                 formats={"fixed": ".2f", "others_fixed": ".2f", "retention": ".3f"},
             )

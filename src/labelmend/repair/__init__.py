@@ -68,6 +68,7 @@ _EXPORTS = {
     "write_failure_types": "files",
     "EMBEDDINGS": "failures",
     "FailureTypes": "failures",
+    "TypeRepairs": "failures",
     "analyze_failures": "failures",
     "repair_types": "failures",
     "repair_files": "files",

@@ -391,6 +391,21 @@ def analyze_failures(
     )
 
 
+@dataclass(frozen=True)
+class TypeRepairs:
+    """Each failure type repaired on its own (:func:`repair_types`).
+
+    Attributes
+    ----------
+    table : DataFrame, one row per type: ``type, size, k, fixed, others_fixed, retention``
+    suspects : DataFrame, the training rows unlearned for each type, most harmful first:
+        ``type, rank`` (1 = most harmful for that type), ``index`` (training row), ``score``
+    """
+
+    table: pd.DataFrame
+    suspects: pd.DataFrame
+
+
 def repair_types(
     model: Any,
     train: XY,
@@ -402,7 +417,7 @@ def repair_types(
     method: str = "fisher_votes",
     unlearn_method: str = DEFAULT_UNLEARN,
     pred_probs: npt.NDArray[np.float64] | None = None,
-) -> pd.DataFrame:
+) -> TypeRepairs:
     """Repair each failure type on its own: score the training rows with the type's
     fine-tuning half, unlearn the top ``k``, measure on the held-out halves.
 
@@ -416,14 +431,15 @@ def repair_types(
 
     Returns
     -------
-    DataFrame, one row per type: ``type, size, k``, ``fixed`` (accuracy on the type's
-    held-out half after its repair; 0 before, by definition), ``others_fixed`` (accuracy
-    on the other types' held-out halves), ``retention`` (accuracy on the previously
-    correct rows).
+    TypeRepairs
+        ``table``: one row per type, ``type, size, k``, ``fixed`` (accuracy on the type's
+        held-out half after its repair; 0 before, by definition), ``others_fixed``
+        (accuracy on the other types' held-out halves), ``retention`` (accuracy on the
+        previously correct rows); ``suspects``: the k training rows blamed for each type.
     """
     classifier = as_classifier(model, len(np.asarray(train[1])))
     x, y = np.asarray(failures[0], dtype=np.float64), np.asarray(failures[1])
-    rows = []
+    rows, suspects = [], []
     for t in range(types.n_types):
         mine = types.assignment == t
         tune, held = mine & types.halves, mine & ~types.halves
@@ -432,6 +448,11 @@ def repair_types(
             classifier, train, (x[tune], y[tune]), method=method, pred_probs=pred_probs
         )
         remove = np.argsort(-scores, kind="stable")[:k]
+        suspects.append(
+            pd.DataFrame(
+                {"type": t, "rank": np.arange(1, len(remove) + 1), "index": remove}
+            ).assign(score=scores[remove])
+        )
         repaired = unlearn(classifier, train, remove, method=unlearn_method)
         rows.append(
             {
@@ -443,4 +464,4 @@ def repair_types(
                 "retention": _accuracy(repaired, correct),
             }
         )
-    return pd.DataFrame(rows)
+    return TypeRepairs(pd.DataFrame(rows), pd.concat(suspects, ignore_index=True))

@@ -22,7 +22,7 @@ from labelmend import fitting
 from labelmend._validation import check_labels
 from labelmend.errors import InputError
 from labelmend.io import load_features, load_labels, read_table, write_table
-from labelmend.repair.failures import FailureTypes, analyze_failures, repair_types
+from labelmend.repair.failures import FailureTypes, TypeRepairs, analyze_failures, repair_types
 from labelmend.repair.identify import XY, as_classifier, check_dataset, relabel_queue
 from labelmend.repair.k_selection import choose_k
 from labelmend.repair.models import MODEL_KINDS, set_torch_threads
@@ -258,7 +258,7 @@ class AnalysisFiles:
 
     types: FailureTypes
     failure_rows: npt.NDArray[np.intp]
-    repair: pd.DataFrame | None
+    repair: TypeRepairs | None
     paths: dict[str, Path]
 
 
@@ -288,7 +288,9 @@ def analyze_files(
     measure compatibility. Writes ``types.csv`` (``row`` of the validation set, ``type``,
     ``half``: ``tune`` or ``held_out``), ``types.json`` (both tables, the transfer
     matrix, the scores) and ``failure_types.png`` (the heatmap) into ``out``; with
-    ``repair``, also ``types_repair.csv`` (:func:`~labelmend.repair.failures.repair_types`).
+    ``repair``, also ``types_repair.csv`` and ``types_suspects.csv``
+    (:func:`~labelmend.repair.failures.repair_types`: the per-type table, the training rows
+    unlearned for each type).
 
     Parameters
     ----------
@@ -382,7 +384,7 @@ def write_failure_types(
     failure_rows: npt.NDArray[np.intp],
     directory: str | Path,
     *,
-    repair: pd.DataFrame | None = None,
+    repair: TypeRepairs | None = None,
 ) -> dict[str, Path]:
     """Write ``types.csv``, ``types.json``, ``failure_types.png`` and the page
     ``report.html`` (:func:`labelmend.report.repair.types_page`) into ``directory``.
@@ -390,7 +392,9 @@ def write_failure_types(
     ``types.csv``: one row per failure — ``row`` (its validation row), ``type``, ``half``
     (``tune``: fine-tuned on; ``held_out``: measured). ``types.json``: the embedding, the
     score and the random baseline's, both per-type tables, the transfer matrix and the
-    score of every number of types tried. Returns the paths by name.
+    score of every number of types tried (and the per-type repair table). With ``repair``,
+    ``types_repair.csv`` (one row per type) and ``types_suspects.csv`` (``type, rank,
+    index, score``: the training rows unlearned for each type). Returns the paths by name.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -421,8 +425,10 @@ def write_failure_types(
         "report": directory / "types.json",
     }
     if repair is not None:
-        paths["repair"] = write_table(repair, directory / "types_repair.csv")
-        report["repair"] = repair.to_dict("records")
+        paths["repair"] = write_table(repair.table, directory / "types_repair.csv")
+        paths["suspects"] = write_table(repair.suspects, directory / "types_suspects.csv")
+        report["repair"] = repair.table.to_dict("records")
     paths["report"].write_text(json.dumps(report, indent=2, default=float) + "\n")
-    paths["page"] = write_page(types_page(types, repair), directory / "report.html")
+    page = types_page(types, None if repair is None else repair.table)
+    paths["page"] = write_page(page, directory / "report.html")
     return paths
