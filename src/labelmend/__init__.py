@@ -10,6 +10,8 @@ light (no pandas, SQLAlchemy or torch until asked for):
 - :func:`repair_model` (:mod:`labelmend.repair`): find the training examples
   behind a model's failures and unlearn them (needs the ``repair`` extra, torch).
 
+``labelmend.__version__`` is read from the installed package on first access.
+
 >>> import labelmend, numpy as np
 >>> probs = np.array([[.9, .1], [.2, .8], [.3, .7], [.1, .9]])
 >>> labelmend.rank_samples([0, 0, 1, 1], probs)["sample_id"].tolist()[:1]
@@ -19,13 +21,7 @@ light (no pandas, SQLAlchemy or torch until asked for):
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("labelmend")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
 
 #: Public name -> (module, attribute), imported on first access.
 _API = {
@@ -38,11 +34,25 @@ _API = {
 __all__ = ["__version__", *_API]
 
 
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata`` costs ~30 ms to
+    import, so it is read on first access of ``labelmend.__version__`` only)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("labelmend")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
-    if name not in _API:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _API:
+        module, attribute = _API[name]
+        value = getattr(importlib.import_module(module), attribute)
+    else:
         raise AttributeError(f"module 'labelmend' has no attribute {name!r}")
-    module, attribute = _API[name]
-    value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
 

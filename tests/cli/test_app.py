@@ -40,10 +40,13 @@ def test_the_app_and_its_help_import_nothing_heavy():
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_status_reads_a_scored_store_without_pandas_alembic_or_model_libraries(tmp_path, snapshot):
-    """``labelmend status`` starts fast because its path imports none of pandas, Alembic,
-    scikit-learn, SciPy or cleanlab: checked in a fresh interpreter on a scored store
-    with a queue, so the error count and queue progress are really computed."""
+def test_status_reads_a_scored_store_without_orm_numpy_pandas_or_model_libraries(
+    tmp_path, snapshot
+):
+    """``labelmend status`` starts fast because its path imports none of SQLAlchemy's ORM
+    (nor the models mapped with it), numpy, pandas, Alembic, scikit-learn, SciPy or
+    cleanlab: checked in a fresh interpreter on a scored store with a queue, so the error
+    count and queue progress are really computed."""
     db = f"sqlite:///{tmp_path / 'pets.db'}"
     ids = [f"s{i}" for i in range(6)]
     pd.DataFrame({"sample_id": ids, "label": ["cat"] * 3 + ["dog"] * 3}).to_csv(
@@ -80,8 +83,10 @@ def test_status_reads_a_scored_store_without_pandas_alembic_or_model_libraries(t
     assert "Queue progress" in output
     loaded = {name.split(".")[0] for name in modules.split()}
     assert "sqlalchemy" in loaded  # the check sees what status imports
-    heavy = {"pandas", "alembic", "sklearn", "scipy", "cleanlab", "torch", "dask"}
+    heavy = {"numpy", "pandas", "alembic", "sklearn", "scipy", "cleanlab", "torch", "dask"}
     assert not loaded & heavy, sorted(loaded & heavy)
+    orm = {"sqlalchemy.orm", "labelmend.storage.models", "labelmend.storage.repository"}
+    assert not orm & set(modules.split()), sorted(orm & set(modules.split()))
     assert snapshot(db) == before
 
 

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from labelmend.storage import Base, open_store
+from labelmend.storage import Base, open_store, reads
 from labelmend.storage import repository as repo
 from labelmend.storage.migrate import MIGRATIONS, alembic_config, current_revision, head_revision
 
@@ -114,7 +114,7 @@ def test_0005_keeps_the_history_and_allows_only_what_labelmend_writes(database_u
             _execute(database_url, f"INSERT INTO label_history {values}")
     # Rows stored before the uncertainty was count as sure decisions, as they did.
     with open_store(database_url) as session:
-        assert repo.decisions(session, repo.get_dataset(session)) == {1: 0.0, 2: 0.0}
+        assert reads.decisions(session, repo.get_dataset(session)) == {1: 0.0, 2: 0.0}
     _alembic(database_url, "downgrade", "0004")
     assert _execute(database_url, HISTORY) == rows
     _execute(database_url, f"INSERT INTO label_history {refused[0]}")  # the old schema

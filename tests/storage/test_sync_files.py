@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from labelmend import workflow
 from labelmend.cli.app import app
 from labelmend.errors import InputError, SyncError
-from labelmend.storage import open_store
+from labelmend.storage import open_store, reads
 from labelmend.storage import repository as repo
 from labelmend.storage.models import LabelChange, QueueItem, Sample
 from labelmend.sync.label_studio import RemoteAnnotation
@@ -154,7 +154,7 @@ def test_dawid_skene_uncertainty_enters_the_error_count(store_url, tmp_path):
     assert current[doubtful[0]] == truth[doubtful[0]]
     with open_store(store_url) as session:
         status = workflow.dataset_status(session)
-        run = repo.latest_score_run(session, repo.get_dataset(session))
+        run = reads.latest_score_run(session, repo.get_dataset(session))
         scores = repo.score_details(session, run, repo.load_ranking(session, run)["sample_id"])
     undecided = scores.loc[~scores["external_id"].isin(list(p_wrong)), "p_error"].sum()
     # Decided samples count by their decision's doubt, not as certainly right.

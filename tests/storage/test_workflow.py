@@ -17,7 +17,7 @@ from labelmend import workflow
 from labelmend.cleaner import rank_samples
 from labelmend.errors import InputError, StorageError, UsageError
 from labelmend.io import write_table
-from labelmend.storage import open_store, repository
+from labelmend.storage import open_store, reads, repository
 from labelmend.sync.service import import_annotations
 
 CLASSES = ["cat", "dog", "fox"]
@@ -193,7 +193,7 @@ def test_stored_scores_are_the_ranking_engines(scored):
     expected = engine_ranking()
     with open_store(scored) as session:
         dataset = repository.get_dataset(session)
-        ranking = repository.load_ranking(session, repository.latest_score_run(session, dataset))
+        ranking = repository.load_ranking(session, reads.latest_score_run(session, dataset))
         ids = repository.sample_frame(session, dataset).set_index("id")["external_id"]
     assert ids.loc[ranking["sample_id"]].tolist() == expected["sample_id"].tolist()
     np.testing.assert_allclose(ranking["p_error"], expected["p_error"])
@@ -304,7 +304,7 @@ def test_status_subtracts_reviewed_samples_from_estimated_errors(scored):
     with open_store(scored) as session:
         before = workflow.dataset_status(session, batch_size=5)
         dataset = repository.get_dataset(session)
-        run = repository.latest_score_run(session, dataset)
+        run = reads.latest_score_run(session, dataset)
         ranking = repository.load_ranking(session, run)
         top = repository.score_details(session, run, ranking["sample_id"].head(1)).iloc[0]
         other = CLASSES[(top["current_label"] + 1) % 3]
@@ -327,7 +327,7 @@ def test_status_next_batch_is_what_the_next_queue_takes(scored):
         top = workflow.queue_items(session, "first", open_only=False)
         workflow.set_label(session, top["id"].iloc[0], CLASSES[0], actor="ann")
         ranking = repository.load_ranking(
-            session, repository.latest_score_run(session, repository.get_dataset(session))
+            session, reads.latest_score_run(session, repository.get_dataset(session))
         )
         ahead = int(ranking["rank"].min()) + 3  # a sample just past the queue, reviewed
         sample = repository.sample_frame(session, repository.get_dataset(session)).set_index("id")[
@@ -413,7 +413,7 @@ def test_ids_with_leading_zeros_survive_a_csv_import(tmp_path):
 def test_a_decision_outranks_only_predictions_made_before_it(scored):
     with open_store(scored) as session:
         dataset = repository.get_dataset(session)
-        run = repository.latest_score_run(session, dataset)
+        run = reads.latest_score_run(session, dataset)
         ranking = repository.load_ranking(session, run)
         top = repository.score_details(session, run, ranking["sample_id"].head(1)).iloc[0]
         workflow.set_label(session, top["external_id"], CLASSES[top["current_label"]])

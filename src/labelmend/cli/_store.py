@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from sqlalchemy.orm import Session
 
 from labelmend.cli._console import console, stage_progress
-from labelmend.storage import open_store
-from labelmend.storage.bulk import ProgressCallback
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    from labelmend.storage.bulk import ProgressCallback
 
 DbOption = Annotated[
     str | None,
@@ -39,8 +42,21 @@ def store(db: str | None, activity: str, *, read_only: bool = False) -> Iterator
 
     ``read_only`` commands never create a database file.
     """
+    from labelmend.storage import open_store
+
     with console.status(activity), open_store(db, create=not read_only) as session:
         yield session
+
+
+@contextmanager
+def reader(db: str | None, activity: str) -> Iterator[Connection]:
+    """A read of the store without the ORM while a spinner says what is happening: for
+    the commands whose reads are all in :mod:`labelmend.storage.reads` (``status``).
+    Never creates a database file."""
+    from labelmend.storage import read_connection
+
+    with console.status(activity), read_connection(db) as connection:
+        yield connection
 
 
 @contextmanager
@@ -52,5 +68,7 @@ def store_with_progress(
     Yields the session and the ``progress(done, total)`` callback to hand to the
     workflow function; the bar spins until the first rows are written.
     """
+    from labelmend.storage import open_store
+
     with stage_progress(activity) as progress, open_store(db) as session:
         yield session, functools.partial(progress, activity)

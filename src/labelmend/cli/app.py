@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 
 try:
-    from importlib.metadata import PackageNotFoundError, version
     from typing import Annotated, ClassVar
 
     import typer
@@ -66,10 +65,9 @@ class Labelmend(LazyGroup):
 
 def _version(shown: bool) -> None:
     if shown:
-        try:
-            typer.echo(f"labelmend {version('labelmend')}")
-        except PackageNotFoundError:
-            typer.echo("labelmend (not installed)")
+        import labelmend
+
+        typer.echo(f"labelmend {labelmend.__version__}")
         raise typer.Exit
 
 

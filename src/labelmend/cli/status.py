@@ -11,8 +11,8 @@ from rich.table import Table
 from labelmend import workflow
 from labelmend.cleaner import ERRORS_REMAINING, ErrorCount
 from labelmend.cli._console import JsonOption, console, frame_table, new_table, print_json
-from labelmend.cli._store import DatasetOption, DbOption, store
-from labelmend.storage.models import QUEUE_STATUSES
+from labelmend.cli._store import DatasetOption, DbOption, reader, store
+from labelmend.storage.schema import QUEUE_STATUSES
 
 NO_SCORES = "(no scores yet: run `labelmend score`)"
 
@@ -69,8 +69,8 @@ def status(
     json: JsonOption = False,
 ) -> None:
     """Estimated label errors remaining, samples decided, labels changed, queue progress."""
-    with store(db, "Reading the store…", read_only=True) as session:
-        report = workflow.dataset_status(session, dataset=dataset, batch_size=batch)
+    with reader(db, "Reading the store…") as connection:
+        report = workflow.dataset_status(connection, dataset=dataset, batch_size=batch)
     if json:
         print_json(asdict(report))
     else:

@@ -39,8 +39,9 @@ from labelmend.cleaner import (
 from labelmend.errors import InputError
 from labelmend.report import charts
 from labelmend.report.page import Section, cards, escape, render_page, table, write_page
-from labelmend.storage import read_store
+from labelmend.storage import read_store, reads
 from labelmend.storage import repository as repo
+from labelmend.storage.models import PredictionRun
 
 #: Rows of the suspects table.
 TOP_SUSPECTS = 25
@@ -116,21 +117,22 @@ def gather(
     """
     status = workflow.dataset_status(session, dataset=dataset, batch_size=batch_size)
     found = repo.get_dataset(session, status.dataset)
-    run = repo.latest_score_run(session, found)
+    run = reads.latest_score_run(session, found)
     if run is None:
         raise InputError(
             f"Dataset {found.name!r} has no scores yet, so there is nothing to report; run "
             "`labelmend import predictions` and `labelmend score` first."
         )
     ranking = repo.load_ranking(session, run)
-    reviewed = repo.reviewed_sample_ids(session, found)
-    exclude = reviewed | repo.queued_sample_ids(session, found)
+    reviewed = reads.reviewed_sample_ids(session, found)
+    exclude = reviewed | reads.queued_sample_ids(session, found)
     candidates = select_batch(ranking, len(ranking), exclude=exclude)
     noise = None
     model = None
-    if run.prediction_run is not None:
-        model = run.prediction_run.model
-        keys, probs = repo.load_probabilities(session, run.prediction_run, len(found.classes))
+    if run.prediction_run_id is not None:
+        predictions = session.get_one(PredictionRun, run.prediction_run_id)
+        model = predictions.model
+        keys, probs = repo.load_probabilities(session, predictions, len(found.classes))
         scored = ranking.set_index("sample_id")["given_label"].reindex(keys).to_numpy()
         noise = fit_noise_model(scored.astype(np.intp), probs)
     return DatasetReport(

@@ -16,14 +16,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from labelmend.errors import InputError, StorageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DEFAULT_URL = "sqlite:///labelmend.db"
 ENV_VAR = "LABELMEND_DB"
@@ -141,6 +143,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     A failure anywhere, including Ctrl-C, leaves the database exactly as it was.
     Database errors come out as :class:`StorageError`.
     """
+    from sqlalchemy.orm import Session
+
     session = Session(engine, expire_on_commit=False)
     # Bulk paths talk to the driver directly: its own errors are database errors too.
     database_errors = (SQLAlchemyError, engine.dialect.loaded_dbapi.Error)
@@ -176,6 +180,37 @@ def open_store(url: str | None = None, *, create: bool = True) -> Iterator[Sessi
     try:
         with session_scope(engine) as session:
             yield session
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def read_connection(url: str | None = None) -> Iterator[Connection]:
+    """Read an existing store without the ORM: a Core connection, rolled back at the end.
+
+    For the reads of :mod:`labelmend.storage.reads`, so that ``labelmend status`` neither
+    imports nor configures the ORM. Like :func:`open_store` with ``create=False``: a
+    SQLite file that does not exist is refused, an older schema is upgraded. Database
+    errors come out as :class:`StorageError`.
+
+    >>> import tempfile
+    >>> from sqlalchemy import text
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with open_store(f"sqlite:///{tmp}/x.db"):
+    ...         pass
+    ...     with read_connection(f"sqlite:///{tmp}/x.db") as connection:
+    ...         connection.execute(text("SELECT count(*) FROM datasets")).scalar()
+    0
+    """
+    engine = create_store_engine(url, create=False)
+    try:
+        with engine.connect() as connection:
+            try:
+                yield connection
+            except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
+                raise storage_error(exc, engine.url, action="Reading") from exc
+            finally:
+                connection.rollback()
     finally:
         engine.dispose()
 
@@ -222,6 +257,8 @@ def read_store(url: str | None = None) -> Iterator[Session]:
                 f"The store {mask_url(resolved)} has schema {found or 'none'}, expected "
                 f"{head_revision()}; any writing command (e.g. `labelmend init`) upgrades it."
             )
+        from sqlalchemy.orm import Session
+
         session = Session(engine)
         try:
             yield session

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,12 +19,9 @@ from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelmend.errors import InputError
+from labelmend.storage import reads, schema
 from labelmend.storage.bulk import ProgressCallback, bulk_insert, read_frame
 from labelmend.storage.models import (
-    FEATURE_BLOCK_BYTES,
-    OPEN_STATUSES,
-    PREDICTION_BLOCK_ROWS,
-    QUEUE_STATUSES,
     Annotation,
     Dataset,
     FeatureBlock,
@@ -57,27 +53,15 @@ def create_dataset(session: Session, name: str, classes: Sequence[str]) -> Datas
 
 
 def get_dataset(session: Session, name: str | None = None, *, lock: bool = False) -> Dataset:
-    """The dataset called ``name``, or the only one when ``name`` is None.
+    """The dataset called ``name``, or the only one when ``name`` is None (see
+    :func:`labelmend.storage.reads.find_dataset`), as an ORM object.
 
     ``lock=True`` holds the dataset's row until the transaction ends, so that writers of
     the same dataset (labels, queues) take turns on PostgreSQL; on SQLite every write
     transaction already holds the database's write lock.
     """
-    query: Select[Any] = select(Dataset).order_by(Dataset.name)
-    if name is not None:
-        query = query.where(Dataset.name == name)
-    if lock:
-        query = query.with_for_update()
-    found: list[Dataset] = list(session.scalars(query.limit(2)).all())
-    if name is not None and not found:
-        names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
-        raise InputError(f"No dataset {name!r}; the store holds {list(names) or 'none'}.")
-    if name is None and len(found) != 1:
-        names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
-        if not names:
-            raise InputError("The store holds no dataset yet; run `labelmend init NAME` first.")
-        raise InputError(f"The store holds several datasets {list(names)}; pass --dataset NAME.")
-    return found[0]
+    key = reads.find_dataset(session, name).id
+    return session.get_one(Dataset, key, with_for_update=True if lock else None)
 
 
 def dataset_summaries(session: Session) -> pd.DataFrame:
@@ -122,25 +106,6 @@ def sample_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
     )
 
 
-def count_samples(session: Session, dataset: Dataset) -> int:
-    """How many samples ``dataset`` holds."""
-    return int(
-        session.scalar(select(func.count(Sample.id)).where(Sample.dataset_id == dataset.id)) or 0
-    )
-
-
-def count_changed_labels(session: Session, dataset: Dataset) -> int:
-    """How many samples of ``dataset`` carry a label other than the one imported."""
-    return int(
-        session.scalar(
-            select(func.count(Sample.id)).where(
-                Sample.dataset_id == dataset.id, Sample.current_label != Sample.given_label
-            )
-        )
-        or 0
-    )
-
-
 def insert_samples(
     session: Session,
     dataset: Dataset,
@@ -162,7 +127,7 @@ def insert_samples(
             "metadata": list(metadata_json),
         }
     )
-    bulk_insert(session, Sample.__tablename__, frame, progress=progress)
+    bulk_insert(session, schema.samples.name, frame, progress=progress)
 
 
 def get_sample(
@@ -225,19 +190,6 @@ def history_of(session: Session, sample: Sample) -> list[LabelChange]:
     )
 
 
-def reviewed_sample_ids(session: Session, dataset: Dataset) -> set[int]:
-    """Samples an expert has looked at: annotated, decided, or resolved in a queue."""
-    in_dataset = select(Sample.id).where(Sample.dataset_id == dataset.id).scalar_subquery()
-    annotated = select(Annotation.sample_id).where(Annotation.sample_id.in_(in_dataset))
-    decided = select(LabelChange.sample_id).where(LabelChange.sample_id.in_(in_dataset))
-    resolved = (
-        select(QueueItem.sample_id)
-        .join(Queue, Queue.id == QueueItem.queue_id)
-        .where(Queue.dataset_id == dataset.id, QueueItem.status == "resolved")
-    )
-    return set(session.scalars(annotated.union(decided, resolved)).all())
-
-
 def newest_label_change(session: Session, dataset: Dataset) -> int | None:
     """Id of the dataset's newest label change (history is append-only: a label snapshot)."""
     return session.scalar(
@@ -245,32 +197,6 @@ def newest_label_change(session: Session, dataset: Dataset) -> int | None:
         .join(Sample, Sample.id == LabelChange.sample_id)
         .where(Sample.dataset_id == dataset.id)
     )
-
-
-def _newest_changes(dataset: Dataset, since: datetime | None = None) -> Select[Any]:
-    """Ids of each sample's newest history row (among those at or after ``since``)."""
-    query = (
-        select(func.max(LabelChange.id))
-        .join(Sample, Sample.id == LabelChange.sample_id)
-        .where(Sample.dataset_id == dataset.id)
-    )
-    if since is not None:
-        query = query.where(LabelChange.created_at >= since)
-    return query.group_by(LabelChange.sample_id)
-
-
-def decisions(
-    session: Session, dataset: Dataset, since: datetime | None = None
-) -> dict[int, float]:
-    """The samples an expert decided (changed or confirmed), at or after ``since``: sample
-    primary key -> the probability that the newest decision is wrong (0 for decisions
-    stored before that probability was)."""
-    rows = session.execute(
-        select(LabelChange.sample_id, func.coalesce(LabelChange.p_wrong, 0.0)).where(
-            LabelChange.id.in_(_newest_changes(dataset, since))
-        )
-    ).all()
-    return {int(key): float(p_wrong) for key, p_wrong in rows}
 
 
 def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
@@ -284,7 +210,7 @@ def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
             LabelChange.actor,
             LabelChange.reason,
             LabelChange.created_at,
-        ).where(LabelChange.id.in_(_newest_changes(dataset)))
+        ).where(LabelChange.id.in_(reads.newest_changes(dataset)))
     ).all()
     return pd.DataFrame(
         rows, columns=["sample_id", "changed_source", "changed_by", "change_reason", "changed_at"]
@@ -386,8 +312,8 @@ def add_prediction_run(
     )
     session.add(run)
     session.flush()
-    blocks = _blocks({"run_id": run.id}, sample_ids, probs, PREDICTION_BLOCK_ROWS, "probs")
-    bulk_insert(session, PredictionBlock.__tablename__, blocks, progress=progress)
+    blocks = _blocks({"run_id": run.id}, sample_ids, probs, schema.PREDICTION_BLOCK_ROWS, "probs")
+    bulk_insert(session, schema.prediction_blocks.name, blocks, progress=progress)
     return run
 
 
@@ -501,9 +427,9 @@ def add_feature_set(
     session.add(feature_set)
     session.flush()
     if values is not None:
-        rows = max(1, FEATURE_BLOCK_BYTES // (8 * n_features))
+        rows = max(1, schema.FEATURE_BLOCK_BYTES // (8 * n_features))
         blocks = _blocks({"feature_set_id": feature_set.id}, sample_ids, values, rows, "features")
-        bulk_insert(session, FeatureBlock.__tablename__, blocks, progress=progress)
+        bulk_insert(session, schema.feature_blocks.name, blocks, progress=progress)
     return feature_set
 
 
@@ -558,32 +484,11 @@ def add_score_run(
     scores.insert(0, "run_id", run.id)
     # In primary-key order, the table's own index grows at its end.
     scores = scores.sort_values("sample_id", kind="stable")
-    bulk_insert(session, Score.__tablename__, scores, progress=progress)
+    bulk_insert(session, schema.scores.name, scores, progress=progress)
     return run
 
 
-def latest_score_run(session: Session, dataset: Dataset) -> ScoreRun | None:
-    """The dataset's newest score run, or None."""
-    return session.scalar(
-        select(ScoreRun)
-        .where(ScoreRun.dataset_id == dataset.id)
-        .order_by(ScoreRun.id.desc())
-        .limit(1)
-    )
-
-
-def ranked_p_error(
-    session: Session, run: ScoreRun
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """A score run's stored rows in rank order: sample primary keys and their p_error."""
-    rows = session.execute(
-        select(Score.sample_id, Score.p_error).where(Score.run_id == run.id).order_by(Score.rank)
-    ).all()
-    keys = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    return keys, np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
-
-
-def load_ranking(session: Session, run: ScoreRun) -> pd.DataFrame:
+def load_ranking(session: Session, run: reads.Keyed) -> pd.DataFrame:
     """A score run as a ranking (sample_id = primary key, given_label, p_error, rank), by rank."""
     return read_frame(
         session,
@@ -605,22 +510,11 @@ def get_queue(session: Session, dataset: Dataset, name: str) -> Queue:
     return queue
 
 
-def queued_sample_ids(session: Session, dataset: Dataset) -> set[int]:
-    """Samples already in some queue and not skipped there."""
-    return set(
-        session.scalars(
-            select(QueueItem.sample_id)
-            .join(Queue, Queue.id == QueueItem.queue_id)
-            .where(Queue.dataset_id == dataset.id, QueueItem.status != "skipped")
-        ).all()
-    )
-
-
 def add_queue(
     session: Session,
     dataset: Dataset,
     name: str,
-    score_run: ScoreRun,
+    score_run: reads.Keyed,
     sample_ids: Sequence[int],
     *,
     strategy: str,
@@ -641,7 +535,7 @@ def add_queue(
             "status": "pending",
         }
     )
-    bulk_insert(session, QueueItem.__tablename__, items)
+    bulk_insert(session, schema.queue_items.name, items)
     return queue
 
 
@@ -717,9 +611,9 @@ def queue_summaries(session: Session, dataset: Dataset) -> pd.DataFrame:
     by_status = pd.DataFrame(counts, columns=["id", "status", "items"]).pivot_table(
         index="id", columns="status", values="items", aggfunc="sum", fill_value=0
     )
-    by_status = by_status.reindex(columns=list(QUEUE_STATUSES), fill_value=0)
-    frame = frame.join(by_status, on="id").fillna(dict.fromkeys(QUEUE_STATUSES, 0))
-    return frame.drop(columns="id").astype(dict.fromkeys(QUEUE_STATUSES, int))
+    by_status = by_status.reindex(columns=list(schema.QUEUE_STATUSES), fill_value=0)
+    frame = frame.join(by_status, on="id").fillna(dict.fromkeys(schema.QUEUE_STATUSES, 0))
+    return frame.drop(columns="id").astype(dict.fromkeys(schema.QUEUE_STATUSES, int))
 
 
 def delete_queue(session: Session, queue: Queue) -> int:
@@ -779,21 +673,9 @@ def resolve_open_items(session: Session, sample: Sample) -> None:
     """A sample decided outside a queue no longer waits in any queue."""
     session.execute(
         update(QueueItem)
-        .where(QueueItem.sample_id == sample.id, QueueItem.status.in_(OPEN_STATUSES))
+        .where(QueueItem.sample_id == sample.id, QueueItem.status.in_(schema.OPEN_STATUSES))
         .values(status="resolved", updated_at=func.now())
     )
-
-
-def queue_progress(session: Session, dataset: Dataset) -> list[tuple[str, str, int]]:
-    """Per queue and status, how many items: (queue, status, items), by queue name."""
-    rows = session.execute(
-        select(Queue.name, QueueItem.status, func.count())
-        .join(QueueItem, QueueItem.queue_id == Queue.id)
-        .where(Queue.dataset_id == dataset.id)
-        .group_by(Queue.name, QueueItem.status)
-        .order_by(Queue.name)
-    ).all()
-    return [(name, status, int(items)) for name, status, items in rows]
 
 
 def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
@@ -803,7 +685,7 @@ def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
     rows = session.execute(
         select(QueueItem.id, QueueItem.sample_id, Annotation.annotator, Annotation.label)
         .join(Annotation, Annotation.queue_item_id == QueueItem.id)
-        .where(QueueItem.queue_id == queue.id, QueueItem.status.in_(OPEN_STATUSES))
+        .where(QueueItem.queue_id == queue.id, QueueItem.status.in_(schema.OPEN_STATUSES))
     ).all()
     return pd.DataFrame(rows, columns=["item_id", "sample_pk", "annotator", "label"])
 
@@ -855,7 +737,7 @@ def add_annotations(
 # --- reports (read only) --------------------------------------------------------------
 
 
-def score_details(session: Session, run: ScoreRun, sample_ids: Sequence[int]) -> pd.DataFrame:
+def score_details(session: Session, run: reads.Keyed, sample_ids: Sequence[int]) -> pd.DataFrame:
     """Scores of a run for some samples, with the samples' ids, labels and metadata.
 
     Columns: sample_id, external_id, scored_label, current_label, suggested_label, p_error,

@@ -29,7 +29,8 @@ from labelmend.cleaner import AGGREGATIONS, UNDECIDED, Consensus, consensus
 from labelmend.errors import InputError
 from labelmend.io import read_table, write_table
 from labelmend.storage import repository as repo
-from labelmend.storage.models import OPEN_STATUSES, Dataset, Queue
+from labelmend.storage.models import Dataset, Queue
+from labelmend.storage.schema import OPEN_STATUSES
 from labelmend.sync.label_studio import (
     LabelStudioClient,
     RemoteAnnotation,

@@ -12,8 +12,10 @@ from labelmend._validation import check_choice
 from labelmend.cleaner import select_batch
 from labelmend.errors import InputError, UsageError
 from labelmend.io import write_table
+from labelmend.storage import reads
 from labelmend.storage import repository as repo
-from labelmend.storage.models import OPEN_STATUSES, Queue
+from labelmend.storage.models import Queue
+from labelmend.storage.schema import OPEN_STATUSES
 from labelmend.workflow._tables import with_class_names
 
 #: How a queue picks samples: ``top`` in rank order, ``balanced`` at most budget/K per class.
@@ -53,7 +55,7 @@ def create_queue(
     if fraction is not None and not 0.0 < fraction <= 1.0:
         raise InputError(f"--fraction must lie in (0, 1]. Got {fraction}.")
     found = repo.get_dataset(session, dataset, lock=True)
-    run = repo.latest_score_run(session, found)
+    run = reads.latest_score_run(session, found)
     if run is None:
         raise InputError(f"Dataset {found.name!r} has no scores yet; run `labelmend score`.")
     ranking = repo.load_ranking(session, run)
@@ -61,7 +63,7 @@ def create_queue(
     per_class = None
     if strategy == "balanced":
         per_class = max(1, -(-count // len(found.classes)))
-    exclude = repo.queued_sample_ids(session, found) | repo.reviewed_sample_ids(session, found)
+    exclude = reads.queued_sample_ids(session, found) | reads.reviewed_sample_ids(session, found)
     batch = select_batch(ranking, count, exclude=exclude, per_class=per_class)
     if batch.empty:
         raise InputError(

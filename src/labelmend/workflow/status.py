@@ -2,41 +2,44 @@
 
 :func:`errors_remaining` is the one definition of "estimated label errors remaining"
 that ``score``, ``status``, the demo and the report print. Everything here reads counts
-and one score run's p_error column with SQL and numpy (no pandas), so ``labelmend
-status`` starts quickly.
+and one score run's p_error column with the Core queries of
+:mod:`labelmend.storage.reads` (no ORM, no pandas): it runs on a session or on a bare
+connection, and ``labelmend status`` starts quickly.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
-import numpy.typing as npt
-from sqlalchemy.orm import Session
 
 from labelmend.cleaner.count import ErrorCount, count_errors
 from labelmend.errors import InputError
-from labelmend.storage import repository as repo
-from labelmend.storage.models import Dataset, ScoreRun
+from labelmend.storage import reads
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
 
 
-def decided_since_predictions(session: Session, found: Dataset, run: ScoreRun) -> dict[int, float]:
-    """The samples whose label an expert decided (changed or confirmed) after the
-    predictions of score run ``run`` were made — their p_error no longer applies: sample
-    key -> the probability that the newest decision is wrong."""
-    made_at = run.created_at if run.prediction_run is None else run.prediction_run.created_at
-    return repo.decisions(session, found, made_at)
+def decided_since_predictions(
+    session: Connection | Session, found: reads.Keyed, run: reads.Keyed
+) -> dict[int, float]:
+    """The samples of dataset ``found`` whose label an expert decided (changed or
+    confirmed) after the predictions of score run ``run`` were made — their p_error no
+    longer applies: sample key -> the probability that the newest decision is wrong."""
+    return reads.decisions(session, found, reads.predictions_made_at(session, run))
 
 
 def errors_remaining(
-    session: Session,
-    found: Dataset,
-    run: ScoreRun,
-    ranking: pd.DataFrame | dict[str, npt.NDArray[Any]] | None = None,
+    session: Connection | Session,
+    found: reads.Keyed,
+    run: reads.ScoreRunLike,
+    ranking: pd.DataFrame | dict[str, Sequence[Any]] | None = None,
 ) -> ErrorCount:
     """Estimated label errors remaining after score run ``run``, with a 95 % interval.
 
@@ -49,8 +52,8 @@ def errors_remaining(
     others enter as the run's remaining total (see
     :func:`labelmend.cleaner.count.count_errors`).
     ``ranking`` is the run's stored rows (columns sample_id = primary key, p_error; a
-    frame or a dict of arrays) when the caller has them already; otherwise they are read
-    from the store.
+    frame, or a dict of lists or arrays) when the caller has them already; otherwise they
+    are read from the store.
 
     >>> import tempfile, pandas as pd
     >>> from labelmend import workflow
@@ -69,31 +72,36 @@ def errors_remaining(
     1.0 (95% interval 0.0–2.2) -> 0.2 (95% interval 0.0–1.1)
     """
     if ranking is None:
-        keys, p_error = repo.ranked_p_error(session, run)
+        keys, p_error = reads.ranked_p_error(session, run)
     else:
-        keys, p_error = np.asarray(ranking["sample_id"]), np.asarray(ranking["p_error"])
+        keys, p_error = _as_list(ranking["sample_id"]), _as_list(ranking["p_error"])
     since = decided_since_predictions(session, found, run)
-    decided = np.isin(keys, list(since))
-    p_wrong = np.zeros(len(keys))
-    p_wrong[decided] = [since[key] for key in keys[decided].tolist()]
+    decided = [key in since for key in keys]
+    p_wrong = [since.get(key, 0.0) for key in keys]
     if run.source is None:
         return count_errors(p_error, decided=decided, decided_p_wrong=p_wrong)
-    n_samples = repo.count_samples(session, found)
+    n_samples = reads.count_samples(session, found)
     return count_errors(
         p_error,
         decided=decided,
         decided_p_wrong=p_wrong,
-        rest_sum=min(max(run.estimated_errors - float(p_error.sum()), 0.0), n_samples),
+        rest_sum=min(max(run.estimated_errors - math.fsum(p_error), 0.0), n_samples),
         n_rest=n_samples - len(keys),
     )
 
 
+def _as_list(values: Any) -> list[Any]:
+    """A column as a list of Python scalars (numpy integers do not match ``int`` keys)."""
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
 def _next_batch_p_error(
-    keys: npt.NDArray[np.int64], p_error: npt.NDArray[np.float64], exclude: set[int], size: int
+    keys: Sequence[int], p_error: Sequence[float], exclude: set[int], size: int
 ) -> float:
     """Σ p_error of the next ``size`` samples in rank order that are not in ``exclude``:
     what ``queue create --budget size`` (strategy top) would queue."""
-    return float(p_error[~np.isin(keys, list(exclude))][:size].sum())
+    left = (p for key, p in zip(keys, p_error, strict=True) if key not in exclude)
+    return math.fsum(islice(left, size))
 
 
 @dataclass(frozen=True)
@@ -139,28 +147,32 @@ class DatasetStatus:
 
 
 def dataset_status(
-    session: Session, *, dataset: str | None = None, batch_size: int = 100
+    session: Connection | Session, *, dataset: str | None = None, batch_size: int = 100
 ) -> DatasetStatus:
-    """Samples, estimated label errors remaining, labels changed, queue progress."""
+    """Samples, estimated label errors remaining, labels changed, queue progress.
+
+    ``session`` is an ORM session or a Core connection (see
+    :func:`labelmend.storage.read_connection`).
+    """
     if batch_size < 1:
         raise InputError(f"--batch must be at least 1. Got {batch_size}.")
-    found = repo.get_dataset(session, dataset)
-    reviewed = repo.reviewed_sample_ids(session, found)
-    run = repo.latest_score_run(session, found)
+    found = reads.find_dataset(session, dataset)
+    reviewed = reads.reviewed_sample_ids(session, found)
+    run = reads.latest_score_run(session, found)
     errors = next_batch = None
     if run is not None:
-        keys, p_error = repo.ranked_p_error(session, run)
+        keys, p_error = reads.ranked_p_error(session, run)
         errors = errors_remaining(session, found, run, {"sample_id": keys, "p_error": p_error})
-        exclude = reviewed | repo.queued_sample_ids(session, found)
+        exclude = reviewed | reads.queued_sample_ids(session, found)
         next_batch = _next_batch_p_error(keys, p_error, exclude, batch_size)
-    queues = [QueueProgress(*row) for row in repo.queue_progress(session, found)]
+    queues = [QueueProgress(*row) for row in reads.queue_progress(session, found)]
     return DatasetStatus(
         dataset=found.name,
-        n_samples=repo.count_samples(session, found),
+        n_samples=reads.count_samples(session, found),
         n_classes=len(found.classes),
-        labels_changed=repo.count_changed_labels(session, found),
+        labels_changed=reads.count_changed_labels(session, found),
         reviewed=len(reviewed),
-        decided=len(repo.decisions(session, found)),
+        decided=len(reads.decisions(session, found)),
         awaiting_vote=sum(row.items for row in queues if row.status == "annotated"),
         score_run_id=None if run is None else run.id,
         errors=errors,
@@ -174,4 +186,6 @@ def dataset_status(
 
 def list_datasets(session: Session) -> pd.DataFrame:
     """The store's datasets: columns dataset, classes (K), samples, queues, score_runs."""
-    return repo.dataset_summaries(session)
+    from labelmend.storage import repository
+
+    return repository.dataset_summaries(session)

@@ -7,13 +7,13 @@ from sqlalchemy import Connection, text
 
 from labelmend.storage.engine import create_store_engine, resolve_url
 from labelmend.storage.migrate import MIGRATION_LOCK_KEY
-from labelmend.storage.models import Base
+from labelmend.storage.schema import metadata
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

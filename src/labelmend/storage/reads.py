@@ -1,0 +1,198 @@
+"""The reads behind ``labelmend status``, in SQLAlchemy Core: no ORM, no pandas.
+
+Each function takes a :class:`~sqlalchemy.engine.Connection` or an ORM
+:class:`~sqlalchemy.orm.Session` (both run Core statements) and a dataset or score run
+given as anything with an ``id`` (an ORM object or a row of :func:`find_dataset` and
+:func:`latest_score_run`). The writing commands call the same functions through their
+session, so every count has one definition; ``labelmend status`` calls them on a bare
+connection (:func:`labelmend.storage.engine.read_connection`) and never imports the ORM.
+
+>>> import tempfile
+>>> from labelmend.storage import read_connection, open_store, repository
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     with open_store(f"sqlite:///{tmp}/x.db") as session:
+...         _ = repository.create_dataset(session, "pets", ["cat", "dog"])
+...     with read_connection(f"sqlite:///{tmp}/x.db") as connection:
+...         found = find_dataset(connection)
+...         print(found.name, found.classes, count_samples(connection, found))
+pets ['cat', 'dog'] 0
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Row, Select, func, select
+
+from labelmend.errors import InputError
+from labelmend.storage.schema import (
+    annotations,
+    datasets,
+    label_history,
+    prediction_runs,
+    queue_items,
+    queues,
+    samples,
+    score_runs,
+    scores,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+
+class Keyed(Protocol):
+    """A dataset or score run, as an ORM object or a row: only its primary key is read."""
+
+    @property
+    def id(self) -> int: ...
+
+
+class ScoreRunLike(Keyed, Protocol):
+    """A score run (ORM object or row): what counting its errors reads."""
+
+    @property
+    def source(self) -> str | None: ...
+
+    @property
+    def estimated_errors(self) -> float: ...
+
+
+def find_dataset(db: Connection | Session, name: str | None = None) -> Row[Any]:
+    """The dataset called ``name``, or the only one when ``name`` is None: a row with
+    ``id``, ``name``, ``classes`` (the ordered class names) and ``created_at``.
+
+    Raises
+    ------
+    InputError
+        No such dataset, an empty store, or several datasets and no ``name``; the
+        message lists the names the store holds.
+    """
+    query = select(datasets).order_by(datasets.c.name)
+    if name is not None:
+        query = query.where(datasets.c.name == name)
+    found = db.execute(query.limit(2)).all()
+    if found and (name is not None or len(found) == 1):
+        return found[0]
+    names = list(db.execute(select(datasets.c.name).order_by(datasets.c.name)).scalars())
+    if name is not None:
+        raise InputError(f"No dataset {name!r}; the store holds {names or 'none'}.")
+    if not names:
+        raise InputError("The store holds no dataset yet; run `labelmend init NAME` first.")
+    raise InputError(f"The store holds several datasets {names}; pass --dataset NAME.")
+
+
+def count_samples(db: Connection | Session, dataset: Keyed) -> int:
+    """How many samples ``dataset`` holds."""
+    query = select(func.count()).select_from(samples).where(samples.c.dataset_id == dataset.id)
+    return int(db.execute(query).scalar_one())
+
+
+def count_changed_labels(db: Connection | Session, dataset: Keyed) -> int:
+    """How many samples of ``dataset`` carry a label other than the one imported."""
+    query = (
+        select(func.count())
+        .select_from(samples)
+        .where(
+            samples.c.dataset_id == dataset.id,
+            samples.c.current_label != samples.c.given_label,
+        )
+    )
+    return int(db.execute(query).scalar_one())
+
+
+def reviewed_sample_ids(db: Connection | Session, dataset: Keyed) -> set[int]:
+    """Samples an expert has looked at: annotated, decided, or resolved in a queue."""
+    in_dataset = select(samples.c.id).where(samples.c.dataset_id == dataset.id).scalar_subquery()
+    annotated = select(annotations.c.sample_id).where(annotations.c.sample_id.in_(in_dataset))
+    decided = select(label_history.c.sample_id).where(label_history.c.sample_id.in_(in_dataset))
+    resolved = (
+        select(queue_items.c.sample_id)
+        .join(queues, queues.c.id == queue_items.c.queue_id)
+        .where(queues.c.dataset_id == dataset.id, queue_items.c.status == "resolved")
+    )
+    return set(db.execute(annotated.union(decided, resolved)).scalars())
+
+
+def newest_changes(dataset: Keyed, since: datetime | None = None) -> Select[Any]:
+    """Ids of each sample's newest history row (among those at or after ``since``)."""
+    query = (
+        select(func.max(label_history.c.id))
+        .join(samples, samples.c.id == label_history.c.sample_id)
+        .where(samples.c.dataset_id == dataset.id)
+    )
+    if since is not None:
+        query = query.where(label_history.c.created_at >= since)
+    return query.group_by(label_history.c.sample_id)
+
+
+def decisions(
+    db: Connection | Session, dataset: Keyed, since: datetime | None = None
+) -> dict[int, float]:
+    """The samples an expert decided (changed or confirmed), at or after ``since``: sample
+    primary key -> the probability that the newest decision is wrong (0 for decisions
+    stored before that probability was)."""
+    rows = db.execute(
+        select(label_history.c.sample_id, func.coalesce(label_history.c.p_wrong, 0.0)).where(
+            label_history.c.id.in_(newest_changes(dataset, since))
+        )
+    ).all()
+    return {int(key): float(p_wrong) for key, p_wrong in rows}
+
+
+def latest_score_run(db: Connection | Session, dataset: Keyed) -> Row[Any] | None:
+    """The dataset's newest score run (a row of ``score_runs``), or None."""
+    query = (
+        select(score_runs)
+        .where(score_runs.c.dataset_id == dataset.id)
+        .order_by(score_runs.c.id.desc())
+        .limit(1)
+    )
+    return db.execute(query).first()
+
+
+def predictions_made_at(db: Connection | Session, run: Keyed) -> datetime:
+    """When the predictions scored in ``run`` were made: their import (or fit), or the run
+    itself for a run scored from shards."""
+    query = (
+        select(func.coalesce(prediction_runs.c.created_at, score_runs.c.created_at))
+        .select_from(score_runs)
+        .outerjoin(prediction_runs, prediction_runs.c.id == score_runs.c.prediction_run_id)
+        .where(score_runs.c.id == run.id)
+    )
+    made_at: datetime = db.execute(query).scalar_one()
+    return made_at
+
+
+def ranked_p_error(db: Connection | Session, run: Keyed) -> tuple[list[int], list[float]]:
+    """A score run's stored rows in rank order: sample primary keys and their p_error."""
+    rows = db.execute(
+        select(scores.c.sample_id, scores.c.p_error)
+        .where(scores.c.run_id == run.id)
+        .order_by(scores.c.rank)
+    ).all()
+    return [row[0] for row in rows], [row[1] for row in rows]
+
+
+def queued_sample_ids(db: Connection | Session, dataset: Keyed) -> set[int]:
+    """Samples already in some queue and not skipped there."""
+    query = (
+        select(queue_items.c.sample_id)
+        .join(queues, queues.c.id == queue_items.c.queue_id)
+        .where(queues.c.dataset_id == dataset.id, queue_items.c.status != "skipped")
+    )
+    return set(db.execute(query).scalars())
+
+
+def queue_progress(db: Connection | Session, dataset: Keyed) -> list[tuple[str, str, int]]:
+    """Per queue and status, how many items: (queue, status, items), by queue name."""
+    rows = db.execute(
+        select(queues.c.name, queue_items.c.status, func.count())
+        .join(queue_items, queue_items.c.queue_id == queues.c.id)
+        .where(queues.c.dataset_id == dataset.id)
+        .group_by(queues.c.name, queue_items.c.status)
+        .order_by(queues.c.name)
+    ).all()
+    return [(name, status, int(items)) for name, status, items in rows]
