@@ -37,16 +37,17 @@ def check_random_state(random_state: RandomState) -> np.random.Generator:
     )
 
 
-def check_choice(name: str, value: str, choices: Collection[str], *, where: str) -> str:
-    """Check that ``value`` is one of ``choices``; the message lists them.
+def check_choice(name: str, value: str, choices: Collection[str]) -> str:
+    """Check that ``value`` of the parameter ``name`` is one of ``choices``; the message
+    lists them.
 
-    >>> check_choice("method", "margin", {"margin"}, where="rank_samples")
+    >>> check_choice("method", "margin", {"margin"})
     'margin'
     """
     if value not in choices:
         listed = ", ".join(repr(c) for c in sorted(choices))
         raise InputError(
-            f"The {name!r} parameter of {where} must be one of {{{listed}}}. Got {value!r} instead."
+            f"{name} must be one of {{{listed}}}. Got {value!r} instead.", inputs=(name,)
         )
     return value
 
@@ -61,23 +62,30 @@ def check_labels(labels: Any, n_classes: int | None = None) -> npt.NDArray[np.in
     """
     array = np.asarray(labels)
     if array.ndim != 1:
-        raise InputError(f"labels must be 1-D with shape (N,). Got shape {array.shape} instead.")
+        raise InputError(
+            f"labels must be 1-D with shape (N,). Got shape {array.shape} instead.",
+            inputs=("labels",),
+        )
     if array.size == 0:
-        raise InputError("labels is empty: expected at least one sample.")
+        raise InputError("labels is empty: expected at least one sample.", inputs=("labels",))
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-            raise InputError("labels must be whole numbers; found non-integer values.")
+            raise InputError(
+                "labels must be whole numbers; found non-integer values.", inputs=("labels",)
+            )
     elif array.dtype.kind not in "iu":
         raise InputError(
             f"labels must be integers in [0, K). Got dtype {array.dtype} instead "
-            "(map class names to indices first, e.g. with labelmend.io.encode_labels)."
+            "(map class names to indices first, e.g. with labelmend.io.encode_labels).",
+            inputs=("labels",),
         )
     as_int = array.astype(np.intp, copy=False)
     low, high = int(as_int.min()), int(as_int.max())
     if low < 0 or (n_classes is not None and high >= n_classes):
         bound = "" if n_classes is None else f", {n_classes})"
         raise InputError(
-            f"labels must lie in [0{bound or ', K)'}; found values from {low} to {high}."
+            f"labels must lie in [0{bound or ', K)'}; found values from {low} to {high}.",
+            inputs=("labels",),
         )
     return as_int
 
@@ -85,7 +93,10 @@ def check_labels(labels: Any, n_classes: int | None = None) -> npt.NDArray[np.in
 def check_n_classes(n_classes: int) -> int:
     """Classification needs at least two classes."""
     if n_classes < 2:
-        raise InputError(f"pred_probs must have at least 2 columns (classes). Got {n_classes}.")
+        raise InputError(
+            f"pred_probs must have at least 2 columns (classes). Got {n_classes}.",
+            inputs=("pred_probs",),
+        )
     return n_classes
 
 
@@ -96,40 +107,48 @@ def check_probability_block(
 
     ``first_row`` is the block's offset, so that messages name the row in the whole array.
     ``rescale_hint=False`` leaves out the advice to pass ``normalize`` / ``from_logits``
-    (for callers that have no such options).
+    (for callers that have no such options). The messages name their inputs (see
+    :class:`~labelmend.errors.InputError`), so the CLI shows its flags instead.
     Row sums (in the block's own precision) catch NaN and infinities in one pass; the slow
     search for the offending row runs only once something is wrong.
     """
     sums = row_sums(block)
     if not np.all(np.isfinite(sums)) and not np.all(np.isfinite(block)):
         row = first_row + int(np.nonzero(~np.isfinite(block).all(axis=1))[0][0])
-        raise InputError(f"pred_probs contains NaN or infinite values (first in row {row}).")
+        raise InputError(
+            f"pred_probs contains NaN or infinite values (first in row {row}).",
+            inputs=("pred_probs",),
+        )
+    inputs = ("pred_probs", "normalize", "from_logits")
     if block.size and block.min() < 0:
         row = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])
-        hint = " (pass from_logits=True / --from-logits for logits)" if rescale_hint else ""
+        hint = " (pass from_logits=True for logits)" if rescale_hint else ""
         raise InputError(
             f"pred_probs contains negative values (first in row {row}); "
-            f"expected probabilities{hint}."
+            f"expected probabilities{hint}.",
+            inputs=inputs,
         )
     deviation = np.abs(sums - 1.0)
     if deviation.size and deviation.max() > ROW_SUM_TOLERANCE:
         worst = int(deviation.argmax())
         hint = (
-            " Pass normalize=True / --normalize to rescale rows, "
-            "or from_logits=True / --from-logits for logits."
+            " Pass normalize=True to rescale rows, or from_logits=True for logits."
             if rescale_hint
             else ""
         )
         raise InputError(
             f"pred_probs rows must sum to 1 (within {ROW_SUM_TOLERANCE:g}); row {first_row + worst} "
-            f"is off by {deviation[worst]:.4g}.{hint}"
+            f"is off by {deviation[worst]:.4g}.{hint}",
+            inputs=inputs,
         )
 
 
 def check_same_length(name_a: str, len_a: int, name_b: str, len_b: int) -> None:
     """Raise when two inputs describe different numbers of samples."""
     if len_a != len_b:
-        raise InputError(f"{name_a} has {len_a} rows but {name_b} has {len_b}.")
+        raise InputError(
+            f"{name_a} has {len_a} rows but {name_b} has {len_b}.", inputs=(name_a, name_b)
+        )
 
 
 def check_unique(name: str, values: Sequence[Any] | np.ndarray) -> None:
@@ -138,4 +157,6 @@ def check_unique(name: str, values: Sequence[Any] | np.ndarray) -> None:
     uniq, counts = np.unique(array, return_counts=True)
     if uniq.size != array.size:
         duplicate = uniq[counts > 1][0].item()
-        raise InputError(f"{name} must be unique; {duplicate!r} appears {counts.max()} times.")
+        raise InputError(
+            f"{name} must be unique; {duplicate!r} appears {counts.max()} times.", inputs=(name,)
+        )

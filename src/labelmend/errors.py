@@ -7,6 +7,9 @@ they behave like the errors numpy and scikit-learn raise.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
+
 __all__ = [
     "InputError",
     "LabelmendError",
@@ -23,7 +26,38 @@ class LabelmendError(Exception):
 
 
 class InputError(LabelmendError, ValueError):
-    """An argument or input file does not have the expected shape, type or values."""
+    """An argument or input file does not have the expected shape, type or values.
+
+    ``inputs`` lists the parameters the message names, as written in it (``pred_probs``,
+    ``train features``). A caller that knows them by other names renames them with
+    :meth:`renamed`: the CLI by its flags and file paths, so that its users never read a
+    Python parameter name, while Python callers read the names they passed.
+    """
+
+    def __init__(self, message: str, *, inputs: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.inputs = tuple(inputs)
+
+    def renamed(self, names: Mapping[str, str]) -> str:
+        """The message with each of its inputs called as ``names`` says.
+
+        ``names`` is keyed by the input with spaces written as underscores (a Python
+        identifier: ``train features`` is ``train_features``); ``name=True`` in a hint
+        becomes the new name alone (a CLI flag). Inputs without a new name stay.
+
+        >>> error = InputError(
+        ...     "pred_probs is empty; pass normalize=True", inputs=("pred_probs", "normalize")
+        ... )
+        >>> error.renamed({"pred_probs": "--pred-probs", "normalize": "--normalize"})
+        '--pred-probs is empty; pass --normalize'
+        """
+        text = str(self)
+        for name in self.inputs:
+            new = names.get(name.replace(" ", "_"))
+            if new is not None:
+                pattern = rf"(?<![\w-]){re.escape(name)}(=True)?(?!\w)"
+                text = re.sub(pattern, new.replace("\\", "\\\\"), text)
+        return text
 
 
 class UsageError(InputError):

@@ -130,7 +130,8 @@ def model_from_spec(spec: str | Path, *, random_state: int = 0) -> Any:
         return mlp(random_state=random_state)
     if Path(spec).suffix.lower() not in (".joblib", ".pkl", ".pickle"):
         raise InputError(
-            f"model must be one of {', '.join(MODEL_KINDS)} or a .joblib file. Got {str(spec)!r}."
+            f"model must be one of {', '.join(MODEL_KINDS)} or a .joblib file. Got {str(spec)!r}.",
+            inputs=("model",),
         )
     return load_classifier(spec)
 
@@ -213,7 +214,10 @@ def out_of_fold_probs(
     matrix = _check_features(features)
     checked = check_labels(labels, n_classes=n_classes)
     if matrix.shape[0] != checked.size:
-        raise InputError(f"features has {matrix.shape[0]} rows but labels has {checked.size}.")
+        raise InputError(
+            f"features has {matrix.shape[0]} rows but labels has {checked.size}.",
+            inputs=("features", "labels"),
+        )
     k = int(checked.max()) + 1 if n_classes is None else n_classes
     folds = stratified_folds(checked, n_folds, random_state=random_state)
     make = _model_factory(model)
@@ -323,11 +327,14 @@ def _check_features(features: Any) -> FloatArray:
     matrix = np.asarray(features, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[1] == 0:
         raise InputError(
-            f"features must be a 2-D (N, D) array with D ≥ 1. Got shape {matrix.shape}."
+            f"features must be a 2-D (N, D) array with D ≥ 1. Got shape {matrix.shape}.",
+            inputs=("features",),
         )
     if not np.isfinite(matrix).all():
         bad = int((~np.isfinite(matrix)).any(axis=1).sum())
-        raise InputError(f"features hold NaN or infinite values in {bad} rows.")
+        raise InputError(
+            f"features hold NaN or infinite values in {bad} rows.", inputs=("features",)
+        )
     return matrix
 
 

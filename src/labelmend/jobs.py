@@ -168,7 +168,10 @@ def rank_files(
         ]
     n_classes = arrays[0].shape[-1]
     if names is not None and len(names) != n_classes:
-        raise InputError(f"{len(names)} class names given but pred_probs has {n_classes} columns.")
+        raise InputError(
+            f"classes gives {len(names)} names but pred_probs has {n_classes} columns.",
+            inputs=("classes", "pred_probs"),
+        )
     given = load_labels(labels_path, column=label_column, classes=names)
     ranking = rank_samples(
         given,

@@ -217,8 +217,8 @@ def rank_dataset(
     >>> result.top["sample_id"].tolist(), result.n_samples
     ([5, 1], 6)
     """
-    check_choice("method", method, RANKING_METHODS, where="rank_dataset")
-    check_choice("difficulty", difficulty, DIFFICULTY_METHODS, where="rank_dataset")
+    check_choice("method", method, RANKING_METHODS)
+    check_choice("difficulty", difficulty, DIFFICULTY_METHODS)
     if top_k < 1:
         raise InputError(f"top_k must be at least 1. Got {top_k}.")
     layout = layout or ShardLayout()

@@ -211,7 +211,7 @@ def test_bad_input_is_one_line_exit_1_and_leaves_the_store_unchanged(
     assert "not a joblib-saved model" in fails(
         "fit", "--model", str(tmp_path / "garbage.joblib"), *db
     )
-    assert "must be one of logistic, mlp or a .joblib file" in fails(
+    assert "--model must be one of logistic, mlp or a .joblib file" in fails(
         "fit", "--model", "resnet", *db
     )
     # Three labels flipped out of each class and three into it: 30 samples per class.

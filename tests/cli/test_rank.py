@@ -92,7 +92,7 @@ def test_rank_ensemble_of_two_files_ranks_their_average(files):
         (lambda d: np.save(d / "bad.npy", np.full((200, 3), 0.5)), "off by 0.5"),
         (
             lambda d: np.save(d / "bad.npy", np.full((150, 3), 1 / 3)),
-            "pred_probs has 150 rows but labels has 200",
+            "--pred-probs has 150 rows but --labels has 200",
         ),
         (lambda d: (d / "bad.npy").write_text("not an array"), "not a readable .npy"),
     ],

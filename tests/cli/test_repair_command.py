@@ -152,14 +152,14 @@ def test_repair_chooses_k_and_accepts_a_trained_model_file(files):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("mismatch", "train features has 120 rows but train labels has 119"),
-        ("outside", "validation: labels must lie in [0, 3)"),
+        ("mismatch", "--train-features has 120 rows but --train-labels has 119"),
+        ("outside", "--val-labels must lie in [0, 3)"),
         ("model", "cannot load a labelmend model"),
-        ("budget", "budget must lie in [0, 120)"),
-        ("nan", "train features hold NaN or infinite values in 1 rows"),
-        ("width", "train features have 4 columns but the model expects 5"),
-        ("outputs", "The model has 4 outputs but 3 classes were given"),
-        ("classes", "train: labels must lie in [0, 2); found values from 0 to 2 — 2 classes"),
+        ("budget", "--budget must lie in [0, 120)"),
+        ("nan", "--train-features hold NaN or infinite values in 1 rows"),
+        ("width", "--train-features have 4 columns but the model expects 5"),
+        ("outputs", "The model has 4 outputs but --classes gives 3 names"),
+        ("classes", "--train-labels must lie in [0, 2); found values from 0 to 2 — --classes"),
         ("no_failures", "The model gets all 3 targeting validation rows right"),
     ],
 )
@@ -277,16 +277,16 @@ def test_a_device_this_machine_lacks_is_one_line_exit_1_and_writes_nothing(files
     assert not (files / "out").exists()
     heads = runner.invoke(app, arguments(files, "--model", "linear", "--device", "cuda"))
     assert heads.exit_code == 1
-    assert "device 'cuda' is for a saved network" in heads.output
+    assert "--device 'cuda' is for a saved network" in heads.output
     assert not (files / "out").exists()
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("outputs", "The model has 3 outputs but 2 classes were given"),
+        ("outputs", "The model has 3 outputs but --classes gives 2 names"),
         ("width", r"The network cannot take inputs of shape (120, 4)"),
-        ("nan", "train features hold NaN or infinite values in 1 rows"),
+        ("nan", "--train-features hold NaN or infinite values in 1 rows"),
         ("pickle", "holds a LogisticRegression; expected a labelmend model or an nn.Module"),
     ],
 )
@@ -403,9 +403,9 @@ def test_analyze_repairs_each_type_on_its_own(typed):
     [
         ("one_class", "failure analysis needs failures of at least two classes"),
         ("few", "cannot make 40 types"),
-        ("outputs", "The model has 3 outputs but 2 classes were given"),
-        ("nan", "validation features hold NaN or infinite values in 1 rows"),
-        ("width", "validation features have 2 columns but the model expects 3"),
+        ("outputs", "The model has 3 outputs but --classes gives 2 names"),
+        ("nan", "--val-features hold NaN or infinite values in 1 rows"),
+        ("width", "--val-features have 2 columns but the model expects 3"),
         ("no_failures", "The model gets all 5 validation rows right: no failures to type"),
     ],
 )

@@ -88,8 +88,8 @@ def test_simulate_active_with_noise_rate_writes_the_library_study(files):
     ("extra", "message"),
     [
         (["--counts", "{files}/empty.npy"], "at least one row"),
-        (["--pred-probs", "{files}/short.npy"], "pred_probs has 100 rows but counts has 150"),
-        (["--selectors", "random,best"], "'selector' parameter of run_study must be one of"),
+        (["--pred-probs", "{files}/short.npy"], "--pred-probs has 100 rows but --counts has 150"),
+        (["--selectors", "random,best"], "--selectors must be one of"),
         (["--fraction", "0"], "--fraction must be above 0 (a share of N). Got 0.0"),
         (["--fraction", "-1"], "--fraction must be above 0"),
         (["--fraction", "inf"], "--fraction must be above 0"),

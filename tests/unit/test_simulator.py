@@ -343,7 +343,7 @@ def test_study_grid_tables_and_validation():
     np.testing.assert_allclose(summary.loc[means.index, ["auc_mean", "auc_gain_mean"]], means)
     gain = summary["auc_gain_mean"]
     assert (gain.xs("oracle", level="selector") > gain.xs("random", level="selector")).all()
-    with pytest.raises(InputError, match="'selector' parameter"):
+    with pytest.raises(InputError, match="selectors must be one of"):
         run_study(model, pred_probs=probs, selectors=["nope"])
     with pytest.raises(InputError, match=r"budget must lie in \(0, ∞\)"):
         run_study(model, pred_probs=probs, budget=0.0)

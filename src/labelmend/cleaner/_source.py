@@ -29,7 +29,10 @@ def _as_members(pred_probs: Any) -> list[np.ndarray]:
     """Split ``pred_probs`` into the 2-D arrays of its ensemble members (one for one model)."""
     if isinstance(pred_probs, Sequence) and not isinstance(pred_probs, str | bytes):
         if len(pred_probs) == 0:
-            raise InputError("pred_probs is an empty list: expected at least one model's array.")
+            raise InputError(
+                "pred_probs is an empty list: expected at least one model's array.",
+                inputs=("pred_probs",),
+            )
         members = [np.asarray(member) for member in pred_probs]
     else:
         array = np.asarray(pred_probs)
@@ -38,17 +41,22 @@ def _as_members(pred_probs: Any) -> list[np.ndarray]:
         if member.ndim != 2:
             raise InputError(
                 "pred_probs must have shape (N, K), (M, N, K) or be a list of (N, K) arrays. "
-                f"Got an array of shape {member.shape} (member {index})."
+                f"Got an array of shape {member.shape} (member {index}).",
+                inputs=("pred_probs",),
             )
         if member.dtype.kind not in "fiub":
-            raise InputError(f"pred_probs must be numeric. Got dtype {member.dtype}.")
+            raise InputError(
+                f"pred_probs must be numeric. Got dtype {member.dtype}.", inputs=("pred_probs",)
+            )
         if member.shape != members[0].shape:
             raise InputError(
                 f"Every model in the ensemble must give the same shape; member 0 has "
                 f"{members[0].shape} but member {index} has {member.shape}."
             )
     if members[0].shape[0] == 0:
-        raise InputError("pred_probs is empty: expected at least one sample (row).")
+        raise InputError(
+            "pred_probs is empty: expected at least one sample (row).", inputs=("pred_probs",)
+        )
     check_n_classes(members[0].shape[1])
     return members
 

@@ -270,7 +270,7 @@ def consensus(
     >>> votes.labels.tolist(), np.round(votes.p_wrong, 3).tolist()
     ([1, 0, 1], [0.0, 0.0, 0.01])
     """
-    check_choice("method", method, AGGREGATIONS, where="consensus")
+    check_choice("method", method, AGGREGATIONS)
     rows = np.asarray(sample_index, dtype=np.intp)
     labels = np.asarray(votes, dtype=np.int64)
     current = np.asarray(current_labels, dtype=np.int64)

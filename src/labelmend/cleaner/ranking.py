@@ -330,8 +330,8 @@ def score_samples(
     >>> score_samples(labels, probs).suggested_label
     array([0, 0, 0, 1, 1, 0])
     """
-    check_choice("method", method, RANKING_METHODS, where="score_samples")
-    check_choice("difficulty", difficulty, DIFFICULTY_METHODS, where="score_samples")
+    check_choice("method", method, RANKING_METHODS)
+    check_choice("difficulty", difficulty, DIFFICULTY_METHODS)
     if not 0.0 <= ambiguity_threshold <= 1.0:
         raise InputError(f"ambiguity_threshold must lie in [0, 1]. Got {ambiguity_threshold}.")
     checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)

@@ -7,6 +7,7 @@ command runs (or its own ``--help`` is asked for).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any, ClassVar
 import typer
 from typer.core import TyperGroup
 
-from labelmend.errors import LabelmendError, UsageError
+from labelmend.errors import InputError, LabelmendError, UsageError
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -38,8 +39,41 @@ class Entry:
     help: str
 
 
+def name_inputs(command: Any) -> None:
+    """Make the errors of ``command`` (and of its subcommands) name the inputs they are
+    about as the user gave them: an option by its flag (``--pred-probs``), an argument by
+    its value (the file path), never by a Python parameter name.
+
+    The library's :class:`~labelmend.errors.InputError` lists the parameters its message
+    names; a command's parameter of the same name (spaces as underscores) renames it.
+    """
+    if hasattr(command, "commands"):  # a group
+        for subcommand in command.commands.values():
+            name_inputs(subcommand)
+        return
+    callback = command.callback
+    flags = {
+        param.name: next((o for o in param.opts if o.startswith("--")), param.opts[0])
+        for param in command.params
+        if param.param_type_name == "option" and param.name
+    }
+    arguments = [param.name for param in command.params if param.param_type_name == "argument"]
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except InputError as exc:
+            values = {name: str(kwargs[name]) for name in arguments if kwargs.get(name)}
+            exc.args = (exc.renamed({**flags, **values}),)
+            raise
+
+    command.callback = run
+
+
 def load(name: str, entry: Entry) -> Any:
-    """Import ``entry``'s module and build its (click) command named ``name``."""
+    """Import ``entry``'s module and build its (click) command named ``name``, whose
+    errors name its flags and files (:func:`name_inputs`)."""
     module, _, attribute = entry.target.partition(":")
     found: Any = getattr(importlib.import_module(module), attribute)
     command: Any
@@ -50,6 +84,7 @@ def load(name: str, entry: Entry) -> Any:
         single.command(name=name)(found)
         command = typer.main.get_command(single)
     command.name = name
+    name_inputs(command)
     return command
 
 

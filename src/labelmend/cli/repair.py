@@ -15,8 +15,10 @@ repair_app = typer.Typer(help="Repair a model: find what makes it fail, type it,
 
 TrainFeatures = Annotated[Path, typer.Option(help="Training features (N×D): .npy, .csv, .parquet.")]
 TrainLabels = Annotated[Path, typer.Option(help="Training labels (possibly noisy).")]
-ValFeatures = Annotated[Path, typer.Option(help="Validation features (correctly labelled).")]
-ValLabels = Annotated[Path, typer.Option(help="Validation labels.")]
+ValFeatures = Annotated[
+    Path, typer.Option("--val-features", help="Validation features (correctly labelled).")
+]
+ValLabels = Annotated[Path, typer.Option("--val-labels", help="Validation labels.")]
 ModelOption = Annotated[
     str,
     typer.Option(
@@ -47,8 +49,8 @@ def _names(classes: str | None) -> list[str] | None:
 def run(
     train_features: TrainFeatures,
     train_labels: TrainLabels,
-    val_features: ValFeatures,
-    val_labels: ValLabels,
+    validation_features: ValFeatures,
+    validation_labels: ValLabels,
     out: Annotated[Path, typer.Option(help="Directory for suspects, report, model and plot.")],
     test_features: Annotated[Path | None, typer.Option(help="Test features.")] = None,
     test_labels: Annotated[Path | None, typer.Option(help="Test labels.")] = None,
@@ -78,8 +80,8 @@ def run(
         done = repair_files(
             train_features,
             train_labels,
-            val_features,
-            val_labels,
+            validation_features,
+            validation_labels,
             out,
             test_features=test_features,
             test_labels=test_labels,
@@ -120,8 +122,8 @@ def run(
 def analyze(
     train_features: TrainFeatures,
     train_labels: TrainLabels,
-    val_features: ValFeatures,
-    val_labels: ValLabels,
+    validation_features: ValFeatures,
+    validation_labels: ValLabels,
     out: Annotated[Path, typer.Option(help="Directory for types.csv, types.json, the heatmap.")],
     model: ModelOption = "linear",
     embedding: Annotated[
@@ -158,8 +160,8 @@ def analyze(
         done = analyze_files(
             train_features,
             train_labels,
-            val_features,
-            val_labels,
+            validation_features,
+            validation_labels,
             out,
             model=model,
             embedding=embedding,

@@ -173,7 +173,7 @@ def embed_failures(
     ``gradients`` are each failure's loss gradient with respect to the last layer's
     parameters, scaled to unit length (their direction says which way it pulls).
     """
-    check_choice("embedding", embedding, EMBEDDINGS, where="embed_failures")
+    check_choice("embedding", embedding, EMBEDDINGS)
     features, labels = check_dataset("failures", failures, model)
     if embedding == "features":
         array = features.numpy()
@@ -330,7 +330,7 @@ def analyze_failures(
     >>> types.table.columns.tolist()
     ['type', 'size', 'learnability', 'generalisability', 'independence', 'compatibility']
     """
-    check_choice("embedding", embedding, EMBEDDINGS, where="analyze_failures")
+    check_choice("embedding", embedding, EMBEDDINGS)
     classifier = as_classifier(model, len(np.asarray(train[1])))
     check_dataset("train", train, classifier)
     _, failure_labels = check_dataset("failures", failures, classifier)

@@ -27,7 +27,7 @@ from labelmend.repair.identify import XY, as_classifier, check_dataset, relabel_
 from labelmend.repair.k_selection import choose_k
 from labelmend.repair.models import MODEL_KINDS, set_torch_threads
 from labelmend.repair.networks import NetworkClassifier, last_linear, output_layer
-from labelmend.repair.persistence import read_model, write_model
+from labelmend.repair.persistence import MODEL_FILES, read_model, write_model
 from labelmend.repair.pipeline import Progress, RepairResult, repair_model, trained_model
 from labelmend.repair.plot import plot_failure_types, plot_repair
 from labelmend.repair.unlearning import DEFAULT_UNLEARN
@@ -75,13 +75,20 @@ def _model_and_sets(
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
+    if str(model) not in MODEL_KINDS and Path(model).suffix.lower() not in MODEL_FILES:
+        raise InputError(
+            f"model must be one of {list(MODEL_KINDS)} or a model file "
+            f"({', '.join(MODEL_FILES)}). Got {str(model)!r}.",
+            inputs=("model",),
+        )
     chosen: Any = model if str(model) in MODEL_KINDS else read_model(Path(model))
     labels = {name: pair[1] for name, pair in sets.items() if name != "test"}
     if not isinstance(chosen, nn.Module):
         if str(device) != "cpu":
             raise InputError(
                 f"device {device!r} is for a saved network (an nn.Module file); heads "
-                "('linear', 'mlp', a labelmend .pt, LogisticRegression) run on the CPU."
+                "('linear', 'mlp', a labelmend .pt, LogisticRegression) run on the CPU.",
+                inputs=("device",),
             )
         n_train = len(sets["train"][1])
         outputs = None if isinstance(chosen, str) else as_classifier(chosen, n_train).n_classes
@@ -106,13 +113,18 @@ def _check_classes(names: list[str] | None, n_outputs: int | None, **label_sets:
     if names is None:
         return
     if n_outputs is not None and n_outputs != len(names):
-        raise InputError(f"The model has {n_outputs} outputs but {len(names)} classes were given.")
+        raise InputError(
+            f"The model has {n_outputs} outputs but classes gives {len(names)} names.",
+            inputs=("classes",),
+        )
     for name, labels in label_sets.items():
         try:
             check_labels(labels, n_classes=len(names))
         except InputError as exc:
+            stated = exc.renamed({"labels": f"{name} labels"}).rstrip(".")
             raise InputError(
-                f"{name}: {str(exc).rstrip('.')} — {len(names)} classes were given."
+                f"{stated} — classes gives {len(names)} names.",
+                inputs=(f"{name} labels", "classes"),
             ) from exc
 
 

@@ -246,20 +246,28 @@ def check_dataset(name: str, data: XY, model: TorchClassifier) -> tuple[torch.Te
         raise InputError(f"{name} must be a pair (features, labels).")
     features = np.asarray(data[0], dtype=np.float64)
     if features.ndim != 2:
-        raise InputError(f"{name} features must have shape (N, D). Got shape {features.shape}.")
+        raise InputError(
+            f"{name} features must have shape (N, D). Got shape {features.shape}.",
+            inputs=(f"{name} features",),
+        )
     if not np.isfinite(features).all():
         bad = int((~np.isfinite(features)).any(axis=1).sum())
-        raise InputError(f"{name} features hold NaN or infinite values in {bad} rows.")
+        raise InputError(
+            f"{name} features hold NaN or infinite values in {bad} rows.",
+            inputs=(f"{name} features",),
+        )
     expected = model.spec.get("n_features") if model.spec else None
     if expected is not None and features.shape[1] != expected:
         raise InputError(
-            f"{name} features have {features.shape[1]} columns but the model expects {expected}."
+            f"{name} features have {features.shape[1]} columns but the model expects {expected}.",
+            inputs=(f"{name} features",),
         )
     try:
         labels = check_labels(data[1], n_classes=model.n_classes)
     except InputError as exc:
+        stated = exc.renamed({"labels": f"{name} labels"}).rstrip(".")
         raise InputError(
-            f"{name}: {str(exc).rstrip('.')} — the model has {model.n_classes} classes."
+            f"{stated} — the model has {model.n_classes} classes.", inputs=(f"{name} labels",)
         ) from exc
     check_same_length(f"{name} features", len(features), f"{name} labels", len(labels))
     return as_tensors(features, labels)
@@ -313,7 +321,7 @@ def find_harmful_examples(
     >>> int(scores.argmax())
     5
     """
-    check_choice("method", method, HARM_METHODS, where="find_harmful_examples")
+    check_choice("method", method, HARM_METHODS)
     if damping < 0:
         raise InputError(f"damping must be non-negative. Got {damping}.")
     classifier = as_classifier(model, len(np.asarray(train[1])))

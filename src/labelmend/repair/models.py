@@ -220,7 +220,7 @@ def build_head(
 
     ``sizes`` is [D, K] for ``linear`` and [D, hidden, K] for ``mlp``.
     """
-    check_choice("kind", kind, MODEL_KINDS, where="build_head")
+    check_choice("kind", kind, MODEL_KINDS)
     layers: list[nn.Module] = []
     for fan_in, fan_out in itertools.pairwise(sizes):
         layers += [nn.Linear(fan_in, fan_out, dtype=torch.float64), nn.Tanh()]
@@ -262,7 +262,7 @@ def make_classifier(
     >>> make_classifier("mlp", X, n_classes=2, hidden=4).n_params  # 2·4 + 4 + 4·2 + 2
     22
     """
-    check_choice("model", kind, MODEL_KINDS, where="make_classifier")
+    check_choice("model", kind, MODEL_KINDS)
     x = as_features(features)
     seed = int(check_random_state(random_state).integers(2**31 - 1))
     std = x.std(dim=0)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from labelmend._validation import check_choice
 from labelmend.errors import InputError
 from labelmend.repair.identify import XY, find_harmful_examples, rank_average
 from labelmend.repair.models import TorchClassifier, resolve_device
@@ -355,11 +356,7 @@ def unlearn_network(
         benchmark against 0.93 before); ``finetune`` — :data:`FINETUNE_EPOCHS` epochs of
         the whole network on ``retained``; ``retrain`` — from scratch on ``retained``
     """
-    if method not in NETWORK_UNLEARN_METHODS:
-        raise InputError(
-            f"The 'method' parameter of unlearn_network must be one of "
-            f"{list(NETWORK_UNLEARN_METHODS)}. Got {method!r} instead."
-        )
+    check_choice("method", method, NETWORK_UNLEARN_METHODS)
     copy_ = network.clone()
     if method == "retrain":
         return copy_.fit(retained)

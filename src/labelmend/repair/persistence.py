@@ -19,6 +19,9 @@ from labelmend.errors import InputError
 from labelmend.repair.models import MODEL_KINDS, TorchClassifier, build_head
 from labelmend.repair.networks import NetworkClassifier
 
+#: The files :func:`read_model` reads.
+MODEL_FILES = (".pt", ".joblib", ".pkl")
+
 
 def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: " + (str(exc).strip().splitlines() or [""])[0]
@@ -70,7 +73,7 @@ def _head(saved: Any) -> TorchClassifier:
     """The head of a :func:`save_model` dictionary (any error: not one)."""
     spec = saved["spec"]
     kind = spec["kind"]
-    check_choice("kind", kind, MODEL_KINDS, where="load_model")
+    check_choice("kind", kind, MODEL_KINDS)
     n_features, n_classes = int(spec["n_features"]), int(spec["n_classes"])
     hidden = [] if kind == "linear" else [int(spec["hidden"])]
     state = saved["state"]
@@ -101,8 +104,8 @@ def read_model(path: str | Path) -> Any:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".pt", ".joblib", ".pkl"):
-        raise InputError(f"{path}: unsupported model file; expected .pt, .joblib or .pkl.")
+    if suffix not in MODEL_FILES:
+        raise InputError(f"{path}: unsupported model file; expected {', '.join(MODEL_FILES)}.")
     if not path.is_file():
         raise InputError(f"{path}: no such model file.")
     if suffix == ".pt":

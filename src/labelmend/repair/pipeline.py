@@ -99,7 +99,10 @@ def trained_model(model: Any, train: XY, *, random_state: RandomState = 0) -> An
     if not isinstance(model, str):
         return model
     if model not in MODEL_KINDS:
-        raise InputError(f"model must be one of {list(MODEL_KINDS)} or a model. Got {model!r}.")
+        raise InputError(
+            f"model must be one of {list(MODEL_KINDS)} or a model. Got {model!r}.",
+            inputs=("model",),
+        )
     n_classes = max(int(check_labels(train[1]).max()) + 1, 2)
     head = make_classifier(model, train[0], n_classes=n_classes, random_state=random_state)
     return head.fit(*check_dataset("train", train, head))
@@ -215,10 +218,11 @@ def repair_model(
     if budget is not None and not 0 <= budget < n_train:
         raise InputError(
             f"budget must lie in [0, {n_train}) (the training set has {n_train} rows). "
-            f"Got {budget}."
+            f"Got {budget}.",
+            inputs=("budget",),
         )
-    check_choice("method", method, HARM_METHODS, where="repair_model")
-    check_choice("unlearn_method", unlearn_method, UNLEARN_METHODS, where="repair_model")
+    check_choice("method", method, HARM_METHODS)
+    check_choice("unlearn_method", unlearn_method, UNLEARN_METHODS)
     stages.start(0)
     model = trained_model(model, train, random_state=rng)
     before = as_classifier(model, n_train)

@@ -218,7 +218,7 @@ def unlearn(model: Any, train: XY, remove: Any, *, method: str = DEFAULT_UNLEARN
     >>> repaired.predict(X).tolist(), oracle.predict(X).tolist()
     ([0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 0])
     """
-    check_choice("method", method, UNLEARN_METHODS, where="unlearn")
+    check_choice("method", method, UNLEARN_METHODS)
     classifier = as_classifier(model, len(np.asarray(train[1])))
     features, labels = check_dataset("train", train, classifier)
     removed = removal_mask(remove, len(labels))

@@ -179,7 +179,7 @@ def _validate(
     if not selectors:
         raise InputError("Give at least one selector.")
     for name in selectors:
-        check_choice("selector", name, SELECTORS, where="run_study")
+        check_choice("selectors", name, SELECTORS)
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise InputError(f"seeds must be a positive integer. Got {seeds!r}.")
     if not (math.isfinite(budget) and budget > 0):
@@ -192,14 +192,20 @@ def _validate(
     if pred_probs is not None:
         probs = np.asarray(pred_probs, dtype=np.float64)
         if probs.ndim != 2 or probs.shape[1] != k:
-            raise InputError(f"pred_probs must have shape (N, {k}). Got shape {probs.shape}.")
+            raise InputError(
+                f"pred_probs must have shape (N, {k}). Got shape {probs.shape}.",
+                inputs=("pred_probs",),
+            )
         check_same_length("pred_probs", len(probs), "counts", n)
         check_probability_block(probs)
     if features is not None:
         check_same_length("features", len(features.train), "counts", n)
     needs_model = [name for name in selectors if name not in MODEL_FREE]
     if needs_model and probs is None and features is None:
-        raise InputError(f"Selectors {needs_model} rank with a model: give pred_probs or features.")
+        raise InputError(
+            f"Selectors {needs_model} rank with a model: give pred_probs or features.",
+            inputs=("pred_probs", "features"),
+        )
     return probs
 
 

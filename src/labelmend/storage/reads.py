@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Row, Select, func, select
 
 from labelmend.errors import InputError
+from labelmend.storage import schema
 from labelmend.storage.schema import (
-    annotations,
     datasets,
     label_history,
     prediction_runs,
@@ -106,7 +106,8 @@ def count_changed_labels(db: Connection | Session, dataset: Keyed) -> int:
 def reviewed_sample_ids(db: Connection | Session, dataset: Keyed) -> set[int]:
     """Samples an expert has looked at: annotated, decided, or resolved in a queue."""
     in_dataset = select(samples.c.id).where(samples.c.dataset_id == dataset.id).scalar_subquery()
-    annotated = select(annotations.c.sample_id).where(annotations.c.sample_id.in_(in_dataset))
+    answers = schema.annotations
+    annotated = select(answers.c.sample_id).where(answers.c.sample_id.in_(in_dataset))
     decided = select(label_history.c.sample_id).where(label_history.c.sample_id.in_(in_dataset))
     resolved = (
         select(queue_items.c.sample_id)

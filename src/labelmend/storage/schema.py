@@ -12,8 +12,6 @@ the Alembic migrations in ``migrations/versions``.
 Float()
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -76,9 +74,12 @@ def _id() -> Column[int]:
     return Column("id", Integer, primary_key=True)
 
 
-def _parent(name: str, table: str, **kwargs: bool) -> Column[int]:
+def _parent(
+    name: str, table: str, *, primary_key: bool = False, index: bool = False
+) -> Column[int]:
     """A non-null foreign key to ``table``'s id whose rows go when their parent goes."""
-    return Column(name, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False, **kwargs)
+    fk = ForeignKey(f"{table}.id", ondelete="CASCADE")
+    return Column(name, fk, nullable=False, primary_key=primary_key, index=index)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

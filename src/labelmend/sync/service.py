@@ -317,8 +317,8 @@ def decide_queue(
     ...     decide_queue(session, found, repo.get_queue(session, found, "week1")).decided
     6
     """
-    check_choice("aggregation", aggregation, AGGREGATIONS, where="decide_queue")
-    check_choice("tie_break", tie_break, TIE_BREAKS, where="decide_queue")
+    check_choice("aggregation", aggregation, AGGREGATIONS)
+    check_choice("tie_break", tie_break, TIE_BREAKS)
     votes = repo.open_votes(session, queue)
     if votes.empty:
         return Decisions(0, 0)

@@ -137,8 +137,8 @@ def import_predictions(
         check_probability_block(probs, rescale_hint=False)
     except InputError as exc:
         raise InputError(
-            f"{name}: {exc} Store probabilities: apply a softmax to logits, or divide each "
-            "row by its sum, before importing."
+            f"{exc.renamed({'pred_probs': name})} Store probabilities: apply a softmax to "
+            "logits, or divide each row by its sum, before importing."
         ) from None
     digest = fingerprint(source, table)
     existing = repo.find_prediction_run(session, found, model, digest)

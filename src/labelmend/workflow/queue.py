@@ -45,7 +45,7 @@ def create_queue(
     Samples already queued (and not skipped) or already reviewed are left out; the
     ranking engine's :func:`~labelmend.cleaner.select_batch` picks the rest.
     """
-    check_choice("strategy", strategy, QUEUE_STRATEGIES, where="create_queue")
+    check_choice("strategy", strategy, QUEUE_STRATEGIES)
     if not name.strip():
         raise InputError("The queue name is empty; give it a name, e.g. `queue create week1`.")
     if (budget is None) == (fraction is None):

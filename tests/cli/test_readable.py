@@ -1,0 +1,105 @@
+"""Readable at 80 columns and machine-readable (issue 13 point 6): every table of the
+store's commands fits 80 columns without cutting an id, and ``--json`` gives the same
+result as JSON; reading leaves the store as it was."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from labelmend.cli.app import app
+
+runner = CliRunner()
+#: Long class names and ids: what a table must squeeze into 80 columns without cutting ids.
+CLASSES = ["golden_retriever", "siamese_cat", "red_fox"]
+IDS = [f"camera-b/2024-03-17/frame_{i:06d}.jpg" for i in range(12)]
+
+
+def ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A scored store with a queue and one decision, long ids; the --db arguments."""
+    monkeypatch.setenv("COLUMNS", "80")
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(3), size=len(IDS))
+    pd.DataFrame({"sample_id": IDS, "label": np.array(CLASSES)[probs.argmin(1)]}).to_csv(
+        tmp_path / "samples.csv", index=False
+    )
+    table = pd.DataFrame(probs, columns=CLASSES)
+    table.insert(0, "sample_id", IDS)
+    table.to_csv(tmp_path / "predictions.csv", index=False)
+    db = ["--db", f"sqlite:///{tmp_path / 'pets.db'}"]
+    ok("init", "pets", "--classes", ",".join(CLASSES), *db)
+    ok("import", "samples", str(tmp_path / "samples.csv"), *db)
+    ok("import", "predictions", str(tmp_path / "predictions.csv"), "--model", "m", *db)
+    ok("score", *db)
+    ok("queue", "create", "week-1", "--budget", "5", *db)
+    ok("label", "set", IDS[0], CLASSES[1], "--reason", "ears", *db)
+    return db
+
+
+READS = [
+    ["status"],
+    ["datasets"],
+    ["queue", "list"],
+    ["queue", "show", "week-1", "--all"],
+    ["history", IDS[0]],
+    ["sync", "status", "week-1"],
+]
+
+
+@pytest.mark.parametrize("command", [["score", "--top", "8"], *READS], ids=" ".join)
+def test_tables_fit_80_columns_and_never_cut_an_id(store, command, snapshot):
+    before = snapshot(store[1])
+    output = ok(*command, *store)
+    tables = [line for line in output.splitlines() if not line.endswith(".")]  # not messages
+    assert max(len(line) for line in tables) <= 80, output
+    if command[0] == "score" or command[:2] == ["queue", "show"]:
+        shown = [i for i in IDS if i in output]
+        assert len(shown) >= 5, output  # whole ids, never "camera-b/2024-…"
+    if command[0] != "score":
+        assert snapshot(store[1]) == before  # reading changes nothing
+
+
+@pytest.mark.parametrize("command", READS, ids=" ".join)
+def test_json_gives_the_same_result(store, command):
+    found = json.loads(ok(*command, "--json", *store))
+    expected = {
+        "datasets": [
+            {"dataset": "pets", "classes": 3, "samples": 12, "queues": 1, "score_runs": 1}
+        ],
+        "sync": {"queue": "week-1", "items": 5, "pending": 5, "decided": 0},
+    }
+    if command[0] == "status":
+        assert (found["n_samples"], found["decided"], found["labels_changed"]) == (12, 1, 1)
+        assert found["queues"] == [{"queue": "week-1", "status": "pending", "items": 5}]
+    elif command[0] == "history":
+        assert (found[0]["new_label"], found[0]["reason"]) == (CLASSES[1], "ears")
+    elif command[:2] == ["queue", "show"]:
+        assert len(found) == 5
+        assert {row["sample_id"] for row in found} <= set(IDS)
+    elif command[:2] == ["queue", "list"]:
+        assert [(q["queue"], q["pending"]) for q in found] == [("week-1", 5)]
+    elif command[0] == "sync":
+        assert {key: found[key] for key in expected["sync"]} == expected["sync"]
+    else:
+        assert found == expected[command[0]]
+
+
+def test_score_json_prints_the_count_status_reads(store):
+    scored = json.loads(ok("score", "--top", "3", "--json", *store))
+    assert len(scored["top"]) == 3
+    assert {row["sample_id"] for row in scored["top"]} <= set(IDS)
+    status = json.loads(ok("status", "--json", *store))
+    assert scored["score_run"] == status["score_run_id"] == 2
+    assert scored["errors"] == status["errors"]
+    assert scored["errors"]["decided"] == 1
