@@ -1,4 +1,4 @@
-"""How fast the command line starts: ``--help``, ``--version`` and ``status``.
+"""How fast the command line starts: ``--help``, ``--version``, ``status`` and the other reads.
 
 Two measures per command, each the median of ``--repeat`` fresh processes:
 
@@ -111,6 +111,12 @@ def main() -> None:
             "labelmend --help": [*LABELMEND, "--help"],
             "labelmend --version": [*LABELMEND, "--version"],
             "labelmend status": [*LABELMEND, "status"],
+            # The other reads: datasets and queue list use status's Core reads; history
+            # and queue show still build pandas frames.
+            "labelmend datasets": [*LABELMEND, "datasets"],
+            "labelmend queue list": [*LABELMEND, "queue", "list"],
+            "labelmend queue show q": [*LABELMEND, "queue", "show", "q"],
+            "labelmend history a": [*LABELMEND, "history", "a"],
         }
         table = Table(title=f"CLI start-up, median of {args.repeat} processes")
         for column in ("command", "wall s", "CPU s", "imports s", "heaviest imports (s)"):

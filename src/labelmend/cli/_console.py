@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from numbers import Number
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -82,32 +83,33 @@ def print_json(payload: Any) -> None:
 
 
 def frame_table(
-    frame: pd.DataFrame,
+    rows: pd.DataFrame | Sequence[Mapping[str, Any]],
     *,
     title: str | None = None,
     formats: dict[str, str] | None = None,
     columns: Sequence[str] | None = None,
 ) -> Table:
-    """A rich table of ``frame``'s rows; numbers right-aligned, floats formatted."""
-    import pandas as pd
-
+    """A rich table of ``rows`` (a data frame, or row dicts such as the store's reads
+    return, which need no pandas); numbers right-aligned, floats formatted."""
+    records = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
     formats = formats or {}
-    shown = list(columns or frame.columns)
+    shown = list(columns or (rows.columns if hasattr(rows, "columns") else records[0]))
     table = new_table(title)
     for column in shown:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        widest = max([len(column), *frame[column].astype(str).str.len()])
+        values = [record[column] for record in records]
+        numeric = all(isinstance(value, Number) for value in values)
+        widest = max([len(column), *(len(str(value)) for value in values)])
         table.add_column(
             column,
             justify="right" if numeric else "left",
             no_wrap=column in ID_COLUMNS,
             min_width=widest if column in ID_COLUMNS else None,
         )
-    for row in frame[shown].itertuples(index=False):
+    for record in records:
         cells = []
-        for column, value in zip(shown, row, strict=True):
+        for column in shown:
             fmt = formats.get(column)
-            cells.append(format(value, fmt) if fmt else str(value))
+            cells.append(format(record[column], fmt) if fmt else str(record[column]))
         table.add_row(*cells)
     return table
 

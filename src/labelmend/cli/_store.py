@@ -51,8 +51,8 @@ def store(db: str | None, activity: str, *, read_only: bool = False) -> Iterator
 @contextmanager
 def reader(db: str | None, activity: str) -> Iterator[Connection]:
     """A read of the store without the ORM while a spinner says what is happening: for
-    the commands whose reads are all in :mod:`labelmend.storage.reads` (``status``).
-    Never creates a database file."""
+    the commands whose reads are all in :mod:`labelmend.storage.reads` (``status``,
+    ``datasets``, ``queue list``). Never creates a database file."""
     from labelmend.storage import read_connection
 
     with console.status(activity), read_connection(db) as connection:

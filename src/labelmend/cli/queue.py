@@ -9,7 +9,7 @@ import typer
 
 from labelmend import workflow
 from labelmend.cli._console import JsonOption, console, frame_table, print_json
-from labelmend.cli._store import DatasetOption, DbOption, StrategyOption, store
+from labelmend.cli._store import DatasetOption, DbOption, StrategyOption, reader, store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,11 +64,11 @@ def list_queues(
     dataset: DatasetOption = None, db: DbOption = None, json: JsonOption = False
 ) -> None:
     """Every queue of the dataset with its items by status."""
-    with store(db, "Reading the queues…", read_only=True) as session:
-        queues = workflow.list_queues(session, dataset=dataset)
+    with reader(db, "Reading the queues…") as connection:
+        queues = workflow.list_queues(connection, dataset=dataset)
     if json:
         print_json(queues)
-    elif queues.empty:
+    elif not queues:
         console.print("No queues yet; create one with `labelmend queue create NAME --budget 100`.")
     else:
         shown = ["queue", "strategy", "pending", "sent", "annotated", "resolved", "skipped"]

@@ -11,7 +11,7 @@ from rich.table import Table
 from labelmend import workflow
 from labelmend.cleaner import ERRORS_REMAINING, ErrorCount
 from labelmend.cli._console import JsonOption, console, frame_table, new_table, print_json
-from labelmend.cli._store import DatasetOption, DbOption, reader, store
+from labelmend.cli._store import DatasetOption, DbOption, reader
 from labelmend.storage.schema import QUEUE_STATUSES
 
 NO_SCORES = "(no scores yet: run `labelmend score`)"
@@ -79,11 +79,11 @@ def status(
 
 def datasets(db: DbOption = None, json: JsonOption = False) -> None:
     """The datasets in the store: classes, samples, queues, newest score run."""
-    with store(db, "Reading the store…", read_only=True) as session:
-        found = workflow.list_datasets(session)
+    with reader(db, "Reading the store…") as connection:
+        found = workflow.list_datasets(connection)
     if json:
         print_json(found)
-    elif found.empty:
+    elif not found:
         console.print("The store holds no dataset yet; create one with `labelmend init NAME`.")
     else:
         console.print(frame_table(found, title="Datasets"))

@@ -1,4 +1,5 @@
-"""The reads behind ``labelmend status``, in SQLAlchemy Core: no ORM, no pandas.
+"""The reads behind ``labelmend status``, ``datasets`` and ``queue list``, in SQLAlchemy
+Core: no ORM, no pandas.
 
 Each function takes a :class:`~sqlalchemy.engine.Connection` or an ORM
 :class:`~sqlalchemy.orm.Session` (both run Core statements) and a dataset or score run
@@ -28,6 +29,7 @@ from sqlalchemy import Row, Select, func, select
 from labelmend.errors import InputError
 from labelmend.storage import schema
 from labelmend.storage.schema import (
+    QUEUE_STATUSES,
     datasets,
     label_history,
     prediction_runs,
@@ -197,3 +199,40 @@ def queue_progress(db: Connection | Session, dataset: Keyed) -> list[tuple[str, 
         .order_by(queues.c.name)
     ).all()
     return [(name, status, int(items)) for name, status, items in rows]
+
+
+def dataset_summaries(db: Connection | Session) -> list[dict[str, Any]]:
+    """Every dataset, by name: dataset, classes (K), samples, queues, score_runs."""
+
+    def per_dataset(table: Any) -> Any:
+        return (
+            select(table.c.dataset_id, func.count().label("n"))
+            .group_by(table.c.dataset_id)
+            .subquery()
+        )
+
+    counts = [per_dataset(table) for table in (samples, queues, score_runs)]
+    query = select(datasets.c.name, datasets.c.classes, *(func.coalesce(c.c.n, 0) for c in counts))
+    for count in counts:
+        query = query.outerjoin(count, count.c.dataset_id == datasets.c.id)
+    rows = db.execute(query.order_by(datasets.c.name)).all()
+    return [
+        {"dataset": name, "classes": len(classes), "samples": n, "queues": q, "score_runs": r}
+        for name, classes, n, q, r in rows
+    ]
+
+
+def queue_summaries(db: Connection | Session, dataset: Keyed) -> list[dict[str, Any]]:
+    """Every queue of ``dataset``, oldest first: queue, strategy, score_run, created_at,
+    and item counts by status (pending, sent, annotated, resolved, skipped)."""
+    rows = db.execute(
+        select(queues.c.name, queues.c.strategy, queues.c.score_run_id, queues.c.created_at)
+        .where(queues.c.dataset_id == dataset.id)
+        .order_by(queues.c.id)
+    ).all()
+    items = {(name, status): n for name, status, n in queue_progress(db, dataset)}
+    return [
+        {"queue": name, "strategy": strategy, "score_run": run, "created_at": created_at}
+        | {status: items.get((name, status), 0) for status in QUEUE_STATUSES}
+        for name, strategy, run, created_at in rows
+    ]

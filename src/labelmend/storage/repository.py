@@ -64,35 +64,6 @@ def get_dataset(session: Session, name: str | None = None, *, lock: bool = False
     return session.get_one(Dataset, key, with_for_update=True if lock else None)
 
 
-def dataset_summaries(session: Session) -> pd.DataFrame:
-    """Every dataset: columns dataset, classes (K), samples, queues, score_runs."""
-    import pandas as pd
-
-    def per_dataset(column: Any) -> Any:
-        return (
-            select(column.table.c.dataset_id, func.count().label("n"))
-            .group_by(column.table.c.dataset_id)
-            .subquery()
-        )
-
-    samples, queues, runs = (per_dataset(c) for c in (Sample.id, Queue.id, ScoreRun.id))
-    rows = session.execute(
-        select(
-            Dataset.name,
-            Dataset.classes,
-            func.coalesce(samples.c.n, 0),
-            func.coalesce(queues.c.n, 0),
-            func.coalesce(runs.c.n, 0),
-        )
-        .outerjoin(samples, samples.c.dataset_id == Dataset.id)
-        .outerjoin(queues, queues.c.dataset_id == Dataset.id)
-        .outerjoin(runs, runs.c.dataset_id == Dataset.id)
-        .order_by(Dataset.name)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["dataset", "classes", "samples", "queues", "score_runs"])
-    return frame.assign(classes=frame["classes"].map(len).astype(int))
-
-
 # --- samples --------------------------------------------------------------------------
 
 
@@ -589,31 +560,6 @@ def queue_frame(
         lambda value: json.loads(value) if isinstance(value, str) else value
     )
     return frame
-
-
-def queue_summaries(session: Session, dataset: Dataset) -> pd.DataFrame:
-    """Every queue of ``dataset``, oldest first: columns queue, strategy, score_run,
-    created_at, and item counts by status (pending, sent, annotated, resolved, skipped)."""
-    import pandas as pd
-
-    queues = session.execute(
-        select(Queue.id, Queue.name, Queue.strategy, Queue.score_run_id, Queue.created_at)
-        .where(Queue.dataset_id == dataset.id)
-        .order_by(Queue.id)
-    ).all()
-    frame = pd.DataFrame(queues, columns=["id", "queue", "strategy", "score_run", "created_at"])
-    counts = session.execute(
-        select(QueueItem.queue_id, QueueItem.status, func.count())
-        .join(Queue, Queue.id == QueueItem.queue_id)
-        .where(Queue.dataset_id == dataset.id)
-        .group_by(QueueItem.queue_id, QueueItem.status)
-    ).all()
-    by_status = pd.DataFrame(counts, columns=["id", "status", "items"]).pivot_table(
-        index="id", columns="status", values="items", aggfunc="sum", fill_value=0
-    )
-    by_status = by_status.reindex(columns=list(schema.QUEUE_STATUSES), fill_value=0)
-    frame = frame.join(by_status, on="id").fillna(dict.fromkeys(schema.QUEUE_STATUSES, 0))
-    return frame.drop(columns="id").astype(dict.fromkeys(schema.QUEUE_STATUSES, int))
 
 
 def delete_queue(session: Session, queue: Queue) -> int:

@@ -47,7 +47,6 @@ if TYPE_CHECKING:
         create_queue,
         delete_queue,
         export_queue,
-        list_queues,
         queue_items,
     )
     from labelmend.workflow.score import ScoreResult, score, score_shards
@@ -58,6 +57,7 @@ if TYPE_CHECKING:
         decided_since_predictions,
         errors_remaining,
         list_datasets,
+        list_queues,
     )
 
 __all__ = [

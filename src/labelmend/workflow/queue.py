@@ -129,12 +129,6 @@ def export_queue(
     return len(frame)
 
 
-def list_queues(session: Session, *, dataset: str | None = None) -> pd.DataFrame:
-    """The dataset's queues, oldest first: queue, strategy, score_run, created_at and
-    item counts by status (pending, sent, annotated, resolved, skipped)."""
-    return repo.queue_summaries(session, repo.get_dataset(session, dataset))
-
-
 def delete_queue(
     session: Session, name: str, *, dataset: str | None = None, force: bool = False
 ) -> int:

@@ -1,4 +1,4 @@
-"""``labelmend status``: how healthy a dataset's labels are.
+"""``labelmend status``, ``datasets`` and ``queue list``: how healthy a dataset's labels are.
 
 :func:`errors_remaining` is the one definition of "estimated label errors remaining"
 that ``score``, ``status``, the demo and the report print. Everything here reads counts
@@ -184,8 +184,14 @@ def dataset_status(
     )
 
 
-def list_datasets(session: Session) -> pd.DataFrame:
-    """The store's datasets: columns dataset, classes (K), samples, queues, score_runs."""
-    from labelmend.storage import repository
+def list_datasets(session: Connection | Session) -> list[dict[str, Any]]:
+    """The store's datasets, by name: dataset, classes (K), samples, queues, score_runs."""
+    return reads.dataset_summaries(session)
 
-    return repository.dataset_summaries(session)
+
+def list_queues(
+    session: Connection | Session, *, dataset: str | None = None
+) -> list[dict[str, Any]]:
+    """The dataset's queues, oldest first: queue, strategy, score_run, created_at and
+    item counts by status (pending, sent, annotated, resolved, skipped)."""
+    return reads.queue_summaries(session, reads.find_dataset(session, dataset))
