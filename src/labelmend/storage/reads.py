@@ -176,7 +176,8 @@ def ranked_p_error(db: Connection | Session, run: Keyed) -> tuple[list[int], lis
         .where(scores.c.run_id == run.id)
         .order_by(scores.c.rank)
     ).all()
-    return [row[0] for row in rows], [row[1] for row in rows]
+    keys, p_error = zip(*rows, strict=True) if rows else ((), ())
+    return list(keys), list(p_error)
 
 
 def queued_sample_ids(db: Connection | Session, dataset: Keyed) -> set[int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import islice
+from itertools import islice, repeat
 from typing import TYPE_CHECKING, Any
 
 from labelmend.cleaner.count import ErrorCount, count_errors
@@ -76,8 +76,8 @@ def errors_remaining(
     else:
         keys, p_error = _as_list(ranking["sample_id"]), _as_list(ranking["p_error"])
     since = decided_since_predictions(session, found, run)
-    decided = [key in since for key in keys]
-    p_wrong = [since.get(key, 0.0) for key in keys]
+    decided = list(map(since.__contains__, keys))
+    p_wrong = list(map(since.get, keys, repeat(0.0)))
     if run.source is None:
         return count_errors(p_error, decided=decided, decided_p_wrong=p_wrong)
     n_samples = reads.count_samples(session, found)

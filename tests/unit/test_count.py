@@ -1,0 +1,59 @@
+"""``count_errors`` (standard-library sums) against the Poisson-binomial moments computed
+independently with numpy, on arrays, lists and a sharded run's remainder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelmend.cleaner.count import Z_95, count_errors
+from labelmend.errors import InputError
+
+
+@pytest.mark.parametrize("as_list", [False, True], ids=["array", "list"])
+def test_count_matches_the_poisson_binomial_moments(as_list):
+    rng = np.random.default_rng(7)
+    p = rng.beta(0.5, 3.0, size=5_000)
+    decided = rng.random(p.size) < 0.1
+    p_wrong = np.where(decided, rng.random(p.size) * 0.2, 0.0)
+    effective = np.where(decided, p_wrong, p)
+    rest_sum, n_rest = 12.5, 400
+    args = [p, decided, p_wrong]
+    if as_list:
+        args = [a.tolist() for a in args]
+    found = count_errors(
+        args[0], decided=args[1], decided_p_wrong=args[2], rest_sum=rest_sum, n_rest=n_rest
+    )
+    expected = effective.sum() + rest_sum
+    spread = Z_95 * np.sqrt((effective * (1 - effective)).sum() + rest_sum)
+    assert found.expected == pytest.approx(expected, rel=1e-12)
+    assert found.low == pytest.approx(expected - spread, rel=1e-9)
+    assert found.high == pytest.approx(expected + spread, rel=1e-9)
+    assert found.decided == int(decided.sum())
+
+
+def test_the_interval_is_clipped_to_zero_and_n():
+    assert (count_errors([0.0] * 3).low, count_errors([0.0] * 3).high) == (0.0, 0.0)
+    near_one = count_errors([0.99, 0.99])
+    assert near_one.high == 2.0
+    assert near_one.low < near_one.expected
+
+
+@pytest.mark.parametrize(
+    ("p_error", "kwargs"),
+    [
+        ([0.5, float("nan")], {}),
+        ([0.5, float("inf")], {}),
+        ([1.5, 0.2], {}),
+        ([-0.1, 0.2], {}),
+        ([0.5, 0.5], {"decided": [True, False], "decided_p_wrong": [2.0, 0.0]}),
+    ],
+)
+def test_values_outside_probabilities_are_refused(p_error, kwargs):
+    with pytest.raises(InputError, match=r"p_error must hold probabilities in \[0, 1\]"):
+        count_errors(p_error, **kwargs)
+
+
+def test_a_mask_of_another_length_is_refused():
+    with pytest.raises(InputError, match="decided has 1 entries but p_error has 2"):
+        count_errors([0.1, 0.2], decided=[True])
