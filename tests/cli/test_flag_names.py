@@ -78,6 +78,21 @@ def _fails(*args: str) -> str:
             ["pred_probs", " counts has"],
         ),
         (
+            [*SIMULATE, "--selectors", "random", "--noise-rate", "1.5"],
+            "--noise-rate must lie in [0, 1). Got 1.5.",
+            ["noise_rate"],
+        ),
+        (
+            [*SIMULATE, "--selectors", "random", "--max-reviews", "0"],
+            "--max-reviews must be at least 1. Got 0.",
+            ["max_reviews"],
+        ),
+        (
+            [*SIMULATE, "--selectors", "random", "--temperature", "-1"],
+            "--temperature must be positive. Got -1.0.",
+            ["Error: temperature"],
+        ),
+        (
             [*SIMULATE, "--selectors", "default"],
             "give --pred-probs or --features.",
             ["pred_probs", " features."],

@@ -45,13 +45,20 @@ class NoiseLevel:
 
     def __post_init__(self) -> None:
         if (self.temperature is None) == (self.noise_rate is None):
-            raise InputError("A noise level needs exactly one of temperature and noise_rate.")
+            raise InputError(
+                "A noise level needs exactly one of temperature and noise_rate.",
+                inputs=("temperature", "noise_rate"),
+            )
         if self.temperature is not None and not (
             math.isfinite(self.temperature) and self.temperature > 0
         ):
-            raise InputError(f"temperature must be positive. Got {self.temperature}.")
+            raise InputError(
+                f"temperature must be positive. Got {self.temperature}.", inputs=("temperature",)
+            )
         if self.noise_rate is not None and not 0.0 <= self.noise_rate < 1.0:
-            raise InputError(f"noise_rate must lie in [0, 1). Got {self.noise_rate}.")
+            raise InputError(
+                f"noise_rate must lie in [0, 1). Got {self.noise_rate}.", inputs=("noise_rate",)
+            )
 
     @property
     def name(self) -> str:
@@ -267,7 +274,9 @@ def run_study(
     """
     probs = _validate(annotators, pred_probs, features, selectors, seeds, budget, batch_sizes)
     if max_reviews < 1:
-        raise InputError(f"max_reviews must be at least 1. Got {max_reviews}.")
+        raise InputError(
+            f"max_reviews must be at least 1. Got {max_reviews}.", inputs=("max_reviews",)
+        )
     if not 0.0 < annotator_accuracy < 1.0:
         raise InputError(f"annotator_accuracy must lie in (0, 1). Got {annotator_accuracy}.")
     n_annotations = max(1, round(budget * annotators.n_samples))
