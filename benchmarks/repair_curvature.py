@@ -1,5 +1,6 @@
 """Curvature backends for repairing a torch network: the hand-written last-layer code
-against laplace-torch, curvlinops and dattri, on the same networks and the same flips.
+against laplace-torch, curvlinops, dattri, nngeometry and kronfluence, on the same
+networks and the same flips.
 
 Cases: a small CNN on scikit-learn's 8×8 digit images (the one of ``repair.py --cnn``)
 and an MLP (64 → 64 → 10) on the same digits as flat features; 898 train / 539
@@ -22,9 +23,10 @@ Per backend:
   MB peak        peak resident-memory growth during identification (sampled every 5 ms).
 δ follows identify.DAMPING for every backend: δ = DAMPING × the mean diagonal curvature.
 
-    python benchmarks/repair_curvature.py [--seeds 5] [--markdown]
+    python benchmarks/repair_curvature.py [--seeds 5] [--backends ours nngeometry] [--markdown]
 
-Needs the ``curvature`` extra (laplace-torch, curvlinops, dattri; see pyproject.toml).
+Needs the libraries ``./dev`` installs without their dependencies (see there: their
+declared torchvision would be a CUDA build).
 """
 
 from __future__ import annotations
@@ -324,6 +326,105 @@ def dattri_identify(case: Case) -> tuple[np.ndarray, np.ndarray]:
     return pairs.sum(1).numpy(), pairs.clamp_min(0).sum(1).numpy()
 
 
+def nngeometry_identify(case: Case, structure: str) -> tuple[np.ndarray, np.ndarray]:
+    """nngeometry's Fisher (the exact expectation over the model's labels, i.e. the GGN
+    for cross-entropy) of every layer in KFAC or EK-FAC form, solved per failure."""
+    import torch
+    from nngeometry.layercollection import LayerCollection
+    from nngeometry.metrics import FIM
+    from nngeometry.object import PMatEKFAC, PMatKFAC
+    from nngeometry.object.vector import PVector
+
+    from labelmend.repair.identify import DAMPING
+
+    module = case.trained.module
+    layers = LayerCollection.from_model(module)
+    representation = {"kfac": PMatKFAC, "ekfac": PMatEKFAC}[structure]
+    fisher = FIM(module, case.ordered, representation, layer_collection=layers)  # mean over rows
+    if structure == "ekfac":
+        fisher.update_diag(case.ordered)
+    names = parameter_names(module, "all")  # nngeometry's flat order is the module's
+    grads = per_example_grads(module, names, case.ordered)
+    failure_grads = per_example_grads(module, names, case.failures)
+    weight_decay = case.trained.weight_decay
+    mean_diag = float(fisher.trace()) / grads.shape[1]
+    regul = weight_decay + DAMPING * (mean_diag + weight_decay)
+
+    def solve(rows: Any) -> Any:
+        return torch.stack(
+            [fisher.solve(PVector(layers, vector_repr=row), regul=regul).to_torch() for row in rows]
+        )
+
+    return scores_from(grads, failure_grads, solve)
+
+
+def kronfluence_identify(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """kronfluence's EK-FAC influence over every nn.Linear and nn.Conv2d (its defaults:
+    the true Fisher, labels sampled from the model), pairwise training × failure scores."""
+    import copy
+    import logging
+    import tempfile
+    import warnings
+
+    import torch
+    from kronfluence.analyzer import Analyzer, prepare_model
+    from kronfluence.arguments import FactorArguments, ScoreArguments
+    from kronfluence.task import Task
+
+    from labelmend.repair.identify import DAMPING
+
+    class Classification(Task):  # type: ignore[misc]
+        def compute_train_loss(self, batch: Any, model: Any, sample: bool = False) -> Any:
+            inputs, labels = batch
+            logits = model(inputs)
+            if sample:
+                with torch.no_grad():
+                    labels = torch.multinomial(torch.softmax(logits, 1), 1).flatten()
+            return torch.nn.functional.cross_entropy(logits, labels, reduction="sum")
+
+        def compute_measurement(self, batch: Any, model: Any) -> Any:
+            inputs, labels = batch
+            return torch.nn.functional.cross_entropy(model(inputs), labels, reduction="sum")
+
+    module = case.trained.module
+    tracked = [
+        f"{name}.{p}"
+        for name, m in module.named_modules()
+        if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)
+        for p, _ in m.named_parameters()
+    ]
+    grads = per_example_grads(module, tracked, case.ordered)
+    damping = DAMPING * float((grads**2).mean())  # the empirical Fisher's mean diagonal
+    task = Classification()
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # its GradScaler on the CPU
+        analyzer = Analyzer(
+            "flips",
+            prepare_model(copy.deepcopy(module), task),
+            task,
+            cpu=True,
+            disable_tqdm=True,
+            log_level=logging.WARNING,
+            output_dir=folder,
+        )
+        train, failures = case.ordered.dataset, case.failures.dataset
+        analyzer.fit_all_factors(
+            "ekfac", train, per_device_batch_size=64, factor_args=FactorArguments(strategy="ekfac")
+        )
+        analyzer.compute_pairwise_scores(
+            "scores",
+            "ekfac",
+            query_dataset=failures,
+            train_dataset=train,
+            per_device_query_batch_size=64,
+            per_device_train_batch_size=64,
+            score_args=ScoreArguments(damping_factor=damping),
+        )
+        # (F, N) g_failureᵀ (H + δ)⁻¹ g_train: positive when the row lowers the failure's loss
+        pairs = -analyzer.load_pairwise_scores("scores")["all_modules"].T
+    return pairs.sum(1).numpy(), pairs.clamp_min(0).sum(1).numpy()
+
+
 # --- ours ------------------------------------------------------------------------------
 
 
@@ -363,14 +464,18 @@ BACKENDS: dict[str, tuple[Callable[[Case], Any], Callable[[Case], Any] | None]] 
     ),
     "curvlinops all, GGN + CG": (curvlinops_identify, None),
     "dattri linear layers, EK-FAC": (dattri_identify, None),
+    "nngeometry all, KFAC": (lambda c: nngeometry_identify(c, "kfac"), None),
+    "nngeometry all, EK-FAC": (lambda c: nngeometry_identify(c, "ekfac"), None),
+    "kronfluence linear and conv layers, EK-FAC": (kronfluence_identify, None),
 }
 
 
-def run(case: Case) -> list[dict[str, Any]]:
+def run(case: Case, backends: list[str]) -> list[dict[str, Any]]:
     from labelmend.repair import rank_average
 
     rows = []
-    for backend, (identify, unlearn) in BACKENDS.items():
+    for backend in backends:
+        identify, unlearn = BACKENDS[backend]
         (influence, votes), seconds, megabytes = measured(lambda f=identify: f(case))
         row: dict[str, Any] = {
             "backend": backend,
@@ -420,8 +525,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--cases", nargs="+", default=["cnn", "mlp"], choices=["cnn", "mlp"])
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=[""],
+        help="only the backends whose names start with one of these (default: all)",
+    )
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     args = parser.parse_args()
+    backends = [name for name in BACKENDS if name.startswith(tuple(args.backends))]
     set_torch_threads(1)
     frames = []
     for name in args.cases:
@@ -429,7 +541,7 @@ def main() -> None:
         for seed in range(args.seeds):
             print(f"{name} seed {seed}…", flush=True)
             case = Case(name, seed)
-            runs.extend(run(case))
+            runs.extend(run(case, backends))
         frame = pd.DataFrame(runs)
         before = mean_sd(frame["acc_before"])
         clean = mean_sd(frame["acc_clean"])

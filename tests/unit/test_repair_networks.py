@@ -17,6 +17,7 @@ from labelmend.repair import set_torch_threads  # noqa: E402
 from labelmend.repair.networks import (  # noqa: E402
     NetworkClassifier,
     network_harm,
+    output_layer,
     unlearn_network,
 )
 
@@ -96,6 +97,23 @@ def test_unlearning_forgets_the_removed_labels_and_leaves_the_original(blobs, me
     after = repaired.predict_proba(features)[rows, given].mean()
     assert after < before[rows, given].mean() - 0.05
     np.testing.assert_allclose(network.predict_proba(features), before)
+
+
+def test_the_output_layer_view_is_the_body_s_features_and_the_last_layer(blobs):
+    network = blobs["network"]
+    inputs, labels = blobs["train"].tensors
+    val_x, val_y = blobs["val"]
+    head, [(features, given), (val_features, truth)] = output_layer(
+        network, ordered(blobs["train"]), ordered(TensorDataset(val_x, val_y))
+    )
+    body = network.module[:-1]
+    with torch.no_grad():
+        np.testing.assert_allclose(features, body(inputs).double().numpy(), rtol=1e-6)
+    assert given.tolist() == labels.tolist()
+    assert truth.tolist() == val_y.tolist()
+    # The head over the body's features is the network: the same predictions.
+    assert head.predict(val_features).tolist() == network.predict(val_x).tolist()
+    assert head.predict(features).tolist() == network.predict(inputs).tolist()
 
 
 def test_a_device_that_is_not_here_is_refused_before_anything_moves():
