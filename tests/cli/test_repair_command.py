@@ -104,6 +104,7 @@ def test_repair_writes_suspects_report_model_and_plot(files):
     )
     assert result.exit_code == 0, result.output
     assert "Repair: 12 of 120 training examples unlearned" in result.output
+    assert "output layer" not in result.output  # a head: nothing frozen
     assert "test accuracy" in result.output
     out = files / "out"
     suspects = pd.read_csv(out / "suspects.csv")
@@ -243,6 +244,7 @@ def test_repair_takes_a_saved_network_and_writes_it_back_with_its_output_layer_r
         ),
     )
     assert result.exit_code == 0, result.output
+    assert "taken through its output layer over the body's features" in result.output
     out = files / "out"
     suspects = pd.read_csv(out / "suspects.csv")
     assert suspects["removed"].sum() == 12
@@ -448,6 +450,7 @@ def test_analyze_types_a_saved_networks_failures_and_repairs_each_type(typed):
     result = runner.invoke(app, [*given, "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "2 failure types by gradients" in result.output
+    assert "taken through its output layer over the body's features" in result.output
     val_x, val_y = np.load(typed / "val_x.npy"), np.load(typed / "val_y.npy")
     wrong = np.flatnonzero(predict_saved(path, val_x) != val_y)
     assignment = pd.read_csv(typed / "types" / "types.csv")

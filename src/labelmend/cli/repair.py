@@ -41,6 +41,13 @@ DeviceOption = Annotated[
 ]
 
 
+#: Said after the tables when --model is a saved network.
+FROZEN_BODY = (
+    "The saved network was taken through its output layer over the body's features (the "
+    "body frozen): scores, unlearning, fine-tuning and retraining are of that layer."
+)
+
+
 def _names(classes: str | None) -> list[str] | None:
     return [c.strip() for c in classes.split(",") if c.strip()] if classes else None
 
@@ -115,6 +122,8 @@ def run(
         f"(unlearning took {report['seconds_unlearn'] / report['seconds_retrain']:.0%} of "
         "retraining)"
     )
+    if done.through_output_layer:
+        console.print(FROZEN_BODY)
     console.print(f"written to {out}: " + ", ".join(path.name for path in done.paths.values()))
 
 
@@ -200,4 +209,6 @@ def analyze(
                 formats={"fixed": ".2f", "others_fixed": ".2f", "retention": ".3f"},
             )
         )
+    if done.through_output_layer:
+        console.print(FROZEN_BODY)
     console.print(f"written to {out}: " + ", ".join(path.name for path in done.paths.values()))

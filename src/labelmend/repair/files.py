@@ -45,10 +45,12 @@ OUTPUT_FILES = {
 
 @dataclass(frozen=True)
 class RepairFiles:
-    """A repair run from files: the result and the paths written, by name."""
+    """A repair run from files: the result, the paths written by name, and whether the
+    model was a saved network repaired through its output layer (the body frozen)."""
 
     result: RepairResult
     paths: dict[str, Path]
+    through_output_layer: bool = False
 
 
 def _read_pair(
@@ -216,7 +218,8 @@ def repair_files(
         random_state=random_state,
         progress=progress,
     )
-    return RepairFiles(result, write_repair(result, out, train=sets["train"], network=network))
+    paths = write_repair(result, out, train=sets["train"], network=network)
+    return RepairFiles(result, paths, through_output_layer=network is not None)
 
 
 def write_repair(
@@ -266,12 +269,14 @@ def write_repair(
 @dataclass(frozen=True)
 class AnalysisFiles:
     """A failure analysis from files: the typing, the failures' validation rows, the
-    per-type repair (or None) and the paths written."""
+    per-type repair (or None), the paths written, and whether the model was a saved
+    network typed through its output layer."""
 
     types: FailureTypes
     failure_rows: npt.NDArray[np.intp]
     repair: TypeRepairs | None
     paths: dict[str, Path]
+    through_output_layer: bool = False
 
 
 def analyze_files(
@@ -328,7 +333,7 @@ def analyze_files(
         "validation": _read_pair(val_features, val_labels, label_column, names),
     }
     values = None if metadata is None else _read_column(metadata, metadata_column)
-    chosen, sets, _ = _model_and_sets(model, names, device, sets)
+    chosen, sets, network = _model_and_sets(model, names, device, sets)
     train, validation = sets["train"], sets["validation"]
     classifier = as_classifier(
         trained_model(chosen, train, random_state=random_state), len(train[1])
@@ -375,9 +380,8 @@ def analyze_files(
             types,
             k=k,
         )
-    return AnalysisFiles(
-        types, wrong, per_type, write_failure_types(types, wrong, out, repair=per_type)
-    )
+    paths = write_failure_types(types, wrong, out, repair=per_type)
+    return AnalysisFiles(types, wrong, per_type, paths, through_output_layer=network is not None)
 
 
 def _read_column(path: str | Path, column: str | None) -> npt.NDArray[Any]:
