@@ -14,12 +14,13 @@ case, repaired test accuracy within 1.5 points of retraining without the injecte
 unlearning under 20% of the retraining time.
 
 k: the top round(shrink × Σ p_error), then rounds that count again on the rows kept
-(labelmend.repair.k_selection.removal_rounds). The numbers are held out: every case is
-run with each shrink of SHRINKS up to MAX_ROUNDS rounds; for each case the (shrink,
-rounds) is chosen on the OTHER injected cases (leave-one-case-out: the least shortfall
-from the targets — mean k within ±30% of the injected count, mean accuracy of retraining
-without the removed rows within 1.5 points of retraining without the injected ones), then
-that case is repaired with it.
+(labelmend.repair.k_selection.removal_rounds), run only when Σ p_error / N reaches a
+least noise rate. The numbers are held out: every case is run with each shrink of
+SHRINKS up to MAX_ROUNDS rounds; for each case the (shrink, rounds, least noise rate of
+NOISE_RATES) is chosen on the OTHER injected cases (leave-one-case-out: the least
+shortfall from the targets — mean k within ±30% of the injected count, mean accuracy of
+retraining without the removed rows within 1.5 points of retraining without the injected
+ones), then that case is repaired with it.
 
     python benchmarks/repair.py [--seeds 5] [--model linear] [--markdown] [--details]
                                 [--diagnose] [--workers 2]
@@ -46,6 +47,7 @@ from labelmend.datasets import flip_labels
 from labelmend.repair import (
     EXPECTED_ERRORS_SHRINK,
     HARM_METHODS,
+    LATER_ROUNDS_NOISE_RATE,
     REMOVAL_ROUNDS,
     UNLEARN_METHODS,
     find_harmful_examples,
@@ -141,9 +143,17 @@ def run_pipeline(
     seed: int,
     shrink: float = EXPECTED_ERRORS_SHRINK,
     rounds: int = REMOVAL_ROUNDS,
+    min_noise_rate: float = LATER_ROUNDS_NOISE_RATE,
 ) -> tuple[dict[str, float], Any]:
     result = repair_model(
-        train, val, model=kind, test=test, shrink=shrink, rounds=rounds, random_state=seed
+        train,
+        val,
+        model=kind,
+        test=test,
+        shrink=shrink,
+        rounds=rounds,
+        min_noise_rate=min_noise_rate,
+        random_state=seed,
     )
     report = dict(result.report)
     clean = result.before.clone(with_curvature=False).fit(train[0][~is_error], train[1][~is_error])
@@ -159,8 +169,10 @@ def run_pipeline(
     report["unlearn_over_retrain"] = report["seconds_unlearn"] / report["seconds_retrain"]
     report["n_injected"] = float(is_error.sum())
     report["k_over_injected"] = report["k_removed"] / report["n_injected"]
+    report["noise_rate"] = report["expected_errors"] / len(train[1])
     report["shrink"] = shrink
     report["rounds_allowed"] = rounds
+    report["min_noise_rate"] = min_noise_rate
     return report, result
 
 
@@ -253,68 +265,87 @@ def case_table(reports: dict[str, list[dict[str, float]]]) -> pd.DataFrame:
         for key, label, fmt in CASE_METRICS:
             row[label] = mean_sd(frame[key], fmt)
         row["unlearn / retrain"] = f"{frame['unlearn_over_retrain'].median():.0%}"
-        row["shrink, rounds (LOCO)"] = (
-            f"{frame['shrink'].iloc[0]:.2f}, {frame['rounds_allowed'].iloc[0]:.0f}"
+        row["shrink, rounds, least noise rate (LOCO)"] = (
+            f"{frame['shrink'].iloc[0]:.2f}, {frame['rounds_allowed'].iloc[0]:.0f}, "
+            f"{frame['min_noise_rate'].iloc[0]:.2f}"
         )
         rows.append(row)
     return pd.DataFrame(rows).set_index("case").T.reset_index(names="metric")
 
 
 #: Shrinks tried when choosing one leave-one-case-out; each run goes up to MAX_ROUNDS.
-SHRINKS = (0.8, 0.9, 1.0)
-MAX_ROUNDS = 3
+SHRINKS = (0.9, 1.0, 1.1)
+MAX_ROUNDS = 4
+#: Least noise rates (Σ p_error / N) for rounds after the first, tried with each shrink.
+NOISE_RATES = (0.0, 0.04, 0.08, 0.12, 0.16)
+#: (shrink, rounds, least noise rate)
+Choice = tuple[float, int, float]
 #: The targets of issue 15 the leave-one-case-out choice counts.
 K_TOLERANCE = 0.3
 ACCURACY_TOLERANCE = 0.015
 
 
-def at_round(run: dict[str, float], name: str, rounds: int) -> float:
-    """``name`` of ``run`` stopped after ``rounds`` rounds (or its last, when fewer ran)."""
+def at_round(run: dict[str, float], name: str, rounds: int, min_noise_rate: float = 0.0) -> float:
+    """``name`` of ``run`` stopped after ``rounds`` rounds (or its last, when fewer ran;
+    after the first when its noise rate is below ``min_noise_rate``)."""
+    if run["noise_rate"] < min_noise_rate:
+        rounds = 1
     return run[f"{name}_round_{min(rounds, int(run['rounds']))}"]
 
 
-def shortfall(runs: list[dict[str, float]], rounds: int) -> float:
-    """How far one case's runs, stopped after ``rounds``, miss the targets (0 = both met):
+def shortfall(runs: list[dict[str, float]], rounds: int, min_noise_rate: float) -> float:
+    """How far one case's runs, stopped after ``rounds`` (one below ``min_noise_rate``),
+    miss the targets (0 = both met):
     the mean k's distance outside ±30% of the injected count, in units of 30%, plus the
     mean gap of retraining without the removed rows to retraining without the injected
     rows beyond 1.5 points, in units of 1.5 points."""
-    ratio = np.mean([at_round(run, "k", rounds) / run["n_injected"] for run in runs])
-    gap = np.mean([at_round(run, "retrained_gap", rounds) for run in runs])
+    ratio = np.mean(
+        [at_round(run, "k", rounds, min_noise_rate) / run["n_injected"] for run in runs]
+    )
+    gap = np.mean([at_round(run, "retrained_gap", rounds, min_noise_rate) for run in runs])
     return float(
         max(0.0, abs(ratio - 1.0) - K_TOLERANCE) / K_TOLERANCE
         + max(0.0, -gap - ACCURACY_TOLERANCE) / ACCURACY_TOLERANCE
     )
 
 
-def loco_choice(
-    grid: dict[tuple[str, float], list[dict[str, float]]], held_out: str
-) -> tuple[float, int]:
-    """The (shrink, rounds) with the least total :func:`shortfall` on every injected case
-    but ``held_out`` (ties: fewer rounds, then the smaller shrink)."""
+def loco_choice(grid: dict[tuple[str, float], list[dict[str, float]]], held_out: str) -> Choice:
+    """The (shrink, rounds, least noise rate) with the least total :func:`shortfall` on
+    every injected case but ``held_out`` (ties: fewer rounds, the smaller shrink, the
+    lower rate)."""
     others = {case for case, _ in grid if case != held_out and not case.startswith("music/")}
 
-    def score(choice: tuple[float, int]) -> tuple[float, int, float]:
-        shrink, rounds = choice
-        return sum(shortfall(grid[case, shrink], rounds) for case in others), rounds, shrink
+    def score(choice: Choice) -> tuple[float, int, float, float]:
+        shrink, rounds, rate = choice
+        total = sum(shortfall(grid[case, shrink], rounds, rate) for case in others)
+        return total, rounds, shrink, rate
 
-    return min(((s, r) for s in SHRINKS for r in range(1, MAX_ROUNDS + 1)), key=score)
+    return min(
+        (
+            (shrink, rounds, rate)
+            for shrink in SHRINKS
+            for rounds in range(1, MAX_ROUNDS + 1)
+            for rate in NOISE_RATES
+        ),
+        key=score,
+    )
 
 
-def grid_task(task: tuple[str, int, str, float, int]) -> tuple[str, dict[str, float]]:
-    """One (case, seed) repaired with one shrink and rounds: (case, report)."""
-    kind, seed, wanted, shrink, rounds = task
+def grid_task(task: tuple[str, int, str, float, int, float]) -> tuple[str, dict[str, float]]:
+    """One (case, seed) repaired with one shrink, rounds and least noise rate: (case, report)."""
+    kind, seed, wanted, *choice = task
     set_torch_threads(1)
     for case, train, val, test, is_error in cases(seed):
         if case == wanted:
-            return case, run_pipeline(kind, train, val, test, is_error, seed, shrink, rounds)[0]
+            return case, run_pipeline(kind, train, val, test, is_error, seed, *choice)[0]
     raise ValueError(wanted)
 
 
 def diagnose(grid: dict[tuple[str, float], list[dict[str, float]]], markdown: bool) -> None:
-    """Per case and round (shrink 1.0): k, flips found, retrained gap."""
+    """Per case and round (the default shrink, every round): k, flips found, retrained gap."""
     rows = []
     for (case, shrink), runs in grid.items():
-        if shrink != SHRINKS[-1]:
+        if shrink != EXPECTED_ERRORS_SHRINK:
             continue
         for number in range(1, MAX_ROUNDS + 1):
 
@@ -331,7 +362,7 @@ def diagnose(grid: dict[tuple[str, float], list[dict[str, float]]], markdown: bo
                     "retrained w/o removed − w/o injected": mean_sd(pick("retrained_gap"), "+.3f"),
                 }
             )
-    show(pd.DataFrame(rows), f"Per round, shrink {SHRINKS[-1]}", markdown)
+    show(pd.DataFrame(rows), f"Per round, shrink {EXPECTED_ERRORS_SHRINK}", markdown)
 
 
 def details(kind: str, seeds: int, markdown: bool) -> None:
@@ -525,7 +556,7 @@ def main() -> None:
         console.print(f"music genre skipped: {MUSIC} not found")
     names = [case for case, *_ in cases(0)]
     tasks = [
-        (args.model, seed, case, shrink, MAX_ROUNDS)
+        (args.model, seed, case, shrink, MAX_ROUNDS, 0.0)
         for shrink in SHRINKS
         for seed in range(args.seeds)
         for case in names
@@ -536,14 +567,15 @@ def main() -> None:
             status.update(f"grid: {done}/{len(tasks)} runs")
             grid.setdefault((case, report["shrink"]), []).append(report)
         choices = {case: loco_choice(grid, case) for case in names}
+        ran = {case for case in names if choices[case][1:] == (MAX_ROUNDS, 0.0)}
         again = [
             (args.model, seed, case, *choices[case])
             for case in names
             for seed in range(args.seeds)
-            if choices[case][1] != MAX_ROUNDS
+            if case not in ran
         ]
         held_out: dict[str, list[dict[str, float]]] = {
-            case: grid[case, choices[case][0]] for case in names if choices[case][1] == MAX_ROUNDS
+            case: grid[case, choices[case][0]] for case in ran
         }
         for done, (case, report) in enumerate(pool.map(grid_task, again), start=1):
             status.update(f"held-out choices: {done}/{len(again)} runs")
@@ -553,13 +585,14 @@ def main() -> None:
         case_table(held_out),
         f"Repair ({args.model} head, default identification, finetune unlearning), "
         f"{args.seeds} seeds, mean ± sd; k from the expected errors counted again on the "
-        "rows kept, shrink and rounds chosen leave-one-case-out",
+        "rows kept, shrink, rounds and least noise rate chosen leave-one-case-out",
         args.markdown,
     )
-    shrink, rounds = loco_choice(grid, held_out="")
+    shrink, rounds, rate = loco_choice(grid, held_out="")
     console.print(
-        f"On every injected case: shrink {shrink:.2f}, {rounds} round(s) "
-        f"(library defaults: {EXPECTED_ERRORS_SHRINK:.2f}, {REMOVAL_ROUNDS})"
+        f"On every injected case: shrink {shrink:.2f}, {rounds} round(s), least noise rate "
+        f"{rate:.2f} (library defaults: {EXPECTED_ERRORS_SHRINK:.2f}, {REMOVAL_ROUNDS}, "
+        f"{LATER_ROUNDS_NOISE_RATE:.2f})"
     )
     if args.diagnose:
         diagnose(grid, args.markdown)

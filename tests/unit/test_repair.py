@@ -328,24 +328,54 @@ def test_removal_rounds_count_again_on_the_rows_kept():
     first[3] = [0.02, 0.98]  # an obvious flip
     later = first.copy()
     later[15] = [0.98, 0.02]  # a flip the first model absorbed, seen once row 3 is gone
+    harm = score_samples(labels, later).p_error
     asked = []
 
     def again(rows):
         asked.append(rows.tolist())
-        return later[rows]
+        return later[rows], harm[rows]
 
     scores = score_samples(labels, first).p_error
-    masks = removal_rounds(labels, scores, first, again, n_folds=2)
+    masks = removal_rounds(labels, scores, first, again, min_noise_rate=0.0, n_folds=2)
     assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 15]]
     everything_but = [[r for r in range(20) if r not in gone] for gone in ([3], [3, 15])]
     assert asked == everything_but  # round 2 and round 3 (which adds nothing, so stops)
     assert len(removal_rounds(labels, scores, first, again, rounds=1, n_folds=2)) == 1
+    # Later rounds take the callback's order, not p_error's: Σ p_error still counts one.
+    harm = np.eye(20)[12]
+    masks = removal_rounds(labels, scores, first, again, rounds=2, min_noise_rate=0.0, n_folds=2)
+    assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 12]]
     # A class with fewer rows left than folds stops the rounds before asking.
     asked.clear()
     assert len(removal_rounds(labels, scores, first, again, n_folds=10)) == 1
     assert asked == []
     with pytest.raises(InputError, match="rounds must be at least 1"):
         removal_rounds(labels, scores, first, again, rounds=0)
+    with pytest.raises(InputError, match=r"min_noise_rate must lie in \[0, 1\]"):
+        removal_rounds(labels, scores, first, again, min_noise_rate=1.5)
+
+
+def test_later_rounds_run_only_from_the_least_noise_rate():
+    from labelmend.cleaner import score_samples
+
+    labels = np.r_[np.zeros(10, int), np.ones(10, int)]
+    first = np.where(labels[:, None] == np.arange(2), 0.95, 0.05)
+    first[3] = [0.02, 0.98]
+    later = first.copy()
+    later[15] = [0.98, 0.02]
+    asked = []
+
+    def again(rows):
+        asked.append(rows.tolist())
+        return later[rows], score_samples(labels[rows], later[rows]).p_error
+
+    scores = score_samples(labels, first).p_error
+    rate = scores.sum() / 20  # the share of wrong labels round 1 counts (about 1 in 20)
+    assert len(removal_rounds(labels, scores, first, again, min_noise_rate=rate, n_folds=2)) == 2
+    asked.clear()
+    above = removal_rounds(labels, scores, first, again, min_noise_rate=rate + 1e-3, n_folds=2)
+    assert [m.nonzero()[0].tolist() for m in above] == [[3]]
+    assert asked == []  # no out-of-fold models trained for rounds that do not run
 
 
 def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
@@ -353,8 +383,8 @@ def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
     assert len(one.rounds) == 1
     assert one.report["rounds"] == 1.0
     assert one.report["k_removed"] == round(EXPECTED_ERRORS_SHRINK * one.report["expected_errors"])
-    more = repair_model(noisy["train"], noisy["val"], rounds=3, random_state=0)
-    assert more.report["rounds"] == len(more.rounds) == 3  # 13, then 19, then 21 rows
+    more = repair_model(noisy["train"], noisy["val"], rounds=3, min_noise_rate=0.0, random_state=0)
+    assert more.report["rounds"] == len(more.rounds) == 3
     is_error = noisy["is_error"]
     assert (more.removed & is_error).sum() > (one.removed & is_error).sum()  # more flips found
     assert (more.removed == more.rounds[-1]).all()
@@ -364,6 +394,35 @@ def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
     for smaller, larger in zip(more.rounds, more.rounds[1:], strict=False):
         assert (larger >= smaller).all()
         assert larger.sum() > smaller.sum()
+
+
+def test_later_rounds_score_the_kept_rows_with_a_model_trained_on_them(noisy, monkeypatch):
+    from labelmend.repair import pipeline
+
+    calls = []
+    real = pipeline.find_harmful_examples
+
+    def spy(model, train, failures=None, **options):
+        calls.append((model, train, failures, options["method"]))
+        return real(model, train, failures, **options)
+
+    monkeypatch.setattr(pipeline, "find_harmful_examples", spy)
+    result = repair_model(noisy["train"], noisy["val"], rounds=2, min_noise_rate=0.0)
+    assert len(calls) == len(result.rounds) == 2
+    (first, _, first_failures, method_first), (second, kept, failures, method_second) = calls
+    assert first is result.before
+    assert method_first == method_second == "default"
+    features, labels = noisy["train"]
+    rows = ~result.rounds[0]
+    np.testing.assert_array_equal(kept[0], features[rows])
+    np.testing.assert_array_equal(kept[1], labels[rows])
+    # A model trained on the kept rows (not the first one), scored with its own failures.
+    assert second is not first
+    refit = first.clone(with_curvature=False).fit(features[rows], labels[rows])
+    np.testing.assert_allclose(second.predict_proba(features), refit.predict_proba(features))
+    assert len(failures[1]) > 0
+    assert (second.predict(failures[0]) != failures[1]).all()
+    assert len(failures[1]) < len(first_failures[1])  # it fixes some of the first's failures
 
 
 def test_split_validation_partitions_the_rows():

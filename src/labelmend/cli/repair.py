@@ -69,7 +69,7 @@ def run(
         typer.Option(
             min=0,
             help="Unlearn exactly K examples (default: the expected label errors, "
-            "counted again on the rows kept after each round).",
+            "counted again on the rows kept when many labels look wrong).",
         ),
     ] = None,
     classes: ClassesOption = None,

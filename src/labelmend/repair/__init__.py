@@ -49,6 +49,7 @@ _EXPORTS = {
     "UNLEARN_METHODS": "unlearning",
     "unlearn": "unlearning",
     "EXPECTED_ERRORS_SHRINK": "k_selection",
+    "LATER_ROUNDS_NOISE_RATE": "k_selection",
     "REMOVAL_ROUNDS": "k_selection",
     "choose_k": "k_selection",
     "expected_errors": "k_selection",

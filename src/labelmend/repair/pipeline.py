@@ -31,6 +31,7 @@ from labelmend.repair.identify import (
 )
 from labelmend.repair.k_selection import (
     EXPECTED_ERRORS_SHRINK,
+    LATER_ROUNDS_NOISE_RATE,
     REMOVAL_ROUNDS,
     expected_errors,
     removal_rounds,
@@ -164,6 +165,7 @@ def repair_model(
     budget: int | None = None,
     shrink: float = EXPECTED_ERRORS_SHRINK,
     rounds: int = REMOVAL_ROUNDS,
+    min_noise_rate: float = LATER_ROUNDS_NOISE_RATE,
     heldout_fraction: float = 0.3,
     random_state: RandomState = 0,
     progress: Progress | None = None,
@@ -191,6 +193,9 @@ def repair_model(
         The factor on the expected number of label errors when no budget is given.
     rounds : int
         Most rounds of counting when no budget is given.
+    min_noise_rate : float
+        Rounds after the first only when the first count finds at least this share of
+        the training labels wrong.
     heldout_fraction : float
         Part of the validation set kept aside to measure the repair.
     random_state : int, Generator or None
@@ -263,17 +268,41 @@ def repair_model(
     extra: dict[str, float] = {}
     if budget is None:
 
-        def again(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
-            return fitting.out_of_fold_probs(
-                train_pair[0][rows],
-                train_pair[1][rows],
+        def again(
+            rows: npt.NDArray[np.intp],
+        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+            # The kept rows scored by the same method, on a model trained on them and
+            # its own targeting failures (the harm prior when it has none).
+            kept = (train_pair[0][rows], train_pair[1][rows])
+            probs = fitting.out_of_fold_probs(
+                *kept,
                 model=lambda: before.clone(with_curvature=False),
                 n_classes=before.n_classes,
                 random_state=rng,
             )
+            retrained = before.clone(with_curvature=False).fit(*kept)
+            wrong = split.targeting[
+                retrained.predict(val_features[split.targeting]) != val_labels[split.targeting]
+            ]
+            scoring = method if len(wrong) or method in HARM_PRIORS else "p_error"
+            kept_scores = find_harmful_examples(
+                retrained,
+                kept,
+                (val_features[wrong], val_labels[wrong]),
+                method=scoring,
+                pred_probs=probs,
+                random_state=rng,
+            )
+            return probs, kept_scores
 
         masks = removal_rounds(
-            train_pair[1], scores, pred_probs, again, shrink=shrink, rounds=rounds
+            train_pair[1],
+            scores,
+            pred_probs,
+            again,
+            shrink=shrink,
+            rounds=rounds,
+            min_noise_rate=min_noise_rate,
         )
         extra["expected_errors"] = expected_errors(train_pair[1], pred_probs)
         extra["k_first_round"] = float(masks[0].sum())
