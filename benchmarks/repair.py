@@ -23,13 +23,14 @@ retraining without the removed rows within 1.5 points of retraining without the 
 ones), then that case is repaired with it.
 
     python benchmarks/repair.py [--seeds 5] [--model linear] [--markdown] [--details]
-                                [--diagnose] [--workers 2]
+                                [--diagnose] [--workers 2] [--save runs.json]
     python benchmarks/repair.py --cnn [--seeds 5]   # a small CNN from a DataLoader
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -311,14 +312,14 @@ def shortfall(runs: list[dict[str, float]], rounds: int, min_noise_rate: float) 
 
 def loco_choice(grid: dict[tuple[str, float], list[dict[str, float]]], held_out: str) -> Choice:
     """The (shrink, rounds, least noise rate) with the least total :func:`shortfall` on
-    every injected case but ``held_out`` (ties: fewer rounds, the smaller shrink, the
-    lower rate)."""
+    every injected case but ``held_out`` (ties: the shrink nearest 1, Σ p_error as it
+    is; then fewer rounds; then the lower rate)."""
     others = {case for case, _ in grid if case != held_out and not case.startswith("music/")}
 
-    def score(choice: Choice) -> tuple[float, int, float, float]:
+    def score(choice: Choice) -> tuple[float, float, int, float]:
         shrink, rounds, rate = choice
         total = sum(shortfall(grid[case, shrink], rounds, rate) for case in others)
-        return total, rounds, shrink, rate
+        return total, abs(shrink - 1.0), rounds, rate
 
     return min(
         (
@@ -547,6 +548,7 @@ def main() -> None:
         "--diagnose", action="store_true", help="also k, flips found and gap per round"
     )
     parser.add_argument("--workers", type=int, default=2, help="processes for the runs")
+    parser.add_argument("--save", type=Path, help="also write every run's report as JSON")
     args = parser.parse_args()
     set_torch_threads(1)
     if args.cnn:
@@ -596,6 +598,10 @@ def main() -> None:
     )
     if args.diagnose:
         diagnose(grid, args.markdown)
+    if args.save:
+        grid_runs = {f"{case}, shrink {shrink}": runs for (case, shrink), runs in grid.items()}
+        runs = {"grid": grid_runs, "held_out": held_out}
+        args.save.write_text(json.dumps(runs, indent=1, default=float))
     if args.details:
         details(args.model, args.seeds, args.markdown)
 
