@@ -1,10 +1,15 @@
 """Readable at 80 columns and machine-readable (issue 13 point 6): every table of the
-store's commands fits 80 columns without cutting an id, and ``--json`` gives the same
-result as JSON; reading leaves the store as it was."""
+store's commands fits 80 columns without cutting an id, boxes on a terminal and plain
+text when piped, and ``--json`` gives the same result as JSON; reading leaves the store
+as it was."""
 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -103,3 +108,32 @@ def test_score_json_prints_the_count_status_reads(store):
     assert scored["score_run"] == status["score_run_id"] == 2
     assert scored["errors"] == status["errors"]
     assert scored["errors"]["decided"] == 1
+
+
+def test_boxes_on_a_terminal_and_plain_text_when_piped(store):
+    box = set("│┌┐└┘├┤")
+    piped = ok("status", *store)  # CliRunner's stdout is no terminal
+    assert not box & set(piped), piped
+    controller, terminal = pty.openpty()
+    done = subprocess.run(
+        [sys.executable, "-m", "labelmend", "status", *store],
+        stdout=terminal,
+        stderr=terminal,
+        env=dict(os.environ, COLUMNS="80"),
+        timeout=120,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert done.returncode == 0, shown
+    text = shown.decode()
+    assert box & set(text), text
+    assert "estimated label errors remaining" in text
