@@ -197,10 +197,10 @@ def sweep(data: NoisySet) -> dict[float, dict[str, float]]:
     """Our targets' quantities for each noise prior strength of :data:`PRIOR_GRID`."""
     is_error = data.is_error
     k = int(is_error.sum())
-    model = fit_noise_model(data.labels, data.probs)
     out = {}
     for strength in PRIOR_GRID:
-        block = BlockScores(data.probs, data.labels, model, model.likelihood(strength))
+        model = fit_noise_model(data.labels, data.probs, prior_strength=strength)
+        block = BlockScores(data.probs, data.labels, model)
         p_error = block.p_error
         default = np.argsort(-RANKING_METHODS[DEFAULT_METHOD].priority(block), kind="stable")
         by_error = np.argsort(-p_error, kind="stable")

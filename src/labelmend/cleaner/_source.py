@@ -99,6 +99,7 @@ class ProbabilitySource:
         block_rows: int | None = None,
         validate: bool = False,
         n_jobs: int | None = None,
+        max_rows: int | None = None,
     ) -> Iterator[T]:
         """Yield ``function(first_row, block)`` for every block of rows, in order.
 
@@ -107,14 +108,21 @@ class ProbabilitySource:
         when ``validate`` is set, and passed to ``function`` by the same worker. With
         ``n_jobs`` > 1 that many threads share the blocks (numpy releases the GIL), with
         at most one block more than threads in flight, so memory stays bounded.
-        ``n_jobs=None`` uses every core.
+        ``n_jobs=None`` uses every core. ``max_rows``: read only about that many rows,
+        in at least 64 blocks spread evenly over the input (a sample for estimates).
 
         >>> source = ProbabilitySource(np.full((5, 2), 0.5))
         >>> list(source.map_blocks(lambda start, block: block.shape, block_rows=2))
         [(2, 2), (2, 2), (1, 2)]
+        >>> list(source.map_blocks(lambda start, block: start, block_rows=1, max_rows=2))
+        [0, 2]
         """
         rows = block_rows or self.default_block_rows()
-        starts = range(0, self.n_samples, rows)
+        starts: Sequence[int] = range(0, self.n_samples, rows)
+        if max_rows is not None and max_rows < self.n_samples:
+            rows = max(1, min(rows, max_rows // 64))
+            every = -(-self.n_samples // rows) / max(1, max_rows // rows)
+            starts = sorted({int(i * every) * rows for i in range(max(1, max_rows // rows))})
 
         def work(start: int) -> T:
             block = self._read(start, min(start + rows, self.n_samples))

@@ -12,7 +12,8 @@ Glossary: N samples, K classes, ``labels`` (N,), ``pred_probs`` (N, K).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,14 +24,27 @@ THRESHOLD_TOLERANCE = 1e-6
 #: Thresholds below this are raised to it (cleanlab's lower bound).
 THRESHOLD_FLOOR = 2 * np.finfo(np.float64).eps
 #: Pseudo-counts per true class with which the noise matrix is shrunk towards symmetric
-#: noise at the same overall rate before it is used as a likelihood. Confident learning
-#: sees few samples of rare confusions; a zero cell would make the posterior deny any
-#: error between that pair of classes, however sure the model is. Shrinking towards
-#: symmetric noise (rather than mixing in a uniform matrix) adds no noise mass, so
-#: Σ p_error keeps confident learning's error rate, and the shrinkage fades as classes
-#: grow: a class seen n times keeps weight n / (n + 30) on its own column. Chosen by
-#: leave-one-set-out over the real-noise sets of benchmarks/quality.py.
-NOISE_PRIOR_STRENGTH = 30.0
+#: noise before it is used as a likelihood. Confident learning sees few samples of rare
+#: confusions; a zero cell would make the posterior deny any error between that pair of
+#: classes, however sure the model is. The shrinkage changes where the noise goes, not
+#: how much there is (that is :attr:`NoiseModel.scale`), and fades as classes grow: a
+#: class seen n times keeps weight n / (n + 300) on its own confusions. Chosen by
+#: leave-one-group-out over the real-noise sets of benchmarks/quality.py: the CIFAR-10
+#: sets and the music sets each choose 300 from {10, 30, 100, 300, 1000} when held out.
+NOISE_PRIOR_STRENGTH = 300.0
+#: Edges of the log10 bins in which self-confidences p[y] are counted for the noise-rate
+#: fit (bin 0 holds exact zeros, the last bin ends at 1). Per-bin sums keep each bin's
+#: exact mean, so 0.05-decade bins change the fitted rate by less than 1e-4.
+CONFIDENCE_EDGES = np.linspace(-12.0, 0.0, 241)
+#: Edges of the log10 bins of 1 − max p, per most probable class, for the anchors.
+ANCHOR_EDGES = np.linspace(-8.0, 0.0, 65)
+#: Most rows read (in evenly spaced blocks) to match Σ p_error to the error rate.
+SCALE_ROWS = 65536
+#: The anchors of class j are the most confident ANCHOR_SHARE of the rows whose most
+#: probable class is j: Patrini et al. (CVPR 2017) take each class's 97th percentile of
+#: p(j | x), which at K = 10 balanced classes is the top 30 % of a class's rows. Taken
+#: from the paper, not tuned here.
+ANCHOR_SHARE = 0.3
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -48,17 +62,22 @@ class ThresholdStats:
         Number of samples labelled k.
     zero_given : int
         Number of samples whose given label has probability exactly 0.
+    confidence_histogram : (2, B) float
+        Count and sum of the self-confidences p[y] in the bins of
+        :data:`CONFIDENCE_EDGES` (bin 0: exact zeros); empty (shape (2, 0)) when unknown.
     """
 
     given_prob_sums: FloatArray
     label_counts: IntArray
     zero_given: int = 0
+    confidence_histogram: FloatArray = field(default_factory=lambda: np.zeros((2, 0)))
 
     def __add__(self, other: ThresholdStats) -> ThresholdStats:
         return ThresholdStats(
             self.given_prob_sums + other.given_prob_sums,
             self.label_counts + other.label_counts,
             self.zero_given + other.zero_given,
+            _add_histograms(self.confidence_histogram, other.confidence_histogram),
         )
 
     @property
@@ -88,7 +107,190 @@ def threshold_stats(
         np.bincount(labels, weights=given, minlength=n_classes).astype(np.float64),
         np.bincount(labels, minlength=n_classes).astype(np.int64),
         int(np.count_nonzero(given == 0)),
+        _log_histogram(given, CONFIDENCE_EDGES),
     )
+
+
+def _add_histograms(first: FloatArray, second: FloatArray) -> FloatArray:
+    """Sum of two mergeable histograms, an empty one (size 0) adding nothing."""
+    if first.size == 0:
+        return second
+    if second.size == 0:
+        return first
+    return first + second
+
+
+def _log_histogram(
+    values: npt.NDArray[np.floating[Any]],
+    edges: FloatArray,
+    groups: npt.NDArray[np.intp] | None = None,
+    n_groups: int = 1,
+    weights: tuple[npt.NDArray[Any], ...] | None = None,
+) -> FloatArray:
+    """(1 + len(weights), n_groups · (len(edges) + 1)) count and sums of each of
+    ``weights`` (default: ``values`` alone) in log10 bins of ``values``.
+
+    Bin 0 of a group holds the values ≤ 10^edges[0] (exact zeros), bin b those in
+    (10^edges[b-1], 10^edges[b]] (the last bin, above 10^edges[-1], stays empty for
+    probabilities when edges end at 0). ``groups`` (n,) puts each value in a group
+    (default: one group); group g's bins start at g · (len(edges) + 1).
+
+    >>> _log_histogram(np.array([0.0, 0.5, 1.0]), np.array([-1.0, 0.0]))
+    array([[1. , 2. , 0. ],
+           [0. , 1.5, 0. ]])
+    """
+    width = edges.size + 1
+    with np.errstate(divide="ignore"):
+        logs = np.log10(np.asarray(values, dtype=np.float64))
+    index = np.searchsorted(edges, logs, side="left")
+    if groups is not None:
+        index += groups * width
+    size = n_groups * width
+    sums = [np.bincount(index, weights=w, minlength=size) for w in (weights or (values,))]
+    return np.stack([np.bincount(index, minlength=size).astype(np.float64), *sums])
+
+
+def anchor_histogram(
+    pred_probs: npt.NDArray[np.floating[Any]],
+    top: npt.NDArray[np.intp],
+    labels: npt.NDArray[np.intp],
+) -> FloatArray:
+    """(2, K · W) rows and given labels other than the most probable class, in log10
+    bins of 1 − max p, per most probable class ``top`` (n,); W = len(ANCHOR_EDGES) + 1.
+
+    The most confident rows of each class are its anchors (:func:`anchor_error_rate`).
+
+    >>> anchor_histogram(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 1]),
+    ...                  np.array([0, 0])).sum(axis=1)
+    array([2., 1.])
+    """
+    missing = 1.0 - pred_probs[np.arange(top.size), top].astype(np.float64)
+    differs = (labels != top).astype(np.float64)
+    return _log_histogram(missing, ANCHOR_EDGES, top, pred_probs.shape[1], (differs,))
+
+
+def flip_rate(histogram: FloatArray, n_classes: int, floor: float = 0.0) -> float:
+    """Maximum-likelihood rate η at which the given labels flip away from the model.
+
+    Each given label is taken to be drawn from the model's probabilities and then,
+    with probability η, replaced by one of the other K − 1 classes uniformly:
+    P(given = y | x) = (1 − η) p[y] + η (1 − p[y]) / (K − 1). The log-likelihood is
+    concave in η; its maximum over [0, (K − 1) / K] is found by bisection on the
+    derivative, from the binned self-confidences (``confidence_histogram``), each
+    counted as at least ``floor`` (the posterior's :attr:`NoiseModel.zero_floor`).
+    This is the label noise *beyond* what the model's probabilities already explain:
+    about 0 when the model was fitted on these labels and is calibrated (its
+    probabilities then hold the noise: :func:`anchor_error_rate`).
+
+    >>> rng = np.random.default_rng(0)
+    >>> p = np.full(20000, 0.9)  # the model: 90% on the true class, K = 2
+    >>> flipped = rng.random(20000) < 0.2  # labels flipped at 20%
+    >>> confidence = np.where(flipped ^ (rng.random(20000) < 0.1), 0.1, 0.9)
+    >>> round(flip_rate(_log_histogram(confidence, CONFIDENCE_EDGES), 2), 2)
+    0.2
+    """
+    counts, sums = histogram
+    if n_classes < 2 or counts.sum() == 0:
+        return 0.0
+    seen = counts > 0
+    counts, means = counts[seen], np.maximum(sums[seen] / counts[seen], floor)
+    k = float(n_classes)
+
+    def slope(eta: float) -> float:
+        likelihood = (1.0 - eta * k / (k - 1.0)) * means + eta / (k - 1.0)
+        with np.errstate(divide="ignore"):
+            return float(np.sum(counts * (1.0 - k * means) / np.maximum(likelihood, 0.0)))
+
+    low, high = 0.0, (k - 1.0) / k
+    if slope(low) <= 0:
+        return 0.0
+    if slope(high) >= 0:
+        return high
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if slope(middle) > 0 else (low, middle)
+    return (low + high) / 2
+
+
+def anchor_error_rate(histogram: FloatArray, n_classes: int) -> float:
+    """Share of given labels that differ from the model where it is surest: its anchors.
+
+    On the rows a model is surest of (Patrini et al. 2017) its most probable class is
+    the truth, so a given label that differs there is a label error. This sees the
+    noise even when the model's probabilities already hold it (a model fitted on the
+    noisy labels: its flip rate is about 0). It is low where people err mostly on hard
+    rows, and it counts the model's own mistakes among the anchors. For each class, the
+    most confident :data:`ANCHOR_SHARE` of the rows the model assigns to it
+    (:func:`anchor_histogram`); the share of them whose given label differs.
+
+    >>> probs = np.array([[0.7, 0.3]] * 10 + [[0.2, 0.8]] * 10)
+    >>> labels = np.array([0] * 10 + [1] * 9 + [0])
+    >>> round(anchor_error_rate(anchor_histogram(probs, probs.argmax(1), labels), 2), 3)
+    0.05
+    """
+    counts, differing = (part.reshape(n_classes, -1) for part in histogram)
+    rows = counts.sum(axis=1)
+    if rows.sum() == 0:
+        return 0.0
+    wanted = ANCHOR_SHARE * rows
+    before = np.cumsum(counts, axis=1) - counts
+    taken = np.clip(wanted[:, None] - before, 0.0, counts)
+    share = taken / np.where(counts > 0, counts, 1.0)
+    return float((share * differing).sum() / wanted.sum())
+
+
+def scale_terms(
+    labels: npt.NDArray[np.intp],
+    pred_probs: npt.NDArray[np.floating[Any]],
+    likelihood: npt.NDArray[np.floating[Any]],
+    floor: float,
+) -> FloatArray:
+    """(3, n) what p_error needs of each row to be recomputed for any noise scale s.
+
+    Rows: a = Σ_{j≠y} q[j] T[y, j], q[y] and 1 − T[y, y], with q = max(p, floor) and T
+    the unscaled likelihood (pass it in the probabilities' dtype); under
+    T_s = I + s (T − I), p_error = s a / (s a + q[y] (1 − s (1 − T[y, y])))
+    (:func:`matching_scale`).
+
+    >>> scale_terms(np.array([0]), np.array([[0.5, 0.5]]), np.array([[0.8, 0.1], [0.2, 0.9]]), 0.0)
+    array([[0.05],
+           [0.5 ],
+           [0.2 ]])
+    """
+    rows = np.arange(labels.size)
+    floored = np.maximum(pred_probs, pred_probs.dtype.type(floor)) if floor > 0 else pred_probs
+    own = floored[rows, labels].astype(np.float64)
+    diagonal = np.diagonal(likelihood)[labels].astype(np.float64)
+    weighted = np.einsum("ij,ij->i", np.take(likelihood, labels, axis=0), floored)
+    weighted = weighted.astype(np.float64)
+    return np.stack([weighted - own * diagonal, own, 1.0 - diagonal])
+
+
+def matching_scale(terms: FloatArray, errors: float, largest: float) -> float:
+    """The noise scale s in [0, ``largest``] at which Σ p_error over the rows of
+    ``terms`` (:func:`scale_terms`) equals ``errors``; ``largest`` if it cannot.
+
+    Each row's p_error rises with s, so the sum does too: bisection.
+
+    >>> terms = np.array([[0.05, 0.05], [0.5, 0.5], [0.2, 0.2]])
+    >>> round(matching_scale(terms, 0.2, 4.0), 3)
+    0.909
+    """
+    other, own, lost = terms
+
+    def total(scale: float) -> float:
+        odds = scale * other
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_error = odds / (odds + own * (1.0 - scale * lost))
+        return float(np.nansum(p_error))
+
+    if total(largest) <= errors:
+        return largest
+    low, high = 0.0, largest
+    for _ in range(50):
+        middle = (low + high) / 2
+        low, high = (middle, high) if total(middle) < errors else (low, middle)
+    return (low + high) / 2
 
 
 def zero_cells(pred_probs: npt.NDArray[np.floating[Any]]) -> int:
@@ -104,12 +306,14 @@ def confident_pairs(
     labels: npt.NDArray[np.intp],
     pred_probs: npt.NDArray[np.floating[Any]],
     thresholds: FloatArray,
+    top: npt.NDArray[np.intp] | None = None,
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Second pass over one block: (given, true guess) of every confidently placed sample.
 
     A sample counts towards the class whose probability reaches that class's threshold;
     when several do, towards the most probable class (as in cleanlab). Four passes over
-    the block: the comparison, the first confident class, the next one, and the argmax.
+    the block: the comparison, the first confident class, the next one, and the argmax
+    (``top``, each row's most probable class, when the caller has it already).
 
     >>> confident_pairs(np.array([0, 1]), np.array([[.9, .1], [.6, .4]]), np.array([.5, .5]))
     (array([0, 1]), array([0, 0]))
@@ -120,7 +324,9 @@ def confident_pairs(
     some = confident[rows, first]
     confident[rows, first] = False
     several = confident[rows, confident.argmax(axis=1)]
-    guess = np.where(several, pred_probs.argmax(axis=1), first)
+    if top is None:
+        top = pred_probs.argmax(axis=1)
+    guess = np.where(several, top, first)
     return labels[some], guess[some]
 
 
@@ -165,6 +371,21 @@ class NoiseModel:
         lifting zeros; at most 1 / K). 0 when no given label has probability 0. A model
         that puts zero mass on a given label is wrong there about this often, so such
         labels get p_error < 1, ordered by how strongly the other classes speak.
+    error_rate : float or None
+        Estimated share of wrong labels: the larger of two estimates that each see the
+        noise from one side, the flip rate beyond the model's probabilities
+        (:func:`flip_rate`, maximum likelihood of the given labels; about 0 when the
+        model was fitted on these labels and holds the noise itself) and the share of
+        given labels that differ from the model where it is surest
+        (:func:`anchor_error_rate`), and at least 1 / (N + 2) (Laplace's rule of
+        succession: no data set is declared certainly clean). None for a model built
+        from counts alone.
+    scale : float or None
+        The factor s of the likelihood's noise, T = I + s (T_cl − I), chosen so that
+        Σ p_error over the data equals ``error_rate`` × N (:func:`matching_scale`).
+        None keeps confident learning's own noise.
+    prior_strength : float
+        Pseudo-counts of the shrinkage towards symmetric noise (:meth:`likelihood`).
     """
 
     thresholds: FloatArray
@@ -173,6 +394,9 @@ class NoiseModel:
     noise_matrix: FloatArray
     class_prior: FloatArray
     zero_floor: float = 0.0
+    error_rate: float | None = None
+    scale: float | None = None
+    prior_strength: float = NOISE_PRIOR_STRENGTH
 
     @property
     def n_classes(self) -> int:
@@ -184,26 +408,33 @@ class NoiseModel:
         mass (not Σ p_error, which rankings and score runs call ``estimated_errors``)."""
         return float(self.confident_joint.sum() - np.trace(self.confident_joint))
 
-    def likelihood(self, prior_strength: float = NOISE_PRIOR_STRENGTH) -> FloatArray:
+    def likelihood(self) -> FloatArray:
         """(K, K) P(given = s | true = t) for posteriors, columns summing to 1.
 
-        The confident joint plus ``prior_strength`` pseudo-counts per true class spread
+        The confident joint plus :attr:`prior_strength` pseudo-counts per true class spread
         as symmetric noise at the joint's own error rate η (1 − η on the diagonal, η /
         (K − 1) elsewhere), normalised per column. η = (off-diagonal count + 1) / (N + 2)
         (Laplace's rule of succession), so a joint without off-diagonal counts does not
-        rule errors out.
+        rule errors out. That is the *shape* of the noise (which classes are confused
+        with which); when :attr:`scale` is known, its amount is then set by it,
+        T = I + s (T − I), so that Σ p_error equals the estimated error count.
+        Confident learning's own amount is not used: it counts every confident
+        disagreement, and a model that errs more often than the labels do (a strong
+        model on nearly clean labels) makes it count model mistakes as label errors.
 
         >>> stats = ThresholdStats(np.array([1.6, 0.9]), np.array([2, 2]))
-        >>> model = NoiseModel.from_counts(stats, np.array([[2, 0], [1, 1]]))
-        >>> model.likelihood(0.0).round(2)
+        >>> model = NoiseModel.from_counts(stats, np.array([[2, 0], [1, 1]]), prior_strength=0)
+        >>> model.likelihood().round(2)
         array([[0.67, 0.  ],
                [0.33, 1.  ]])
-        >>> model.likelihood(2.0).round(2)
+        >>> dataclasses.replace(model, prior_strength=2.0).likelihood().round(2)
         array([[0.67, 0.22],
                [0.33, 0.78]])
+        >>> dataclasses.replace(model, prior_strength=2.0, scale=0.5).likelihood().round(2)
+        array([[0.83, 0.11],
+               [0.17, 0.89]])
         """
-        if prior_strength < 0:
-            raise ValueError(f"prior_strength must be ≥ 0. Got {prior_strength}.")
+        prior_strength = self.prior_strength
         k = self.n_classes
         joint = self.confident_joint
         # Rule of succession: a joint with no off-diagonal count still allows errors.
@@ -218,19 +449,54 @@ class NoiseModel:
         # A class with neither counts nor prior keeps its label.
         counts[:, empty] = 0.0
         counts[empty, empty] = 1.0
+        if self.scale is not None:
+            diagonal = 1.0 - self.scale * (1.0 - np.diagonal(counts))
+            counts *= self.scale
+            np.fill_diagonal(counts, diagonal)
         return counts
+
+    @property
+    def largest_scale(self) -> float:
+        """The largest noise scale :attr:`scale` may take.
+
+        Two bounds: every diagonal cell of the likelihood keeps at least 1 / K (a label
+        is never less likely right than a uniform guess), and the likelihood's own
+        share of wrong labels stays at most 1 − (1 − η)², with η = :attr:`error_rate`:
+        the noise counted twice, once inside probabilities fitted on the noisy labels
+        and once more by the likelihood, never more. Without the second bound,
+        probabilities that do not support the estimated count (an under-confident
+        model, whose clean rows would have to carry the missing errors) would blow the
+        noise up to nonsense.
+        """
+        lost = 1.0 - np.diagonal(dataclasses.replace(self, scale=None).likelihood())
+        largest = (1.0 - 1.0 / self.n_classes) / max(float(lost.max()), 1e-12)
+        if self.error_rate is not None:
+            twice = 1.0 - (1.0 - self.error_rate) ** 2
+            largest = min(largest, twice / max(float(self.class_prior @ lost), 1e-12))
+        return largest
 
     @classmethod
     def from_counts(
-        cls, stats: ThresholdStats, raw_joint: IntArray, zero_cells: int = 0
+        cls,
+        stats: ThresholdStats,
+        raw_joint: IntArray,
+        zero_cells: int = 0,
+        anchors: FloatArray | None = None,
+        *,
+        prior_strength: float = NOISE_PRIOR_STRENGTH,
     ) -> NoiseModel:
         """Calibrate raw confident counts into a noise model (cleanlab's calibration).
 
         Every class keeps at least one confident sample of its own on the diagonal, rows
         are rescaled to the number of samples given each label, and the noise matrix is
         clipped as cleanlab does. ``zero_cells`` is the number of probabilities exactly
-        0 (counted only when ``stats.zero_given`` > 0).
+        0 (counted only when ``stats.zero_given`` > 0). ``anchors`` is the summed
+        :func:`anchor_histogram`; with it and ``stats.confidence_histogram`` the model
+        gets its :attr:`error_rate` (its :attr:`scale` needs one more pass over the
+        data: :func:`labelmend.cleaner.ranking.fit_noise_model_in_parts`).
         """
+        if prior_strength < 0:
+            raise ValueError(f"prior_strength must be ≥ 0. Got {prior_strength}.")
         joint = raw_joint.astype(np.float64)
         np.fill_diagonal(joint, np.maximum(np.diagonal(joint), 1.0))
         row_sums = np.maximum(joint.sum(axis=1, keepdims=True), 1e-100)
@@ -242,7 +508,23 @@ class NoiseModel:
         floor = 0.0
         if stats.zero_given and zero_cells:
             floor = min(stats.zero_given / zero_cells, 1.0 / stats.label_counts.size)
-        return cls(stats.thresholds, stats.label_counts, joint, noise_matrix, prior, floor)
+        rate = None
+        k = stats.label_counts.size
+        if anchors is not None and stats.confidence_histogram.size:
+            flips = flip_rate(stats.confidence_histogram, k, floor)
+            # Laplace's rule of succession as a floor: data never prove labels clean.
+            succession = 1.0 / (stats.label_counts.sum() + 2.0)
+            rate = max(flips, anchor_error_rate(anchors, k), succession)
+        return cls(
+            stats.thresholds,
+            stats.label_counts,
+            joint,
+            noise_matrix,
+            prior,
+            floor,
+            rate,
+            prior_strength=prior_strength,
+        )
 
 
 def _clip_noise_rates(noise_matrix: FloatArray) -> FloatArray:

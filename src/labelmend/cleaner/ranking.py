@@ -6,6 +6,7 @@ Glossary: N samples, K classes, ``labels`` (N,) ints in [0, K), ``pred_probs`` (
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import operator
 from collections.abc import Callable, Iterable, Sequence
@@ -25,9 +26,15 @@ from labelmend._validation import (
 from labelmend.cleaner._source import ProbabilitySource
 from labelmend.cleaner.cost import fix_probabilities
 from labelmend.cleaner.noise import (
+    ANCHOR_EDGES,
+    NOISE_PRIOR_STRENGTH,
+    SCALE_ROWS,
     NoiseModel,
     ThresholdStats,
+    anchor_histogram,
     confident_pairs,
+    matching_scale,
+    scale_terms,
     threshold_stats,
     zero_cells,
 )
@@ -153,48 +160,83 @@ def _joint_part(
     count_zeros: bool,
     block_rows: int | None,
     n_jobs: int | None,
-) -> tuple[npt.NDArray[np.int64], int]:
-    """Second pass over one part: its raw confident joint (K, K) and, when
-    ``count_zeros``, its number of zero probabilities; blocks validated.
+) -> tuple[npt.NDArray[np.int64], int, npt.NDArray[np.float64]]:
+    """Second pass over one part: its raw confident joint (K, K), when ``count_zeros``
+    its number of zero probabilities, and its :func:`anchor_histogram`; blocks validated.
 
     The second pass reads every value anyway, so it also validates the blocks;
     thresholds computed from invalid rows are never used.
     """
 
     def second_pass(start: int, block: npt.NDArray[np.floating[Any]]) -> Any:
-        pairs = confident_pairs(labels[start : start + len(block)], block, thresholds)
-        return pairs, zero_cells(block) if count_zeros else 0
+        top = block.argmax(axis=1)
+        given = labels[start : start + len(block)]
+        pairs = confident_pairs(given, block, thresholds, top)
+        return pairs, zero_cells(block) if count_zeros else 0, anchor_histogram(block, top, given)
 
     k = source.n_classes
     joint = np.zeros((k, k), dtype=np.int64)
     zeros = 0
-    for (given, guess), block_zeros in source.map_blocks(
+    anchors = np.zeros((2, k * (ANCHOR_EDGES.size + 1)))
+    for (given, guess), block_zeros, block_anchors in source.map_blocks(
         second_pass, block_rows=block_rows, validate=True, n_jobs=n_jobs
     ):
         np.add.at(joint, (given, guess), 1)
         zeros += block_zeros
-    return joint, zeros
+        anchors += block_anchors
+    return joint, zeros, anchors
+
+
+def _scale_part(
+    labels: npt.NDArray[np.intp],
+    source: ProbabilitySource,
+    *,
+    likelihood: npt.NDArray[np.float64],
+    floor: float,
+    block_rows: int | None,
+    n_jobs: int | None,
+) -> npt.NDArray[np.float64]:
+    """Third pass over a sample of one part (at most :data:`SCALE_ROWS` rows, evenly
+    spread): its :func:`scale_terms`, shape (3, n)."""
+    likelihood = likelihood.astype(source.dtype)
+    terms = source.map_blocks(
+        lambda start, block: scale_terms(
+            labels[start : start + len(block)], block, likelihood, floor
+        ),
+        block_rows=block_rows,
+        n_jobs=n_jobs,
+        max_rows=SCALE_ROWS,
+    )
+    return np.concatenate(list(terms), axis=1)
 
 
 def fit_noise_model_in_parts(
-    map_parts: PartMap[Any], *, block_rows: int | None = None, n_jobs: int | None = None
+    map_parts: PartMap[Any],
+    *,
+    block_rows: int | None = None,
+    n_jobs: int | None = None,
+    prior_strength: float = NOISE_PRIOR_STRENGTH,
 ) -> NoiseModel:
     """Confident learning in two passes over a dataset held in one or many parts.
 
     The one fit behind :func:`fit_noise_model` (one part, in memory) and
     :func:`labelmend.scale.rank_dataset` (one part per shard, possibly on a cluster):
     per-class thresholds summed over every part, then the confident joint counted with
-    those thresholds in every part.
+    those thresholds in every part, then, on a sample of rows, the noise scale at which
+    Σ p_error equals the estimated error count (:attr:`NoiseModel.scale`).
 
     Parameters
     ----------
     map_parts : callable(stage, function) -> iterable
         Applies ``function(labels, source)`` to every part (labels (n,), a
         :class:`ProbabilitySource` of (n, K)) and returns the results in order;
-        ``stage`` ("statistics", "confident joint") names the pass for progress bars.
+        ``stage`` ("statistics", "confident joint", "noise scale") names the pass for
+        progress bars.
         ``function`` is picklable, so parts may be processed on other machines.
     block_rows, n_jobs : int, optional
         Rows per block and threads within each part.
+    prior_strength : float
+        Pseudo-counts of the noise matrix's shrinkage (:attr:`NoiseModel.prior_strength`).
 
     Examples
     --------
@@ -219,8 +261,20 @@ def fit_noise_model_in_parts(
         _joint_part, thresholds=stats.thresholds, count_zeros=stats.zero_given > 0, **options
     )
     counts = list(map_parts("confident joint", second))
-    joint = np.sum([part_joint for part_joint, _ in counts], axis=0)
-    return NoiseModel.from_counts(stats, joint, sum(zeros for _, zeros in counts))
+    joint = np.sum([part[0] for part in counts], axis=0)
+    anchors = np.sum([part[2] for part in counts], axis=0)
+    model = NoiseModel.from_counts(
+        stats, joint, sum(part[1] for part in counts), anchors, prior_strength=prior_strength
+    )
+    if model.error_rate is None:
+        return model
+    third = functools.partial(
+        _scale_part, likelihood=model.likelihood(), floor=model.zero_floor, **options
+    )
+    terms = np.concatenate(list(map_parts("noise scale", third)), axis=1)
+    sampled = terms.shape[1] / max(int(stats.label_counts.sum()), 1)
+    errors = model.error_rate * stats.label_counts.sum() * sampled
+    return dataclasses.replace(model, scale=matching_scale(terms, errors, model.largest_scale))
 
 
 def fit_noise_model(
@@ -231,8 +285,9 @@ def fit_noise_model(
     normalize: bool = False,
     block_rows: int | None = None,
     n_jobs: int | None = None,
+    prior_strength: float = NOISE_PRIOR_STRENGTH,
 ) -> NoiseModel:
-    """Estimate the label noise of a dataset by confident learning, in two streaming passes.
+    """Estimate the label noise of a dataset, in three streaming passes.
 
     Parameters
     ----------
@@ -244,6 +299,8 @@ def fit_noise_model(
         Rows per block (default: about 4 MiB of probabilities).
     n_jobs : int, optional
         Threads working on blocks; None or -1 uses every core.
+    prior_strength : float
+        Pseudo-counts of the noise matrix's shrinkage (:attr:`NoiseModel.prior_strength`).
 
     Examples
     --------
@@ -253,7 +310,7 @@ def fit_noise_model(
     1.0
     """
     checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)
-    return _fit_noise_model(checked, source, block_rows, n_jobs)
+    return _fit_noise_model(checked, source, block_rows, n_jobs, prior_strength)
 
 
 def _fit_noise_model(
@@ -261,10 +318,14 @@ def _fit_noise_model(
     source: ProbabilitySource,
     block_rows: int | None,
     n_jobs: int | None,
+    prior_strength: float = NOISE_PRIOR_STRENGTH,
 ) -> NoiseModel:
     """:func:`fit_noise_model_in_parts` on one part, held in memory."""
     return fit_noise_model_in_parts(
-        lambda _stage, function: [function(labels, source)], block_rows=block_rows, n_jobs=n_jobs
+        lambda _stage, function: [function(labels, source)],
+        block_rows=block_rows,
+        n_jobs=n_jobs,
+        prior_strength=prior_strength,
     )
 
 
@@ -450,8 +511,8 @@ def rank_samples(
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> rank_samples(labels, probs)[["sample_id", "suggested_label", "p_error"]].head(2)
        sample_id  suggested_label   p_error
-    0          5                0  0.861190
-    1          1                0  0.072464
+    0          5                0  0.949686
+    1          1                0  0.198939
     """
     scores = score_samples(
         labels,
@@ -533,7 +594,7 @@ def expected_errors_curve(ranking: pd.DataFrame) -> npt.NDArray[np.float64]:
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> expected_errors_curve(rank_samples(labels, probs)).round(2)
-    array([0.86, 0.93, 1.01, 1.06, 1.09, 1.13])
+    array([0.95, 1.15, 1.35, 1.5 , 1.6 , 1.7 ])
     """
     _check_ranking(ranking, "expected_errors_curve")
     ordered = ranking.sort_values("rank", kind="stable")["p_error"].to_numpy()
