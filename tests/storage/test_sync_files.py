@@ -151,7 +151,7 @@ def test_dawid_skene_uncertainty_enters_the_error_count(store_url, tmp_path):
     # the queue the ranking built.)
     doubtful = [s for s, p in p_wrong.items() if p > 0.1]
     assert doubtful
-    assert set(doubtful) <= set(items["id"][:5])
+    assert set(doubtful) <= set(order[:5])
     for sample in doubtful:
         assert 0.2 < p_wrong[sample] < 0.5
         assert current[sample] == truth[sample]

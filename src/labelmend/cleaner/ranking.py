@@ -28,12 +28,15 @@ from labelmend.cleaner.cost import fix_probabilities
 from labelmend.cleaner.noise import (
     ANCHOR_EDGES,
     NOISE_PRIOR_STRENGTH,
+    RATE_PRIOR_ROWS,
     SCALE_ROWS,
     NoiseModel,
     ThresholdStats,
     anchor_histogram,
     confident_pairs,
     matching_scale,
+    p_error_sum,
+    pooled_error_rate,
     scale_terms,
     threshold_stats,
     zero_cells,
@@ -216,14 +219,17 @@ def fit_noise_model_in_parts(
     block_rows: int | None = None,
     n_jobs: int | None = None,
     prior_strength: float = NOISE_PRIOR_STRENGTH,
+    rate_prior_rows: float = RATE_PRIOR_ROWS,
 ) -> NoiseModel:
     """Confident learning in two passes over a dataset held in one or many parts.
 
     The one fit behind :func:`fit_noise_model` (one part, in memory) and
     :func:`labelmend.scale.rank_dataset` (one part per shard, possibly on a cluster):
     per-class thresholds summed over every part, then the confident joint counted with
-    those thresholds in every part, then, on a sample of rows, the noise scale at which
-    Σ p_error equals the estimated error count (:attr:`NoiseModel.scale`).
+    those thresholds in every part, then, on a sample of rows, confident learning's
+    amount of noise (Σ p_error under the unscaled likelihood), pooled with the labels'
+    own estimate (:func:`~labelmend.cleaner.noise.pooled_error_rate`), and the noise
+    scale at which Σ p_error equals that pooled count (:attr:`NoiseModel.scale`).
 
     Parameters
     ----------
@@ -237,6 +243,9 @@ def fit_noise_model_in_parts(
         Rows per block and threads within each part.
     prior_strength : float
         Pseudo-counts of the noise matrix's shrinkage (:attr:`NoiseModel.prior_strength`).
+    rate_prior_rows : float
+        Pseudo-rows of the prior on the share of wrong labels
+        (:func:`~labelmend.cleaner.noise.pooled_error_rate`).
 
     Examples
     --------
@@ -272,9 +281,12 @@ def fit_noise_model_in_parts(
         _scale_part, likelihood=model.likelihood(), floor=model.zero_floor, **options
     )
     terms = np.concatenate(list(map_parts("noise scale", third)), axis=1)
-    sampled = terms.shape[1] / max(int(stats.label_counts.sum()), 1)
-    errors = model.error_rate * stats.label_counts.sum() * sampled
-    return dataclasses.replace(model, scale=matching_scale(terms, errors, model.largest_scale))
+    n_samples = int(stats.label_counts.sum())
+    counted = p_error_sum(terms, 1.0) / max(terms.shape[1], 1)
+    rate = pooled_error_rate(model.error_rate, counted, n_samples, rate_prior_rows)
+    model = dataclasses.replace(model, error_rate=rate)
+    scale = matching_scale(terms, rate * terms.shape[1], model.largest_scale)
+    return dataclasses.replace(model, scale=scale)
 
 
 def fit_noise_model(
@@ -286,6 +298,7 @@ def fit_noise_model(
     block_rows: int | None = None,
     n_jobs: int | None = None,
     prior_strength: float = NOISE_PRIOR_STRENGTH,
+    rate_prior_rows: float = RATE_PRIOR_ROWS,
 ) -> NoiseModel:
     """Estimate the label noise of a dataset, in three streaming passes.
 
@@ -301,6 +314,9 @@ def fit_noise_model(
         Threads working on blocks; None or -1 uses every core.
     prior_strength : float
         Pseudo-counts of the noise matrix's shrinkage (:attr:`NoiseModel.prior_strength`).
+    rate_prior_rows : float
+        Pseudo-rows of the prior on the share of wrong labels
+        (:func:`~labelmend.cleaner.noise.pooled_error_rate`).
 
     Examples
     --------
@@ -310,7 +326,7 @@ def fit_noise_model(
     1.0
     """
     checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)
-    return _fit_noise_model(checked, source, block_rows, n_jobs, prior_strength)
+    return _fit_noise_model(checked, source, block_rows, n_jobs, prior_strength, rate_prior_rows)
 
 
 def _fit_noise_model(
@@ -319,6 +335,7 @@ def _fit_noise_model(
     block_rows: int | None,
     n_jobs: int | None,
     prior_strength: float = NOISE_PRIOR_STRENGTH,
+    rate_prior_rows: float = RATE_PRIOR_ROWS,
 ) -> NoiseModel:
     """:func:`fit_noise_model_in_parts` on one part, held in memory."""
     return fit_noise_model_in_parts(
@@ -326,6 +343,7 @@ def _fit_noise_model(
         block_rows=block_rows,
         n_jobs=n_jobs,
         prior_strength=prior_strength,
+        rate_prior_rows=rate_prior_rows,
     )
 
 
@@ -511,8 +529,8 @@ def rank_samples(
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> rank_samples(labels, probs)[["sample_id", "suggested_label", "p_error"]].head(2)
        sample_id  suggested_label   p_error
-    0          5                0  0.949686
-    1          1                0  0.198939
+    0          5                0  0.863000
+    1          1                0  0.076227
     """
     scores = score_samples(
         labels,
@@ -594,7 +612,7 @@ def expected_errors_curve(ranking: pd.DataFrame) -> npt.NDArray[np.float64]:
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> labels = [0, 0, 0, 1, 1, 1]
     >>> expected_errors_curve(rank_samples(labels, probs)).round(2)
-    array([0.95, 1.15, 1.35, 1.5 , 1.6 , 1.7 ])
+    array([0.86, 0.94, 1.02, 1.07, 1.11, 1.14])
     """
     _check_ranking(ranking, "expected_errors_curve")
     ordered = ranking.sort_values("rank", kind="stable")["p_error"].to_numpy()

@@ -64,7 +64,7 @@ def expected_errors(labels: Any, pred_probs: Any) -> float:
 
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> round(expected_errors([0, 0, 0, 1, 1, 1], probs), 2)
-    1.7
+    1.14
     """
     return float(score_samples(labels, pred_probs).p_error.sum())
 
@@ -77,7 +77,7 @@ def choose_k(
 
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> choose_k([0, 0, 0, 1, 1, 1], probs)[0]
-    2
+    1
     """
     if not 0.0 < shrink <= 2.0:
         raise InputError(f"shrink must lie in (0, 2]. Got {shrink}.")

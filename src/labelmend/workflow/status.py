@@ -69,7 +69,7 @@ def errors_remaining(
     ...     _ = workflow.set_label(s, "d", "dog")  # an expert fixes the suspicious one
     ...     after = workflow.dataset_status(s).errors
     >>> print(before, "->", after)
-    1.0 (95% interval 0.0–2.1) -> 0.2 (95% interval 0.0–1.0)
+    1.0 (95% interval 0.0–2.2) -> 0.2 (95% interval 0.0–1.1)
     """
     if ranking is None:
         keys, p_error = reads.ranked_p_error(session, run)
