@@ -15,7 +15,8 @@ Per set: every selector's mean ± sd, the default − the best peer (self_confid
 normalized_margin, ce_minus_entropy, ActiveLab) at each checkpoint (mean and sd of the
 per-seed paired differences), and the default's share of the oracle at 10% of N. Then
 the constants of the default priority chosen leave-one-data-set-out: the exponent of the
-fixability factor and the error weight's log-odds range (:data:`VARIANTS`), picked on the
+fixability factor and the error weight's log-odds range (:data:`FORMS`), and the
+smoothing of the confusion the factor reads (:data:`SMOOTHINGS`), each picked on the
 other data sets and scored on the held-out one. The three CIFAR sets share the test
 images and the model's probabilities, and the two music sets share everything but the
 mode, so each of the two groups is held out whole. Also the speed of a 6 selectors ×
@@ -40,7 +41,13 @@ from rich.markdown import Markdown
 from threadpoolctl import threadpool_limits
 
 from labelmend.cleaner import dawid_skene, fit_noise_model
-from labelmend.cleaner.scores import ERROR_LOG_ODDS_RANGE, BlockScores, error_weight
+from labelmend.cleaner.scores import (
+    ERROR_LOG_ODDS_RANGE,
+    EXPERT_PRIOR_STRENGTH,
+    BlockScores,
+    error_weight,
+    fix_table,
+)
 from labelmend.datasets import cifar10n, music_genre
 from labelmend.jobs import write_study
 from labelmend.simulator import SELECTORS, AnnotatorModel, Features, Ranking, SelectorState
@@ -51,30 +58,51 @@ console = Console(width=160)
 CHECKS = ("noise_fixed@5%", "noise_fixed@10%", "noise_fixed@20%")
 PEERS = ("self_confidence", "normalized_margin", "ce_minus_entropy", "activelab")
 #: Variants of the default priority tried leave-one-data-set-out: (exponent of the
-#: fixability factor, the error weight's log-odds range). The first is the default.
+#: fixability factor, the error weight's log-odds range, pseudo-counts per class of the
+#: confusion the fixability reads, whether that confusion takes p_error's amount of noise
+#: rather than confident learning's). The first is the default. Two families, each chosen
+#: with the other constants at their shipped values: the factor's form (exponent and
+#: range) and its smoothing (EXPERT_PRIOR_STRENGTH; p_error's own, NOISE_PRIOR_STRENGTH,
+#: is chosen on benchmarks/quality.py and is one of the candidates).
+Variant = tuple[float, tuple[float, float], float, bool]
 RANGES = tuple((low, high) for low in (-6.0, -4.0, -2.0) for high in (5.0, 6.0, 8.0))
-VARIANTS = (
-    (1.0, ERROR_LOG_ODDS_RANGE),
-    (0.0, ERROR_LOG_ODDS_RANGE),
-    (0.5, ERROR_LOG_ODDS_RANGE),
-    *((1.0, other) for other in RANGES if other != ERROR_LOG_ODDS_RANGE),
+EXPERT_STRENGTHS = (10.0, 30.0, 100.0, 300.0)
+DEFAULT: Variant = (1.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False)
+FORMS: tuple[Variant, ...] = (
+    DEFAULT,
+    (0.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False),
+    (0.5, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False),
+    *(
+        (1.0, other, EXPERT_PRIOR_STRENGTH, False)
+        for other in RANGES
+        if other != ERROR_LOG_ODDS_RANGE
+    ),
 )
+SMOOTHINGS: tuple[Variant, ...] = tuple(
+    (1.0, ERROR_LOG_ODDS_RANGE, strength, scaled)
+    for scaled in (False, True)
+    for strength in EXPERT_STRENGTHS
+)
+VARIANTS = tuple(dict.fromkeys(FORMS + SMOOTHINGS))
 
 
-def variant_name(variant: tuple[float, tuple[float, float]]) -> str:
-    """``default`` for the shipped variant, else e.g. ``fix^0.5 w(-4,6)``."""
-    if variant == VARIANTS[0]:
+def variant_name(variant: Variant) -> str:
+    """``default`` for the shipped variant, else e.g. ``fix^0.5 w(-4,6) s30``
+    (``s30η``: the confusion scaled to p_error's amount)."""
+    if variant == DEFAULT:
         return "default"
-    exponent, (low, high) = variant
-    return f"fix^{exponent:g} w({low:g},{high:g})"
+    exponent, (low, high), strength, scaled = variant
+    return f"fix^{exponent:g} w({low:g},{high:g}) s{strength:g}" + "η" * scaled
 
 
-def _variant(variant: tuple[float, tuple[float, float]], state: SelectorState) -> Ranking:
-    """error_weight(p_error; range) × fixability^exponent / E[annotations]."""
+def _variant(variant: Variant, state: SelectorState) -> Ranking:
+    """error_weight(p_error; range) × fixability(strength)^exponent / E[annotations]."""
     probs = state.pred_probs
     assert probs is not None
-    exponent, log_odds_range = variant
-    block = BlockScores(probs, state.labels, fit_noise_model(state.labels, probs, n_jobs=1))
+    exponent, log_odds_range, strength, scaled = variant
+    model = fit_noise_model(state.labels, probs, n_jobs=1)
+    fixes = fix_table(model, strength, model.scale if scaled else None)
+    block = BlockScores(probs, state.labels, model, fix_table=fixes)
     weight = error_weight(block.p_error, log_odds_range)
     priority = weight * block.fixability**exponent / block.expected_annotations
     return Ranking(priority, block.p_error, block.p_error)
@@ -167,16 +195,17 @@ def target_row(name: str, runs: pd.DataFrame, selector: str) -> dict[str, object
 
 
 def leave_one_out(
-    results: dict[str, pd.DataFrame], groups: dict[str, str]
+    results: dict[str, pd.DataFrame], groups: dict[str, str], family: tuple[Variant, ...]
 ) -> tuple[pd.DataFrame, str]:
-    """Choose the variant on the other groups (mean gap over checkpoints), score it here.
+    """Choose the variant of ``family`` on the other groups (mean gap over checkpoints),
+    score it here.
 
     Also returns the variant chosen on every set.
     """
     margin = {
         (setting, variant): paired(runs, variant_name(variant), list(PEERS)).mean().mean()
         for setting, runs in results.items()
-        for variant in VARIANTS
+        for variant in family
     }
     rows = []
     for group in dict.fromkeys(groups.values()):
@@ -184,18 +213,20 @@ def leave_one_out(
         train = [s for s in results if groups[s] != group]
         if not train:
             continue
-        chosen = max(VARIANTS, key=lambda v: np.mean([margin[s, v] for s in train]))
+        chosen = max(family, key=lambda v: np.mean([margin[s, v] for s in train]))
         for setting in held:
             row = target_row(setting, results[setting], variant_name(chosen))
-            exponent, (low, high) = chosen
+            exponent, (low, high), strength, scaled = chosen
+            amount = "p_error's" if scaled else "confident learning's"
             rows.append(
                 {
                     "held out": setting,
-                    "chosen on the others": f"exponent {exponent:g}, range ({low:g}, {high:g})",
+                    "chosen on the others": f"exponent {exponent:g}, range ({low:g}, {high:g}), "
+                    f"{strength:g} pseudo-counts, {amount} amount",
                     **row,
                 }
             )
-    best = max(VARIANTS, key=lambda v: np.mean([margin[s, v] for s in results]))
+    best = max(family, key=lambda v: np.mean([margin[s, v] for s in results]))
     held_out = pd.DataFrame(rows).drop(columns="set") if rows else pd.DataFrame()
     return held_out, variant_name(best)
 
@@ -266,13 +297,14 @@ def main() -> None:
         "difference) and share of the oracle at 10% of N (targets: ≥ 0 each, ≥ 90%)",
         args,
     )
-    held_out, best = leave_one_out(results, groups)
-    table(
-        held_out,
-        "Leave one group of data sets out: the priority's constants chosen on the other "
-        f"groups, scored on the held-out set (chosen on every set: {best})",
-        args,
-    )
+    for family, what in ((FORMS, "the factor's form"), (SMOOTHINGS, "the factor's smoothing")):
+        held_out, best = leave_one_out(results, groups, family)
+        table(
+            held_out,
+            f"Leave one group of data sets out, {what}: chosen on the other groups, scored "
+            f"on the held-out set (chosen on every set: {best})",
+            args,
+        )
     speed()
 
 

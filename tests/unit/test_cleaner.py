@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 import numpy as np
@@ -31,6 +32,7 @@ from labelmend.cleaner import (
     select_batch,
     threshold_stats,
 )
+from labelmend.cleaner.scores import EXPERT_PRIOR_STRENGTH
 from labelmend.errors import InputError
 from labelmend.simulator.relabel import outcome_probabilities
 from tests import synthetic
@@ -289,6 +291,41 @@ def test_default_priority_defers_errors_in_a_class_pair_the_labellers_confuse():
     priority = RANKING_METHODS["errors_per_annotation"].priority(block)
     assert block.error_weight[0] <= block.error_weight[1] * 1.5
     assert priority[1] > priority[0]
+
+
+def test_fixability_reads_the_labellers_confusion_at_its_own_smoothing():
+    # 60 labels per class, half of the 0/1 labels confused with the other class. p_error's
+    # likelihood is smoothed with 300 pseudo-counts per class and scaled to its own amount
+    # of noise, which flattens that confusion (a wrong 0 for a true 1 looks fixable,
+    # 0.81); the fixability reads it with EXPERT_PRIOR_STRENGTH pseudo-counts and
+    # confident learning's amount, where experts who answer like the labellers repeat it.
+    probs = np.array([[0.01, 0.99, 0.0], [0.01, 0.0, 0.99]])
+    labels = np.zeros(2, dtype=int)
+    stats = ThresholdStats(np.full(3, 0.5), np.full(3, 60))
+    joint = np.array([[36, 24, 0], [24, 36, 0], [0, 0, 60]])
+    model = NoiseModel.from_counts(stats, joint, prior_strength=300.0)
+    model = dataclasses.replace(model, scale=0.5, error_rate=0.1)
+    block = BlockScores(probs, labels, model)
+    flattened = fix_probabilities(model.likelihood())[labels, block.alternative]
+    assert flattened[0] > 0.8
+    assert block.fixability[0] < 0.5 < 0.9 < block.fixability[1]
+    # Neither p_error's smoothing nor its noise scale reaches the experts' confusion.
+    for other in (dataclasses.replace(model, prior_strength=10.0, scale=2.0), model):
+        np.testing.assert_allclose(BlockScores(probs, labels, other).fixability, block.fixability)
+    expert = dataclasses.replace(model, prior_strength=EXPERT_PRIOR_STRENGTH, scale=None)
+    np.testing.assert_allclose(
+        block.fixability, fix_probabilities(expert.likelihood())[labels, block.alternative]
+    )
+    # ... and the experts' smoothing does not reach p_error (the posterior under p_error's
+    # own likelihood), on either path.
+    joint_post = probs * model.likelihood()[labels]
+    p_error = 1.0 - joint_post[np.arange(2), labels] / joint_post.sum(axis=1)
+    np.testing.assert_allclose(block.p_error, p_error)
+    assert not np.allclose(BlockScores(probs, labels, expert).p_error, p_error)
+    scored = score_samples(labels, probs, noise_model=model, n_jobs=1)
+    np.testing.assert_allclose(scored.p_error, p_error)
+    priority = RANKING_METHODS["errors_per_annotation"].priority(block)
+    np.testing.assert_allclose(scored.priority, priority)
 
 
 def sparse_problem(seed: int = 0):

@@ -24,7 +24,6 @@ from labelmend._validation import (
     check_unique,
 )
 from labelmend.cleaner._source import ProbabilitySource
-from labelmend.cleaner.cost import fix_probabilities
 from labelmend.cleaner.noise import (
     ANCHOR_EDGES,
     NOISE_PRIOR_STRENGTH,
@@ -43,12 +42,12 @@ from labelmend.cleaner.noise import (
 )
 from labelmend.cleaner.scores import (
     AMBIGUITY_THRESHOLD,
-    COST_TERMS,
     DEFAULT_DIFFICULTY,
     DEFAULT_METHOD,
     DIFFICULTY_METHODS,
     RANKING_METHODS,
     BlockScores,
+    fix_table,
 )
 from labelmend.errors import InputError
 
@@ -433,12 +432,12 @@ def score_samples(
     suggested = np.empty(n, dtype=np.intp)
 
     likelihood = noise_model.likelihood()
-    fix_table = fix_probabilities(likelihood, max_terms=COST_TERMS)
+    fixes = fix_table(noise_model)
     likelihood = likelihood.astype(source.dtype)
 
     def score_block(start: int, block: npt.NDArray[np.floating[Any]]) -> None:
         rows = slice(start, start + len(block))
-        scores = BlockScores(block, checked[rows], noise_model, likelihood, fix_table)
+        scores = BlockScores(block, checked[rows], noise_model, likelihood, fixes)
         out["p_error"][rows] = scores.p_error
         out["correctness"][rows] = ranking_method.correctness(scores)
         out["difficulty"][rows] = difficulty_of(scores)

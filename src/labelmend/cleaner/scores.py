@@ -15,6 +15,7 @@ label-blind difficulty in [0, 1].
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -38,6 +39,17 @@ COST_TERMS = 4
 #: below the low end, linear in the log-odds up to the high end, 1 from there on. Kept
 #: by leave-one-group-out over the simulator's sets (benchmarks/simulation.py).
 ERROR_LOG_ODDS_RANGE = (-4.0, 6.0)
+#: Pseudo-counts per true class of the confusion the default priority's fixability reads
+#: (:func:`fix_table`): the same confident joint as p_error's likelihood, smoothed less
+#: (p_error: :data:`~labelmend.cleaner.noise.NOISE_PRIOR_STRENGTH`) and at confident
+#: learning's amount of noise. The two answer different questions: p_error needs rare
+#: confusions kept possible, the fixability how reliably experts who answer like the
+#: labellers settle each class pair, which strong smoothing flattens. Chosen by
+#: leave-one-group-out over {10, 30, 100, 300} × {confident learning's amount, p_error's}
+#: in benchmarks/simulation.py: held-out CIFAR and every set together choose 30 with
+#: confident learning's amount; held-out music 10 (CIFAR's candidates tie within 0.05
+#: points of noise fixed).
+EXPERT_PRIOR_STRENGTH = 30.0
 #: Smallest probability inside logarithms.
 _TINY = 1e-12
 
@@ -63,6 +75,34 @@ def error_weight(
     return np.minimum(1.0, np.logaddexp(0.0, log_odds - low) / (high - low))
 
 
+def fix_table(
+    noise_model: NoiseModel,
+    prior_strength: float = EXPERT_PRIOR_STRENGTH,
+    scale: float | None = None,
+) -> FloatArray:
+    """(K, K) P(a review settles on t | given y, true t), ``[y, t]``, for the fixability.
+
+    :func:`~labelmend.cleaner.cost.fix_probabilities` of experts answering like the
+    labelling process: the noise model's likelihood smoothed with ``prior_strength``
+    pseudo-counts per class (:data:`EXPERT_PRIOR_STRENGTH`) and, with ``scale`` None,
+    confident learning's own amount of noise (the noise scale is fitted to the given
+    labels' share of errors, which is not how often experts err; pass
+    ``noise_model.scale`` for that amount instead).
+
+    >>> from labelmend.cleaner.noise import NoiseModel, ThresholdStats
+    >>> stats = ThresholdStats(np.array([0.5, 0.5]), np.array([10, 10]))
+    >>> model = NoiseModel.from_counts(stats, np.array([[8, 2], [0, 10]]))
+    >>> fix_table(model, prior_strength=0.0).round(2)  # a true 1 labelled 0: 0.69
+    array([[1.  , 0.69],
+           [1.  , 0.97]])
+    >>> fix_table(model).round(2)  # smoothed: a true 0 labelled 1 is no longer sure
+    array([[0.99, 0.73],
+           [0.8 , 0.98]])
+    """
+    experts = dataclasses.replace(noise_model, prior_strength=prior_strength, scale=scale)
+    return fix_probabilities(experts.likelihood(), max_terms=COST_TERMS)
+
+
 class BlockScores:
     """Lazily computed quantities for one block of samples.
 
@@ -78,7 +118,7 @@ class BlockScores:
         ``noise_model.likelihood()`` in the probabilities' dtype; pass it when scoring
         many blocks so that it is computed once.
     fix_table : (K, K) array, optional
-        ``fix_probabilities(noise_model.likelihood(), max_terms=COST_TERMS)``, likewise.
+        :func:`fix_table` of the noise model, likewise.
 
     Examples
     --------
@@ -213,13 +253,14 @@ class BlockScores:
         """(n,) P(a review settles on :attr:`alternative` if that is the true class).
 
         Experts are taken to answer like the labelling process the noise model describes
-        (its likelihood, the same one the posterior uses): a class pair that process
-        confuses often is hard to fix, because the experts repeat the confusion.
-        Exact under the plurality protocol (:func:`~labelmend.cleaner.cost.fix_probabilities`).
+        (its likelihood, smoothed with :data:`EXPERT_PRIOR_STRENGTH` pseudo-counts rather
+        than the posterior's): a class pair that process confuses often is hard to fix,
+        because the experts repeat the confusion. Exact under the plurality protocol
+        (:func:`fix_table`).
         """
         table = self._fix_table
         if table is None:
-            table = fix_probabilities(self.noise_model.likelihood(), max_terms=COST_TERMS)
+            table = fix_table(self.noise_model)
         return table[self.labels, self.alternative]
 
     @cached_property
