@@ -280,6 +280,9 @@ def fit_noise_model_in_parts(
         _scale_part, likelihood=model.likelihood(), floor=model.zero_floor, **options
     )
     terms = np.concatenate(list(map_parts("noise scale", third)), axis=1)
+    # One column order whatever the rows' order: the float sums below then round the
+    # same way, so no score depends on how the rows were shuffled.
+    terms = terms[:, np.lexsort(terms)]
     n_samples = int(stats.label_counts.sum())
     counted = p_error_sum(terms, 1.0) / max(terms.shape[1], 1)
     rate = pooled_error_rate(model.error_rate, counted, n_samples, rate_prior_rows)
