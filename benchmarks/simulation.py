@@ -48,9 +48,16 @@ from labelmend.cleaner.scores import (
     error_weight,
     fix_table,
 )
-from labelmend.datasets import cifar10n, music_genre
+from labelmend.datasets import MultiAnnotatorData, cifar10n, music_genre
 from labelmend.jobs import write_study
-from labelmend.simulator import SELECTORS, AnnotatorModel, Features, Ranking, SelectorState
+from labelmend.simulator import (
+    SELECTORS,
+    AnnotatorModel,
+    Features,
+    Ranking,
+    SelectorState,
+    fit_crowd,
+)
 from labelmend.simulator.study import NoiseLevel, StudyResult, run_study
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -84,6 +91,8 @@ SMOOTHINGS: tuple[Variant, ...] = tuple(
     for strength in EXPERT_STRENGTHS
 )
 VARIANTS = tuple(dict.fromkeys(FORMS + SMOOTHINGS))
+#: Numbers of item difficulty levels tried for the crowd experts (1: Dawid–Skene).
+LEVELS = (1, 2, 3)
 
 
 def variant_name(variant: Variant) -> str:
@@ -132,12 +141,12 @@ def settings(names: list[str] | None) -> list[Setting]:
         DATA / "label-errors/cross_validated_predicted_probabilities/cifar10_test_set_pyx.npy"
     )
     cifar = AnnotatorModel.from_counts(counts)
-    crowd = cifar10n(DATA / "cifar-10n")
-    cifar_n = AnnotatorModel.from_dawid_skene(dawid_skene(crowd.annotations), cifar.true_labels)
+    # CIFAR-10N's annotators never saw the test images: each image's difficulty is drawn
+    # from the fit's prior, independently of the image.
+    cifar_n = crowd_experts(cifar10n(DATA / "cifar-10n"), cifar.true_labels)
     music = music_genre(DATA / "music-genre")
-    music_model = AnnotatorModel.from_dawid_skene(
-        dawid_skene(music.annotations, n_classes=len(music.classes)), music.true_labels
-    )
+    # Music's experts answer the annotated songs: difficulty drawn given each song's answers.
+    music_model = crowd_experts(music, music.true_labels, music.annotations)
     music_features = Features(music.features, music.test_features, music.test_labels)
 
     def study(annotators: AnnotatorModel, temperature: float, **options: object):
@@ -165,6 +174,154 @@ def settings(names: list[str] | None) -> list[Setting]:
         ),
     ]
     return [s for s in every if names is None or s.name in names]
+
+
+def crowd_experts(
+    crowd: MultiAnnotatorData, true_labels: np.ndarray, annotations: np.ndarray | None = None
+) -> AnnotatorModel:
+    """Experts from Dawid–Skene with item difficulty fitted on ``crowd``'s answers and gold
+    labels, with the number of levels chosen by held-out log-likelihood
+    (:func:`choose_levels`); each item's level and attractor drawn once (seed 0), from
+    the prior or given ``annotations`` (the same annotators' answers to these items)."""
+    levels = choose_levels(crowd)
+    model = fit_crowd(crowd.annotations, crowd.true_labels, n_levels=levels)
+    level, attractor = model.draw_items(true_labels, annotations=annotations, random_state=0)
+    probs = model.answer_probs(true_labels, levels=level, attractors=attractor)
+    return AnnotatorModel.from_probs(probs, true_labels=true_labels)
+
+
+def _halves(n_items: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Two folds of the items (seed 0): (fitted on, held out)."""
+    order = np.random.default_rng(0).permutation(n_items)
+    return [(order[::2], order[1::2]), (order[1::2], order[::2])]
+
+
+def choose_levels(crowd: MultiAnnotatorData) -> int:
+    """Difficulty levels in LEVELS with the best log-likelihood of held-out items' answers
+    (two folds of the items); remembered per data set."""
+    key = (crowd.annotations.shape, len(crowd.classes))
+    if key not in _CHOSEN_LEVELS:
+        _CHOSEN_LEVELS[key] = _choose_levels(crowd)
+    return _CHOSEN_LEVELS[key]
+
+
+_CHOSEN_LEVELS: dict[tuple[tuple[int, ...], int], int] = {}
+
+
+def _choose_levels(crowd: MultiAnnotatorData) -> int:
+
+    def held_out(levels: int) -> float:
+        scores = [
+            fit_crowd(
+                crowd.annotations[fit],
+                crowd.true_labels[fit],
+                n_levels=levels,
+                n_classes=len(crowd.classes),
+            ).log_likelihood_of(crowd.annotations[held], crowd.true_labels[held])
+            for fit, held in _halves(len(crowd.true_labels))
+        ]
+        return float(np.mean(scores))
+
+    return max(LEVELS, key=held_out)
+
+
+def answer_statistics(annotations: np.ndarray, truth: np.ndarray, k: int) -> np.ndarray:
+    """Items whose majority answer is wrong (ties broken at random, in expectation), and
+    the mean and sd over items of the share of wrong answers; items with answers only."""
+    item, worker = np.nonzero(annotations >= 0)
+    counts = np.zeros((len(annotations), k))
+    np.add.at(counts, (item, annotations[item, worker]), 1.0)
+    counts = counts[counts.sum(axis=1) > 0]
+    truth = truth[np.nonzero((annotations >= 0).any(axis=1))[0]]
+    rows = np.arange(len(counts))
+    tied = counts == counts.max(axis=1, keepdims=True)
+    wrong_majority = 1.0 - tied[rows, truth] / tied.sum(axis=1)
+    wrong_share = 1.0 - counts[rows, truth] / counts.sum(axis=1)
+    return np.array([wrong_majority.mean(), wrong_share.mean(), wrong_share.std()])
+
+
+def _redraw(annotations: np.ndarray, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``annotations`` with each answer redrawn from ``probs`` (A, K), in nonzero order."""
+    item, worker = np.nonzero(annotations >= 0)
+    cdf = np.cumsum(probs, axis=1)
+    drawn = (rng.random(len(item))[:, None] * cdf[:, -1:] >= cdf).sum(axis=1)
+    redrawn = np.full_like(annotations, -1)
+    redrawn[item, worker] = np.minimum(drawn, probs.shape[1] - 1)
+    return redrawn
+
+
+def faithfulness(draws: int = 5) -> pd.DataFrame:
+    """Simulated against real answers on held-out items, for CIFAR-10N and music.
+
+    Two folds of the items: each annotator model is fitted on one half and redraws the
+    real answers (same items, same annotators) of the other half, ``draws`` times; real
+    and simulated statistics (:func:`answer_statistics`) are averaged over both folds.
+    Dawid–Skene as before (unsupervised, class-level confusions) against the fit with
+    item difficulty (gold labels, levels by :func:`choose_levels`, each held-out item's
+    level and attractor drawn from the prior). Then, in-sample, the experts as the
+    simulator uses them (a random annotator per answer).
+    """
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, crowd in (
+        ("cifar10n", cifar10n(DATA / "cifar-10n")),
+        ("music", music_genre(DATA / "music-genre")),
+    ):
+        k, levels = len(crowd.classes), choose_levels(crowd)
+        found: dict[str, list[np.ndarray]] = {}
+        for fit, held in _halves(len(crowd.true_labels)):
+            answers, truth = crowd.annotations[held], crowd.true_labels[held]
+            item, worker = np.nonzero(answers >= 0)
+            plain = dawid_skene(crowd.annotations[fit], n_classes=k).confusions
+            hard = fit_crowd(
+                crowd.annotations[fit], crowd.true_labels[fit], n_levels=levels, n_classes=k
+            )
+            found.setdefault("real", []).append(answer_statistics(answers, truth, k))
+            for _ in range(draws):
+                redrawn = _redraw(answers, plain[worker, truth[item]], rng)
+                found.setdefault("Dawid–Skene", []).append(answer_statistics(redrawn, truth, k))
+                level, attractor = hard.draw_items(truth, random_state=rng)
+                probs = hard.answer_probs(
+                    truth[item], levels=level[item], attractors=attractor[item], annotators=worker
+                )
+                redrawn = _redraw(answers, probs, rng)
+                found.setdefault(f"with difficulty ({levels} levels)", []).append(
+                    answer_statistics(redrawn, truth, k)
+                )
+        # As the benchmark uses them: one random annotator per answer (a mixture), fitted
+        # on every item (in-sample); levels drawn as in settings().
+        given = crowd.annotations if name == "music" else None
+        for model, experts in (
+            (
+                "Dawid–Skene, as the benchmark used it",
+                AnnotatorModel.from_dawid_skene(
+                    dawid_skene(crowd.annotations, n_classes=k), crowd.true_labels
+                ),
+            ),
+            (
+                "with difficulty, as the benchmark uses it",
+                crowd_experts(crowd, crowd.true_labels, given),
+            ),
+        ):
+            item, _ = np.nonzero(crowd.annotations >= 0)
+            found[model] = [
+                answer_statistics(
+                    _redraw(crowd.annotations, experts.probs[item], rng), crowd.true_labels, k
+                )
+                for _ in range(draws)
+            ]
+        for model, values in found.items():
+            wrong_majority, mean, sd = np.mean(values, axis=0)
+            rows.append(
+                {
+                    "set": name,
+                    "answers": model,
+                    "wrong majority": f"{wrong_majority:.1%}",
+                    "wrong share, mean": f"{mean:.3f}",
+                    "wrong share, sd": f"{sd:.3f}",
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def paired(runs: pd.DataFrame, selector: str, against: list[str]) -> pd.DataFrame:
@@ -291,6 +448,12 @@ def main() -> None:
             write_study(study, Path(args.out) / setting.name)
         results[setting.name], groups[setting.name] = study.runs, setting.group
         targets.append(target_row(setting.name, study.runs, "default"))
+    table(
+        faithfulness(),
+        "Are the crowd experts faithful? Real answers of held-out items against answers "
+        "redrawn for the same items and annotators (two folds of the items, 5 draws)",
+        args,
+    )
     table(
         pd.DataFrame(targets),
         "Default − best peer (points of noise fixed; mean ± sd over seeds of the paired "

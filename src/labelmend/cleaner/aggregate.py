@@ -115,6 +115,27 @@ class DawidSkene:
         return self.posterior.argmax(axis=1).astype(np.intp)
 
 
+def long_form(annotations: Any, n_classes: int | None) -> tuple[IntArray, IntArray, IntArray, int]:
+    """(item, annotator, answer) of each answer in an (N, M) matrix (-1 = missing), and K.
+
+    K is ``n_classes``, or the largest answer + 1.
+
+    >>> long_form(np.array([[0, -1], [1, 0]]), None)[2].tolist()
+    [0, 1, 0]
+    """
+    matrix = np.asarray(annotations)
+    if matrix.ndim != 2 or matrix.shape[0] == 0:
+        raise InputError(f"annotations must have shape (N, M). Got shape {matrix.shape}.")
+    if matrix.dtype.kind not in "iu":
+        raise InputError(f"annotations must be integers (-1 = missing). Got {matrix.dtype}.")
+    item, worker = np.nonzero(matrix >= 0)
+    answer = matrix[item, worker].astype(np.intp)
+    k = int(answer.max()) + 1 if n_classes is None and answer.size else (n_classes or 0)
+    if answer.size == 0 or answer.max() >= k:
+        raise InputError(f"annotations must hold labels in [0, {k}) with -1 for missing.")
+    return item.astype(np.intp), worker.astype(np.intp), answer, k
+
+
 def dawid_skene(
     annotations: Any,
     *,
@@ -140,17 +161,8 @@ def dawid_skene(
     >>> dawid_skene(votes).labels.tolist()
     [0, 1, 0, 1]
     """
-    matrix = np.asarray(annotations)
-    if matrix.ndim != 2 or matrix.shape[0] == 0:
-        raise InputError(f"annotations must have shape (N, M). Got shape {matrix.shape}.")
-    if matrix.dtype.kind not in "iu":
-        raise InputError(f"annotations must be integers (-1 = missing). Got {matrix.dtype}.")
-    item, worker = np.nonzero(matrix >= 0)
-    answer = matrix[item, worker].astype(np.intp)
-    k = int(answer.max()) + 1 if n_classes is None else n_classes
-    if answer.size == 0 or answer.max() >= k:
-        raise InputError(f"annotations must hold labels in [0, {k}) with -1 for missing.")
-    n, m = matrix.shape
+    item, worker, answer, k = long_form(annotations, n_classes)
+    n, m = np.shape(annotations)
     # Start from the vote shares (majority vote, soft).
     posterior = np.zeros((n, k))
     np.add.at(posterior, (item, answer), 1.0)

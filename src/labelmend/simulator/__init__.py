@@ -12,6 +12,7 @@ from labelmend.simulator.annotators import (
     initial_labels,
     sharpened,
 )
+from labelmend.simulator.crowd import CrowdModel, fit_crowd
 from labelmend.simulator.relabel import draw_streams, relabel
 from labelmend.simulator.selectors import MODEL_FREE, SELECTORS, Ranking, SelectorState
 from labelmend.simulator.simulation import (
@@ -29,12 +30,14 @@ __all__ = [
     "MODEL_FREE",
     "SELECTORS",
     "AnnotatorModel",
+    "CrowdModel",
     "Features",
     "Ranking",
     "RunResult",
     "SelectorState",
     "annotation_grid",
     "draw_streams",
+    "fit_crowd",
     "initial_labels",
     "relabel",
     "sharpened",
