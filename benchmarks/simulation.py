@@ -5,11 +5,16 @@ Sets (../shared/data; README there), each with 5 seeds, noise fixed at 5/10/20% 
 - ``cifar10h-T2``, ``cifar10h-T1.5``: CIFAR-10H's ~51 answers per test image as the
   experts, initial labels drawn from their distribution sharpened at T, label-errors'
   out-of-fold CIFAR-10 probabilities (static: rank once);
-- ``cifar10n``: CIFAR-10N's annotators (Dawid–Skene confusions fitted on the training
-  set) answering the CIFAR-10 test images, same probabilities (static);
-- ``music-static``, ``music-active``: music genre's MTurk annotators (Dawid–Skene), a
-  logistic regression retrained out-of-fold on the current labels (active: re-rank and
-  retrain every 35 annotations).
+- ``cifar10n``: CIFAR-10N's annotators (Dawid–Skene with item difficulty,
+  :func:`~labelmend.simulator.fit_crowd`, fitted on the training set) answering the
+  CIFAR-10 test images, each image's difficulty drawn from the prior, same
+  probabilities (static);
+- ``music-static``, ``music-active``: music genre's MTurk annotators (the same model,
+  each song's difficulty drawn given its answers), a logistic regression retrained
+  out-of-fold on the current labels (active: re-rank and retrain every 35 annotations).
+
+Also how faithful the crowd experts are (:func:`faithfulness`): real answers of
+held-out items against answers redrawn by Dawid–Skene and by the fit with difficulty.
 
 Per set: every selector's mean ± sd, the default − the best peer (self_confidence,
 normalized_margin, ce_minus_entropy, ActiveLab) at each checkpoint (mean and sd of the
