@@ -110,14 +110,14 @@ def variant_name(variant: Variant) -> str:
 
 
 def _variant(variant: Variant, state: SelectorState) -> Ranking:
-    """error_weight(p_error; range) × fixability(strength)^exponent / E[annotations]."""
+    """error_weight(plain p_error; range) × fixability(strength)^exponent / E[annotations]."""
     probs = state.pred_probs
     assert probs is not None
     exponent, log_odds_range, strength, scaled = variant
     model = fit_noise_model(state.labels, probs, n_jobs=1)
     fixes = fix_table(model, strength, model.scale if scaled else None)
     block = BlockScores(probs, state.labels, model, fix_table=fixes)
-    weight = error_weight(block.p_error, log_odds_range)
+    weight = error_weight(block.plain_p_error, log_odds_range)
     priority = weight * block.fixability**exponent / block.expected_annotations
     return Ranking(priority, block.p_error, block.p_error)
 

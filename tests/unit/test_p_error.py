@@ -28,6 +28,8 @@ from labelmend.cleaner.noise import (
     anchor_error_rate,
     anchor_histogram,
     flip_rate,
+    p_error_sum,
+    scale_terms,
     threshold_stats,
 )
 from labelmend.fitting import out_of_fold_probs
@@ -261,9 +263,9 @@ def test_the_scale_from_a_sample_of_rows_matches_the_whole(monkeypatch):
     whole = score_samples(labels, probs)
     seen = []
 
-    def matching_scale(terms, errors, largest):
+    def matching_scale(terms, errors, largest, temperature=1.0):
         seen.append((terms.shape[1], errors))
-        return noise.matching_scale(terms, errors, largest)
+        return noise.matching_scale(terms, errors, largest, temperature)
 
     monkeypatch.setattr(ranking, "SCALE_ROWS", 4000)
     monkeypatch.setattr(ranking, "matching_scale", matching_scale)
@@ -286,3 +288,60 @@ def test_under_confident_probabilities_do_not_blow_the_noise_up():
     model = score_samples(labels, probs).noise_model
     assert model.scale == pytest.approx(model.largest_scale)
     assert np.diagonal(model.likelihood()).min() > 0.8
+
+
+@settings(max_examples=60, deadline=None)
+@given(sparse_problems(), st.floats(1.0, 4.0), st.floats(0.05, 1.0))
+def test_tempered_p_error_is_a_monotone_probability_that_keeps_the_order_within_a_class(
+    problem, temperature, step
+):
+    labels, probs = problem
+    fitted = score_samples(labels, probs).noise_model
+    model = dataclasses.replace(fitted, temperature=temperature, tempered_scale=fitted.scale)
+    plain = BlockScores(probs, labels, dataclasses.replace(fitted, temperature=1.0))
+    block = BlockScores(probs, labels, model)
+    p_error, rows = block.p_error, np.arange(labels.size)
+    assert np.all((p_error >= 0) & (p_error <= 1))
+    if model.zero_floor > 0:
+        assert np.all(p_error[probs[rows, labels] == 0] < 1)
+    # The same formula as the scale's bisection, so Σ p_error is what was matched.
+    terms = scale_terms(
+        labels, probs, dataclasses.replace(model, scale=None).likelihood(), model.zero_floor
+    )
+    scale = model.tempered_scale
+    assert p_error.sum() == pytest.approx(
+        p_error_sum(terms, scale, temperature), rel=1e-9, abs=1e-12
+    )
+    # The posterior it belongs to: the given label keeps 1 − p_error, the suggestion
+    # is its most probable class.
+    posterior = block.posterior
+    np.testing.assert_allclose(posterior.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_allclose(posterior[rows, labels], 1.0 - p_error, atol=1e-12)
+    best = posterior.max(axis=1)
+    assert np.all(posterior[rows, block.suggested_label] >= best - 1e-9)
+    # More mass on the given label never raises p_error.
+    surer = (1 - step) * probs
+    surer[rows, labels] += step
+    assert np.all(BlockScores(surer, labels, model).p_error <= p_error + 1e-12)
+    # The queue's error weight reads the plain posterior, whatever the temperature.
+    np.testing.assert_array_equal(block.error_weight, plain.error_weight)
+    # Within a given class the temperature changes how sure p_error is, not the order.
+    for label in np.unique(labels):
+        members = labels == label
+        before, after = plain.p_error[members], p_error[members]
+        lower = before[:, None] < before[None, :] - 1e-9
+        assert np.all((after[:, None] <= after[None, :] + 1e-12)[lower])
+
+
+def test_an_over_confident_model_is_tempered_and_a_calibrated_one_is_not():
+    labels, probs, _ = calibrated_world(0.05, seed=2)
+    # The same model, over-confident: its probabilities raised to the power 1.5.
+    sharp = probs**1.5 / (probs**1.5).sum(axis=1, keepdims=True)
+    calibrated, tempered = score_samples(labels, probs), score_samples(labels, sharp)
+    assert calibrated.noise_model.temperature < 1.05
+    # Some of the over-confidence is read as label noise (the two are confounded in
+    # the given labels), so the fit stays below 1.5, well above 1.
+    assert 1.2 < tempered.noise_model.temperature < 1.6
+    # The temperature moves p_error, not the amount of noise it sums to.
+    model = tempered.noise_model
+    assert tempered.p_error.sum() == pytest.approx(model.error_rate * labels.size, rel=1e-6)

@@ -29,10 +29,12 @@ from labelmend.cleaner.noise import (
     NOISE_PRIOR_STRENGTH,
     RATE_PRIOR_ROWS,
     SCALE_ROWS,
+    TEMPERATURE_CELLS,
     NoiseModel,
     ThresholdStats,
     anchor_histogram,
     confident_pairs,
+    fit_temperature,
     matching_scale,
     p_error_sum,
     pooled_error_rate,
@@ -212,6 +214,27 @@ def _scale_part(
     return np.concatenate(list(terms), axis=1)
 
 
+def _sample_part(
+    labels: npt.NDArray[np.intp],
+    source: ProbabilitySource,
+    *,
+    block_rows: int | None,
+    n_jobs: int | None,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Fourth pass over a sample of one part (at most :data:`TEMPERATURE_CELLS` / K
+    rows, evenly spread): its labels (n,) and probabilities (n, K), for
+    :func:`~labelmend.cleaner.noise.fit_temperature`."""
+    blocks = list(
+        source.map_blocks(
+            lambda start, block: (labels[start : start + len(block)], block.astype(np.float64)),
+            block_rows=block_rows,
+            n_jobs=n_jobs,
+            max_rows=max(1, TEMPERATURE_CELLS // source.n_classes),
+        )
+    )
+    return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
+
+
 def fit_noise_model_in_parts(
     map_parts: PartMap[Any],
     *,
@@ -227,16 +250,19 @@ def fit_noise_model_in_parts(
     per-class thresholds summed over every part, then the confident joint counted with
     those thresholds in every part, then, on a sample of rows, confident learning's
     amount of noise (Σ p_error under the unscaled likelihood), pooled with the labels'
-    own estimate (:func:`~labelmend.cleaner.noise.pooled_error_rate`), and the noise
-    scale at which Σ p_error equals that pooled count (:attr:`NoiseModel.scale`).
+    own estimate (:func:`~labelmend.cleaner.noise.pooled_error_rate`), then, on a
+    smaller sample, the temperature of the model's evidence
+    (:func:`~labelmend.cleaner.noise.fit_temperature`), and the noise scales at which
+    Σ p_error equals that pooled count without and with that temperature
+    (:attr:`NoiseModel.scale`, :attr:`NoiseModel.tempered_scale`).
 
     Parameters
     ----------
     map_parts : callable(stage, function) -> iterable
         Applies ``function(labels, source)`` to every part (labels (n,), a
         :class:`ProbabilitySource` of (n, K)) and returns the results in order;
-        ``stage`` ("statistics", "confident joint", "noise scale") names the pass for
-        progress bars.
+        ``stage`` ("statistics", "confident joint", "noise scale", "temperature") names
+        the pass for progress bars.
         ``function`` is picklable, so parts may be processed on other machines.
     block_rows, n_jobs : int, optional
         Rows per block and threads within each part.
@@ -287,8 +313,22 @@ def fit_noise_model_in_parts(
     counted = p_error_sum(terms, 1.0) / max(terms.shape[1], 1)
     rate = pooled_error_rate(model.error_rate, counted, n_samples, rate_prior_rows)
     model = dataclasses.replace(model, error_rate=rate)
-    scale = matching_scale(terms, rate * terms.shape[1], model.largest_scale)
-    return dataclasses.replace(model, scale=scale)
+    errors, largest = rate * terms.shape[1], model.largest_scale
+    samples = list(map_parts("temperature", functools.partial(_sample_part, **options)))
+    temperature = fit_temperature(
+        np.concatenate([part[0] for part in samples]),
+        np.concatenate([part[1] for part in samples]),
+        model.likelihood(),
+        model.zero_floor,
+        rate,
+        largest,
+    )
+    return dataclasses.replace(
+        model,
+        scale=matching_scale(terms, errors, largest),
+        temperature=temperature,
+        tempered_scale=matching_scale(terms, errors, largest, temperature),
+    )
 
 
 def fit_noise_model(

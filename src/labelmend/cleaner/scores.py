@@ -214,20 +214,62 @@ class BlockScores:
 
     @property
     def posterior(self) -> FloatArray:
-        """(n, K) P(true = j | x, given y) ∝ p(j | x) · P(given = y | true = j)."""
+        """(n, K) P(true = j | x, given y) ∝ p(j | x) · P(given = y | true = j); at a
+        noise model :attr:`~labelmend.cleaner.noise.NoiseModel.temperature` τ ≠ 1, the
+        given label's entry is 1 − :attr:`p_error` and the others share p_error in
+        those proportions."""
         joint, totals = self._joint
-        return joint / totals[:, None]
+        if self.noise_model.temperature == 1.0:
+            return joint / totals[:, None]
+        others = totals - joint[self._rows, self.labels]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(others > 0, self.p_error / others, 0.0)
+        posterior = joint * share[:, None]
+        posterior[self._rows, self.labels] = 1.0 - self.p_error
+        return posterior
 
     @cached_property
-    def p_error(self) -> FloatArray:
-        """(n,) calibrated probability that the given label is wrong."""
+    def plain_p_error(self) -> FloatArray:
+        """(n,) p_error of the plain posterior (temperature 1), 1 − joint[y] / Σ joint.
+
+        The default priority's error weight reads it: its log-odds range
+        (:data:`ERROR_LOG_ODDS_RANGE`) was chosen on this scale in the simulator, where
+        the tempered :attr:`p_error` makes the queue no better (docs/ranking.md).
+        """
         joint, totals = self._joint
         return np.clip(1.0 - joint[self._rows, self.labels] / totals, 0.0, 1.0)
 
     @cached_property
+    def p_error(self) -> FloatArray:
+        """(n,) calibrated probability that the given label is wrong.
+
+        At τ = :attr:`~labelmend.cleaner.noise.NoiseModel.temperature` ≠ 1 the model's
+        evidence a / q[y] is raised to β = 1 / τ, at the tempered scale t
+        (:func:`~labelmend.cleaner.noise.p_error_sum`). From the joint at the plain
+        scale s: O = Σ_{j≠y} joint[j] = s a, own = joint[y] = q[y] d, d = T_s[y, y],
+        so a / q[y] = O d / (s own), T_t[y, y] = 1 − t (1 − d) / s and
+        p_error = t (O d)^β / (t (O d)^β + (s own)^β T_t[y, y]).
+        """
+        model = self.noise_model
+        if model.temperature == 1.0 or model.tempered_scale is None:
+            return self.plain_p_error
+        joint, totals = self._joint
+        own = joint[self._rows, self.labels].astype(np.float64)
+        beta = 1.0 / model.temperature
+        scale = model.scale if model.scale is not None else 1.0
+        tempered = model.tempered_scale
+        diagonal = np.diagonal(self._likelihood)[self.labels].astype(np.float64)
+        evidence = tempered * (np.maximum(totals - own, 0.0) * diagonal) ** beta
+        kept = (scale * own) ** beta * (1.0 - tempered * (1.0 - diagonal) / scale)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_error = evidence / (evidence + kept)
+        # A row with no support anywhere keeps the model's own distribution (_joint).
+        return np.where(np.isnan(p_error), self.plain_p_error, np.clip(p_error, 0.0, 1.0))
+
+    @cached_property
     def error_weight(self) -> FloatArray:
-        """(n,) :func:`error_weight` of :attr:`p_error`."""
-        return error_weight(self.p_error)
+        """(n,) :func:`error_weight` of :attr:`plain_p_error`."""
+        return error_weight(self.plain_p_error)
 
     @cached_property
     def alternative(self) -> npt.NDArray[np.intp]:
@@ -242,7 +284,7 @@ class BlockScores:
     @cached_property
     def suggested_label(self) -> npt.NDArray[np.intp]:
         """(n,) most probable true class under the posterior (lowest class on ties)."""
-        joint, _ = self._joint
+        joint = self._joint[0] if self.noise_model.temperature == 1.0 else self.posterior
         given = joint[self._rows, self.labels]
         other = joint[self._rows, self.alternative]
         keep = (given > other) | ((given == other) & (self.labels < self.alternative))
