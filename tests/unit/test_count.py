@@ -57,3 +57,18 @@ def test_values_outside_probabilities_are_refused(p_error, kwargs):
 def test_a_mask_of_another_length_is_refused():
     with pytest.raises(InputError, match="decided has 1 entries but p_error has 2"):
         count_errors([0.1, 0.2], decided=[True])
+
+
+def test_the_interval_is_clipped_to_the_rows_stored_and_the_rows_summed():
+    # Two stored rows near 1 and two more known only by their total 1.9: N = 4, so
+    # the upper end, 3.88 + 1.96 · sqrt(0.0198 + 1.9) = 6.6 by hand, is clipped to 4.
+    count = count_errors([0.99, 0.99], rest_sum=1.9, n_rest=2)
+    assert count.expected == pytest.approx(3.88)
+    assert count.high == 4.0
+    assert count.low == pytest.approx(3.88 - Z_95 * np.sqrt(0.0198 + 1.9))
+
+
+@pytest.mark.parametrize(("rest_sum", "n_rest"), [(0.5, 0), (3.5, 3), (-0.1, 3)])
+def test_a_rest_sum_outside_zero_to_n_rest_is_refused(rest_sum, n_rest):
+    with pytest.raises(InputError, match=rf"rest_sum must lie in \[0, n_rest={n_rest}\]"):
+        count_errors([0.1], rest_sum=rest_sum, n_rest=n_rest)
