@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from labelmend.cleaner import UNDECIDED, plurality_vote, vote_counts
+from labelmend.cleaner import UNDECIDED, consensus, plurality_vote, vote_counts
 from labelmend.errors import InputError
 
 
@@ -35,3 +35,36 @@ def test_bad_votes_are_refused():
         vote_counts([0], [5], n_samples=1, n_classes=2)
     with pytest.raises(InputError, match="sample_index must lie"):
         vote_counts([3], [0], n_samples=1, n_classes=2)
+    # One past the last sample is outside too.
+    with pytest.raises(InputError, match=r"sample_index must lie in \[0, 1\)"):
+        vote_counts([1], [0], n_samples=1, n_classes=2)
+    with pytest.raises(InputError, match=r"^sample_index has 2 rows but votes has 1\.$"):
+        vote_counts([0, 0], [1], n_samples=1, n_classes=2)
+
+
+def test_no_votes_count_zero_everywhere():
+    counts = vote_counts([], [], n_samples=2, n_classes=3)
+    np.testing.assert_array_equal(counts, np.zeros((2, 3), dtype=np.int64))
+    assert plurality_vote(counts, current_labels=[1, -1]).tolist() == [1, UNDECIDED]
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [("plurality", [1, 0, 1, UNDECIDED, 1]), ("single-expert", [1, 0, UNDECIDED, 0, UNDECIDED])],
+)
+def test_vote_decisions_are_certain_where_decided_and_nan_where_open(method, expected):
+    # By hand. Sample 0: two experts say 1 against the label 0. Sample 1: one agrees with
+    # it. Sample 2: experts split, the label in place breaks the tie for plurality only.
+    # Sample 3: one expert against the label in place, a plurality tie. Sample 4: no vote.
+    decided = consensus(
+        [0, 0, 1, 2, 2, 3],
+        ["ann", "bob", "ann", "ann", "bob", "ann"],
+        [1, 1, 0, 0, 1, 0],
+        current_labels=[0, 0, 1, 1, 1],
+        n_classes=2,
+        method=method,
+    )
+    assert decided.labels.tolist() == expected
+    open_ = np.array(expected) == UNDECIDED
+    np.testing.assert_array_equal(decided.p_wrong[~open_], 0.0)
+    assert np.isnan(decided.p_wrong[open_]).all()
