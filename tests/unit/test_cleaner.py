@@ -30,6 +30,7 @@ from labelmend.cleaner import (
     ranking_order,
     score_samples,
     select_batch,
+    stopping_point,
     threshold_stats,
 )
 from labelmend.cleaner.scores import EXPERT_PRIOR_STRENGTH
@@ -416,6 +417,18 @@ def test_expected_errors_curve_is_cumulative_p_error():
     assert curve.shape == (len(labels),)
     assert np.all(np.diff(curve) >= 0)
     assert curve[-1] == pytest.approx(ranking["p_error"].sum())
+
+
+def test_stopping_point_by_hand():
+    # p_error 0.5, 0.25, 0.125 (exact in binary). One sample ahead: the rates are the
+    # values themselves, and the rule stops strictly below the threshold.
+    curve = np.cumsum([0.5, 0.25, 0.125])
+    assert stopping_point(curve, window=1, threshold=0.25) == 2
+    # Two ahead: 0.375 from position 0, 0.1875 from position 1.
+    assert stopping_point(curve, window=2, threshold=0.25) == 1
+    assert stopping_point(curve, window=1, threshold=0.125) == 3  # never: review all
+    with pytest.raises(InputError, match=r"^window must be at least 1\. Got 0\.$"):
+        stopping_point(curve, window=0)
 
 
 @pytest.mark.parametrize(
