@@ -502,6 +502,15 @@ def test_summarize_runs_gives_mean_and_sd():
     assert summary.loc["a", "mean"] == 2.0
     assert summary.loc["a", "sd"] == pytest.approx(np.sqrt(2))
     assert summary.loc["b", "runs"] == 2
+    # A metric measured in one run only (NaN elsewhere) has no spread, not a NaN one.
+    partial = summarize_runs([{"a": 1.0, "c": 5.0}, {"a": 3.0}]).set_index("metric")
+    assert (partial.loc["c", "mean"], partial.loc["c", "sd"], partial.loc["c", "runs"]) == (
+        5.0,
+        0.0,
+        1,
+    )
+    with pytest.raises(InputError, match=r"^summarize_runs needs at least one report\.$"):
+        summarize_runs([])
 
 
 def test_repair_model_checks_method_names_before_training(noisy):
