@@ -19,7 +19,7 @@ from labelmend.simulator import (
     simulate_run,
 )
 from labelmend.simulator.relabel import outcome_probabilities
-from labelmend.simulator.selectors import Ranking
+from labelmend.simulator.selectors import Ranking, SelectorState
 from labelmend.simulator.study import NoiseLevel, run_study
 
 
@@ -323,6 +323,40 @@ def test_model_selectors_need_probabilities(setting):
     model, initial, _ = setting
     with pytest.raises(InputError, match="needs model probabilities"):
         run(model, initial, "default", 50)
+    for name in ("activelab", "posterior"):
+        with pytest.raises(InputError, match=rf"^Selector '{name}' needs model probabilities"):
+            run(model, initial, name, 50)
+
+
+def selector_state(setting, answers=None):
+    model, initial, probs = setting
+    if answers is None:
+        answers = np.full((model.n_samples, 3), np.nan)
+        answers[:, 0] = initial
+    return SelectorState(initial, probs, answers, model, np.random.default_rng(0))
+
+
+def test_activelab_reviews_the_lowest_activelab_scores_first(setting):
+    from cleanlab.multiannotator import get_active_learning_scores
+
+    state = selector_state(setting)
+    ranking = SELECTORS["activelab"](state)
+    scores, _ = get_active_learning_scores(state.answers[:, :1], state.pred_probs)
+    order = ranking.order(np.random.default_rng(0))
+    assert np.all(np.diff(scores[order]) >= 0)
+    assert scores[order[0]] < scores[order[-1]]
+
+
+@pytest.mark.parametrize("method", ["posterior", "self_confidence"])
+def test_engine_selectors_order_by_the_engines_priority_then_p_error(setting, method):
+    from labelmend.cleaner import score_samples
+
+    state = selector_state(setting)
+    ranking = SELECTORS[method](state)
+    scores = score_samples(state.labels, state.pred_probs, method=method)
+    np.testing.assert_array_equal(ranking.priority, scores.priority)
+    np.testing.assert_array_equal(ranking.secondary, scores.p_error)
+    np.testing.assert_array_equal(ranking.p_error, scores.p_error)
 
 
 # --- studies ----------------------------------------------------------------------------
