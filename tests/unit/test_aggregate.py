@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -68,3 +69,74 @@ def test_vote_decisions_are_certain_where_decided_and_nan_where_open(method, exp
     open_ = np.array(expected) == UNDECIDED
     np.testing.assert_array_equal(decided.p_wrong[~open_], 0.0)
     assert np.isnan(decided.p_wrong[open_]).all()
+
+
+def test_consensus_refuses_an_unknown_method_by_name():
+    with pytest.raises(InputError, match=r"^method must be one of \{'crowdlab', "):
+        consensus([0], ["ann"], [1], current_labels=[0], n_classes=2, method="vote")
+
+
+def test_dawid_skene_consensus_leaves_an_even_split_open():
+    # One expert against the label in place and nothing else to go by: both answers are
+    # equally credible, the posterior is exactly one half, so the sample stays open
+    # (strictly more than one half decides).
+    decided = consensus([0], ["ann"], [1], current_labels=[0], n_classes=2, method="dawid-skene")
+    assert decided.labels.tolist() == [UNDECIDED]
+    assert np.isnan(decided.p_wrong).all()
+
+
+def crowd():
+    """Six samples, three experts (not everyone answers everything), two classes."""
+    sample = [0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 4, 5, 5]
+    who = ["ann", "bob", "ann", "bob", "cy", "bob", "cy", "ann", "bob", "cy", "cy", "ann", "cy"]
+    votes = [1, 1, 0, 1, 1, 0, 1, 0, 0, 0, 1, 1, 0]
+    probs = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5], [0.9, 0.1], [0.3, 0.7], [0.4, 0.6]])
+    return sample, who, votes, probs
+
+
+def test_crowdlab_consensus_is_cleanlabs_on_the_experts_answers():
+    from cleanlab.multiannotator import get_label_quality_multiannotator
+
+    sample, who, votes, probs = crowd()
+    decided = consensus(
+        sample, who, votes, current_labels=[0] * 6, n_classes=2, method="crowdlab", pred_probs=probs
+    )
+    # The experts' answers as cleanlab takes them, one column per expert, NaN where an
+    # expert did not answer; the labels in place are not an annotator here.
+    matrix = np.full((6, 3), np.nan)
+    matrix[sample, [{"ann": 0, "bob": 1, "cy": 2}[w] for w in who]] = votes
+    theirs = get_label_quality_multiannotator(pd.DataFrame(matrix), probs, verbose=False)
+    quality = theirs["label_quality"]
+    np.testing.assert_array_equal(decided.labels, quality["consensus_label"])
+    np.testing.assert_allclose(decided.p_wrong, 1.0 - quality["consensus_quality_score"])
+    assert decided.labels[[0, 3]].tolist() == [1, 0]  # the unanimous votes
+
+
+def test_crowdlab_needs_probabilities_and_two_experts():
+    sample, who, votes, probs = crowd()
+    with pytest.raises(InputError, match=r"^crowdlab needs model probabilities: import "):
+        consensus(sample, who, votes, current_labels=[0] * 6, n_classes=2, method="crowdlab")
+    message = (
+        r"^crowdlab needs answers from at least 2 annotators; found 1\. With one trusted "
+        r"expert use --aggregation single-expert\.$"
+    )
+    with pytest.raises(InputError, match=message):
+        consensus(
+            [0, 1],
+            ["ann", "ann"],
+            [1, 0],
+            current_labels=[0, 0],
+            n_classes=2,
+            method="crowdlab",
+            pred_probs=probs[:2],
+        )
+    two = consensus(
+        [0, 0, 1],
+        ["ann", "bob", "ann"],
+        [1, 1, 0],
+        current_labels=[0, 0],
+        n_classes=2,
+        method="crowdlab",
+        pred_probs=probs[:2],
+    )
+    assert two.labels.tolist() == [1, 0]
