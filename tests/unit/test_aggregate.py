@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from labelmend.cleaner import UNDECIDED, consensus, plurality_vote, vote_counts
+from labelmend.cleaner import UNDECIDED, consensus, dawid_skene, plurality_vote, vote_counts
 from labelmend.errors import InputError
 
 
@@ -29,6 +29,19 @@ def test_current_label_counts_as_one_vote():
     counts = vote_counts([0, 1, 1, 2], [1, 1, 1, 0], n_samples=3, n_classes=2)
     decided = plurality_vote(counts, current_labels=[0, 0, 0])
     assert decided.tolist() == [UNDECIDED, 1, 0]
+    # The label in place adds to the experts' votes for it (2 + 1 against 2: decided;
+    # 2 against 1 + 1: a tie), and the caller's counts are left as they were.
+    counts = np.array([[1, 2], [2, 1]])
+    assert plurality_vote(counts, current_labels=[0, 1]).tolist() == [UNDECIDED, UNDECIDED]
+    assert plurality_vote(counts, current_labels=[1, 0]).tolist() == [1, 0]
+    np.testing.assert_array_equal(counts, [[1, 2], [2, 1]])
+
+
+def test_plurality_vote_refuses_bad_shapes_by_name():
+    with pytest.raises(InputError, match=r"^counts must have shape \(N, K\)\. Got \(3,\)\.$"):
+        plurality_vote(np.array([1, 0, 2]))
+    with pytest.raises(InputError, match=r"^current_labels has 1 rows but counts has 2\.$"):
+        plurality_vote(np.array([[1, 0], [0, 1]]), current_labels=[0])
 
 
 def test_bad_votes_are_refused():
@@ -140,3 +153,68 @@ def test_crowdlab_needs_probabilities_and_two_experts():
         pred_probs=probs[:2],
     )
     assert two.labels.tolist() == [1, 0]
+
+
+def test_one_em_round_of_dawid_skene_by_hand():
+    # Two experts, a third who never answers, a sample nobody labelled. Round 1 starts
+    # from the vote shares ([1, 0], [.5, .5], [0, 1], [.5, .5]; prior [.5, .5]): expert
+    # 0 answered 0 on samples 0 and 1 and 1 on sample 2, so its counts for a true 0 are
+    # (1 + .5, 0) and for a true 1 (.5, 1), plus 0.01 each, over 1.52; expert 1 likewise.
+    annotations = np.array([[0, 0, -1], [0, 1, -1], [1, 1, -1], [-1, -1, -1]])
+    fit = dawid_skene(annotations, max_iter=1)
+    np.testing.assert_allclose(
+        fit.confusions * 1.52,
+        [[[1.51, 0.01], [0.51, 1.01]], [[1.01, 0.51], [0.01, 1.51]], [[0.76, 0.76]] * 2],
+    )
+    # Sample 0: both said 0, .5 · 1.51 · 1.01 against .5 · .51 · .01; sample 1: the
+    # experts cancel out; sample 3 keeps the prior.
+    agree = 1.51 * 1.01 / (1.51 * 1.01 + 0.51 * 0.01)
+    np.testing.assert_allclose(
+        fit.posterior, [[agree, 1 - agree], [0.5, 0.5], [1 - agree, agree], [0.5, 0.5]]
+    )
+    assert fit.class_prior.shape == (2,)
+    np.testing.assert_allclose(fit.class_prior, [0.5, 0.5])
+    assert fit.label_counts.tolist() == [3, 3, 0]
+    assert fit.n_iter == 1
+    assert fit.labels.tolist()[::2] == [0, 1]
+
+
+def test_dawid_skene_stops_when_the_posterior_settles():
+    votes = np.array([[0, 0, 1], [1, 1, 1], [0, 0, 0], [1, 1, 0]])
+    fit = dawid_skene(votes)
+    assert 1 < fit.n_iter < 100
+    again = dawid_skene(votes, max_iter=fit.n_iter + 5)
+    np.testing.assert_allclose(again.posterior, fit.posterior, atol=1e-5)
+    # K from n_classes, even when no one answered the last class.
+    wider = dawid_skene(votes, n_classes=3)
+    assert wider.posterior.shape == (4, 3)
+    assert wider.labels.tolist() == fit.labels.tolist()
+    assert dawid_skene(np.array([[1, 1]])).labels.tolist() == [1]  # a single sample
+
+
+@pytest.mark.parametrize(
+    ("annotations", "n_classes", "message"),
+    [
+        (
+            np.zeros((0, 2), dtype=int),
+            None,
+            r"^annotations must have shape \(N, M\)\. Got shape \(0, 2\)\.$",
+        ),
+        (np.array([0, 1]), None, r"^annotations must have shape \(N, M\)\. Got shape \(2,\)\.$"),
+        (
+            np.array([[0.0, 1.0]]),
+            None,
+            r"^annotations must be integers \(-1 = missing\)\. Got float64\.$",
+        ),
+        (
+            np.array([[0, 2]]),
+            2,
+            r"^annotations must hold labels in \[0, 2\) with -1 for missing\.$",
+        ),
+        (np.full((2, 2), -1), None, r"^annotations must hold labels in \[0, 0\) with -1 for"),
+        (np.full((2, 2), -1), 2, r"^annotations must hold labels in \[0, 2\) with -1 for"),
+    ],
+)
+def test_dawid_skene_refuses_bad_annotations(annotations, n_classes, message):
+    with pytest.raises(InputError, match=message):
+        dawid_skene(annotations, n_classes=n_classes)
