@@ -33,7 +33,7 @@ from labelmend.cleaner import (
     stopping_point,
     threshold_stats,
 )
-from labelmend.cleaner.scores import EXPERT_PRIOR_STRENGTH
+from labelmend.cleaner.scores import EXPERT_PRIOR_STRENGTH, error_weight, fix_table
 from labelmend.errors import InputError
 from labelmend.simulator.relabel import outcome_probabilities
 from tests import synthetic
@@ -65,6 +65,71 @@ def test_every_method_gives_scores_in_range_and_a_permutation(method, difficulty
         assert ranking[column].between(0, 1).all(), column
     assert set(ranking["reason"].cat.categories) == set(REASONS)
     assert ranking["priority"].is_monotonic_decreasing
+
+
+#: Four samples, three classes, by hand (logs base 3): correctness of each label-only
+#: method and the two difficulties.
+HAND_PROBS = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
+HAND_LABELS = np.array([0, 0, 1, 2])
+HAND_CORRECTNESS = {
+    "self_confidence": [0.7, 0.1, 0.3, 0.6],
+    # (p[y] − max other + 1) / 2: (0.7 − 0.2 + 1) / 2, (0.1 − 0.6 + 1) / 2, ...
+    "normalized_margin": [0.75, 0.25, 0.4, 0.7],
+    # 1 / (1 + CE), CE = −log3 p[y]: −log3 0.7 = 0.32466, −log3 0.1 = 2.0959, ...
+    "cross_entropy": [0.75491, 0.32301, 0.47712, 0.68261],
+    # 1 / (1.7 + CE − max(0, H − 0.3)): row 0 CE 0.32466, H 0.72985; row 3 CE 0.46497,
+    # H 0.86498, so 1 / 1.6.
+    "ce_minus_entropy": [0.62703, 0.30501, 0.46325, 0.625],
+}
+HAND_DIFFICULTY = {
+    "margin": [0.5, 0.7, 0.8, 0.6],  # 1 − (largest − second largest)
+    "entropy": [0.72985, 0.81735, 0.93723, 0.86497],  # H base 3: row 0 0.80182 / ln 3
+}
+
+
+@pytest.mark.parametrize("method", sorted(HAND_CORRECTNESS))
+def test_label_only_methods_score_by_their_formula_by_hand(method):
+    scores = score_samples(HAND_LABELS, HAND_PROBS, method=method)
+    np.testing.assert_allclose(scores.correctness, HAND_CORRECTNESS[method], atol=1e-5)
+    np.testing.assert_allclose(scores.priority, 1 - np.array(HAND_CORRECTNESS[method]), atol=1e-5)
+
+
+@pytest.mark.parametrize("difficulty", sorted(HAND_DIFFICULTY))
+def test_difficulties_by_hand(difficulty):
+    scores = score_samples(HAND_LABELS, HAND_PROBS, difficulty=difficulty)
+    np.testing.assert_allclose(scores.difficulty, HAND_DIFFICULTY[difficulty], atol=1e-5)
+
+
+def test_posterior_methods_score_by_p_error():
+    # Correctness 1 − p_error for both; "posterior" reviews by p_error itself, the
+    # default by error weight × fixability / expected annotations.
+    posterior = score_samples(HAND_LABELS, HAND_PROBS, method="posterior")
+    default = score_samples(HAND_LABELS, HAND_PROBS)
+    np.testing.assert_allclose(posterior.p_error, default.p_error)
+    assert np.all((posterior.p_error > 0.1) & (posterior.p_error < 0.9))  # not clipped
+    for scores in (posterior, default):
+        np.testing.assert_allclose(scores.correctness, 1 - scores.p_error)
+    np.testing.assert_allclose(posterior.priority, posterior.p_error)
+    block = BlockScores(HAND_PROBS, HAND_LABELS, default.noise_model)
+    np.testing.assert_allclose(
+        default.priority,
+        block.error_weight * block.fixability / block.expected_annotations,
+    )
+
+
+def test_error_weight_is_positive_at_zero_and_one_at_one():
+    weight = error_weight(np.array([0.0, 1e-12, 1.0]))
+    assert 0 < weight[0] == weight[1] < 1e-10
+    assert weight[2] == 1.0
+
+
+def test_fix_table_reads_the_experts_at_the_scale_it_is_given():
+    stats = ThresholdStats(np.array([0.5, 0.5]), np.array([10, 10]))
+    model = NoiseModel.from_counts(stats, np.array([[8, 2], [0, 10]]))
+    experts = dataclasses.replace(model, prior_strength=EXPERT_PRIOR_STRENGTH, scale=0.5)
+    halved = fix_table(model, scale=0.5)
+    np.testing.assert_allclose(halved, fix_probabilities(experts.likelihood()))
+    assert not np.allclose(halved, fix_table(model))
 
 
 @pytest.mark.parametrize("method", sorted(RANKING_METHODS))
