@@ -355,6 +355,77 @@ def test_removal_rounds_count_again_on_the_rows_kept():
         removal_rounds(labels, scores, first, again, min_noise_rate=1.5)
 
 
+def test_choose_k_caps_at_all_rows_but_one_and_allows_a_shrink_of_two():
+    labels = np.array([0, 1, 0, 1])
+    probs = np.array([[0.02, 0.98], [0.98, 0.02], [0.02, 0.98], [0.98, 0.02]])
+    k, expected = choose_k(labels, probs)
+    assert expected > 3.5  # every label looks wrong: round(Σ p_error) = 4
+    assert k == 3
+    assert choose_k(labels, probs, shrink=2.0)[0] == 3
+    with pytest.raises(InputError, match=r"^shrink must lie in \(0, 2\]\. Got 2\.01\.$"):
+        choose_k(labels, probs, shrink=2.01)
+
+
+def test_removal_rounds_shrink_every_round_and_break_ties_by_row():
+    from labelmend.cleaner import score_samples
+
+    labels = np.r_[np.zeros(10, int), np.ones(10, int)]
+    first = np.where(labels[:, None] == np.arange(2), 0.95, 0.05)
+    first[3] = [0.02, 0.98]
+    later = first.copy()
+    later[15] = [0.98, 0.02]
+    harm = score_samples(labels, later).p_error
+    asked = []
+
+    def again(rows):
+        asked.append(rows)
+        return later[rows], harm[rows]
+
+    scores = score_samples(labels, first).p_error
+    # Behind row 3 the other nine rows of class 0 tie, ahead of class 1's.
+    assert np.unique(np.delete(scores[:10], 3)).size == 1
+    assert scores[0] > scores[10:].max()
+    # Σ p_error is about 1 each round; a shrink of 2 takes two rows, the tied ones in
+    # row order: row 0 in round 1, row 1 beside the absorbed flip 15 in round 2.
+    masks = removal_rounds(
+        labels, scores, first, again, shrink=2.0, rounds=2, min_noise_rate=0.0, n_folds=2
+    )
+    assert [m.nonzero()[0].tolist() for m in masks] == [[0, 3], [0, 1, 3, 15]]
+    # A class left with exactly n_folds rows (9 of class 0) still gets a round.
+    masks = removal_rounds(labels, scores, first, again, rounds=2, min_noise_rate=0.0, n_folds=9)
+    assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 15]]
+    # A least noise rate of 1 is allowed (one round).
+    assert len(removal_rounds(labels, scores, first, again, min_noise_rate=1.0)) == 1
+    # A class no row has (labels 0 and 2 of 3) is not a class with too few rows.
+    asked.clear()
+    wide, wide_later = np.zeros((2, 20, 3))
+    wide[:, [0, 2]], wide_later[:, [0, 2]] = first, later
+    masks = removal_rounds(
+        labels * 2,
+        scores,
+        wide,
+        lambda rows: (wide_later[rows], harm[rows]),
+        rounds=2,
+        min_noise_rate=0.0,
+        n_folds=2,
+    )
+    assert len(masks) == 2
+    # ... but a class with a single row left is one with too few (n_folds 2).
+    asked.clear()
+    single = np.vstack([wide, [[0.05, 0.9, 0.05]]])
+    masks = removal_rounds(
+        np.r_[labels * 2, 1],
+        np.r_[scores, 0.0],
+        single,
+        again,
+        rounds=2,
+        min_noise_rate=0.0,
+        n_folds=2,
+    )
+    assert len(masks) == 1
+    assert asked == []
+
+
 def test_later_rounds_run_only_from_the_least_noise_rate():
     from labelmend.cleaner import score_samples
 
@@ -447,9 +518,30 @@ def test_evaluate_repair_counts_fixed_failures_and_retention(noisy):
     assert report["retention"] == fixed[~failed].mean()
     assert report["test_accuracy_after"] == fixed.mean()
     assert report["gap_to_oracle"] == 0.0
+    assert report["heldout_accuracy_before"] == 1.0 - failed.mean()
+    assert report["heldout_accuracy_after"] == fixed.mean()
     no_test = evaluate_repair(before, before, (val_x, val_y))
     assert "test_accuracy_after" not in no_test
     assert no_test["retention"] == 1.0
+    assert "retention_oracle" not in no_test
+    # The oracle's numbers are its own. Roles swapped (the repaired model as "before"
+    # and as the oracle, the original as "after"): retention is the original's accuracy
+    # on the rows the repaired model gets right, < 1 since the repair fixed some.
+    assert (fixed & failed).any()
+    swapped = evaluate_repair(after, before, (val_x, val_y), test=(val_x, val_y), oracle=after)
+    assert swapped["retention"] == (~failed)[fixed].mean() < 1.0
+    assert swapped["retention_oracle"] == 1.0
+    assert swapped["heldout_failure_accuracy_oracle"] == 0.0
+    assert swapped["gap_to_oracle"] == (1.0 - failed.mean()) - fixed.mean()
+    # One held-out failure is measured, not NaN.
+    one = np.flatnonzero(failed)[:1].tolist() + np.flatnonzero(~failed)[:5].tolist()
+    single = evaluate_repair(before, after, (val_x[one], val_y[one]))
+    assert single["n_heldout_failures"] == 1.0
+    assert single["heldout_failure_accuracy_after"] == float(fixed[one[0]])
+    with pytest.raises(InputError, match=r"^heldout \(before\) features have 3 columns but"):
+        evaluate_repair(before, after, (val_x[:, :3], val_y))
+    with pytest.raises(InputError, match=r"^test \(before\) features have 3 columns but"):
+        evaluate_repair(before, after, (val_x, val_y), test=(val_x[:, :3], val_y))
 
 
 def test_repair_model_with_a_budget_removes_flips_and_matches_retraining(noisy):
