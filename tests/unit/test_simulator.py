@@ -347,6 +347,18 @@ def test_activelab_reviews_the_lowest_activelab_scores_first(setting):
     assert scores[order[0]] < scores[order[-1]]
 
 
+def test_oracle_ranks_by_net_fixes_per_annotation_by_hand():
+    # Sample 0: true 0, experts answer 0 at 0.9, labelled 1. The review ends on 0 after
+    # two answers for 0 (0.81); it costs 1 + 0.9 annotations on average. Sample 1: true
+    # 1 (answered at 0.6), labelled 1: it ends on 1 with 0.6 + 0.4 · 0.6 = 0.84, a net
+    # loss of 0.16, at a cost of 1 + 0.4.
+    model = AnnotatorModel.from_counts([[90, 10], [40, 60]])
+    state = SelectorState(np.array([1, 1]), None, np.full((2, 1), np.nan), model, None)
+    ranking = SELECTORS["oracle"](state)
+    np.testing.assert_allclose(ranking.priority, [0.81 / 1.9, -0.16 / 1.4])
+    np.testing.assert_allclose(ranking.secondary, [0.81, -0.16])
+
+
 @pytest.mark.parametrize("method", ["posterior", "self_confidence"])
 def test_engine_selectors_order_by_the_engines_priority_then_p_error(setting, method):
     from labelmend.cleaner import score_samples
