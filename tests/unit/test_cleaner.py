@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
+from itertools import permutations
 
 import numpy as np
 import pytest
@@ -439,6 +440,41 @@ def test_given_labels_at_zero_probability_are_ranked_by_evidence_not_saturated()
     position[ranking_order(scores.priority, scores.p_error)] = np.arange(len(labels))
     # Both groups lead the clean rows.
     assert position[np.concatenate([saturated, flips])].max() < 200
+
+
+def annotations_by_enumeration(p, y, terms):
+    """E[annotations] of the plurality protocol from its definition: the review goes on
+    past vote r exactly when votes 1..r are all different classes other than y, so
+    E = Σ_{r=0}^{terms} P(that), summed here over every ordered choice of r classes."""
+    others = [j for j in range(len(p)) if j != y]
+    return sum(
+        np.prod(p[list(chosen)]) for r in range(terms + 1) for chosen in permutations(others, r)
+    )
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 6, 8])
+def test_expected_annotations_equal_the_protocol_enumerated(k):
+    rng = np.random.default_rng(k)
+    probs = rng.dirichlet(np.full(k, 0.8), size=5)
+    labels = rng.integers(k, size=5)
+    pairs = list(zip(probs, labels, strict=True))
+    exact = [annotations_by_enumeration(p, y, k - 1) for p, y in pairs]
+    np.testing.assert_allclose(expected_annotations(probs, labels), exact, rtol=1e-10)
+    np.testing.assert_allclose(
+        expected_annotations(probs.astype(np.float32), labels), exact, rtol=1e-5
+    )
+    # Truncated series: the first max_terms terms exactly.
+    truncated = [annotations_by_enumeration(p, y, min(2, k - 1)) for p, y in pairs]
+    np.testing.assert_allclose(expected_annotations(probs, labels, max_terms=2), truncated)
+
+
+def test_fix_probabilities_honour_max_terms():
+    # Experts who answer every one of 7 classes about equally: terms beyond the second
+    # change the table, and max_terms=6 is the whole series.
+    answers = np.full((7, 7), 1 / 7)
+    exact = fix_probabilities(answers)
+    np.testing.assert_allclose(fix_probabilities(answers, max_terms=6), exact)
+    assert np.abs(fix_probabilities(answers, max_terms=2) - exact).max() > 0.01
 
 
 def test_expected_annotations_matches_simulation():
