@@ -34,6 +34,7 @@ from labelmend.cleaner import (
     stopping_point,
     threshold_stats,
 )
+from labelmend.cleaner.ranking import _reasons
 from labelmend.cleaner.scores import EXPERT_PRIOR_STRENGTH, error_weight, fix_table
 from labelmend.errors import InputError
 from labelmend.simulator.relabel import outcome_probabilities
@@ -99,6 +100,109 @@ def test_label_only_methods_score_by_their_formula_by_hand(method):
 def test_difficulties_by_hand(difficulty):
     scores = score_samples(HAND_LABELS, HAND_PROBS, difficulty=difficulty)
     np.testing.assert_allclose(scores.difficulty, HAND_DIFFICULTY[difficulty], atol=1e-5)
+
+
+def test_reasons_are_checked_in_order_at_their_boundaries():
+    # difficulty > threshold: ambiguous; else p_error ≥ 0.5: confident_other_class; else
+    # self-confidence < 0.5: low_confidence; else likely_correct. Each at its boundary.
+    codes = _reasons(
+        np.array([0.4, 0.3, 0.1, 0.1, 0.1, 0.1]),
+        np.array([0.9, 0.9, 0.5, 0.49, 0.2, 0.2]),
+        np.array([0.1, 0.1, 0.1, 0.5, 0.49, 0.9]),
+        0.3,
+    )
+    assert [REASONS[c] for c in codes] == [
+        "ambiguous",
+        "confident_other_class",
+        "confident_other_class",
+        "likely_correct",
+        "low_confidence",
+        "likely_correct",
+    ]
+    # End to end on the hand problem (p_error 0.13, 0.76, 0.45, 0.19; p[y] 0.7, 0.1, 0.3,
+    # 0.6): nothing is ambiguous at threshold 1, everything (entropy > 0) at 0.
+    reasons = [
+        REASONS[c] for c in score_samples(HAND_LABELS, HAND_PROBS, ambiguity_threshold=1.0).reason
+    ]
+    assert reasons == [
+        "likely_correct",
+        "confident_other_class",
+        "low_confidence",
+        "likely_correct",
+    ]
+    everything = score_samples(HAND_LABELS, HAND_PROBS, ambiguity_threshold=0.0).reason
+    assert everything.tolist() == [0, 0, 0, 0]
+
+
+def test_rank_samples_passes_its_options_on():
+    base = rank_samples(HAND_LABELS, HAND_PROBS).set_index("sample_id").sort_index()
+    margin = rank_samples(HAND_LABELS, HAND_PROBS, difficulty="margin", ambiguity_threshold=1.0)
+    margin = margin.set_index("sample_id").sort_index()
+    np.testing.assert_allclose(margin["difficulty"], HAND_DIFFICULTY["margin"])
+    assert "ambiguous" not in set(margin["reason"])
+    assert set(base["reason"]) == {"ambiguous"}  # entropy above 0.3 everywhere
+    # A caller's noise model is the one used.
+    model = fit_noise_model(HAND_LABELS, HAND_PROBS, prior_strength=1.0)
+    given = rank_samples(HAND_LABELS, HAND_PROBS, noise_model=model).set_index("sample_id")
+    expected = score_samples(HAND_LABELS, HAND_PROBS, noise_model=model).p_error
+    np.testing.assert_allclose(given.sort_index()["p_error"], expected)
+    assert not np.allclose(expected, base["p_error"])
+    # Without sample ids the frame keeps the input order.
+    scores = score_samples(HAND_LABELS, HAND_PROBS)
+    frame = scores.frame(np.array(["a", "b", "c", "d"]))
+    assert frame["sample_id"].tolist() == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(frame["p_error"], scores.p_error)
+
+
+def test_scoring_options_are_checked_by_name():
+    with pytest.raises(InputError, match=r"^difficulty must be one of \{'entropy', 'margin'\}"):
+        score_samples(HAND_LABELS, HAND_PROBS, difficulty="gini")
+    with pytest.raises(InputError, match=r"^method must be one of"):
+        score_samples(HAND_LABELS, HAND_PROBS, method="gini")
+    for threshold in (0.0, 1.0):
+        score_samples(HAND_LABELS, HAND_PROBS, ambiguity_threshold=threshold)
+    with pytest.raises(
+        InputError, match=r"^ambiguity_threshold must lie in \[0, 1\]\. Got 1\.5\.$"
+    ):
+        score_samples(HAND_LABELS, HAND_PROBS, ambiguity_threshold=1.5)
+    with pytest.raises(InputError, match=r"^sample_ids has 3 rows but labels has 4\.$"):
+        rank_samples(HAND_LABELS, HAND_PROBS, sample_ids=[1, 2, 3])
+    model = fit_noise_model(HAND_LABELS, HAND_PROBS)
+    two = np.array([[0.6, 0.4], [0.3, 0.7]])
+    with pytest.raises(
+        InputError, match=r"^noise_model has 3 classes but pred_probs has 2 columns\.$"
+    ):
+        score_samples([0, 1], two, noise_model=model)
+    # A caller's model skips the fit, which validates the rows: scoring validates them.
+    with pytest.raises(InputError, match="NaN or infinite"):
+        score_samples(
+            HAND_LABELS, np.where(HAND_PROBS > 0.65, np.nan, HAND_PROBS), noise_model=model
+        )
+
+
+def test_select_batch_checks_its_arguments():
+    ranking = rank_samples(HAND_LABELS, HAND_PROBS)
+    for budget in (-1, True, 2.5):
+        with pytest.raises(
+            InputError, match=rf"^budget must be a non-negative integer\. Got {budget!r}\.$"
+        ):
+            select_batch(ranking, budget)
+    with pytest.raises(
+        InputError, match=r"^per_class must be a positive integer or None\. Got 0\.$"
+    ):
+        select_batch(ranking, 2, per_class=0)
+    # per_class 1: the first-ranked sample of each given label, in rank order.
+    one_each = select_batch(ranking, 4, per_class=1)
+    firsts = ranking.drop_duplicates("given_label")
+    assert one_each["sample_id"].tolist() == firsts["sample_id"].tolist()
+    assert len(one_each) == 3
+    for function in (partial(select_batch, budget=1), expected_errors_curve):
+        name = getattr(function, "func", function).__name__
+        with pytest.raises(
+            InputError,
+            match=rf"^{name} expects a ranking from rank_samples; columns \['p_error'\] are missing\.$",
+        ):
+            function(ranking.drop(columns="p_error"))
 
 
 def test_posterior_methods_score_by_p_error():
