@@ -56,8 +56,9 @@ ANCHOR_SHARE = 0.3
 RATE_PRIOR_ROWS = 1000.0
 #: Most probability cells (rows × K) read, in evenly spread blocks, to fit the
 #: temperature of the evidence (:func:`fit_temperature`): all 10,000 rows of CIFAR-10,
-#: about 1,000 rows at K = 1,000. A cost bound, not tuned on any benchmark.
-TEMPERATURE_CELLS = 2**20
+#: about 130 rows at K = 1,000. A cost bound (time and memory: the EM holds about ten
+#: arrays of that size), not tuned on any benchmark.
+TEMPERATURE_CELLS = 2**17
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
