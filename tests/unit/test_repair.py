@@ -22,6 +22,7 @@ from labelmend.repair import (  # noqa: E402
     STAGES,
     UNLEARN_METHODS,
     choose_k,
+    error_concentration,
     evaluate_repair,
     find_harmful_examples,
     from_sklearn,
@@ -449,6 +450,71 @@ def test_later_rounds_run_only_from_the_least_noise_rate():
     assert asked == []  # no out-of-fold models trained for rounds that do not run
 
 
+def test_error_concentration_is_the_largest_pair_share_over_an_even_spread():
+    probs = np.array(
+        [
+            [0.6, 0.3, 0.1],
+            [0.6, 0.1, 0.3],
+            [0.3, 0.6, 0.1],
+            [0.1, 0.6, 0.3],
+            [0.3, 0.1, 0.6],
+            [0.1, 0.3, 0.6],
+        ]
+    )
+    labels = np.array([0, 0, 1, 1, 2, 2])  # likeliest other class: 1, 2, 0, 2, 0, 1
+    # One expected error in each of the 3 × 2 (given, other) pairs: spread evenly.
+    assert error_concentration(labels, probs, np.full(6, 0.5)) == pytest.approx(1.0)
+    # 0.9 of 1.0 in the pair (0, 1): 6 × 0.9.
+    assert error_concentration(labels, probs, [0.9, 0, 0, 0, 0, 0.1]) == pytest.approx(5.4)
+    # All of it in one pair: K(K − 1), however little there is.
+    assert error_concentration(labels, probs, [0, 0, 0.01, 0, 0, 0]) == pytest.approx(6.0)
+    assert error_concentration(labels, probs, np.zeros(6)) == 0.0
+
+
+def test_later_rounds_also_run_when_the_errors_form_one_type():
+    from labelmend.cleaner import score_samples
+
+    labels = np.repeat([0, 1, 2], 10)
+    first = np.where(labels[:, None] == np.arange(3), 0.9, 0.05)
+    first[3] = [0.02, 0.96, 0.02]  # a 0 that looks like a 1
+    later = first.copy()
+    later[4] = [0.02, 0.96, 0.02]  # another, absorbed by the first models
+    asked = []
+
+    def again(rows):
+        asked.append(rows.tolist())
+        return later[rows], score_samples(labels[rows], later[rows]).p_error
+
+    scores = score_samples(labels, first).p_error
+    rate = scores.sum() / len(labels) + 1e-3  # the noise rate alone would stop after round 1
+    concentration = error_concentration(labels, first, scores)
+    assert 1.0 < concentration <= 6.0
+    masks = removal_rounds(
+        labels,
+        scores,
+        first,
+        again,
+        min_noise_rate=rate,
+        min_concentration=concentration,
+        n_folds=2,
+    )
+    assert [m.nonzero()[0].tolist() for m in masks][:2] == [[3], [3, 4]]
+    asked.clear()
+    spread = removal_rounds(
+        labels,
+        scores,
+        first,
+        again,
+        min_noise_rate=rate,
+        min_concentration=concentration + 1e-3,
+        n_folds=2,
+    )
+    assert [m.nonzero()[0].tolist() for m in spread] == [[3]]
+    assert asked == []
+    with pytest.raises(InputError, match="min_concentration must be at least 0"):
+        removal_rounds(labels, scores, first, again, min_concentration=-1.0)
+
+
 def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
     one = repair_model(noisy["train"], noisy["val"], rounds=1, random_state=0)
     assert len(one.rounds) == 1
@@ -456,6 +522,16 @@ def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
     assert one.report["k_removed"] == round(EXPECTED_ERRORS_SHRINK * one.report["expected_errors"])
     more = repair_model(noisy["train"], noisy["val"], rounds=3, min_noise_rate=0.0, random_state=0)
     assert more.report["rounds"] == len(more.rounds) == 3
+    concentrated = repair_model(
+        noisy["train"],
+        noisy["val"],
+        rounds=3,
+        min_noise_rate=1.0,
+        min_concentration=more.report["error_concentration"],
+        random_state=0,
+    )
+    assert (concentrated.removed == more.removed).all()  # the concentration opened them
+    assert 1.0 <= more.report["error_concentration"] <= 6.0
     is_error = noisy["is_error"]
     assert (more.removed & is_error).sum() > (one.removed & is_error).sum()  # more flips found
     assert (more.removed == more.rounds[-1]).all()

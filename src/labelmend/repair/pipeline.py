@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from labelmend import fitting
 from labelmend._validation import RandomState, check_choice, check_labels, check_random_state
+from labelmend.cleaner import score_samples
 from labelmend.errors import InputError
 from labelmend.repair.identify import (
     HARM_METHODS,
@@ -31,9 +32,10 @@ from labelmend.repair.identify import (
 )
 from labelmend.repair.k_selection import (
     EXPECTED_ERRORS_SHRINK,
+    LATER_ROUNDS_CONCENTRATION,
     LATER_ROUNDS_NOISE_RATE,
     REMOVAL_ROUNDS,
-    expected_errors,
+    error_concentration,
     removal_rounds,
 )
 from labelmend.repair.metrics import evaluate_repair
@@ -141,8 +143,8 @@ class RepairResult:
         :func:`~labelmend.repair.k_selection.removal_rounds` (``removed`` is the last;
         one mask with a budget)
     report : dict of metrics (see :func:`evaluate_repair`), ``k_removed``,
-        ``expected_errors`` (Σ p_error) and ``k_first_round`` (the top-scored rows
-        removed first) when k is chosen, ``rounds`` and wall times
+        ``expected_errors`` (Σ p_error), ``error_concentration`` and ``k_first_round``
+        (the top-scored rows removed first) when k is chosen, ``rounds`` and wall times
     """
 
     before: Any
@@ -166,6 +168,7 @@ def repair_model(
     shrink: float = EXPECTED_ERRORS_SHRINK,
     rounds: int = REMOVAL_ROUNDS,
     min_noise_rate: float = LATER_ROUNDS_NOISE_RATE,
+    min_concentration: float = LATER_ROUNDS_CONCENTRATION,
     heldout_fraction: float = 0.3,
     random_state: RandomState = 0,
     progress: Progress | None = None,
@@ -193,9 +196,10 @@ def repair_model(
         The factor on the expected number of label errors when no budget is given.
     rounds : int
         Most rounds of counting when no budget is given.
-    min_noise_rate : float
+    min_noise_rate, min_concentration : float
         Rounds after the first only when the first count finds at least this share of
-        the training labels wrong.
+        the training labels wrong, or its expected errors at least this concentrated in
+        one type of error (:func:`~labelmend.repair.k_selection.error_concentration`).
     heldout_fraction : float
         Part of the validation set kept aside to measure the repair.
     random_state : int, Generator or None
@@ -303,8 +307,11 @@ def repair_model(
             shrink=shrink,
             rounds=rounds,
             min_noise_rate=min_noise_rate,
+            min_concentration=min_concentration,
         )
-        extra["expected_errors"] = expected_errors(train_pair[1], pred_probs)
+        p_error = score_samples(train_pair[1], pred_probs).p_error
+        extra["expected_errors"] = float(p_error.sum())
+        extra["error_concentration"] = error_concentration(train_pair[1], pred_probs, p_error)
         extra["k_first_round"] = float(masks[0].sum())
     else:
         masks = [np.zeros(n_train, dtype=bool)]
