@@ -116,10 +116,17 @@ class OpenedPage:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Generator[Any]:
     """A headless system Chromium with a fresh profile, driven by playwright (server-like:
     skips when the browser or playwright is missing, fails under LABELMEND_REQUIRE_SERVERS=1).
+
+    Package-scoped: the browser closes once the last test of ``tests/report`` is done, not
+    at the end of the session. A session-scoped browser sat idle through the remaining two
+    thirds of a full run, and on the shared machine (pids wrap every few minutes) a signal
+    meant for a process that had since exited reached it: twice its crash dump showed the
+    browser process killed by SIGXCPU sent with kill(), and ``context.close()`` then failed
+    the session's last test at teardown with ``TargetClosedError``.
     """
     executable = Path(os.environ.get(CHROMIUM_VAR, "/usr/bin/chromium"))
     if not executable.is_file():

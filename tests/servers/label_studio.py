@@ -116,11 +116,14 @@ class LabelStudioServer:
         raise RuntimeError(f"Label Studio did not answer within {timeout} s")
 
     def stop(self) -> None:
-        """Kill the server's whole process group by its process id."""
+        """Kill the server's whole process group by its process id, unless the server has
+        already exited and been reaped (``start`` polls it): its id, which is also its group
+        id, may then belong to another process (pids wrap every few minutes here)."""
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process.returncode is None:  # not reaped: the id is still the server's
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
         self.process = None
 
