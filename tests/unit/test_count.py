@@ -50,7 +50,7 @@ def test_the_interval_is_clipped_to_zero_and_n():
     ],
 )
 def test_values_outside_probabilities_are_refused(p_error, kwargs):
-    with pytest.raises(InputError, match=r"p_error must hold probabilities in \[0, 1\]"):
+    with pytest.raises(InputError, match=r"^p_error must hold probabilities in \[0, 1\]\.$"):
         count_errors(p_error, **kwargs)
 
 

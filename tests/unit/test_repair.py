@@ -677,6 +677,8 @@ def test_summarize_runs_gives_mean_and_sd():
         0.0,
         1,
     )
+    single = summarize_runs([{"a": 0.5}]).set_index("metric")
+    assert (single.loc["a", "mean"], single.loc["a", "sd"], single.loc["a", "runs"]) == (0.5, 0, 1)
     with pytest.raises(InputError, match=r"^summarize_runs needs at least one report\.$"):
         summarize_runs([])
 

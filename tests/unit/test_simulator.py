@@ -347,6 +347,11 @@ def test_activelab_reviews_the_lowest_activelab_scores_first(setting):
     assert scores[order[0]] < scores[order[-1]]
 
 
+def test_review_order_is_priority_then_secondary_both_descending():
+    ranking = Ranking(np.array([1.0, 1.0, 0.0, 2.0]), np.array([0.2, 0.9, 0.5, 0.0]))
+    assert ranking.order(np.random.default_rng(0)).tolist() == [3, 1, 0, 2]
+
+
 def test_oracle_ranks_by_net_fixes_per_annotation_by_hand():
     # Sample 0: true 0, experts answer 0 at 0.9, labelled 1. The review ends on 0 after
     # two answers for 0 (0.81); it costs 1 + 0.9 annotations on average. Sample 1: true
