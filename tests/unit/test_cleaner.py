@@ -180,6 +180,13 @@ def test_scoring_options_are_checked_by_name():
         )
 
 
+@pytest.mark.parametrize("function", [score_samples, fit_noise_model])
+def test_rows_off_one_are_refused_unless_asked_to_normalize(function):
+    with pytest.raises(InputError, match=r"off by 0\.1"):
+        function([0, 1], np.array([[0.5, 0.6], [0.5, 0.5]]))
+    function([0, 1], np.array([[0.5, 0.6], [0.5, 0.5]]), normalize=True)
+
+
 def test_select_batch_checks_its_arguments():
     ranking = rank_samples(HAND_LABELS, HAND_PROBS)
     for budget in (-1, True, 2.5):
