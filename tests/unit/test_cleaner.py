@@ -7,6 +7,7 @@ from functools import partial
 from itertools import permutations
 
 import numpy as np
+import pandas as pd
 import pytest
 from cleanlab.count import compute_confident_joint, estimate_latent
 from cleanlab.rank import get_label_quality_scores
@@ -629,6 +630,11 @@ def test_expected_errors_curve_is_cumulative_p_error():
     assert curve.shape == (len(labels),)
     assert np.all(np.diff(curve) >= 0)
     assert curve[-1] == pytest.approx(ranking["p_error"].sum())
+    # By hand, on a ranking whose rows are not in rank order.
+    shuffled = pd.DataFrame(
+        {"sample_id": [7, 8, 9], "p_error": [0.5, 0.25, 0.125], "rank": [2, 1, 3]}
+    )
+    np.testing.assert_array_equal(expected_errors_curve(shuffled), [0.25, 0.75, 0.875])
 
 
 def test_stopping_point_by_hand():
