@@ -326,6 +326,10 @@ def test_model_selectors_need_probabilities(setting):
     for name in ("activelab", "posterior"):
         with pytest.raises(InputError, match=rf"^Selector '{name}' needs model probabilities"):
             run(model, initial, name, 50)
+        # The selector itself refuses too, whoever calls it.
+        state = SelectorState(initial, None, initial[:, None].astype(float), model, None)
+        with pytest.raises(InputError, match=rf"^Selector '{name}' needs model probabilities"):
+            SELECTORS[name](state)
 
 
 def selector_state(setting, answers=None):
