@@ -209,10 +209,18 @@ def test_dawid_skene_stops_when_the_posterior_settles():
         (
             np.array([[0, 2]]),
             2,
-            r"^annotations must hold labels in \[0, 2\) with -1 for missing\.$",
+            r"^annotations must hold labels in \[0, 2\) with -1 for missing\. Got 2\.$",
         ),
-        (np.full((2, 2), -1), None, r"^annotations must hold labels in \[0, 0\) with -1 for"),
-        (np.full((2, 2), -1), 2, r"^annotations must hold labels in \[0, 2\) with -1 for"),
+        (
+            np.full((2, 2), -1),
+            None,
+            r"^annotations must hold at least one label\. Got only -1 \(missing\)\.$",
+        ),
+        (
+            np.full((2, 2), -1),
+            2,
+            r"^annotations must hold at least one label\. Got only -1 \(missing\)\.$",
+        ),
     ],
 )
 def test_dawid_skene_refuses_bad_annotations(annotations, n_classes, message):

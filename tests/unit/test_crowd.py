@@ -115,7 +115,7 @@ def test_answer_probs_rows_are_distributions():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: fit_crowd(np.full((3, 2), -1), [0, 1, 0]), "must hold labels"),
+        (lambda: fit_crowd(np.full((3, 2), -1), [0, 1, 0]), "must hold at least one label"),
         (lambda: fit_crowd(np.array([[0, 1], [1, 0]]), [0, 1, 0]), "true_labels has 3"),
         (lambda: fit_crowd(np.array([[0.5, 1.0]]), [0]), "integers"),
         (lambda: fit_crowd(np.array([[0, 1]]), [0], n_levels=0), "n_levels"),

@@ -130,9 +130,14 @@ def long_form(annotations: Any, n_classes: int | None) -> tuple[IntArray, IntArr
         raise InputError(f"annotations must be integers (-1 = missing). Got {matrix.dtype}.")
     item, worker = np.nonzero(matrix >= 0)
     answer = matrix[item, worker].astype(np.intp)
-    k = int(answer.max()) + 1 if n_classes is None and answer.size else (n_classes or 0)
-    if answer.size == 0 or answer.max() >= k:
-        raise InputError(f"annotations must hold labels in [0, {k}) with -1 for missing.")
+    if answer.size == 0:
+        raise InputError("annotations must hold at least one label. Got only -1 (missing).")
+    k = int(answer.max()) + 1 if n_classes is None else n_classes
+    if answer.max() >= k:
+        raise InputError(
+            f"annotations must hold labels in [0, {k}) with -1 for missing. "
+            f"Got {int(answer.max())}."
+        )
     return item.astype(np.intp), worker.astype(np.intp), answer, k
 
 
