@@ -19,3 +19,16 @@ def row_sums(block: npt.NDArray[Any]) -> npt.NDArray[Any]:
     array([1., 3.])
     """
     return np.einsum("ij->i", block)
+
+
+def softmax_rows(logits: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """(n, K) softmax of each row of (n, K) ``logits``, in a new array.
+
+    >>> softmax_rows(np.log(np.array([[1.0, 3.0], [2.0, 2.0]]))).round(2)
+    array([[0.25, 0.75],
+           [0.5 , 0.5 ]])
+    """
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= row_sums(shifted)[:, None]
+    return shifted

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelmend._executor import Workers
-from labelmend._numeric import row_sums
+from labelmend._numeric import row_sums, softmax_rows
 from labelmend._validation import check_n_classes, check_probability_block
 from labelmend.errors import InputError
 
@@ -150,10 +150,7 @@ class ProbabilitySource:
 def _softmax(logits: FloatArray) -> FloatArray:
     if not np.all(np.isfinite(logits)):
         raise InputError("logits contain NaN or infinite values.")
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= row_sums(shifted)[:, None]
-    return shifted
+    return softmax_rows(logits)
 
 
 def _normalize_rows(block: FloatArray, *, first_row: int) -> FloatArray:

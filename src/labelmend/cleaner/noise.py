@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from labelmend._numeric import softmax_rows
 from labelmend.cleaner.count import Z_95
 
 #: cleanlab compares probabilities with thresholds minus this tolerance.
@@ -370,7 +371,7 @@ def fit_temperature(
     lost = 1.0 - np.diagonal(likelihood)[labels]
     beta = 1.0
     for _ in range(100):
-        tempered = _softmax_rows(beta * logs)
+        tempered = softmax_rows(beta * logs)
         scale = matching_scale(
             scale_terms(labels, tempered, likelihood, 0.0), error_rate * n, largest_scale
         )
@@ -385,12 +386,6 @@ def fit_temperature(
     return 1.0 / beta
 
 
-def _softmax_rows(logits: FloatArray) -> FloatArray:
-    """(n, K) softmax of each row."""
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
 def _temperature_step(posterior: FloatArray, logs: FloatArray, beta: float) -> float:
     """The β = 1 / τ in [0.001, 1] maximising Σ_i Σ_j posterior[i, j] log softmax(β logs[i])_j.
 
@@ -403,7 +398,7 @@ def _temperature_step(posterior: FloatArray, logs: FloatArray, beta: float) -> f
     target = float(np.einsum("ij,ij->", posterior, logs))
     low, high = 1e-3, 1.0
     for _ in range(50):
-        weights = _softmax_rows(beta * logs)
+        weights = softmax_rows(beta * logs)
         mean = np.einsum("ij,ij->i", weights, logs)
         slope = target - float(mean.sum())
         curvature = float((np.einsum("ij,ij->i", weights, logs**2) - mean**2).sum())
