@@ -11,7 +11,9 @@ Sets (../shared/data; README there), each with 5 seeds, noise fixed at 5/10/20% 
   probabilities (static);
 - ``music-static``, ``music-active``: music genre's MTurk annotators (the same model,
   each song's difficulty drawn given its answers), a logistic regression retrained
-  out-of-fold on the current labels (active: re-rank and retrain every 35 annotations).
+  out-of-fold on the current labels (active: re-rank and retrain every 35 annotations);
+- ``cifar10h-T2-active``, ``cifar10h-T1.5-active``, ``cifar10n-active``: the CIFAR sets
+  re-ranked every 500 annotations (5% of N, as music's 35) with the collected votes.
 
 Also how faithful the crowd experts are (:func:`faithfulness`): real answers of
 held-out items against answers redrawn by Dawid–Skene and by the fit with difficulty.
@@ -20,11 +22,12 @@ Per set: every selector's mean ± sd, the default − the best peer (self_confid
 normalized_margin, ce_minus_entropy, ActiveLab) at each checkpoint (mean and sd of the
 per-seed paired differences), and the default's share of the oracle at 10% of N. Then
 the constants of the default priority chosen leave-one-data-set-out: the exponent of the
-fixability factor and the error weight's log-odds range (:data:`FORMS`), and the
-smoothing of the confusion the factor reads (:data:`SMOOTHINGS`), each picked on the
-other data sets and scored on the held-out one. The three CIFAR sets share the test
-images and the model's probabilities, and the two music sets share everything but the
-mode, so each of the two groups is held out whole. Also the speed of a 6 selectors ×
+fixability factor and the error weight's log-odds range (:data:`FORMS`), the smoothing
+of the confusion the factor reads (:data:`SMOOTHINGS`), and whether that confusion is
+learnt from the experts' answers in active runs (:data:`EXPERTS`), each picked on the
+other data sets and scored on the held-out one. The CIFAR sets share the test images
+and the model's probabilities, and the music sets share everything but the mode, so
+each of the two groups is held out whole. Also the speed of a 6 selectors ×
 10 seeds study.
 
     python benchmarks/simulation.py [--seeds 5] [--out DIR] [--markdown] [--sets a,b]
@@ -33,6 +36,7 @@ mode, so each of the two groups is held out whole. Also the speed of a 6 selecto
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +50,9 @@ from rich.markdown import Markdown
 from threadpoolctl import threadpool_limits
 
 from labelmend.cleaner import dawid_skene, fit_noise_model
+from labelmend.cleaner.cost import fix_probabilities
 from labelmend.cleaner.scores import (
+    COST_TERMS,
     ERROR_LOG_ODDS_RANGE,
     EXPERT_PRIOR_STRENGTH,
     BlockScores,
@@ -72,50 +78,97 @@ PEERS = ("self_confidence", "normalized_margin", "ce_minus_entropy", "activelab"
 #: Variants of the default priority tried leave-one-data-set-out: (exponent of the
 #: fixability factor, the error weight's log-odds range, pseudo-counts per class of the
 #: confusion the fixability reads, whether that confusion takes p_error's amount of noise
-#: rather than confident learning's). The first is the default. Two families, each chosen
-#: with the other constants at their shipped values: the factor's form (exponent and
-#: range) and its smoothing (EXPERT_PRIOR_STRENGTH; p_error's own, NOISE_PRIOR_STRENGTH,
-#: is chosen on benchmarks/quality.py and is one of the candidates).
-Variant = tuple[float, tuple[float, float], float, bool]
+#: rather than confident learning's, whether it is learnt from the experts' answers so
+#: far in active runs). The first is the default. Three families, each chosen with the
+#: other constants at their shipped values: the factor's form (exponent and range), its
+#: smoothing (EXPERT_PRIOR_STRENGTH; p_error's own, NOISE_PRIOR_STRENGTH, is chosen on
+#: benchmarks/quality.py and is one of the candidates), and whether the experts' answers
+#: are read (:func:`learnt_confusion`; static runs have none, so there both candidates
+#: are the same ranking).
+Variant = tuple[float, tuple[float, float], float, bool, bool]
 RANGES = tuple((low, high) for low in (-6.0, -4.0, -2.0) for high in (5.0, 6.0, 8.0))
 EXPERT_STRENGTHS = (10.0, 30.0, 100.0, 300.0)
-DEFAULT: Variant = (1.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False)
+DEFAULT: Variant = (1.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False, False)
 FORMS: tuple[Variant, ...] = (
     DEFAULT,
-    (0.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False),
-    (0.5, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False),
+    (0.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False, False),
+    (0.5, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False, False),
     *(
-        (1.0, other, EXPERT_PRIOR_STRENGTH, False)
+        (1.0, other, EXPERT_PRIOR_STRENGTH, False, False)
         for other in RANGES
         if other != ERROR_LOG_ODDS_RANGE
     ),
 )
 SMOOTHINGS: tuple[Variant, ...] = tuple(
-    (1.0, ERROR_LOG_ODDS_RANGE, strength, scaled)
+    (1.0, ERROR_LOG_ODDS_RANGE, strength, scaled, False)
     for scaled in (False, True)
     for strength in EXPERT_STRENGTHS
 )
-VARIANTS = tuple(dict.fromkeys(FORMS + SMOOTHINGS))
+EXPERTS: tuple[Variant, ...] = (
+    DEFAULT,
+    (1.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False, True),
+)
+VARIANTS = tuple(dict.fromkeys(FORMS + SMOOTHINGS + EXPERTS))
 #: Numbers of item difficulty levels tried for the crowd experts (1: Dawid–Skene).
 LEVELS = (1, 2, 3)
+#: Annotations between re-rankings in active runs: 5% of N (music's 35 songs), fixed
+#: before any active CIFAR run was measured.
+ACTIVE_SHARE = 0.05
 
 
 def variant_name(variant: Variant) -> str:
     """``default`` for the shipped variant, else e.g. ``fix^0.5 w(-4,6) s30``
-    (``s30η``: the confusion scaled to p_error's amount)."""
+    (``s30η``: the confusion scaled to p_error's amount; ``experts``: learnt from the
+    experts' answers)."""
     if variant == DEFAULT:
         return "default"
-    exponent, (low, high), strength, scaled = variant
-    return f"fix^{exponent:g} w({low:g},{high:g}) s{strength:g}" + "η" * scaled
+    exponent, (low, high), strength, scaled, learnt = variant
+    name = f"fix^{exponent:g} w({low:g},{high:g}) s{strength:g}" + "η" * scaled
+    return name + " experts" * learnt
+
+
+def learnt_confusion(
+    prior: np.ndarray, probs: np.ndarray, answers: np.ndarray, strength: float
+) -> np.ndarray:
+    """(K, K) P(an expert answers s | true t), learnt from the expert answers so far.
+
+    ``answers`` (N, A) holds every label of a sample (column 0 the initial label, NaN
+    where none; :class:`~labelmend.simulator.SelectorState`). Each reviewed sample's
+    true class is weighed by its posterior given the model's probabilities ``probs``
+    (N, K) and its expert answers, the experts answering as ``prior`` (K, K) says:
+    π(t) ∝ p(t | x) Π_s prior[s, t]^votes[s]. The expected answer counts
+    C[s, t] = Σ votes[s] π(t) are pooled with the prior by ``strength`` pseudo-counts
+    per true class: (C[:, t] + strength · prior[:, t]) / (Σ_s C[s, t] + strength).
+    The current label is not used: on a reviewed sample it is the experts' decision.
+    (Active runs' probabilities already hold the votes, so here they count twice in π.)
+    """
+    rows, columns = np.nonzero(~np.isnan(answers[:, 1:]))
+    votes = np.zeros_like(probs)
+    np.add.at(votes, (rows, answers[rows, columns + 1].astype(np.intp)), 1.0)
+    reviewed = votes.sum(axis=1) > 0
+    if not reviewed.any():
+        return prior
+    votes = votes[reviewed]
+    log_post = np.log(np.maximum(probs[reviewed], 1e-12)) + votes @ np.log(np.maximum(prior, 1e-12))
+    posterior = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    pooled = votes.T @ posterior + strength * prior
+    return pooled / pooled.sum(axis=0)
 
 
 def _variant(variant: Variant, state: SelectorState) -> Ranking:
     """error_weight(plain p_error; range) × fixability(strength)^exponent / E[annotations]."""
     probs = state.pred_probs
     assert probs is not None
-    exponent, log_odds_range, strength, scaled = variant
+    exponent, log_odds_range, strength, scaled, learnt = variant
     model = fit_noise_model(state.labels, probs, n_jobs=1)
-    fixes = fix_table(model, strength, model.scale if scaled else None)
+    amount = model.scale if scaled else None
+    if learnt:
+        prior = dataclasses.replace(model, prior_strength=strength, scale=amount).likelihood()
+        confusion = learnt_confusion(prior, probs, state.answers, strength)
+        fixes = fix_probabilities(confusion, max_terms=COST_TERMS)
+    else:
+        fixes = fix_table(model, strength, amount)
     block = BlockScores(probs, state.labels, model, fix_table=fixes)
     weight = error_weight(block.plain_p_error, log_odds_range)
     priority = weight * block.fixability**exponent / block.expected_annotations
@@ -167,16 +220,20 @@ def settings(names: list[str] | None) -> list[Setting]:
 
         return run
 
+    cifar_active = {"pred_probs": probs, "batch_sizes": [round(ACTIVE_SHARE * len(probs))]}
+    music_active = {
+        "features": music_features,
+        "batch_sizes": [round(ACTIVE_SHARE * len(music.true_labels))],
+    }
     every = [
         Setting("cifar10h-T2", "cifar10", study(cifar, 2.0, pred_probs=probs)),
         Setting("cifar10h-T1.5", "cifar10", study(cifar, 1.5, pred_probs=probs)),
         Setting("cifar10n", "cifar10", study(cifar_n, 1.0, pred_probs=probs)),
         Setting("music-static", "music", study(music_model, 1.0, features=music_features)),
-        Setting(
-            "music-active",
-            "music",
-            study(music_model, 1.0, features=music_features, batch_sizes=[35]),
-        ),
+        Setting("cifar10h-T2-active", "cifar10", study(cifar, 2.0, **cifar_active)),
+        Setting("cifar10h-T1.5-active", "cifar10", study(cifar, 1.5, **cifar_active)),
+        Setting("cifar10n-active", "cifar10", study(cifar_n, 1.0, **cifar_active)),
+        Setting("music-active", "music", study(music_model, 1.0, **music_active)),
     ]
     return [s for s in every if names is None or s.name in names]
 
@@ -378,13 +435,14 @@ def leave_one_out(
         chosen = max(family, key=lambda v: np.mean([margin[s, v] for s in train]))
         for setting in held:
             row = target_row(setting, results[setting], variant_name(chosen))
-            exponent, (low, high), strength, scaled = chosen
+            exponent, (low, high), strength, scaled, learn = chosen
             amount = "p_error's" if scaled else "confident learning's"
+            reads = "the experts' answers" if learn else "the labellers' confusion only"
             rows.append(
                 {
                     "held out": setting,
                     "chosen on the others": f"exponent {exponent:g}, range ({low:g}, {high:g}), "
-                    f"{strength:g} pseudo-counts, {amount} amount",
+                    f"{strength:g} pseudo-counts, {amount} amount, {reads}",
                     **row,
                 }
             )
@@ -465,7 +523,12 @@ def main() -> None:
         "difference) and share of the oracle at 10% of N (targets: ≥ 0 each, ≥ 90%)",
         args,
     )
-    for family, what in ((FORMS, "the factor's form"), (SMOOTHINGS, "the factor's smoothing")):
+    families = (
+        (FORMS, "the factor's form"),
+        (SMOOTHINGS, "the factor's smoothing"),
+        (EXPERTS, "the experts' confusion learnt from their answers or not"),
+    )
+    for family, what in families:
         held_out, best = leave_one_out(results, groups, family)
         table(
             held_out,
