@@ -1,11 +1,31 @@
-"""The noise model's own clipping equals cleanlab's (whose helper is private there)."""
+"""The noise model's parts by hand: the flip rate, the anchors, the choice between them,
+the bounds on the noise scale, and the temperature against a slow reference.
+
+The noise model's own clipping equals cleanlab's (whose helper is private there).
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from cleanlab.internal.util import clip_noise_rates
+import dataclasses
+import warnings
 
-from labelmend.cleaner.noise import _clip_noise_rates
+import numpy as np
+import pytest
+from cleanlab.internal.util import clip_noise_rates
+from scipy.optimize import brentq, minimize_scalar
+
+from labelmend.cleaner.noise import (
+    NoiseModel,
+    ThresholdStats,
+    _clip_noise_rates,
+    _temperature_step,
+    anchor_error_rate,
+    anchor_histogram,
+    confident_counts,
+    fit_temperature,
+    flip_rate,
+    threshold_stats,
+)
 
 
 def test_clip_noise_rates_equals_cleanlabs():
@@ -14,3 +34,229 @@ def test_clip_noise_rates_equals_cleanlabs():
         for _ in range(20):
             matrix = rng.normal(0.2, 0.6, size=(k, k))
             np.testing.assert_allclose(_clip_noise_rates(matrix), clip_noise_rates(matrix.copy()))
+
+
+def test_a_class_nobody_was_given_has_no_confident_rows():
+    # Class 0's threshold is its mean self-confidence, 0.5; no row reaches class 1's,
+    # not even one the model is sure of.
+    labels, probs = np.array([0, 0]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    thresholds = threshold_stats(labels, probs).thresholds
+    np.testing.assert_array_equal(confident_counts(labels, probs, thresholds), [[1, 0], [0, 0]])
+
+
+def confidences(levels: dict[float, int], k: int = 2) -> ThresholdStats:
+    """Threshold statistics of rows labelled 0 whose p[y] takes each of ``levels``
+    (value: rows); the rest of each row's mass sits on the other classes."""
+    given = np.repeat(list(levels), list(levels.values()))
+    probs = np.column_stack([given, *[(1 - given) / (k - 1)] * (k - 1)])
+    return threshold_stats(np.zeros(given.size, dtype=np.intp), probs)
+
+
+def test_flip_rate_by_hand():
+    # K = 2, P(given) = (1 − 2η) m + η at self-confidence m. Rows at m = 0.9 and a share f
+    # at m = 0.1: the derivative −0.8 (1 − f) / (0.9 − 0.8η) + 0.8 f / (0.1 + 0.8η)
+    # vanishes at η = (f − 0.1) / 0.8.
+    assert flip_rate(confidences({0.9: 840, 0.1: 160}).confidence_histogram, 2) == (
+        pytest.approx(0.075, abs=1e-12)
+    )
+    # At f < 0.1 the labels agree with the model more than it expects: no flips.
+    assert flip_rate(confidences({0.9: 920, 0.1: 80}).confidence_histogram, 2) == 0.0
+    # Labels that avoid the model's class: the rate stops at (K − 1) / K, uniform labels.
+    assert flip_rate(confidences({0.1: 10}).confidence_histogram, 2) == 0.5
+    # K = 3: P(given) = (1 − 1.5η) m + 0.5η; 70% at m = 0.8, 30% at m = 0.1:
+    # 0.35 · 0.3 (0.8 − 0.7η) = 0.7 · 0.7 (0.1 + 0.35η), so η = 0.035 / 0.245 = 1 / 7.
+    stats = confidences({0.8: 700, 0.1: 300}, k=3)
+    assert flip_rate(stats.confidence_histogram, 3) == pytest.approx(1 / 7, abs=1e-12)
+    # Given labels of probability 0 count as the floor: at floor 0.1 they are the
+    # m = 0.1 rows above; at floor 0 the derivative's 0.16 / η term gives η = 0.9 f / 0.8.
+    zeros = confidences({0.9: 840, 0.0: 160}).confidence_histogram
+    assert flip_rate(zeros, 2, floor=0.1) == pytest.approx(0.075, abs=1e-12)
+    assert flip_rate(zeros, 2) == pytest.approx(0.18, abs=1e-12)
+    # One class, or no rows: no rate.
+    assert flip_rate(zeros, 1) == 0.0
+    assert flip_rate(np.zeros_like(zeros), 2) == 0.0
+
+
+def anchors(k: int = 2) -> np.ndarray:
+    """Anchor histogram of 1,000 rows whose most probable class is 0 and 200 of class 1.
+
+    Class 0: 300 rows at p = 0.999, 30 of them labelled 1, then 700 at p = 0.6, 100
+    labelled 1. Class 1: 100 rows at p = 1, 10 labelled 0, then 100 at p = 0.7, 50
+    labelled 0. The anchors are the surest 30%: class 0's first 300 rows (30 differ)
+    and 60 of class 1's first 100 (in proportion, 6 differ): 36 / 360 = 0.1.
+    """
+    rows = [(0, 0.999, 300, 30), (0, 0.6, 700, 100), (1, 1.0, 100, 10), (1, 0.7, 100, 50)]
+    probs, labels = [], []
+    for top, p, n, differ in rows:
+        row = np.full(k, (1 - p) / (k - 1))
+        row[top] = p
+        probs.append(np.tile(row, (n, 1)))
+        labels.append(np.where(np.arange(n) < differ, 1 - top, top))
+    probs, labels = np.concatenate(probs), np.concatenate(labels)
+    return anchor_histogram(probs, probs.argmax(axis=1), labels)
+
+
+def test_anchor_error_rate_by_hand():
+    assert anchor_error_rate(anchors(), 2) == pytest.approx(0.1, abs=1e-12)
+    assert anchor_error_rate(np.zeros_like(anchors()), 2) == 0.0
+
+
+def test_a_top_probability_rounded_above_one_is_among_the_surest_anchors():
+    # Rows may sum to 1 within 1e-3, so p = 1.0004 is valid input: the model is surest
+    # there (1 − p < 0), and the label differing on that row is an anchor's error.
+    # Ten rows of class 0 (p = 0.9, 0.85, …, 0.5 then the sure one): the anchors are
+    # the sure row, 0.9 and 0.85; one of three labels differs.
+    probs = np.array([[1.0004, 0.0]] + [[0.9 - 0.05 * i, 0.1 + 0.05 * i] for i in range(9)])
+    labels = np.array([1] + [0] * 9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        histogram = anchor_histogram(probs, probs.argmax(axis=1), labels)
+    assert anchor_error_rate(histogram, 2) == pytest.approx(1 / 3)
+
+
+def rate_of(levels: dict[float, int]) -> float:
+    """The error rate from_counts picks from the flip rate of ``levels`` (1,000 rows)
+    and the anchors' rate of 0.1 of :func:`anchors`, made 1,000 rows by dropping class 1."""
+    stats = confidences(levels)
+    histogram = anchors()
+    histogram[:, histogram.shape[1] // 2 :] = 0.0  # class 1's rows: 300 anchors, 30 differ
+    model = NoiseModel.from_counts(stats, np.diag(stats.label_counts), anchors=histogram)
+    assert model.error_rate is not None
+    return model.error_rate
+
+
+def test_the_anchors_rate_replaces_the_flip_rate_only_beyond_its_spread():
+    # The anchors' 0.1 rests on 300 rows: 1.96 · sqrt(0.1 · 0.9 / 300) = 0.034, so it
+    # replaces flip rates below 0.066 only. Flip rates (f − 0.1) / 0.8, test above.
+    assert rate_of({0.9: 840, 0.1: 160}) == pytest.approx(0.075, abs=1e-12)
+    assert rate_of({0.9: 860, 0.1: 140}) == pytest.approx(0.1, abs=1e-12)
+    # No flips and no differing anchor: the rule of succession, 1 / (N + 2).
+    stats = confidences({0.9: 1000})
+    model = NoiseModel.from_counts(stats, np.diag(stats.label_counts), anchors=anchors() * 0)
+    assert model.error_rate == pytest.approx(1 / 1002, abs=1e-15)
+
+
+def test_largest_scale_by_hand():
+    # Columns P(given | true): lost labels 1 − diagonal = (0.2, 0.1); true classes 80/20.
+    joint = np.array([[80.0, 10.0], [20.0, 90.0]])
+    model = NoiseModel(
+        np.full(2, 0.5),
+        np.array([90, 110]),
+        joint,
+        joint / joint.sum(axis=0),
+        np.array([0.8, 0.2]),
+        error_rate=0.1,
+        prior_strength=0.0,
+    )
+    np.testing.assert_allclose(model.likelihood(), [[0.8, 0.1], [0.2, 0.9]])
+    # Noise counted at most twice: (1 − 0.9²) / (0.8 · 0.2 + 0.2 · 0.1) = 0.19 / 0.18.
+    assert model.largest_scale == pytest.approx(0.19 / 0.18)
+    # More noise: the diagonal's bound 1 / K takes over, (1 − 1 / 2) / 0.2.
+    assert dataclasses.replace(model, error_rate=0.3).largest_scale == pytest.approx(2.5)
+
+
+def test_a_class_with_neither_counts_nor_prior_keeps_its_label():
+    stats = ThresholdStats(np.array([2.4, 0.0]), np.array([3, 0]))
+    model = NoiseModel.from_counts(stats, np.array([[3, 0], [0, 0]]), prior_strength=0.0)
+    np.testing.assert_array_equal(model.likelihood(), np.eye(2))
+
+
+def reference_temperature(labels, probs, likelihood, floor, error_rate, largest):
+    """fit_temperature's EM, slowly: explicit T_s matrices, a root finder for the scale
+    and a bounded scalar search for the temperature, iterated to 1e-11."""
+    n, k = probs.shape
+    rows = np.arange(n)
+    logs = np.log(np.maximum(probs, max(floor, 1e-300)))
+
+    def log_softmax(beta):
+        z = beta * logs - (beta * logs).max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def posterior(scale, tempered):
+        joint = tempered * (np.eye(k) + scale * (likelihood - np.eye(k)))[labels]
+        return joint / joint.sum(axis=1, keepdims=True)
+
+    def excess(scale, tempered):
+        return (1 - posterior(scale, tempered)[rows, labels]).sum() - error_rate * n
+
+    def loss(beta, weights):
+        return -(weights * log_softmax(beta)).sum()
+
+    beta = 1.0
+    for _ in range(1000):
+        tempered = np.exp(log_softmax(beta))
+        scale = largest
+        if excess(largest, tempered) > 0:
+            scale = brentq(excess, 0.0, largest, args=(tempered,), xtol=1e-14)
+        weights = posterior(scale, tempered)
+        new = minimize_scalar(
+            loss, bounds=(1e-3, 1.0), args=(weights,), method="bounded", options={"xatol": 1e-12}
+        ).x
+        if abs(new - beta) < 1e-11:
+            break
+        beta = new
+    return 1.0 / new
+
+
+def over_confident_world(zeros: bool):
+    """600 rows, 4 classes: calibrated probabilities squared (τ = 2), true class 0 given
+    as 1 at 15%, other confusions 1%; with ``zeros`` the cells below 1e-3 are set to 0."""
+    rng = np.random.default_rng(0)
+    truth = rng.dirichlet(np.full(4, 0.5), size=600)
+    true = (rng.random((600, 1)) > truth.cumsum(axis=1)).sum(axis=1)
+    noise = np.full((4, 4), 0.01)
+    noise[1, 0] = 0.15
+    noise += np.eye(4) * (1 - noise.sum(axis=0))
+    labels = (rng.random((600, 1)) > noise[:, true].T.cumsum(axis=1)).sum(axis=1)
+    probs = truth**2
+    if zeros:
+        probs[probs < 1e-3] = 0.0
+    return labels, probs / probs.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(("zeros", "floor"), [(False, 0.0), (True, 1e-3)])
+def test_fit_temperature_equals_a_slow_reference(zeros, floor):
+    labels, probs = over_confident_world(zeros)
+    # An asymmetric likelihood (0 given as 1 ten times as often as the reverse) whose
+    # noise the error rate scales by about 2 (above 1: the cap at largest matters).
+    likelihood = np.full((4, 4), 0.005)
+    likelihood[1, 0] = 0.05
+    likelihood += np.eye(4) * (1 - likelihood.sum(axis=0))
+    expected = reference_temperature(labels, probs, likelihood, floor, 0.06, 10.0)
+    assert 1.5 < expected < 2.5
+    # EM stops once β moves less than 1e-4: within 1e-4 of the fixed point here.
+    fitted = fit_temperature(labels, probs, likelihood, floor, 0.06, 10.0)
+    assert fitted == pytest.approx(expected, abs=2e-4)
+    # Exactly the same whatever the rows' order.
+    order = np.random.default_rng(1).permutation(labels.size)
+    assert fit_temperature(labels[order], probs[order], likelihood, floor, 0.06, 10.0) == fitted
+
+
+def test_an_under_confident_model_is_never_sharpened():
+    # Clean labels drawn from p, given to a model that reports p^0.5: its best τ is 2^-1,
+    # but a temperature below 1 would only add confidence the labels do not ask for.
+    rng = np.random.default_rng(0)
+    truth = rng.dirichlet(np.full(4, 0.5), size=600)
+    labels = (rng.random((600, 1)) > truth.cumsum(axis=1)).sum(axis=1)
+    soft = np.sqrt(truth) / np.sqrt(truth).sum(axis=1, keepdims=True)
+    likelihood = np.full((4, 4), 0.01) + 0.96 * np.eye(4)
+    assert fit_temperature(labels, soft, likelihood, 0.0, 0.002, 10.0) == 1.0
+
+
+def test_temperature_step_equals_a_bounded_search():
+    rng = np.random.default_rng(0)
+    logs = np.log(rng.dirichlet(np.full(5, 0.3), size=200))
+    # Classes drawn from the probabilities at τ = 2: the best β is near 1 / 2.
+    tempered = np.exp(logs / 2) / np.exp(logs / 2).sum(axis=1, keepdims=True)
+    posterior = np.eye(5)[(rng.random((200, 1)) > tempered.cumsum(axis=1)).sum(axis=1)]
+
+    def objective(beta):
+        z = beta * logs - (beta * logs).max(axis=1, keepdims=True)
+        return -(posterior * (z - np.log(np.exp(z).sum(axis=1, keepdims=True)))).sum()
+
+    best = minimize_scalar(
+        objective, bounds=(1e-3, 1.0), method="bounded", options={"xatol": 1e-12}
+    ).x
+    assert 0.3 < best < 0.7
+    for start in (1.0, 0.5, 0.01):
+        assert _temperature_step(posterior, logs, start) == pytest.approx(best, abs=1e-8)

@@ -145,7 +145,8 @@ def _log_histogram(
     """(1 + len(weights), n_groups · (len(edges) + 1)) count and sums of each of
     ``weights`` (default: ``values`` alone) in log10 bins of ``values``.
 
-    Bin 0 of a group holds the values ≤ 10^edges[0] (exact zeros), bin b those in
+    Bin 0 of a group holds the values ≤ 10^edges[0] (exact zeros, and values below 0:
+    1 − max p of a row that sums to 1 within tolerance), bin b those in
     (10^edges[b-1], 10^edges[b]] (the last bin, above 10^edges[-1], stays empty for
     probabilities when edges end at 0). ``groups`` (n,) puts each value in a group
     (default: one group); group g's bins start at g · (len(edges) + 1).
@@ -156,7 +157,7 @@ def _log_histogram(
     """
     width = edges.size + 1
     with np.errstate(divide="ignore"):
-        logs = np.log10(np.asarray(values, dtype=np.float64))
+        logs = np.log10(np.maximum(np.asarray(values, dtype=np.float64), 0.0))
     index = np.searchsorted(edges, logs, side="left")
     if groups is not None:
         index += groups * width
