@@ -411,7 +411,9 @@ def _temperature_step(posterior: FloatArray, logs: FloatArray, beta: float) -> f
             return 1.0
         step = beta + slope / curvature if curvature > 0 else np.inf
         new = step if low < step < high else (low + high) / 2
-        if abs(new - beta) < 1e-7:
+        # To the last digits: a looser stop (1e-7) left β to the rounding, which the
+        # classes' order changes, and a slow EM carried that into p_error (6e-8).
+        if abs(new - beta) < 1e-14:
             return new
         beta = new
     return beta
