@@ -25,6 +25,7 @@ from labelmend.cleaner.noise import (
     fit_temperature,
     flip_rate,
     threshold_stats,
+    zero_cells,
 )
 
 
@@ -159,6 +160,31 @@ def test_a_class_with_neither_counts_nor_prior_keeps_its_label():
     stats = ThresholdStats(np.array([2.4, 0.0]), np.array([3, 0]))
     model = NoiseModel.from_counts(stats, np.array([[3, 0], [0, 0]]), prior_strength=0.0)
     np.testing.assert_array_equal(model.likelihood(), np.eye(2))
+
+
+def test_calibrated_joint_and_its_confident_errors_by_hand():
+    # Raw counts [[3, 1], [0, 0]] with 4 and 2 rows given each class: class 1 keeps one
+    # confident sample of its own, then each row is rescaled to its class's rows.
+    stats = ThresholdStats(np.array([3.0, 1.5]), np.array([4, 2]))
+    model = NoiseModel.from_counts(stats, np.array([[3, 1], [0, 0]]), prior_strength=0.0)
+    np.testing.assert_allclose(model.confident_joint, [[3.0, 1.0], [0.0, 2.0]])
+    assert model.confident_errors == pytest.approx(1.0)
+    np.testing.assert_allclose(model.noise_matrix, [[1.0, 1 / 3], [0.0, 2 / 3]])
+    np.testing.assert_allclose(model.class_prior, [0.5, 0.5])
+
+
+def test_zero_floor_is_the_share_of_zero_cells_that_hold_the_given_label():
+    # K = 3: five cells are exactly 0 and one given label is among them: 1 / 5 (≤ 1 / K).
+    labels = np.array([0, 1, 0])
+    probs = np.array([[0.0, 0.0, 1.0], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    stats = threshold_stats(labels, probs)
+    raw = confident_counts(labels, probs, stats.thresholds)
+    assert NoiseModel.from_counts(stats, raw, zero_cells(probs)).zero_floor == 0.2
+    # Every zero cell holds a given label: the floor stops at 1 / K.
+    stats = threshold_stats(np.array([0, 0]), np.array([[0.0, 1.0], [0.0, 1.0]]))
+    assert NoiseModel.from_counts(stats, np.eye(2, dtype=int), 2).zero_floor == 0.5
+    # Zero cells not counted (the default): no floor.
+    assert NoiseModel.from_counts(stats, np.eye(2, dtype=int)).zero_floor == 0.0
 
 
 def reference_temperature(labels, probs, likelihood, floor, error_rate, largest):
