@@ -258,6 +258,26 @@ def test_fit_temperature_equals_a_slow_reference(zeros, floor):
     assert fit_temperature(labels[order], probs[order], likelihood, floor, 0.06, 10.0) == fitted
 
 
+def test_fit_temperature_keeps_zero_cells_at_zero():
+    # 10 classes, calibrated probabilities cubed (τ = 3), cells below 1e-4 of the row's
+    # largest set to 0 (45% of cells) but never the given label's, so no floor: a cell
+    # at 0 stays at 0 at every temperature, as in the reference (1e-300 there).
+    rng = np.random.default_rng(0)
+    truth = rng.dirichlet(np.full(10, 0.3), size=600)
+    labels = (rng.random((600, 1)) > truth.cumsum(axis=1)).sum(axis=1)
+    probs = truth**3
+    small = probs < 1e-4 * probs.max(axis=1, keepdims=True)
+    small[np.arange(600), labels] = False
+    probs[small] = 0.0
+    probs /= probs.sum(axis=1, keepdims=True)
+    likelihood = np.full((10, 10), 0.002) + 0.98 * np.eye(10)
+    expected = reference_temperature(labels, probs, likelihood, 0.0, 0.01, 10.0)
+    assert 2.5 < expected < 4
+    assert fit_temperature(labels, probs, likelihood, 0.0, 0.01, 10.0) == pytest.approx(
+        expected, abs=2e-4
+    )
+
+
 def test_an_under_confident_model_is_never_sharpened():
     # Clean labels drawn from p, given to a model that reports p^0.5: its best τ is 2^-1,
     # but a temperature below 1 would only add confidence the labels do not ask for.
