@@ -45,6 +45,23 @@ def test_a_class_nobody_was_given_has_no_confident_rows():
     np.testing.assert_array_equal(confident_counts(labels, probs, thresholds), [[1, 0], [0, 0]])
 
 
+def test_a_probability_equal_to_its_class_mean_is_confident():
+    # Ten rows at p = 0.9: their mean rounds up to 0.9000000000000001, above each of
+    # them; the comparison's tolerance (cleanlab's 1e-6) keeps them confident.
+    labels, probs = np.zeros(10, dtype=np.intp), np.tile([0.9, 0.1], (10, 1))
+    thresholds = threshold_stats(labels, probs).thresholds
+    assert thresholds[0] > 0.9
+    np.testing.assert_array_equal(confident_counts(labels, probs, thresholds), [[10, 0], [0, 0]])
+
+
+def test_a_row_counts_towards_the_one_class_that_reaches_its_threshold():
+    # Thresholds (0.25, 0.7, 0.5). Row 1: only class 0 reaches its threshold, though 1 is
+    # more probable; row 2: classes 0 and 2 do, the more probable (2) counts; row 3: none.
+    probs = np.array([[0.3, 0.6, 0.1], [0.45, 0.0, 0.55], [0.2, 0.65, 0.15]])
+    counts = confident_counts(np.array([2, 1, 0]), probs, np.array([0.25, 0.7, 0.5]))
+    np.testing.assert_array_equal(counts, [[0, 0, 0], [0, 0, 1], [1, 0, 0]])
+
+
 def confidences(levels: dict[float, int], k: int = 2) -> ThresholdStats:
     """Threshold statistics of rows labelled 0 whose p[y] takes each of ``levels``
     (value: rows); the rest of each row's mass sits on the other classes."""
