@@ -132,13 +132,13 @@ def test_a_top_probability_rounded_above_one_is_among_the_surest_anchors():
     assert anchor_error_rate(histogram, 2) == pytest.approx(1 / 3)
 
 
-def rate_of(levels: dict[float, int]) -> float:
+def rate_of(levels: dict[float, int], zero_cells: int = 0) -> float:
     """The error rate from_counts picks from the flip rate of ``levels`` (1,000 rows)
     and the anchors' rate of 0.1 of :func:`anchors`, made 1,000 rows by dropping class 1."""
     stats = confidences(levels)
     histogram = anchors()
     histogram[:, histogram.shape[1] // 2 :] = 0.0  # class 1's rows: 300 anchors, 30 differ
-    model = NoiseModel.from_counts(stats, np.diag(stats.label_counts), anchors=histogram)
+    model = NoiseModel.from_counts(stats, np.diag(stats.label_counts), zero_cells, histogram)
     assert model.error_rate is not None
     return model.error_rate
 
@@ -148,6 +148,9 @@ def test_the_anchors_rate_replaces_the_flip_rate_only_beyond_its_spread():
     # replaces flip rates below 0.066 only. Flip rates (f − 0.1) / 0.8, test above.
     assert rate_of({0.9: 840, 0.1: 160}) == pytest.approx(0.075, abs=1e-12)
     assert rate_of({0.9: 860, 0.1: 140}) == pytest.approx(0.1, abs=1e-12)
+    # 160 given labels of probability 0 among 1,600 zero cells: at the floor 0.1 they
+    # are the m = 0.1 rows above (0.075; at floor 0 the flip rate would be 0.18).
+    assert rate_of({0.9: 840, 0.0: 160}, zero_cells=1600) == pytest.approx(0.075, abs=1e-12)
     # No flips and no differing anchor: the rule of succession, 1 / (N + 2).
     stats = confidences({0.9: 1000})
     model = NoiseModel.from_counts(stats, np.diag(stats.label_counts), anchors=anchors() * 0)
