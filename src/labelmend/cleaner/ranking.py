@@ -306,8 +306,9 @@ def fit_noise_model_in_parts(
         _scale_part, likelihood=model.likelihood(), floor=model.zero_floor, **options
     )
     terms = np.concatenate(list(map_parts("noise scale", third)), axis=1)
-    # One column order whatever the rows' order: the float sums below then round the
-    # same way, so no score depends on how the rows were shuffled.
+    # One column order whatever the rows' order, so the sums below round the same way.
+    # (Not every score is bit-for-bit shuffle-free: the histograms behind error_rate
+    # are summed in row order and may differ in their last bits.)
     terms = terms[:, np.lexsort(terms)]
     n_samples = int(stats.label_counts.sum())
     counted = p_error_sum(terms, 1.0) / max(terms.shape[1], 1)
