@@ -531,6 +531,15 @@ def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
         random_state=0,
     )
     assert (concentrated.removed == more.removed).all()  # the concentration opened them
+    closed = repair_model(
+        noisy["train"],
+        noisy["val"],
+        rounds=3,
+        min_noise_rate=1.0,
+        min_concentration=np.nextafter(more.report["error_concentration"], np.inf),
+        random_state=0,
+    )
+    assert len(closed.rounds) == 1  # the reported concentration is the one the gate read
     assert 1.0 <= more.report["error_concentration"] <= 6.0
     is_error = noisy["is_error"]
     assert (more.removed & is_error).sum() > (one.removed & is_error).sum()  # more flips found
