@@ -407,11 +407,18 @@ LOSO_COLUMNS = (
 )
 
 
-def mean_sd(values: list[float]) -> str:
+def nan_mean(values: list[float]) -> float:
+    """Mean over the seeds that have a value; NaN (without a warning) when none has one
+    (find_label_issues has no score, so no AUROC or AP)."""
     array = np.asarray(values, dtype=float)
-    if np.all(np.isnan(array)):
+    return float("nan") if np.all(np.isnan(array)) else float(np.nanmean(array))
+
+
+def mean_sd(values: list[float]) -> str:
+    mean = nan_mean(values)
+    if np.isnan(mean):
         return "—"
-    return f"{np.nanmean(array):.3f} ± {np.nanstd(array):.3f}"
+    return f"{mean:.3f} ± {np.nanstd(np.asarray(values, dtype=float)):.3f}"
 
 
 def summarise(results: dict[str, list[dict]]) -> tuple[list[list[str]], list[list[str]], dict]:
@@ -420,10 +427,7 @@ def summarise(results: dict[str, list[dict]]) -> tuple[list[list[str]], list[lis
     for name, runs in results.items():
         methods = list(runs[0]["orders"])
         mean = {
-            m: {
-                key: float(np.nanmean([r["orders"][m][key] for r in runs]))
-                for key, _ in ORDER_METRICS
-            }
+            m: {key: nan_mean([r["orders"][m][key] for r in runs]) for key, _ in ORDER_METRICS}
             for m in methods
         }
         for m in methods:

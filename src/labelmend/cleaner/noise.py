@@ -667,8 +667,8 @@ class NoiseModel:
         joint = raw_joint.astype(np.float64)
         np.fill_diagonal(joint, np.maximum(np.diagonal(joint), 1.0))
         row_sums = np.maximum(joint.sum(axis=1, keepdims=True), 1e-100)
+        # Each row now sums to its label's count (every row keeps its diagonal ≥ 1).
         joint = joint / row_sums * stats.label_counts[:, None]
-        joint *= stats.label_counts.sum() / max(joint.sum(), 1e-100)
         true_counts = np.maximum(joint.sum(axis=0), 1e-100)
         noise_matrix = _clip_noise_rates(joint / true_counts)
         prior = joint.sum(axis=0) / max(joint.sum(), 1e-100)
