@@ -24,8 +24,9 @@ per-seed paired differences), and the default's share of the oracle at 10% of N.
 the constants of the default priority chosen leave-one-data-set-out: the exponent of the
 fixability factor and the error weight's log-odds range (:data:`FORMS`), the smoothing
 of the confusion the factor reads (:data:`SMOOTHINGS`), and whether that confusion is
-learnt from the experts' answers in active runs (:data:`EXPERTS`), each picked on the
-other data sets and scored on the held-out one. The CIFAR sets share the test images
+learnt from the experts' answers in active runs (:data:`EXPERTS`) or shrunk per row to
+their reliability fitted against the model's confidence (:data:`RELIABILITY`), each
+picked on the other data sets and scored on the held-out one. The CIFAR sets share the test images
 and the model's probabilities, and the music sets share everything but the mode, so
 each of the two groups is held out whole. Also the speed of a 6 selectors ×
 10 seeds study.
@@ -36,7 +37,6 @@ each of the two groups is held out whole. Also the speed of a 6 selectors ×
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,14 +50,18 @@ from rich.markdown import Markdown
 from threadpoolctl import threadpool_limits
 
 from labelmend.cleaner import dawid_skene, fit_noise_model
-from labelmend.cleaner.cost import fix_probabilities
+from labelmend.cleaner.cost import COST_TERMS, fix_probabilities
+from labelmend.cleaner.reliability import (
+    RELIABILITY_STRENGTH,
+    answer_posterior,
+    fit_expert_reliability,
+)
 from labelmend.cleaner.scores import (
-    COST_TERMS,
     ERROR_LOG_ODDS_RANGE,
     EXPERT_PRIOR_STRENGTH,
     BlockScores,
     error_weight,
-    fix_table,
+    expert_confusion,
 )
 from labelmend.datasets import MultiAnnotatorData, cifar10n, music_genre
 from labelmend.jobs import write_study
@@ -75,40 +79,64 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 console = Console(width=160)
 CHECKS = ("noise_fixed@5%", "noise_fixed@10%", "noise_fixed@20%")
 PEERS = ("self_confidence", "normalized_margin", "ce_minus_entropy", "activelab")
-#: Variants of the default priority tried leave-one-data-set-out: (exponent of the
-#: fixability factor, the error weight's log-odds range, pseudo-counts per class of the
-#: confusion the fixability reads, whether that confusion takes p_error's amount of noise
-#: rather than confident learning's, whether it is learnt from the experts' answers so
-#: far in active runs). The first is the default. Three families, each chosen with the
-#: other constants at their shipped values: the factor's form (exponent and range), its
-#: smoothing (EXPERT_PRIOR_STRENGTH; p_error's own, NOISE_PRIOR_STRENGTH, is chosen on
-#: benchmarks/quality.py and is one of the candidates), and whether the experts' answers
-#: are read (:func:`learnt_confusion`; static runs have none, so there both candidates
-#: are the same ranking).
-Variant = tuple[float, tuple[float, float], float, bool, bool]
 RANGES = tuple((low, high) for low in (-6.0, -4.0, -2.0) for high in (5.0, 6.0, 8.0))
 EXPERT_STRENGTHS = (10.0, 30.0, 100.0, 300.0)
-DEFAULT: Variant = (1.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False, False)
+#: Pseudo-answers pooling the per-row reliability fit towards the class-level confusion
+#: (:func:`~labelmend.cleaner.fit_expert_reliability`; RELIABILITY_STRENGTH is shipped).
+RELIABILITY_STRENGTHS = (30.0, 100.0, 300.0, 1000.0)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A variant of the default priority tried leave-one-data-set-out:
+    error_weight(plain p_error; ``log_odds_range``) × fixability^``exponent`` /
+    E[annotations]. The fixability reads the labellers' confusion smoothed with
+    ``strength`` pseudo-counts per class, at p_error's amount of noise if ``scaled``
+    (else confident learning's); in active runs, if ``learnt``, that confusion learnt from
+    the experts' answers so far (:func:`learnt_confusion`), and, unless ``reliability``
+    is None, each row's column of it shrunk towards or away from the diagonal to the
+    experts' accuracy fitted against the model's confidence with that many pooling
+    pseudo-answers (:func:`~labelmend.cleaner.fit_expert_reliability`). Static runs have
+    no answers: there the last two change nothing.
+    """
+
+    exponent: float = 1.0
+    log_odds_range: tuple[float, float] = ERROR_LOG_ODDS_RANGE
+    strength: float = EXPERT_PRIOR_STRENGTH
+    scaled: bool = False
+    learnt: bool = False
+    reliability: float | None = RELIABILITY_STRENGTH
+
+
+#: The shipped priority. Four families, each chosen with the other constants at their
+#: shipped values: the factor's form (exponent and range), its smoothing
+#: (EXPERT_PRIOR_STRENGTH; p_error's own, NOISE_PRIOR_STRENGTH, is chosen on
+#: benchmarks/quality.py and is one of the candidates), whether the experts' answers are
+#: read class by class, and whether they are read per row as a function of the model's
+#: confidence.
+DEFAULT = Variant()
 FORMS: tuple[Variant, ...] = (
     DEFAULT,
-    (0.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False, False),
-    (0.5, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False, False),
-    *(
-        (1.0, other, EXPERT_PRIOR_STRENGTH, False, False)
-        for other in RANGES
-        if other != ERROR_LOG_ODDS_RANGE
-    ),
+    Variant(exponent=0.0),
+    Variant(exponent=0.5),
+    *(Variant(log_odds_range=other) for other in RANGES if other != ERROR_LOG_ODDS_RANGE),
 )
 SMOOTHINGS: tuple[Variant, ...] = tuple(
-    (1.0, ERROR_LOG_ODDS_RANGE, strength, scaled, False)
+    Variant(strength=strength, scaled=scaled)
     for scaled in (False, True)
     for strength in EXPERT_STRENGTHS
 )
-EXPERTS: tuple[Variant, ...] = (
+EXPERTS: tuple[Variant, ...] = (DEFAULT, Variant(learnt=True, reliability=None))
+RELIABILITY: tuple[Variant, ...] = (
     DEFAULT,
-    (1.0, ERROR_LOG_ODDS_RANGE, EXPERT_PRIOR_STRENGTH, False, True),
+    Variant(reliability=None),
+    *(
+        Variant(reliability=strength)
+        for strength in RELIABILITY_STRENGTHS
+        if strength != RELIABILITY_STRENGTH
+    ),
 )
-VARIANTS = tuple(dict.fromkeys(FORMS + SMOOTHINGS + EXPERTS))
+VARIANTS = tuple(dict.fromkeys(FORMS + SMOOTHINGS + EXPERTS + RELIABILITY))
 #: Numbers of item difficulty levels tried for the crowd experts (1: Dawid–Skene).
 LEVELS = (1, 2, 3)
 #: Annotations between re-rankings in active runs: 5% of N (music's 35 songs), fixed
@@ -119,59 +147,57 @@ ACTIVE_SHARE = 0.05
 def variant_name(variant: Variant) -> str:
     """``default`` for the shipped variant, else e.g. ``fix^0.5 w(-4,6) s30``
     (``s30η``: the confusion scaled to p_error's amount; ``experts``: learnt from the
-    experts' answers)."""
+    experts' answers; ``reliability100``: per row, the fit pooled by 100 pseudo-answers
+    rather than the shipped 30; ``class-level``: no per-row reliability)."""
     if variant == DEFAULT:
         return "default"
-    exponent, (low, high), strength, scaled, learnt = variant
-    name = f"fix^{exponent:g} w({low:g},{high:g}) s{strength:g}" + "η" * scaled
-    return name + " experts" * learnt
+    (low, high), reliability = variant.log_odds_range, variant.reliability
+    name = f"fix^{variant.exponent:g} w({low:g},{high:g}) s{variant.strength:g}"
+    name += "η" * variant.scaled + " experts" * variant.learnt
+    if reliability is None:
+        return name + " class-level"
+    return name + ("" if reliability == RELIABILITY_STRENGTH else f" reliability{reliability:g}")
 
 
 def learnt_confusion(
-    prior: np.ndarray, probs: np.ndarray, answers: np.ndarray, strength: float
+    prior: np.ndarray, probs: np.ndarray, votes: np.ndarray, strength: float
 ) -> np.ndarray:
     """(K, K) P(an expert answers s | true t), learnt from the expert answers so far.
 
-    ``answers`` (N, A) holds every label of a sample (column 0 the initial label, NaN
-    where none; :class:`~labelmend.simulator.SelectorState`). Each reviewed sample's
-    true class is weighed by its posterior given the model's probabilities ``probs``
-    (N, K) and its expert answers, the experts answering as ``prior`` (K, K) says:
-    π(t) ∝ p(t | x) Π_s prior[s, t]^votes[s]. The expected answer counts
-    C[s, t] = Σ votes[s] π(t) are pooled with the prior by ``strength`` pseudo-counts
-    per true class: (C[:, t] + strength · prior[:, t]) / (Σ_s C[s, t] + strength).
-    The current label is not used: on a reviewed sample it is the experts' decision.
-    (Active runs' probabilities already hold the votes, so here they count twice in π.)
+    ``votes`` (N, K) counts each sample's expert answers per class (the initial label
+    not counted; :class:`~labelmend.simulator.SelectorState`). Each reviewed sample's
+    true class is weighed by its posterior π given the model's probabilities ``probs``
+    (N, K) and its answers, the experts answering as ``prior`` (K, K) says
+    (:func:`~labelmend.cleaner.reliability.answer_posterior`). The expected answer
+    counts C[s, t] = Σ votes[s] π(t) are pooled with the prior by ``strength``
+    pseudo-counts per true class: (C[:, t] + strength · prior[:, t]) / (Σ_s C[s, t] +
+    strength). (Active runs' probabilities already hold the votes, so here they count
+    twice in π.)
     """
-    rows, columns = np.nonzero(~np.isnan(answers[:, 1:]))
-    votes = np.zeros_like(probs)
-    np.add.at(votes, (rows, answers[rows, columns + 1].astype(np.intp)), 1.0)
-    reviewed = votes.sum(axis=1) > 0
-    if not reviewed.any():
-        return prior
-    votes = votes[reviewed]
-    log_post = np.log(np.maximum(probs[reviewed], 1e-12)) + votes @ np.log(np.maximum(prior, 1e-12))
-    posterior = np.exp(log_post - log_post.max(axis=1, keepdims=True))
-    posterior /= posterior.sum(axis=1, keepdims=True)
-    pooled = votes.T @ posterior + strength * prior
+    reviewed, posterior = answer_posterior(prior, probs, votes)
+    pooled = votes[reviewed].T @ posterior + strength * prior
     return pooled / pooled.sum(axis=0)
 
 
 def _variant(variant: Variant, state: SelectorState) -> Ranking:
     """error_weight(plain p_error; range) × fixability(strength)^exponent / E[annotations]."""
-    probs = state.pred_probs
+    probs, votes = state.pred_probs, state.votes
     assert probs is not None
-    exponent, log_odds_range, strength, scaled, learnt = variant
+    assert votes is not None
+    assert state.model_probs is not None
     model = fit_noise_model(state.labels, probs, n_jobs=1)
-    amount = model.scale if scaled else None
-    if learnt:
-        prior = dataclasses.replace(model, prior_strength=strength, scale=amount).likelihood()
-        confusion = learnt_confusion(prior, probs, state.answers, strength)
-        fixes = fix_probabilities(confusion, max_terms=COST_TERMS)
-    else:
-        fixes = fix_table(model, strength, amount)
-    block = BlockScores(probs, state.labels, model, fix_table=fixes)
-    weight = error_weight(block.plain_p_error, log_odds_range)
-    priority = weight * block.fixability**exponent / block.expected_annotations
+    amount = model.scale if variant.scaled else None
+    prior = expert_confusion(model, variant.strength, amount)
+    confusion = prior
+    if variant.learnt:
+        confusion = learnt_confusion(prior, probs, votes, variant.strength)
+    reliability = None
+    if variant.reliability is not None and votes.any():
+        reliability = fit_expert_reliability(prior, state.model_probs, votes, variant.reliability)
+    fixes = fix_probabilities(confusion, max_terms=COST_TERMS)
+    block = BlockScores(probs, state.labels, model, fix_table=fixes, reliability=reliability)
+    weight = error_weight(block.plain_p_error, variant.log_odds_range)
+    priority = weight * block.fixability**variant.exponent / block.expected_annotations
     return Ranking(priority, block.p_error, block.p_error)
 
 
@@ -435,14 +461,20 @@ def leave_one_out(
         chosen = max(family, key=lambda v: np.mean([margin[s, v] for s in train]))
         for setting in held:
             row = target_row(setting, results[setting], variant_name(chosen))
-            exponent, (low, high), strength, scaled, learn = chosen
-            amount = "p_error's" if scaled else "confident learning's"
-            reads = "the experts' answers" if learn else "the labellers' confusion only"
+            (low, high), amount = chosen.log_odds_range, "confident learning's"
+            if chosen.scaled:
+                amount = "p_error's"
+            reads = "the labellers' confusion only"
+            if chosen.learnt:
+                reads = "the experts' answers"
+            if chosen.reliability is not None:
+                reads += f", per-row reliability ({chosen.reliability:g} pseudo-answers)"
             rows.append(
                 {
                     "held out": setting,
-                    "chosen on the others": f"exponent {exponent:g}, range ({low:g}, {high:g}), "
-                    f"{strength:g} pseudo-counts, {amount} amount, {reads}",
+                    "chosen on the others": f"exponent {chosen.exponent:g}, "
+                    f"range ({low:g}, {high:g}), {chosen.strength:g} pseudo-counts, "
+                    f"{amount} amount, {reads}",
                     **row,
                 }
             )
@@ -527,6 +559,7 @@ def main() -> None:
         (FORMS, "the factor's form"),
         (SMOOTHINGS, "the factor's smoothing"),
         (EXPERTS, "the experts' confusion learnt from their answers or not"),
+        (RELIABILITY, "the experts' reliability per row, from their answers, or not"),
     )
     for family, what in families:
         held_out, best = leave_one_out(results, groups, family)

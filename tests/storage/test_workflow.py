@@ -14,7 +14,13 @@ import pytest
 from tests.synthetic import noisy_problem
 
 from labelmend import workflow
-from labelmend.cleaner import rank_samples
+from labelmend.cleaner import (
+    expert_confusion,
+    fit_expert_reliability,
+    fit_noise_model,
+    rank_samples,
+    score_samples,
+)
 from labelmend.errors import InputError, StorageError, UsageError
 from labelmend.io import write_table
 from labelmend.storage import open_store, reads, repository
@@ -434,3 +440,33 @@ def test_a_decision_outranks_only_predictions_made_before_it(scored):
         ranking = repository.load_ranking(session, rescored.run)
     assert rescored.errors.expected == pytest.approx(ranking["p_error"].sum())
     assert rescored.errors.decided == 0
+
+
+def test_scoring_after_answers_reads_the_experts_reliability(scored, tmp_path):
+    samples, predictions, true = make_tables()
+    with open_store(scored) as session:
+        workflow.create_queue(session, "q", budget=20)
+        queue = workflow.queue_items(session, "q")
+    rows = queue["id"].str[1:].astype(int).to_numpy()
+    pd.DataFrame(
+        {"sample_id": queue["id"], "label": np.array(CLASSES)[true[rows]], "annotator": "ann"}
+    ).to_csv(tmp_path / "answers.csv", index=False)
+    with open_store(scored) as session:
+        import_annotations(session, "q", str(tmp_path / "answers.csv"), aggregation="single-expert")
+    with open_store(scored) as session:
+        ranking = workflow.score(session).ranking.set_index("sample_id")
+    # The same by hand: the current labels (the answers decided 20), one vote each.
+    probs = predictions.set_index("id").loc[samples["id"], CLASSES].to_numpy()
+    labels = samples["label"].map(CLASSES.index).to_numpy().copy()
+    labels[rows] = true[rows]
+    votes = np.zeros_like(probs)
+    votes[rows, true[rows]] = 1.0
+    model = fit_noise_model(labels, probs)
+    reliability = fit_expert_reliability(expert_confusion(model), probs, votes)
+    expected = score_samples(labels, probs, noise_model=model, reliability=reliability)
+    stored = ranking.loc[samples["id"], "priority"].to_numpy()
+    np.testing.assert_allclose(stored, expected.priority, rtol=1e-9)
+    class_level = score_samples(labels, probs, noise_model=model).priority
+    # Right answers make the experts surer than the labellers: every priority rises.
+    assert (stored > class_level * (1 + 1e-4)).any()
+    assert (stored >= class_level).all()

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labelmend.cleaner import dawid_skene, expected_annotations
+from labelmend.cleaner import (
+    dawid_skene,
+    expected_annotations,
+    expert_confusion,
+    fit_expert_reliability,
+    fit_noise_model,
+    score_samples,
+)
 from labelmend.errors import InputError
 from labelmend.simulator import (
     CURVE_COLUMNS,
@@ -420,3 +427,42 @@ def test_study_grid_tables_and_validation():
         run_study(model, pred_probs=probs, budget=0.0)
     with pytest.raises(InputError, match="pred_probs has 10 rows but counts has 200"):
         run_study(model, pred_probs=probs[:10])
+
+
+def test_the_default_reads_the_experts_reliability_once_they_have_answered(setting):
+    model, initial, probs = setting
+    votes = np.zeros_like(probs)
+    votes[:10, model.true_labels[:10]] = 1.0  # ten rows answered right once
+    answers = np.column_stack([initial, np.full(model.n_samples, np.nan)])
+    answers[:10, 1] = model.true_labels[:10]
+    surer = probs.copy()
+    surer[:10] = (probs[:10] + np.eye(probs.shape[1])[model.true_labels[:10]]) / 2  # votes in
+    state = SelectorState(initial, surer, answers, model, np.random.default_rng(0), votes, probs)
+    noise = fit_noise_model(initial, surer)
+    reliability = fit_expert_reliability(expert_confusion(noise), probs, votes)
+    expected = score_samples(initial, surer, noise_model=noise, reliability=reliability)
+    np.testing.assert_allclose(SELECTORS["default"](state).priority, expected.priority)
+    without = SelectorState(initial, surer, answers, model, np.random.default_rng(0))
+    assert not np.allclose(SELECTORS["default"](without).priority, expected.priority)
+
+
+def test_active_runs_give_selectors_the_votes_and_the_models_own_probabilities(
+    setting, monkeypatch
+):
+    model, initial, probs = setting
+    seen = []
+
+    def record(state):
+        seen.append((state.answers.copy(), state.votes.copy(), state.model_probs, state.pred_probs))
+        return SELECTORS["random"](state)
+
+    monkeypatch.setitem(SELECTORS, "record", record)
+    run(model, initial, "record", 40, probs, batch_size=20)
+    answers, votes, model_probs, pred_probs = seen[1]
+    counts = np.zeros_like(probs)
+    rows, columns = np.nonzero(~np.isnan(answers[:, 1:]))
+    np.add.at(counts, (rows, answers[rows, columns + 1].astype(int)), 1.0)
+    assert counts.sum() == 20
+    np.testing.assert_array_equal(votes, counts)
+    np.testing.assert_array_equal(model_probs, probs)
+    assert not np.allclose(pred_probs, probs)  # the votes folded in

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         select_batch,
         stopping_point,
     )
+    from labelmend.cleaner.reliability import ExpertReliability, fit_expert_reliability
     from labelmend.cleaner.scores import (
         AMBIGUITY_THRESHOLD,
         AUDIT_METHOD,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
         DifficultyName,
         MethodName,
         RankingMethod,
+        expert_confusion,
     )
 
 __all__ = [
@@ -81,6 +83,7 @@ __all__ = [
     "DawidSkene",
     "DifficultyName",
     "ErrorCount",
+    "ExpertReliability",
     "MethodName",
     "NoiseModel",
     "ProbabilitySource",
@@ -93,6 +96,8 @@ __all__ = [
     "dawid_skene",
     "expected_annotations",
     "expected_errors_curve",
+    "expert_confusion",
+    "fit_expert_reliability",
     "fit_noise_model",
     "fit_noise_model_in_parts",
     "fix_probabilities",
@@ -108,5 +113,15 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(
-    __name__, ("count", "cost", "noise", "scores", "_source", "aggregate", "ranking")
+    __name__,
+    (
+        "count",
+        "cost",
+        "noise",
+        "scores",
+        "reliability",
+        "_source",
+        "aggregate",
+        "ranking",
+    ),
 )

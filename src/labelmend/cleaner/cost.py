@@ -24,6 +24,9 @@ from labelmend._numeric import row_sums
 
 #: Cells of the fix table computed at once (bounds its temporaries to a few MB).
 FIX_TABLE_CELLS = 1 << 16
+#: Terms of the expected-annotations series used for priorities: exact while at most
+#: four classes other than the given one have probability mass.
+COST_TERMS = 4
 
 
 def expected_annotations(
@@ -146,6 +149,33 @@ def fix_probabilities(
     for start in range(0, n_classes, chunk):
         true = np.arange(start, min(start + chunk, n_classes))
         fix[:, true] = _fix_columns(columns[:, true], true, terms)
+    return fix
+
+
+def row_fix_probabilities(
+    columns: npt.NDArray[np.floating[Any]],
+    current_labels: npt.NDArray[np.intp],
+    true_labels: npt.NDArray[np.intp],
+    *,
+    max_terms: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """(N,) P(a review settles on ``true_labels[i]``) from ``current_labels[i]``, the
+    experts answering sample i from its own column ``columns[:, i]`` (K, N) of answer
+    probabilities for that true class: :func:`fix_probabilities` row by row.
+
+    >>> row_fix_probabilities(np.array([[0.1, 0.5], [0.9, 0.5]]), np.array([0, 0]),
+    ...                       np.array([1, 1]))
+    array([0.81, 0.25])
+    """
+    columns = np.asarray(columns, dtype=np.float64)
+    n_classes, n_samples = columns.shape
+    terms = n_classes - 1 if max_terms is None else min(max_terms, n_classes - 1)
+    fix = np.empty(n_samples)
+    chunk = max(1, FIX_TABLE_CELLS // n_classes)
+    for start in range(0, n_samples, chunk):
+        rows = np.arange(start, min(start + chunk, n_samples))
+        table = _fix_columns(columns[:, rows], true_labels[rows], terms)
+        fix[rows] = table[current_labels[rows], rows - start]
     return fix
 
 

@@ -42,6 +42,7 @@ from labelmend.cleaner.noise import (
     threshold_stats,
     zero_cells,
 )
+from labelmend.cleaner.reliability import ExpertReliability
 from labelmend.cleaner.scores import (
     AMBIGUITY_THRESHOLD,
     DEFAULT_DIFFICULTY,
@@ -412,6 +413,7 @@ def score_samples(
     difficulty: str = DEFAULT_DIFFICULTY,
     ambiguity_threshold: float = AMBIGUITY_THRESHOLD,
     noise_model: NoiseModel | None = None,
+    reliability: ExpertReliability | None = None,
     from_logits: bool = False,
     normalize: bool = False,
     block_rows: int | None = None,
@@ -433,6 +435,10 @@ def score_samples(
         Difficulty above which a sample's reason is ``"ambiguous"``.
     noise_model : NoiseModel, optional
         Reuse a fitted noise model instead of estimating one (two fewer passes).
+    reliability : ExpertReliability, optional
+        The experts' reliability learnt from the answers collected so far
+        (:func:`~labelmend.cleaner.reliability.fit_expert_reliability`, on
+        ``noise_model``): the default priority's fixability reads it per row.
     from_logits, normalize : bool
         Apply a softmax to each row / rescale rows to sum to one.
     block_rows : int, optional
@@ -466,6 +472,11 @@ def score_samples(
             f"noise_model has {noise_model.n_classes} classes but pred_probs has "
             f"{source.n_classes} columns."
         )
+    if reliability is not None and len(reliability.confusion) != source.n_classes:
+        raise InputError(
+            f"reliability has {len(reliability.confusion)} classes but pred_probs has "
+            f"{source.n_classes} columns."
+        )
     ranking_method = RANKING_METHODS[method]
     difficulty_of = DIFFICULTY_METHODS[difficulty]
     n = source.n_samples
@@ -481,7 +492,7 @@ def score_samples(
 
     def score_block(start: int, block: npt.NDArray[np.floating[Any]]) -> None:
         rows = slice(start, start + len(block))
-        scores = BlockScores(block, checked[rows], noise_model, likelihood, fixes)
+        scores = BlockScores(block, checked[rows], noise_model, likelihood, fixes, reliability)
         out["p_error"][rows] = scores.p_error
         out["correctness"][rows] = ranking_method.correctness(scores)
         out["difficulty"][rows] = difficulty_of(scores)
@@ -548,6 +559,7 @@ def rank_samples(
     sample_ids: Sequence[Any] | npt.NDArray[Any] | None = None,
     ambiguity_threshold: float = AMBIGUITY_THRESHOLD,
     noise_model: NoiseModel | None = None,
+    reliability: ExpertReliability | None = None,
     from_logits: bool = False,
     normalize: bool = False,
     block_rows: int | None = None,
@@ -582,6 +594,7 @@ def rank_samples(
         difficulty=difficulty,
         ambiguity_threshold=ambiguity_threshold,
         noise_model=noise_model,
+        reliability=reliability,
         from_logits=from_logits,
         normalize=normalize,
         block_rows=block_rows,

@@ -19,22 +19,22 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from labelmend._numeric import row_sums
-from labelmend.cleaner.cost import expected_annotations, fix_probabilities
+from labelmend.cleaner.cost import COST_TERMS, expected_annotations, fix_probabilities
 from labelmend.cleaner.noise import NoiseModel
+
+if TYPE_CHECKING:
+    from labelmend.cleaner.reliability import ExpertReliability
 
 FloatArray = npt.NDArray[np.float64]
 
 #: Normalised entropy above which a sample is ambiguous (the active label cleaning paper).
 AMBIGUITY_THRESHOLD = 0.3
-#: Terms of the expected-annotations series used for priorities: exact while at most
-#: four classes other than the given one have probability mass.
-COST_TERMS = 4
 #: Log-odds of p_error over which the default priority's error weight rises: ≈ 0 well
 #: below the low end, linear in the log-odds up to the high end, 1 from there on. Kept
 #: by leave-one-group-out over the simulator's sets (benchmarks/simulation.py).
@@ -99,8 +99,29 @@ def fix_table(
     array([[0.99, 0.73],
            [0.8 , 0.98]])
     """
+    return fix_probabilities(
+        expert_confusion(noise_model, prior_strength, scale), max_terms=COST_TERMS
+    )
+
+
+def expert_confusion(
+    noise_model: NoiseModel,
+    prior_strength: float = EXPERT_PRIOR_STRENGTH,
+    scale: float | None = None,
+) -> FloatArray:
+    """(K, K) P(an expert answers s | true t), ``[s, t]``, as the fixability takes it:
+    the noise model's likelihood smoothed with ``prior_strength`` pseudo-counts per
+    class, at confident learning's amount of noise (``scale`` None; :func:`fix_table`).
+
+    >>> from labelmend.cleaner.noise import NoiseModel, ThresholdStats
+    >>> stats = ThresholdStats(np.array([0.5, 0.5]), np.array([10, 10]))
+    >>> model = NoiseModel.from_counts(stats, np.array([[8, 2], [0, 10]]))
+    >>> expert_confusion(model, prior_strength=0.0).round(2)
+    array([[1.  , 0.17],
+           [0.  , 0.83]])
+    """
     experts = dataclasses.replace(noise_model, prior_strength=prior_strength, scale=scale)
-    return fix_probabilities(experts.likelihood(), max_terms=COST_TERMS)
+    return experts.likelihood()
 
 
 class BlockScores:
@@ -119,6 +140,10 @@ class BlockScores:
         many blocks so that it is computed once.
     fix_table : (K, K) array, optional
         :func:`fix_table` of the noise model, likewise.
+    reliability : ExpertReliability, optional
+        The experts' reliability learnt from their answers
+        (:func:`~labelmend.cleaner.reliability.fit_expert_reliability`): the fixability
+        then reads it per row instead of the class-level :func:`fix_table`.
 
     Examples
     --------
@@ -137,6 +162,7 @@ class BlockScores:
         noise_model: NoiseModel,
         likelihood: npt.NDArray[np.floating[Any]] | None = None,
         fix_table: npt.NDArray[np.float64] | None = None,
+        reliability: ExpertReliability | None = None,
     ):
         self.pred_probs = pred_probs
         self.labels = labels
@@ -147,6 +173,7 @@ class BlockScores:
             likelihood = noise_model.likelihood().astype(pred_probs.dtype)
         self._likelihood = likelihood
         self._fix_table = fix_table
+        self._reliability = reliability
 
     @cached_property
     def self_confidence(self) -> FloatArray:
@@ -298,8 +325,12 @@ class BlockScores:
         (its likelihood, smoothed with :data:`EXPERT_PRIOR_STRENGTH` pseudo-counts rather
         than the posterior's): a class pair that process confuses often is hard to fix,
         because the experts repeat the confusion. Exact under the plurality protocol
-        (:func:`fix_table`).
+        (:func:`fix_table`). With a ``reliability`` learnt from the experts' answers,
+        each row's experts are that much surer or less sure than the labellers
+        (:meth:`~labelmend.cleaner.reliability.ExpertReliability.fixability`).
         """
+        if self._reliability is not None:
+            return self._reliability.fixability(self.pred_probs, self.labels, self.alternative)
         table = self._fix_table
         if table is None:
             table = fix_table(self.noise_model)
@@ -374,8 +405,9 @@ RANKING_METHODS: dict[str, RankingMethod] = _registry(
         "Default. Label errors fixed per expert annotation: the error weight (rising "
         "with the log-odds of p_error) times the probability that a review settles on "
         "the most likely other class (experts confusing classes as the noise model "
-        "does), divided by the expected annotations to settle the sample, so ambiguous "
-        "samples and class pairs experts confuse wait.",
+        "does; once they have answered, per row as reliable as their answers show at "
+        "the model's confidence), divided by the expected annotations to settle the "
+        "sample, so ambiguous samples and class pairs experts confuse wait.",
     ),
     RankingMethod("posterior", _posterior, _inverse(_posterior), "p_error alone, highest first."),
     RankingMethod(

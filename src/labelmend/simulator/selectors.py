@@ -12,7 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labelmend.cleaner import DEFAULT_METHOD, RANKING_METHODS, expected_annotations, score_samples
+from labelmend.cleaner import (
+    DEFAULT_METHOD,
+    RANKING_METHODS,
+    expected_annotations,
+    expert_confusion,
+    fit_expert_reliability,
+    fit_noise_model,
+    score_samples,
+)
 from labelmend.errors import InputError
 from labelmend.simulator.annotators import AnnotatorModel
 from labelmend.simulator.relabel import outcome_probabilities
@@ -36,6 +44,11 @@ class SelectorState:
     annotators : AnnotatorModel
         The truth, for the oracle only.
     rng : numpy Generator
+    votes : (N, K) float, optional
+        Expert answers collected per sample and class (the initial label not counted).
+    model_probs : (N, K) float, optional
+        The model's probabilities before the votes were combined in: what the engine
+        fits the experts' reliability on (:func:`~labelmend.cleaner.fit_expert_reliability`).
     """
 
     labels: IntArray
@@ -43,6 +56,8 @@ class SelectorState:
     answers: FloatArray
     annotators: AnnotatorModel
     rng: np.random.Generator
+    votes: FloatArray | None = None
+    model_probs: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -74,11 +89,24 @@ def _needs_probs(state: SelectorState, name: str) -> FloatArray:
 
 
 def engine_selector(method: str) -> Selector:
-    """The engine's ranking ``method`` (a key of RANKING_METHODS)."""
+    """The engine's ranking ``method`` (a key of RANKING_METHODS); once experts have
+    answered, with their reliability learnt from the answers, as ``labelmend round``."""
 
     def select(state: SelectorState) -> Ranking:
         probs = _needs_probs(state, method)
-        scores = score_samples(state.labels, probs, method=method, n_jobs=1)
+        noise_model = reliability = None
+        if state.votes is not None and state.model_probs is not None and state.votes.any():
+            noise_model = fit_noise_model(state.labels, probs, n_jobs=1)
+            experts = expert_confusion(noise_model)
+            reliability = fit_expert_reliability(experts, state.model_probs, state.votes)
+        scores = score_samples(
+            state.labels,
+            probs,
+            method=method,
+            noise_model=noise_model,
+            reliability=reliability,
+            n_jobs=1,
+        )
         return Ranking(scores.priority, scores.p_error, scores.p_error)
 
     return select

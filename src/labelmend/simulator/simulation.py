@@ -200,7 +200,7 @@ def simulate_run(
     spent = 0
     while spent < budget:
         probs = None if base_probs is None else _with_votes(base_probs, votes, annotator_accuracy)
-        state = SelectorState(labels, probs, answers, annotators, selector_rng)
+        state = SelectorState(labels, probs, answers, annotators, selector_rng, votes, base_probs)
         ranking: Ranking = SELECTORS[selector](state)
         order = ranking.order(selector_rng)
         order = order[reviews[order] < max_reviews]

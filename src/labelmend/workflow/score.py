@@ -7,10 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD, ErrorCount, rank_samples
+from labelmend.cleaner import (
+    DEFAULT_DIFFICULTY,
+    DEFAULT_METHOD,
+    ErrorCount,
+    ExpertReliability,
+    NoiseModel,
+    expert_confusion,
+    fit_expert_reliability,
+    fit_noise_model,
+    rank_samples,
+    vote_counts,
+)
 from labelmend.errors import InputError
 from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, PredictionRun, ScoreRun
@@ -41,19 +53,25 @@ def score(
     """Score the current labels against a model's newest stored probabilities and store it.
 
     ``prediction_run`` (one just fitted, say) is scored instead of ``model``'s newest.
-    The ranking engine (:func:`labelmend.cleaner.rank_samples`) does the scoring.
+    The ranking engine (:func:`labelmend.cleaner.rank_samples`) does the scoring; once
+    experts have answered (stored annotations), the default priority reads their
+    reliability learnt from those answers (:func:`~labelmend.cleaner.fit_expert_reliability`).
     """
     found = repo.get_dataset(session, dataset, lock=True)
     if prediction_run is None:
         prediction_run = repo.latest_prediction_run(session, found, model)
     keys, probs = repo.load_probabilities(session, prediction_run, len(found.classes))
     samples = repo.sample_frame(session, found).set_index("id").loc[keys]
+    labels = samples["current_label"].to_numpy()
+    noise_model, reliability = _expert_reliability(session, found, keys, labels, probs)
     ranking = rank_samples(
-        samples["current_label"].to_numpy(),
+        labels,
         probs,
         method=method,
         difficulty=difficulty,
         sample_ids=samples["external_id"].to_numpy(),
+        noise_model=noise_model,
+        reliability=reliability,
     )
     key_of = pd.Series(keys, index=samples["external_id"].to_numpy())
     return _store_ranking(
@@ -66,6 +84,27 @@ def score(
         difficulty=difficulty,
         progress=progress,
     )
+
+
+def _expert_reliability(
+    session: Session, found: Dataset, keys: np.ndarray, labels: np.ndarray, probs: np.ndarray
+) -> tuple[NoiseModel | None, ExpertReliability | None]:
+    """The noise model and the experts' reliability learnt from the stored answers
+    (:func:`~labelmend.cleaner.fit_expert_reliability`), or (None, None) before any."""
+    answers = repo.annotation_frame(session, found)
+    position = pd.Series(np.arange(len(keys)), index=keys)
+    answers = answers[answers["sample_id"].isin(position.index)]
+    if answers.empty:
+        return None, None
+    votes = vote_counts(
+        position.loc[answers["sample_id"]].to_numpy(),
+        answers["label"].to_numpy(),
+        n_samples=len(keys),
+        n_classes=probs.shape[1],
+    )
+    noise_model = fit_noise_model(labels, probs)
+    experts = expert_confusion(noise_model)
+    return noise_model, fit_expert_reliability(experts, probs, votes)
 
 
 def _store_ranking(
@@ -150,7 +189,8 @@ def score_shards(
     is what gets scored, so it must hold the store's current labels: every shard id must
     be a sample of the dataset, and a shard label that differs from the store's (an
     expert changed it since the shards were written) is refused unless
-    ``use_shard_labels``.
+    ``use_shard_labels``. The stored answers are not read here: the default priority's
+    fixability stays class-level (:func:`score` reads the experts' reliability).
 
     Parameters
     ----------

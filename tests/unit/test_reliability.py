@@ -1,0 +1,109 @@
+"""The experts' reliability per row, learnt from their answers (labelmend.cleaner.reliability)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelmend.cleaner import (
+    ExpertReliability,
+    expert_confusion,
+    fit_expert_reliability,
+    fit_noise_model,
+    score_samples,
+)
+from labelmend.cleaner.cost import fix_probabilities, row_fix_probabilities
+from labelmend.cleaner.reliability import confidence
+from labelmend.errors import InputError
+
+CONFUSION = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+
+
+def logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def test_row_fixability_is_the_class_table_row_by_row(monkeypatch):
+    monkeypatch.setattr("labelmend.cleaner.cost.FIX_TABLE_CELLS", 6)  # two rows at a time
+    confusion = np.array([[0.7, 0.2, 0.05], [0.2, 0.6, 0.15], [0.1, 0.2, 0.8]])
+    current, true = np.array([0, 1, 2, 0, 2]), np.array([1, 1, 0, 2, 1])
+    table = fix_probabilities(confusion)
+    np.testing.assert_allclose(
+        row_fix_probabilities(confusion[:, true], current, true), table[current, true]
+    )
+
+
+def test_binary_fixability_by_hand():
+    # Label 0 counts one vote; the review settles on 1 only after two answers of 1.
+    experts = ExpertReliability(np.array([[0.8, 0.2], [0.2, 0.8]]), 0.0, 0.0, 0.0, 0.0, 0.0)
+    probs, labels, other = np.full((1, 2), 0.5), np.array([0]), np.array([1])
+    np.testing.assert_allclose(experts.fixability(probs, labels, other), [0.8**2])
+    # Log-odds moved from logit 0.8 to logit 0.9: right 0.9 of the time.
+    surer = ExpertReliability(experts.confusion, logit(0.9) - logit(0.8), 0.0, 0.0, 0.0, 0.0)
+    np.testing.assert_allclose(surer.fixability(probs, labels, other), [0.9**2])
+
+
+def test_shifted_column_keeps_the_proportions_of_the_other_answers():
+    confusion = np.array([[0.6, 0.3, 0.0], [0.1, 0.2, 0.0], [0.3, 0.5, 1.0]])
+    shift = logit(0.9) - logit(0.6)
+    experts = ExpertReliability(confusion, shift, 0.0, 0.0, 0.0, 0.0)
+    probs = np.full((1, 3), 1 / 3)
+    # True class 0 answered 0.9 / 0.025 / 0.075 (0.1 and 0.3 rescaled to sum 0.1).
+    column = np.array([0.9, 0.025, 0.075])
+    expected = row_fix_probabilities(column[:, None], np.array([1]), np.array([0]))
+    np.testing.assert_allclose(experts.fixability(probs, np.array([1]), np.array([0])), expected)
+
+
+def test_the_fit_matches_the_answers_of_each_confidence():
+    # Ten sure rows (z at the clip) with 9 of 10 answers right, ten less sure rows
+    # (top 0.999) with 6 of 10: two confidences, two parameters, so the fit is exact.
+    probs = np.vstack([np.tile([1.0, 0.0, 0.0], (10, 1)), np.tile([0.999, 0.001, 0.0], (10, 1))])
+    votes = np.tile([1.0, 0.0, 0.0], (20, 1))
+    votes[[0, 10, 11, 12, 13]] = [0.0, 0.0, 1.0]  # class 2 has probability 0: wrong
+    fit = fit_expert_reliability(CONFUSION, probs, votes, strength=0.0)
+    shifts = fit.shift(probs[[0, 10]])
+    np.testing.assert_allclose(
+        shifts, [logit(0.9) - logit(0.8), logit(0.6) - logit(0.8)], atol=1e-3
+    )
+    # Outside the reviewed rows' confidences the shift stays at the nearest end.
+    np.testing.assert_allclose(fit.shift(np.array([[0.5, 0.5, 0.0]])), shifts[1])
+
+
+def test_pseudo_answers_pull_the_fit_towards_the_class_level_confusion():
+    probs = np.tile([1.0, 0.0, 0.0], (10, 1))
+    votes = np.tile([1.0, 0.0, 0.0], (10, 1))
+    votes[0] = [0.0, 0.0, 1.0]
+    # 9 right of 10, plus 10 pseudo-answers right at 0.8: (9 + 8) / 20 = 0.85.
+    fit = fit_expert_reliability(CONFUSION, probs, votes, strength=10.0)
+    np.testing.assert_allclose(fit.alpha, logit(0.85) - logit(0.8), atol=1e-9)
+    assert fit_expert_reliability(CONFUSION, probs, np.zeros_like(votes)) is None
+
+
+def test_bad_votes_are_refused():
+    probs = np.tile([1.0, 0.0, 0.0], (2, 1))
+    with pytest.raises(InputError, match=r"votes must have the shape of probs \(2, 3\)"):
+        fit_expert_reliability(CONFUSION, probs, np.ones((2, 2)))
+    with pytest.raises(InputError, match="non-negative"):
+        fit_expert_reliability(CONFUSION, probs, -np.ones((2, 3)))
+
+
+def test_confidence_is_the_top_probabilitys_log_odds():
+    np.testing.assert_allclose(confidence(np.array([[0.2, 0.8], [0.5, 0.5]])), [np.log(4.0), 0.0])
+
+
+def test_surer_experts_raise_the_default_priority_of_every_row_with_doubt():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), size=60)
+    labels = rng.integers(0, 3, size=60)
+    model = fit_noise_model(labels, probs)
+    experts = expert_confusion(model)
+    flat = ExpertReliability(experts, 0.0, 0.0, 0.0, 0.0, 0.0)
+    surer = ExpertReliability(experts, 1.0, 0.0, 0.0, 0.0, 0.0)
+    plain = score_samples(labels, probs, noise_model=model).priority
+    np.testing.assert_allclose(
+        score_samples(labels, probs, noise_model=model, reliability=flat).priority, plain
+    )
+    raised = score_samples(labels, probs, noise_model=model, reliability=surer).priority
+    assert (raised > plain).all()
+    with pytest.raises(InputError, match="reliability has 2 classes"):
+        score_samples(labels, probs, reliability=ExpertReliability(np.eye(2), 0, 0, 0, 0, 0))
