@@ -42,7 +42,7 @@ from labelmend.cleaner.noise import (
     threshold_stats,
     zero_cells,
 )
-from labelmend.cleaner.reliability import ExpertReliability
+from labelmend.cleaner.reliability import ExpertReliability, fit_expert_reliability
 from labelmend.cleaner.scores import (
     AMBIGUITY_THRESHOLD,
     DEFAULT_DIFFICULTY,
@@ -50,6 +50,7 @@ from labelmend.cleaner.scores import (
     DIFFICULTY_METHODS,
     RANKING_METHODS,
     BlockScores,
+    expert_confusion,
     fix_table,
 )
 from labelmend.errors import InputError
@@ -371,6 +372,54 @@ def fit_noise_model(
     """
     checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)
     return _fit_noise_model(checked, source, block_rows, n_jobs, prior_strength, rate_prior_rows)
+
+
+def learn_from_answers(
+    labels: Any,
+    pred_probs: Any,
+    votes: Any,
+    *,
+    model_probs: Any = None,
+    n_jobs: int | None = None,
+) -> tuple[NoiseModel, ExpertReliability | None]:
+    """The labels' noise model and the experts' reliability learnt from their answers.
+
+    What :func:`score_samples` takes as ``noise_model`` and ``reliability`` once experts
+    have answered (``labelmend score`` / ``round``, the simulator's active runs): the
+    noise model of ``labels`` under ``pred_probs``, and
+    :func:`~labelmend.cleaner.reliability.fit_expert_reliability` on the experts'
+    confusion it implies (:func:`~labelmend.cleaner.scores.expert_confusion`).
+
+    Parameters
+    ----------
+    labels : array-like (N,)
+    pred_probs : array (N, K)
+        The probabilities that are scored.
+    votes : array (N, K)
+        Expert answers collected per sample and class, the current label not counted.
+    model_probs : array (N, K), optional
+        The model's own probabilities when ``pred_probs`` already holds the answers (the
+        simulator combines them): the reliability is fitted on these. Default
+        ``pred_probs``.
+
+    Returns
+    -------
+    (NoiseModel, ExpertReliability or None): None when nobody has answered yet.
+
+    Examples
+    --------
+    >>> probs = np.tile([[0.9, 0.1], [0.2, 0.8]], (20, 1))
+    >>> labels, votes = probs.argmax(1), np.zeros((40, 2))
+    >>> learn_from_answers(labels, probs, votes)[1] is None
+    True
+    >>> votes[:10, 0] = 1
+    >>> learn_from_answers(labels, probs, votes)[1].confusion.shape
+    (2, 2)
+    """
+    noise_model = fit_noise_model(labels, pred_probs, n_jobs=n_jobs)
+    fitted_on = pred_probs if model_probs is None else model_probs
+    reliability = fit_expert_reliability(expert_confusion(noise_model), fitted_on, votes)
+    return noise_model, reliability
 
 
 def _fit_noise_model(

@@ -16,9 +16,7 @@ from labelmend.cleaner import (
     DEFAULT_METHOD,
     RANKING_METHODS,
     expected_annotations,
-    expert_confusion,
-    fit_expert_reliability,
-    fit_noise_model,
+    learn_from_answers,
     score_samples,
 )
 from labelmend.errors import InputError
@@ -96,9 +94,9 @@ def engine_selector(method: str) -> Selector:
         probs = _needs_probs(state, method)
         noise_model = reliability = None
         if state.votes is not None and state.model_probs is not None and state.votes.any():
-            noise_model = fit_noise_model(state.labels, probs, n_jobs=1)
-            experts = expert_confusion(noise_model)
-            reliability = fit_expert_reliability(experts, state.model_probs, state.votes)
+            noise_model, reliability = learn_from_answers(
+                state.labels, probs, state.votes, model_probs=state.model_probs, n_jobs=1
+            )
         scores = score_samples(
             state.labels,
             probs,

@@ -17,9 +17,7 @@ from labelmend.cleaner import (
     ErrorCount,
     ExpertReliability,
     NoiseModel,
-    expert_confusion,
-    fit_expert_reliability,
-    fit_noise_model,
+    learn_from_answers,
     rank_samples,
     vote_counts,
 )
@@ -55,7 +53,7 @@ def score(
     ``prediction_run`` (one just fitted, say) is scored instead of ``model``'s newest.
     The ranking engine (:func:`labelmend.cleaner.rank_samples`) does the scoring; once
     experts have answered (stored annotations), the default priority reads their
-    reliability learnt from those answers (:func:`~labelmend.cleaner.fit_expert_reliability`).
+    reliability learnt from those answers (:func:`~labelmend.cleaner.learn_from_answers`).
     """
     found = repo.get_dataset(session, dataset, lock=True)
     if prediction_run is None:
@@ -90,7 +88,7 @@ def _expert_reliability(
     session: Session, found: Dataset, keys: np.ndarray, labels: np.ndarray, probs: np.ndarray
 ) -> tuple[NoiseModel | None, ExpertReliability | None]:
     """The noise model and the experts' reliability learnt from the stored answers
-    (:func:`~labelmend.cleaner.fit_expert_reliability`), or (None, None) before any."""
+    (:func:`~labelmend.cleaner.learn_from_answers`), or (None, None) before any."""
     answers = repo.annotation_frame(session, found)
     position = pd.Series(np.arange(len(keys)), index=keys)
     answers = answers[answers["sample_id"].isin(position.index)]
@@ -102,9 +100,7 @@ def _expert_reliability(
         n_samples=len(keys),
         n_classes=probs.shape[1],
     )
-    noise_model = fit_noise_model(labels, probs)
-    experts = expert_confusion(noise_model)
-    return noise_model, fit_expert_reliability(experts, probs, votes)
+    return learn_from_answers(labels, probs, votes)
 
 
 def _store_ranking(
