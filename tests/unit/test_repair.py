@@ -29,6 +29,7 @@ from labelmend.repair import (  # noqa: E402
     load_model,
     make_classifier,
     read_model,
+    readmit,
     relabel_queue,
     removal_rounds,
     repair_model,
@@ -356,6 +357,19 @@ def test_removal_rounds_count_again_on_the_rows_kept():
         removal_rounds(labels, scores, first, again, min_noise_rate=1.5)
 
 
+def test_readmit_gives_back_the_removed_rows_whose_label_the_kept_rows_model_predicts():
+    labels = np.array([0, 1, 2, 2, 1, 0])
+    removed = np.array([True, False, True, True, False, True])
+    # One prediction per removed row (0, 2, 3, 5), in row order: row 0 gets its label 0
+    # back, row 2 is predicted 1 (not its 2), row 3 gets 2, row 5 is predicted 2 (not 0).
+    still = readmit(labels, removed, [0, 1, 2, 2])
+    assert still.tolist() == [False, False, True, False, False, True]
+    assert readmit(labels, removed, [1, 0, 0, 1]).tolist() == removed.tolist()  # none agree
+    assert not readmit(labels, np.zeros(6, bool), np.array([], int)).any()  # nothing removed
+    with pytest.raises(InputError, match=r"^predicted must hold one class per removed row "):
+        readmit(labels, removed, labels)
+
+
 def test_choose_k_caps_at_all_rows_but_one_and_allows_a_shrink_of_two():
     labels = np.array([0, 1, 0, 1])
     probs = np.array([[0.02, 0.98], [0.98, 0.02], [0.02, 0.98], [0.98, 0.02]])
@@ -515,11 +529,24 @@ def test_later_rounds_also_run_when_the_errors_form_one_type():
         removal_rounds(labels, scores, first, again, min_concentration=-1.0)
 
 
+def readmitted_by_refit(result, train):
+    """The rows of the last round a model trained on the rows it kept gives their label."""
+    (features, labels), last = train, result.rounds[-1]
+    kept = result.before.clone(with_curvature=False).fit(features[~last], labels[~last])
+    return last & (kept.predict(features) == labels)
+
+
 def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
     one = repair_model(noisy["train"], noisy["val"], rounds=1, random_state=0)
     assert len(one.rounds) == 1
     assert one.report["rounds"] == 1.0
-    assert one.report["k_removed"] == round(EXPECTED_ERRORS_SHRINK * one.report["expected_errors"])
+    first = round(EXPECTED_ERRORS_SHRINK * one.report["expected_errors"])
+    assert one.rounds[0].sum() == one.report["k_first_round"] == first
+    # The rows a model trained on the rows kept gives their label go back.
+    back = readmitted_by_refit(one, noisy["train"])
+    assert one.report["k_readmitted"] == back.sum() > 0
+    assert (one.removed == one.rounds[0] & ~back).all()
+    assert one.report["k_removed"] == first - back.sum() == one.removed.sum()
     more = repair_model(noisy["train"], noisy["val"], rounds=3, min_noise_rate=0.0, random_state=0)
     assert more.report["rounds"] == len(more.rounds) == 3
     concentrated = repair_model(
@@ -542,11 +569,12 @@ def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
     assert len(closed.rounds) == 1  # the reported concentration is the one the gate read
     assert 1.0 <= more.report["error_concentration"] <= 6.0
     is_error = noisy["is_error"]
-    assert (more.removed & is_error).sum() > (one.removed & is_error).sum()  # more flips found
-    assert (more.removed == more.rounds[-1]).all()
+    assert (more.rounds[-1] & is_error).sum() > (one.rounds[-1] & is_error).sum()  # more flips
+    assert (more.removed == more.rounds[-1] & ~readmitted_by_refit(more, noisy["train"])).all()
     assert more.report["k_removed"] == more.removed.sum()
-    assert (more.rounds[0] == one.removed).all()
-    assert more.report["k_first_round"] == one.report["k_removed"] == one.removed.sum()
+    assert more.report["k_readmitted"] == more.rounds[-1].sum() - more.removed.sum()
+    assert (more.rounds[0] == one.rounds[0]).all()
+    assert more.report["k_first_round"] == one.report["k_first_round"]
     for smaller, larger in zip(more.rounds, more.rounds[1:], strict=False):
         assert (larger >= smaller).all()
         assert larger.sum() > smaller.sum()

@@ -108,11 +108,14 @@ def run(
         print_json(report)
         return
     table = accuracy_table(report)
+    readmitted = report.get("k_readmitted")
     console.print(
         frame_table(
             table,
             title=f"Repair: {int(report['k_removed'])} of {len(done.result.scores):,} training "
-            f"examples unlearned ({method} → {unlearn_method})",
+            "examples unlearned"
+            + ("" if readmitted is None else f", {int(readmitted)} re-admitted")
+            + f" ({method} → {unlearn_method})",
             formats={"before": ".3f", "repaired": ".3f", "retrained": ".3f"},
         )
     )

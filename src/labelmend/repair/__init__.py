@@ -7,7 +7,8 @@ light: each name loads its module, and torch with it, on first use.
   (:data:`HARM_METHODS`: priors, failure-targeted scores, the combined default);
 - :func:`unlearn` — forget rows without retraining (:data:`UNLEARN_METHODS`);
 - :func:`repair_model` — the whole loop, k from the expected number of label errors
-  (:func:`choose_k`), counted again on the rows kept (:func:`removal_rounds`),
+  (:func:`choose_k`), counted again on the rows kept (:func:`removal_rounds`), less
+  the removed rows a model trained on the rest agrees with (:func:`readmit`),
   measured against retraining from scratch; :func:`evaluate_repair`,
   :func:`summarize_runs`;
 - :func:`relabel_queue` — the suspects as a plain DataFrame for a relabel queue;
@@ -54,6 +55,7 @@ _EXPORTS = {
     "REMOVAL_ROUNDS": "k_selection",
     "choose_k": "k_selection",
     "error_concentration": "k_selection",
+    "readmit": "k_selection",
     "removal_rounds": "k_selection",
     "evaluate_repair": "metrics",
     "summarize_runs": "metrics",

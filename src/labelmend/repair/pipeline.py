@@ -4,7 +4,8 @@ The validation set (assumed correctly labelled) is split in two: a *targeting* p
 failures drive identification, and a *held-out* part that only measures
 (:mod:`labelmend.repair.metrics`). Without a budget, k comes from the ranking engine's
 expected number of label errors, counted again on the rows kept
-(:func:`~labelmend.repair.k_selection.removal_rounds`).
+(:func:`~labelmend.repair.k_selection.removal_rounds`), less the removed rows a model
+trained on the rows kept gives their label (:func:`~labelmend.repair.k_selection.readmit`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from labelmend.repair.k_selection import (
     LATER_ROUNDS_NOISE_RATE,
     REMOVAL_ROUNDS,
     error_concentration,
+    readmit,
     removal_rounds,
 )
 from labelmend.repair.metrics import evaluate_repair
@@ -140,11 +142,13 @@ class RepairResult:
     scores : (N,) harm scores, higher = more harmful
     removed : (N,) bool, the rows unlearned
     rounds : tuple of (N,) bool, the rows removed after each round of
-        :func:`~labelmend.repair.k_selection.removal_rounds` (``removed`` is the last;
-        one mask with a budget)
+        :func:`~labelmend.repair.k_selection.removal_rounds` (``removed`` is the last
+        less the rows :func:`~labelmend.repair.k_selection.readmit` gives back; one mask,
+        ``removed``, with a budget)
     report : dict of metrics (see :func:`evaluate_repair`), ``k_removed``,
-        ``expected_errors`` (Σ p_error), ``error_concentration`` and ``k_first_round``
-        (the top-scored rows removed first) when k is chosen, ``rounds`` and wall times
+        ``expected_errors`` (Σ p_error), ``error_concentration``, ``k_first_round``
+        (the top-scored rows removed first) and ``k_readmitted`` (removed by the rounds,
+        given back) when k is chosen, ``rounds`` and wall times
     """
 
     before: Any
@@ -191,7 +195,9 @@ def repair_model(
     budget : int, optional
         Remove exactly this many rows; otherwise the top round(shrink × Σ p_error),
         then more rows counted again on the rows kept
-        (:func:`~labelmend.repair.k_selection.removal_rounds`).
+        (:func:`~labelmend.repair.k_selection.removal_rounds`), less those whose given
+        label a model trained on the rows kept predicts
+        (:func:`~labelmend.repair.k_selection.readmit`).
     shrink : float
         The factor on the expected number of label errors when no budget is given.
     rounds : int
@@ -313,10 +319,15 @@ def repair_model(
         extra["expected_errors"] = float(p_error.sum())
         extra["error_concentration"] = error_concentration(train_pair[1], pred_probs, p_error)
         extra["k_first_round"] = float(masks[0].sum())
+        kept_model = before.clone(with_curvature=False).fit(
+            train_pair[0][~masks[-1]], train_pair[1][~masks[-1]]
+        )
+        removed = readmit(train_pair[1], masks[-1], kept_model.predict(train_pair[0][masks[-1]]))
+        extra["k_readmitted"] = float(masks[-1].sum() - removed.sum())
     else:
-        masks = [np.zeros(n_train, dtype=bool)]
-        masks[0][np.argsort(-scores, kind="stable")[: int(budget)]] = True
-    removed = masks[-1]
+        removed = np.zeros(n_train, dtype=bool)
+        removed[np.argsort(-scores, kind="stable")[: int(budget)]] = True
+        masks = [removed]
     k = int(removed.sum())
     seconds_choose = time.perf_counter() - started
 
