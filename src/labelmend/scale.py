@@ -1,7 +1,9 @@
 """Rank datasets kept as Parquet shards, in one process or on a Dask cluster.
 
-Three passes over the shards, each a map of a pure function over files followed by a
-small reduction on the client: per-class threshold sums, confident-joint counts, then
+Passes over the shards, each a map of a pure function over files followed by a small
+reduction on the client: per-class threshold sums, confident-joint counts (and the rest
+of the noise model's fit), the answered rows' probabilities when experts have answered
+(the experts' reliability, as :func:`labelmend.cleaner.learn_from_answers` fits it), then
 scoring with the same :func:`labelmend.cleaner.score_samples` as the in-memory engine.
 Each scoring task writes its shard's per-sample scores next to the output and returns
 only its own top-k rows, so the client never collects the whole table; the global
@@ -35,11 +37,15 @@ from labelmend.cleaner import (
     DIFFICULTY_METHODS,
     RANKING_COLUMNS,
     RANKING_METHODS,
+    ExpertReliability,
     NoiseModel,
     ProbabilitySource,
+    expert_confusion,
+    fit_expert_reliability,
     fit_noise_model_in_parts,
     ranking_order,
     score_samples,
+    vote_counts,
 )
 from labelmend.errors import InputError
 
@@ -144,11 +150,43 @@ def _on_shard(
         raise InputError(f"{path}: {exc}") from exc
 
 
+def _answered_rows(
+    path: Path, *, layout: ShardLayout, answered: frozenset[str]
+) -> tuple[list[str], npt.NDArray[np.floating[Any]]]:
+    """One shard's rows that experts answered: (ids as strings, probabilities (R, K))."""
+    ids, _, probs = read_shard(path, layout)
+    keys = pd.Index(ids).astype(str)
+    rows = keys.isin(answered)
+    return keys[rows].tolist(), probs[rows]
+
+
+def _expert_reliability(
+    answers: pd.DataFrame, answered_rows: list[tuple[list[str], Any]], noise_model: NoiseModel
+) -> ExpertReliability | None:
+    """The experts' reliability from ``answers`` (sample_id, label) and the answered rows'
+    probabilities gathered from the shards (the rows without an answer weigh nothing in
+    :func:`~labelmend.cleaner.fit_expert_reliability`)."""
+    ids = [key for keys, _ in answered_rows for key in keys]
+    if not ids:
+        return None
+    probs = np.concatenate([part for _, part in answered_rows])
+    position = pd.Series(np.arange(len(ids)), index=ids)
+    answers = answers[answers["sample_id"].isin(position.index)]
+    votes = vote_counts(
+        position.loc[answers["sample_id"]].to_numpy(),
+        answers["label"].to_numpy(),
+        n_samples=len(ids),
+        n_classes=noise_model.n_classes,
+    )
+    return fit_expert_reliability(expert_confusion(noise_model), probs, votes)
+
+
 def _score_shard(
     shard: tuple[Path, Path | None],
     *,
     layout: ShardLayout,
     noise_model: NoiseModel,
+    reliability: ExpertReliability | None,
     method: str,
     difficulty: str,
     top_k: int,
@@ -157,7 +195,13 @@ def _score_shard(
     path, out_file = shard
     ids, labels, probs = read_shard(path, layout)
     scores = score_samples(
-        labels, probs, method=method, difficulty=difficulty, noise_model=noise_model, n_jobs=1
+        labels,
+        probs,
+        method=method,
+        difficulty=difficulty,
+        noise_model=noise_model,
+        reliability=reliability,
+        n_jobs=1,
     )
     frame = scores.frame(ids)
     if out_file is not None:
@@ -176,6 +220,7 @@ def rank_dataset(
     method: str = DEFAULT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
     layout: ShardLayout | None = None,
+    answers: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> ShardedRanking:
     """Rank every sample of a sharded dataset; return the global top-k.
@@ -194,6 +239,11 @@ def rank_dataset(
         Rows of the global ranking to gather to the client.
     method, difficulty : str
         As :func:`labelmend.cleaner.rank_samples`.
+    answers : DataFrame, optional
+        Experts' answers so far, one row each: ``sample_id`` (as the shards' ids, compared
+        as strings) and ``label`` (class index); answers for ids in no shard are ignored.
+        With them, the default priority reads the experts' reliability learnt from them,
+        as :func:`labelmend.cleaner.learn_from_answers` fits it in memory.
     progress : callable(stage, done, total), optional
         Called after every shard of every pass.
 
@@ -201,7 +251,8 @@ def rank_dataset(
     -------
     ShardedRanking
         ``top`` equals the first ``top_k`` rows of ``rank_samples`` on the concatenated
-        shards with the same sample ids.
+        shards with the same sample ids (with ``answers``: given the noise model and
+        reliability :func:`~labelmend.cleaner.learn_from_answers` fits on them).
 
     Examples
     --------
@@ -237,6 +288,17 @@ def rank_dataset(
             )
 
         noise_model = fit_noise_model_in_parts(map_shards, n_jobs=1)
+        reliability = None
+        if answers is not None and len(answers):
+            answers = answers.assign(sample_id=answers["sample_id"].astype(str))
+            answered_rows = workers.map(
+                _answered_rows,
+                files,
+                progress=stage("answers"),
+                layout=layout,
+                answered=frozenset(answers["sample_id"]),
+            )
+            reliability = _expert_reliability(answers, list(answered_rows), noise_model)
         out_files = [
             out_dir / f"scores-{index:05d}.parquet" if out_dir is not None else None
             for index in range(len(files))
@@ -248,6 +310,7 @@ def rank_dataset(
                 progress=stage("scoring"),
                 layout=layout,
                 noise_model=noise_model,
+                reliability=reliability,
                 method=method,
                 difficulty=difficulty,
                 top_k=top_k,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelmend.cleaner import rank_samples
+from labelmend.cleaner import learn_from_answers, rank_samples
 from labelmend.errors import InputError, LabelmendError
 from labelmend.scale import rank_dataset
 from tests.synthetic import noisy_problem
@@ -60,6 +60,35 @@ def test_dask_local_cluster_equals_in_memory_ranking(tmp_path):
         )
     assert result.top["sample_id"].tolist() == expected["sample_id"].tolist()
     assert ("scoring", 5, 5) in stages
+
+
+def test_answers_make_the_sharded_priority_read_the_experts_reliability(tmp_path):
+    ids, labels, probs = write_shards(tmp_path / "shards")
+    # Experts answered the 300 rows the model is least sure of: their argmax, once each,
+    # and a second, wrong answer on every third; plus answers for ids in no shard.
+    answered = np.argsort(probs.max(axis=1))[:300]
+    answers = pd.DataFrame({"sample_id": ids[answered], "label": probs[answered].argmax(axis=1)})
+    wrong = answered[::3]
+    answers = pd.concat(
+        [
+            answers,
+            pd.DataFrame({"sample_id": ids[wrong], "label": (probs[wrong].argmax(1) + 1) % 4}),
+            pd.DataFrame({"sample_id": ["elsewhere"], "label": [0]}),
+        ],
+        ignore_index=True,
+    )
+    votes = np.zeros_like(probs)
+    np.add.at(votes, (answered, probs[answered].argmax(axis=1)), 1.0)
+    np.add.at(votes, (wrong, (probs[wrong].argmax(1) + 1) % 4), 1.0)
+    noise_model, reliability = learn_from_answers(labels, probs, votes)
+    expected = rank_samples(
+        labels, probs, sample_ids=ids, noise_model=noise_model, reliability=reliability
+    ).head(300)
+    plain = rank_samples(labels, probs, sample_ids=ids).head(300)
+    result = rank_dataset(tmp_path / "shards", top_k=300, answers=answers)
+    assert result.top["sample_id"].tolist() == expected["sample_id"].tolist()
+    np.testing.assert_allclose(result.top["priority"], expected["priority"], rtol=1e-9)
+    assert result.top["sample_id"].tolist() != plain["sample_id"].tolist()
 
 
 def test_shards_with_different_class_counts_are_refused(tmp_path):

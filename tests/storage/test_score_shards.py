@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from tests.integration.test_scale import write_shards
 from typer.testing import CliRunner
 
 from labelmend import workflow
-from labelmend.cleaner import rank_samples
+from labelmend.cleaner import learn_from_answers, rank_samples
 from labelmend.cli.app import app
 from labelmend.errors import InputError
 from labelmend.storage import open_store
+from labelmend.sync.service import import_annotations
 
 CLASSES = ["c0", "c1", "c2", "c3"]
 
@@ -46,6 +48,33 @@ def test_sharded_scores_enter_the_store_and_feed_a_queue(database_url, shards, t
     assert queue.n_items == 20
     assert items["id"].tolist() == expected["sample_id"].head(20).tolist()
     assert status.estimated_errors_remaining == pytest.approx(expected["p_error"].sum())
+
+
+def test_sharded_scoring_reads_the_stored_answers(database_url, shards, tmp_path):
+    directory, ids, labels, probs = shards
+    init_store(database_url, ids, labels)
+    with open_store(database_url) as session:
+        workflow.score_shards(session, directory, top_k=100)
+        workflow.create_queue(session, "q", budget=40)
+        queue = workflow.queue_items(session, "q")
+    # The experts confirm every current label (the shards stay the store's labels).
+    rows = pd.Series(np.arange(len(ids)), index=ids).loc[queue["id"]].to_numpy()
+    pd.DataFrame(
+        {"sample_id": queue["id"], "label": [CLASSES[y] for y in labels[rows]], "annotator": "a"}
+    ).to_csv(tmp_path / "answers.csv", index=False)
+    with open_store(database_url) as session:
+        import_annotations(session, "q", str(tmp_path / "answers.csv"), aggregation="single-expert")
+    with open_store(database_url) as session:
+        result = workflow.score_shards(session, directory, top_k=100)
+    votes = np.zeros_like(probs)
+    votes[rows, labels[rows]] = 1.0
+    noise_model, reliability = learn_from_answers(labels, probs, votes)
+    expected = rank_samples(
+        labels, probs, sample_ids=ids, noise_model=noise_model, reliability=reliability
+    ).head(100)
+    assert result.ranking["sample_id"].tolist() == expected["sample_id"].tolist()
+    plain = rank_samples(labels, probs, sample_ids=ids).head(100)
+    assert expected["sample_id"].tolist() != plain["sample_id"].tolist()
 
 
 def test_unknown_ids_and_class_mismatch_leave_the_store_unchanged(database_url, shards, snapshot):

@@ -185,8 +185,8 @@ def score_shards(
     is what gets scored, so it must hold the store's current labels: every shard id must
     be a sample of the dataset, and a shard label that differs from the store's (an
     expert changed it since the shards were written) is refused unless
-    ``use_shard_labels``. The stored answers are not read here: the default priority's
-    fixability stays class-level (:func:`score` reads the experts' reliability).
+    ``use_shard_labels``. Once experts have answered, the default priority reads their
+    reliability learnt from the stored answers, as :func:`score` does.
 
     Parameters
     ----------
@@ -225,6 +225,15 @@ def score_shards(
     _check_shard_labels(
         session, found, find_shards(str(source)), id_col, label_col, use_shard_labels
     )
+    samples = repo.sample_frame(session, found)
+    stored = repo.annotation_frame(session, found)
+    external_id = samples.set_index("id")["external_id"]
+    answers = pd.DataFrame(
+        {
+            "sample_id": external_id.loc[stored["sample_id"]].to_numpy(),
+            "label": stored["label"].to_numpy(),
+        }
+    )
     result = rank_dataset(
         str(source),
         scheduler=scheduler,
@@ -233,6 +242,7 @@ def score_shards(
         method=method,
         difficulty=difficulty,
         layout=ShardLayout(id_column=id_col, label_column=label_col),
+        answers=answers,
         progress=progress,
     )
     if result.n_classes != len(found.classes):
@@ -240,7 +250,6 @@ def score_shards(
             f"The shards have {result.n_classes} probability columns but dataset "
             f"{found.name!r} has {len(found.classes)} classes."
         )
-    samples = repo.sample_frame(session, found)
     key_of = pd.Series(samples["id"].to_numpy(), index=samples["external_id"].to_numpy())
     return _store_ranking(
         session,
