@@ -118,7 +118,7 @@ class ExpertReliability:
 def fit_expert_reliability(
     confusion: npt.NDArray[np.floating[Any]],
     probs: npt.NDArray[np.floating[Any]],
-    votes: npt.NDArray[np.floating[Any]],
+    votes: npt.ArrayLike,
     strength: float = RELIABILITY_STRENGTH,
 ) -> ExpertReliability | None:
     """Fit how much surer than the labellers' confusion the experts are, by confidence.
