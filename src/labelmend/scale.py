@@ -45,7 +45,7 @@ from labelmend.cleaner import (
     fit_noise_model_in_parts,
     ranking_order,
     score_samples,
-    vote_counts,
+    vote_counts_by_id,
 )
 from labelmend.errors import InputError
 
@@ -170,13 +170,8 @@ def _expert_reliability(
     if not ids:
         return None
     probs = np.concatenate([part for _, part in answered_rows])
-    position = pd.Series(np.arange(len(ids)), index=ids)
-    answers = answers[answers["sample_id"].isin(position.index)]
-    votes = vote_counts(
-        position.loc[answers["sample_id"]].to_numpy(),
-        answers["label"].to_numpy(),
-        n_samples=len(ids),
-        n_classes=noise_model.n_classes,
+    votes = vote_counts_by_id(
+        ids, answers["sample_id"], answers["label"], n_classes=noise_model.n_classes
     )
     return fit_expert_reliability(expert_confusion(noise_model), probs, votes)
 

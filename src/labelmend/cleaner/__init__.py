@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         dawid_skene,
         plurality_vote,
         vote_counts,
+        vote_counts_by_id,
     )
     from labelmend.cleaner.cost import expected_annotations, fix_probabilities
     from labelmend.cleaner.count import ERRORS_REMAINING, ErrorCount, count_errors
@@ -111,6 +112,7 @@ __all__ = [
     "stopping_point",
     "threshold_stats",
     "vote_counts",
+    "vote_counts_by_id",
     "zero_cells",
 ]
 

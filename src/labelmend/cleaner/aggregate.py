@@ -52,6 +52,26 @@ def vote_counts(
     return flat.reshape(n_samples, n_classes).astype(np.int64)
 
 
+def vote_counts_by_id(
+    ids: Any, answer_ids: Any, answers: Any, *, n_classes: int
+) -> npt.NDArray[np.int64]:
+    """(N, K) :func:`vote_counts` of the N samples ``ids`` (unique) from long-form answers
+    keyed by sample id; answers for ids not among ``ids`` are ignored.
+
+    >>> vote_counts_by_id(["a", "b"], ["b", "x", "b", "a"], [1, 0, 1, 0], n_classes=2)
+    array([[1, 0],
+           [0, 2]])
+    """
+    position = pd.Index(ids).get_indexer(pd.Index(answer_ids))
+    known = position >= 0
+    return vote_counts(
+        position[known],
+        np.asarray(answers)[known],
+        n_samples=len(ids),
+        n_classes=n_classes,
+    )
+
+
 def plurality_vote(
     counts: npt.NDArray[np.integer[Any]], current_labels: Any | None = None
 ) -> npt.NDArray[np.intp]:

@@ -19,7 +19,7 @@ from labelmend.cleaner import (
     NoiseModel,
     learn_from_answers,
     rank_samples,
-    vote_counts,
+    vote_counts_by_id,
 )
 from labelmend.errors import InputError
 from labelmend.storage import repository as repo
@@ -90,16 +90,11 @@ def _expert_reliability(
     """The noise model and the experts' reliability learnt from the stored answers
     (:func:`~labelmend.cleaner.learn_from_answers`), or (None, None) before any."""
     answers = repo.annotation_frame(session, found)
-    position = pd.Series(np.arange(len(keys)), index=keys)
-    answers = answers[answers["sample_id"].isin(position.index)]
-    if answers.empty:
-        return None, None
-    votes = vote_counts(
-        position.loc[answers["sample_id"]].to_numpy(),
-        answers["label"].to_numpy(),
-        n_samples=len(keys),
-        n_classes=probs.shape[1],
+    votes = vote_counts_by_id(
+        keys, answers["sample_id"], answers["label"], n_classes=probs.shape[1]
     )
+    if not votes.any():
+        return None, None
     return learn_from_answers(labels, probs, votes)
 
 
