@@ -107,6 +107,14 @@ def cases(seed: int) -> Iterator[tuple[str, Split, Split, Split, np.ndarray]]:
         yield "music/crowd", *music_scenario(seed)
 
 
+def case_data(seed: int, wanted: str) -> tuple[Split, Split, Split, np.ndarray]:
+    """One case of :func:`cases`: (train, validation, test, is_error)."""
+    for case, train, val, test, is_error in cases(seed):
+        if case == wanted:
+            return train, val, test, is_error
+    raise ValueError(wanted)
+
+
 def music_scenario(seed: int) -> tuple[Split, Split, Split, np.ndarray]:
     """Songs labelled by one real annotator each; gold validation and test songs."""
     gold = pd.read_csv(MUSIC / "music_genre_gold.csv")
@@ -389,12 +397,10 @@ def loco_choice(grid: dict[tuple[str, float], list[dict[str, float]]], held_out:
 def grid_task(task: tuple[str, int, str, float, int, float, float]) -> tuple[str, dict[str, float]]:
     """One (case, seed) repaired with one shrink, rounds, least noise rate and least
     concentration: (case, report)."""
-    kind, seed, wanted, *choice = task
+    kind, seed, case, *choice = task
     set_torch_threads(1)
-    for case, train, val, test, is_error in cases(seed):
-        if case == wanted:
-            return case, run_pipeline(kind, train, val, test, is_error, seed, *choice)[0]
-    raise ValueError(wanted)
+    train, val, test, is_error = case_data(seed, case)
+    return case, run_pipeline(kind, train, val, test, is_error, seed, *choice)[0]
 
 
 def diagnose(grid: dict[tuple[str, float], list[dict[str, float]]], markdown: bool) -> None:
@@ -444,13 +450,11 @@ def details(kind: str, seeds: int, markdown: bool) -> None:
 def unlearning_task(task: tuple[str, int, str]) -> tuple[str, list[dict[str, Any]]]:
     """One (case, seed) repaired with the library defaults, then every unlearning method
     on its removal set: (case, rows)."""
-    kind, seed, wanted = task
+    kind, seed, case = task
     set_torch_threads(1)
-    for case, train, val, test, is_error in cases(seed):
-        if case == wanted:
-            _, result = run_pipeline(kind, train, val, test, is_error, seed)
-            return case, unlearning_rows(kind, result, train, test)
-    raise ValueError(wanted)
+    train, val, test, is_error = case_data(seed, case)
+    _, result = run_pipeline(kind, train, val, test, is_error, seed)
+    return case, unlearning_rows(kind, result, train, test)
 
 
 def unlearning_table(kind: str, seeds: int, names: list[str], workers: int, markdown: bool) -> None:

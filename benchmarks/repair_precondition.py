@@ -42,7 +42,7 @@ from labelmend.repair import set_torch_threads
 from labelmend.repair._objective import minimize
 from labelmend.repair.models import MAX_ITER, TorchClassifier, as_tensors
 from labelmend.repair.unlearning import FINETUNE_ITERATIONS
-from repair import accuracy, cases, run_pipeline, show
+from repair import accuracy, case_data, cases, run_pipeline, show
 
 console = Console()
 #: Iteration budgets of the preconditioned variant (the plain one runs the default and 15).
@@ -172,16 +172,13 @@ def compare(
 
 def task(job: tuple[str, int, str]) -> list[dict[str, Any]]:
     """One (case, seed): the pipeline's removal set, then every variant on it."""
-    kind, seed, wanted = job
+    kind, seed, case = job
     set_torch_threads(1)
-    for case, train, val, test, is_error in cases(seed):
-        if case != wanted:
-            continue
-        _, result = run_pipeline(kind, train, val, test, is_error, seed)
-        keep = torch.from_numpy(~result.removed)
-        x, y = as_tensors(*train)
-        return compare(case, result.before.clone(with_curvature=False), x[keep], y[keep], test)
-    raise ValueError(wanted)
+    train, val, test, is_error = case_data(seed, case)
+    _, result = run_pipeline(kind, train, val, test, is_error, seed)
+    keep = torch.from_numpy(~result.removed)
+    x, y = as_tensors(*train)
+    return compare(case, result.before.clone(with_curvature=False), x[keep], y[keep], test)
 
 
 def main() -> None:
