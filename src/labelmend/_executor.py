@@ -116,7 +116,7 @@ class Workers:
                 ) from exc
             self._owned.append(client)
         self.n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        return client.get_executor()  # type: ignore[no-any-return]
+        return client.get_executor()
 
     def __enter__(self) -> Workers:
         return self

@@ -359,7 +359,7 @@ def _model_factory(model: ModelSpec | None) -> Callable[[], Classifier]:
 
         return lambda: clone(model)
     if callable(model):
-        return model  # type: ignore[no-any-return]
+        return model
     raise InputError(
         "model must be a scikit-learn estimator or a callable returning one. "
         f"Got {type(model).__name__}."

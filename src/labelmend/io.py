@@ -212,7 +212,7 @@ def align_rows(
     array([[2],
            [1]])
     """
-    rows = pd.Index(ids).get_indexer(order)
+    rows = pd.Index(ids).get_indexer(pd.Index(order))
     if (rows < 0).any():
         missing = order[rows < 0]
         raise InputError(

@@ -167,14 +167,14 @@ def row_fix_probabilities(
     ...                       np.array([1, 1]))
     array([0.81, 0.25])
     """
-    columns = np.asarray(columns, dtype=np.float64)
-    n_classes, n_samples = columns.shape
+    answers = np.asarray(columns, dtype=np.float64)
+    n_classes, n_samples = answers.shape
     terms = n_classes - 1 if max_terms is None else min(max_terms, n_classes - 1)
     fix = np.empty(n_samples)
     chunk = max(1, FIX_TABLE_CELLS // n_classes)
     for start in range(0, n_samples, chunk):
         rows = np.arange(start, min(start + chunk, n_samples))
-        table = _fix_columns(columns[:, rows], true_labels[rows], terms)
+        table = _fix_columns(answers[:, rows], true_labels[rows], terms)
         fix[rows] = table[current_labels[rows], rows - start]
     return fix
 

@@ -38,9 +38,9 @@ NOISE_PRIOR_STRENGTH = 300.0
 #: Edges of the log10 bins in which self-confidences p[y] are counted for the noise-rate
 #: fit (bin 0 holds exact zeros, the last bin ends at 1). Per-bin sums keep each bin's
 #: exact mean, so 0.05-decade bins change the fitted rate by less than 1e-4.
-CONFIDENCE_EDGES = np.linspace(-12.0, 0.0, 241)
+CONFIDENCE_EDGES = np.linspace(-12.0, 0.0, 241, dtype=np.float64)
 #: Edges of the log10 bins of 1 − max p, per most probable class, for the anchors.
-ANCHOR_EDGES = np.linspace(-8.0, 0.0, 65)
+ANCHOR_EDGES = np.linspace(-8.0, 0.0, 65, dtype=np.float64)
 #: Most rows read (in evenly spaced blocks) to match Σ p_error to the error rate.
 SCALE_ROWS = 65536
 #: The anchors of class j are the most confident ANCHOR_SHARE of the rows whose most
@@ -369,7 +369,7 @@ def fit_temperature(
     labels, probs = labels[order], np.asarray(pred_probs, dtype=np.float64)[order]
     n = labels.size
     rows = np.arange(n)
-    logs = np.log(np.maximum(probs, max(floor, np.finfo(np.float64).tiny)))
+    logs = np.log(np.maximum(probs, max(floor, float(np.finfo(np.float64).tiny))))
     given_row = np.take(likelihood, labels, axis=0)  # (n, K) T[y, j]
     lost = 1.0 - np.diagonal(likelihood)[labels]
     beta = 1.0

@@ -11,7 +11,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -137,6 +137,13 @@ def _prepare(
 #: ``map_parts(stage, function)``: ``function(labels, source)`` applied to every part of a
 #: dataset (the whole in-memory input, or each shard), the results in the parts' order.
 PartMap = Callable[[str, Callable[[npt.NDArray[np.intp], ProbabilitySource], T]], Iterable[T]]
+
+
+class _BlockOptions(TypedDict):
+    """How each part is read: rows per block and threads (the passes' keyword arguments)."""
+
+    block_rows: int | None
+    n_jobs: int | None
 
 
 def _threshold_part(
@@ -286,7 +293,7 @@ def fit_noise_model_in_parts(
     >>> fit_noise_model_in_parts(map_parts).confident_errors
     1.0
     """
-    options = {"block_rows": block_rows, "n_jobs": n_jobs}
+    options: _BlockOptions = {"block_rows": block_rows, "n_jobs": n_jobs}
     partial_stats = list(map_parts("statistics", functools.partial(_threshold_part, **options)))
     per_part = [stats.label_counts.size for stats in partial_stats]
     if len(set(per_part)) > 1:

@@ -165,8 +165,8 @@ def fit_expert_reliability(
         raise InputError("votes must be finite non-negative answer counts.")
     if strength < 0:
         raise InputError(f"strength must be >= 0. Got {strength}.")
-    confusion = np.asarray(confusion, dtype=np.float64)
-    reviewed, posterior = answer_posterior(confusion, probs, votes)
+    matrix = np.asarray(confusion, dtype=np.float64)
+    reviewed, posterior = answer_posterior(matrix, probs, votes)
     if reviewed.size == 0:
         return None
     counts = votes[reviewed]
@@ -174,7 +174,7 @@ def fit_expert_reliability(
     answers = counts.sum(axis=1)
     centre = float(np.average(z, weights=answers))
     pooling = strength / answers.sum()
-    diagonal = np.diagonal(confusion)
+    diagonal = np.diagonal(matrix)
     offset = np.log(diagonal) - np.log1p(-diagonal)
     # Soft binomial data per (reviewed row, true class): weight π, right of trials.
     right = counts + pooling * answers[:, None] * diagonal[None, :]
@@ -193,5 +193,5 @@ def fit_expert_reliability(
         if np.abs(step).max() < 1e-10:
             break
     return ExpertReliability(
-        confusion, float(theta[0]), float(theta[1]), centre, float(z.min()), float(z.max())
+        matrix, float(theta[0]), float(theta[1]), centre, float(z.min()), float(z.max())
     )

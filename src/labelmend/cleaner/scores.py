@@ -442,14 +442,6 @@ RANKING_METHODS: dict[str, RankingMethod] = _registry(
     ),
 )
 
-#: The order of relabelling queues, score runs and the simulator: where the next expert
-#: annotation fixes most.
-DEFAULT_METHOD = "errors_per_annotation"
-#: The order ``labelmend rank`` lists by default, an audit of which labels are wrong:
-#: p_error alone. On the real-noise sets of benchmarks/quality.py it finds at least as
-#: many true errors in the top k as cleanlab's best score on all seven sets, where the
-#: default order trails on both music sets (docs/ranking.md).
-AUDIT_METHOD = "posterior"
 MethodName = Literal[
     "errors_per_annotation",
     "posterior",
@@ -459,6 +451,14 @@ MethodName = Literal[
     "ce_minus_entropy",
     "confident_learning",
 ]
+#: The order of relabelling queues, score runs and the simulator: where the next expert
+#: annotation fixes most.
+DEFAULT_METHOD: MethodName = "errors_per_annotation"
+#: The order ``labelmend rank`` lists by default, an audit of which labels are wrong:
+#: p_error alone. On the real-noise sets of benchmarks/quality.py it finds at least as
+#: many true errors in the top k as cleanlab's best score on all seven sets, where the
+#: default order trails on both music sets (docs/ranking.md).
+AUDIT_METHOD: MethodName = "posterior"
 assert set(get_args(MethodName)) == set(RANKING_METHODS), "MethodName must list every method"
 
 

@@ -103,8 +103,8 @@ def _model_and_sets(
     loaders = []
     for name, pair in sets.items():
         features, targets = check_dataset(name, pair, network.head())
-        rows = TensorDataset(features.to(dtype), targets.to(torch.int64))
-        loaders.append(DataLoader(rows, batch_size=NETWORK_BATCH))
+        dataset = TensorDataset(features.to(dtype), targets.to(torch.int64))
+        loaders.append(DataLoader(dataset, batch_size=NETWORK_BATCH))
     head, rows = output_layer(network, *loaders)
     return head, dict(zip(sets, rows, strict=True)), network
 

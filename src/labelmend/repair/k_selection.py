@@ -238,7 +238,7 @@ def removal_rounds(
         rounds = 1
     removed = np.zeros(len(labels), dtype=bool)
     removed[np.argsort(-np.asarray(scores), kind="stable")[:k]] = True
-    masks = [removed]
+    masks: list[npt.NDArray[np.bool_]] = [removed]
     while len(masks) < rounds:
         kept = np.flatnonzero(~removed)
         counts = np.bincount(labels[kept])

@@ -344,6 +344,8 @@ def _em_step(answers: _Answers, model: CrowdModel, truth: IntArray, cells: IntAr
 
 def _confusions(weights: FloatArray, cells: IntArray, m: int, k: int) -> FloatArray:
     """(M, K, K) confusions from each answer's weight (A,) in its cell, smoothed."""
-    counts = np.bincount(cells, weights=weights, minlength=m * k * k).reshape(m, k, k)
-    counts += CONFUSION_SMOOTHING
+    counts = (
+        np.bincount(cells, weights=weights, minlength=m * k * k).reshape(m, k, k)
+        + CONFUSION_SMOOTHING
+    )
     return counts / counts.sum(axis=2, keepdims=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select
+from sqlalchemy import SelectBase
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def bulk_insert(
         cursor.close()
 
 
-def read_frame(session: Session, query: Select[Any]) -> pd.DataFrame:
+def read_frame(session: Session, query: SelectBase) -> pd.DataFrame:
     """Run ``query`` on the session's connection and return its rows as a DataFrame.
 
     The columns are named by the query's selected columns (``.label(...)`` renames).
