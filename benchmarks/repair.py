@@ -14,15 +14,13 @@ case, repaired test accuracy within 1.5 points of retraining without the injecte
 unlearning under 20% of the retraining time.
 
 k: the top round(shrink × Σ p_error), then rounds that count again on the rows kept
-(labelmend.repair.k_selection.removal_rounds), run only when Σ p_error / N reaches a
-least noise rate or the expected errors' concentration in one type of error a least
-concentration; less the removed rows a model trained on the rows kept gives their
-label (readmit). The numbers are held out: every case is run with each shrink of SHRINKS up
-to MAX_ROUNDS rounds; for each case the (shrink, rounds, least noise rate of NOISE_RATES,
-least concentration of CONCENTRATIONS) is chosen on the OTHER injected cases
-(leave-one-case-out: the least shortfall from the targets — mean k within ±30% of the
-injected count, mean accuracy of retraining without the removed rows within 1.5 points of
-retraining without the injected ones), then that case is repaired with it.
+(labelmend.repair.k_selection.removal_rounds), less the removed rows a model trained on
+the rows kept gives their label (readmit). The numbers are held out: every case is run
+with each shrink of SHRINKS up to MAX_ROUNDS rounds; for each case the (shrink, rounds)
+is chosen on the OTHER injected cases (leave-one-case-out: the least shortfall from the
+targets — mean k within ±30% of the injected count, mean accuracy of retraining without
+the removed rows within 1.5 points of retraining without the injected ones), then that
+case is repaired with it.
 
     python benchmarks/repair.py [--seeds 5] [--model linear] [--markdown] [--details]
                                 [--diagnose] [--workers 2] [--save runs.json]
@@ -51,8 +49,6 @@ from labelmend.datasets import flip_labels
 from labelmend.repair import (
     EXPECTED_ERRORS_SHRINK,
     HARM_METHODS,
-    LATER_ROUNDS_CONCENTRATION,
-    LATER_ROUNDS_NOISE_RATE,
     REMOVAL_ROUNDS,
     UNLEARN_METHODS,
     find_harmful_examples,
@@ -175,8 +171,6 @@ def run_pipeline(
     seed: int,
     shrink: float = EXPECTED_ERRORS_SHRINK,
     rounds: int = REMOVAL_ROUNDS,
-    min_noise_rate: float = LATER_ROUNDS_NOISE_RATE,
-    min_concentration: float = LATER_ROUNDS_CONCENTRATION,
 ) -> tuple[dict[str, float], Any]:
     result = repair_model(
         train,
@@ -185,8 +179,6 @@ def run_pipeline(
         test=test,
         shrink=shrink,
         rounds=rounds,
-        min_noise_rate=min_noise_rate,
-        min_concentration=min_concentration,
         random_state=seed,
     )
     report = dict(result.report)
@@ -210,11 +202,8 @@ def run_pipeline(
     report["unlearn_over_retrain"] = time_ratio(result.before, train, result.removed)
     report["n_injected"] = float(is_error.sum())
     report["k_over_injected"] = report["k_removed"] / report["n_injected"]
-    report["noise_rate"] = report["expected_errors"] / len(train[1])
     report["shrink"] = shrink
     report["rounds_allowed"] = rounds
-    report["min_noise_rate"] = min_noise_rate
-    report["min_concentration"] = min_concentration
     return report, result
 
 
@@ -319,9 +308,8 @@ def case_table(reports: dict[str, list[dict[str, float]]]) -> pd.DataFrame:
         for key, label, fmt in CASE_METRICS:
             row[label] = mean_sd(frame[key], fmt)
         row["unlearn / retrain"] = f"{frame['unlearn_over_retrain'].median():.0%}"
-        row["shrink, rounds, least noise rate, least concentration (LOCO)"] = (
-            f"{frame['shrink'].iloc[0]:.2f}, {frame['rounds_allowed'].iloc[0]:.0f}, "
-            f"{frame['min_noise_rate'].iloc[0]:.2f}, {frame['min_concentration'].iloc[0]:g}"
+        row["shrink, rounds (LOCO)"] = (
+            f"{frame['shrink'].iloc[0]:.2f}, {frame['rounds_allowed'].iloc[0]:.0f}"
         )
         rows.append(row)
     return pd.DataFrame(rows).set_index("case").T.reset_index(names="metric")
@@ -330,29 +318,15 @@ def case_table(reports: dict[str, list[dict[str, float]]]) -> pd.DataFrame:
 #: Shrinks tried when choosing one leave-one-case-out; each run goes up to MAX_ROUNDS.
 SHRINKS = (0.9, 1.0, 1.1)
 MAX_ROUNDS = 4
-#: Least noise rates (Σ p_error / N) for rounds after the first, tried with each shrink.
-NOISE_RATES = (0.0, 0.04, 0.08, 0.12, 0.16)
-#: Least concentrations (error_concentration) that also open rounds after the first.
-CONCENTRATIONS = (10.0, 20.0, 40.0, float("inf"))
-#: (shrink, rounds, least noise rate, least concentration)
-Choice = tuple[float, int, float, float]
+#: (shrink, rounds)
+Choice = tuple[float, int]
 #: The targets of issue 15 the leave-one-case-out choice counts.
 K_TOLERANCE = 0.3
 ACCURACY_TOLERANCE = 0.015
 
 
-def at_round(
-    run: dict[str, float],
-    name: str,
-    rounds: int,
-    min_noise_rate: float = 0.0,
-    min_concentration: float = 0.0,
-) -> float:
-    """``name`` of ``run`` stopped after ``rounds`` rounds (or its last, when fewer ran;
-    after the first when its noise rate is below ``min_noise_rate`` and its error
-    concentration below ``min_concentration``)."""
-    if run["noise_rate"] < min_noise_rate and run["error_concentration"] < min_concentration:
-        rounds = 1
+def at_round(run: dict[str, float], name: str, rounds: int) -> float:
+    """``name`` of ``run`` stopped after ``rounds`` rounds (or its last, when fewer ran)."""
     return run[f"{name}_round_{min(rounds, int(run['rounds']))}"]
 
 
@@ -361,9 +335,9 @@ def shortfall(runs: list[dict[str, float]], choice: Choice) -> float:
     met): the mean k's distance outside ±30% of the injected count, in units of 30%, plus
     the mean gap of retraining without the removed rows to retraining without the
     injected rows beyond 1.5 points, in units of 1.5 points."""
-    _, *stop = choice
-    ratio = np.mean([at_round(run, "k", *stop) / run["n_injected"] for run in runs])
-    gap = np.mean([at_round(run, "retrained_gap", *stop) for run in runs])
+    _, rounds = choice
+    ratio = np.mean([at_round(run, "k", rounds) / run["n_injected"] for run in runs])
+    gap = np.mean([at_round(run, "retrained_gap", rounds) for run in runs])
     return float(
         max(0.0, abs(ratio - 1.0) - K_TOLERANCE) / K_TOLERANCE
         + max(0.0, -gap - ACCURACY_TOLERANCE) / ACCURACY_TOLERANCE
@@ -371,32 +345,23 @@ def shortfall(runs: list[dict[str, float]], choice: Choice) -> float:
 
 
 def loco_choice(grid: dict[tuple[str, float], list[dict[str, float]]], held_out: str) -> Choice:
-    """The (shrink, rounds, least noise rate, least concentration) with the least total
-    :func:`shortfall` on every injected case but ``held_out`` (ties: the shrink nearest 1,
-    Σ p_error as it is; then fewer rounds; then the lower rate, then the lower
-    concentration — the widest gate the other cases allow)."""
+    """The (shrink, rounds) with the least total :func:`shortfall` on every injected case
+    but ``held_out`` (ties: the shrink nearest 1, Σ p_error as it is; then fewer rounds)."""
     others = {case for case, _ in grid if case != held_out and not case.startswith("music/")}
 
-    def score(choice: Choice) -> tuple[float, float, int, float, float]:
-        shrink, rounds, rate, concentration = choice
+    def score(choice: Choice) -> tuple[float, float, int]:
+        shrink, rounds = choice
         total = sum(shortfall(grid[case, shrink], choice) for case in others)
-        return total, abs(shrink - 1.0), rounds, rate, concentration
+        return total, abs(shrink - 1.0), rounds
 
     return min(
-        (
-            (shrink, rounds, rate, concentration)
-            for shrink in SHRINKS
-            for rounds in range(1, MAX_ROUNDS + 1)
-            for rate in NOISE_RATES
-            for concentration in CONCENTRATIONS
-        ),
+        ((shrink, rounds) for shrink in SHRINKS for rounds in range(1, MAX_ROUNDS + 1)),
         key=score,
     )
 
 
-def grid_task(task: tuple[str, int, str, float, int, float, float]) -> tuple[str, dict[str, float]]:
-    """One (case, seed) repaired with one shrink, rounds, least noise rate and least
-    concentration: (case, report)."""
+def grid_task(task: tuple[str, int, str, float, int]) -> tuple[str, dict[str, float]]:
+    """One (case, seed) repaired with one shrink and most rounds: (case, report)."""
     kind, seed, case, *choice = task
     set_torch_threads(1)
     train, val, test, is_error = case_data(seed, case)
@@ -655,7 +620,7 @@ def main() -> None:
         unlearning_table(args.model, args.seeds, names, args.workers, args.markdown)
         return
     tasks = [
-        (args.model, seed, case, shrink, MAX_ROUNDS, 0.0, 0.0)
+        (args.model, seed, case, shrink, MAX_ROUNDS)
         for shrink in SHRINKS
         for seed in range(args.seeds)
         for case in names
@@ -666,8 +631,7 @@ def main() -> None:
             status.update(f"grid: {done}/{len(tasks)} runs")
             grid.setdefault((case, report["shrink"]), []).append(report)
         choices = {case: loco_choice(grid, case) for case in names}
-        # Rounds after the first always ran in the grid (least noise rate 0).
-        ran = {case for case in names if choices[case][1:3] == (MAX_ROUNDS, 0.0)}
+        ran = {case for case in names if choices[case][1] == MAX_ROUNDS}
         again = [
             (args.model, seed, case, *choices[case])
             for case in names
@@ -685,15 +649,18 @@ def main() -> None:
         case_table(held_out),
         f"Repair ({args.model} head, default identification, finetune unlearning), "
         f"{args.seeds} seeds, mean ± sd; k from the expected errors counted again on the "
-        "rows kept, shrink, rounds and least noise rate chosen leave-one-case-out",
+        "rows kept, shrink and rounds chosen leave-one-case-out",
         args.markdown,
     )
-    shrink, rounds, rate, concentration = loco_choice(grid, held_out="")
+    shrink, rounds = loco_choice(grid, held_out="")
+    injected = [case for case in names if not case.startswith("music/")]
+    held_out_shortfall = sum(
+        shortfall(grid[case, choices[case][0]], choices[case]) for case in injected
+    )
     console.print(
-        f"On every injected case: shrink {shrink:.2f}, {rounds} round(s), least noise rate "
-        f"{rate:.2f}, least concentration {concentration:g} (library defaults: "
-        f"{EXPECTED_ERRORS_SHRINK:.2f}, {REMOVAL_ROUNDS}, {LATER_ROUNDS_NOISE_RATE:.2f}, "
-        f"{LATER_ROUNDS_CONCENTRATION:g})"
+        f"On every injected case: shrink {shrink:.2f}, {rounds} round(s) (library defaults: "
+        f"{EXPECTED_ERRORS_SHRINK:.2f}, {REMOVAL_ROUNDS}); summed held-out shortfall "
+        f"{held_out_shortfall:.2f}"
     )
     if args.diagnose:
         diagnose(grid, args.markdown)

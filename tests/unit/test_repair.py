@@ -22,7 +22,6 @@ from labelmend.repair import (  # noqa: E402
     STAGES,
     UNLEARN_METHODS,
     choose_k,
-    error_concentration,
     evaluate_repair,
     find_harmful_examples,
     from_sklearn,
@@ -338,14 +337,16 @@ def test_removal_rounds_count_again_on_the_rows_kept():
         return later[rows], harm[rows]
 
     scores = score_samples(labels, first).p_error
-    masks = removal_rounds(labels, scores, first, again, min_noise_rate=0.0, n_folds=2)
+    # Round 1 counts one wrong label in 20, a low noise rate: the later rounds run all
+    # the same (re-admission gives back the clean rows they add).
+    masks = removal_rounds(labels, scores, first, again, n_folds=2)
     assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 15]]
     everything_but = [[r for r in range(20) if r not in gone] for gone in ([3], [3, 15])]
     assert asked == everything_but  # round 2 and round 3 (which adds nothing, so stops)
     assert len(removal_rounds(labels, scores, first, again, rounds=1, n_folds=2)) == 1
     # Later rounds take the callback's order, not p_error's: Σ p_error still counts one.
     harm = np.eye(20)[12]
-    masks = removal_rounds(labels, scores, first, again, rounds=2, min_noise_rate=0.0, n_folds=2)
+    masks = removal_rounds(labels, scores, first, again, rounds=2, n_folds=2)
     assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 12]]
     # A class with fewer rows left than folds stops the rounds before asking.
     asked.clear()
@@ -353,8 +354,6 @@ def test_removal_rounds_count_again_on_the_rows_kept():
     assert asked == []
     with pytest.raises(InputError, match="rounds must be at least 1"):
         removal_rounds(labels, scores, first, again, rounds=0)
-    with pytest.raises(InputError, match=r"min_noise_rate must lie in \[0, 1\]"):
-        removal_rounds(labels, scores, first, again, min_noise_rate=1.5)
 
 
 def test_readmit_gives_back_the_removed_rows_whose_label_the_kept_rows_model_predicts():
@@ -402,15 +401,11 @@ def test_removal_rounds_shrink_every_round_and_break_ties_by_row():
     assert scores[0] > scores[10:].max()
     # Σ p_error is about 1 each round; a shrink of 2 takes two rows, the tied ones in
     # row order: row 0 in round 1, row 1 beside the absorbed flip 15 in round 2.
-    masks = removal_rounds(
-        labels, scores, first, again, shrink=2.0, rounds=2, min_noise_rate=0.0, n_folds=2
-    )
+    masks = removal_rounds(labels, scores, first, again, shrink=2.0, rounds=2, n_folds=2)
     assert [m.nonzero()[0].tolist() for m in masks] == [[0, 3], [0, 1, 3, 15]]
     # A class left with exactly n_folds rows (9 of class 0) still gets a round.
-    masks = removal_rounds(labels, scores, first, again, rounds=2, min_noise_rate=0.0, n_folds=9)
+    masks = removal_rounds(labels, scores, first, again, rounds=2, n_folds=9)
     assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 15]]
-    # A least noise rate of 1 is allowed (one round).
-    assert len(removal_rounds(labels, scores, first, again, min_noise_rate=1.0)) == 1
     # A class no row has (labels 0 and 2 of 3) is not a class with too few rows.
     asked.clear()
     wide, wide_later = np.zeros((2, 20, 3))
@@ -421,7 +416,6 @@ def test_removal_rounds_shrink_every_round_and_break_ties_by_row():
         wide,
         lambda rows: (wide_later[rows], harm[rows]),
         rounds=2,
-        min_noise_rate=0.0,
         n_folds=2,
     )
     assert len(masks) == 2
@@ -434,99 +428,10 @@ def test_removal_rounds_shrink_every_round_and_break_ties_by_row():
         single,
         again,
         rounds=2,
-        min_noise_rate=0.0,
         n_folds=2,
     )
     assert len(masks) == 1
     assert asked == []
-
-
-def test_later_rounds_run_only_from_the_least_noise_rate():
-    from labelmend.cleaner import score_samples
-
-    labels = np.r_[np.zeros(10, int), np.ones(10, int)]
-    first = np.where(labels[:, None] == np.arange(2), 0.95, 0.05)
-    first[3] = [0.02, 0.98]
-    later = first.copy()
-    later[15] = [0.98, 0.02]
-    asked = []
-
-    def again(rows):
-        asked.append(rows.tolist())
-        return later[rows], score_samples(labels[rows], later[rows]).p_error
-
-    scores = score_samples(labels, first).p_error
-    rate = scores.sum() / 20  # the share of wrong labels round 1 counts (about 1 in 20)
-    assert len(removal_rounds(labels, scores, first, again, min_noise_rate=rate, n_folds=2)) == 2
-    asked.clear()
-    above = removal_rounds(labels, scores, first, again, min_noise_rate=rate + 1e-3, n_folds=2)
-    assert [m.nonzero()[0].tolist() for m in above] == [[3]]
-    assert asked == []  # no out-of-fold models trained for rounds that do not run
-
-
-def test_error_concentration_is_the_largest_pair_share_over_an_even_spread():
-    probs = np.array(
-        [
-            [0.6, 0.3, 0.1],
-            [0.6, 0.1, 0.3],
-            [0.3, 0.6, 0.1],
-            [0.1, 0.6, 0.3],
-            [0.3, 0.1, 0.6],
-            [0.1, 0.3, 0.6],
-        ]
-    )
-    labels = np.array([0, 0, 1, 1, 2, 2])  # likeliest other class: 1, 2, 0, 2, 0, 1
-    # One expected error in each of the 3 × 2 (given, other) pairs: spread evenly.
-    assert error_concentration(labels, probs, np.full(6, 0.5)) == pytest.approx(1.0)
-    # 0.9 of 1.0 in the pair (0, 1): 6 × 0.9.
-    assert error_concentration(labels, probs, [0.9, 0, 0, 0, 0, 0.1]) == pytest.approx(5.4)
-    # All of it in one pair: K(K − 1), however little there is.
-    assert error_concentration(labels, probs, [0, 0, 0.01, 0, 0, 0]) == pytest.approx(6.0)
-    assert error_concentration(labels, probs, np.zeros(6)) == 0.0
-
-
-def test_later_rounds_also_run_when_the_errors_form_one_type():
-    from labelmend.cleaner import score_samples
-
-    labels = np.repeat([0, 1, 2], 10)
-    first = np.where(labels[:, None] == np.arange(3), 0.9, 0.05)
-    first[3] = [0.02, 0.96, 0.02]  # a 0 that looks like a 1
-    later = first.copy()
-    later[4] = [0.02, 0.96, 0.02]  # another, absorbed by the first models
-    asked = []
-
-    def again(rows):
-        asked.append(rows.tolist())
-        return later[rows], score_samples(labels[rows], later[rows]).p_error
-
-    scores = score_samples(labels, first).p_error
-    rate = scores.sum() / len(labels) + 1e-3  # the noise rate alone would stop after round 1
-    concentration = error_concentration(labels, first, scores)
-    assert 1.0 < concentration <= 6.0
-    masks = removal_rounds(
-        labels,
-        scores,
-        first,
-        again,
-        min_noise_rate=rate,
-        min_concentration=concentration,
-        n_folds=2,
-    )
-    assert [m.nonzero()[0].tolist() for m in masks][:2] == [[3], [3, 4]]
-    asked.clear()
-    spread = removal_rounds(
-        labels,
-        scores,
-        first,
-        again,
-        min_noise_rate=rate,
-        min_concentration=concentration + 1e-3,
-        n_folds=2,
-    )
-    assert [m.nonzero()[0].tolist() for m in spread] == [[3]]
-    assert asked == []
-    with pytest.raises(InputError, match="min_concentration must be at least 0"):
-        removal_rounds(labels, scores, first, again, min_concentration=-1.0)
 
 
 def readmitted_by_refit(result, train):
@@ -547,27 +452,8 @@ def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
     assert one.report["k_readmitted"] == back.sum() > 0
     assert (one.removed == one.rounds[0] & ~back).all()
     assert one.report["k_removed"] == first - back.sum() == one.removed.sum()
-    more = repair_model(noisy["train"], noisy["val"], rounds=3, min_noise_rate=0.0, random_state=0)
+    more = repair_model(noisy["train"], noisy["val"], rounds=3, random_state=0)
     assert more.report["rounds"] == len(more.rounds) == 3
-    concentrated = repair_model(
-        noisy["train"],
-        noisy["val"],
-        rounds=3,
-        min_noise_rate=1.0,
-        min_concentration=more.report["error_concentration"],
-        random_state=0,
-    )
-    assert (concentrated.removed == more.removed).all()  # the concentration opened them
-    closed = repair_model(
-        noisy["train"],
-        noisy["val"],
-        rounds=3,
-        min_noise_rate=1.0,
-        min_concentration=np.nextafter(more.report["error_concentration"], np.inf),
-        random_state=0,
-    )
-    assert len(closed.rounds) == 1  # the reported concentration is the one the gate read
-    assert 1.0 <= more.report["error_concentration"] <= 6.0
     is_error = noisy["is_error"]
     assert (more.rounds[-1] & is_error).sum() > (one.rounds[-1] & is_error).sum()  # more flips
     assert (more.removed == more.rounds[-1] & ~readmitted_by_refit(more, noisy["train"])).all()
@@ -591,7 +477,7 @@ def test_later_rounds_score_the_kept_rows_with_a_model_trained_on_them(noisy, mo
         return real(model, train, failures, **options)
 
     monkeypatch.setattr(pipeline, "find_harmful_examples", spy)
-    result = repair_model(noisy["train"], noisy["val"], rounds=2, min_noise_rate=0.0)
+    result = repair_model(noisy["train"], noisy["val"], rounds=2)
     assert len(calls) == len(result.rounds) == 2
     (first, _, first_failures, method_first), (second, kept, failures, method_second) = calls
     assert first is result.before

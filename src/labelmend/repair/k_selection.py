@@ -10,33 +10,25 @@ models trained on the noisy rows agree with them): at 30% random flips on digits
 points below one retrained without every flip (10 random flips left cost 2–4 points).
 Counting again on the rows kept, with models trained without the rows already removed,
 and ranking them with the failures of a model trained on them, finds most of them (8
-left after four rounds, 1.8 points). With few wrong labels there is little to absorb,
-and later rounds mostly add clean hard rows, so they run only above a noise rate — or
-when the expected errors gather in one type of error (:func:`error_concentration`): one
-class relabelled as another is 2% of the digits labels, yet the out-of-fold models learn
-the flip (shrink 1.0: round 1 removes 18 rows holding 15 of its 27 flips, 1.4 points
-short; after three rounds 23 rows, 19 flips, 0.8 points).
+left after four rounds, 1.8 points).
 
-:data:`EXPECTED_ERRORS_SHRINK`, :data:`REMOVAL_ROUNDS`, :data:`LATER_ROUNDS_NOISE_RATE`
-and :data:`LATER_ROUNDS_CONCENTRATION` were chosen together, leave-one-case-out on the
-cases of ``benchmarks/repair.py`` (5 seeds; shrinks 0.9, 1.0, 1.1 × 1–4 rounds × least
-noise rates 0, 0.04, 0.08, 0.12, 0.16 × least concentrations 10, 20, 40, ∞; the least
-shortfall from issue 15's targets — k within ±30% of the injected count, retraining
-without the removed rows within 1.5 points of retraining without the injected ones):
-1.1, 3, 0.08 and 10 on every case together; held out, every case chose the shrink 1.1,
-the rate 0.08 and the concentration 10 (docs/repair.md).
+The rounds also remove the hard clean rows near the class boundaries with the flips (79
+of 341 on digits at 30% flips, retraining without them 1.9 points short). A model trained
+on the rows kept has not seen the removed ones, so its predictions on them are honest:
+the removed rows whose given label it predicts go back (:func:`readmit`, no constant) —
+28 clean rows and 9 flips left on digits 30%, 0.9 points short.
 
-The rounds remove the hard clean rows near the class boundaries with the flips (79 of 341
-on digits at 30% flips, retraining without them 1.9 points short). A model trained on
-the rows kept has not seen the removed ones, so its predictions on them are honest: the
-removed rows whose given label it predicts go back (:func:`readmit`, no constant) — 28
-clean rows and 9 flips left on digits 30%, 0.9 points short; k and retraining without
-the removed rows within issue 15's targets on every injected case (5 seeds, the constants
-above, chosen before it).
+:data:`EXPECTED_ERRORS_SHRINK` and :data:`REMOVAL_ROUNDS` were chosen together with
+re-admission, leave-one-case-out on the cases of ``benchmarks/repair.py`` (5 seeds;
+shrinks 0.9, 1.0, 1.1 × 1–4 rounds; the least shortfall from issue 15's targets — k
+within ±30% of the injected count, retraining without the removed rows within 1.5 points
+of retraining without the injected ones; docs/repair.md has the choices and numbers).
 
-Measured and rejected (docs/repair.md has the numbers): subtracting a clean-row floor
-estimated on the validation set, with or without dividing by the p_error of synthetic
-flips (the floor grows with the noise rate, so k fell to 0.4–0.8× the injected count at
+Measured and rejected (docs/repair.md has the numbers): running rounds after the first
+only above a least noise rate of round 1 or a least concentration of its expected errors
+in one type of error (re-admission gives back the clean rows later rounds add at low
+noise, so the gates bought nothing); subtracting a clean-row floor estimated on the
+validation set, with or without dividing by the p_error of synthetic flips (the floor grows with the noise rate, so k fell to 0.4–0.8× the injected count at
 30% noise, while the 5% overshoot stayed); relabelling the removed rows to the
 out-of-fold class instead of removing them (worse on 8 of 9 cases). A validation curve:
 unlearning the top k for k on a grid and keeping the lowest validation log-loss lands
@@ -66,12 +58,6 @@ from labelmend.errors import InputError
 EXPECTED_ERRORS_SHRINK = 1.1
 #: Rounds of :func:`removal_rounds`, chosen leave-one-case-out with the shrink.
 REMOVAL_ROUNDS = 3
-#: Later rounds when the first count says at least this share of labels is wrong
-#: (Σ p_error / N), chosen leave-one-case-out with the shrink and the rounds.
-LATER_ROUNDS_NOISE_RATE = 0.08
-#: … or when the expected errors are concentrated at least this much in one type of error
-#: (:func:`error_concentration`), chosen leave-one-case-out with the others.
-LATER_ROUNDS_CONCENTRATION = 10.0
 
 
 def choose_k(
@@ -84,48 +70,11 @@ def choose_k(
     >>> choose_k([0, 0, 0, 1, 1, 1], probs)[0]
     1
     """
-    k, p_error = _count(labels, pred_probs, shrink)
-    return k, float(p_error.sum())
-
-
-def _count(labels: Any, pred_probs: Any, shrink: float) -> tuple[int, npt.NDArray[np.float64]]:
-    """(k, p_error (N,)) of :func:`choose_k`."""
     if not 0.0 < shrink <= 2.0:
         raise InputError(f"shrink must lie in (0, 2]. Got {shrink}.")
     p_error = score_samples(labels, pred_probs).p_error
-    return int(min(round(shrink * float(p_error.sum())), len(p_error) - 1)), p_error
-
-
-def error_concentration(labels: Any, pred_probs: Any, p_error: Any) -> float:
-    """How much the expected label errors gather in one type of error: K(K − 1) × the
-    largest share of Σ p_error held by one (given label, most likely other class) pair.
-
-    1 when the errors are spread evenly over the K(K − 1) pairs (random flips), K(K − 1)
-    when they are all of one pair (one class relabelled as another: the failures form a
-    type, as in Henn et al.); 0 when no error is expected. With two classes it lies in
-    [1, 2] whatever the noise, so it tells systematic from random noise only with more.
-
-    Parameters
-    ----------
-    labels : (N,) given labels
-    pred_probs : (N, K) out-of-fold probabilities
-    p_error : (N,) the ranking engine's p_error of each row
-
-    >>> probs = np.array([[.1, .8, .1], [.2, .7, .1], [.6, .1, .3], [.1, .1, .8]])
-    >>> round(error_concentration([0, 0, 0, 2], probs, [.9, .5, .2, .0]), 3)  # 1.4 of 1.6: (0, 1)
-    5.25
-    """
-    labels = np.asarray(labels)
-    probs = np.array(pred_probs, dtype=np.float64)
-    weights = np.asarray(p_error, dtype=np.float64)
-    total = float(weights.sum())
-    if total <= 0.0:
-        return 0.0
-    n_classes = probs.shape[1]
-    probs[np.arange(len(labels)), labels] = -np.inf
-    pairs = labels * n_classes + probs.argmax(axis=1)
-    largest = np.bincount(pairs, weights=weights, minlength=n_classes**2).max()
-    return float(n_classes * (n_classes - 1) * largest / total)
+    expected = float(p_error.sum())
+    return int(min(round(shrink * expected), len(p_error) - 1)), expected
 
 
 def readmit(labels: Any, removed: Any, predicted: Any) -> npt.NDArray[np.bool_]:
@@ -173,8 +122,6 @@ def removal_rounds(
     *,
     shrink: float = EXPECTED_ERRORS_SHRINK,
     rounds: int = REMOVAL_ROUNDS,
-    min_noise_rate: float = LATER_ROUNDS_NOISE_RATE,
-    min_concentration: float = LATER_ROUNDS_CONCENTRATION,
     n_folds: int = 5,
 ) -> list[npt.NDArray[np.bool_]]:
     """The rows to unlearn, counted again on the rows kept: one cumulative mask per round.
@@ -189,14 +136,8 @@ def removal_rounds(
     those scores, and stops early when a round adds nothing or a class has fewer than
     ``n_folds`` rows left.
 
-    Absorbed flips are a high-noise effect: with few wrong labels the out-of-fold models
-    do not learn them and round 1 finds them, while a second count mostly adds clean rows
-    the model class gets wrong (at 5% random flips on digits rounds 2–4 took k from 1.13×
-    to 1.38× the injected count). So later rounds run only when round 1's
-    Σ p_error / N is at least ``min_noise_rate`` — or when its expected errors gather in
-    one type (:func:`error_concentration` at least ``min_concentration``): one class
-    relabelled as another is few labels of the whole, yet the out-of-fold models learn
-    the flip and round 1 counts only part of it (18 of 27 on digits).
+    With few wrong labels a second count mostly adds clean rows the model class gets
+    wrong; :func:`readmit`, run on the last mask, gives most of them back.
 
     Parameters
     ----------
@@ -208,8 +149,6 @@ def removal_rounds(
         scores (higher = more harmful) under a model trained on them
     shrink : float, the factor on every round's expected errors
     rounds : int ≥ 1, most rounds
-    min_noise_rate : float in [0, 1], the least Σ p_error / N for rounds after the first
-    min_concentration : float ≥ 0 (``inf``: never), or the least concentration
     n_folds : int, folds ``again`` needs of every class
 
     Returns
@@ -225,17 +164,8 @@ def removal_rounds(
     """
     if rounds < 1:
         raise InputError(f"rounds must be at least 1. Got {rounds}.")
-    if not 0.0 <= min_noise_rate <= 1.0:
-        raise InputError(f"min_noise_rate must lie in [0, 1]. Got {min_noise_rate}.")
-    if not min_concentration >= 0.0:
-        raise InputError(f"min_concentration must be at least 0. Got {min_concentration}.")
     labels = np.asarray(labels)
-    k, p_error = _count(labels, pred_probs, shrink)
-    if (
-        p_error.sum() < min_noise_rate * len(labels)
-        and error_concentration(labels, pred_probs, p_error) < min_concentration
-    ):
-        rounds = 1
+    k, _ = choose_k(labels, pred_probs, shrink=shrink)
     removed = np.zeros(len(labels), dtype=bool)
     removed[np.argsort(-np.asarray(scores), kind="stable")[:k]] = True
     masks: list[npt.NDArray[np.bool_]] = [removed]

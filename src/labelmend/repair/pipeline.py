@@ -20,7 +20,6 @@ import numpy.typing as npt
 
 from labelmend import fitting
 from labelmend._validation import RandomState, check_choice, check_labels, check_random_state
-from labelmend.cleaner import score_samples
 from labelmend.errors import InputError
 from labelmend.repair.identify import (
     HARM_METHODS,
@@ -33,10 +32,8 @@ from labelmend.repair.identify import (
 )
 from labelmend.repair.k_selection import (
     EXPECTED_ERRORS_SHRINK,
-    LATER_ROUNDS_CONCENTRATION,
-    LATER_ROUNDS_NOISE_RATE,
     REMOVAL_ROUNDS,
-    error_concentration,
+    choose_k,
     readmit,
     removal_rounds,
 )
@@ -146,9 +143,9 @@ class RepairResult:
         less the rows :func:`~labelmend.repair.k_selection.readmit` gives back; one mask,
         ``removed``, with a budget)
     report : dict of metrics (see :func:`evaluate_repair`), ``k_removed``,
-        ``expected_errors`` (Σ p_error), ``error_concentration``, ``k_first_round``
-        (the top-scored rows removed first) and ``k_readmitted`` (removed by the rounds,
-        given back) when k is chosen, ``rounds`` and wall times
+        ``expected_errors`` (Σ p_error), ``k_first_round`` (the top-scored rows removed
+        first) and ``k_readmitted`` (removed by the rounds, given back) when k is chosen,
+        ``rounds`` and wall times
     """
 
     before: Any
@@ -171,8 +168,6 @@ def repair_model(
     budget: int | None = None,
     shrink: float = EXPECTED_ERRORS_SHRINK,
     rounds: int = REMOVAL_ROUNDS,
-    min_noise_rate: float = LATER_ROUNDS_NOISE_RATE,
-    min_concentration: float = LATER_ROUNDS_CONCENTRATION,
     heldout_fraction: float = 0.3,
     random_state: RandomState = 0,
     progress: Progress | None = None,
@@ -202,10 +197,6 @@ def repair_model(
         The factor on the expected number of label errors when no budget is given.
     rounds : int
         Most rounds of counting when no budget is given.
-    min_noise_rate, min_concentration : float
-        Rounds after the first only when the first count finds at least this share of
-        the training labels wrong, or its expected errors at least this concentrated in
-        one type of error (:func:`~labelmend.repair.k_selection.error_concentration`).
     heldout_fraction : float
         Part of the validation set kept aside to measure the repair.
     random_state : int, Generator or None
@@ -312,12 +303,8 @@ def repair_model(
             again,
             shrink=shrink,
             rounds=rounds,
-            min_noise_rate=min_noise_rate,
-            min_concentration=min_concentration,
         )
-        p_error = score_samples(train_pair[1], pred_probs).p_error
-        extra["expected_errors"] = float(p_error.sum())
-        extra["error_concentration"] = error_concentration(train_pair[1], pred_probs, p_error)
+        extra["expected_errors"] = choose_k(train_pair[1], pred_probs, shrink=shrink)[1]
         extra["k_first_round"] = float(masks[0].sum())
         kept_model = before.clone(with_curvature=False).fit(
             train_pair[0][~masks[-1]], train_pair[1][~masks[-1]]
