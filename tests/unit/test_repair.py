@@ -39,7 +39,7 @@ from labelmend.repair import (  # noqa: E402
     unlearn,
 )
 from labelmend.repair.models import as_tensors  # noqa: E402
-from labelmend.repair.unlearning import removal_mask  # noqa: E402
+from labelmend.repair.unlearning import FINETUNE_ITERATIONS, removal_mask  # noqa: E402
 
 set_torch_threads(1)
 
@@ -180,6 +180,19 @@ def test_retrain_is_training_from_scratch_on_the_kept_rows(noisy):
     features, labels = noisy["train"]
     scratch = noisy["model"].clone().fit(features[10:], labels[10:])
     torch.testing.assert_close(oracle.theta, scratch.theta)
+
+
+def test_finetune_is_lbfgs_from_the_trained_parameters_on_the_kept_rows(noisy):
+    # benchmarks/repair.py --iterations times and scores finetune as this fit.
+    remove = np.arange(10)
+    repaired = unlearn(noisy["model"], noisy["train"], remove, method="finetune")
+    features, labels = noisy["train"]
+    warm = (
+        noisy["model"]
+        .clone()
+        .fit(features[10:], labels[10:], max_iter=FINETUNE_ITERATIONS, warm_start=True)
+    )
+    torch.testing.assert_close(repaired.theta, warm.theta, rtol=0, atol=0)
 
 
 def test_guarded_ascent_forgets_the_removed_rows(noisy):
