@@ -34,7 +34,7 @@ from labelmend.repair.identify import XY, as_classifier, check_dataset
 from labelmend.repair.models import TorchClassifier, to_sklearn
 
 #: The default: within a point of retraining on every case of ``benchmarks/repair.py``
-#: (linear head, mean over seeds), at 9–17% of its time.
+#: (linear head, mean over seeds), at 8–18% of its time (docs/repair.md).
 DEFAULT_UNLEARN = "finetune"
 #: Damping δ of the Newton step (the weight decay already keeps H' nearly always definite).
 NEWTON_DAMPING = 1e-8
