@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict, TypeVar
 
@@ -146,6 +146,27 @@ class _BlockOptions(TypedDict):
     n_jobs: int | None
 
 
+def _labelled_blocks(
+    labels: npt.NDArray[np.intp],
+    source: ProbabilitySource,
+    function: Callable[[npt.NDArray[np.intp], npt.NDArray[np.floating[Any]]], T],
+    *,
+    block_rows: int | None,
+    n_jobs: int | None,
+    validate: bool = False,
+    max_rows: int | None = None,
+) -> Iterator[T]:
+    """``function(labels of the block (rows,), block (rows, K))`` for every block of
+    ``source`` in order (:meth:`ProbabilitySource.map_blocks` with the labels aligned)."""
+    return source.map_blocks(
+        lambda start, block: function(labels[start : start + len(block)], block),
+        block_rows=block_rows,
+        validate=validate,
+        n_jobs=n_jobs,
+        max_rows=max_rows,
+    )
+
+
 def _threshold_part(
     labels: npt.NDArray[np.intp],
     source: ProbabilitySource,
@@ -156,10 +177,8 @@ def _threshold_part(
     """First pass over one part: the sums behind the confident thresholds."""
     k = source.n_classes
     stats = ThresholdStats(np.zeros(k), np.zeros(k, dtype=np.int64))
-    for partial in source.map_blocks(
-        lambda start, block: threshold_stats(labels[start : start + len(block)], block),
-        block_rows=block_rows,
-        n_jobs=n_jobs,
+    for partial in _labelled_blocks(
+        labels, source, threshold_stats, block_rows=block_rows, n_jobs=n_jobs
     ):
         stats = stats + partial
     return stats
@@ -181,9 +200,8 @@ def _joint_part(
     thresholds computed from invalid rows are never used.
     """
 
-    def second_pass(start: int, block: npt.NDArray[np.floating[Any]]) -> Any:
+    def second_pass(given: npt.NDArray[np.intp], block: npt.NDArray[np.floating[Any]]) -> Any:
         top = block.argmax(axis=1)
-        given = labels[start : start + len(block)]
         pairs = confident_pairs(given, block, thresholds, top)
         return pairs, zero_cells(block) if count_zeros else 0, anchor_histogram(block, top, given)
 
@@ -191,8 +209,8 @@ def _joint_part(
     joint = np.zeros((k, k), dtype=np.int64)
     zeros = 0
     anchors = np.zeros((2, k * (ANCHOR_EDGES.size + 1)))
-    for (given, guess), block_zeros, block_anchors in source.map_blocks(
-        second_pass, block_rows=block_rows, validate=True, n_jobs=n_jobs
+    for (given, guess), block_zeros, block_anchors in _labelled_blocks(
+        labels, source, second_pass, block_rows=block_rows, validate=True, n_jobs=n_jobs
     ):
         np.add.at(joint, (given, guess), 1)
         zeros += block_zeros
@@ -212,10 +230,10 @@ def _scale_part(
     """Third pass over a sample of one part (at most :data:`SCALE_ROWS` rows, evenly
     spread): its :func:`scale_terms`, shape (3, n)."""
     likelihood = likelihood.astype(source.dtype)
-    terms = source.map_blocks(
-        lambda start, block: scale_terms(
-            labels[start : start + len(block)], block, likelihood, floor
-        ),
+    terms = _labelled_blocks(
+        labels,
+        source,
+        lambda given, block: scale_terms(given, block, likelihood, floor),
         block_rows=block_rows,
         n_jobs=n_jobs,
         max_rows=SCALE_ROWS,
@@ -234,8 +252,10 @@ def _sample_part(
     rows, evenly spread): its labels (n,) and probabilities (n, K), for
     :func:`~labelmend.cleaner.noise.fit_temperature`."""
     blocks = list(
-        source.map_blocks(
-            lambda start, block: (labels[start : start + len(block)], block.astype(np.float64)),
+        _labelled_blocks(
+            labels,
+            source,
+            lambda given, block: (given, block.astype(np.float64)),
             block_rows=block_rows,
             n_jobs=n_jobs,
             max_rows=max(1, TEMPERATURE_CELLS // source.n_classes),
