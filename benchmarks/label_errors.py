@@ -19,7 +19,6 @@ against the validated count there.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from rich.table import Table
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from _orders import FIND_LABEL_ISSUES, order_scores, orders
+from labelmend.datasets import label_errors_test_set
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "label-errors"
 COLUMNS = (
@@ -39,18 +39,6 @@ COLUMNS = (
     "AUROC (checked)",
     "AP (checked)",
 )
-
-
-def load(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """labels (N,), probs (N, K), checked (N,) bool, validated (N,) bool."""
-    probs = np.load(DATA / f"cross_validated_predicted_probabilities/{name}_test_set_pyx.npy")
-    labels = np.load(DATA / f"original_test_labels/{name}_test_set_original_labels.npy")
-    entries = json.loads((DATA / f"mturk/{name}_mturk.json").read_text())
-    checked = np.zeros(len(labels), dtype=bool)
-    checked[[e["id"] for e in entries]] = True
-    validated = np.zeros(len(labels), dtype=bool)
-    validated[[e["id"] for e in entries if e["mturk"]["given"] < 3]] = True
-    return labels.astype(int), probs, checked, validated
 
 
 def checked_is_margin_top(labels: np.ndarray, probs: np.ndarray, checked: np.ndarray) -> bool:
@@ -75,7 +63,7 @@ def main() -> None:
         raise SystemExit(f"real data not found at {DATA}")
     rows, notes = [], []
     for name in ("cifar10", "mnist"):
-        labels, probs, checked, validated = load(name)
+        labels, probs, checked, validated = label_errors_test_set(DATA, name)
         k = int(validated.sum())
         ranked, ours, n_flagged = orders(labels, probs)
         for method, order in ranked.items():

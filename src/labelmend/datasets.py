@@ -2,15 +2,18 @@
 
 :func:`noisy_digits` ships with the dependencies: scikit-learn's 1,797 8×8 digits with
 injected noise, out-of-fold probabilities from :mod:`labelmend.fitting` (no download).
-:func:`music_genre` and :func:`cifar10n` read public multi-annotator data from the
+:func:`music_genre` and :func:`cifar10n` read public multi-annotator data, and
+:func:`label_errors_test_set` a test set with human-checked label errors, from the
 folders their authors distribute (see ``../shared/data/README.md``); nothing of them
 is bundled with labelmend.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -170,3 +173,48 @@ def cifar10n(root: str | Path) -> MultiAnnotatorData:
     return MultiAnnotatorData(
         annotations.astype(np.intp), data["clean_label"].astype(np.intp), classes
     )
+
+
+class CheckedTestSet(NamedTuple):
+    """A test set whose flagged labels people checked.
+
+    Attributes
+    ----------
+    labels : (N,) int, the given labels
+    pred_probs : (N, K) float, out-of-fold probabilities
+    checked : (N,) bool, the flagged rows shown to annotators
+    validated : (N,) bool, the checked rows whose given label the annotators rejected
+    """
+
+    labels: IntArray
+    pred_probs: FloatArray
+    checked: npt.NDArray[np.bool_]
+    validated: npt.NDArray[np.bool_]
+
+
+def label_errors_test_set(root: str | Path, name: str) -> CheckedTestSet:
+    """Northcutt et al. (NeurIPS 2021), "Pervasive label errors in test sets": one test set.
+
+    ``root`` is the ``label-errors`` folder; ``name`` a set it holds ("cifar10", "mnist").
+    A validated error is a checked row that fewer than 3 of its 5 MTurk workers kept the
+    given label of. Only flagged rows were checked: the rest are unverified, not clean.
+
+    Examples
+    --------
+    >>> data = label_errors_test_set("../shared/data/label-errors", "cifar10")  # doctest: +SKIP
+    >>> data.pred_probs.shape, int(data.checked.sum()), int(data.validated.sum())  # doctest: +SKIP
+    ((10000, 10), 275, 54)
+    """
+    folder = Path(root)
+    probs = np.load(
+        _need(folder / "cross_validated_predicted_probabilities" / f"{name}_test_set_pyx.npy")
+    )
+    labels = np.load(
+        _need(folder / "original_test_labels" / f"{name}_test_set_original_labels.npy")
+    )
+    entries = json.loads(_need(folder / "mturk" / f"{name}_mturk.json").read_text())
+    checked = np.zeros(len(labels), dtype=bool)
+    checked[[e["id"] for e in entries]] = True
+    validated = np.zeros(len(labels), dtype=bool)
+    validated[[e["id"] for e in entries if e["mturk"]["given"] < 3]] = True
+    return CheckedTestSet(labels.astype(np.intp), probs, checked, validated)

@@ -9,32 +9,29 @@ of the errors among the checked rows.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from cleanlab.rank import get_label_quality_scores
 
 from labelmend.cleaner import score_samples
+from labelmend.datasets import label_errors_test_set
 
 pytestmark = pytest.mark.realdata
 
 
-def load(shared_data, name):
-    root = shared_data / "label-errors"
-    probs = np.load(root / f"cross_validated_predicted_probabilities/{name}_test_set_pyx.npy")
-    labels = np.load(root / f"original_test_labels/{name}_test_set_original_labels.npy")
-    entries = json.loads((root / f"mturk/{name}_mturk.json").read_text())
-    checked = np.zeros(len(labels), dtype=bool)
-    checked[[e["id"] for e in entries]] = True
-    validated = np.zeros(len(labels), dtype=bool)
-    validated[[e["id"] for e in entries if e["mturk"]["given"] < 3]] = True
-    return labels.astype(int), probs, checked, validated
+@pytest.mark.parametrize(
+    ("name", "flagged", "validated"), [("cifar10", 275, 54), ("mnist", 100, 15)]
+)
+def test_loader_finds_the_studys_flagged_and_validated_rows(shared_data, name, flagged, validated):
+    data = label_errors_test_set(shared_data / "label-errors", name)
+    assert data.pred_probs.shape == (data.labels.size, 10)
+    assert (int(data.checked.sum()), int(data.validated.sum())) == (flagged, validated)
+    assert not (data.validated & ~data.checked).any()
 
 
 @pytest.mark.parametrize("name", ["cifar10", "mnist"])
 def test_checked_examples_are_exactly_normalized_margins_lowest(shared_data, name):
-    labels, probs, checked, _ = load(shared_data, name)
+    labels, probs, checked, _ = label_errors_test_set(shared_data / "label-errors", name)
     margin = get_label_quality_scores(labels, probs, method="normalized_margin")
     assert checked[np.argsort(margin, kind="stable")[: checked.sum()]].all()
 
@@ -42,7 +39,9 @@ def test_checked_examples_are_exactly_normalized_margins_lowest(shared_data, nam
 def test_p_error_ranks_validated_above_rejected_inside_the_cifar10_checked_set(shared_data):
     from sklearn.metrics import roc_auc_score
 
-    labels, probs, checked, validated = load(shared_data, "cifar10")
+    labels, probs, checked, validated = label_errors_test_set(
+        shared_data / "label-errors", "cifar10"
+    )
     p_error = score_samples(labels, probs).p_error
     ours = roc_auc_score(validated[checked], p_error[checked])
     for method in ("self_confidence", "normalized_margin"):
