@@ -365,6 +365,23 @@ def decide_queue(
     return Decisions(len(resolved), changed, ties)
 
 
+def _decide_pull(
+    session: Session,
+    dataset: Dataset,
+    queue: Queue,
+    recorded: int,
+    repeated: int,
+    rejected: list[dict[str, Any]],
+    aggregation: str,
+    tie_break: str,
+) -> PullResult:
+    """Decide the queue's samples once answers are recorded; the pull's result."""
+    decisions = decide_queue(session, dataset, queue, aggregation=aggregation, tie_break=tie_break)
+    return PullResult(
+        recorded, repeated, pd.DataFrame(rejected, columns=REJECTED_COLUMNS), decisions
+    )
+
+
 def _deciders(annotators: pd.Series, aggregation: str) -> str:
     """Who decided a sample, for the label history: the experts who answered (up to
     three by name) and the aggregation that turned their votes into the label.
@@ -440,13 +457,7 @@ def pull_queue(
         checkpoint()
         if on_page is not None:
             on_page(page)
-    decisions = decide_queue(session, found, queue, aggregation=aggregation, tie_break=tie_break)
-    return PullResult(
-        recorded,
-        repeated,
-        pd.DataFrame(rejected, columns=REJECTED_COLUMNS),
-        decisions,
-    )
+    return _decide_pull(session, found, queue, recorded, repeated, rejected, aggregation, tie_break)
 
 
 def export_tasks(
@@ -520,13 +531,7 @@ def import_annotations(
             f"{first['sample_id']!r} by {first['annotator']!r}: {first['problem']}); "
             "nothing was recorded."
         )
-    decisions = decide_queue(session, found, queue, aggregation=aggregation, tie_break=tie_break)
-    return PullResult(
-        recorded,
-        repeated,
-        pd.DataFrame(rejected, columns=REJECTED_COLUMNS),
-        decisions,
-    )
+    return _decide_pull(session, found, queue, recorded, repeated, rejected, aggregation, tie_break)
 
 
 @dataclass(frozen=True)
