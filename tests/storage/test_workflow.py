@@ -395,6 +395,21 @@ def test_unopenable_sqlite_file_and_bad_url(tmp_path):
         pass
 
 
+def test_a_file_path_given_as_url_is_named_with_the_url_to_write(tmp_path):
+    path = tmp_path / "labels.db"
+    with pytest.raises(StorageError) as caught, open_store(str(path)):
+        pass
+    message = str(caught.value)
+    assert f"{path} is not a usable database URL" in message
+    assert f"for the SQLite file {path} write sqlite:///{path}" in message
+    assert not path.exists()
+    # What does not parse is still shown with any password masked.
+    with pytest.raises(StorageError) as caught, open_store("ann:s3cr@t@db.example/labels"):
+        pass
+    assert "ann:***@db.example/labels is not a usable database URL" in str(caught.value)
+    assert "s3cr" not in str(caught.value)
+
+
 def test_driver_errors_on_the_bulk_path_become_storage_errors(store, snapshot):
     before = snapshot(store)
     labels = np.zeros(2, dtype=np.intp)

@@ -13,6 +13,7 @@ masked.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,11 +50,13 @@ def mask_url(url: str | URL) -> str:
 
     >>> mask_url("postgresql+psycopg://ann:secret@db.example/labels")
     'postgresql+psycopg://ann:***@db.example/labels'
+    >>> mask_url("ann:se@cret@db.example/labels")  # unparsable: shown, the password masked
+    'ann:***@db.example/labels'
     """
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
-        return "(unparsable URL)"
+        return re.sub(r":[^/]*@", ":***@", str(url))
 
 
 def _first_line(exc: BaseException, secret: str | None) -> str:
@@ -115,9 +118,14 @@ def create_store_engine(
         else:
             engine = create_engine(parsed, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
+        expected = (
+            f"for the SQLite file {resolved} write sqlite:///{resolved}"
+            if "://" not in resolved and "@" not in resolved
+            else "expected e.g. sqlite:///labelmend.db or postgresql+psycopg://user:pw@host/db"
+        )
         raise StorageError(
             f"{mask_url(resolved)} is not a usable database URL ({_first_line(exc, None)}); "
-            "expected e.g. sqlite:///labelmend.db or postgresql+psycopg://user:pw@host/db."
+            f"{expected}."
         ) from exc
     if migrate:
         from labelmend.storage.migrate import upgrade
