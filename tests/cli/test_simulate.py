@@ -26,6 +26,13 @@ def files(tmp_path):
     np.save(tmp_path / "probs.npy", model)
     np.save(tmp_path / "short.npy", model[:100])
     np.save(tmp_path / "empty.npy", np.zeros((0, k)))
+    counts = rng.multinomial(30, probs).astype(float)
+    counts[4, 1] = np.nan
+    np.save(tmp_path / "nan.npy", counts)
+    counts[4, 1], counts[6, 0] = 3, -1
+    np.save(tmp_path / "negative.npy", counts)
+    counts[6] = 0
+    np.save(tmp_path / "no_votes.npy", counts)
     return tmp_path
 
 
@@ -89,6 +96,9 @@ def test_simulate_active_with_noise_rate_writes_the_library_study(files):
     [
         (["--counts", "{files}/empty.npy"], "at least one row"),
         (["--pred-probs", "{files}/short.npy"], "--pred-probs has 100 rows but --counts has 150"),
+        (["--counts", "{files}/nan.npy"], "--counts hold NaN or infinite values (first in row 4)"),
+        (["--counts", "{files}/negative.npy"], "--counts hold negative values (first in row 6)"),
+        (["--counts", "{files}/no_votes.npy"], "--counts row 6 has no votes"),
         (["--selectors", "random,best"], "--selectors must be one of"),
         (["--fraction", "0"], "--fraction must be above 0 (a share of N). Got 0.0"),
         (["--fraction", "-1"], "--fraction must be above 0"),
@@ -122,6 +132,7 @@ def test_budget_is_a_count_of_annotations_and_fraction_a_share_of_n(files):
         ),
         (["--budget", "0.3"], "Invalid value for '--budget'"),
         (["--budget", "0"], "Invalid value for '--budget'"),
+        (["--seeds", "0"], "Invalid value for '--seeds'"),
     ],
 )
 def test_budget_usage_errors_exit_2_and_write_nothing(files, extra, message):

@@ -68,8 +68,9 @@ def test_counts_give_majority_truth_and_ambiguity():
     ("counts", "message"),
     [
         (np.zeros((0, 3)), "at least one row"),
-        (np.array([[1, 2], [0, 0]]), "row 1 has no votes"),
-        (np.array([[1, -2]]), "non-negative"),
+        (np.array([[1, 2], [0, 0]]), "counts row 1 has no votes"),
+        (np.array([[1, 2], [1, -2]]), r"counts hold negative values \(first in row 1\)"),
+        (np.array([[1, np.inf], [1, 2]]), r"counts hold NaN or infinite values \(first in row 0\)"),
     ],
 )
 def test_bad_counts_are_refused(counts, message):

@@ -49,7 +49,7 @@ def simulate(
     selectors: Annotated[
         str, typer.Option(help="Comma-separated selectors (random, oracle, default, methods).")
     ] = "random,oracle,default",
-    seeds: Annotated[int, typer.Option(help="Number of seeds.")] = 10,
+    seeds: Annotated[int, typer.Option(min=1, help="Number of seeds.")] = 10,
     batch_size: Annotated[
         list[int] | None,
         typer.Option(help="Active mode: re-rank after every B annotations (repeatable)."),

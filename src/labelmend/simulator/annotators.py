@@ -65,20 +65,33 @@ class AnnotatorModel:
         return int(self.probs.shape[1])
 
     @classmethod
-    def from_probs(cls, probs: Any, *, true_labels: Any = None) -> AnnotatorModel:
-        """From a per-sample answer distribution (N, K); rows are rescaled to sum to 1."""
+    def from_probs(
+        cls, probs: Any, *, true_labels: Any = None, name: str = "annotator probabilities"
+    ) -> AnnotatorModel:
+        """From a per-sample answer distribution (N, K); rows are rescaled to sum to 1.
+
+        ``name`` is what errors call ``probs`` (``counts`` from :meth:`from_counts`).
+        """
         array = np.asarray(probs, dtype=np.float64)
         if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] < 2:
             raise InputError(
-                f"annotator probabilities must have shape (N, K) with N ≥ 1 and K ≥ 2. "
-                f"Got shape {array.shape}."
+                f"{name} must have shape (N, K) with N ≥ 1 and K ≥ 2. Got shape {array.shape}.",
+                inputs=(name,),
             )
-        if not np.all(np.isfinite(array)) or array.min() < 0:
-            raise InputError("annotator probabilities must be finite and non-negative.")
+        for bad, what in ((~np.isfinite(array), "NaN or infinite"), (array < 0, "negative")):
+            if bad.any():
+                row = int(np.flatnonzero(bad.any(axis=1))[0])
+                raise InputError(
+                    f"{name} hold {what} values (first in row {row}); expected finite numbers ≥ 0.",
+                    inputs=(name,),
+                )
         totals = array.sum(axis=1)
         if np.any(totals <= 0):
-            row = int(np.nonzero(totals <= 0)[0][0])
-            raise InputError(f"annotator row {row} has no votes / zero probability mass.")
+            row = int(np.flatnonzero(totals <= 0)[0])
+            raise InputError(
+                f"{name} row {row} has no votes (all zero); every sample needs at least one.",
+                inputs=(name,),
+            )
         array = array / totals[:, None]
         if true_labels is None:
             truth = array.argmax(axis=1).astype(np.intp)
@@ -93,9 +106,10 @@ class AnnotatorModel:
         array = np.asarray(counts)
         if array.ndim != 2 or array.shape[0] == 0:
             raise InputError(
-                f"counts must have shape (N, K) with at least one row. Got shape {array.shape}."
+                f"counts must have shape (N, K) with at least one row. Got shape {array.shape}.",
+                inputs=("counts",),
             )
-        return cls.from_probs(array, true_labels=true_labels)
+        return cls.from_probs(array, true_labels=true_labels, name="counts")
 
     @classmethod
     def from_noise_matrix(cls, true_labels: Any, noise_matrix: Any) -> AnnotatorModel:
