@@ -340,14 +340,15 @@ def _check_features(features: Any) -> FloatArray:
 
 def _check_folds(labels: IntArray, n_folds: int) -> None:
     if not isinstance(n_folds, int | np.integer) or n_folds < 2:
-        raise InputError(f"n_folds must be an integer ≥ 2. Got {n_folds!r}.")
+        raise InputError(f"n_folds must be an integer ≥ 2. Got {n_folds!r}.", inputs=("n_folds",))
     counts = np.bincount(labels)
     present = np.flatnonzero(counts)
     smallest = present[np.argmin(counts[present])]
     if counts[smallest] < n_folds:
         raise InputError(
             f"n_folds={n_folds} needs at least {n_folds} samples of every class; "
-            f"class {int(smallest)} has {int(counts[smallest])}. Use fewer folds."
+            f"class {int(smallest)} has {int(counts[smallest])}. Use fewer folds.",
+            inputs=("n_folds",),
         )
 
 

@@ -32,7 +32,7 @@ FeaturesOption = Annotated[
 
 def fit(
     model: ModelOption = "logistic",
-    folds: FoldsOption = 5,
+    n_folds: FoldsOption = 5,
     seed: SeedOption = 0,
     name: NameOption = None,
     features: FeaturesOption = None,
@@ -42,13 +42,13 @@ def fit(
     """Train out-of-fold models on the current labels; store their probabilities as a run."""
     with stage_progress() as progress, open_store(db) as session:
         done = workflow.fit(
-            session, dataset=dataset, model=model, name=name, features=features, n_folds=folds,
-            seed=seed, on_fold=lambda fold: progress("Fitting folds", fold + 1, folds),
+            session, dataset=dataset, model=model, name=name, features=features, n_folds=n_folds,
+            seed=seed, on_fold=lambda fold: progress("Fitting folds", fold + 1, n_folds),
             progress=lambda rows, total: progress("Storing probabilities", rows, total),
         )  # fmt: skip
     if done.created:
         console.print(
-            f"Out-of-fold probabilities of {done.model!r} ({folds} folds, seed {seed}) for "
+            f"Out-of-fold probabilities of {done.model!r} ({n_folds} folds, seed {seed}) for "
             f"{done.n_samples:,} samples stored (run {done.run.id}). "
             f"Next: labelmend score --model {done.model}"
         )
@@ -63,7 +63,7 @@ def round_(
     queue: Annotated[str, typer.Option("--queue", help="Name of the new queue.")],
     budget: Annotated[int, typer.Option(min=1, help="Number of samples to queue.")],
     model: ModelOption = "logistic",
-    folds: FoldsOption = 5,
+    n_folds: FoldsOption = 5,
     seed: SeedOption = 0,
     name: NameOption = None,
     features: FeaturesOption = None,
@@ -77,8 +77,8 @@ def round_(
     with stage_progress() as progress, open_store(db) as session:
         done = workflow.active_round(
             session, queue, budget=budget, dataset=dataset, model=model, name=name,
-            features=features, n_folds=folds, seed=seed, method=method, difficulty=difficulty,
-            strategy=strategy, on_fold=lambda fold: progress("Fitting folds", fold + 1, folds),
+            features=features, n_folds=n_folds, seed=seed, method=method, difficulty=difficulty,
+            strategy=strategy, on_fold=lambda fold: progress("Fitting folds", fold + 1, n_folds),
             progress=lambda rows, total: progress("Storing", rows, total),
         )  # fmt: skip
     fitted = "refit" if done.fit.created else "labels unchanged, reused"
