@@ -30,6 +30,21 @@ def ok(*args: str) -> str:
     return result.output
 
 
+def read_terminal(controller: int) -> bytes:
+    """Everything written to the pseudo-terminal of ``controller`` until it closes."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    return shown
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """A scored store with a queue and one decision, long ids; the --db arguments."""
@@ -123,17 +138,25 @@ def test_boxes_on_a_terminal_and_plain_text_when_piped(store):
         timeout=120,
     )
     os.close(terminal)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closed: everything was read
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(controller)
+    shown = read_terminal(controller)
     assert done.returncode == 0, shown
     text = shown.decode()
     assert box & set(text), text
     assert "estimated label errors remaining" in text
+
+
+def test_progress_shows_on_a_terminal_while_json_goes_to_a_file(store):
+    """``score --json > scores.json`` in a terminal: the bar on stderr, pure JSON on stdout."""
+    controller, terminal = pty.openpty()
+    job = subprocess.Popen(
+        [sys.executable, "-m", "labelmend", "score", "--json", *store],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=dict(os.environ, COLUMNS="80"),
+    )
+    os.close(terminal)
+    shown = read_terminal(controller)
+    out, _ = job.communicate(timeout=120)
+    assert job.returncode == 0, shown
+    assert "Scoring" in shown.decode(), shown
+    assert json.loads(out)["score_run"] == 2

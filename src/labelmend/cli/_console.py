@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 console = Console()
 # Piped output stays one line per message, for grep and scripts; tables keep 80 columns.
 console.soft_wrap = not console.is_terminal
+#: Progress bars draw on stderr: `labelmend score --json > scores.json` keeps its bar.
+progress_console = Console(stderr=True)
 #: Columns never shortened in a table: ids are copied into other commands.
 ID_COLUMNS = ("sample_id", "id", "queue", "dataset")
 
@@ -116,7 +118,8 @@ def frame_table(
 
 @contextmanager
 def stage_progress(*stages: str) -> Iterator[Callable[[str, int, int | None], None]]:
-    """The CLI's progress bars: one per stage of a job; yields ``progress(stage, done, total)``.
+    """The CLI's progress bars, on stderr when it is a terminal: one per stage of a job;
+    yields ``progress(stage, done, total)``.
 
     Stages named here show (spinning) from the start; others appear on their first
     call. A job with one stage passes ``functools.partial(progress, stage)`` on as its
@@ -129,7 +132,11 @@ def stage_progress(*stages: str) -> Iterator[Callable[[str, int, int | None], No
         TimeElapsedColumn(),
     )
     with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
+        *columns,
+        console=progress_console,
+        transient=True,
+        disable=not progress_console.is_terminal,
+        redirect_stdout=False,  # the command's output stays on stdout
     ) as bar:
         tasks: dict[str, TaskID] = {name: bar.add_task(name, total=None) for name in stages}
 
