@@ -117,6 +117,7 @@ def test_every_listed_command_loads_and_has_help(name):
     result = runner.invoke(app, [name, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.output
+    assert "completion" not in result.output  # offered once, by `labelmend --help`
 
 
 def test_top_level_help_lists_every_command_and_offers_completion():

@@ -80,7 +80,7 @@ def load(name: str, entry: Entry) -> Any:
     if isinstance(found, typer.Typer):
         command = typer.main.get_group(found)
     else:
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)  # `labelmend --help` offers it
         single.command(name=name)(found)
         command = typer.main.get_command(single)
     command.name = name
