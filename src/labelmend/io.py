@@ -297,4 +297,7 @@ def load_labels(
             f"{path}: labels are class names; give the class list (--classes a,b,c) "
             "or a probability table whose headers are the class names."
         )
-    return encode_labels(values, classes)
+    try:
+        return encode_labels(values, classes)
+    except InputError as exc:  # name the file: a command may read several label files
+        raise InputError(f"{path}: {exc}") from exc

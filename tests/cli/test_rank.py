@@ -109,7 +109,8 @@ def test_rank_bad_input_is_one_line_and_exit_1(files, setup, message):
 def test_rank_unknown_class_names(files):
     result = rank(files, "--classes", "cat,dog,owl", labels="labels.csv")
     assert result.exit_code == 1
-    assert "Unknown class names 'fox'" in result.output
+    # Which of the files holds them: --labels's (repair reads three label files).
+    assert f"Error: {files / 'labels.csv'}: Unknown class names 'fox'" in result.output
 
 
 def test_rank_wrong_file_type_and_unknown_method(files):
