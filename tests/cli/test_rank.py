@@ -39,7 +39,7 @@ def rank(files, *options, labels="labels.npy", probs="probs.npy"):
 def test_rank_prints_the_queue_and_summary(files):
     result = rank(files, "--top", "5")
     assert result.exit_code == 0, result.output
-    assert "Relabel queue" in result.output
+    assert "Most suspicious labels (top 5 of 200, order posterior)" in result.output
     assert "N=200" in result.output
     assert "K=3" in result.output
     assert "expected errors in the top 5" in result.output

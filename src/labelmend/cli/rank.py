@@ -46,7 +46,7 @@ def _print_queue(
     console.print(
         frame_table(
             top,
-            title=f"Relabel queue (top {len(top)} of {n_samples:,}, method {method})",
+            title=f"Most suspicious labels (top {len(top)} of {n_samples:,}, order {method})",
             columns=QUEUE_COLUMNS,
             formats={"p_error": ".3f"},
         )
