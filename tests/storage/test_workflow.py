@@ -122,6 +122,7 @@ BAD_SAMPLES = {
         "column 'label' is empty in row 9",
     ),
     "changed given label": (_relabelled, "already stored with another given label"),
+    "no rows": (lambda s: s.iloc[:0], "table: no rows; expected one row per sample"),
 }
 
 

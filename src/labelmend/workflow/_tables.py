@@ -19,10 +19,14 @@ TableSource = str | Path | pd.DataFrame
 
 
 def read_source(source: TableSource, id_col: str) -> tuple[pd.DataFrame, str]:
-    """The table and a name for messages."""
+    """The table and a name for messages; a table without rows is refused."""
     if isinstance(source, pd.DataFrame):
-        return source, "table"
-    return read_table(source, text_columns=[id_col]), str(source)
+        table, name = source, "table"
+    else:
+        table, name = read_table(source, text_columns=[id_col]), str(source)
+    if table.empty:
+        raise InputError(f"{name}: no rows; expected one row per sample under the header.")
+    return table, name
 
 
 def fingerprint(source: TableSource, table: pd.DataFrame) -> str:
