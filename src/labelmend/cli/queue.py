@@ -41,9 +41,7 @@ def queue_table(items: pd.DataFrame, *, title: str, extra: str) -> Table:
 def create(
     name: QueueName,
     budget: Annotated[int | None, typer.Option(min=1, help="Number of samples.")] = None,
-    fraction: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Share of the dataset, in (0, 1].")
-    ] = None,
+    fraction: Annotated[float | None, typer.Option(help="Share of the dataset, in (0, 1].")] = None,
     strategy: StrategyOption = "top",
     dataset: DatasetOption = None,
     db: DbOption = None,
