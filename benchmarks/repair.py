@@ -14,13 +14,13 @@ case, repaired test accuracy within 1.5 points of retraining without the injecte
 unlearning under 20% of the retraining time.
 
 k: the top round(shrink × Σ p_error), then rounds that count again on the rows kept
+until a model trained on them gives back at least half of the rows a round added
 (labelmend.repair.k_selection.removal_rounds), less the removed rows a model trained on
 the rows kept gives their label (readmit). The numbers are held out: every case is run
-with each shrink of SHRINKS up to MAX_ROUNDS rounds; for each case the (shrink, rounds)
-is chosen on the OTHER injected cases (leave-one-case-out: the least shortfall from the
-targets — mean k within ±30% of the injected count, mean accuracy of retraining without
-the removed rows within 1.5 points of retraining without the injected ones), then that
-case is repaired with it.
+with each shrink of SHRINKS; for each case the shrink is chosen on the OTHER injected
+cases (leave-one-case-out: the least shortfall from the targets — mean k within ±30% of
+the injected count, mean accuracy of retraining without the removed rows within 1.5
+points of retraining without the injected ones), and that case's runs with it are shown.
 
     python benchmarks/repair.py [--seeds 5] [--model linear] [--markdown] [--details]
                                 [--diagnose] [--workers 2] [--save runs.json]
@@ -51,7 +51,6 @@ from labelmend.datasets import flip_labels
 from labelmend.repair import (
     EXPECTED_ERRORS_SHRINK,
     HARM_METHODS,
-    REMOVAL_ROUNDS,
     UNLEARN_METHODS,
     find_harmful_examples,
     make_classifier,
@@ -188,7 +187,6 @@ def run_pipeline(
     is_error: np.ndarray,
     seed: int,
     shrink: float = EXPECTED_ERRORS_SHRINK,
-    rounds: int = REMOVAL_ROUNDS,
 ) -> tuple[dict[str, float], Any]:
     result = repair_model(
         train,
@@ -196,7 +194,6 @@ def run_pipeline(
         model=kind,
         test=test,
         shrink=shrink,
-        rounds=rounds,
         random_state=seed,
     )
     report = dict(result.report)
@@ -221,7 +218,6 @@ def run_pipeline(
     report["n_injected"] = float(is_error.sum())
     report["k_over_injected"] = report["k_removed"] / report["n_injected"]
     report["shrink"] = shrink
-    report["rounds_allowed"] = rounds
     return report, result
 
 
@@ -326,74 +322,69 @@ def case_table(reports: dict[str, list[dict[str, float]]]) -> pd.DataFrame:
         for key, label, fmt in CASE_METRICS:
             row[label] = mean_sd(frame[key], fmt)
         row["unlearn / retrain"] = f"{frame['unlearn_over_retrain'].median():.0%}"
-        row["shrink, rounds (LOCO)"] = (
-            f"{frame['shrink'].iloc[0]:.2f}, {frame['rounds_allowed'].iloc[0]:.0f}"
-        )
+        row["rounds"] = f"{frame['rounds'].min():.0f}–{frame['rounds'].max():.0f}"
+        row["shrink (LOCO)"] = f"{frame['shrink'].iloc[0]:.2f}"
         rows.append(row)
     return pd.DataFrame(rows).set_index("case").T.reset_index(names="metric")
 
 
-#: Shrinks tried when choosing one leave-one-case-out; each run goes up to MAX_ROUNDS.
+#: Shrinks tried when choosing one leave-one-case-out.
 SHRINKS = (0.9, 1.0, 1.1)
-MAX_ROUNDS = 4
-#: (shrink, rounds)
-Choice = tuple[float, int]
 #: The targets of issue 15 the leave-one-case-out choice counts.
 K_TOLERANCE = 0.3
 ACCURACY_TOLERANCE = 0.015
 TIME_TOLERANCE = 0.20
 
 
-def at_round(run: dict[str, float], name: str, rounds: int) -> float:
-    """``name`` of ``run`` stopped after ``rounds`` rounds (or its last, when fewer ran)."""
-    return run[f"{name}_round_{min(rounds, int(run['rounds']))}"]
+def at_round(run: dict[str, float], name: str, rounds: int | None = None) -> float:
+    """``name`` of ``run`` stopped after ``rounds`` rounds (or its last, when fewer ran or
+    ``rounds`` is None)."""
+    last = int(run["rounds"])
+    return run[f"{name}_round_{last if rounds is None else min(rounds, last)}"]
 
 
-def shortfall(runs: list[dict[str, float]], choice: Choice) -> float:
-    """How far one case's runs, stopped as ``choice`` says, miss the targets (0 = both
-    met): the mean k's distance outside ±30% of the injected count, in units of 30%, plus
-    the mean gap of retraining without the removed rows to retraining without the
-    injected rows beyond 1.5 points, in units of 1.5 points."""
-    _, rounds = choice
-    ratio = np.mean([at_round(run, "k", rounds) / run["n_injected"] for run in runs])
-    gap = np.mean([at_round(run, "retrained_gap", rounds) for run in runs])
+def shortfall(runs: list[dict[str, float]]) -> float:
+    """How far one case's runs miss the targets (0 = both met): the mean k's distance
+    outside ±30% of the injected count, in units of 30%, plus the mean gap of retraining
+    without the removed rows to retraining without the injected rows beyond 1.5 points,
+    in units of 1.5 points."""
+    ratio = np.mean([at_round(run, "k") / run["n_injected"] for run in runs])
+    gap = np.mean([at_round(run, "retrained_gap") for run in runs])
     return float(
         max(0.0, abs(ratio - 1.0) - K_TOLERANCE) / K_TOLERANCE
         + max(0.0, -gap - ACCURACY_TOLERANCE) / ACCURACY_TOLERANCE
     )
 
 
-def loco_choice(grid: dict[tuple[str, float], list[dict[str, float]]], held_out: str) -> Choice:
-    """The (shrink, rounds) with the least total :func:`shortfall` on every injected case
-    but ``held_out`` (ties: the shrink nearest 1, Σ p_error as it is; then fewer rounds)."""
+def loco_choice(grid: dict[tuple[str, float], list[dict[str, float]]], held_out: str) -> float:
+    """The shrink with the least total :func:`shortfall` on every injected case but
+    ``held_out`` (ties: the shrink nearest 1, Σ p_error as it is)."""
     others = {case for case, _ in grid if case != held_out and not case.startswith("music/")}
-
-    def score(choice: Choice) -> tuple[float, float, int]:
-        shrink, rounds = choice
-        total = sum(shortfall(grid[case, shrink], choice) for case in others)
-        return total, abs(shrink - 1.0), rounds
-
     return min(
-        ((shrink, rounds) for shrink in SHRINKS for rounds in range(1, MAX_ROUNDS + 1)),
-        key=score,
+        SHRINKS,
+        key=lambda shrink: (
+            sum(shortfall(grid[case, shrink]) for case in others),
+            abs(shrink - 1.0),
+        ),
     )
 
 
-def grid_task(task: tuple[str, int, str, float, int]) -> tuple[str, dict[str, float]]:
-    """One (case, seed) repaired with one shrink and most rounds: (case, report)."""
-    kind, seed, case, *choice = task
+def grid_task(task: tuple[str, int, str, float]) -> tuple[str, dict[str, float]]:
+    """One (case, seed) repaired with one shrink: (case, report)."""
+    kind, seed, case, shrink = task
     set_torch_threads(1)
     train, val, test, is_error = case_data(seed, case)
-    return case, run_pipeline(kind, train, val, test, is_error, seed, *choice)[0]
+    return case, run_pipeline(kind, train, val, test, is_error, seed, shrink)[0]
 
 
 def diagnose(grid: dict[tuple[str, float], list[dict[str, float]]], markdown: bool) -> None:
-    """Per case and round (the default shrink, every round): k, flips found, retrained gap."""
+    """Per case and round (the default shrink, as far as the rounds ran; a run that
+    stopped earlier counts with its last round): k, flips found, retrained gap."""
     rows = []
     for (case, shrink), runs in grid.items():
         if shrink != EXPECTED_ERRORS_SHRINK:
             continue
-        for number in range(1, MAX_ROUNDS + 1):
+        for number in range(1, max(int(run["rounds"]) for run in runs) + 1):
 
             def pick(name: str, number: int = number, runs: list = runs) -> pd.Series:
                 return pd.Series([at_round(run, name, number) for run in runs])
@@ -744,7 +735,7 @@ def main() -> None:
         )
         return
     tasks = [
-        (args.model, seed, case, shrink, MAX_ROUNDS)
+        (args.model, seed, case, shrink)
         for shrink in SHRINKS
         for seed in range(args.seeds)
         for case in names
@@ -754,36 +745,20 @@ def main() -> None:
         for done, (case, report) in enumerate(pool.map(grid_task, tasks), start=1):
             status.update(f"grid: {done}/{len(tasks)} runs")
             grid.setdefault((case, report["shrink"]), []).append(report)
-        choices = {case: loco_choice(grid, case) for case in names}
-        ran = {case for case in names if choices[case][1] == MAX_ROUNDS}
-        again = [
-            (args.model, seed, case, *choices[case])
-            for case in names
-            for seed in range(args.seeds)
-            if case not in ran
-        ]
-        held_out: dict[str, list[dict[str, float]]] = {
-            case: grid[case, choices[case][0]] for case in ran
-        }
-        for done, (case, report) in enumerate(pool.map(grid_task, again), start=1):
-            status.update(f"held-out choices: {done}/{len(again)} runs")
-            held_out.setdefault(case, []).append(report)
-    held_out = {case: held_out[case] for case in names}
+    choices = {case: loco_choice(grid, case) for case in names}
+    held_out = {case: grid[case, choices[case]] for case in names}
     show(
         case_table(held_out),
         f"Repair ({args.model} head, default identification, finetune unlearning), "
         f"{args.seeds} seeds, mean ± sd; k from the expected errors counted again on the "
-        "rows kept, shrink and rounds chosen leave-one-case-out",
+        "rows kept until half a round is given back, shrink chosen leave-one-case-out",
         args.markdown,
     )
-    shrink, rounds = loco_choice(grid, held_out="")
     injected = [case for case in names if not case.startswith("music/")]
-    held_out_shortfall = sum(
-        shortfall(grid[case, choices[case][0]], choices[case]) for case in injected
-    )
+    held_out_shortfall = sum(shortfall(held_out[case]) for case in injected)
     console.print(
-        f"On every injected case: shrink {shrink:.2f}, {rounds} round(s) (library defaults: "
-        f"{EXPECTED_ERRORS_SHRINK:.2f}, {REMOVAL_ROUNDS}); summed held-out shortfall "
+        f"On every injected case: shrink {loco_choice(grid, held_out=''):.2f} (library "
+        f"default: {EXPECTED_ERRORS_SHRINK:.2f}); summed held-out shortfall "
         f"{held_out_shortfall:.2f}"
     )
     if args.diagnose:

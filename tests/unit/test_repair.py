@@ -18,6 +18,7 @@ from labelmend.repair import (  # noqa: E402
     EXPECTED_ERRORS_SHRINK,
     HARM_METHODS,
     HARM_PRIORS,
+    MAX_REMOVAL_ROUNDS,
     REPORT_KEYS,
     STAGES,
     UNLEARN_METHODS,
@@ -334,7 +335,7 @@ def test_choose_k_is_the_shrunk_expected_number_of_label_errors(noisy):
         choose_k(labels, probs, shrink=0.0)
 
 
-def test_removal_rounds_count_again_on_the_rows_kept():
+def test_removal_rounds_count_again_on_the_rows_kept_until_a_round_is_given_back():
     from labelmend.cleaner import score_samples
 
     labels = np.r_[np.zeros(10, int), np.ones(10, int)]
@@ -342,31 +343,88 @@ def test_removal_rounds_count_again_on_the_rows_kept():
     first[3] = [0.02, 0.98]  # an obvious flip
     later = first.copy()
     later[15] = [0.98, 0.02]  # a flip the first model absorbed, seen once row 3 is gone
-    harm = score_samples(labels, later).p_error
     asked = []
+    # The kept-rows model keeps row 3's label from it, and gives row 15 its label back
+    # or not: a round whose additions get their label back ends the rounds.
+    gives_back = {3: False, 15: True}
 
     def again(rows):
         asked.append(rows.tolist())
-        return later[rows], harm[rows]
+        predicted = labels.copy()
+        for row, back in gives_back.items():
+            predicted[row] = labels[row] if back else 1 - labels[row]
+        source = later.copy()
+        if 15 not in rows:
+            source[12] = [0.98, 0.02]  # one more wrong-looking row once row 15 is gone
+        return source[rows], score_samples(labels[rows], source[rows]).p_error, predicted
 
     scores = score_samples(labels, first).p_error
-    # Round 1 counts one wrong label in 20, a low noise rate: the later rounds run all
-    # the same (re-admission gives back the clean rows they add).
     masks = removal_rounds(labels, scores, first, again, n_folds=2)
     assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 15]]
     everything_but = [[r for r in range(20) if r not in gone] for gone in ([3], [3, 15])]
-    assert asked == everything_but  # round 2 and round 3 (which adds nothing, so stops)
-    assert len(removal_rounds(labels, scores, first, again, rounds=1, n_folds=2)) == 1
-    # Later rounds take the callback's order, not p_error's: Σ p_error still counts one.
-    harm = np.eye(20)[12]
-    masks = removal_rounds(labels, scores, first, again, rounds=2, n_folds=2)
-    assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 12]]
+    assert asked == everything_but  # round 3 asked, row 15 given back: no round 3
+    # Row 15 not given back: round 3 adds row 12; it is given back, so the rounds end.
+    gives_back = {3: False, 15: False, 12: True}
+    masks = removal_rounds(labels, scores, first, again, n_folds=2)
+    assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 15], [3, 12, 15]]
+    # Round 1's rows all given back: no later round.
+    gives_back = {3: True}
+    assert len(removal_rounds(labels, scores, first, again, n_folds=2)) == 1
     # A class with fewer rows left than folds stops the rounds before asking.
     asked.clear()
     assert len(removal_rounds(labels, scores, first, again, n_folds=10)) == 1
     assert asked == []
-    with pytest.raises(InputError, match="rounds must be at least 1"):
-        removal_rounds(labels, scores, first, again, rounds=0)
+
+
+def test_removal_rounds_stop_once_half_a_round_is_given_back():
+    from labelmend.cleaner import score_samples
+
+    labels = np.r_[np.zeros(10, int), np.ones(10, int)]
+    first = np.where(labels[:, None] == np.arange(2), 0.95, 0.05)
+    first[3], first[13] = [0.02, 0.98], [0.98, 0.02]  # two obvious flips
+    later = first.copy()
+    later[15] = [0.98, 0.02]  # one more wrong-looking row for round 2
+    scores = score_samples(labels, first).p_error
+    back: set[int] = set()
+
+    def again(rows):
+        # The kept-rows model predicts every given label but those of round 1's rows
+        # not in ``back``.
+        predicted = labels.copy()
+        for row in {0, 3, 13} - back:
+            predicted[row] = 1 - labels[row]
+        return later[rows], score_samples(labels[rows], later[rows]).p_error, predicted
+
+    def rounds(shrink, given_back):
+        back.clear()
+        back.update(given_back)
+        masks = removal_rounds(labels, scores, first, again, shrink=shrink, n_folds=2)
+        return [m.nonzero()[0].tolist() for m in masks]
+
+    # Σ p_error ≈ 1.9: a shrink of 1.5 takes rows 3, 13 and the first tied row, 0.
+    assert rounds(1.5, set())[0] == [0, 3, 13]
+    assert len(rounds(1.5, set())) == 2  # none of the three given back: round 2
+    assert len(rounds(1.5, {0})) == 2  # one of three: round 2
+    assert rounds(1.5, {0, 13}) == [[0, 3, 13]]  # two of three: the rounds stop
+    # A shrink of 1 takes rows 3 and 13: one of the two given back is half, and stops.
+    assert rounds(1.0, {13}) == [[3, 13]]
+    assert rounds(1.0, set()) == [[3, 13], [3, 13, 15]]
+
+
+def test_removal_rounds_stop_after_the_most_rounds():
+    labels = np.r_[np.zeros(15, int), np.ones(15, int)]
+    probs = np.where(labels[:, None] == np.arange(2), 0.99, 0.01)
+    probs[0] = [0.01, 0.99]
+
+    def again(rows):
+        # Always one more wrong-looking row (the first kept one), never given back.
+        flagged = probs[rows].copy()
+        flagged[0] = [0.01, 0.99]
+        return flagged, -np.arange(len(rows), dtype=float), 1 - labels
+
+    masks = removal_rounds(labels, probs[:, 1] * (labels == 0), probs, again, n_folds=2)
+    assert len(masks) == MAX_REMOVAL_ROUNDS
+    assert masks[-1].nonzero()[0].tolist() == list(range(MAX_REMOVAL_ROUNDS))
 
 
 def test_readmit_gives_back_the_removed_rows_whose_label_the_kept_rows_model_predicts():
@@ -406,7 +464,7 @@ def test_removal_rounds_shrink_every_round_and_break_ties_by_row():
 
     def again(rows):
         asked.append(rows)
-        return later[rows], harm[rows]
+        return later[rows], harm[rows], 1 - labels  # no row given back
 
     scores = score_samples(labels, first).p_error
     # Behind row 3 the other nine rows of class 0 tie, ahead of class 1's.
@@ -414,10 +472,10 @@ def test_removal_rounds_shrink_every_round_and_break_ties_by_row():
     assert scores[0] > scores[10:].max()
     # Σ p_error is about 1 each round; a shrink of 2 takes two rows, the tied ones in
     # row order: row 0 in round 1, row 1 beside the absorbed flip 15 in round 2.
-    masks = removal_rounds(labels, scores, first, again, shrink=2.0, rounds=2, n_folds=2)
+    masks = removal_rounds(labels, scores, first, again, shrink=2.0, n_folds=2)
     assert [m.nonzero()[0].tolist() for m in masks] == [[0, 3], [0, 1, 3, 15]]
     # A class left with exactly n_folds rows (9 of class 0) still gets a round.
-    masks = removal_rounds(labels, scores, first, again, rounds=2, n_folds=9)
+    masks = removal_rounds(labels, scores, first, again, n_folds=9)
     assert [m.nonzero()[0].tolist() for m in masks] == [[3], [3, 15]]
     # A class no row has (labels 0 and 2 of 3) is not a class with too few rows.
     asked.clear()
@@ -427,8 +485,7 @@ def test_removal_rounds_shrink_every_round_and_break_ties_by_row():
         labels * 2,
         scores,
         wide,
-        lambda rows: (wide_later[rows], harm[rows]),
-        rounds=2,
+        lambda rows: (wide_later[rows], harm[rows], 1 - labels),
         n_folds=2,
     )
     assert len(masks) == 2
@@ -440,7 +497,6 @@ def test_removal_rounds_shrink_every_round_and_break_ties_by_row():
         np.r_[scores, 0.0],
         single,
         again,
-        rounds=2,
         n_folds=2,
     )
     assert len(masks) == 1
@@ -455,28 +511,25 @@ def readmitted_by_refit(result, train):
 
 
 def test_repair_model_without_a_budget_removes_in_nested_rounds(noisy):
-    one = repair_model(noisy["train"], noisy["val"], rounds=1, random_state=0)
-    assert len(one.rounds) == 1
-    assert one.report["rounds"] == 1.0
-    first = round(EXPECTED_ERRORS_SHRINK * one.report["expected_errors"])
-    assert one.rounds[0].sum() == one.report["k_first_round"] == first
-    # The rows a model trained on the rows kept gives their label go back.
-    back = readmitted_by_refit(one, noisy["train"])
-    assert one.report["k_readmitted"] == back.sum() > 0
-    assert (one.removed == one.rounds[0] & ~back).all()
-    assert one.report["k_removed"] == first - back.sum() == one.removed.sum()
-    more = repair_model(noisy["train"], noisy["val"], rounds=3, random_state=0)
-    assert more.report["rounds"] == len(more.rounds) == 3
+    result = repair_model(noisy["train"], noisy["val"], random_state=0)
+    assert result.report["rounds"] == len(result.rounds) > 1
+    first = round(EXPECTED_ERRORS_SHRINK * result.report["expected_errors"])
+    assert result.rounds[0].sum() == result.report["k_first_round"] == first
     is_error = noisy["is_error"]
-    assert (more.rounds[-1] & is_error).sum() > (one.rounds[-1] & is_error).sum()  # more flips
-    assert (more.removed == more.rounds[-1] & ~readmitted_by_refit(more, noisy["train"])).all()
-    assert more.report["k_removed"] == more.removed.sum()
-    assert more.report["k_readmitted"] == more.rounds[-1].sum() - more.removed.sum()
-    assert (more.rounds[0] == one.rounds[0]).all()
-    assert more.report["k_first_round"] == one.report["k_first_round"]
-    for smaller, larger in zip(more.rounds, more.rounds[1:], strict=False):
+    assert (result.rounds[-1] & is_error).sum() > (result.rounds[0] & is_error).sum()
+    for smaller, larger in zip(result.rounds, result.rounds[1:], strict=False):
         assert (larger >= smaller).all()
         assert larger.sum() > smaller.sum()
+    # The rounds stopped because a model trained on the rows kept gives at least half of
+    # the last round's rows their label back; those go back, with the others it agrees
+    # with.
+    back = readmitted_by_refit(result, noisy["train"])
+    last = result.rounds[-1] & ~result.rounds[-2]
+    assert 2 * back[last].sum() >= last.sum() > 0
+    assert result.report["k_readmitted"] == back.sum() > 0
+    assert (result.removed == result.rounds[-1] & ~back).all()
+    assert result.report["k_removed"] == result.rounds[-1].sum() - back.sum()
+    assert result.report["k_removed"] == result.removed.sum()
 
 
 def test_later_rounds_score_the_kept_rows_with_a_model_trained_on_them(noisy, monkeypatch):
@@ -490,9 +543,9 @@ def test_later_rounds_score_the_kept_rows_with_a_model_trained_on_them(noisy, mo
         return real(model, train, failures, **options)
 
     monkeypatch.setattr(pipeline, "find_harmful_examples", spy)
-    result = repair_model(noisy["train"], noisy["val"], rounds=2)
-    assert len(calls) == len(result.rounds) == 2
-    (first, _, first_failures, method_first), (second, kept, failures, method_second) = calls
+    result = repair_model(noisy["train"], noisy["val"])
+    assert len(calls) == len(result.rounds) + 1  # round 1, then one call per round after
+    (first, _, first_failures, method_first), (second, kept, failures, method_second) = calls[:2]
     assert first is result.before
     assert method_first == method_second == "default"
     features, labels = noisy["train"]

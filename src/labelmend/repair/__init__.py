@@ -7,8 +7,9 @@ light: each name loads its module, and torch with it, on first use.
   (:data:`HARM_METHODS`: priors, failure-targeted scores, the combined default);
 - :func:`unlearn` — forget rows without retraining (:data:`UNLEARN_METHODS`);
 - :func:`repair_model` — the whole loop, k from the expected number of label errors
-  (:func:`choose_k`), counted again on the rows kept (:func:`removal_rounds`), less
-  the removed rows a model trained on the rest agrees with (:func:`readmit`),
+  (:func:`choose_k`), counted again on the rows kept until half a round is given
+  back (:func:`removal_rounds`), less the removed rows a model trained on the rest
+  agrees with (:func:`readmit`),
   measured against retraining from scratch; :func:`evaluate_repair`,
   :func:`summarize_runs`;
 - :func:`relabel_queue` — the suspects as a plain DataFrame for a relabel queue;
@@ -50,7 +51,7 @@ _EXPORTS = {
     "UNLEARN_METHODS": "unlearning",
     "unlearn": "unlearning",
     "EXPECTED_ERRORS_SHRINK": "k_selection",
-    "REMOVAL_ROUNDS": "k_selection",
+    "MAX_REMOVAL_ROUNDS": "k_selection",
     "choose_k": "k_selection",
     "readmit": "k_selection",
     "removal_rounds": "k_selection",

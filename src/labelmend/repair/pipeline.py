@@ -32,7 +32,6 @@ from labelmend.repair.identify import (
 )
 from labelmend.repair.k_selection import (
     EXPECTED_ERRORS_SHRINK,
-    REMOVAL_ROUNDS,
     choose_k,
     readmit,
     removal_rounds,
@@ -167,7 +166,6 @@ def repair_model(
     unlearn_method: str = DEFAULT_UNLEARN,
     budget: int | None = None,
     shrink: float = EXPECTED_ERRORS_SHRINK,
-    rounds: int = REMOVAL_ROUNDS,
     heldout_fraction: float = 0.3,
     random_state: RandomState = 0,
     progress: Progress | None = None,
@@ -189,14 +187,13 @@ def repair_model(
         Unlearning method (:data:`~labelmend.repair.unlearning.UNLEARN_METHODS`).
     budget : int, optional
         Remove exactly this many rows; otherwise the top round(shrink × Σ p_error),
-        then more rows counted again on the rows kept
+        then more rows counted again on the rows kept, until a model trained on them
+        gives back at least half of a round's rows
         (:func:`~labelmend.repair.k_selection.removal_rounds`), less those whose given
         label a model trained on the rows kept predicts
         (:func:`~labelmend.repair.k_selection.readmit`).
     shrink : float
         The factor on the expected number of label errors when no budget is given.
-    rounds : int
-        Most rounds of counting when no budget is given.
     heldout_fraction : float
         Part of the validation set kept aside to measure the repair.
     random_state : int, Generator or None
@@ -271,9 +268,10 @@ def repair_model(
 
         def again(
             rows: npt.NDArray[np.intp],
-        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.intp]]:
             # The kept rows scored by the same method, on a model trained on them and
-            # its own targeting failures (the harm prior when it has none).
+            # its own targeting failures (the harm prior when it has none); its classes
+            # for every row stop the rounds.
             kept = (train_pair[0][rows], train_pair[1][rows])
             probs = fitting.out_of_fold_probs(
                 *kept,
@@ -294,7 +292,7 @@ def repair_model(
                 pred_probs=probs,
                 random_state=rng,
             )
-            return probs, kept_scores
+            return probs, kept_scores, retrained.predict(train_pair[0])
 
         masks = removal_rounds(
             train_pair[1],
@@ -302,7 +300,6 @@ def repair_model(
             pred_probs,
             again,
             shrink=shrink,
-            rounds=rounds,
         )
         extra["expected_errors"] = choose_k(train_pair[1], pred_probs, shrink=shrink)[1]
         extra["k_first_round"] = float(masks[0].sum())
