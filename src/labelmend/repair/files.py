@@ -250,7 +250,6 @@ def write_repair(
     )
     queue = relabel_queue(result.scores, labels, suggested_labels=suggested, removed=result.removed)
     report = {key: (None if math.isnan(value) else value) for key, value in result.report.items()}
-    report["k_removed"] = int(result.report["k_removed"])
     paths = {
         "suspects": write_table(suspects, directory / OUTPUT_FILES["suspects"]),
         "relabel_queue": write_table(queue, directory / OUTPUT_FILES["relabel_queue"]),

@@ -302,12 +302,12 @@ def repair_model(
             shrink=shrink,
         )
         extra["expected_errors"] = choose_k(train_pair[1], pred_probs, shrink=shrink)[1]
-        extra["k_first_round"] = float(masks[0].sum())
+        extra["k_first_round"] = int(masks[0].sum())
         kept_model = before.clone(with_curvature=False).fit(
             train_pair[0][~masks[-1]], train_pair[1][~masks[-1]]
         )
         removed = readmit(train_pair[1], masks[-1], kept_model.predict(train_pair[0][masks[-1]]))
-        extra["k_readmitted"] = float(masks[-1].sum() - removed.sum())
+        extra["k_readmitted"] = int(masks[-1].sum() - removed.sum())
     else:
         removed = np.zeros(n_train, dtype=bool)
         removed[np.argsort(-scores, kind="stable")[: int(budget)]] = True
@@ -329,10 +329,10 @@ def repair_model(
     heldout = (val_features[split.heldout], val_labels[split.heldout])
     report = evaluate_repair(before, after, heldout, test=test, oracle=oracle)
     report.update(
-        k_removed=float(k),
+        k_removed=k,
         **extra,
-        n_targeting_failures=float(len(targeting)),
-        rounds=float(len(masks)),
+        n_targeting_failures=len(targeting),
+        rounds=len(masks),
         seconds_identify=seconds_identify,
         seconds_choose_k=seconds_choose,
         seconds_unlearn=seconds_unlearn,
