@@ -265,6 +265,17 @@ def repair_model(
     started = time.perf_counter()
     extra: dict[str, float] = {}
     if budget is None:
+        fitted: dict[bytes, Any] = {}
+
+        def fit_kept(rows: npt.NDArray[np.intp]) -> Any:
+            # One fit per set of kept rows: the last round's is the one re-admission reads.
+            key = rows.tobytes()
+            if key not in fitted:
+                fitted.clear()
+                fitted[key] = before.clone(with_curvature=False).fit(
+                    train_pair[0][rows], train_pair[1][rows]
+                )
+            return fitted[key]
 
         def again(
             rows: npt.NDArray[np.intp],
@@ -279,7 +290,7 @@ def repair_model(
                 n_classes=before.n_classes,
                 random_state=rng,
             )
-            retrained = before.clone(with_curvature=False).fit(*kept)
+            retrained = fit_kept(rows)
             wrong = split.targeting[
                 retrained.predict(val_features[split.targeting]) != val_labels[split.targeting]
             ]
@@ -303,9 +314,7 @@ def repair_model(
         )
         extra["expected_errors"] = choose_k(train_pair[1], pred_probs, shrink=shrink)[1]
         extra["k_first_round"] = int(masks[0].sum())
-        kept_model = before.clone(with_curvature=False).fit(
-            train_pair[0][~masks[-1]], train_pair[1][~masks[-1]]
-        )
+        kept_model = fit_kept(np.flatnonzero(~masks[-1]))
         removed = readmit(train_pair[1], masks[-1], kept_model.predict(train_pair[0][masks[-1]]))
         extra["k_readmitted"] = int(masks[-1].sum() - removed.sum())
     else:
