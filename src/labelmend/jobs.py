@@ -151,7 +151,11 @@ def rank_files(
             sharded.top, sharded.n_samples, sharded.n_classes, sharded.estimated_errors, None
         )
     if labels_path is None:
-        raise InputError("Give the labels file (only Parquet shards carry their own labels).")
+        raise UsageError(
+            "labels is missing: give the file of each sample's given label (only Parquet "
+            "shards carry their own).",
+            inputs=("labels",),
+        )
     if not pred_probs_paths:
         raise InputError("Give at least one predicted-probabilities file.")
     drop = [id_column] if id_column else []

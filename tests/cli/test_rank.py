@@ -220,3 +220,16 @@ def test_rank_names_the_label_column_flag_and_the_advice_works(files):
         "(--label-col)."
     ]
     assert runner.invoke(app, [*command, "--label-col", "label"]).exit_code == 0
+
+
+def test_rank_without_labels_is_a_usage_error_like_a_missing_option(files):
+    # Only Parquet shards carry their labels: without --labels, plain files are a usage
+    # error, shown as click shows a missing --pred-probs (usage, help hint, one Error line).
+    missing_probs = runner.invoke(app, ["rank", "--labels", str(files / "labels.npy")])
+    result = runner.invoke(app, ["rank", "--pred-probs", str(files / "probs.npy")])
+    assert (missing_probs.exit_code, result.exit_code) == (2, 2), result.output
+    assert result.output.splitlines()[:-1] == missing_probs.output.splitlines()[:-1]
+    assert result.output.splitlines()[-1] == (
+        "Error: --labels is missing: give the file of each sample's given label (only Parquet "
+        "shards carry their own)."
+    )

@@ -156,8 +156,8 @@ def test_database_url_from_the_environment(files, tmp_path, monkeypatch):
 def test_usage_errors_exit_2(files, database_url, snapshot):
     assert run("queue", "create", "q", "--strategy", "random", "--db", database_url).exit_code == 2
     assert run("label", "set", "--db", database_url).exit_code == 2
-    # --budget and --fraction together (or neither) is a usage error too: exit 2, one
-    # line, the store untouched; following the advice (one of them) works.
+    # --budget and --fraction together (or neither) is a usage error too: exit 2, shown
+    # as click shows a missing option, the store untouched; the advice (one of them) works.
     db = ["--db", database_url]
     ok("init", "pets", "--classes", str(files / "classes.txt"), *db)
     ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
@@ -169,7 +169,10 @@ def test_usage_errors_exit_2(files, database_url, snapshot):
         result = run("queue", "create", "q", *extra, *db)
         assert result.exit_code == 2, result.output
         assert result.output.strip().splitlines() == [
-            "Error: Give exactly one of --budget (a count) or --fraction (of the dataset)."
+            "Usage: labelmend queue create [OPTIONS] {name}",
+            "Try 'labelmend queue create --help' for help.",
+            "",
+            "Error: Give exactly one of --budget (a count) or --fraction (of the dataset).",
         ]
         assert snapshot(database_url) == before
     assert "Queue 'q': 9 samples" in ok("queue", "create", "q", "--fraction", "0.1", *db)

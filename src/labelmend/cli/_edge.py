@@ -19,10 +19,10 @@ from typer.core import TyperGroup
 from labelmend.errors import InputError, LabelmendError, UsageError
 
 
-def fail(message: str, code: int = 1) -> None:
-    """Print one line to stderr and exit ``code`` (1; 2 for usage errors)."""
+def fail(message: str) -> None:
+    """Print one line to stderr and exit 1 (bad input; usage errors are click's, exit 2)."""
     sys.stderr.write(f"Error: {message}\n")
-    raise SystemExit(code)
+    raise SystemExit(1)
 
 
 def interrupted() -> None:
@@ -45,7 +45,9 @@ def name_inputs(command: Any) -> None:
     its value (the file path), never by a Python parameter name.
 
     The library's :class:`~labelmend.errors.InputError` lists the parameters its message
-    names; a command's parameter of the same name (spaces as underscores) renames it.
+    names; a command's parameter of the same name (spaces as underscores) renames it. A
+    :class:`~labelmend.errors.UsageError` is shown as click shows a missing option: the
+    command's usage, the ``--help`` hint and the error, exit code 2.
     """
     if hasattr(command, "commands"):  # a group
         for subcommand in command.commands.values():
@@ -68,7 +70,14 @@ def name_inputs(command: Any) -> None:
             exc.args = (exc.renamed({**flags, **values}),)
             raise
 
+    def invoke(ctx: typer.Context) -> Any:
+        try:
+            return run_command(ctx)
+        except UsageError as exc:
+            ctx.fail(str(exc))
+
     command.callback = run
+    run_command, command.invoke = command.invoke, invoke
 
 
 def load(name: str, entry: Entry) -> Any:
@@ -93,8 +102,8 @@ class LazyGroup(TyperGroup):
     that runs, and turns labelmend's errors (and the system's, about files) into one line
     on stderr and exit 1.
 
-    Usage errors keep click's exit code 2, and so does labelmend's :class:`UsageError`
-    (options that cannot go together); Ctrl-C exits 130.
+    Usage errors keep click's exit code 2 (labelmend's :class:`UsageError` among them,
+    see :func:`name_inputs`); Ctrl-C exits 130.
     """
 
     entries: ClassVar[dict[str, Entry]] = {}
@@ -114,8 +123,6 @@ class LazyGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except UsageError as exc:
-            fail(str(exc), code=2)
         except LabelmendError as exc:
             fail(str(exc))
         except KeyboardInterrupt:
