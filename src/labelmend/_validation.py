@@ -6,7 +6,7 @@ helpers that trust their inputs.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,9 @@ import numpy.typing as npt
 
 from labelmend._numeric import row_sums
 from labelmend.errors import InputError
+
+#: How many names a message lists before it says how many more there are.
+LISTED = 8
 
 #: How far a row of probabilities may be from summing to one (float32 rounding).
 ROW_SUM_TOLERANCE = 1e-3
@@ -160,3 +163,41 @@ def check_unique(name: str, values: Sequence[Any] | np.ndarray) -> None:
         raise InputError(
             f"{name} must be unique; {duplicate!r} appears {counts.max()} times.", inputs=(name,)
         )
+
+
+def listing(names: Sequence[Any], limit: int = LISTED) -> str:
+    """The first ``limit`` of ``names`` quoted, and how many more: a message stays one
+    readable line whatever the table's width.
+
+    >>> listing(["id", "f0", "f1"], limit=2)
+    "'id', 'f0' and 1 more"
+    """
+    shown = ", ".join(repr(str(name)) for name in names[:limit])
+    rest = len(names) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def require_columns(name: str, found: Collection[Any], expected: Mapping[str, str | None]) -> None:
+    """Raise unless every column of ``expected`` is in ``found`` (a table's columns).
+
+    ``expected`` maps each column to the parameter that names it (None for a fixed
+    name); the message says which columns were expected, by what, and the columns found.
+
+    >>> require_columns("feats.csv", ["id", "f0"], {"sample_id": "id_col"})
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: feats.csv: expected a column 'sample_id' (id_col); found 2 columns: 'id', 'f0'.
+    """
+    missing = [column for column in expected if column not in found]
+    if not missing:
+        return
+    named = [
+        f"{column!r}" + (f" ({expected[column]})" if expected[column] else "") for column in missing
+    ]
+    wanted = f"a column {named[0]}" if len(named) == 1 else "columns " + ", ".join(named)
+    columns = list(found)
+    seen = {0: "no columns", 1: "1 column: "}.get(len(columns), f"{len(columns)} columns: ")
+    raise InputError(
+        f"{name}: expected {wanted}; found {seen}{listing(columns)}.",
+        inputs=[p for p in (expected[column] for column in missing) if p],
+    )

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from labelmend._validation import listing, require_columns
 from labelmend.errors import InputError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".json")
@@ -148,7 +149,7 @@ def load_array(
         advice = f"name the id column with {id_hint}" if id_hint else "drop them"
         raise InputError(
             f"{path}: every column must be numeric ({what}); non-numeric columns "
-            f"{non_numeric}: {advice}."
+            f"{listing(non_numeric)}: {advice}."
         )
     return table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
 
@@ -263,6 +264,29 @@ def encode_labels(
     return np.asarray(codes.to_numpy(), dtype=np.intp)
 
 
+def read_column(path: str | Path, column: str | None, *, what: str, flag: str) -> npt.NDArray[Any]:
+    """The values of ``column`` of a table, or of its only column when ``column`` is None;
+    ``what`` the column holds and the ``flag`` that names it, for messages.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "labels.csv"
+    ...     _ = path.write_text("label\\ncat\\ndog\\n")
+    ...     read_column(path, None, what="label", flag="--label-col").tolist()
+    ['cat', 'dog']
+    """
+    table = read_table(path)
+    if column is None:
+        if table.shape[1] != 1:
+            raise InputError(
+                f"{path}: expected one column or the {what} column named ({flag}); found "
+                f"{table.shape[1]} columns: {listing(list(table.columns))}."
+            )
+        column = str(table.columns[0])
+    require_columns(str(path), table.columns, {column: flag})
+    return table[column].to_numpy()
+
+
 def load_labels(
     path: str | Path,
     *,
@@ -279,17 +303,7 @@ def load_labels(
     if suffix == ".npy":
         values = _read_npy(path, mmap=False)
     else:
-        table = read_table(path)
-        if column is None:
-            if table.shape[1] != 1:
-                raise InputError(
-                    f"{path}: has columns {list(table.columns)}; name the label column "
-                    "(--label-col)."
-                )
-            column = str(table.columns[0])
-        if column not in table.columns:
-            raise InputError(f"{path}: no column {column!r}; found {list(table.columns)}.")
-        values = table[column].to_numpy()
+        values = read_column(path, column, what="label", flag="--label-col")
     if values.dtype.kind in "iuf":
         return values
     if classes is None:

@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend._executor import Workers
-from labelmend._validation import check_choice, check_labels
+from labelmend._validation import check_choice, check_labels, listing, require_columns
 from labelmend.cleaner import (
     DEFAULT_DIFFICULTY,
     DEFAULT_METHOD,
@@ -116,16 +116,16 @@ def read_shard(
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read it as Parquet ({exc}).") from exc
-    missing = [c for c in (layout.id_column, layout.label_column) if c not in frame.columns]
-    if missing:
-        raise InputError(f"{path}: missing columns {missing}; found {list(frame.columns)}.")
+    require_columns(str(path), frame.columns, {layout.id_column: None, layout.label_column: None})
     prob_columns = [c for c in frame.columns if c not in (layout.id_column, layout.label_column)]
     if len(prob_columns) == 1 and frame[prob_columns[0]].dtype == object:
         probs = np.stack(list(frame[prob_columns[0]]))
     else:
         non_numeric = [c for c in prob_columns if not pd.api.types.is_numeric_dtype(frame[c])]
         if non_numeric:
-            raise InputError(f"{path}: probability columns must be numeric; {non_numeric} are not.")
+            raise InputError(
+                f"{path}: probability columns must be numeric; {listing(non_numeric)} are not."
+            )
         probs = frame[prob_columns].to_numpy()
     if probs.ndim != 2 or probs.shape[1] < 2:
         raise InputError(f"{path}: expected at least 2 probability columns; got {probs.shape}.")

@@ -194,7 +194,7 @@ def test_bad_input_is_one_line_exit_1_and_leaves_the_store_unchanged(
         "nan.csv": "1 row(s) hold NaN or infinite values (first id 's084')",
         "inf.csv": "1 row(s) hold NaN or infinite values (first id 's082')",
         "no_columns.csv": "no feature columns besides 'sample_id'; expected D ≥ 1",
-        "text.csv": "must be a numeric feature; found ['f3']",
+        "text.csv": "must be a numeric feature; found 'f3'",
     }
     for name, message in messages.items():
         assert message in fails("import", "features", str(tmp_path / name), *db), name
@@ -253,3 +253,23 @@ def test_a_round_with_a_taken_queue_name_writes_nothing(files, database_url, sna
     before = snapshot(database_url)
     assert "Queue 'q' already exists" in fails("round", "--queue", "q", "--budget", "5", *db)
     assert snapshot(database_url) == before
+
+
+def test_a_missing_id_column_names_what_was_expected_and_a_bounded_list(
+    files, database_url, snapshot, tmp_path
+):
+    db = store_with_samples(files, database_url)
+    wide = pd.DataFrame(
+        np.zeros((N, 40)), columns=[f"f{j}" for j in range(40)], index=pd.Index(range(N))
+    )
+    wide.insert(0, "id", pd.read_csv(files / "samples.csv")["sample_id"])
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    wide.to_parquet(tmp_path / "wide.parquet", index=False)
+    before = snapshot(database_url)
+    for name in ("wide.csv", "wide.parquet"):
+        assert fails("import", "features", str(tmp_path / name), *db).strip() == (
+            f"Error: {tmp_path / name}: expected a column 'sample_id' (--id-col); found 41 "
+            "columns: 'id', 'f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6' and 33 more."
+        )
+    assert snapshot(database_url) == before
+    ok("import", "features", str(tmp_path / "wide.csv"), "--id-col", "id", *db)

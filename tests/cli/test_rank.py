@@ -216,8 +216,8 @@ def test_rank_names_the_label_column_flag_and_the_advice_works(files):
     result = runner.invoke(app, command)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: {files / 'two.csv'}: has columns ['label', 'weight']; name the label column "
-        "(--label-col)."
+        f"Error: {files / 'two.csv'}: expected one column or the label column named "
+        "(--label-col); found 2 columns: 'label', 'weight'."
     ]
     assert runner.invoke(app, [*command, "--label-col", "label"]).exit_code == 0
 

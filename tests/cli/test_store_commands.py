@@ -105,8 +105,9 @@ def test_bad_inputs_are_one_line_and_exit_1(files, database_url, snapshot):
     assert expected in fails("status", *db)
     ok("init", "pets", "--classes", "cat,dog,fox", *db)
     before = snapshot(database_url)
-    assert "missing column(s) ['sample_id']" in fails(
-        "import", "samples", str(files / "samples.csv"), *db
+    assert (
+        "expected a column 'sample_id' (--id-col); found 3 columns: 'image_id', 'label', 'text'."
+        in fails("import", "samples", str(files / "samples.csv"), *db)
     )
     pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "owl"]}).to_csv(
         files / "bad.csv", index=False

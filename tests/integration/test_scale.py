@@ -102,7 +102,10 @@ def test_shards_with_different_class_counts_are_refused(tmp_path):
 def test_missing_columns_name_the_shard(tmp_path):
     write_shards(tmp_path / "s", shards=2)
     pd.DataFrame({"sample_id": ["x"], "class_0": [1.0]}).to_parquet(tmp_path / "s" / "bad.parquet")
-    with pytest.raises(InputError, match=r"bad.parquet: missing columns \['label'\]"):
+    with pytest.raises(
+        InputError,
+        match=r"bad.parquet: expected a column 'label'; found 2 columns: 'sample_id', 'class_0'\.",
+    ):
         rank_dataset(tmp_path / "s")
 
 

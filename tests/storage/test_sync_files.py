@@ -202,7 +202,10 @@ def test_export_tasks_and_bad_answer_files(store_url, tmp_path):
     assert {"sample_id", "given_label", "suggested_label", "p_error"} <= set(tasks.columns)
     pd.DataFrame({"sample_id": ["s00"], "label": ["cat"]}).to_csv(tmp_path / "bad.csv", index=False)
     with (
-        pytest.raises(InputError, match=r"missing columns \['annotator'\]"),
+        pytest.raises(
+            InputError,
+            match=r"expected a column 'annotator'; found 2 columns: 'sample_id', 'label'\.",
+        ),
         open_store(store_url) as session,
     ):
         import_annotations(session, "q", str(tmp_path / "bad.csv"))

@@ -111,7 +111,7 @@ def _relabelled(samples):
 
 
 BAD_SAMPLES = {
-    "missing column": (lambda s: s.drop(columns="label"), "missing column(s) ['label']"),
+    "missing column": (lambda s: s.drop(columns="label"), "expected a column 'label' (label_col)"),
     "duplicate ids": (lambda s: pd.concat([s, s.head(1)]), "'s000' appears 2 times"),
     "unknown class": (
         lambda s: s.assign(label=s["label"].where(s.index != 5, "owl")),
@@ -150,7 +150,7 @@ BAD_PREDICTIONS = {
         "rows must sum to 1",
     ),
     "non-numeric": (lambda p: p.assign(dog="x"), r"class columns \['dog'\] are not numeric"),
-    "missing id column": (lambda p: p.drop(columns="id"), r"missing column\(s\) \['id'\]"),
+    "missing id column": (lambda p: p.drop(columns="id"), r"expected a column 'id' \(id_col\)"),
 }
 
 

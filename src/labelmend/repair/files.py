@@ -21,7 +21,7 @@ import pandas as pd
 from labelmend import fitting
 from labelmend._validation import check_labels
 from labelmend.errors import InputError
-from labelmend.io import load_features, load_labels, read_table, write_table
+from labelmend.io import load_features, load_labels, read_column, write_table
 from labelmend.repair.failures import FailureTypes, TypeRepairs, analyze_failures, repair_types
 from labelmend.repair.identify import XY, as_classifier, check_dataset, relabel_queue
 from labelmend.repair.k_selection import choose_k
@@ -331,7 +331,11 @@ def analyze_files(
         "train": _read_pair(train_features, train_labels, label_column, names),
         "validation": _read_pair(val_features, val_labels, label_column, names),
     }
-    values = None if metadata is None else _read_column(metadata, metadata_column)
+    values = (
+        None
+        if metadata is None
+        else read_column(metadata, metadata_column, what="metadata", flag="--metadata-col")
+    )
     chosen, sets, network = _model_and_sets(model, names, device, sets)
     train, validation = sets["train"], sets["validation"]
     classifier = as_classifier(
@@ -381,17 +385,6 @@ def analyze_files(
         )
     paths = write_failure_types(types, wrong, out, repair=per_type)
     return AnalysisFiles(types, wrong, per_type, paths, through_output_layer=network is not None)
-
-
-def _read_column(path: str | Path, column: str | None) -> npt.NDArray[Any]:
-    table = read_table(path)
-    if column is None:
-        if table.shape[1] != 1:
-            raise InputError(f"{path}: has columns {list(table.columns)}; name the column.")
-        column = str(table.columns[0])
-    if column not in table.columns:
-        raise InputError(f"{path}: no column {column!r}; found {list(table.columns)}.")
-    return table[column].to_numpy()
 
 
 def write_failure_types(

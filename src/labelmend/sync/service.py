@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from labelmend._validation import check_choice
+from labelmend._validation import check_choice, require_columns
 from labelmend.cleaner import AGGREGATIONS, UNDECIDED, Consensus, consensus
 from labelmend.errors import InputError
 from labelmend.io import read_table, write_table
@@ -507,9 +507,7 @@ def import_annotations(
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
     table = read_table(path, text_columns=["sample_id"])
-    missing = [c for c in ("sample_id", "annotator", "label") if c not in table.columns]
-    if missing:
-        raise InputError(f"{path}: missing columns {missing}; found {list(table.columns)}.")
+    require_columns(str(path), table.columns, dict.fromkeys(("sample_id", "annotator", "label")))
     known = set(found.classes)
     answers = [
         RemoteAnnotation(

@@ -47,12 +47,6 @@ def file_hash(path: str | Path) -> str:
     return sha.hexdigest()
 
 
-def require_columns(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise InputError(f"{name}: missing column(s) {missing}; found {list(table.columns)}.")
-
-
 def sample_ids(table: pd.DataFrame, name: str, id_col: str) -> pd.Series:
     ids = table[id_col]
     if ids.isna().any():

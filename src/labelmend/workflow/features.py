@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from labelmend._validation import listing, require_columns
 from labelmend.errors import InputError
 from labelmend.io import load_features, read_table
 from labelmend.storage import repository as repo
@@ -24,7 +25,6 @@ from labelmend.storage.models import Dataset, FeatureSet
 from labelmend.workflow._tables import (
     file_hash,
     match_samples,
-    require_columns,
     sample_ids,
 )
 
@@ -164,7 +164,7 @@ def _read_features(
             id_table = pd.DataFrame({id_col: id_path.read_text().splitlines()})
         else:
             id_table = read_table(id_path, text_columns=[id_col])
-            require_columns(id_table, str(id_path), [id_col])
+            require_columns(str(id_path), id_table.columns, {id_col: "id_col"})
         feature_ids = sample_ids(id_table, str(id_path), id_col)
         if len(feature_ids) != matrix.shape[0]:
             raise InputError(
@@ -175,7 +175,7 @@ def _read_features(
     if ids is not None:
         raise InputError(f"{path}: --ids is for .npy files; a table has its own {id_col!r}.")
     table = read_table(path, text_columns=[id_col])
-    require_columns(table, str(path), [id_col])
+    require_columns(str(path), table.columns, {id_col: "id_col"})
     feature_ids = sample_ids(table, str(path), id_col)
     values = table.drop(columns=[id_col])
     _check_numeric(values.dtypes, path, id_col)
@@ -188,7 +188,7 @@ def _check_numeric(dtypes: pd.Series, path: Path, id_col: str) -> None:
     text = [str(c) for c, dtype in dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)]
     if text:
         raise InputError(
-            f"{path}: every column but {id_col!r} must be a numeric feature; found {text}."
+            f"{path}: every column but {id_col!r} must be a numeric feature; found {listing(text)}."
         )
 
 
@@ -214,7 +214,7 @@ def _parquet_batches(path: Path, id_col: str) -> Iterator[tuple[pd.Series, Float
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         raise InputError(f"{path}: cannot read it as parquet ({type(exc).__name__}).") from exc
     schema = handle.schema_arrow
-    require_columns(pd.DataFrame(columns=schema.names), str(path), [id_col])
+    require_columns(str(path), schema.names, {id_col: "id_col"})
     columns = [c for c in schema.names if c != id_col]
     _check_numeric(schema.empty_table().to_pandas().dtypes.drop(id_col), path, id_col)
     for batch in handle.iter_batches(batch_size=PARQUET_BATCH_ROWS):

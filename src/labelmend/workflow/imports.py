@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from labelmend._validation import check_probability_block
+from labelmend._validation import check_probability_block, require_columns
 from labelmend.errors import InputError
 from labelmend.io import encode_labels
 from labelmend.storage import repository as repo
@@ -18,7 +18,6 @@ from labelmend.workflow._tables import (
     fingerprint,
     match_samples,
     read_source,
-    require_columns,
     sample_ids,
 )
 
@@ -48,7 +47,7 @@ def import_samples(
     label is refused whole.
     """
     table, name = read_source(source, id_col)
-    require_columns(table, name, [id_col, label_col])
+    require_columns(name, table.columns, {id_col: "id_col", label_col: "label_col"})
     found = repo.get_dataset(session, dataset, lock=True)
     ids = sample_ids(table, name, id_col)
     if table[label_col].isna().any():
@@ -111,7 +110,7 @@ def import_predictions(
     must have exactly one row. Importing the same file for the same model again is a no-op.
     """
     table, name = read_source(source, id_col)
-    require_columns(table, name, [id_col])
+    require_columns(name, table.columns, {id_col: "id_col"})
     found = repo.get_dataset(session, dataset, lock=True)
     classes = found.classes
     columns = [str(c) for c in table.columns if c != id_col]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from labelmend._validation import require_columns
 from labelmend.errors import InputError
 from labelmend.io import encode_labels, write_table
 from labelmend.storage import repository as repo
@@ -16,7 +17,6 @@ from labelmend.workflow._tables import (
     TableSource,
     class_index,
     read_source,
-    require_columns,
     sample_ids,
     with_class_names,
 )
@@ -116,7 +116,7 @@ def set_labels(
     label changes; each row is then recorded as :func:`set_label` records one.
     """
     table, name = read_source(source, "sample_id")
-    require_columns(table, name, ["sample_id", "label"])
+    require_columns(name, table.columns, {"sample_id": None, "label": None})
     found = repo.get_dataset(session, dataset, lock=True)
     ids = sample_ids(table, name, "sample_id")
     try:
