@@ -11,6 +11,12 @@ folds):
   labels); truth = the plurality of all votes.
 - ``music-1ann``: given = one random real annotator's label per song; truth = gold.
 - ``music-mv``: given = the annotators' majority vote; truth = gold.
+- ``dog-1ann``, ``face-1ann``, ``product-1ann``: the truth-inference sets of Zheng et al.
+  (:func:`labelmend.datasets.truth_inference`; 807 / 584 / 8,315 items with 10 / 9 / 3
+  workers' answers each); given = one random worker's answer per item; truth = gold.
+  They have no features: the probabilities are the shares of the item's *other*
+  answers, a crowd's estimate of the label rather than of the truth. No constant was
+  ever chosen on them: they are held out of every choice below.
 - ``digits/…``, ``cancer/…``: synthetic noise on scikit-learn's digits and breast
   cancer (:func:`injected_sets`), a third group for the choice of the error rate's
   prior only.
@@ -31,6 +37,7 @@ prior on the real-noise groups (the CIFAR-10 sets, which share images, and the m
 sets, which share annotators), and the error rate's prior on those and a third group of
 injected noise (digits and breast cancer, :func:`injected_sets`: small data with
 probabilities fitted on it). The targets include Σ p_error on subsamples of each set.
+The truth-inference sets take part in no choice.
 
     python benchmarks/quality.py [--seeds 5] [--markdown] [--json] [--plot PATH]
 
@@ -59,12 +66,14 @@ from threadpoolctl import threadpool_limits
 from _orders import FIND_LABEL_ISSUES, OURS_DEFAULT, OURS_P_ERROR, order_scores, orders
 from labelmend.cleaner import DEFAULT_METHOD, RANKING_METHODS, BlockScores, fit_noise_model
 from labelmend.cleaner.noise import NOISE_PRIOR_STRENGTH, RATE_PRIOR_ROWS
-from labelmend.datasets import flip_labels, music_genre
+from labelmend.datasets import flip_labels, music_genre, truth_inference
 from labelmend.fitting import select_regularisation
 from labelmend.simulator import sharpened
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CACHE = Path(__file__).resolve().parent / "results" / "quality-cache"
+#: The truth-inference sets, held out of every choice of a constant.
+CROWD = ("dog-1ann", "face-1ann", "product-1ann")
 SETS = (
     "cifar10-orig",
     "cifar10h-1vote",
@@ -73,6 +82,7 @@ SETS = (
     "cifar10h-T2",
     "music-1ann",
     "music-mv",
+    *CROWD,
 )
 #: Synthetic noise on real features, for the choice of the priors only (a third group):
 #: small data with probabilities fitted on it, where the amount of noise is hardest.
@@ -164,12 +174,17 @@ def fitted_probs(tag: str, features: np.ndarray, labels: np.ndarray, seed: int) 
     return probs
 
 
+def one_answer(annotations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N,) column of one random annotator among those who labelled each row of
+    ``annotations`` (N, M; -1 = no answer)."""
+    answered = annotations >= 0
+    return (answered * rng.random(answered.shape)).argmax(axis=1)
+
+
 def music_sets(rng: np.random.Generator, seed: int) -> Iterator[NoisySet]:
     data = music_genre(SHARED / "music-genre")
-    answered = data.annotations >= 0
     assert data.features is not None
-    # One random annotator among those who labelled each song.
-    pick = (answered * rng.random(answered.shape)).argmax(axis=1)
+    pick = one_answer(data.annotations, rng)
     one = data.annotations[np.arange(len(pick)), pick]
     yield NoisySet(
         "music-1ann", one, data.true_labels, fitted_probs("music", data.features, one, seed)
@@ -179,6 +194,21 @@ def music_sets(rng: np.random.Generator, seed: int) -> Iterator[NoisySet]:
     yield NoisySet(
         "music-mv", majority, data.true_labels, fitted_probs("music", data.features, majority, seed)
     )
+
+
+def crowd_sets(rng: np.random.Generator) -> Iterator[NoisySet]:
+    """Each truth-inference set with one random worker's answer per item as the label
+    and the shares of the item's other answers as the probabilities."""
+    for name in CROWD:
+        data = truth_inference(SHARED / "crowd_truth_infer", name.removesuffix("-1ann"))
+        rows = np.arange(data.true_labels.size)
+        pick = one_answer(data.annotations, rng)
+        given = data.annotations[rows, pick]
+        others = data.annotations.copy()
+        others[rows, pick] = -1
+        counts = np.stack([(others == c).sum(axis=1) for c in range(len(data.classes))], 1)
+        probs = counts / counts.sum(axis=1, keepdims=True)
+        yield NoisySet(name, given, data.true_labels, probs)
 
 
 def injected_sets(rng: np.random.Generator, seed: int) -> Iterator[NoisySet]:
@@ -208,6 +238,7 @@ def noisy_sets(seed: int) -> Iterator[NoisySet]:
     yield from cifar_sets(rng)
     yield from music_sets(rng, seed)
     yield from injected_sets(rng, seed)
+    yield from crowd_sets(rng)
 
 
 def evaluate(data: NoisySet) -> dict[str, object]:
@@ -499,7 +530,7 @@ def plot_reliability(results: dict[str, list[dict]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     centres = (RELIABILITY_BINS[:-1] + RELIABILITY_BINS[1:]) / 2
-    fig, axes = plt.subplots(2, 4, figsize=(14, 7), sharex=True, sharey=True)
+    fig, axes = plt.subplots(3, 4, figsize=(14, 10), sharex=True, sharey=True)
     for ax, (name, runs) in zip(axes.flat, results.items(), strict=False):
         counts, errors = np.sum([r["reliability"] for r in runs], axis=0)
         shown = counts > 0

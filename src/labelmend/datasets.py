@@ -2,10 +2,10 @@
 
 :func:`noisy_digits` ships with the dependencies: scikit-learn's 1,797 8×8 digits with
 injected noise, out-of-fold probabilities from :mod:`labelmend.fitting` (no download).
-:func:`music_genre` and :func:`cifar10n` read public multi-annotator data, and
-:func:`label_errors_test_set` a test set with human-checked label errors, from the
-folders their authors distribute (see ``../shared/data/README.md``); nothing of them
-is bundled with labelmend.
+:func:`music_genre`, :func:`cifar10n` and :func:`truth_inference` read public
+multi-annotator data, and :func:`label_errors_test_set` a test set with human-checked
+label errors, from the folders their authors distribute (see
+``../shared/data/README.md``); nothing of them is bundled with labelmend.
 """
 
 from __future__ import annotations
@@ -173,6 +173,29 @@ def cifar10n(root: str | Path) -> MultiAnnotatorData:
     return MultiAnnotatorData(
         annotations.astype(np.intp), data["clean_label"].astype(np.intp), classes
     )
+
+
+def truth_inference(root: str | Path, name: str) -> MultiAnnotatorData:
+    """Zheng et al. (PVLDB 2017), a truth-inference set: ``dog`` (807 items, 109 workers,
+    4 classes), ``face`` (584, 27, 4) or ``product`` (8,315, 176, 2); no features.
+
+    ``root`` is the ``crowd_truth_infer`` folder (holding ``datasets/<name>/answer.csv``
+    and ``truth.csv``). Rows follow ``truth.csv``; answers to items without a gold label
+    are dropped. Classes are the answers' codes as strings, in numeric order.
+    """
+    folder = Path(root) / "datasets" / name
+    answers = pd.read_csv(_need(folder / "answer.csv"), dtype={"question": str, "worker": str})
+    gold = pd.read_csv(_need(folder / "truth.csv"), dtype={"question": str})
+    items = {item: i for i, item in enumerate(gold["question"])}
+    answers = answers[answers["question"].isin(items)]
+    codes = np.unique(np.concatenate([answers["answer"].to_numpy(), gold["truth"].to_numpy()]))
+    workers, _ = pd.factorize(answers["worker"])
+    annotations = np.full((len(gold), workers.max() + 1), -1, dtype=np.intp)
+    annotations[answers["question"].map(items).to_numpy(), workers] = np.searchsorted(
+        codes, answers["answer"].to_numpy()
+    )
+    true_labels = np.searchsorted(codes, gold["truth"].to_numpy()).astype(np.intp)
+    return MultiAnnotatorData(annotations, true_labels, [str(code) for code in codes])
 
 
 class CheckedTestSet(NamedTuple):

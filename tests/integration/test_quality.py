@@ -15,6 +15,7 @@ from cleanlab.rank import get_label_quality_scores
 from sklearn.metrics import average_precision_score
 
 from labelmend.cleaner import score_samples
+from labelmend.datasets import truth_inference
 from labelmend.simulator import sharpened
 
 pytestmark = pytest.mark.realdata
@@ -36,3 +37,23 @@ def test_p_error_order_and_total_on_cifar10h_draws(shared_data, temperature):
         quality = get_label_quality_scores(labels, probs, method=method)
         assert ours >= average_precision_score(is_error, -quality), method
     assert abs(p_error.sum() / is_error.sum() - 1) < 0.2
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "answers", "majority"),
+    [
+        ("dog", (807, 109), 8070, 0.818),
+        ("face", (584, 27), 5242, 0.630),
+        ("product", (8315, 176), 24945, 0.897),
+    ],
+)
+def test_truth_inference_sets_load_with_their_gold_labels(
+    shared_data, name, shape, answers, majority
+):
+    """Zheng et al.'s sets as ../shared/data/README.md describes them: the majority vote
+    (ties to the lowest code) agrees with gold as often as the README says."""
+    data = truth_inference(shared_data / "crowd_truth_infer", name)
+    assert data.annotations.shape == shape
+    assert (data.annotations >= 0).sum() == answers
+    votes = np.stack([(data.annotations == c).sum(axis=1) for c in range(len(data.classes))], 1)
+    assert (votes.argmax(axis=1) == data.true_labels).mean() == pytest.approx(majority, abs=5e-4)
