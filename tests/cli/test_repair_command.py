@@ -211,6 +211,18 @@ def test_bad_input_is_one_clear_line_and_exit_1(files, change, message):
     assert not (files / "out").exists()
 
 
+def test_test_features_without_test_labels_is_a_usage_error_naming_both_flags(files):
+    for given in ("--test-features", "--test-labels"):
+        other = "test_y.npy" if given == "--test-labels" else "test_x.npy"
+        result = runner.invoke(app, arguments(files, given, str(files / other)))
+        assert result.exit_code == 2, result.output
+        assert result.output.splitlines()[0] == "Usage: labelmend repair run [OPTIONS]"
+        assert result.output.splitlines()[-1] == (
+            "Error: --test-features and --test-labels go together: give both or neither."
+        )
+        assert not (files / "out").exists()
+
+
 def test_repair_takes_a_pickled_sklearn_model_and_writes_one_back(files):
     import joblib
     from sklearn.linear_model import LogisticRegression

@@ -20,7 +20,7 @@ import pandas as pd
 
 from labelmend import fitting
 from labelmend._validation import check_labels
-from labelmend.errors import InputError
+from labelmend.errors import InputError, UsageError
 from labelmend.io import load_features, load_labels, read_column, write_table
 from labelmend.repair.failures import FailureTypes, TypeRepairs, analyze_failures, repair_types
 from labelmend.repair.identify import XY, as_classifier, check_dataset, relabel_queue
@@ -197,7 +197,10 @@ def repair_files(
     ['model.pt', 'relabel_queue.csv', 'repair.png', 'report.html', 'report.json', 'suspects.csv']
     """
     if (test_features is None) != (test_labels is None):
-        raise InputError("Give both test features and test labels, or neither.")
+        raise UsageError(
+            "test_features and test_labels go together: give both or neither.",
+            inputs=("test_features", "test_labels"),
+        )
     set_torch_threads(threads)
     names = list(classes) if classes else None
     sets = {
