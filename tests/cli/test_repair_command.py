@@ -141,7 +141,10 @@ def test_repair_chooses_k_and_accepts_a_trained_model_file(files):
     suspects = pd.read_csv(files / "out" / "suspects.csv")
     k = report["k_removed"]
     assert k == suspects["removed"].sum()
-    counts = ("k_removed", "k_first_round", "k_readmitted", "rounds", "n_targeting_failures")
+    counts = (
+        *("k_removed", "k_first_round", "k_readmitted", "rounds"),
+        *("n_targeting_failures", "n_heldout_failures"),
+    )
     assert {key: type(report[key]) for key in counts} == dict.fromkeys(counts, int)  # not 97.0
     # Round 1 removes the top-scored rows; later rounds add rows counted on the rows kept;
     # the rows a model trained on the rows kept gives their label come back.

@@ -601,7 +601,7 @@ def test_evaluate_repair_counts_fixed_failures_and_retention(noisy):
     # One held-out failure is measured, not NaN.
     one = np.flatnonzero(failed)[:1].tolist() + np.flatnonzero(~failed)[:5].tolist()
     single = evaluate_repair(before, after, (val_x[one], val_y[one]))
-    assert single["n_heldout_failures"] == 1.0
+    assert single["n_heldout_failures"] == 1
     assert single["heldout_failure_accuracy_after"] == float(fixed[one[0]])
     with pytest.raises(InputError, match=r"^heldout \(before\) features have 3 columns but"):
         evaluate_repair(before, after, (val_x[:, :3], val_y))

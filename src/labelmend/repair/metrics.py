@@ -62,7 +62,7 @@ def evaluate_repair(
     for name, classifier in classifiers.items():
         check_dataset(f"heldout ({name})", (features, labels), classifier)
     failed = classifiers["before"].predict(features) != labels
-    report: dict[str, float] = {"n_heldout_failures": float(failed.sum())}
+    report: dict[str, float] = {"n_heldout_failures": int(failed.sum())}
     for name, classifier in classifiers.items():
         report[f"heldout_failure_accuracy_{name}"] = _accuracy(
             classifier, features[failed], labels[failed]
