@@ -264,25 +264,30 @@ def encode_labels(
     return np.asarray(codes.to_numpy(), dtype=np.intp)
 
 
-def read_column(path: str | Path, column: str | None, *, what: str, flag: str) -> npt.NDArray[Any]:
-    """The values of ``column`` of a table, or of its only column when ``column`` is None;
-    ``what`` the column holds and the ``flag`` that names it, for messages.
+def read_column(
+    path: str | Path, column: str | None, *, what: str, flag: str, id_column: str | None = None
+) -> npt.NDArray[Any]:
+    """The values of ``column`` of a table, or of its only column when ``column`` is None
+    (its ``id_column`` aside); ``what`` the column holds and the ``flag`` that names it,
+    for messages.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = Path(tmp) / "labels.csv"
-    ...     _ = path.write_text("label\\ncat\\ndog\\n")
-    ...     read_column(path, None, what="label", flag="--label-col").tolist()
-    ['cat', 'dog']
+    ...     _ = path.write_text("sample_id,label\\na,cat\\nb,dog\\n")
+    ...     read_column(path, None, what="label", flag="--label-col", id_column="sample_id")
+    array(['cat', 'dog'], dtype=object)
     """
     table = read_table(path)
     if column is None:
-        if table.shape[1] != 1:
+        candidates = [str(c) for c in table.columns if c != id_column]
+        if len(candidates) != 1:
+            besides = f" besides {id_column!r}" if id_column in table.columns else ""
             raise InputError(
-                f"{path}: expected one column or the {what} column named ({flag}); found "
-                f"{table.shape[1]} columns: {listing(list(table.columns))}."
+                f"{path}: expected one column{besides} or the {what} column named ({flag}); "
+                f"found {table.shape[1]} columns: {listing(list(table.columns))}."
             )
-        column = str(table.columns[0])
+        column = candidates[0]
     require_columns(str(path), table.columns, {column: flag})
     return table[column].to_numpy()
 
@@ -292,18 +297,20 @@ def load_labels(
     *,
     column: str | None = None,
     classes: Sequence[str] | None = None,
+    id_column: str | None = None,
 ) -> npt.NDArray[Any]:
     """Load given labels: ints, or class names mapped through ``classes``.
 
     A ``.npy`` file holds the labels; a table holds them in ``column`` (or its only
-    column). Names need ``classes`` (for example the probability file's headers).
+    column besides ``id_column``). Names need ``classes`` (for example the probability
+    file's headers).
     """
     path = Path(path)
     suffix = _suffix(path, ARRAY_SUFFIXES)
     if suffix == ".npy":
         values = _read_npy(path, mmap=False)
     else:
-        values = read_column(path, column, what="label", flag="--label-col")
+        values = read_column(path, column, what="label", flag="--label-col", id_column=id_column)
     if values.dtype.kind in "iuf":
         return values
     if classes is None:

@@ -176,7 +176,7 @@ def rank_files(
             f"classes gives {len(names)} names but pred_probs has {n_classes} columns.",
             inputs=("classes", "pred_probs"),
         )
-    given = load_labels(labels_path, column=label_column, classes=names)
+    given = load_labels(labels_path, column=label_column, classes=names, id_column=id_column)
     ranking = rank_samples(
         given,
         arrays if len(arrays) > 1 else arrays[0],

@@ -195,6 +195,13 @@ def test_rank_matches_id_keyed_tables_by_id_not_position(files):
     assert written["sample_id"].tolist() == [ids[i] for i in expected["sample_id"]]
     np.testing.assert_allclose(written["p_error"], expected["p_error"])
     assert ids[int(expected["sample_id"].iloc[0])] in result.output
+    # The id column is no label column: the store's samples.csv needs no --label-col.
+    out.unlink()
+    result = runner.invoke(
+        app, [*command[:-2], "--pred-probs", str(files / "shuffled.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out).equals(written)
     # A probability table that lacks a labelled sample: one line, and nothing written.
     table.iloc[1:].to_csv(files / "short.csv", index=False)
     out.unlink()

@@ -74,7 +74,10 @@ def rank(
     classes: Annotated[
         str | None, typer.Option(help="Comma-separated class names, in column order.")
     ] = None,
-    label_col: Annotated[str | None, typer.Option(help="Label column in a table.")] = None,
+    label_col: Annotated[
+        str | None,
+        typer.Option(help="Label column in a table (default: its one column but --id-col)."),
+    ] = None,
     id_col: Annotated[
         str, typer.Option(help="Sample id column of probability tables and shards (not a class).")
     ] = "sample_id",
