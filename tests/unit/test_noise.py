@@ -132,7 +132,7 @@ def test_a_top_probability_rounded_above_one_is_among_the_surest_anchors():
     assert anchor_error_rate(histogram, 2) == pytest.approx(1 / 3)
 
 
-def rate_of(levels: dict[float, int], zero_cells: int = 0) -> float:
+def rate_of(levels: dict[float, int], zero_cells: np.ndarray | None = None) -> float:
     """The error rate from_counts picks from the flip rate of ``levels`` (1,000 rows)
     and the anchors' rate of 0.1 of :func:`anchors`, made 1,000 rows by dropping class 1."""
     stats = confidences(levels)
@@ -148,9 +148,10 @@ def test_the_anchors_rate_replaces_the_flip_rate_only_beyond_its_spread():
     # replaces flip rates below 0.066 only. Flip rates (f − 0.1) / 0.8, test above.
     assert rate_of({0.9: 840, 0.1: 160}) == pytest.approx(0.075, abs=1e-12)
     assert rate_of({0.9: 860, 0.1: 140}) == pytest.approx(0.1, abs=1e-12)
-    # 160 given labels of probability 0 among 1,600 zero cells: at the floor 0.1 they
-    # are the m = 0.1 rows above (0.075; at floor 0 the flip rate would be 0.18).
-    assert rate_of({0.9: 840, 0.0: 160}, zero_cells=1600) == pytest.approx(0.075, abs=1e-12)
+    # 160 given labels of probability 0 among column 0's 1,600 zero cells: at the floor
+    # 0.1 they are the m = 0.1 rows above (0.075; at floor 0 the flip rate would be 0.18).
+    zeros = np.array([1600, 0])
+    assert rate_of({0.9: 840, 0.0: 160}, zero_cells=zeros) == pytest.approx(0.075, abs=1e-12)
     # No flips and no differing anchor: the rule of succession, 1 / (N + 2).
     stats = confidences({0.9: 1000})
     model = NoiseModel.from_counts(stats, np.diag(stats.label_counts), anchors=anchors() * 0)
@@ -193,18 +194,31 @@ def test_calibrated_joint_and_its_confident_errors_by_hand():
     np.testing.assert_allclose(model.class_prior, [0.5, 0.5])
 
 
-def test_zero_floor_is_the_share_of_zero_cells_that_hold_the_given_label():
-    # K = 3: five cells are exactly 0 and one given label is among them: 1 / 5 (≤ 1 / K).
-    labels = np.array([0, 1, 0])
-    probs = np.array([[0.0, 0.0, 1.0], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+def test_zero_floor_is_a_class_own_share_of_zero_cells_where_it_clearly_differs():
+    # Column 0 is exactly 0 on 40 rows, 2 of them labelled 0 (0.05); column 1 on 100
+    # rows, 40 of them labelled 1 (0.4). Pooled: 42 / 140 = 0.3, whose 1.96 standard
+    # errors are 0.142 on 40 cells and 0.090 on 100: both classes differ, both keep
+    # their own share.
+    probs = np.array([[0.0, 1.0]] * 40 + [[1.0, 0.0]] * 100)
+    labels = np.array([0] * 2 + [1] * 38 + [1] * 40 + [0] * 60)
     stats = threshold_stats(labels, probs)
+    np.testing.assert_array_equal(stats.zero_given, [2, 40])
+    np.testing.assert_array_equal(zero_cells(probs), [40, 100])
     raw = confident_counts(labels, probs, stats.thresholds)
-    assert NoiseModel.from_counts(stats, raw, zero_cells(probs)).zero_floor == 0.2
+    model = NoiseModel.from_counts(stats, raw, zero_cells(probs))
+    np.testing.assert_allclose(model.zero_floor, [0.05, 0.4])
+    # Shares within the spread (1 / 4 and 2 / 5 on 4 and 5 cells) take the pooled 3 / 9.
+    probs = np.array([[0.0, 1.0]] * 4 + [[1.0, 0.0]] * 5)
+    labels = np.array([0, 1, 1, 1, 1, 1, 0, 0, 0])
+    stats = threshold_stats(labels, probs)
+    model = NoiseModel.from_counts(stats, raw, zero_cells(probs))
+    np.testing.assert_allclose(model.zero_floor, [1 / 3, 1 / 3])
     # Every zero cell holds a given label: the floor stops at 1 / K.
-    stats = threshold_stats(np.array([0, 0]), np.array([[0.0, 1.0], [0.0, 1.0]]))
-    assert NoiseModel.from_counts(stats, np.eye(2, dtype=int), 2).zero_floor == 0.5
+    stats = threshold_stats(np.array([0, 0, 0]), np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]]))
+    model = NoiseModel.from_counts(stats, np.eye(2, dtype=int), np.array([2, 1]))
+    assert model.zero_floor[0] == 0.5
     # Zero cells not counted (the default): no floor.
-    assert NoiseModel.from_counts(stats, np.eye(2, dtype=int)).zero_floor == 0.0
+    assert not NoiseModel.from_counts(stats, np.eye(2, dtype=int)).zero_floor.any()
 
 
 def reference_temperature(labels, probs, likelihood, floor, error_rate, largest):
@@ -212,7 +226,7 @@ def reference_temperature(labels, probs, likelihood, floor, error_rate, largest)
     and a bounded scalar search for the temperature, iterated to 1e-11."""
     n, k = probs.shape
     rows = np.arange(n)
-    logs = np.log(np.maximum(probs, max(floor, 1e-300)))
+    logs = np.log(np.maximum(probs, np.maximum(floor, 1e-300)))
 
     def log_softmax(beta):
         z = beta * logs - (beta * logs).max(axis=1, keepdims=True)
@@ -260,9 +274,12 @@ def over_confident_world(zeros: bool):
     return labels, probs / probs.sum(axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize(("zeros", "floor"), [(False, 0.0), (True, 1e-3)])
+@pytest.mark.parametrize(
+    ("zeros", "floor"), [(False, 0.0), (True, 1e-3), (True, (1e-3, 3e-3, 0.0, 2e-3))]
+)
 def test_fit_temperature_equals_a_slow_reference(zeros, floor):
     labels, probs = over_confident_world(zeros)
+    floor = np.broadcast_to(np.asarray(floor, dtype=float), (4,))  # one per class
     # An asymmetric likelihood (0 given as 1 ten times as often as the reverse) whose
     # noise the error rate scales by about 2 (above 1: the cap at largest matters).
     likelihood = np.full((4, 4), 0.005)
@@ -293,7 +310,7 @@ def test_fit_temperature_keeps_zero_cells_at_zero():
     likelihood = np.full((10, 10), 0.002) + 0.98 * np.eye(10)
     expected = reference_temperature(labels, probs, likelihood, 0.0, 0.01, 10.0)
     assert 2.5 < expected < 4
-    assert fit_temperature(labels, probs, likelihood, 0.0, 0.01, 10.0) == pytest.approx(
+    assert fit_temperature(labels, probs, likelihood, np.zeros(10), 0.01, 10.0) == pytest.approx(
         expected, abs=2e-4
     )
 

@@ -319,7 +319,7 @@ def test_tempered_p_error_is_a_monotone_probability_that_keeps_the_order_within_
     block = BlockScores(probs, labels, model)
     p_error, rows = block.p_error, np.arange(labels.size)
     assert np.all((p_error >= 0) & (p_error <= 1))
-    if model.zero_floor > 0:
+    if model.zero_floor.any():
         assert np.all(p_error[probs[rows, labels] == 0] < 1)
     # The same formula as the scale's bisection, so Σ p_error is what was matched.
     terms = scale_terms(

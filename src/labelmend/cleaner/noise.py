@@ -75,8 +75,9 @@ class ThresholdStats:
         Σ over samples labelled k of ``pred_probs[i, k]``.
     label_counts : (K,) int
         Number of samples labelled k.
-    zero_given : int
-        Number of samples whose given label has probability exactly 0.
+    zero_given : (K,) int
+        Per class k, the samples labelled k whose probability of k is exactly 0; empty
+        (shape (0,)) when none was counted.
     confidence_histogram : (2, B) float
         Count and sum of the self-confidences p[y] in the bins of
         :data:`CONFIDENCE_EDGES` (bin 0: exact zeros); empty (shape (2, 0)) when unknown.
@@ -84,14 +85,14 @@ class ThresholdStats:
 
     given_prob_sums: FloatArray
     label_counts: IntArray
-    zero_given: int = 0
+    zero_given: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     confidence_histogram: FloatArray = field(default_factory=lambda: np.zeros((2, 0)))
 
     def __add__(self, other: ThresholdStats) -> ThresholdStats:
         return ThresholdStats(
             self.given_prob_sums + other.given_prob_sums,
             self.label_counts + other.label_counts,
-            self.zero_given + other.zero_given,
+            _add_histograms(self.zero_given, other.zero_given),
             _add_histograms(self.confidence_histogram, other.confidence_histogram),
         )
 
@@ -121,13 +122,13 @@ def threshold_stats(
     return ThresholdStats(
         np.bincount(labels, weights=given, minlength=n_classes).astype(np.float64),
         np.bincount(labels, minlength=n_classes).astype(np.int64),
-        int(np.count_nonzero(given == 0)),
+        np.bincount(labels[given == 0], minlength=n_classes).astype(np.int64),
         _log_histogram(given, CONFIDENCE_EDGES),
     )
 
 
-def _add_histograms(first: FloatArray, second: FloatArray) -> FloatArray:
-    """Sum of two mergeable histograms, an empty one (size 0) adding nothing."""
+def _add_histograms(first: npt.NDArray[Any], second: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Sum of two mergeable counts, an empty one (size 0) adding nothing."""
     if first.size == 0:
         return second
     if second.size == 0:
@@ -193,7 +194,8 @@ def flip_rate(histogram: FloatArray, n_classes: int, floor: float = 0.0) -> floa
     P(given = y | x) = (1 − η) p[y] + η (1 − p[y]) / (K − 1). The log-likelihood is
     concave in η; its maximum over [0, (K − 1) / K] is found by bisection on the
     derivative, from the binned self-confidences (``confidence_histogram``), each
-    counted as at least ``floor`` (the posterior's :attr:`NoiseModel.zero_floor`).
+    counted as at least ``floor`` (:attr:`NoiseModel.zero_floor`, averaged over the
+    given labels of probability 0).
     This is the label noise *beyond* what the model's probabilities already explain:
     about 0 when the model was fitted on these labels and is calibrated (its
     probabilities then hold the noise: :func:`anchor_error_rate`).
@@ -259,27 +261,44 @@ def scale_terms(
     labels: npt.NDArray[np.intp],
     pred_probs: npt.NDArray[np.floating[Any]],
     likelihood: npt.NDArray[np.floating[Any]],
-    floor: float,
+    floor: FloatArray,
 ) -> FloatArray:
     """(3, n) what p_error needs of each row to be recomputed for any noise scale s.
 
-    Rows: a = Σ_{j≠y} q[j] T[y, j], q[y] and 1 − T[y, y], with q = max(p, floor) and T
+    Rows: a = Σ_{j≠y} q[j] T[y, j], q[y] and 1 − T[y, y], with q = :func:`floored`
+    p (``floor`` (K,), or empty for none) and T
     the unscaled likelihood (pass it in the probabilities' dtype); under
     T_s = I + s (T − I), p_error = s a / (s a + q[y] (1 − s (1 − T[y, y])))
     (:func:`matching_scale`).
 
-    >>> scale_terms(np.array([0]), np.array([[0.5, 0.5]]), np.array([[0.8, 0.1], [0.2, 0.9]]), 0.0)
+    >>> likelihood = np.array([[0.8, 0.1], [0.2, 0.9]])
+    >>> scale_terms(np.array([0]), np.array([[0.5, 0.5]]), likelihood, np.zeros(2))
     array([[0.05],
            [0.5 ],
            [0.2 ]])
     """
     rows = np.arange(labels.size)
-    floored = np.maximum(pred_probs, pred_probs.dtype.type(floor)) if floor > 0 else pred_probs
-    own = floored[rows, labels].astype(np.float64)
+    lifted = floored(pred_probs, floor)
+    own = lifted[rows, labels].astype(np.float64)
     diagonal = np.diagonal(likelihood)[labels].astype(np.float64)
-    weighted = np.einsum("ij,ij->i", np.take(likelihood, labels, axis=0), floored)
+    weighted = np.einsum("ij,ij->i", np.take(likelihood, labels, axis=0), lifted)
     weighted = weighted.astype(np.float64)
     return np.stack([weighted - own * diagonal, own, 1.0 - diagonal])
+
+
+def floored(
+    pred_probs: npt.NDArray[np.floating[Any]], floor: FloatArray
+) -> npt.NDArray[np.floating[Any]]:
+    """``pred_probs`` (n, K) with column k at least ``floor[k]``
+    (:attr:`NoiseModel.zero_floor`); the array itself when no floor is positive.
+
+    >>> floored(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.5, 0.1]))
+    array([[1. , 0.1],
+           [0.5, 1. ]])
+    """
+    if not np.any(floor > 0):
+        return pred_probs
+    return np.maximum(pred_probs, np.asarray(floor, dtype=pred_probs.dtype)[None, :])
 
 
 def p_error_sum(terms: FloatArray, scale: float, temperature: float = 1.0) -> float:
@@ -330,7 +349,7 @@ def fit_temperature(
     labels: npt.NDArray[np.intp],
     pred_probs: npt.NDArray[np.floating[Any]],
     likelihood: FloatArray,
-    floor: float,
+    floor: FloatArray,
     error_rate: float,
     largest_scale: float,
 ) -> float:
@@ -338,7 +357,7 @@ def fit_temperature(
     by expectation–maximisation over a sample of rows (labels (n,), pred_probs (n, K)).
 
     The model: the true class is drawn from the tempered probabilities
-    q_τ ∝ max(p, floor)^(1/τ), the given label from it through the noise likelihood
+    q_τ ∝ :func:`floored` (p, floor)^(1/τ), the given label from it through the noise likelihood
     T_s = I + s (T − I) (``likelihood`` is T, unscaled), with s matched so that the
     posterior's Σ p_error is ``error_rate`` · n, capped at ``largest_scale``
     (the amount of noise is the labels' estimate; τ does not change it). E-step: each
@@ -359,9 +378,9 @@ def fit_temperature(
     >>> labels = (rng.random((4000, 1)) > truth.cumsum(axis=1)).sum(axis=1)
     >>> sharp = truth**2 / (truth**2).sum(axis=1, keepdims=True)  # over-confident, τ = 2
     >>> T = np.full((4, 4), 0.01) + 0.96 * np.eye(4)
-    >>> round(fit_temperature(labels, sharp, T, 0.0, 0.01, 10.0), 1)
+    >>> round(fit_temperature(labels, sharp, T, np.zeros(4), 0.01, 10.0), 1)
     2.0
-    >>> fit_temperature(labels, truth, T, 0.0, 0.01, 10.0) < 1.05
+    >>> fit_temperature(labels, truth, T, np.zeros(4), 0.01, 10.0) < 1.05
     True
     """
     # One row order whatever the input's, so that the sums below round the same way.
@@ -369,14 +388,14 @@ def fit_temperature(
     labels, probs = labels[order], np.asarray(pred_probs, dtype=np.float64)[order]
     n = labels.size
     rows = np.arange(n)
-    logs = np.log(np.maximum(probs, max(floor, float(np.finfo(np.float64).tiny))))
+    logs = np.log(np.maximum(floored(probs, floor), np.finfo(np.float64).tiny))
     given_row = np.take(likelihood, labels, axis=0)  # (n, K) T[y, j]
     lost = 1.0 - np.diagonal(likelihood)[labels]
     beta = 1.0
     for _ in range(100):
         tempered = softmax_rows(beta * logs)
         scale = matching_scale(
-            scale_terms(labels, tempered, likelihood, 0.0), error_rate * n, largest_scale
+            scale_terms(labels, tempered, likelihood, np.zeros(0)), error_rate * n, largest_scale
         )
         posterior = tempered * given_row * scale
         posterior[rows, labels] = tempered[rows, labels] * (1.0 - scale * lost)
@@ -443,13 +462,14 @@ def pooled_error_rate(
     return (n_samples * label_rate + prior_rows * counted_rate) / (n_samples + prior_rows)
 
 
-def zero_cells(pred_probs: npt.NDArray[np.floating[Any]]) -> int:
-    """Number of probabilities exactly 0 in a block (needed only when a given label has one).
+def zero_cells(pred_probs: npt.NDArray[np.floating[Any]]) -> IntArray:
+    """(K,) probabilities exactly 0 in each column of a block (n, K) (needed only when a
+    given label has one).
 
-    >>> zero_cells(np.array([[1.0, 0.0], [0.5, 0.5]]))
-    1
+    >>> zero_cells(np.array([[1.0, 0.0], [0.5, 0.0], [0.0, 1.0]]))
+    array([1, 2])
     """
-    return int(pred_probs.size - np.count_nonzero(pred_probs))
+    return (pred_probs.shape[0] - np.count_nonzero(pred_probs, axis=0)).astype(np.int64)
 
 
 def confident_pairs(
@@ -514,13 +534,17 @@ class NoiseModel:
         convention).
     class_prior : (K,) float
         Estimated distribution of the true classes.
-    zero_floor : float
-        Least probability a cell counts with when forming posteriors: the rate at which
-        a cell the model put at exactly 0 holds the given label (samples given a label
-        of probability 0 / cells of probability 0, the maximum-likelihood level for
-        lifting zeros; at most 1 / K). 0 when no given label has probability 0. A model
-        that puts zero mass on a given label is wrong there about this often, so such
-        labels get p_error < 1, ordered by how strongly the other classes speak.
+    zero_floor : (K,) float
+        Least probability a cell of column k counts with when forming posteriors: the
+        rate at which a cell the model put at exactly 0 holds the given label, class by
+        class (samples given k with probability 0 of k / cells of column k that are 0,
+        the maximum-likelihood level for lifting zeros; at most 1 / K). 0 for a class no
+        sample is given with probability 0; empty for a model built without counting
+        zeros. A model that puts zero mass on a given label is wrong there about this
+        often, so such labels get p_error < 1, ordered by how strongly the other classes
+        speak. Per class because the rates differ: where the probabilities are other
+        labellers' answers, a rare class the others all deny is wrong far more often
+        than a common one (benchmarks/quality.py, product-1ann: 0.16 against 0.48).
     error_rate : float or None
         Estimated share of wrong labels, from two estimates that each see the noise
         from one side: the flip rate beyond the model's probabilities
@@ -558,7 +582,7 @@ class NoiseModel:
     confident_joint: FloatArray
     noise_matrix: FloatArray
     class_prior: FloatArray
-    zero_floor: float = 0.0
+    zero_floor: FloatArray = field(default_factory=lambda: np.zeros(0))
     error_rate: float | None = None
     scale: float | None = None
     prior_strength: float = NOISE_PRIOR_STRENGTH
@@ -647,7 +671,7 @@ class NoiseModel:
         cls,
         stats: ThresholdStats,
         raw_joint: IntArray,
-        zero_cells: int = 0,
+        zero_cells: IntArray | None = None,
         anchors: FloatArray | None = None,
         *,
         prior_strength: float = NOISE_PRIOR_STRENGTH,
@@ -656,8 +680,9 @@ class NoiseModel:
 
         Every class keeps at least one confident sample of its own on the diagonal, rows
         are rescaled to the number of samples given each label, and the noise matrix is
-        clipped as cleanlab does. ``zero_cells`` is the number of probabilities exactly
-        0 (counted only when ``stats.zero_given`` > 0). ``anchors`` is the summed
+        clipped as cleanlab does. ``zero_cells`` (K,) is the number of probabilities
+        exactly 0 per column (:func:`zero_cells`, counted only when some
+        ``stats.zero_given`` is positive). ``anchors`` is the summed
         :func:`anchor_histogram`; with it and ``stats.confidence_histogram`` the model
         gets its :attr:`error_rate` (its :attr:`scale` needs one more pass over the
         data: :func:`labelmend.cleaner.ranking.fit_noise_model_in_parts`).
@@ -672,14 +697,20 @@ class NoiseModel:
         true_counts = np.maximum(joint.sum(axis=0), 1e-100)
         noise_matrix = _clip_noise_rates(joint / true_counts)
         prior = joint.sum(axis=0) / max(joint.sum(), 1e-100)
-        floor = 0.0
-        if stats.zero_given and zero_cells:
-            floor = min(stats.zero_given / zero_cells, 1.0 / stats.label_counts.size)
-        rate = None
         k = stats.label_counts.size
+        floor: FloatArray = np.zeros(k)
+        if zero_cells is not None and np.any(stats.zero_given):
+            floor = np.minimum(_zero_floor(stats.zero_given, zero_cells), 1.0 / k).astype(
+                np.float64
+            )
+        rate = None
         if anchors is not None and stats.confidence_histogram.size:
             n = float(stats.label_counts.sum())
-            flips = flip_rate(stats.confidence_histogram, k, floor)
+            # The zero bin's rows each count at their own class's floor: on average this.
+            lifted = (
+                float(floor @ stats.zero_given / stats.zero_given.sum()) if np.any(floor) else 0.0
+            )
+            flips = flip_rate(stats.confidence_histogram, k, lifted)
             anchored = anchor_error_rate(anchors, k)
             # The anchors' share replaces the flip rate only when it is clearly larger
             # (beyond 1.96 standard errors of a share of ANCHOR_SHARE · N rows): in
@@ -698,6 +729,23 @@ class NoiseModel:
             rate,
             prior_strength=prior_strength,
         )
+
+
+def _zero_floor(zero_given: IntArray, zero_cells: IntArray) -> FloatArray:
+    """(K,) the share of column k's zero cells that hold the given label, where it
+    differs from the share pooled over all columns by more than 1.96 of the pooled
+    share's standard errors on that column's cells; the pooled share elsewhere.
+
+    >>> _zero_floor(np.array([3, 30]), np.array([10, 100])).round(2)  # one rate
+    array([0.3, 0.3])
+    >>> _zero_floor(np.array([8, 30]), np.array([10, 100])).round(2)  # 0.8 stands out
+    array([0.8 , 0.35])
+    """
+    pooled = zero_given.sum() / zero_cells.sum()
+    cells = np.maximum(zero_cells, 1)
+    shares = zero_given / cells
+    spread = Z_95 * np.sqrt(pooled * (1.0 - pooled) / cells)
+    return np.where((zero_cells > 0) & (np.abs(shares - pooled) > spread), shares, pooled)
 
 
 def _clip_noise_rates(noise_matrix: FloatArray) -> FloatArray:

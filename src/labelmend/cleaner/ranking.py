@@ -192,9 +192,9 @@ def _joint_part(
     count_zeros: bool,
     block_rows: int | None,
     n_jobs: int | None,
-) -> tuple[npt.NDArray[np.int64], int, npt.NDArray[np.float64]]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Second pass over one part: its raw confident joint (K, K), when ``count_zeros``
-    its number of zero probabilities, and its :func:`anchor_histogram`; blocks validated.
+    its number of zero probabilities per class (K,), and its :func:`anchor_histogram`; blocks validated.
 
     The second pass reads every value anyway, so it also validates the blocks;
     thresholds computed from invalid rows are never used.
@@ -207,7 +207,7 @@ def _joint_part(
 
     k = source.n_classes
     joint = np.zeros((k, k), dtype=np.int64)
-    zeros = 0
+    zeros = np.zeros(k, dtype=np.int64)
     anchors = np.zeros((2, k * (ANCHOR_EDGES.size + 1)))
     for (given, guess), block_zeros, block_anchors in _labelled_blocks(
         labels, source, second_pass, block_rows=block_rows, validate=True, n_jobs=n_jobs
@@ -223,7 +223,7 @@ def _scale_part(
     source: ProbabilitySource,
     *,
     likelihood: npt.NDArray[np.float64],
-    floor: float,
+    floor: npt.NDArray[np.float64],
     block_rows: int | None,
     n_jobs: int | None,
 ) -> npt.NDArray[np.float64]:
@@ -321,13 +321,20 @@ def fit_noise_model_in_parts(
     stats = functools.reduce(operator.add, partial_stats)
     # Zero probabilities are counted only when some given label has one (zero_floor).
     second = functools.partial(
-        _joint_part, thresholds=stats.thresholds, count_zeros=stats.zero_given > 0, **options
+        _joint_part,
+        thresholds=stats.thresholds,
+        count_zeros=bool(np.any(stats.zero_given)),
+        **options,
     )
     counts = list(map_parts("confident joint", second))
     joint = np.sum([part[0] for part in counts], axis=0)
     anchors = np.sum([part[2] for part in counts], axis=0)
     model = NoiseModel.from_counts(
-        stats, joint, sum(part[1] for part in counts), anchors, prior_strength=prior_strength
+        stats,
+        joint,
+        np.sum([part[1] for part in counts], axis=0),
+        anchors,
+        prior_strength=prior_strength,
     )
     if model.error_rate is None:
         return model

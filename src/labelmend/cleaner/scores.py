@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from labelmend._numeric import row_sums
 from labelmend.cleaner.cost import COST_TERMS, expected_annotations, fix_probabilities
-from labelmend.cleaner.noise import NoiseModel
+from labelmend.cleaner.noise import NoiseModel, floored
 
 if TYPE_CHECKING:
     from labelmend.cleaner.reliability import ExpertReliability
@@ -222,15 +222,12 @@ class BlockScores:
     def _joint(self) -> tuple[npt.NDArray[np.floating[Any]], FloatArray]:
         """Unnormalised posterior p(j | x) · P(given = y | true = j), (n, K), and row sums.
 
-        Probabilities below the noise model's ``zero_floor`` count as the floor (it is 0
-        unless some given label has probability exactly 0), so p_error stays monotone.
+        Probabilities below the noise model's ``zero_floor`` count as their column's floor
+        (0 unless some given label of that class has probability exactly 0), so p_error
+        stays monotone.
         """
         joint = np.take(self._likelihood, self.labels, axis=0)
-        floor = self.noise_model.zero_floor
-        if floor > 0:
-            joint *= np.maximum(self.pred_probs, self.pred_probs.dtype.type(floor))
-        else:
-            joint *= self.pred_probs
+        joint *= floored(self.pred_probs, self.noise_model.zero_floor)
         totals = row_sums(joint).astype(np.float64)
         # A row with no support anywhere keeps the model's own distribution.
         empty = totals <= 0
