@@ -43,7 +43,7 @@ def test_the_app_and_its_help_import_nothing_heavy():
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
-        (["status"], ["estimated label errors remaining", "expected errors in the next 100",
+        (["status"], ["estimated label errors remaining", "expected label errors in the next 100",
                       "Queue progress"]),
         (["datasets"], ["pets           2        6       1           1"]),
         (["queue", "list"], ["q      top             2     0"]),

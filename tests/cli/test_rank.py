@@ -42,7 +42,7 @@ def test_rank_prints_the_queue_and_summary(files):
     assert "Most suspicious labels (top 5 of 200, order posterior)" in result.output
     assert "N=200" in result.output
     assert "K=3" in result.output
-    assert "expected errors in the top 5" in result.output
+    assert "expected label errors in the top 5" in result.output
 
 
 def test_rank_with_class_names_from_table_headers_writes_output(files):

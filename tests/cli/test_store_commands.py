@@ -198,3 +198,40 @@ def test_demo_runs_the_whole_loop_and_fixes_the_flipped_labels(tmp_path):
     assert len(labels) == 1797
     assert int(labels["changed"].sum()) == held
     assert set(labels.loc[labels["changed"], "changed_source"]) == {"annotation"}
+
+
+def test_the_expected_label_errors_of_a_batch_have_one_name_and_value(files, database_url):
+    """status's next batch, the queue it announces and rank's top k: Σ p_error of the
+    same samples, printed under one name with the same value."""
+    db = ["--db", database_url]
+    ok("init", "pets", "--classes", str(files / "classes.txt"), *db)
+    ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
+    predictions = str(files / "predictions.parquet")
+    ok("import", "predictions", predictions, "--id-col", "image_id", "--model", "m", *db)
+    ok("score", "--method", "posterior", *db)
+    status = re.search(
+        r"expected label errors in the next 12\s+([\d.]+)", ok("status", "--batch", "12", *db)
+    )
+    queue = re.search(
+        r"expected label errors among them ([\d.]+)\.",
+        ok("queue", "create", "q", "--budget", "12", *db),
+    )
+    pd.read_csv(files / "samples.csv").to_csv(
+        files / "labels.csv", index=False, columns=["image_id", "label"]
+    )
+    ranked = ok(
+        "rank",
+        "--labels",
+        str(files / "labels.csv"),
+        "--pred-probs",
+        predictions,
+        "--id-col",
+        "image_id",
+        "--top",
+        "12",
+    )
+    top = re.search(r"expected label errors in the top 12: ([\d.]+)", ranked)
+    assert status, "status: expected label errors in the next 12"
+    assert queue, "queue create: expected label errors among them"
+    assert top, "rank: expected label errors in the top 12"
+    assert status.group(1) == queue.group(1) == top.group(1)

@@ -327,7 +327,7 @@ def test_status_subtracts_reviewed_samples_from_estimated_errors(scored):
 
 
 def test_status_next_batch_is_what_the_next_queue_takes(scored):
-    """status's "expected errors in the next B" skips queued and reviewed samples exactly
+    """status's "expected label errors in the next B" skips queued and reviewed samples exactly
     as ``queue create --budget B`` does, whose expected errors it must equal."""
     with open_store(scored) as session:
         workflow.create_queue(session, "first", budget=3)

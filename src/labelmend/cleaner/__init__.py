@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         vote_counts_by_id,
     )
     from labelmend.cleaner.cost import expected_annotations, fix_probabilities
-    from labelmend.cleaner.count import ERRORS_REMAINING, ErrorCount, count_errors
+    from labelmend.cleaner.count import ERRORS_REMAINING, EXPECTED_ERRORS, ErrorCount, count_errors
     from labelmend.cleaner.noise import (
         NoiseModel,
         ThresholdStats,
@@ -75,6 +75,7 @@ __all__ = [
     "DEFAULT_METHOD",
     "DIFFICULTY_METHODS",
     "ERRORS_REMAINING",
+    "EXPECTED_ERRORS",
     "RANKING_COLUMNS",
     "RANKING_METHODS",
     "REASONS",

@@ -24,6 +24,9 @@ from labelmend.errors import InputError
 
 #: The name every command, the demo and the report give the estimate.
 ERRORS_REMAINING = "estimated label errors remaining"
+#: The name every command and the report give Σ p_error of a set of samples: a queue,
+#: the next batch a queue would take, the top k of a ranking.
+EXPECTED_ERRORS = "expected label errors"
 #: z of a two-sided 95 % normal interval.
 Z_95 = 1.959963984540054
 

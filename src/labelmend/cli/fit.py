@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from labelmend import workflow
-from labelmend.cleaner import DifficultyName, MethodName
+from labelmend.cleaner import EXPECTED_ERRORS, DifficultyName, MethodName
 from labelmend.cli._console import METHOD_HELP, console, stage_progress
 from labelmend.cli._store import DatasetOption, DbOption, StrategyOption
 from labelmend.cli.status import error_count_line
@@ -85,7 +85,7 @@ def round_(
     console.print(
         f"Round: {done.fit.model!r} {fitted} (run {done.fit.run.id}), score run "
         f"{done.score.run.id}; queue {done.queue.queue.name!r}: {done.queue.n_items:,} samples, "
-        f"expected label errors among them {done.queue.expected_errors:.1f}."
+        f"{EXPECTED_ERRORS} among them {done.queue.expected_errors:.1f}."
     )
     console.print(error_count_line(done.score.errors, done.score.run.estimated_errors,
                                    done.score.run.id))  # fmt: skip

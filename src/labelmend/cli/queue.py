@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from labelmend import workflow
+from labelmend.cleaner import EXPECTED_ERRORS
 from labelmend.cli._console import JsonOption, console, frame_table, print_json
 from labelmend.cli._store import DatasetOption, DbOption, StrategyOption, reader, store
 
@@ -53,7 +54,7 @@ def create(
         )
     console.print(
         f"Queue {result.queue.name!r}: {result.n_items:,} samples, "
-        f"expected label errors among them {result.expected_errors:.1f}."
+        f"{EXPECTED_ERRORS} among them {result.expected_errors:.1f}."
     )
 
 

@@ -17,6 +17,7 @@ import typer
 from labelmend.cleaner import (
     AUDIT_METHOD,
     ERRORS_REMAINING,
+    EXPECTED_ERRORS,
     DifficultyName,
     ErrorCount,
     MethodName,
@@ -53,7 +54,7 @@ def _print_queue(
     )
     console.print(
         f"N={n_samples:,}  K={n_classes}  {ERRORS_REMAINING}: {errors}"
-        f"  expected errors in the top {len(top)}: {top['p_error'].sum():.1f}"
+        f"  {EXPECTED_ERRORS} in the top {len(top)}: {top['p_error'].sum():.1f}"
     )
 
 

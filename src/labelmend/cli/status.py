@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from labelmend import workflow
-from labelmend.cleaner import ERRORS_REMAINING, ErrorCount
+from labelmend.cleaner import ERRORS_REMAINING, EXPECTED_ERRORS, ErrorCount
 from labelmend.cli._console import JsonOption, console, frame_table, new_table, print_json
 from labelmend.cli._store import DatasetOption, DbOption, reader
 from labelmend.storage.schema import QUEUE_STATUSES
@@ -38,7 +38,7 @@ def print_status(report: workflow.DatasetStatus) -> None:
     table.add_row(ERRORS_REMAINING, NO_SCORES if report.errors is None else str(report.errors))
     if report.next_batch_expected_errors is not None:
         table.add_row(
-            f"expected errors in the next {report.batch_size:,}",
+            f"{EXPECTED_ERRORS} in the next {report.batch_size:,}",
             f"{report.next_batch_expected_errors:,.1f}",
         )
     console.print(table)

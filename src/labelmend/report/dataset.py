@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from labelmend import workflow
 from labelmend.cleaner import (
     ERRORS_REMAINING,
+    EXPECTED_ERRORS,
     STOP_THRESHOLD,
     NoiseModel,
     expected_errors_curve,
@@ -183,7 +184,7 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
             ),
             (
                 "next_batch_expected_errors",
-                f"expected errors in the next {status.batch_size:,}",
+                f"{EXPECTED_ERRORS} in the next {status.batch_size:,}",
                 _number(status.next_batch_expected_errors),
             ),
         ]
@@ -337,12 +338,12 @@ def budget_section(
     found_at_stop = float(curve[stop - 1]) if stop > 0 else 0.0
     x, y = charts.thin(np.arange(1, curve.size + 1), curve)
     with charts.figure(6.5, 3.2) as (fig, axis):
-        axis.plot(x, y, color=charts.ACCENT, lw=1.8, label="expected errors found")
+        axis.plot(x, y, color=charts.ACCENT, lw=1.8, label=f"{EXPECTED_ERRORS} found")
         axis.plot(x, x, ls=":", color=charts.REFERENCE, lw=1, label="every sample an error")
         axis.set_ylim(0, float(curve[-1]) * 1.08 + 1)
         axis.axvline(stop, color=charts.SECOND, ls="--", lw=1.2, label=f"stop at {stop:,}")
         axis.set_xlabel("samples reviewed next (in queue order)")
-        axis.set_ylabel("expected label errors found")
+        axis.set_ylabel(f"{EXPECTED_ERRORS} found")
         axis.legend(loc="lower right", fontsize=8)
         svg = charts.to_svg(fig)
     batch = min(status.batch_size, curve.size)
@@ -350,11 +351,11 @@ def budget_section(
         [
             (
                 "curve_next_batch",
-                f"expected errors in the next {batch:,}",
+                f"{EXPECTED_ERRORS} in the next {batch:,}",
                 f"{curve[batch - 1]:,.1f}",
             ),
             ("stop_at", "stop after (samples)", f"{stop:,}"),
-            ("found_at_stop", "expected errors found by then", f"{found_at_stop:,.1f}"),
+            ("found_at_stop", f"{EXPECTED_ERRORS} found by then", f"{found_at_stop:,.1f}"),
         ]
     )
     note = (
