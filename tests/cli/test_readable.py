@@ -160,3 +160,26 @@ def test_progress_shows_on_a_terminal_while_json_goes_to_a_file(store):
     assert job.returncode == 0, shown
     assert "Scoring" in shown.decode(), shown
     assert json.loads(out)["score_run"] == 2
+
+
+@pytest.mark.parametrize(
+    ("command", "activity"),
+    [(["status", "--json"], "Reading the store"), (["queue", "show", "week-1", "--json"], "Reading the queue")],
+    ids=" ".join,
+)  # fmt: skip
+def test_spinners_show_on_a_terminal_while_json_goes_to_a_file(store, command, activity):
+    """``status --json > status.json`` in a terminal: the spinner on stderr with the bars,
+    pure JSON on stdout."""
+    controller, terminal = pty.openpty()
+    job = subprocess.Popen(
+        [sys.executable, "-m", "labelmend", *command, *store],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=dict(os.environ, COLUMNS="80"),
+    )
+    os.close(terminal)
+    shown = read_terminal(controller)
+    out, _ = job.communicate(timeout=120)
+    assert job.returncode == 0, shown
+    assert activity in shown.decode(), shown
+    assert json.loads(out)

@@ -24,11 +24,13 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.status import Status
 
 console = Console()
 # Piped output stays one line per message, for grep and scripts; tables keep 80 columns.
 console.soft_wrap = not console.is_terminal
-#: Progress bars draw on stderr: `labelmend score --json > scores.json` keeps its bar.
+#: Progress bars and spinners draw on stderr: `labelmend score --json > scores.json`
+#: keeps its bar, `labelmend status --json > status.json` its spinner.
 progress_console = Console(stderr=True)
 #: Columns never shortened in a table: ids are copied into other commands.
 ID_COLUMNS = ("sample_id", "id", "queue", "dataset")
@@ -114,6 +116,12 @@ def frame_table(
             cells.append(format(record[column], fmt) if fmt else str(record[column]))
         table.add_row(*cells)
     return table
+
+
+def spinner(activity: str) -> Status:
+    """A spinner saying what is happening (``with spinner("Reading…") as status:``,
+    ``status.update(text)``), on stderr beside the progress bars, when it is a terminal."""
+    return progress_console.status(activity)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from labelmend.cli._console import console, stage_progress
+from labelmend.cli._console import spinner, stage_progress
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -44,7 +44,7 @@ def store(db: str | None, activity: str, *, read_only: bool = False) -> Iterator
     """
     from labelmend.storage import open_store
 
-    with console.status(activity), open_store(db, create=not read_only) as session:
+    with spinner(activity), open_store(db, create=not read_only) as session:
         yield session
 
 
@@ -55,7 +55,7 @@ def reader(db: str | None, activity: str) -> Iterator[Connection]:
     ``datasets``, ``queue list``). Never creates a database file."""
     from labelmend.storage import read_connection
 
-    with console.status(activity), read_connection(db) as connection:
+    with spinner(activity), read_connection(db) as connection:
         yield connection
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelmend.cleaner import ERRORS_REMAINING
-from labelmend.cli._console import console
+from labelmend.cli._console import console, spinner
 from labelmend.cli.queue import queue_table
 from labelmend.cli.status import print_status
 from labelmend.demo import run_demo
@@ -32,14 +32,14 @@ def demo(
     init, import samples and out-of-fold predictions, score, queue the most suspicious
     samples, let a simulated expert answer them, rescore, and show what was found and fixed.
     """
-    with console.status("Starting…") as spinner:
+    with spinner("Starting…") as status:
         result = run_demo(
             db=db,
             noise_rate=noise_rate,
             budget=budget,
             random_state=seed,
             report=report,
-            on_step=lambda text: spinner.update(f"{text}…"),
+            on_step=lambda text: status.update(f"{text}…"),
         )
     console.print(
         queue_table(

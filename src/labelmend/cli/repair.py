@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from labelmend.cli._console import JsonOption, console, frame_table, print_json, stage_progress
+from labelmend.cli._console import (
+    JsonOption,
+    console,
+    frame_table,
+    print_json,
+    spinner,
+    stage_progress,
+)
 
 repair_app = typer.Typer(help="Repair a model: find what makes it fail, type it, unlearn it.")
 
@@ -168,7 +175,7 @@ def analyze(
     """Split the validation failures into types (Henn et al. 2021) and measure each type."""
     from labelmend.repair import analyze_files
 
-    with console.status("Typing failures (one fine-tune per type and typing)…"):
+    with spinner("Typing failures (one fine-tune per type and typing)…"):
         done = analyze_files(
             train_features,
             train_labels,

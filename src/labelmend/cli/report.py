@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from labelmend.cli._console import console
+from labelmend.cli._console import console, spinner
 from labelmend.cli._store import DatasetOption, DbOption
 from labelmend.report import write_dataset_report
 
@@ -26,6 +26,6 @@ def report(
 
     Reads the store only (never creates or changes it); the page opens offline.
     """
-    with console.status("Reading the store and drawing the report…"):
+    with spinner("Reading the store and drawing the report…"):
         path = write_dataset_report(out, db=db, dataset=dataset, batch_size=batch, images=images)
     console.print(f"Wrote {path}")
