@@ -294,15 +294,22 @@ def simulate_files(
     ['curves.png', 'report.html', 'results.csv', 'runs.csv', 'summary.md']
     """
     if temperature is not None and noise_rate is not None:
-        raise UsageError("Give at most one of --temperature and --noise-rate.")
+        raise UsageError(
+            "Give at most one of temperature and noise_rate.", inputs=("temperature", "noise_rate")
+        )
     if budget is not None and fraction is not None:
         raise UsageError(
-            "Give --budget (a count of annotations) or --fraction (a share of N), not both."
+            "Give budget (a count of annotations) or fraction (a share of N), not both.",
+            inputs=("budget", "fraction"),
         )
     if budget is not None and (isinstance(budget, bool) or budget < 1):
-        raise InputError(f"--budget must be at least 1 annotation. Got {budget!r}.")
+        raise InputError(
+            f"budget must be at least 1 annotation. Got {budget!r}.", inputs=("budget",)
+        )
     if fraction is not None and not (math.isfinite(fraction) and fraction > 0):
-        raise InputError(f"--fraction must be above 0 (a share of N). Got {fraction}.")
+        raise InputError(
+            f"fraction must be above 0 (a share of N). Got {fraction}.", inputs=("fraction",)
+        )
     noise = (
         NoiseLevel(noise_rate=noise_rate)
         if noise_rate is not None

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from labelmend.cleaner import rank_samples
 from labelmend.cli.app import app
-from labelmend.errors import InputError
+from labelmend.errors import InputError, UsageError
+from labelmend.jobs import simulate_files
 
 runner = CliRunner()
 RANK = ["rank", "--pred-probs", "{d}/probs.npy", "--labels", "{d}/labels.npy"]
@@ -131,3 +132,16 @@ def test_python_callers_keep_the_parameter_names():
     assert caught.value.inputs == ("pred_probs",)
     with pytest.raises(InputError, match=r"^pred_probs has 2 rows but labels has 3\.$"):
         rank_samples([0, 1, 0], np.array([[0.9, 0.1], [0.2, 0.8]]))
+
+
+def test_python_callers_of_simulate_files_keep_the_parameter_names(files):
+    counts, out = files / "counts.npy", files / "out"
+    with pytest.raises(UsageError, match=r"^Give at most one of temperature and noise_rate\.$"):
+        simulate_files(counts, out=out, temperature=2.0, noise_rate=0.1)
+    with pytest.raises(UsageError, match=r"^Give budget \(a count of annotations\) or fraction "):
+        simulate_files(counts, out=out, budget=2, fraction=0.5)
+    with pytest.raises(InputError, match=r"^budget must be at least 1 annotation\. Got 0\.$"):
+        simulate_files(counts, out=out, budget=0)
+    with pytest.raises(InputError, match=r"^fraction must be above 0 \(a share of N\)\."):
+        simulate_files(counts, out=out, fraction=0.0)
+    assert not out.exists()

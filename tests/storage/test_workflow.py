@@ -239,8 +239,15 @@ def test_duplicate_queue_name_and_missing_scores_are_refused(store):
         workflow.create_queue(session, "q", budget=3)
     with pytest.raises(InputError, match="Queue 'q' already exists"), open_store(store) as session:
         workflow.create_queue(session, "q", budget=3)
-    with pytest.raises(UsageError, match="exactly one of --budget"), open_store(store) as session:
+    # Python callers read their parameters' names; the CLI renames them to its flags.
+    with (
+        pytest.raises(UsageError, match=r"^Give exactly one of budget \(a count\) or fraction "),
+        open_store(store) as session,
+    ):
         workflow.create_queue(session, "r", budget=3, fraction=0.1)
+    for bad, message in (({"budget": 0}, "^budget must be"), ({"fraction": 2.0}, "^fraction must")):
+        with pytest.raises(InputError, match=message), open_store(store) as session:
+            workflow.create_queue(session, "r", **bad)
 
 
 def test_label_set_is_recorded_in_history_and_export(scored, tmp_path):

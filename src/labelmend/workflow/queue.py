@@ -49,11 +49,14 @@ def create_queue(
     if not name.strip():
         raise InputError("The queue name is empty; give it a name, e.g. `queue create week1`.")
     if (budget is None) == (fraction is None):
-        raise UsageError("Give exactly one of --budget (a count) or --fraction (of the dataset).")
+        raise UsageError(
+            "Give exactly one of budget (a count) or fraction (of the dataset).",
+            inputs=("budget", "fraction"),
+        )
     if budget is not None and budget < 1:
-        raise InputError(f"--budget must be at least 1 sample. Got {budget}.")
+        raise InputError(f"budget must be at least 1 sample. Got {budget}.", inputs=("budget",))
     if fraction is not None and not 0.0 < fraction <= 1.0:
-        raise InputError(f"--fraction must lie in (0, 1]. Got {fraction}.")
+        raise InputError(f"fraction must lie in (0, 1]. Got {fraction}.", inputs=("fraction",))
     found = repo.get_dataset(session, dataset, lock=True)
     run = reads.latest_score_run(session, found)
     if run is None:
