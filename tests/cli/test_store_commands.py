@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -235,3 +236,19 @@ def test_the_expected_label_errors_of_a_batch_have_one_name_and_value(files, dat
     assert queue, "queue create: expected label errors among them"
     assert top, "rank: expected label errors in the top 12"
     assert status.group(1) == queue.group(1) == top.group(1)
+
+
+def test_a_queue_with_no_open_items_says_so(files, database_url):
+    db = ["--db", database_url]
+    ok("init", "pets", "--classes", str(files / "classes.txt"), *db)
+    ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
+    predictions = str(files / "predictions.parquet")
+    ok("import", "predictions", predictions, "--id-col", "image_id", "--model", "m", *db)
+    ok("score", *db)
+    ok("queue", "create", "one", "--budget", "1", *db)
+    item = json.loads(ok("queue", "show", "one", "--json", *db))[0]
+    ok("label", "set", item["sample_id"], item["current_label"], *db)  # confirmed: resolved
+    assert ok("queue", "show", "one", *db).splitlines() == [
+        "Queue 'one' has no open items; --all lists every item."
+    ]
+    assert item["sample_id"] in ok("queue", "show", "one", "--all", *db)

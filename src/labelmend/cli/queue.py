@@ -93,6 +93,9 @@ def show(
     if json:
         print_json(items.rename(columns={"id": "sample_id"}))
         return
+    if items.empty:  # never with --all: a queue is created with at least one item
+        console.print(f"Queue {name!r} has no open items; --all lists every item.")
+        return
     title = f"Queue {name!r}: next {len(items)} {'items' if all_items else 'open items'}"
     console.print(queue_table(items, title=title, extra="status"))
 
