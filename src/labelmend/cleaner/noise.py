@@ -538,9 +538,10 @@ class NoiseModel:
         Least probability a cell of column k counts with when forming posteriors: the
         rate at which a cell the model put at exactly 0 holds the given label, class by
         class (samples given k with probability 0 of k / cells of column k that are 0,
-        the maximum-likelihood level for lifting zeros; at most 1 / K). 0 for a class no
-        sample is given with probability 0; empty for a model built without counting
-        zeros. A model that puts zero mass on a given label is wrong there about this
+        the maximum-likelihood level for lifting zeros; at most 1 / K), or the rate
+        pooled over the classes where a class's own does not clearly differ from it
+        (:func:`_zero_floor`). All 0 when no given label has probability 0; empty for a
+        model built without counting zeros. A model that puts zero mass on a given label is wrong there about this
         often, so such labels get p_error < 1, ordered by how strongly the other classes
         speak. Per class because the rates differ: where the probabilities are other
         labellers' answers, a rare class the others all deny is wrong far more often
