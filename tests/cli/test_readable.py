@@ -97,7 +97,8 @@ def test_json_gives_the_same_result(store, command):
         "datasets": [
             {"dataset": "pets", "classes": 3, "samples": 12, "queues": 1, "score_runs": 1}
         ],
-        "sync": {"queue": "week-1", "items": 5, "pending": 5, "decided": 0},
+        # A queue never pushed to a tool has no project: null, not "".
+        "sync": {"queue": "week-1", "project": None, "items": 5, "pending": 5, "decided": 0},
     }
     if command[0] == "status":
         assert (found["n_samples"], found["decided"], found["labels_changed"]) == (12, 1, 1)

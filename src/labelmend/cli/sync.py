@@ -133,6 +133,7 @@ def status(
     table = new_table(f"Queue {queue!r}", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
+    counts["project"] = counts["project"] or "not pushed"
     for key, value in counts.items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)

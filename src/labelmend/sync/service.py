@@ -534,10 +534,11 @@ def import_annotations(
 
 @dataclass(frozen=True)
 class SyncStatus:
-    """Where a queue stands: its tool project, item counts by stage, answers recorded."""
+    """Where a queue stands: its tool project (None until pushed), item counts by stage,
+    answers recorded."""
 
     queue: str
-    project: str
+    project: str | None
     items: int
     pushed: int
     pending: int
@@ -563,7 +564,7 @@ def sync_status(session: Session, queue_name: str, *, dataset: str | None = None
     status = items["status"].value_counts()
     return SyncStatus(
         queue=queue.name,
-        project=queue.external_project or "",
+        project=queue.external_project,
         items=len(items),
         pushed=int(items["external_task_id"].notna().sum()),
         pending=int(status.get("pending", 0) + status.get("sent", 0)),
