@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import minimize
 
 from labelmend.cleaner import (
     ExpertReliability,
@@ -13,7 +14,7 @@ from labelmend.cleaner import (
     score_samples,
 )
 from labelmend.cleaner.cost import fix_probabilities, row_fix_probabilities
-from labelmend.cleaner.reliability import confidence
+from labelmend.cleaner.reliability import answer_posterior, confidence
 from labelmend.errors import InputError
 
 CONFUSION = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
@@ -67,6 +68,92 @@ def test_the_fit_matches_the_answers_of_each_confidence():
     )
     # Outside the reviewed rows' confidences the shift stays at the nearest end.
     np.testing.assert_allclose(fit.shift(np.array([[0.5, 0.5, 0.0]])), shifts[1])
+
+
+def test_the_fit_climbs_to_the_likelihood_maximum_from_a_far_start():
+    # 21 reviewed rows of a simulated active run: a full Newton step from (0, 0)
+    # overshot to α ≈ 2·10⁹ (and exp overflowed in the fixability).
+    confusion = np.array([[0.992, 0.004, 0.025], [0.004, 0.993, 0.003], [0.004, 0.004, 0.972]])
+    votes = np.array(FAR_START_VOTES, dtype=float)
+    probs = np.array(FAR_START_PROBS)
+    fit = fit_expert_reliability(confusion, probs, votes)
+
+    # The same pooled likelihood, maximised by a general-purpose optimiser.
+    rows, posterior = answer_posterior(confusion, probs, votes)
+    answers = votes[rows].sum(axis=1)
+    z = confidence(probs[rows])
+    centre = np.average(z, weights=answers)
+    pooling = 30.0 / answers.sum()
+    diagonal = np.diagonal(confusion)
+    right = votes[rows] + pooling * answers[:, None] * diagonal[None, :]
+    trials = (answers * (1 + pooling))[:, None]
+
+    def negative_log_likelihood(theta):
+        logits = (
+            np.log(diagonal / (1 - diagonal))[None, :]
+            + (theta[0] + theta[1] * (z - centre))[:, None]
+        )
+        return -(
+            posterior
+            * (right * -np.logaddexp(0, -logits) + (trials - right) * -np.logaddexp(0, logits))
+        ).sum()
+
+    best = minimize(
+        negative_log_likelihood,
+        np.zeros(2),
+        method="Nelder-Mead",
+        options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000},
+    )
+    np.testing.assert_allclose([fit.alpha, fit.beta], best.x, atol=1e-4)
+    assert np.isfinite(fit.fixability(probs, votes.argmax(axis=1), probs.argmax(axis=1))).all()
+
+
+FAR_START_VOTES = [
+    [2, 0, 1],
+    [2, 0, 0],
+    [0, 2, 0],
+    [1, 1, 1],
+    [0, 1, 0],
+    [2, 0, 0],
+    [0, 2, 0],
+    [0, 0, 2],
+    [0, 0, 2],
+    [0, 2, 0],
+    [2, 0, 0],
+    [0, 2, 0],
+    [0, 0, 2],
+    [2, 0, 1],
+    [2, 0, 0],
+    [2, 0, 0],
+    [0, 0, 2],
+    [0, 0, 2],
+    [0, 2, 0],
+    [1, 0, 1],
+    [0, 2, 0],
+]
+FAR_START_PROBS = [
+    [0.609, 0.137, 0.254],
+    [0.658, 0.263, 0.078],
+    [0.099, 0.778, 0.123],
+    [0.317, 0.1, 0.582],
+    [0.714, 0.208, 0.078],
+    [0.566, 0.331, 0.103],
+    [0.115, 0.756, 0.129],
+    [0.328, 0.101, 0.571],
+    [0.19, 0.192, 0.618],
+    [0.097, 0.751, 0.151],
+    [0.632, 0.21, 0.158],
+    [0.218, 0.697, 0.085],
+    [0.132, 0.078, 0.791],
+    [0.685, 0.131, 0.184],
+    [0.775, 0.154, 0.071],
+    [0.708, 0.087, 0.206],
+    [0.072, 0.117, 0.812],
+    [0.194, 0.118, 0.687],
+    [0.189, 0.696, 0.115],
+    [0.182, 0.151, 0.667],
+    [0.258, 0.633, 0.109],
+]
 
 
 def test_pseudo_answers_pull_the_fit_towards_the_class_level_confusion():

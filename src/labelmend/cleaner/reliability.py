@@ -108,8 +108,8 @@ class ExpertReliability:
         columns = self.confusion[:, alternative]  # (K, n)
         rows = np.arange(alternative.size)
         own = columns[alternative, rows]
-        odds = own / (1.0 - own) * np.exp(self.shift(probs))
-        accuracy = odds / (1.0 + odds)
+        logits = np.log(own) - np.log1p(-own) + self.shift(probs)
+        accuracy = 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function, overflow-free
         columns = columns * ((1.0 - accuracy) / (1.0 - own))[None, :]
         columns[alternative, rows] = accuracy
         return row_fix_probabilities(columns, labels, alternative, max_terms=COST_TERMS)
@@ -180,7 +180,15 @@ def fit_expert_reliability(
     right = counts + pooling * answers[:, None] * diagonal[None, :]
     trials = (answers * (1.0 + pooling))[:, None]
     design = np.stack([np.ones_like(z), z - centre])  # (2, R)
+
+    def log_likelihood(theta: FloatArray) -> float:
+        logits = offset[None, :] + (theta @ design)[:, None]
+        # log σ(η) and log(1 − σ(η)), overflow-free.
+        right_log, wrong_log = -np.logaddexp(0.0, -logits), -np.logaddexp(0.0, logits)
+        return float((posterior * (right * right_log + (trials - right) * wrong_log)).sum())
+
     theta = np.zeros(2)
+    current = log_likelihood(theta)
     for _ in range(_MAX_STEPS):
         logits = offset[None, :] + (theta @ design)[:, None]
         rate = 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function, overflow-free
@@ -189,7 +197,16 @@ def fit_expert_reliability(
         # A tiny ridge keeps the step defined when every reviewed row has the same z.
         hessian = (design * curvature) @ design.T + 1e-9 * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
-        theta += step
+        # Halve a step that lowers the likelihood: a full Newton step from far away can
+        # overshoot on few answers (21 rows gave α ≈ 2·10⁹ without this).
+        for _ in range(60):
+            proposed = log_likelihood(theta + step)
+            if proposed >= current:
+                break
+            step = step / 2
+        else:
+            break
+        theta, current = theta + step, proposed
         if np.abs(step).max() < 1e-10:
             break
     return ExpertReliability(
