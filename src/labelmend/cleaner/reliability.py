@@ -187,7 +187,7 @@ def fit_expert_reliability(
         right_log, wrong_log = -np.logaddexp(0.0, -logits), -np.logaddexp(0.0, logits)
         return float((posterior * (right * right_log + (trials - right) * wrong_log)).sum())
 
-    theta = np.zeros(2)
+    theta: FloatArray = np.zeros(2)
     current = log_likelihood(theta)
     for _ in range(_MAX_STEPS):
         logits = offset[None, :] + (theta @ design)[:, None]
@@ -203,7 +203,7 @@ def fit_expert_reliability(
             proposed = log_likelihood(theta + step)
             if proposed >= current:
                 break
-            step = step / 2
+            step = step / 2.0
         else:
             break
         theta, current = theta + step, proposed
