@@ -189,8 +189,7 @@ def music_sets(rng: np.random.Generator, seed: int) -> Iterator[NoisySet]:
     yield NoisySet(
         "music-1ann", one, data.true_labels, fitted_probs("music", data.features, one, seed)
     )
-    votes = np.stack([(data.annotations == c).sum(axis=1) for c in range(len(data.classes))], 1)
-    majority = plurality(votes, rng)
+    majority = plurality(data.answer_counts(), rng)
     yield NoisySet(
         "music-mv", majority, data.true_labels, fitted_probs("music", data.features, majority, seed)
     )
@@ -204,10 +203,8 @@ def crowd_sets(rng: np.random.Generator) -> Iterator[NoisySet]:
         rows = np.arange(data.true_labels.size)
         pick = one_answer(data.annotations, rng)
         given = data.annotations[rows, pick]
-        others = data.annotations.copy()
-        others[rows, pick] = -1
-        counts = np.stack([(others == c).sum(axis=1) for c in range(len(data.classes))], 1)
-        probs = counts / counts.sum(axis=1, keepdims=True)
+        others = data.answer_counts() - np.eye(len(data.classes), dtype=np.int64)[given]
+        probs = others / others.sum(axis=1, keepdims=True)
         yield NoisySet(name, given, data.true_labels, probs)
 
 

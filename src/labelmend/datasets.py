@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend._validation import RandomState, check_random_state
+from labelmend.cleaner.aggregate import long_form, vote_counts
 from labelmend.errors import InputError
 from labelmend.fitting import out_of_fold_probs
 
@@ -113,6 +114,16 @@ class MultiAnnotatorData:
     features: FloatArray | None = None
     test_features: FloatArray | None = None
     test_labels: IntArray | None = None
+
+    def answer_counts(self) -> IntArray:
+        """(N, K) how many annotators gave each sample each class.
+
+        >>> MultiAnnotatorData(np.array([[0, -1], [1, 0]]), np.array([0, 1]), ["a", "b"]).answer_counts()
+        array([[1, 0],
+               [1, 1]])
+        """
+        item, _, answer, k = long_form(self.annotations, len(self.classes))
+        return vote_counts(item, answer, n_samples=len(self.annotations), n_classes=k)
 
 
 def _need(path: Path) -> Path:

@@ -45,6 +45,23 @@ def read_terminal(controller: int) -> bytes:
     return shown
 
 
+def json_beside_a_terminal(*args: str) -> tuple[str, str]:
+    """Run ``labelmend *args`` with stdout to a pipe and stderr to a pseudo-terminal, as
+    ``labelmend … --json > file`` in a terminal; (what the terminal showed, stdout)."""
+    controller, terminal = pty.openpty()
+    job = subprocess.Popen(
+        [sys.executable, "-m", "labelmend", *args],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=dict(os.environ, COLUMNS="80"),
+    )
+    os.close(terminal)
+    shown = read_terminal(controller).decode()
+    out, _ = job.communicate(timeout=120)
+    assert job.returncode == 0, shown
+    return shown, out.decode()
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """A scored store with a queue and one decision, long ids; the --db arguments."""
@@ -148,18 +165,8 @@ def test_boxes_on_a_terminal_and_plain_text_when_piped(store):
 
 def test_progress_shows_on_a_terminal_while_json_goes_to_a_file(store):
     """``score --json > scores.json`` in a terminal: the bar on stderr, pure JSON on stdout."""
-    controller, terminal = pty.openpty()
-    job = subprocess.Popen(
-        [sys.executable, "-m", "labelmend", "score", "--json", *store],
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-        env=dict(os.environ, COLUMNS="80"),
-    )
-    os.close(terminal)
-    shown = read_terminal(controller)
-    out, _ = job.communicate(timeout=120)
-    assert job.returncode == 0, shown
-    assert "Scoring" in shown.decode(), shown
+    shown, out = json_beside_a_terminal("score", "--json", *store)
+    assert "Scoring" in shown, shown
     assert json.loads(out)["score_run"] == 2
 
 
@@ -171,16 +178,6 @@ def test_progress_shows_on_a_terminal_while_json_goes_to_a_file(store):
 def test_spinners_show_on_a_terminal_while_json_goes_to_a_file(store, command, activity):
     """``status --json > status.json`` in a terminal: the spinner on stderr with the bars,
     pure JSON on stdout."""
-    controller, terminal = pty.openpty()
-    job = subprocess.Popen(
-        [sys.executable, "-m", "labelmend", *command, *store],
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-        env=dict(os.environ, COLUMNS="80"),
-    )
-    os.close(terminal)
-    shown = read_terminal(controller)
-    out, _ = job.communicate(timeout=120)
-    assert job.returncode == 0, shown
-    assert activity in shown.decode(), shown
+    shown, out = json_beside_a_terminal(*command, *store)
+    assert activity in shown, shown
     assert json.loads(out)

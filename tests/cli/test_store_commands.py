@@ -45,6 +45,14 @@ def ok(*args: str) -> str:
     return result.output
 
 
+def imported(files, db: list[str]) -> None:
+    """``init`` a store with the pets' classes, then import their samples and predictions."""
+    ok("init", "pets", "--classes", str(files / "classes.txt"), *db)
+    ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
+    predictions = str(files / "predictions.parquet")
+    ok("import", "predictions", predictions, "--id-col", "image_id", "--model", "m", *db)
+
+
 def fails(*args: str) -> str:
     result = run(*args)
     assert result.exit_code == 1, result.output
@@ -161,10 +169,7 @@ def test_usage_errors_exit_2(files, database_url, snapshot):
     # --budget and --fraction together (or neither) is a usage error too: exit 2, shown
     # as click shows a missing option, the store untouched; the advice (one of them) works.
     db = ["--db", database_url]
-    ok("init", "pets", "--classes", str(files / "classes.txt"), *db)
-    ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
-    predictions = str(files / "predictions.parquet")
-    ok("import", "predictions", predictions, "--id-col", "image_id", "--model", "m", *db)
+    imported(files, db)
     ok("score", *db)
     before = snapshot(database_url)
     for extra in (["--budget", "5", "--fraction", "0.1"], []):
@@ -205,10 +210,7 @@ def test_the_expected_label_errors_of_a_batch_have_one_name_and_value(files, dat
     """status's next batch, the queue it announces and rank's top k: Σ p_error of the
     same samples, printed under one name with the same value."""
     db = ["--db", database_url]
-    ok("init", "pets", "--classes", str(files / "classes.txt"), *db)
-    ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
-    predictions = str(files / "predictions.parquet")
-    ok("import", "predictions", predictions, "--id-col", "image_id", "--model", "m", *db)
+    imported(files, db)
     ok("score", "--method", "posterior", *db)
     status = re.search(
         r"expected label errors in the next 12\s+([\d.]+)", ok("status", "--batch", "12", *db)
@@ -225,7 +227,7 @@ def test_the_expected_label_errors_of_a_batch_have_one_name_and_value(files, dat
         "--labels",
         str(files / "labels.csv"),
         "--pred-probs",
-        predictions,
+        str(files / "predictions.parquet"),
         "--id-col",
         "image_id",
         "--top",
@@ -240,10 +242,7 @@ def test_the_expected_label_errors_of_a_batch_have_one_name_and_value(files, dat
 
 def test_a_queue_with_no_open_items_says_so(files, database_url):
     db = ["--db", database_url]
-    ok("init", "pets", "--classes", str(files / "classes.txt"), *db)
-    ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
-    predictions = str(files / "predictions.parquet")
-    ok("import", "predictions", predictions, "--id-col", "image_id", "--model", "m", *db)
+    imported(files, db)
     ok("score", *db)
     ok("queue", "create", "one", "--budget", "1", *db)
     item = json.loads(ok("queue", "show", "one", "--json", *db))[0]

@@ -55,8 +55,9 @@ def test_truth_inference_sets_load_with_their_gold_labels(
     data = truth_inference(shared_data / "crowd_truth_infer", name)
     assert data.annotations.shape == shape
     assert (data.annotations >= 0).sum() == answers
-    votes = np.stack([(data.annotations == c).sum(axis=1) for c in range(len(data.classes))], 1)
-    assert (votes.argmax(axis=1) == data.true_labels).mean() == pytest.approx(majority, abs=5e-4)
+    assert (data.answer_counts().argmax(axis=1) == data.true_labels).mean() == pytest.approx(
+        majority, abs=5e-4
+    )
 
 
 def test_p_error_orders_product_by_each_class_own_zero_floor(shared_data):
@@ -69,10 +70,8 @@ def test_p_error_orders_product_by_each_class_own_zero_floor(shared_data):
     rows = np.arange(data.true_labels.size)
     pick = ((data.annotations >= 0) * rng.random(data.annotations.shape)).argmax(axis=1)
     labels = data.annotations[rows, pick]
-    others = data.annotations.copy()
-    others[rows, pick] = -1
-    counts = np.stack([(others == c).sum(axis=1) for c in range(2)], axis=1)
-    probs = counts / counts.sum(axis=1, keepdims=True)
+    others = data.answer_counts() - np.eye(2, dtype=np.int64)[labels]
+    probs = others / others.sum(axis=1, keepdims=True)
     is_error = labels != data.true_labels
     scores = score_samples(labels, probs)
     floor = scores.noise_model.zero_floor
