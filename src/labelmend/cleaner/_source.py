@@ -1,8 +1,9 @@
 """Row-chunked access to predicted probabilities: one model, an ensemble, or logits.
 
-The ranking engine reads its input several times (thresholds, confident joint, scores),
-one block of rows at a time, so memory-mapped ``.npy`` files and arrays larger than the
-free memory are scored with bounded extra memory.
+The ranking engine reads its input several times (thresholds, confident joint, samples
+for the noise scale and the temperature, scores), one block of rows at a time, so
+memory-mapped ``.npy`` files and arrays larger than the free memory are scored with
+bounded extra memory.
 """
 
 from __future__ import annotations

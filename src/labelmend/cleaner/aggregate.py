@@ -268,9 +268,10 @@ def consensus(
     method : {"single-expert", "plurality", "dawid-skene", "crowdlab"}
         ``single-expert``: one trusted expert's answer is the label (the current label
         does not vote); a sample whose experts disagree is undecided, for the caller to
-        refuse or settle. ``plurality``: :func:`plurality_vote`, ties undecided. ``dawid-skene``: the
-        current labels are one more annotator of :func:`dawid_skene`; undecided unless
-        the posterior of the best class exceeds one half. ``crowdlab``: cleanlab's
+        refuse or settle. ``plurality``: :func:`plurality_vote`, ties undecided.
+        ``dawid-skene``: the current labels are one more annotator of
+        :func:`dawid_skene`; undecided unless the posterior of the best class exceeds
+        one half. ``crowdlab``: cleanlab's
         multi-annotator consensus, which needs ``pred_probs``; its posterior is the
         consensus quality score (self-confidence).
     pred_probs : (N, K) float, optional

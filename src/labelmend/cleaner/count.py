@@ -7,8 +7,8 @@ variables (Poisson-binomial): its mean is Σ p and its variance Σ p (1 − p). 
 is the normal approximation, mean ± 1.96 · sd, clipped to [0, N].
 
 Two sums need no numpy: the standard library's exactly rounded :func:`math.fsum` does them
-at C speed (about 0.05 s per million samples), so ``labelmend status``, which prints this
-count, starts without importing numpy.
+at C speed, so ``labelmend status``, which prints this count, starts without importing
+numpy (docs/store.md, "Start-up").
 """
 
 from __future__ import annotations

@@ -541,9 +541,9 @@ class NoiseModel:
         the maximum-likelihood level for lifting zeros; at most 1 / K), or the rate
         pooled over the classes where a class's own does not clearly differ from it
         (:func:`_zero_floor`). All 0 when no given label has probability 0; empty for a
-        model built without counting zeros. A model that puts zero mass on a given label is wrong there about this
-        often, so such labels get p_error < 1, ordered by how strongly the other classes
-        speak. Per class because the rates differ: where the probabilities are other
+        model built without counting zeros. A model that puts zero mass on a given label
+        is wrong there about this often, so such labels get p_error < 1, ordered by how
+        strongly the other classes speak. Per class because the rates differ: where the probabilities are other
         labellers' answers, a rare class the others all deny is wrong far more often
         than a common one (benchmarks/quality.py, product-1ann: 0.16 against 0.48).
     error_rate : float or None

@@ -193,8 +193,9 @@ def _joint_part(
     block_rows: int | None,
     n_jobs: int | None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Second pass over one part: its raw confident joint (K, K), when ``count_zeros``
-    its number of zero probabilities per class (K,), and its :func:`anchor_histogram`; blocks validated.
+    """Second pass over one part: its raw confident joint (K, K), its number of zero
+    probabilities per class (K,; all 0 unless ``count_zeros``), and its
+    :func:`anchor_histogram`.
 
     The second pass reads every value anyway, so it also validates the blocks;
     thresholds computed from invalid rows are never used.
@@ -272,18 +273,25 @@ def fit_noise_model_in_parts(
     prior_strength: float = NOISE_PRIOR_STRENGTH,
     rate_prior_rows: float = RATE_PRIOR_ROWS,
 ) -> NoiseModel:
-    """Confident learning in two passes over a dataset held in one or many parts.
+    """Confident learning in four passes over a dataset held in one or many parts.
 
     The one fit behind :func:`fit_noise_model` (one part, in memory) and
-    :func:`labelmend.scale.rank_dataset` (one part per shard, possibly on a cluster):
-    per-class thresholds summed over every part, then the confident joint counted with
-    those thresholds in every part, then, on a sample of rows, confident learning's
-    amount of noise (Σ p_error under the unscaled likelihood), pooled with the labels'
-    own estimate (:func:`~labelmend.cleaner.noise.pooled_error_rate`), then, on a
-    smaller sample, the temperature of the model's evidence
-    (:func:`~labelmend.cleaner.noise.fit_temperature`), and the noise scales at which
-    Σ p_error equals that pooled count without and with that temperature
-    (:attr:`NoiseModel.scale`, :attr:`NoiseModel.tempered_scale`).
+    :func:`labelmend.scale.rank_dataset` (one part per shard, possibly on a cluster).
+    The passes, each over every part:
+
+    1. "statistics" (every row): the per-class confident thresholds, and a histogram of
+       the self-confidences;
+    2. "confident joint" (every row, validated): the confident joint counted with those
+       thresholds, and the anchors; with the histogram they give the labels' own
+       estimate of the error rate (:meth:`NoiseModel.from_counts`);
+    3. "noise scale" (a sample of rows): confident learning's amount of noise (Σ p_error
+       under the unscaled likelihood), pooled with the labels' estimate
+       (:func:`~labelmend.cleaner.noise.pooled_error_rate`);
+    4. "temperature" (a smaller sample): the temperature of the model's evidence
+       (:func:`~labelmend.cleaner.noise.fit_temperature`).
+
+    Last, the noise scales at which Σ p_error equals the pooled count without and with
+    that temperature (:attr:`NoiseModel.scale`, :attr:`NoiseModel.tempered_scale`).
 
     Parameters
     ----------
@@ -379,7 +387,8 @@ def fit_noise_model(
     prior_strength: float = NOISE_PRIOR_STRENGTH,
     rate_prior_rows: float = RATE_PRIOR_ROWS,
 ) -> NoiseModel:
-    """Estimate the label noise of a dataset, in three streaming passes.
+    """Estimate the label noise of a dataset, in streaming passes
+    (:func:`fit_noise_model_in_parts` on one part).
 
     Parameters
     ----------
@@ -517,7 +526,7 @@ def score_samples(
     ambiguity_threshold : float
         Difficulty above which a sample's reason is ``"ambiguous"``.
     noise_model : NoiseModel, optional
-        Reuse a fitted noise model instead of estimating one (two fewer passes).
+        Reuse a fitted noise model instead of estimating one (none of the fit's passes).
     reliability : ExpertReliability, optional
         The experts' reliability learnt from the answers collected so far
         (:func:`~labelmend.cleaner.reliability.fit_expert_reliability`, on

@@ -125,7 +125,8 @@ def fit_expert_reliability(
 
     logit P(an answer is right | true t, row) = logit C[t, t] + α + β (z − z̄), C =
     ``confusion`` (K, K), ``[s, t]`` = P(an expert answers s | true t): the one the
-    fixability reads (:func:`~labelmend.cleaner.scores.expert_confusion`); z the model's :func:`confidence` in the row and z̄ its mean over the answers. Each
+    fixability reads (:func:`~labelmend.cleaner.scores.expert_confusion`); z the
+    model's :func:`confidence` in the row and z̄ its mean over the answers. Each
     reviewed row counts ``votes[t]`` answers right and the rest wrong with weight π(t)
     (:func:`answer_posterior`), plus ``strength`` pseudo-answers right at the rate
     C[t, t], spread over the reviewed rows like the answers, which pool (α, β) towards

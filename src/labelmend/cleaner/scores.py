@@ -46,9 +46,7 @@ ERROR_LOG_ODDS_RANGE = (-4.0, 6.0)
 #: confusions kept possible, the fixability how reliably experts who answer like the
 #: labellers settle each class pair, which strong smoothing flattens. Chosen by
 #: leave-one-group-out over {10, 30, 100, 300} × {confident learning's amount, p_error's}
-#: in benchmarks/simulation.py: held-out CIFAR and every set together choose 30 with
-#: confident learning's amount; held-out music 10 (CIFAR's candidates tie within 0.05
-#: points of noise fixed).
+#: in benchmarks/simulation.py (docs/ranking.md, "How the default priority was chosen").
 EXPERT_PRIOR_STRENGTH = 30.0
 #: Smallest probability inside logarithms.
 _TINY = 1e-12
@@ -452,9 +450,9 @@ MethodName = Literal[
 #: annotation fixes most.
 DEFAULT_METHOD: MethodName = "errors_per_annotation"
 #: The order ``labelmend rank`` lists by default, an audit of which labels are wrong:
-#: p_error alone. On the real-noise sets of benchmarks/quality.py it finds at least as
-#: many true errors in the top k as cleanlab's best score on all seven sets, where the
-#: default order trails on both music sets (docs/ranking.md).
+#: p_error alone. On the CIFAR-10 and music sets of benchmarks/quality.py it finds at
+#: least as many true errors in the top k as cleanlab's best score, where the default
+#: order trails on both music sets (docs/ranking.md).
 AUDIT_METHOD: MethodName = "posterior"
 assert set(get_args(MethodName)) == set(RANKING_METHODS), "MethodName must list every method"
 
