@@ -236,13 +236,13 @@ def test_error_weight_is_positive_at_zero_and_one_at_one():
     assert weight[2] == 1.0
 
 
-def test_fix_table_reads_the_experts_at_the_scale_it_is_given():
+def test_fix_table_reads_the_experts_at_confident_learnings_amount_not_the_scale():
     stats = ThresholdStats(np.array([0.5, 0.5]), np.array([10, 10]))
     model = NoiseModel.from_counts(stats, np.array([[8, 2], [0, 10]]))
-    experts = dataclasses.replace(model, prior_strength=EXPERT_PRIOR_STRENGTH, scale=0.5)
-    halved = fix_table(model, scale=0.5)
-    np.testing.assert_allclose(halved, fix_probabilities(experts.likelihood()))
-    assert not np.allclose(halved, fix_table(model))
+    experts = dataclasses.replace(model, prior_strength=EXPERT_PRIOR_STRENGTH)
+    scaled = dataclasses.replace(model, scale=0.5)
+    np.testing.assert_array_equal(fix_table(scaled), fix_probabilities(experts.likelihood()))
+    assert not np.allclose(fix_table(scaled), fix_probabilities(scaled.likelihood()))
 
 
 @pytest.mark.parametrize("method", sorted(RANKING_METHODS))

@@ -344,8 +344,7 @@ def fit_noise_model_in_parts(
         anchors,
         prior_strength=prior_strength,
     )
-    if model.error_rate is None:
-        return model
+    assert model.error_rate is not None, "both passes count the error rate's histograms"
     third = functools.partial(
         _scale_part, likelihood=model.likelihood(), floor=model.zero_floor, **options
     )

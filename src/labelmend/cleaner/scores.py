@@ -73,19 +73,14 @@ def error_weight(
     return np.minimum(1.0, np.logaddexp(0.0, log_odds - low) / (high - low))
 
 
-def fix_table(
-    noise_model: NoiseModel,
-    prior_strength: float = EXPERT_PRIOR_STRENGTH,
-    scale: float | None = None,
-) -> FloatArray:
+def fix_table(noise_model: NoiseModel, prior_strength: float = EXPERT_PRIOR_STRENGTH) -> FloatArray:
     """(K, K) P(a review settles on t | given y, true t), ``[y, t]``, for the fixability.
 
     :func:`~labelmend.cleaner.cost.fix_probabilities` of experts answering like the
-    labelling process: the noise model's likelihood smoothed with ``prior_strength``
-    pseudo-counts per class (:data:`EXPERT_PRIOR_STRENGTH`) and, with ``scale`` None,
-    confident learning's own amount of noise (the noise scale is fitted to the given
-    labels' share of errors, which is not how often experts err; pass
-    ``noise_model.scale`` for that amount instead).
+    labelling process (:func:`expert_confusion`): the noise model's likelihood smoothed
+    with ``prior_strength`` pseudo-counts per class (:data:`EXPERT_PRIOR_STRENGTH`), at
+    confident learning's own amount of noise, not at :attr:`NoiseModel.scale` (fitted to
+    the given labels' share of errors, which is not how often experts err).
 
     >>> from labelmend.cleaner.noise import NoiseModel, ThresholdStats
     >>> stats = ThresholdStats(np.array([0.5, 0.5]), np.array([10, 10]))
@@ -97,9 +92,7 @@ def fix_table(
     array([[0.99, 0.73],
            [0.8 , 0.98]])
     """
-    return fix_probabilities(
-        expert_confusion(noise_model, prior_strength, scale), max_terms=COST_TERMS
-    )
+    return fix_probabilities(expert_confusion(noise_model, prior_strength), max_terms=COST_TERMS)
 
 
 def expert_confusion(
