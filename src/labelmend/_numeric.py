@@ -21,6 +21,24 @@ def row_sums(block: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return np.einsum("ij->i", block)
 
 
+def logit(p: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Log-odds log(p / (1 − p)) of probabilities in (0, 1), elementwise.
+
+    >>> logit(np.array([0.5, 0.9])).round(3)
+    array([0.   , 2.197])
+    """
+    return np.log(p) - np.log1p(-p)
+
+
+def logistic(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The logistic function 1 / (1 + e^−x), elementwise, without overflow for any x.
+
+    >>> logistic(np.array([0.0, 2000.0, -2000.0]))
+    array([0.5, 1. , 0. ])
+    """
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
 def softmax_rows(logits: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """(n, K) softmax of each row of (n, K) ``logits``, in a new array.
 

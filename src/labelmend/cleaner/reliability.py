@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from labelmend._numeric import logistic, logit
 from labelmend.cleaner.cost import COST_TERMS, row_fix_probabilities
 from labelmend.errors import InputError
 
@@ -42,7 +43,7 @@ def confidence(probs: npt.NDArray[np.floating[Any]]) -> FloatArray:
     """
     top = np.asarray(probs, dtype=np.float64).max(axis=1)
     top = np.clip(top, CONFIDENCE_FLOOR, 1.0 - CONFIDENCE_FLOOR)
-    return np.log(top) - np.log1p(-top)
+    return logit(top)
 
 
 def answer_posterior(
@@ -108,8 +109,7 @@ class ExpertReliability:
         columns = self.confusion[:, alternative]  # (K, n)
         rows = np.arange(alternative.size)
         own = columns[alternative, rows]
-        logits = np.log(own) - np.log1p(-own) + self.shift(probs)
-        accuracy = 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function, overflow-free
+        accuracy = logistic(logit(own) + self.shift(probs))
         columns = columns * ((1.0 - accuracy) / (1.0 - own))[None, :]
         columns[alternative, rows] = accuracy
         return row_fix_probabilities(columns, labels, alternative, max_terms=COST_TERMS)
@@ -176,7 +176,7 @@ def fit_expert_reliability(
     centre = float(np.average(z, weights=answers))
     pooling = strength / answers.sum()
     diagonal = np.diagonal(matrix)
-    offset = np.log(diagonal) - np.log1p(-diagonal)
+    offset = logit(diagonal)
     # Soft binomial data per (reviewed row, true class): weight π, right of trials.
     right = counts + pooling * answers[:, None] * diagonal[None, :]
     trials = (answers * (1.0 + pooling))[:, None]
@@ -192,7 +192,7 @@ def fit_expert_reliability(
     current = log_likelihood(theta)
     for _ in range(_MAX_STEPS):
         logits = offset[None, :] + (theta @ design)[:, None]
-        rate = 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function, overflow-free
+        rate = logistic(logits)
         gradient = design @ (posterior * (right - trials * rate)).sum(axis=1)
         curvature = (posterior * trials * rate * (1.0 - rate)).sum(axis=1)
         # A tiny ridge keeps the step defined when every reviewed row has the same z.

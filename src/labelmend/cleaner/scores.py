@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from labelmend._numeric import row_sums
+from labelmend._numeric import logit, row_sums
 from labelmend.cleaner.cost import COST_TERMS, expected_annotations, fix_probabilities
 from labelmend.cleaner.noise import NoiseModel, floored
 
@@ -69,8 +69,7 @@ def error_weight(
     """
     low, high = log_odds_range
     clipped = np.clip(np.asarray(p_error, dtype=np.float64), _TINY, 1.0 - _TINY)
-    log_odds = np.log(clipped) - np.log1p(-clipped)
-    return np.minimum(1.0, np.logaddexp(0.0, log_odds - low) / (high - low))
+    return np.minimum(1.0, np.logaddexp(0.0, logit(clipped) - low) / (high - low))
 
 
 def fix_table(noise_model: NoiseModel, prior_strength: float = EXPERT_PRIOR_STRENGTH) -> FloatArray:
