@@ -60,7 +60,7 @@ def expected_annotations(
     array([1., 2.])
     """
     n_samples, n_classes = probs.shape
-    terms = n_classes - 1 if max_terms is None else min(max_terms, n_classes - 1)
+    terms = _series_terms(n_classes, max_terms)
     work_dtype = np.result_type(probs.dtype, np.float32)
     block = probs.astype(work_dtype, copy=False)
     given = block[np.arange(n_samples), current_labels].astype(np.float64)
@@ -84,6 +84,11 @@ def expected_annotations(
         total.astype(np.float64) - given**order for order, total in enumerate(totals, start=1)
     ]
     return np.clip(_plurality_series(power_sums), 1.0, float(n_classes))
+
+
+def _series_terms(n_classes: int, max_terms: int | None) -> int:
+    """Terms of the plurality series kept: all K − 1, or at most ``max_terms``."""
+    return n_classes - 1 if max_terms is None else min(max_terms, n_classes - 1)
 
 
 def _plurality_series(power_sums: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
@@ -142,7 +147,7 @@ def fix_probabilities(
     """
     columns = np.asarray(answers, dtype=np.float64)
     n_classes = columns.shape[0]
-    terms = n_classes - 1 if max_terms is None else min(max_terms, n_classes - 1)
+    terms = _series_terms(n_classes, max_terms)
     fix = np.empty((n_classes, n_classes))
     # A few true classes at a time bound the (K, chunk) temporaries of the series.
     chunk = max(1, FIX_TABLE_CELLS // n_classes)
@@ -169,7 +174,7 @@ def row_fix_probabilities(
     """
     answers = np.asarray(columns, dtype=np.float64)
     n_classes, n_samples = answers.shape
-    terms = n_classes - 1 if max_terms is None else min(max_terms, n_classes - 1)
+    terms = _series_terms(n_classes, max_terms)
     fix = np.empty(n_samples)
     chunk = max(1, FIX_TABLE_CELLS // n_classes)
     for start in range(0, n_samples, chunk):
