@@ -328,40 +328,58 @@ def fit_noise_model_in_parts(
         raise InputError(f"Shards disagree on the number of classes: {per_part} (in order).")
     stats = functools.reduce(operator.add, partial_stats)
     # Zero probabilities are counted only when some given label has one (zero_floor).
-    second = functools.partial(
+    joint_pass = functools.partial(
         _joint_part,
         thresholds=stats.thresholds,
         count_zeros=bool(np.any(stats.zero_given)),
         **options,
     )
-    counts = list(map_parts("confident joint", second))
-    joint = np.sum([part[0] for part in counts], axis=0)
-    anchors = np.sum([part[2] for part in counts], axis=0)
+    joints, zeros, anchors = zip(*map_parts("confident joint", joint_pass), strict=True)
     model = NoiseModel.from_counts(
         stats,
-        joint,
-        np.sum([part[1] for part in counts], axis=0),
-        anchors,
+        np.sum(joints, axis=0),
+        np.sum(zeros, axis=0),
+        np.sum(anchors, axis=0),
         prior_strength=prior_strength,
     )
+    return _fit_noise_amount(
+        model,
+        map_parts,
+        n_samples=int(stats.label_counts.sum()),
+        rate_prior_rows=rate_prior_rows,
+        options=options,
+    )
+
+
+def _fit_noise_amount(
+    model: NoiseModel,
+    map_parts: PartMap[Any],
+    *,
+    n_samples: int,
+    rate_prior_rows: float,
+    options: _BlockOptions,
+) -> NoiseModel:
+    """Passes 3 and 4 of :func:`fit_noise_model_in_parts`: ``model`` with its error rate
+    pooled with confident learning's amount, its evidence's temperature and the noise
+    scales at which Σ p_error matches that rate, without and with the temperature."""
     assert model.error_rate is not None, "both passes count the error rate's histograms"
-    third = functools.partial(
+    scale_pass = functools.partial(
         _scale_part, likelihood=model.likelihood(), floor=model.zero_floor, **options
     )
-    terms = np.concatenate(list(map_parts("noise scale", third)), axis=1)
+    terms = np.concatenate(list(map_parts("noise scale", scale_pass)), axis=1)
     # One column order whatever the rows' order, so the sums below round the same way.
     # (Not every score is bit-for-bit shuffle-free: the histograms behind error_rate
     # are summed in row order and may differ in their last bits.)
     terms = terms[:, np.lexsort(terms)]
-    n_samples = int(stats.label_counts.sum())
     counted = p_error_sum(terms, 1.0) / max(terms.shape[1], 1)
     rate = pooled_error_rate(model.error_rate, counted, n_samples, rate_prior_rows)
     model = dataclasses.replace(model, error_rate=rate)
     errors, largest = rate * terms.shape[1], model.largest_scale
-    samples = list(map_parts("temperature", functools.partial(_sample_part, **options)))
+    temperature_pass = functools.partial(_sample_part, **options)
+    labels, probs = zip(*map_parts("temperature", temperature_pass), strict=True)
     temperature = fit_temperature(
-        np.concatenate([part[0] for part in samples]),
-        np.concatenate([part[1] for part in samples]),
+        np.concatenate(labels),
+        np.concatenate(probs),
         model.likelihood(),
         model.zero_floor,
         rate,
