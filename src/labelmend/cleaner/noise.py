@@ -706,20 +706,7 @@ class NoiseModel:
             )
         rate = None
         if anchors is not None and stats.confidence_histogram.size:
-            n = float(stats.label_counts.sum())
-            # The zero bin's rows each count at their own class's floor: on average this.
-            lifted = (
-                float(floor @ stats.zero_given / stats.zero_given.sum()) if np.any(floor) else 0.0
-            )
-            flips = flip_rate(stats.confidence_histogram, k, lifted)
-            anchored = anchor_error_rate(anchors, k)
-            # The anchors' share replaces the flip rate only when it is clearly larger
-            # (beyond 1.96 standard errors of a share of ANCHOR_SHARE · N rows): in
-            # small data the larger of two noisy estimates would be biased upwards.
-            spread = Z_95 * np.sqrt(anchored * (1.0 - anchored) / (ANCHOR_SHARE * n))
-            rate = anchored if anchored - spread > flips else flips
-            # Laplace's rule of succession as a floor: data never prove labels clean.
-            rate = max(rate, 1.0 / (n + 2.0))
+            rate = _labels_error_rate(stats, anchors, floor)
         return cls(
             stats.thresholds,
             stats.label_counts,
@@ -730,6 +717,34 @@ class NoiseModel:
             rate,
             prior_strength=prior_strength,
         )
+
+
+def _labels_error_rate(stats: ThresholdStats, anchors: FloatArray, floor: FloatArray) -> float:
+    """The labels' own estimate of the share of wrong labels (:attr:`NoiseModel.error_rate`
+    before a full fit pools it): the :func:`flip_rate` of ``stats.confidence_histogram``,
+    or the :func:`anchor_error_rate` of ``anchors`` where that is clearly larger; at
+    least 1 / (N + 2). ``floor`` is the model's (K,) :attr:`NoiseModel.zero_floor`.
+
+    Four labels the model agrees with: no sign of an error, so the floor 1 / 6.
+
+    >>> probs, labels = np.array([[.9, .1], [.8, .2], [.3, .7], [.4, .6]]), np.array([0, 0, 1, 1])
+    >>> anchors = anchor_histogram(probs, probs.argmax(axis=1), labels)
+    >>> round(_labels_error_rate(threshold_stats(labels, probs), anchors, np.zeros(2)), 3)
+    0.167
+    """
+    k = stats.label_counts.size
+    n = float(stats.label_counts.sum())
+    # The zero bin's rows each count at their own class's floor: on average this.
+    lifted = float(floor @ stats.zero_given / stats.zero_given.sum()) if np.any(floor) else 0.0
+    flips = flip_rate(stats.confidence_histogram, k, lifted)
+    anchored = anchor_error_rate(anchors, k)
+    # The anchors' share replaces the flip rate only when it is clearly larger (beyond
+    # 1.96 standard errors of a share of ANCHOR_SHARE · N rows): in small data the larger
+    # of two noisy estimates would be biased upwards.
+    spread = Z_95 * np.sqrt(anchored * (1.0 - anchored) / (ANCHOR_SHARE * n))
+    rate = anchored if anchored - spread > flips else flips
+    # Laplace's rule of succession as a floor: data never prove labels clean.
+    return max(rate, 1.0 / (n + 2.0))
 
 
 def _zero_floor(zero_given: IntArray, zero_cells: IntArray) -> FloatArray:
