@@ -181,6 +181,28 @@ def fit_expert_reliability(
     right = counts + pooling * answers[:, None] * diagonal[None, :]
     trials = (answers * (1.0 + pooling))[:, None]
     design = np.stack([np.ones_like(z), z - centre])  # (2, R)
+    alpha, beta = _maximise_likelihood(offset, design, posterior, right, trials)
+    return ExpertReliability(matrix, alpha, beta, centre, float(z.min()), float(z.max()))
+
+
+def _maximise_likelihood(
+    offset: FloatArray,
+    design: FloatArray,
+    posterior: FloatArray,
+    right: FloatArray,
+    trials: FloatArray,
+) -> tuple[float, float]:
+    """(α, β) of :func:`fit_expert_reliability` by Newton's method on its soft binomial
+    data: per reviewed row r and true class t, weight ``posterior[r, t]`` (R, K),
+    ``right[r, t]`` (R, K) of ``trials[r]`` (R, 1) answers right, each at logistic(
+    ``offset[t]`` + α + β (z_r − z̄)), ``design`` (2, R) the rows of 1 and z − z̄.
+
+    >>> ones = np.ones((1, 1))
+    >>> alpha, beta = _maximise_likelihood(np.zeros(1), np.array([[1.0], [0.0]]), ones,
+    ...                                    9 * ones, 10 * ones)
+    >>> round(alpha, 3), beta  # logit 0.9
+    (2.197, 0.0)
+    """
 
     def log_likelihood(theta: FloatArray) -> float:
         logits = offset[None, :] + (theta @ design)[:, None]
@@ -210,6 +232,4 @@ def fit_expert_reliability(
         theta, current = theta + step, proposed
         if np.abs(step).max() < 1e-10:
             break
-    return ExpertReliability(
-        matrix, float(theta[0]), float(theta[1]), centre, float(z.min()), float(z.max())
-    )
+    return float(theta[0]), float(theta[1])
