@@ -202,8 +202,8 @@ def dawid_skene(
         for t in range(k):
             flat += np.bincount(cells + t * k, weights=posterior[item, t], minlength=m * k * k)
         counts = flat.reshape(m, k, k) + CONFUSION_SMOOTHING
-        confusions_now = counts / counts.sum(axis=2, keepdims=True)
-        log_conf = np.log(confusions_now)
+        confusions = counts / counts.sum(axis=2, keepdims=True)
+        log_conf = np.log(confusions)
         log_post = np.tile(np.log(np.maximum(prior, 1e-300)), (n, 1))
         for t in range(k):
             log_post[:, t] += np.bincount(item, weights=log_conf[worker, t, answer], minlength=n)
@@ -215,7 +215,7 @@ def dawid_skene(
         if moved < tol:
             break
     return DawidSkene(
-        confusions_now,
+        confusions,
         posterior.mean(axis=0),
         posterior,
         np.bincount(worker, minlength=m).astype(np.int64),

@@ -92,8 +92,8 @@ class ThresholdStats:
         return ThresholdStats(
             self.given_prob_sums + other.given_prob_sums,
             self.label_counts + other.label_counts,
-            _add_histograms(self.zero_given, other.zero_given),
-            _add_histograms(self.confidence_histogram, other.confidence_histogram),
+            _add_counts(self.zero_given, other.zero_given),
+            _add_counts(self.confidence_histogram, other.confidence_histogram),
         )
 
     @property
@@ -127,7 +127,7 @@ def threshold_stats(
     )
 
 
-def _add_histograms(first: npt.NDArray[Any], second: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def _add_counts(first: npt.NDArray[Any], second: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Sum of two mergeable counts, an empty one (size 0) adding nothing."""
     if first.size == 0:
         return second

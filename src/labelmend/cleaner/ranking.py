@@ -125,9 +125,11 @@ class SampleScores:
         )
 
 
-def _prepare(
+def _checked_input(
     labels: Any, pred_probs: Any, *, from_logits: bool, normalize: bool
 ) -> tuple[npt.NDArray[np.intp], ProbabilitySource]:
+    """The labels (N,) checked against the classes and rows of ``pred_probs``, and
+    ``pred_probs`` as a :class:`ProbabilitySource`."""
     source = ProbabilitySource(pred_probs, from_logits=from_logits, normalize=normalize)
     checked = check_labels(labels, n_classes=source.n_classes)
     check_same_length("pred_probs", source.n_samples, "labels", checked.size)
@@ -430,7 +432,9 @@ def fit_noise_model(
     >>> fit_noise_model(labels, probs).confident_errors
     1.0
     """
-    checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)
+    checked, source = _checked_input(
+        labels, pred_probs, from_logits=from_logits, normalize=normalize
+    )
     return _fit_noise_model(checked, source, block_rows, n_jobs, prior_strength, rate_prior_rows)
 
 
@@ -506,6 +510,7 @@ def _reasons(
     self_confidence: npt.NDArray[np.float64],
     ambiguity_threshold: float,
 ) -> npt.NDArray[np.int8]:
+    """(N,) codes into :data:`REASONS`: the first of its conditions that holds."""
     conditions = [
         difficulty > ambiguity_threshold,
         p_error >= CONFIDENT_ERROR,
@@ -571,7 +576,9 @@ def score_samples(
     check_choice("difficulty", difficulty, DIFFICULTY_METHODS)
     if not 0.0 <= ambiguity_threshold <= 1.0:
         raise InputError(f"ambiguity_threshold must lie in [0, 1]. Got {ambiguity_threshold}.")
-    checked, source = _prepare(labels, pred_probs, from_logits=from_logits, normalize=normalize)
+    checked, source = _checked_input(
+        labels, pred_probs, from_logits=from_logits, normalize=normalize
+    )
     # Fitting the noise model validates every block; a caller's model skips that pass.
     validate = noise_model is not None
     if noise_model is None:

@@ -368,8 +368,10 @@ def _cross_entropy(block: BlockScores) -> FloatArray:
 
 def _ce_minus_entropy(block: BlockScores) -> FloatArray:
     # CE(p, y) − max(0, H(p) − 0.3) lies in [−0.7, ∞); map it decreasingly onto (0, 1].
-    joint = block.cross_entropy - np.maximum(0.0, block.normalized_entropy - AMBIGUITY_THRESHOLD)
-    return 1.0 / (1.0 + joint + (1.0 - AMBIGUITY_THRESHOLD))
+    paper_score = block.cross_entropy - np.maximum(
+        0.0, block.normalized_entropy - AMBIGUITY_THRESHOLD
+    )
+    return 1.0 / (1.0 + paper_score + (1.0 - AMBIGUITY_THRESHOLD))
 
 
 def _posterior(block: BlockScores) -> FloatArray:
