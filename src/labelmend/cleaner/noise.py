@@ -314,10 +314,12 @@ def p_error_sum(terms: FloatArray, scale: float, temperature: float = 1.0) -> fl
     0.283
     """
     other, own, lost = terms
-    if temperature != 1.0:
-        other, own = other ** (1.0 / temperature), own ** (1.0 / temperature)
-    odds = scale * other
+    # NaN rows add nothing: 0 / 0, and at τ ≠ 1 an ``other`` that float32 input rounded
+    # below 0 (no real power).
     with np.errstate(invalid="ignore", divide="ignore"):
+        if temperature != 1.0:
+            other, own = other ** (1.0 / temperature), own ** (1.0 / temperature)
+        odds = scale * other
         p_error = odds / (odds + own * (1.0 - scale * lost))
     return float(np.nansum(p_error))
 
