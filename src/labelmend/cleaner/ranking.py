@@ -601,10 +601,9 @@ def score_samples(
         for name in ("p_error", "correctness", "difficulty", "priority", "self_confidence")
     }
     suggested = np.empty(n, dtype=np.intp)
-
-    likelihood = noise_model.likelihood()
+    # Computed once for every block.
+    likelihood = noise_model.likelihood().astype(source.dtype)
     fixes = fix_table(noise_model)
-    likelihood = likelihood.astype(source.dtype)
 
     def score_block(start: int, block: npt.NDArray[np.floating[Any]]) -> None:
         rows = slice(start, start + len(block))
