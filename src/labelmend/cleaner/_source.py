@@ -74,6 +74,17 @@ class ProbabilitySource:
         Treat the input as logits and apply a softmax to each row (after averaging).
     normalize : bool
         Rescale each row to sum to one instead of rejecting rows that do not.
+
+    Examples
+    --------
+    Two models of two samples, averaged:
+
+    >>> source = ProbabilitySource([np.array([[.9, .1], [.2, .8]]), np.array([[.7, .3], [.4, .6]])])
+    >>> source.n_samples, source.n_classes
+    (2, 2)
+    >>> next(source.map_blocks(lambda start, block: block))
+    array([[0.8, 0.2],
+           [0.3, 0.7]])
     """
 
     def __init__(self, pred_probs: Any, *, from_logits: bool = False, normalize: bool = False):

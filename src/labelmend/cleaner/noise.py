@@ -545,9 +545,10 @@ class NoiseModel:
         (:func:`_zero_floor`). All 0 when no given label has probability 0; empty for a
         model built without counting zeros. A model that puts zero mass on a given label
         is wrong there about this often, so such labels get p_error < 1, ordered by how
-        strongly the other classes speak. Per class because the rates differ: where the probabilities are other
-        labellers' answers, a rare class the others all deny is wrong far more often
-        than a common one (benchmarks/quality.py, product-1ann: 0.16 against 0.48).
+        strongly the other classes speak. Per class because the rates differ: where the
+        probabilities are other labellers' answers, a rare class the others all deny is
+        wrong far more often than a common one (benchmarks/quality.py, product-1ann:
+        0.16 against 0.48).
     error_rate : float or None
         Estimated share of wrong labels, from two estimates that each see the noise
         from one side: the flip rate beyond the model's probabilities
@@ -594,6 +595,7 @@ class NoiseModel:
 
     @property
     def n_classes(self) -> int:
+        """K, the number of classes."""
         return int(self.thresholds.size)
 
     @property
@@ -661,6 +663,14 @@ class NoiseModel:
         probabilities that do not support the estimated count (an under-confident
         model, whose clean rows would have to carry the missing errors) would blow the
         noise up to nonsense.
+
+        >>> stats = ThresholdStats(np.array([1.6, 0.9]), np.array([2, 2]))
+        >>> model = NoiseModel.from_counts(stats, np.array([[2, 0], [1, 1]]), prior_strength=0)
+        >>> round(model.largest_scale, 2)  # a diagonal of 2/3 may fall to 1/2: (1/2) / (1/3)
+        1.5
+        >>> # At η = 0.1 at most 1 − 0.9² = 0.19 of the labels may be lost, 0.25 at s = 1:
+        >>> round(dataclasses.replace(model, error_rate=0.1).largest_scale, 2)
+        0.76
         """
         lost = 1.0 - np.diagonal(dataclasses.replace(self, scale=None).likelihood())
         largest = (1.0 - 1.0 / self.n_classes) / max(float(lost.max()), 1e-12)
@@ -689,6 +699,12 @@ class NoiseModel:
         :func:`anchor_histogram`; with it and ``stats.confidence_histogram`` the model
         gets its :attr:`error_rate` (its :attr:`scale` needs one more pass over the
         data: :func:`labelmend.cleaner.ranking.fit_noise_model_in_parts`).
+
+        >>> stats = ThresholdStats(np.array([1.6, 0.9]), np.array([2, 2]))
+        >>> model = NoiseModel.from_counts(stats, np.array([[2, 0], [1, 1]]))
+        >>> model.noise_matrix.round(2), model.class_prior
+        (array([[0.67, 0.  ],
+               [0.33, 1.  ]]), array([0.75, 0.25]))
         """
         if prior_strength < 0:
             raise ValueError(f"prior_strength must be ≥ 0. Got {prior_strength}.")

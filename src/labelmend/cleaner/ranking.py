@@ -106,6 +106,13 @@ class SampleScores:
         """The scores as a table (every ranking column but ``rank``), rows in ``rows`` order.
 
         ``sample_ids`` (N,) are in input order; ``rows`` defaults to input order.
+
+        >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+        >>> scores = score_samples([0, 0, 0, 1, 1, 1], probs)
+        >>> scores.frame(np.array(list("abcdef")), np.array([5, 1]))[["sample_id", "reason"]]
+          sample_id                 reason
+        0         f  confident_other_class
+        1         b              ambiguous
         """
         take = slice(None) if rows is None else rows
         return pd.DataFrame(
