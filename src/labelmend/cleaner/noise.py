@@ -7,6 +7,13 @@ checks equality) but accumulates them block by block, and from per-block partial
 that can be merged, so that memory-mapped and distributed inputs need no full copy.
 cleanlab's function needs the whole (N, K) array and its boolean mask in memory.
 
+The confident joint gives the *shape* of the noise (:meth:`NoiseModel.likelihood`); its
+amount comes from the rest of the module: the labels' share of errors
+(:func:`flip_rate`, :func:`anchor_error_rate`, :func:`pooled_error_rate`), the noise
+scale at which Σ p_error matches it (:func:`matching_scale`) and the temperature of the
+model's evidence (:func:`fit_temperature`).
+:func:`labelmend.cleaner.ranking.fit_noise_model_in_parts` runs the passes.
+
 Glossary: N samples, K classes, ``labels`` (N,), ``pred_probs`` (N, K).
 """
 
