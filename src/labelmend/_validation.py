@@ -55,10 +55,13 @@ def check_choice(name: str, value: str, choices: Collection[str]) -> str:
     return value
 
 
-def check_labels(labels: Any, n_classes: int | None = None) -> npt.NDArray[np.intp]:
+def check_labels(
+    labels: Any, n_classes: int | None = None, *, name: str = "labels"
+) -> npt.NDArray[np.intp]:
     """Return ``labels`` as a 1-D integer array, checking values lie in ``[0, n_classes)``.
 
-    Floats are accepted only when every value is a whole number.
+    Floats are accepted only when every value is a whole number. ``name``: what the
+    messages call the input (``votes``, ``current_labels``).
 
     >>> check_labels([0, 2, 1], n_classes=3)
     array([0, 2, 1])
@@ -66,29 +69,29 @@ def check_labels(labels: Any, n_classes: int | None = None) -> npt.NDArray[np.in
     array = np.asarray(labels)
     if array.ndim != 1:
         raise InputError(
-            f"labels must be 1-D with shape (N,). Got shape {array.shape} instead.",
-            inputs=("labels",),
+            f"{name} must be 1-D with shape (N,). Got shape {array.shape} instead.",
+            inputs=(name,),
         )
     if array.size == 0:
-        raise InputError("labels is empty: expected at least one sample.", inputs=("labels",))
+        raise InputError(f"{name} is empty: expected at least one sample.", inputs=(name,))
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
             raise InputError(
-                "labels must be whole numbers; found non-integer values.", inputs=("labels",)
+                f"{name} must be whole numbers; found non-integer values.", inputs=(name,)
             )
     elif array.dtype.kind not in "iu":
         raise InputError(
-            f"labels must be integers in [0, K). Got dtype {array.dtype} instead "
+            f"{name} must be integers in [0, K). Got dtype {array.dtype} instead "
             "(map class names to indices first, e.g. with labelmend.io.encode_labels).",
-            inputs=("labels",),
+            inputs=(name,),
         )
     as_int = array.astype(np.intp, copy=False)
     low, high = int(as_int.min()), int(as_int.max())
     if low < 0 or (n_classes is not None and high >= n_classes):
         bound = "" if n_classes is None else f", {n_classes})"
         raise InputError(
-            f"labels must lie in [0{bound or ', K)'}; found values from {low} to {high}.",
-            inputs=("labels",),
+            f"{name} must lie in [0{bound or ', K)'}; found values from {low} to {high}.",
+            inputs=(name,),
         )
     return as_int
 

@@ -44,6 +44,25 @@ def test_plurality_vote_refuses_bad_shapes_by_name():
         plurality_vote(np.array([[1, 0], [0, 1]]), current_labels=[0])
 
 
+@pytest.mark.parametrize(
+    ("counts", "current", "message"),
+    [
+        ([[1, 2]], [5], r"^current_labels must lie in \[0, 2\); found values from 5 to 5\.$"),
+        (
+            [[1, 2], [0, 1]],
+            [-1, 2],
+            r"^current_labels must lie in \[0, 2\); found values from 2 to 2\.$",
+        ),
+        ([[1, -2]], None, r"^counts must hold vote counts ≥ 0; found -2 in row 0\.$"),
+    ],
+)
+def test_plurality_vote_refuses_values_out_of_range_by_name(counts, current, message):
+    # A current label past the last class (-1, no label, is allowed) and a negative
+    # count: one readable error each, not numpy's IndexError or a silent decision.
+    with pytest.raises(InputError, match=message):
+        plurality_vote(np.array(counts), current_labels=current)
+
+
 def test_bad_votes_are_refused():
     with pytest.raises(InputError, match=r"labels must lie in \[0, 2\)"):
         vote_counts([0], [5], n_samples=1, n_classes=2)

@@ -95,10 +95,17 @@ def plurality_vote(
     totals = np.array(counts, dtype=np.int64, copy=True)
     if totals.ndim != 2:
         raise InputError(f"counts must have shape (N, K). Got {totals.shape}.")
+    if totals.size and totals.min() < 0:
+        row = int(np.nonzero((totals < 0).any(axis=1))[0][0])
+        raise InputError(
+            f"counts must hold vote counts ≥ 0; found {totals[row].min()} in row {row}."
+        )
     if current_labels is not None:
         current = np.asarray(current_labels, dtype=np.intp)
         check_same_length("current_labels", current.size, "counts", totals.shape[0])
         has = current >= 0
+        if has.any():
+            check_labels(current[has], n_classes=totals.shape[1], name="current_labels")
         totals[np.nonzero(has)[0], current[has]] += 1
     best = totals.argmax(axis=1)
     top = totals[np.arange(len(best)), best]
