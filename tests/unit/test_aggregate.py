@@ -64,7 +64,7 @@ def test_plurality_vote_refuses_values_out_of_range_by_name(counts, current, mes
 
 
 def test_bad_votes_are_refused():
-    with pytest.raises(InputError, match=r"labels must lie in \[0, 2\)"):
+    with pytest.raises(InputError, match=r"^votes must lie in \[0, 2\)"):
         vote_counts([0], [5], n_samples=1, n_classes=2)
     with pytest.raises(InputError, match="sample_index must lie"):
         vote_counts([3], [0], n_samples=1, n_classes=2)
@@ -245,3 +245,51 @@ def test_dawid_skene_stops_when_the_posterior_settles():
 def test_dawid_skene_refuses_bad_annotations(annotations, n_classes, message):
     with pytest.raises(InputError, match=message):
         dawid_skene(annotations, n_classes=n_classes)
+
+
+@pytest.mark.parametrize("method", ["plurality", "single-expert", "dawid-skene", "crowdlab"])
+@pytest.mark.parametrize(
+    ("rows", "annotators", "votes", "current", "message"),
+    [
+        ([0, 1], ["ann"], [0, 1], [0, 1], r"^annotators has 1 rows but votes has 2\.$"),
+        ([0, 4], ["ann", "bob"], [0, 1], [0, 1], r"^sample_index must lie in \[0, 2\)\.$"),
+        ([0, 1], ["ann", "bob"], [0, 3], [0, 1], r"^votes must lie in \[0, 2\); found .* 3\.$"),
+        ([0, 1], ["ann", "bob"], [0, 1], [0, 7], r"^current_labels must lie in \[0, 2\); .*"),
+    ],
+)
+def test_consensus_refuses_inconsistent_votes_by_name_with_every_method(
+    method, rows, annotators, votes, current, message
+):
+    # Each used to pass silently (annotators shorter than the votes) or fail inside
+    # numpy or cleanlab for some methods (IndexError at matrix[rows, who], cleanlab's
+    # "Each example only has one label").
+    probs = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(InputError, match=message):
+        consensus(
+            rows, annotators, votes, current_labels=current, n_classes=2, method=method,
+            pred_probs=probs,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["dawid-skene", "crowdlab"])
+def test_annotator_models_refuse_no_votes(method):
+    # numpy's "zero-size array to reduction operation maximum" before.
+    with pytest.raises(InputError, match=rf"^{method} needs at least one vote; found none\.$"):
+        consensus([], [], [], current_labels=[0, 1], n_classes=2, method=method,
+                  pred_probs=np.full((2, 2), 0.5))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("probs", "message"),
+    [
+        (np.full((1, 2), 0.5), r"^pred_probs must have shape \(2, 2\)\. Got \(1, 2\)\.$"),
+        (np.full((2, 3), 1 / 3), r"^pred_probs must have shape \(2, 2\)\. Got \(2, 3\)\.$"),
+        (np.array([[np.nan, 1.0], [0.5, 0.5]]), r"^pred_probs contains NaN"),
+        (np.array([[0.5, 0.6], [0.5, 0.5]]), r"^pred_probs rows must sum to 1 .* off by 0\.1\.$"),
+    ],
+)
+def test_crowdlab_refuses_model_probabilities_of_another_shape_or_not_probabilities(probs, message):
+    # Wrong rows failed inside cleanlab; wrong columns, NaN and rows off 1 were decided.
+    with pytest.raises(InputError, match=message):
+        consensus([0, 1, 0, 1], ["ann", "ann", "bob", "bob"], [0, 1, 0, 1],
+                  current_labels=[0, 1], n_classes=2, method="crowdlab", pred_probs=probs)  # fmt: skip

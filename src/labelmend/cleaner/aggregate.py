@@ -18,7 +18,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelmend._validation import check_choice, check_labels, check_same_length
+from labelmend._validation import (
+    check_choice,
+    check_labels,
+    check_probability_block,
+    check_same_length,
+)
 from labelmend.errors import InputError
 
 #: Marks an undecided sample in :func:`plurality_vote`'s output.
@@ -44,7 +49,11 @@ def vote_counts(
            [1, 0, 0]])
     """
     index = np.asarray(sample_index, dtype=np.intp)
-    labels = check_labels(votes, n_classes=n_classes) if len(votes) else np.zeros(0, np.intp)
+    labels = (
+        check_labels(votes, n_classes=n_classes, name="votes")
+        if len(votes)
+        else np.zeros(0, np.intp)
+    )
     check_same_length("sample_index", index.size, "votes", labels.size)
     if index.size and (index.min() < 0 or index.max() >= n_samples):
         raise InputError(f"sample_index must lie in [0, {n_samples}).")
@@ -103,14 +112,21 @@ def plurality_vote(
     if current_labels is not None:
         current = np.asarray(current_labels, dtype=np.intp)
         check_same_length("current_labels", current.size, "counts", totals.shape[0])
-        has = current >= 0
-        if has.any():
-            check_labels(current[has], n_classes=totals.shape[1], name="current_labels")
+        has = _check_current(current, totals.shape[1])
         totals[np.nonzero(has)[0], current[has]] += 1
     best = totals.argmax(axis=1)
     top = totals[np.arange(len(best)), best]
     unique = (totals == top[:, None]).sum(axis=1) == 1
     return np.where(unique & (top > 0), best, UNDECIDED)
+
+
+def _check_current(current: npt.NDArray[np.integer[Any]], n_classes: int) -> npt.NDArray[np.bool_]:
+    """Check that current labels lie in [0, K) or are -1 (no label); the mask of those
+    with one."""
+    has = current >= 0
+    if has.any():
+        check_labels(current[has], n_classes=n_classes, name="current_labels")
+    return has
 
 
 @dataclass(frozen=True)
@@ -319,12 +335,17 @@ def consensus(
     rows = np.asarray(sample_index, dtype=np.intp)
     labels = np.asarray(votes, dtype=np.int64)
     current = np.asarray(current_labels, dtype=np.int64)
+    check_same_length("annotators", len(annotators), "votes", labels.size)
+    # Checks the votes (classes, rows, lengths) for every method.
+    counts = vote_counts(rows, labels, n_samples=len(current), n_classes=n_classes)
+    _check_current(current, n_classes)
     if method in ("plurality", "single-expert"):
-        counts = vote_counts(rows, labels, n_samples=len(current), n_classes=n_classes)
         if method == "plurality":
             return _certain(plurality_vote(counts, current_labels=current))
         unanimous = (counts > 0).sum(axis=1) == 1
         return _certain(np.where(unanimous, counts.argmax(axis=1), UNDECIDED).astype(np.intp))
+    if labels.size == 0:
+        raise InputError(f"{method} needs at least one vote; found none.", inputs=("votes",))
     who = pd.factorize(np.asarray(annotators))[0]
     matrix = np.full((len(current), who.max() + 2), -1, dtype=np.int64)
     matrix[rows, who] = labels
@@ -344,12 +365,19 @@ def consensus(
             "crowdlab needs answers from at least 2 annotators; found 1. With one trusted "
             "expert use --aggregation single-expert."
         )
+    probs = np.asarray(pred_probs, dtype=np.float64)
+    if probs.shape != (len(current), n_classes):
+        raise InputError(
+            f"pred_probs must have shape {(len(current), n_classes)}. Got {probs.shape}.",
+            inputs=("pred_probs",),
+        )
+    check_probability_block(probs, rescale_hint=False)
     from cleanlab.multiannotator import get_label_quality_multiannotator
 
     frame = pd.DataFrame(matrix[:, :-1]).replace(-1, np.nan)
     quality = get_label_quality_multiannotator(
         frame,
-        pred_probs,
+        probs,
         verbose=False,
         label_quality_score_kwargs={"method": "self_confidence"},
     )["label_quality"]
