@@ -59,6 +59,31 @@ def test_a_mask_of_another_length_is_refused():
         count_errors([0.1, 0.2], decided=[True])
 
 
+@pytest.mark.parametrize(
+    ("p_error", "kwargs", "message"),
+    [
+        (
+            np.array([[0.1, 0.5]]),
+            {},
+            r"^p_error must be numbers of shape \(N,\)\. Got an array of shape \(1, 2\) and dtype float64\.$",
+        ),
+        ([[0.1, 0.5]], {}, r"^p_error must be numbers of shape \(N,\)\. Got \[\[0\.1, 0\.5\]\]\.$"),
+        (np.array(["0.1"]), {}, r"^p_error must be numbers of shape \(N,\)\. Got .*dtype <U3"),
+        (0.5, {}, r"^p_error must be numbers of shape \(N,\)\. Got 0\.5\.$"),
+        (
+            [0.1, 0.2],
+            {"decided": [True, True], "decided_p_wrong": [0.0]},
+            r"^decided_p_wrong has 1 entries but p_error has 2\.$",
+        ),
+    ],
+)
+def test_p_error_that_is_not_a_row_of_numbers_is_refused_by_name(p_error, kwargs, message):
+    # Before: TypeError from math.fsum (float() argument must be ... not 'list'), numpy
+    # strings counted as errors, 'float' object is not iterable, IndexError.
+    with pytest.raises(InputError, match=message):
+        count_errors(p_error, **kwargs)
+
+
 def test_the_interval_is_clipped_to_the_rows_stored_and_the_rows_summed():
     # Two stored rows near 1 and two more known only by their total 1.9: N = 4, so
     # the upper end, 3.88 + 1.96 · sqrt(0.0198 + 1.9) = 6.6 by hand, is clipped to 4.

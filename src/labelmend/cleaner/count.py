@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import operator
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import compress
@@ -86,14 +87,20 @@ def count_errors(
     >>> str(count_errors([0.0, 1.0]))
     '1.0 (95% interval 1.0–1.0)'
     """
-    p = _floats(p_error)
+    p = _floats(p_error, "p_error")
     decided_at: list[int] = []
     if decided is not None:
         mask = list(_values(decided))
         if len(mask) != len(p):
             raise InputError(f"decided has {len(mask)} entries but p_error has {len(p)}.")
         decided_at = list(compress(range(len(p)), mask))
-        wrong = [0.0] * len(p) if decided_p_wrong is None else _floats(decided_p_wrong)
+        wrong = [0.0] * len(p)
+        if decided_p_wrong is not None:
+            wrong = _floats(decided_p_wrong, "decided_p_wrong")
+            if len(wrong) != len(p):
+                raise InputError(
+                    f"decided_p_wrong has {len(wrong)} entries but p_error has {len(p)}."
+                )
         for index in decided_at:
             p[index] = wrong[index]
     total = math.fsum(p)  # NaN or infinite if any value is
@@ -118,6 +125,18 @@ def _values(values: Any) -> Iterable[Any]:
     return values.tolist() if hasattr(values, "tolist") else values
 
 
-def _floats(values: Any) -> list[float]:
-    """Numbers as a list: an array's own ``tolist`` (Python floats already), else floats."""
-    return values.tolist() if hasattr(values, "tolist") else list(map(float, values))
+def _floats(values: Any, name: str) -> list[float]:
+    """Numbers as a list: a 1-D array's own ``tolist`` (Python floats already), else
+    floats; anything else is refused naming the input ``name``."""
+    expected = f"{name} must be numbers of shape (N,)."
+    if hasattr(values, "tolist"):
+        if values.ndim != 1 or values.dtype.kind not in "biuf":
+            raise InputError(
+                f"{expected} Got an array of shape {values.shape} and dtype {values.dtype}.",
+                inputs=(name,),
+            )
+        return values.tolist()
+    try:
+        return list(map(float, values))
+    except (TypeError, ValueError):
+        raise InputError(f"{expected} Got {reprlib.repr(values)}.", inputs=(name,)) from None
