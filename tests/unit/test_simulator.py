@@ -430,6 +430,25 @@ def test_study_grid_tables_and_validation():
         run_study(model, pred_probs=probs[:10])
 
 
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [
+        (2.0, r"^pred_probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$"),
+        (
+            -1.0,
+            r"^pred_probs contains negative values \(first in row 0\); expected probabilities\.$",
+        ),
+    ],
+)
+def test_run_study_refuses_probabilities_without_naming_options_it_does_not_have(scale, message):
+    # run_study has no normalize or from_logits: the message used to advise
+    # "Pass normalize=True ..." (a TypeError if followed).
+    model = AnnotatorModel.from_counts(np.array([[5, 1], [1, 5], [4, 2]]))
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]]) * scale
+    with pytest.raises(InputError, match=message):
+        run_study(model, pred_probs=probs, selectors=["random"], seeds=1)
+
+
 def test_the_default_reads_the_experts_reliability_once_they_have_answered(setting):
     model, initial, probs = setting
     votes = np.zeros_like(probs)

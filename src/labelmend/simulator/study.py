@@ -204,7 +204,7 @@ def _validate(
                 inputs=("pred_probs",),
             )
         check_same_length("pred_probs", len(probs), "counts", n)
-        check_probability_block(probs)
+        check_probability_block(probs, rescale_hint=False)
     if features is not None:
         check_same_length("features", len(features.train), "counts", n)
     needs_model = [name for name in selectors if name not in MODEL_FREE]
