@@ -40,7 +40,7 @@ from torch import nn
 
 from labelmend.repair import set_torch_threads
 from labelmend.repair._objective import minimize
-from labelmend.repair.models import MAX_ITER, TorchClassifier, as_tensors
+from labelmend.repair.models import MAX_ITER, TorchClassifier, check_dataset
 from labelmend.repair.unlearning import FINETUNE_ITERATIONS
 from repair import accuracy, case_data, cases, run_pipeline, show
 
@@ -177,7 +177,7 @@ def task(job: tuple[str, int, str]) -> list[dict[str, Any]]:
     train, val, test, is_error = case_data(seed, case)
     _, result = run_pipeline(kind, train, val, test, is_error, seed)
     keep = torch.from_numpy(~result.removed)
-    x, y = as_tensors(*train)
+    x, y = check_dataset("train", train, result.before)
     return compare(case, result.before.clone(with_curvature=False), x[keep], y[keep], test)
 
 

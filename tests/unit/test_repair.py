@@ -39,7 +39,7 @@ from labelmend.repair import (  # noqa: E402
     summarize_runs,
     unlearn,
 )
-from labelmend.repair.models import as_tensors  # noqa: E402
+from labelmend.repair.models import check_dataset  # noqa: E402
 from labelmend.repair.unlearning import FINETUNE_ITERATIONS, removal_mask  # noqa: E402
 
 set_torch_threads(1)
@@ -87,7 +87,7 @@ def test_importing_labelmend_repair_and_the_cli_does_not_import_torch():
 
 def test_per_example_gradients_match_autograd_row_by_row(noisy):
     model = noisy["model"]
-    x, y = as_tensors(*noisy["train"])
+    x, y = check_dataset("train", noisy["train"], model)
     grads = model.objective.per_example_grads(model.theta, x[:5], y[:5])
     for row in range(5):
         theta = model.theta.requires_grad_(True)
@@ -99,7 +99,7 @@ def test_per_example_gradients_match_autograd_row_by_row(noisy):
 
 def test_gauss_newton_equals_the_exact_hessian_for_a_linear_head(noisy):
     model = noisy["model"]
-    x, y = as_tensors(*noisy["train"])
+    x, y = check_dataset("train", noisy["train"], model)
     exact = model.objective.loss_hessian_sum(model.theta, x[:40], y[:40], kind="exact")
     ggn = model.objective.loss_hessian_sum(model.theta, x[:40], y[:40], kind="ggn")
     diag = model.objective.loss_hessian_sum(model.theta, x[:40], y[:40], kind="diag")
@@ -149,6 +149,36 @@ def test_failures_with_a_label_outside_the_classes_are_refused(noisy):
         InputError, match=r"^failures labels must lie in \[0, 3\).* the model has 3 classes"
     ):
         find_harmful_examples(noisy["model"], noisy["train"], (features, [0, 3]), method="tracin")
+
+
+@pytest.mark.parametrize(
+    ("features", "labels", "message"),
+    [
+        ("two", [0, 1, 1], r"^train features have 2 columns but the model expects 1\.$"),
+        ("one", [0, 1], r"^train features has 3 rows but train labels has 2\.$"),
+        ("one", [0, 1, 5], r"^train labels must lie in \[0, 2\); .* the model has 2 classes\.$"),
+        ("nan", [0, 1, 1], r"^train features hold NaN or infinite values in 1 rows\.$"),
+    ],
+)
+def test_a_classifier_refuses_training_rows_that_do_not_fit_it_by_name(features, labels, message):
+    # make_classifier(...).fit(X, y), the docs' first step, used to fail inside torch
+    # (mat1 and mat2 shapes cannot be multiplied; Expected input batch_size (3) to match
+    # target batch_size (2); Target 5 is out of bounds) or train on NaN silently.
+    x = np.array([[0.0], [0.5], [1.0]])
+    x = {"one": x, "two": np.hstack([x, x]), "nan": np.where(x == 0.5, np.nan, x)}[features]
+    model = make_classifier("linear", np.array([[0.0], [1.0]]), n_classes=2)
+    with pytest.raises(InputError, match=message):
+        model.fit(x, labels)
+
+
+@pytest.mark.parametrize("predict", ["predict", "predict_proba"])
+def test_a_classifier_refuses_to_predict_rows_of_another_width_or_with_nan(predict):
+    x = np.array([[0.0], [0.5], [1.0]])
+    model = make_classifier("linear", x, n_classes=2).fit(x, [0, 0, 1])
+    with pytest.raises(InputError, match=r"^features have 2 columns but the model expects 1\.$"):
+        getattr(model, predict)(np.hstack([x, x]))
+    with pytest.raises(InputError, match=r"^features hold NaN or infinite values in 1 rows\.$"):
+        getattr(model, predict)(np.array([[np.nan]]))
 
 
 def test_p_error_is_the_ranking_engines_score_on_out_of_fold_probabilities(noisy):

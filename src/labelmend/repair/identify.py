@@ -42,7 +42,6 @@ from labelmend import fitting
 from labelmend._validation import (
     RandomState,
     check_choice,
-    check_labels,
     check_random_state,
     check_same_length,
     check_unique,
@@ -50,7 +49,7 @@ from labelmend._validation import (
 from labelmend.cleaner import score_samples
 from labelmend.errors import InputError
 from labelmend.repair._objective import damped_solve, minimize
-from labelmend.repair.models import TorchClassifier, as_tensors, from_sklearn
+from labelmend.repair.models import XY, TorchClassifier, check_dataset, from_sklearn
 
 #: Failures whose gradients are held at once by ``fisher_votes``.
 VOTE_CHUNK = 256
@@ -58,9 +57,6 @@ VOTE_CHUNK = 256
 #: Heavy damping pays: on digits, influence at 0.1 scores AUC 0.73 / 0.85 (random /
 #: systematic noise), at 10 it scores 0.84 / 0.95 (δ → ∞ turns it into TracIn).
 DAMPING = 10.0
-
-#: (features (N, D), labels (N,)): a labelled set of rows.
-XY = tuple[Any, Any]
 
 
 @dataclass
@@ -238,39 +234,6 @@ def as_classifier(model: Any, n_train: int) -> TorchClassifier:
     if isinstance(model, TorchClassifier):
         return model
     return from_sklearn(model, n_train)
-
-
-def check_dataset(name: str, data: XY, model: TorchClassifier) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate (features (N, D), labels (N,)) against the model; return tensors."""
-    if not isinstance(data, tuple | list) or len(data) != 2:
-        raise InputError(f"{name} must be a pair (features, labels).")
-    features = np.asarray(data[0], dtype=np.float64)
-    if features.ndim != 2:
-        raise InputError(
-            f"{name} features must have shape (N, D). Got shape {features.shape}.",
-            inputs=(f"{name} features",),
-        )
-    if not np.isfinite(features).all():
-        bad = int((~np.isfinite(features)).any(axis=1).sum())
-        raise InputError(
-            f"{name} features hold NaN or infinite values in {bad} rows.",
-            inputs=(f"{name} features",),
-        )
-    expected = model.spec.get("n_features") if model.spec else None
-    if expected is not None and features.shape[1] != expected:
-        raise InputError(
-            f"{name} features have {features.shape[1]} columns but the model expects {expected}.",
-            inputs=(f"{name} features",),
-        )
-    try:
-        labels = check_labels(data[1], n_classes=model.n_classes)
-    except InputError as exc:
-        stated = exc.renamed({"labels": f"{name} labels"}).rstrip(".")
-        raise InputError(
-            f"{stated} — the model has {model.n_classes} classes.", inputs=(f"{name} labels",)
-        ) from exc
-    check_same_length(f"{name} features", len(features), f"{name} labels", len(labels))
-    return as_tensors(features, labels)
 
 
 def find_harmful_examples(

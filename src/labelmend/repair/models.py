@@ -20,7 +20,13 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from labelmend._validation import RandomState, check_choice, check_random_state
+from labelmend._validation import (
+    RandomState,
+    check_choice,
+    check_labels,
+    check_random_state,
+    check_same_length,
+)
 from labelmend.errors import InputError
 from labelmend.repair._objective import CurvatureKind, Objective
 
@@ -155,14 +161,14 @@ class TorchClassifier:
         Starts from :meth:`initial_theta` (so refitting is retraining from scratch) unless
         ``warm_start``.
         """
-        x, y = as_tensors(features, labels)
+        x, y = check_dataset("train", (features, labels), self)
         start = self.theta if warm_start else self.initial_theta()
         return self.set_theta(self.objective.fit(start, x, y, max_iter=max_iter))
 
     def logits(self, features: Any) -> torch.Tensor:
         """(N, K) logits, float64."""
         with torch.no_grad():
-            return self.module(as_features(features))
+            return self.module(as_features(features, model=self))
 
     def predict_proba(self, features: Any) -> npt.NDArray[np.float64]:
         """(N, K) class probabilities."""
@@ -188,11 +194,23 @@ class TorchClassifier:
         return self._curvature[key]
 
 
-def as_features(features: Any) -> torch.Tensor:
-    """(N, D) float64 tensor from an array-like."""
+def as_features(
+    features: Any, *, name: str = "features", model: TorchClassifier | None = None
+) -> torch.Tensor:
+    """(N, D) float64 tensor from an array-like, checked: 2-D, finite, and with the
+    number of columns ``model`` was made for. ``name``: what messages call the input."""
     array = np.asarray(features, dtype=np.float64)
     if array.ndim != 2:
-        raise InputError(f"features must have shape (N, D). Got shape {array.shape} instead.")
+        raise InputError(f"{name} must have shape (N, D). Got shape {array.shape}.", inputs=(name,))
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).any(axis=1).sum())
+        raise InputError(f"{name} hold NaN or infinite values in {bad} rows.", inputs=(name,))
+    expected = model.spec.get("n_features") if model is not None and model.spec else None
+    if expected is not None and array.shape[1] != expected:
+        raise InputError(
+            f"{name} have {array.shape[1]} columns but the model expects {expected}.",
+            inputs=(name,),
+        )
     return torch.from_numpy(_writable(np.ascontiguousarray(array)))
 
 
@@ -201,9 +219,24 @@ def _writable(array: np.ndarray) -> np.ndarray:
     return array if array.flags.writeable else array.copy()
 
 
-def as_tensors(features: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, D) float64 features and (N,) int64 labels as tensors."""
-    return as_features(features), torch.from_numpy(_writable(np.asarray(labels, dtype=np.int64)))
+#: (features (N, D), labels (N,)): a labelled set of rows.
+XY = tuple[Any, Any]
+
+
+def check_dataset(name: str, data: XY, model: TorchClassifier) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate (features (N, D), labels (N,)) against the model; return tensors."""
+    if not isinstance(data, tuple | list) or len(data) != 2:
+        raise InputError(f"{name} must be a pair (features, labels).")
+    features = as_features(data[0], name=f"{name} features", model=model)
+    try:
+        labels = check_labels(data[1], n_classes=model.n_classes)
+    except InputError as exc:
+        stated = exc.renamed({"labels": f"{name} labels"}).rstrip(".")
+        raise InputError(
+            f"{stated} — the model has {model.n_classes} classes.", inputs=(f"{name} labels",)
+        ) from exc
+    check_same_length(f"{name} features", len(features), f"{name} labels", len(labels))
+    return features, torch.from_numpy(_writable(np.asarray(labels, dtype=np.int64)))
 
 
 def _fingerprint(features: torch.Tensor, labels: torch.Tensor) -> str:
@@ -263,7 +296,7 @@ def make_classifier(
     22
     """
     check_choice("model", kind, MODEL_KINDS)
-    x = as_features(features)
+    x = as_features(features, name="train features")
     seed = int(check_random_state(random_state).integers(2**31 - 1))
     std = x.std(dim=0)
     scale = torch.where(std > 1e-8, std, torch.ones_like(std))
