@@ -174,6 +174,37 @@ def test_bad_votes_are_refused():
         fit_expert_reliability(CONFUSION, probs, -np.ones((2, 3)))
 
 
+@pytest.mark.parametrize(
+    ("confusion", "probs", "message"),
+    [
+        (
+            np.eye(2),
+            [[1.0, 0.0, 0.0]],
+            r"^confusion must have shape \(3, 3\), one row and column per class of probs\. Got \(2, 2\)\.$",
+        ),
+        (
+            np.eye(3),
+            [[np.nan, 1.0, 0.0]],
+            r"^probs contains NaN or infinite values\.$",
+        ),
+        (
+            np.eye(3),
+            [[1.8, 0.2, 0.0]],
+            r"^probs must hold probabilities in \[0, 1\]; found values from 0\.0 to 1\.8\.$",
+        ),
+        (np.eye(3), [1.0, 0.0, 0.0], r"^probs must have shape \(N, K\)\. Got \(3,\)\.$"),
+    ],
+)
+def test_a_confusion_of_another_size_or_probs_that_are_not_probabilities_are_refused(
+    confusion, probs, message
+):
+    # Before: numpy's matmul error (size 3 is different from 2), a RuntimeWarning from
+    # log1p and a fit on NaN, an IndexError.
+    votes = np.ones((1, 3)) if np.ndim(probs) == 2 else np.ones(3)
+    with pytest.raises(InputError, match=message):
+        fit_expert_reliability(confusion, np.array(probs), votes)
+
+
 def test_confidence_is_the_top_probabilitys_log_odds():
     np.testing.assert_allclose(confidence(np.array([[0.2, 0.8], [0.5, 0.5]])), [np.log(4.0), 0.0])
 

@@ -159,6 +159,24 @@ def fit_expert_reliability(
     0.85
     """
     probs = np.asarray(probs)
+    if probs.ndim != 2:
+        raise InputError(f"probs must have shape (N, K). Got {probs.shape}.", inputs=("probs",))
+    if not np.isfinite(probs).all():
+        raise InputError("probs contains NaN or infinite values.", inputs=("probs",))
+    if probs.size and (probs.min() < 0 or probs.max() > 1):
+        raise InputError(
+            "probs must hold probabilities in [0, 1]; found values from "
+            f"{probs.min()} to {probs.max()}.",
+            inputs=("probs",),
+        )
+    matrix = np.asarray(confusion, dtype=np.float64)
+    k = probs.shape[1]
+    if matrix.shape != (k, k):
+        raise InputError(
+            f"confusion must have shape ({k}, {k}), one row and column per class of probs. "
+            f"Got {matrix.shape}.",
+            inputs=("confusion",),
+        )
     votes = np.asarray(votes, dtype=np.float64)
     if votes.shape != probs.shape:
         raise InputError(f"votes must have the shape of probs {probs.shape}. Got {votes.shape}.")
@@ -166,7 +184,6 @@ def fit_expert_reliability(
         raise InputError("votes must be finite non-negative answer counts.")
     if strength < 0:
         raise InputError(f"strength must be >= 0. Got {strength}.")
-    matrix = np.asarray(confusion, dtype=np.float64)
     reviewed, posterior = answer_posterior(matrix, probs, votes)
     if reviewed.size == 0:
         return None
