@@ -455,6 +455,42 @@ def test_fix_probabilities_equal_the_exact_review_outcome(answers):
     assert np.all((table >= 0) & (table <= 1))
 
 
+@pytest.mark.parametrize(
+    ("probs", "current", "message"),
+    [
+        ([[0.5, 0.5]] * 4, [0, 1], r"^current_labels has 2 rows but probs has 4\.$"),
+        (
+            [[0.5, 0.5]] * 2,
+            [0, 5],
+            r"^current_labels must lie in \[0, 2\); found values from 0 to 5\.$",
+        ),
+        ([0.5, 0.5], [0], r"^probs must have shape \(N, K\)\. Got \(2,\)\.$"),
+    ],
+)
+def test_expected_annotations_refuses_labels_that_do_not_fit_the_probabilities(
+    probs, current, message
+):
+    # numpy's IndexError (shape mismatch: indexing arrays could not be broadcast
+    # together; index 5 is out of bounds for axis 1) or ValueError (not enough values
+    # to unpack) before.
+    with pytest.raises(InputError, match=message):
+        expected_annotations(np.array(probs), np.array(current))
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (np.array([0.5, 0.5]), r"^answers must have shape \(K, K\)\. Got \(2,\)\.$"),
+        (np.full((2, 3), 0.5), r"^answers must have shape \(K, K\)\. Got \(2, 3\)\.$"),
+        (np.array([[np.nan, 0.5], [0.5, 0.5]]), r"^answers contains NaN or infinite values\.$"),
+    ],
+)
+def test_fix_probabilities_refuses_answers_that_are_not_a_finite_square(answers, message):
+    # IndexError (too many indices; list index out of range) or a table of NaN before.
+    with pytest.raises(InputError, match=message):
+        fix_probabilities(answers)
+
+
 def test_default_priority_defers_errors_in_a_class_pair_the_labellers_confuse():
     # Two samples labelled 0, each surely of another class at the same cost to settle.
     # The labelling process confuses 0 and 1 heavily (experts answering like it often

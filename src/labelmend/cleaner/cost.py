@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from labelmend._numeric import row_sums
+from labelmend._validation import check_labels, check_same_length
+from labelmend.errors import InputError
 
 #: Cells of the fix table computed at once (bounds its temporaries to a few MB).
 FIX_TABLE_CELLS = 1 << 16
@@ -59,7 +61,12 @@ def expected_annotations(
     >>> expected_annotations(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 0]))
     array([1., 2.])
     """
+    if probs.ndim != 2:
+        raise InputError(f"probs must have shape (N, K). Got {probs.shape}.", inputs=("probs",))
     n_samples, n_classes = probs.shape
+    check_same_length("current_labels", len(current_labels), "probs", n_samples)
+    if n_samples:
+        check_labels(current_labels, n_classes=n_classes, name="current_labels")
     terms = _series_terms(n_classes, max_terms)
     work_dtype = np.result_type(probs.dtype, np.float32)
     block = probs.astype(work_dtype, copy=False)
@@ -146,6 +153,12 @@ def fix_probabilities(
            [0.25, 0.75]])
     """
     columns = np.asarray(answers, dtype=np.float64)
+    if columns.ndim != 2 or columns.shape[0] != columns.shape[1]:
+        raise InputError(
+            f"answers must have shape (K, K). Got {columns.shape}.", inputs=("answers",)
+        )
+    if not np.isfinite(columns).all():
+        raise InputError("answers contains NaN or infinite values.", inputs=("answers",))
     n_classes = columns.shape[0]
     terms = _series_terms(n_classes, max_terms)
     fix = np.empty((n_classes, n_classes))
