@@ -118,6 +118,23 @@ def test_dawid_skene_recovers_annotator_confusions():
 # --- the relabel protocol ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("current", "answers", "message"),
+    [
+        ([0, 1], [[0, 1, 1]], r"^current has 2 rows but answers has 1\.$"),
+        ([0], [0, 1], r"^answers must have shape \(n, K\)\. Got \(2,\)\.$"),
+        ([3], [[0, 1]], r"^current must lie in \[0, 2\); found values from 3 to 3\.$"),
+        ([0], [[0, 2]], r"^answers must lie in \[0, 2\); found values from 0 to 2\.$"),
+    ],
+)
+def test_relabel_refuses_labels_and_answers_that_do_not_fit(current, answers, message):
+    # IndexError from numpy (boolean index did not match; index 3 is out of bounds),
+    # ValueError (not enough values to unpack) or, for an answer past K, a new label
+    # no class has, before.
+    with pytest.raises(InputError, match=message):
+        relabel(np.array(current), np.array(answers))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     k=st.integers(2, 6),

@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from labelmend._validation import check_labels, check_same_length
+from labelmend.errors import InputError
+
 IntArray = npt.NDArray[np.intp]
 
 
@@ -52,7 +55,13 @@ def relabel(current: IntArray, answers: IntArray) -> tuple[IntArray, IntArray]:
     >>> relabel(np.array([0, 0, 1]), np.array([[0, 2, 1], [1, 1, 0], [2, 0, 0]]))
     (array([0, 1, 0]), array([1, 2, 3]))
     """
+    if answers.ndim != 2:
+        raise InputError(f"answers must have shape (n, K). Got {answers.shape}.")
     n, k = answers.shape
+    check_same_length("current", len(current), "answers", n)
+    if n:
+        check_labels(current, n_classes=k, name="current")
+        check_labels(answers.ravel(), n_classes=k, name="answers")
     rows = np.arange(n)
     seen = np.zeros((n, k), dtype=bool)
     seen[rows, current] = True
