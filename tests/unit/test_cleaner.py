@@ -686,6 +686,20 @@ def test_stopping_point_by_hand():
 
 
 @pytest.mark.parametrize(
+    ("curve", "message"),
+    [
+        (np.ones((2, 2)), r"^curve must have shape \(N,\)\. Got \(2, 2\)\.$"),
+        (np.array([0.5, np.nan, 1.0]), r"^curve contains NaN or infinite values\.$"),
+    ],
+)
+def test_stopping_point_refuses_a_curve_that_is_not_a_finite_row(curve, message):
+    # A 2-D curve failed in numpy's concatenate (all the input arrays must have same
+    # number of dimensions); a NaN never compared below the threshold: review all.
+    with pytest.raises(InputError, match=message):
+        stopping_point(curve, window=1)
+
+
+@pytest.mark.parametrize(
     ("labels", "probs", "message"),
     [
         ([0, 1], [[0.5, 0.5]], "pred_probs has 1 rows but labels has 2"),

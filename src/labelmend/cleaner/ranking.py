@@ -820,8 +820,13 @@ def stopping_point(
     """
     if window < 1:
         raise InputError(f"window must be at least 1. Got {window}.")
-    n = int(np.asarray(curve).size)
-    padded = np.concatenate([[0.0], np.asarray(curve, dtype=np.float64)])
+    values = np.asarray(curve, dtype=np.float64)
+    if values.ndim != 1:
+        raise InputError(f"curve must have shape (N,). Got {values.shape}.", inputs=("curve",))
+    if not np.isfinite(values).all():
+        raise InputError("curve contains NaN or infinite values.", inputs=("curve",))
+    n = values.size
+    padded = np.concatenate([[0.0], values])
     starts = np.arange(n)
     ends = np.minimum(starts + window, n)
     rate = (padded[ends] - padded[starts]) / (ends - starts)
