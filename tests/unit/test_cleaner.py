@@ -700,6 +700,19 @@ def test_stopping_point_refuses_a_curve_that_is_not_a_finite_row(curve, message)
 
 
 @pytest.mark.parametrize(
+    ("p_error", "tie_breaker", "message"),
+    [
+        (np.ones(2), None, r"^p_error has 2 rows but priority has 3\.$"),
+        (np.ones(3), np.arange(2), r"^tie_breaker has 2 rows but priority has 3\.$"),
+    ],
+)
+def test_ranking_order_refuses_keys_of_another_length(p_error, tie_breaker, message):
+    # IndexError (index 2 is out of bounds for axis 0 with size 2) before.
+    with pytest.raises(InputError, match=message):
+        ranking_order(np.ones(3), p_error, tie_breaker)
+
+
+@pytest.mark.parametrize(
     ("labels", "probs", "message"),
     [
         ([0, 1], [[0.5, 0.5]], "pred_probs has 1 rows but labels has 2"),

@@ -655,6 +655,9 @@ def ranking_order(
     >>> ranking_order(np.array([0.1, 0.9, 0.5, 0.5]), np.array([0, 0, 0.2, 0.3]))
     array([1, 3, 2, 0])
     """
+    check_same_length("p_error", len(p_error), "priority", len(priority))
+    if tie_breaker is not None:
+        check_same_length("tie_breaker", len(tie_breaker), "priority", len(priority))
     order = np.argsort(-priority)
     sorted_priority = priority[order]
     equal_next = sorted_priority[1:] == sorted_priority[:-1]
