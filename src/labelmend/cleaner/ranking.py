@@ -33,7 +33,7 @@ from labelmend.cleaner.noise import (
     NoiseModel,
     ThresholdStats,
     anchor_histogram,
-    confident_pairs,
+    confident_counts,
     fit_temperature,
     matching_scale,
     p_error_sum,
@@ -212,17 +212,17 @@ def _joint_part(
 
     def second_pass(given: npt.NDArray[np.intp], block: npt.NDArray[np.floating[Any]]) -> Any:
         top = block.argmax(axis=1)
-        pairs = confident_pairs(given, block, thresholds, top)
-        return pairs, zero_cells(block) if count_zeros else 0, anchor_histogram(block, top, given)
+        counts = confident_counts(given, block, thresholds, top)
+        return counts, zero_cells(block) if count_zeros else 0, anchor_histogram(block, top, given)
 
     k = source.n_classes
     joint = np.zeros((k, k), dtype=np.int64)
     zeros = np.zeros(k, dtype=np.int64)
     anchors = np.zeros((2, k * (ANCHOR_EDGES.size + 1)))
-    for (given, guess), block_zeros, block_anchors in _labelled_blocks(
+    for counts, block_zeros, block_anchors in _labelled_blocks(
         labels, source, second_pass, block_rows=block_rows, validate=True, n_jobs=n_jobs
     ):
-        np.add.at(joint, (given, guess), 1)
+        joint += counts
         zeros += block_zeros
         anchors += block_anchors
     return joint, zeros, anchors
