@@ -303,6 +303,18 @@ def test_ensemble_averages_members():
     np.testing.assert_allclose(averaged["p_error"], ensemble["p_error"])
 
 
+def test_a_nested_list_of_rows_is_one_model():
+    # rank_samples([0, 1], [[.9, .1], [.2, .8]]) took each row for an ensemble member
+    # and refused it: "pred_probs must have shape (N, K), (M, N, K) or be a list of
+    # (N, K) arrays. Got an array of shape (2,) (member 0)."
+    labels, probs, _ = noisy_problem()
+    expected = rank_samples(labels, probs)
+    pd.testing.assert_frame_equal(rank_samples(labels.tolist(), probs.tolist()), expected)
+    pd.testing.assert_frame_equal(rank_samples(labels, list(probs)), expected)
+    two = rank_samples(labels, [probs.tolist(), probs.tolist()])  # a list of models still is
+    pd.testing.assert_frame_equal(two, expected)
+
+
 @pytest.mark.parametrize("block_rows", [1, 7, 64, None])
 def test_blocks_and_threads_do_not_change_results(block_rows):
     labels, probs, _ = noisy_problem()

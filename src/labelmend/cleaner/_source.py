@@ -35,6 +35,8 @@ def _as_members(pred_probs: Any) -> list[np.ndarray]:
                 inputs=("pred_probs",),
             )
         members = [np.asarray(member) for member in pred_probs]
+        if all(member.ndim == 1 for member in members) and len({m.shape for m in members}) == 1:
+            members = [np.stack(members)]  # rows of numbers (a nested list): one model
     else:
         array = np.asarray(pred_probs)
         members = list(array) if array.ndim == 3 else [array]
@@ -69,7 +71,8 @@ class ProbabilitySource:
     ----------
     pred_probs : array (N, K), array (M, N, K) or list of M arrays (N, K)
         One model's probabilities, or an ensemble's (averaged row by row). May be
-        memory-mapped; it is never copied whole.
+        memory-mapped; it is never copied whole. A list of N rows of numbers (a nested
+        list) is one model.
     from_logits : bool
         Treat the input as logits and apply a softmax to each row (after averaging).
     normalize : bool
