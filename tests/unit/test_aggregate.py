@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from labelmend.cleaner import UNDECIDED, consensus, dawid_skene, plurality_vote, vote_counts
+from labelmend.cleaner import (
+    UNDECIDED,
+    consensus,
+    dawid_skene,
+    plurality_vote,
+    vote_counts,
+    vote_counts_by_id,
+)
 from labelmend.errors import InputError
 
 
@@ -293,3 +300,19 @@ def test_crowdlab_refuses_model_probabilities_of_another_shape_or_not_probabilit
     with pytest.raises(InputError, match=message):
         consensus([0, 1, 0, 1], ["ann", "ann", "bob", "bob"], [0, 1, 0, 1],
                   current_labels=[0, 1], n_classes=2, method="crowdlab", pred_probs=probs)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ids", "answer_ids", "answers", "message"),
+    [
+        (["a", "a"], ["a"], [0], r"^ids must be unique; 'a' appears 2 times\.$"),
+        (["a", "b"], ["a", "b"], [0], r"^answer_ids has 2 rows but answers has 1\.$"),
+    ],
+)
+def test_vote_counts_by_id_refuses_repeated_ids_and_answers_of_another_length(
+    ids, answer_ids, answers, message
+):
+    # pandas' InvalidIndexError (Reindexing only valid with uniquely valued Index
+    # objects) and numpy's IndexError (boolean index did not match) before.
+    with pytest.raises(InputError, match=message):
+        vote_counts_by_id(ids, answer_ids, answers, n_classes=2)

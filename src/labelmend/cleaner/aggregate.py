@@ -23,6 +23,7 @@ from labelmend._validation import (
     check_labels,
     check_probability_block,
     check_same_length,
+    check_unique,
 )
 from labelmend.errors import InputError
 
@@ -71,7 +72,11 @@ def vote_counts_by_id(
     array([[1, 0],
            [0, 2]])
     """
-    position = pd.Index(ids).get_indexer(pd.Index(answer_ids))
+    check_same_length("answer_ids", len(answer_ids), "answers", len(answers))
+    index = pd.Index(ids)
+    if not index.is_unique:
+        check_unique("ids", ids)
+    position = index.get_indexer(pd.Index(answer_ids))
     known = position >= 0
     return vote_counts(
         position[known],
