@@ -28,6 +28,7 @@ from labelmend.repair import (  # noqa: E402
     from_sklearn,
     load_model,
     make_classifier,
+    rank_average,
     read_model,
     readmit,
     relabel_queue,
@@ -179,6 +180,21 @@ def test_a_classifier_refuses_to_predict_rows_of_another_width_or_with_nan(predi
         getattr(model, predict)(np.hstack([x, x]))
     with pytest.raises(InputError, match=r"^features hold NaN or infinite values in 1 rows\.$"):
         getattr(model, predict)(np.array([[np.nan]]))
+
+
+@pytest.mark.parametrize(
+    ("scores", "message"),
+    [
+        ((), r"^rank_average needs at least one array of scores\.$"),
+        ((np.ones(3), np.ones(2)), r"^scores 1 has 2 rows but scores 0 has 3\.$"),
+        ((np.ones((2, 2)),), r"^scores 0 must have shape \(N,\)\. Got \(2, 2\)\.$"),
+    ],
+)
+def test_rank_average_refuses_scores_that_do_not_line_up(scores, message):
+    # numpy's 'Mean of empty slice' (a NaN), 'inhomogeneous shape' and pandas' 'Data
+    # must be 1-dimensional' before.
+    with pytest.raises(InputError, match=message):
+        rank_average(*scores)
 
 
 def test_p_error_is_the_ranking_engines_score_on_out_of_fold_probabilities(noisy):

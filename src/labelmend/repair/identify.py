@@ -198,6 +198,12 @@ def rank_average(*scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     >>> rank_average(np.array([0.1, 0.9, 0.5]), np.array([3.0, 2.0, 1.0])).round(3).tolist()
     [0.667, 0.833, 0.5]
     """
+    if not scores:
+        raise InputError("rank_average needs at least one array of scores.")
+    for index, score in enumerate(scores):
+        if np.ndim(score) != 1:
+            raise InputError(f"scores {index} must have shape (N,). Got {np.shape(score)}.")
+        check_same_length(f"scores {index}", len(score), "scores 0", len(scores[0]))
     ranks = [pd.Series(s).rank(method="average").to_numpy() / len(s) for s in scores]
     return np.mean(ranks, axis=0)
 
