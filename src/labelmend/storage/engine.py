@@ -150,6 +150,25 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
     A failure anywhere, including Ctrl-C, leaves the database exactly as it was.
     Database errors come out as :class:`StorageError`.
+
+    A dataset created in a transaction that then fails is not in the store:
+
+    >>> import tempfile
+    >>> from sqlalchemy import select
+    >>> from labelmend.storage import repository
+    >>> from labelmend.storage.models import Dataset
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     engine = create_store_engine(f"sqlite:///{tmp}/x.db")
+    ...     try:
+    ...         with session_scope(engine) as session:
+    ...             _ = repository.create_dataset(session, "pets", ["cat", "dog"])
+    ...             raise KeyboardInterrupt
+    ...     except KeyboardInterrupt:
+    ...         pass
+    ...     with session_scope(engine) as session:
+    ...         print(session.scalars(select(Dataset.name)).all())
+    ...     engine.dispose()
+    []
     """
     from sqlalchemy.orm import Session
 
