@@ -700,6 +700,27 @@ def test_relabel_queue_is_a_plain_ranked_dataframe():
         relabel_queue([0.1, 0.2], [0, 1], sample_ids=["x", "x"])
 
 
+@pytest.mark.parametrize(
+    ("scores", "top", "message"),
+    [
+        ([0.2, 0.9, 0.5], -1, r"^top must be a non-negative integer or None\. Got -1\.$"),
+        (
+            [0.2, np.nan, 0.5],
+            None,
+            r"^scores contains NaN or infinite values \(first in row 1\)\.$",
+        ),
+        ([[0.2, 0.9, 0.5]], None, r"^scores must have shape \(N,\)\. Got \(1, 3\)\.$"),
+    ],
+)
+def test_relabel_queue_refuses_a_negative_top_and_scores_that_are_not_a_finite_row(
+    scores, top, message
+):
+    # top=-1 gave every row but the last (DataFrame.head(-1)); a NaN harm score was
+    # ranked last silently; a 2-D array failed with 'labels has 3 rows but scores has 1'.
+    with pytest.raises(InputError, match=message):
+        relabel_queue(scores, [0, 1, 1], top=top)
+
+
 def test_summarize_runs_gives_mean_and_sd():
     summary = summarize_runs([{"a": 1.0, "b": 0.0}, {"a": 3.0, "b": 0.0}]).set_index("metric")
     assert summary.loc["a", "mean"] == 2.0

@@ -354,6 +354,17 @@ def relabel_queue(
     [[1, 1], [2, 2], [0, 3]]
     """
     scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 1:
+        raise InputError(f"scores must have shape (N,). Got {scores.shape}.", inputs=("scores",))
+    if not np.isfinite(scores).all():
+        row = int(np.nonzero(~np.isfinite(scores))[0][0])
+        raise InputError(
+            f"scores contains NaN or infinite values (first in row {row}).", inputs=("scores",)
+        )
+    if top is not None and (
+        isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 0
+    ):
+        raise InputError(f"top must be a non-negative integer or None. Got {top!r}.")
     given = np.asarray(labels)
     n = len(scores)
     check_same_length("labels", len(given), "scores", n)
