@@ -135,6 +135,38 @@ def test_relabel_refuses_labels_and_answers_that_do_not_fit(current, answers, me
         relabel(np.array(current), np.array(answers))
 
 
+@pytest.mark.parametrize(
+    ("initial", "options", "message"),
+    [
+        (
+            [0, 1, 0, 1],
+            {"selector": "nope"},
+            r"^selector must be one of \{.*\}\. Got 'nope' instead\.$",
+        ),
+        ([0, 1, 0], {}, r"^initial has 3 rows but counts has 4\.$"),
+        ([0, 1, 0, 5], {}, r"^initial must lie in \[0, 2\); found values from 0 to 5\.$"),
+        (
+            [0, 1, 0, 1],
+            {"budget": -1},
+            r"^budget must be a non-negative integer \(annotations\)\. Got -1\.$",
+        ),
+        (
+            [0, 1, 0, 1],
+            {"pred_probs": np.full((2, 2), 0.5)},
+            r"^pred_probs has 2 rows but counts has 4\.$",
+        ),
+    ],
+)
+def test_simulate_run_checks_its_inputs_as_run_study_does(initial, options, message):
+    # It trusted them: KeyError 'nope', 'could not broadcast input array from shape (3,)
+    # into shape (4,)', IndexError for a label past K or a negative budget, 'operands
+    # could not be broadcast together' for probabilities of another N.
+    model = AnnotatorModel.from_counts(np.array([[5, 1], [1, 5], [4, 2], [0, 6]]))
+    arguments = {"selector": "random", "budget": 4, **options}
+    with pytest.raises(InputError, match=message):
+        simulate_run(model, np.array(initial), seed_sequence=np.random.SeedSequence(0), **arguments)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     k=st.integers(2, 6),

@@ -9,6 +9,7 @@ is cumulative sums over those events (no loop per annotation or per sample).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from labelmend._validation import (
+    check_choice,
+    check_labels,
+    check_probability_block,
+    check_same_length,
+)
 from labelmend.cleaner import DEFAULT_METHOD, STOP_THRESHOLD, expected_annotations, score_samples
+from labelmend.errors import InputError
 from labelmend.simulator.annotators import AnnotatorModel
 from labelmend.simulator.relabel import draw_streams, relabel
-from labelmend.simulator.selectors import SELECTORS, Ranking, SelectorState
+from labelmend.simulator.selectors import MODEL_FREE, SELECTORS, Ranking, SelectorState
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -140,6 +148,37 @@ def _predicted_rate(
         return np.where(spent > 0, (cum_error[ends] - cum_error[starts]) / spent, 0.0)
 
 
+def check_model_inputs(
+    annotators: AnnotatorModel,
+    pred_probs: Any,
+    features: Features | None,
+    selectors: Sequence[str],
+) -> FloatArray | None:
+    """Check that ``pred_probs`` (N, K) are probabilities and ``features`` have N rows,
+    N and K the experts', and that selectors ranking with a model have one; return
+    ``pred_probs`` as float64 (None when not given)."""
+    n, k = annotators.probs.shape
+    probs = None
+    if pred_probs is not None:
+        probs = np.asarray(pred_probs, dtype=np.float64)
+        if probs.ndim != 2 or probs.shape[1] != k:
+            raise InputError(
+                f"pred_probs must have shape (N, {k}). Got shape {probs.shape}.",
+                inputs=("pred_probs",),
+            )
+        check_same_length("pred_probs", len(probs), "counts", n)
+        check_probability_block(probs, rescale_hint=False)
+    if features is not None:
+        check_same_length("features", len(features.train), "counts", n)
+    needs_model = [name for name in selectors if name not in MODEL_FREE]
+    if needs_model and probs is None and features is None:
+        raise InputError(
+            f"Selectors {needs_model} rank with a model: give pred_probs or features.",
+            inputs=("pred_probs", "features"),
+        )
+    return probs
+
+
 def simulate_run(
     annotators: AnnotatorModel,
     initial: IntArray,
@@ -155,7 +194,7 @@ def simulate_run(
     stop_threshold: float = STOP_THRESHOLD,
     stop_window: int | None = None,
 ) -> RunResult:
-    """Simulate one selector spending ``budget`` annotations (inputs already validated).
+    """Simulate one selector spending ``budget`` annotations.
 
     ``seed_sequence`` fixes the expert answers; every selector of a study sees the same
     answers for the same seed (common random numbers), and its own tie-breaking stream.
@@ -179,6 +218,12 @@ def simulate_run(
     [8, 4]
     """
     n, k = annotators.probs.shape
+    check_choice("selector", selector, SELECTORS)
+    check_same_length("initial", len(initial), "counts", n)
+    check_labels(initial, n_classes=k, name="initial")
+    if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
+        raise InputError(f"budget must be a non-negative integer (annotations). Got {budget!r}.")
+    check_model_inputs(annotators, pred_probs, features, ())
     answers_rng, selector_rng, model_rng = (
         np.random.default_rng(s) for s in seed_sequence.spawn(3)
     )

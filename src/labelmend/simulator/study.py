@@ -19,12 +19,17 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend._executor import Workers
-from labelmend._validation import check_choice, check_probability_block, check_same_length
+from labelmend._validation import check_choice
 from labelmend.cleaner import STOP_THRESHOLD
 from labelmend.errors import InputError
 from labelmend.simulator.annotators import AnnotatorModel, initial_labels
-from labelmend.simulator.selectors import MODEL_FREE, SELECTORS
-from labelmend.simulator.simulation import CHECKPOINTS, Features, simulate_run
+from labelmend.simulator.selectors import SELECTORS
+from labelmend.simulator.simulation import (
+    CHECKPOINTS,
+    Features,
+    check_model_inputs,
+    simulate_run,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -194,26 +199,7 @@ def _validate(
     for size in batch_sizes:
         if size is not None and (not isinstance(size, int) or size < 1):
             raise InputError(f"batch sizes must be positive integers or None. Got {size!r}.")
-    n, k = annotators.probs.shape
-    probs = None
-    if pred_probs is not None:
-        probs = np.asarray(pred_probs, dtype=np.float64)
-        if probs.ndim != 2 or probs.shape[1] != k:
-            raise InputError(
-                f"pred_probs must have shape (N, {k}). Got shape {probs.shape}.",
-                inputs=("pred_probs",),
-            )
-        check_same_length("pred_probs", len(probs), "counts", n)
-        check_probability_block(probs, rescale_hint=False)
-    if features is not None:
-        check_same_length("features", len(features.train), "counts", n)
-    needs_model = [name for name in selectors if name not in MODEL_FREE]
-    if needs_model and probs is None and features is None:
-        raise InputError(
-            f"Selectors {needs_model} rank with a model: give pred_probs or features.",
-            inputs=("pred_probs", "features"),
-        )
-    return probs
+    return check_model_inputs(annotators, pred_probs, features, selectors)
 
 
 def run_study(
