@@ -23,6 +23,7 @@ from labelmend.simulator import (
     draw_streams,
     initial_labels,
     relabel,
+    sharpened,
     simulate_run,
 )
 from labelmend.simulator.relabel import outcome_probabilities
@@ -133,6 +134,21 @@ def test_relabel_refuses_labels_and_answers_that_do_not_fit(current, answers, me
     # no class has, before.
     with pytest.raises(InputError, match=message):
         relabel(np.array(current), np.array(answers))
+
+
+@pytest.mark.parametrize(
+    ("probs", "message"),
+    [
+        ([0.8, 0.2], r"^probs must have shape \(N, K\)\. Got \(2,\)\.$"),
+        ([[np.nan, 1.0]], r"^probs contains NaN or infinite values\.$"),
+        ([[-0.2, 1.2]], r"^probs must hold values ≥ 0; found -0\.2\.$"),
+    ],
+)
+def test_sharpened_refuses_probs_that_are_not_rows_of_non_negative_numbers(probs, message):
+    # numpy's AxisError (axis 1 is out of bounds) before, and NaN rows for NaN or
+    # negative entries (a negative number to a fractional power).
+    with pytest.raises(InputError, match=message):
+        sharpened(np.array(probs), 2.0)
 
 
 @pytest.mark.parametrize(

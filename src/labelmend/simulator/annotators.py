@@ -174,6 +174,13 @@ def sharpened(probs: FloatArray, temperature: float) -> FloatArray:
     """
     if not temperature > 0:
         raise InputError(f"temperature must be positive. Got {temperature}.")
+    probs = np.asarray(probs)
+    if probs.ndim != 2:
+        raise InputError(f"probs must have shape (N, K). Got {probs.shape}.", inputs=("probs",))
+    if not np.isfinite(probs).all():
+        raise InputError("probs contains NaN or infinite values.", inputs=("probs",))
+    if probs.size and probs.min() < 0:
+        raise InputError(f"probs must hold values ≥ 0; found {probs.min()}.", inputs=("probs",))
     powered = np.power(probs, 1.0 / temperature)
     return powered / powered.sum(axis=1, keepdims=True)
 
