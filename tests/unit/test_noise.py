@@ -28,6 +28,7 @@ from labelmend.cleaner.noise import (
     threshold_stats,
     zero_cells,
 )
+from labelmend.errors import InputError
 
 
 def test_clip_noise_rates_equals_cleanlabs():
@@ -355,3 +356,16 @@ def test_p_error_sum_drops_a_row_rounded_below_zero_without_a_warning():
         warnings.simplefilter("error")
         total = p_error_sum(terms, 1.0, temperature=2.0)
     assert total == p_error_sum(terms[:, :1], 1.0, temperature=2.0)
+
+
+@pytest.mark.parametrize("count", ["threshold_stats", "confident_counts"])
+@pytest.mark.parametrize("n_labels", [2, 4])
+def test_the_block_counts_refuse_labels_of_another_length(count, n_labels):
+    # threshold_stats counted the first 2 of 3 rows silently and failed in numpy for 4
+    # labels (IndexError); confident_counts failed in numpy for both ('shape mismatch').
+    probs = np.array([[0.8, 0.2], [0.4, 0.6], [0.2, 0.8]])
+    labels = np.array([0, 1, 1, 0][:n_labels])
+    arguments = (labels, probs) if count == "threshold_stats" else (labels, probs, np.full(2, 0.5))
+    function = threshold_stats if count == "threshold_stats" else confident_counts
+    with pytest.raises(InputError, match=rf"^labels has {n_labels} rows but pred_probs has 3\.$"):
+        function(*arguments)

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelmend._numeric import softmax_rows
+from labelmend._validation import check_same_length
 from labelmend.cleaner.count import Z_95
 
 #: cleanlab compares probabilities with thresholds minus this tolerance.
@@ -124,6 +125,7 @@ def threshold_stats(
     >>> stats.thresholds
     array([0.8, 0.7])
     """
+    check_same_length("labels", labels.size, "pred_probs", len(pred_probs))
     n_classes = pred_probs.shape[1]
     given = pred_probs[np.arange(labels.size), labels]
     return ThresholdStats(
@@ -522,6 +524,7 @@ def confident_counts(
     array([[1, 0],
            [1, 0]])
     """
+    check_same_length("labels", labels.size, "pred_probs", len(pred_probs))
     n_classes = pred_probs.shape[1]
     given, guess = confident_pairs(labels, pred_probs, thresholds, top)
     flat = given * n_classes + guess
