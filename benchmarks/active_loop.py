@@ -112,11 +112,11 @@ def run(problem: Problem, seed: int, mode: str, folder: Path) -> dict[str, float
     initial = initial_labels(annotators, temperature=problem.temperature, random_state=seed)
     streams = draw_streams(annotators.probs, n_reviews=1, rng=np.random.default_rng(seed + 1))
     ids = np.array([f"s{i:05d}" for i in range(annotators.n_samples)])
-    samples = pd.DataFrame({"id": ids, "label": np.array(classes)[initial]})
+    samples = pd.DataFrame({"sample_id": ids, "label": np.array(classes)[initial]})
     features = pd.DataFrame(
         problem.features, columns=[f"x{j}" for j in range(problem.features.shape[1])]
     )
-    features.insert(0, "id", ids)
+    features.insert(0, "sample_id", ids)
     features.to_parquet(folder / "features.parquet", index=False)
     url = f"sqlite:///{folder / f'{mode}-{seed}.db'}"
     with open_store(url) as session:

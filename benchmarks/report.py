@@ -59,10 +59,10 @@ def build_store(url: str, n: int) -> None:
     names = np.asarray(classes)
     predictions = pd.DataFrame(probs.astype(np.float64), columns=classes)
     predictions /= predictions.to_numpy().sum(axis=1, keepdims=True)
-    predictions.insert(0, "id", ids)
+    predictions.insert(0, "sample_id", ids)
     with open_store(url) as session:
         workflow.init_dataset(session, "bench", classes)
-        workflow.import_samples(session, pd.DataFrame({"id": ids, "label": names[labels]}))
+        workflow.import_samples(session, pd.DataFrame({"sample_id": ids, "label": names[labels]}))
     with open_store(url) as session:
         workflow.import_predictions(session, predictions, model="synthetic")
     with open_store(url) as session:

@@ -54,12 +54,16 @@ def tables(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     classes = [f"c{k}" for k in range(N_CLASSES)]
     ids = pd.Series(np.arange(n)).map("img-{:07d}".format)
     samples = pd.DataFrame(
-        {"id": ids, "label": np.asarray(classes)[labels], "url": "s3://bucket/" + ids + ".png"}
+        {
+            "sample_id": ids,
+            "label": np.asarray(classes)[labels],
+            "url": "s3://bucket/" + ids + ".png",
+        }
     )
     order = np.random.default_rng(1).permutation(n)
     predictions = pd.DataFrame(probs[order].astype(np.float64), columns=classes)
     predictions /= predictions.to_numpy().sum(axis=1, keepdims=True)
-    predictions.insert(0, "id", ids.to_numpy()[order])
+    predictions.insert(0, "sample_id", ids.to_numpy()[order])
     return samples, predictions
 
 
@@ -119,7 +123,7 @@ def run_backend(url: str, samples: pd.DataFrame, predictions: pd.DataFrame, repe
                 "meta": {"url": u},
             }
             for sid, label, u in zip(
-                peer["id"], peer["label"].map(classes.index), peer["url"], strict=True
+                peer["sample_id"], peer["label"].map(classes.index), peer["url"], strict=True
             )
         ]
         start = time.perf_counter()

@@ -46,11 +46,11 @@ def fill_store(url: str, n: int) -> None:
         workflow.init_dataset(session, "bench", CLASSES)
         workflow.import_samples(
             session,
-            pd.DataFrame({"id": ids, "label": rng.choice(CLASSES, size=n),
+            pd.DataFrame({"sample_id": ids, "label": rng.choice(CLASSES, size=n),
                           "image": [f"https://example.org/{i}.png" for i in ids]}),
         )  # fmt: skip
         table = pd.DataFrame(probs, columns=CLASSES)
-        table.insert(0, "id", ids)
+        table.insert(0, "sample_id", ids)
         workflow.import_predictions(session, table, model="m")
         workflow.score(session)
         workflow.create_queue(session, "all", budget=n)

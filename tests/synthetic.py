@@ -83,8 +83,8 @@ def scored_store(
 
     workflow.init_dataset(session, "pets", classes)
     names = np.asarray(classes)[np.asarray(labels)]
-    workflow.import_samples(session, pd.DataFrame({"id": ids, "label": names, **columns}))
+    workflow.import_samples(session, pd.DataFrame({"sample_id": ids, "label": names, **columns}))
     table = pd.DataFrame(probs, columns=classes)
-    table.insert(0, "id", ids)
+    table.insert(0, "sample_id", ids)
     workflow.import_predictions(session, table, model=model)
     return workflow.score(session)

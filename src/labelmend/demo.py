@@ -86,13 +86,13 @@ def run_demo(
         classes = np.asarray(data.classes)
         images = _write_digit_images(data.features, ids, work / "images")
         samples = write_table(
-            pd.DataFrame({"id": ids, "label": classes[data.labels], "image": images}),
+            pd.DataFrame({"sample_id": ids, "label": classes[data.labels], "image": images}),
             work / "samples.csv",
         )
         # Shuffled on purpose: predictions are matched to samples by id, not by position.
         shuffled = np.random.default_rng(0).permutation(len(ids))
         probs = pd.DataFrame(data.pred_probs[shuffled], columns=data.classes)
-        probs.insert(0, "id", ids[shuffled].tolist())
+        probs.insert(0, "sample_id", ids[shuffled].tolist())
         predictions = write_table(probs, work / "predictions.parquet")
         true_label = pd.Series(classes[data.true_labels], index=ids)
 

@@ -18,6 +18,9 @@ from labelmend._validation import listing, require_columns
 from labelmend.errors import InputError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".json")
+#: The sample id column of every table read or written by default: imports, rankings,
+#: shards and exports (the CLI's ``--id-col`` default and the library's alike).
+ID_COLUMN = "sample_id"
 ARRAY_SUFFIXES = (".npy", *TABLE_SUFFIXES)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from labelmend.cleaner import AUDIT_METHOD, DEFAULT_DIFFICULTY, rank_samples
 from labelmend.errors import InputError, UsageError
 from labelmend.io import (
+    ID_COLUMN,
     align_rows,
     load_features,
     load_labels,
@@ -84,7 +85,7 @@ def rank_files(
     *,
     classes: Sequence[str] | None = None,
     label_column: str | None = None,
-    id_column: str = "sample_id",
+    id_column: str = ID_COLUMN,
     method: str = AUDIT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
     normalize: bool = False,

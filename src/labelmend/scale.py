@@ -48,6 +48,7 @@ from labelmend.cleaner import (
     vote_counts_by_id,
 )
 from labelmend.errors import InputError
+from labelmend.io import ID_COLUMN
 
 Progress = Callable[[str, int, int], None]
 
@@ -56,7 +57,7 @@ Progress = Callable[[str, int, int], None]
 class ShardLayout:
     """Which columns of a shard hold what."""
 
-    id_column: str = "sample_id"
+    id_column: str = ID_COLUMN
     label_column: str = "label"
 
 

@@ -48,10 +48,10 @@ def test_two_processes_lose_no_label_change_and_never_share_a_queued_sample(data
     ids = [f"s{i:03d}" for i in range(N_SAMPLES)]
     labels = [CLASSES[i % 3] for i in range(N_SAMPLES)]
     probs = pd.DataFrame({c: [1 / 3] * N_SAMPLES for c in CLASSES})
-    probs.insert(0, "id", ids)
+    probs.insert(0, "sample_id", ids)
     with open_store(database_url) as session:
         workflow.init_dataset(session, "d", CLASSES)
-        workflow.import_samples(session, pd.DataFrame({"id": ids, "label": labels}))
+        workflow.import_samples(session, pd.DataFrame({"sample_id": ids, "label": labels}))
         workflow.import_predictions(session, probs, model="m")
         workflow.score(session)
     go = tmp_path / "go"

@@ -45,8 +45,8 @@ def test_killed_import_leaves_the_store_unchanged(database_url, tmp_path, snapsh
     ids = [f"s{i}" for i in range(5000)]
     with open_store(database_url) as session:
         workflow.init_dataset(session, "d", ["a", "b"])
-        workflow.import_samples(session, pd.DataFrame({"id": ids[:10], "label": "a"}))
-    pd.DataFrame({"id": ids, "label": "b"}).iloc[10:].to_parquet(tmp_path / "more.parquet")
+        workflow.import_samples(session, pd.DataFrame({"sample_id": ids[:10], "label": "a"}))
+    pd.DataFrame({"sample_id": ids, "label": "b"}).iloc[10:].to_parquet(tmp_path / "more.parquet")
     before = snapshot(database_url)
     written = tmp_path / "written"
     child = subprocess.Popen(

@@ -28,7 +28,7 @@ def init_store(url, ids, labels):
     with open_store(url) as session:
         workflow.init_dataset(session, "big", CLASSES)
         workflow.import_samples(
-            session, pd.DataFrame({"id": ids, "label": [CLASSES[y] for y in labels]})
+            session, pd.DataFrame({"sample_id": ids, "label": [CLASSES[y] for y in labels]})
         )
 
 

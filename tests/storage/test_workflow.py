@@ -35,10 +35,14 @@ def make_tables(n: int = N, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, 
     given, probs, true = noisy_problem(n, 3, noise=0.1, seed=seed)
     ids = [f"s{i:03d}" for i in range(n)]
     samples = pd.DataFrame(
-        {"id": ids, "label": np.array(CLASSES)[given], "url": [f"img/{i}.png" for i in range(n)]}
+        {
+            "sample_id": ids,
+            "label": np.array(CLASSES)[given],
+            "url": [f"img/{i}.png" for i in range(n)],
+        }
     )
     predictions = pd.DataFrame(probs, columns=CLASSES)
-    predictions.insert(0, "id", ids)
+    predictions.insert(0, "sample_id", ids)
     return samples, predictions.sample(frac=1.0, random_state=1), true
 
 
@@ -46,9 +50,12 @@ def engine_ranking() -> pd.DataFrame:
     """The ranking engine's ranking of :func:`make_tables`' problem, by sample id."""
     samples, predictions, _ = make_tables()
     return rank_samples(
-        samples.set_index("id").loc[predictions["id"], "label"].map(CLASSES.index).to_numpy(),
+        samples.set_index("sample_id")
+        .loc[predictions["sample_id"], "label"]
+        .map(CLASSES.index)
+        .to_numpy(),
         predictions[CLASSES].to_numpy(),
-        sample_ids=predictions["id"].to_numpy(),
+        sample_ids=predictions["sample_id"].to_numpy(),
     )
 
 
@@ -104,6 +111,22 @@ def test_import_adds_only_new_samples(store):
     assert (done.inserted, done.unchanged) == (5, N)
 
 
+def test_the_library_reads_the_id_column_the_cli_and_exports_use(store, tmp_path):
+    """One default id column (labelmend.io.ID_COLUMN, the CLI's --id-col default): the
+    file export labels writes, and predictions and features keyed like it, import into
+    another store without naming it."""
+    labels, features = tmp_path / "labels.csv", tmp_path / "features.csv"
+    _, predictions, _ = make_tables()
+    with open_store(store) as session:
+        workflow.export_labels(session, labels)
+    predictions.to_csv(features, index=False)
+    with open_store(f"sqlite:///{tmp_path / 'copy.db'}") as session:
+        workflow.init_dataset(session, "pets", CLASSES)
+        assert workflow.import_samples(session, labels, label_col="current_label").inserted == N
+        assert workflow.import_predictions(session, predictions, model="net").n_samples == N
+        assert workflow.import_features(session, features).n_features == len(CLASSES)
+
+
 def _relabelled(samples):
     changed = samples.copy()
     changed.loc[7, "label"] = "fox" if changed.loc[7, "label"] != "fox" else "cat"
@@ -140,7 +163,7 @@ BAD_PREDICTIONS = {
     "missing class": (lambda p: p.drop(columns="fox"), r"missing \['fox'\]"),
     "unknown column": (lambda p: p.assign(owl=0.0), r"unknown columns \['owl'\]"),
     "unknown ids": (
-        lambda p: p.assign(id=p["id"].where(p["id"] != "s004", "zzz")),
+        lambda p: p.assign(sample_id=p["sample_id"].where(p["sample_id"] != "s004", "zzz")),
         "1 prediction row\\(s\\) name ids that are not samples",
     ),
     "too few rows": (lambda p: p.iloc[:-3], "rows but dataset 'pets' has 120 samples"),
@@ -150,7 +173,10 @@ BAD_PREDICTIONS = {
         "rows must sum to 1",
     ),
     "non-numeric": (lambda p: p.assign(dog="x"), r"class columns \['dog'\] are not numeric"),
-    "missing id column": (lambda p: p.drop(columns="id"), r"expected a column 'id' \(id_col\)"),
+    "missing id column": (
+        lambda p: p.drop(columns="sample_id"),
+        r"expected a column 'sample_id' \(id_col\)",
+    ),
 }
 
 
@@ -176,9 +202,9 @@ def test_predictions_are_matched_by_id_not_position(store):
         keys, probs = repository.load_probabilities(session, run, 3)
         samples = repository.sample_frame(session, dataset).set_index("id")
     stored = pd.DataFrame(probs, columns=CLASSES, index=samples.loc[keys, "external_id"])
-    expected = predictions.set_index("id").loc[stored.index]
+    expected = predictions.set_index("sample_id").loc[stored.index]
     np.testing.assert_allclose(stored.to_numpy(), expected.to_numpy())
-    assert not predictions["id"].is_monotonic_increasing  # the file really was shuffled
+    assert not predictions["sample_id"].is_monotonic_increasing  # the file really was shuffled
 
 
 def test_reimporting_the_same_predictions_is_a_no_op(store, snapshot, tmp_path):
@@ -431,7 +457,7 @@ def test_driver_errors_on_the_bulk_path_become_storage_errors(store, snapshot):
 
 def test_ids_with_leading_zeros_survive_a_csv_import(tmp_path):
     path = tmp_path / "samples.csv"
-    path.write_text("id,label\n007,cat\n7,dog\n")
+    path.write_text("sample_id,label\n007,cat\n7,dog\n")
     with open_store(f"sqlite:///{tmp_path / 's.db'}") as session:
         workflow.init_dataset(session, "pets", ["cat", "dog"])
         workflow.import_samples(session, path)
@@ -479,7 +505,7 @@ def test_scoring_after_answers_reads_the_experts_reliability(scored, tmp_path):
     with open_store(scored) as session:
         ranking = workflow.score(session).ranking.set_index("sample_id")
     # The same by hand: the current labels (the answers decided 20), one vote each.
-    probs = predictions.set_index("id").loc[samples["id"], CLASSES].to_numpy()
+    probs = predictions.set_index("sample_id").loc[samples["sample_id"], CLASSES].to_numpy()
     labels = samples["label"].map(CLASSES.index).to_numpy().copy()
     labels[rows] = true[rows]
     votes = np.zeros_like(probs)
@@ -487,7 +513,7 @@ def test_scoring_after_answers_reads_the_experts_reliability(scored, tmp_path):
     model = fit_noise_model(labels, probs)
     reliability = fit_expert_reliability(expert_confusion(model), probs, votes)
     expected = score_samples(labels, probs, noise_model=model, reliability=reliability)
-    stored = ranking.loc[samples["id"], "priority"].to_numpy()
+    stored = ranking.loc[samples["sample_id"], "priority"].to_numpy()
     np.testing.assert_allclose(stored, expected.priority, rtol=1e-9)
     class_level = score_samples(labels, probs, noise_model=model).priority
     # Right answers make the experts surer than the labellers: every priority rises.

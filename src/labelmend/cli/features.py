@@ -10,6 +10,7 @@ import typer
 from labelmend import workflow
 from labelmend.cli._console import console
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
+from labelmend.io import ID_COLUMN
 
 
 def import_features(
@@ -21,7 +22,7 @@ def import_features(
         Path | None,
         typer.Option(help="For a .npy file: sample ids, one per line (.txt) or a table."),
     ] = None,
-    id_col: Annotated[str, typer.Option(help="Column holding the sample ids.")] = "sample_id",
+    id_col: Annotated[str, typer.Option(help="Column holding the sample ids.")] = ID_COLUMN,
     name: Annotated[str, typer.Option(help="Name of the feature set.")] = "features",
     reference: Annotated[
         bool,

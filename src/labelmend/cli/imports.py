@@ -11,6 +11,7 @@ from labelmend import workflow
 from labelmend.cli._console import console
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
 from labelmend.cli.features import import_features
+from labelmend.io import ID_COLUMN
 
 import_app = typer.Typer(
     help="Import samples, model predictions or features (CSV / Parquet / JSONL)."
@@ -23,7 +24,7 @@ IdColumn = Annotated[str, typer.Option(help="Column holding the sample ids.")]
 @import_app.command("samples")
 def import_samples(
     file: FileArgument,
-    id_col: IdColumn = "sample_id",
+    id_col: IdColumn = ID_COLUMN,
     label_col: Annotated[str, typer.Option(help="Column holding the given labels.")] = "label",
     dataset: DatasetOption = None,
     db: DbOption = None,
@@ -43,7 +44,7 @@ def import_samples(
 def import_predictions(
     file: FileArgument,
     model: Annotated[str, typer.Option(help="Name of the model that made the predictions.")],
-    id_col: IdColumn = "sample_id",
+    id_col: IdColumn = ID_COLUMN,
     dataset: DatasetOption = None,
     db: DbOption = None,
 ) -> None:

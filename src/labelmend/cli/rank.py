@@ -31,6 +31,7 @@ from labelmend.cli._console import (
     print_json,
     stage_progress,
 )
+from labelmend.io import ID_COLUMN
 from labelmend.jobs import rank_files
 
 #: The columns that fit 80 columns; --json and --out carry every score.
@@ -81,7 +82,7 @@ def rank(
     ] = None,
     id_col: Annotated[
         str, typer.Option(help="Sample id column of probability tables and shards (not a class).")
-    ] = "sample_id",
+    ] = ID_COLUMN,
     top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 20,
     out: Annotated[
         Path | None, typer.Option(help="Ranking file (.csv/.parquet); a directory for shards.")

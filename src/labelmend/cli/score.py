@@ -19,6 +19,7 @@ from labelmend.cli._console import (
 )
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
 from labelmend.cli.status import error_count_line
+from labelmend.io import ID_COLUMN
 from labelmend.storage import open_store
 
 
@@ -44,7 +45,7 @@ def score(
     out: Annotated[
         str | None, typer.Option(help="With --shards: directory for per-sample score files.")
     ] = None,
-    id_col: Annotated[str, typer.Option(help="With --shards: sample id column.")] = "sample_id",
+    id_col: Annotated[str, typer.Option(help="With --shards: sample id column.")] = ID_COLUMN,
     label_col: Annotated[str, typer.Option(help="With --shards: label column.")] = "label",
     use_shard_labels: Annotated[
         bool,

@@ -10,7 +10,7 @@ computes a score itself.
 >>> from labelmend.storage import open_store
 >>> with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/x.db") as session:
 ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
-...     samples = pd.DataFrame({"id": ["a", "b"], "label": ["cat", "dog"]})
+...     samples = pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "dog"]})
 ...     workflow.import_samples(session, samples).inserted
 2
 

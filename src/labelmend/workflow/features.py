@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from labelmend._validation import listing, require_columns
 from labelmend.errors import InputError
-from labelmend.io import load_features, read_table
+from labelmend.io import ID_COLUMN, load_features, read_table
 from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, FeatureSet
 from labelmend.workflow._tables import (
@@ -52,7 +52,7 @@ def import_features(
     *,
     dataset: str | None = None,
     name: str = "features",
-    id_col: str = "id",
+    id_col: str = ID_COLUMN,
     ids: str | Path | None = None,
     reference: bool = False,
     progress: repo.ProgressCallback | None = None,
@@ -81,9 +81,9 @@ def import_features(
     >>> from labelmend.workflow import import_samples, init_dataset
     >>> with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/x.db") as s:
     ...     _ = init_dataset(s, "pets", ["cat", "dog"])
-    ...     _ = import_samples(s, pd.DataFrame({"id": ["a", "b"], "label": ["cat", "dog"]}))
+    ...     _ = import_samples(s, pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "dog"]}))
     ...     path = pathlib.Path(tmp) / "f.csv"
-    ...     pd.DataFrame({"id": ["b", "a"], "x": [1.0, 0.0], "y": [2.0, 3.0]}).to_csv(path, index=False)
+    ...     pd.DataFrame({"sample_id": ["b", "a"], "x": [1.0, 0.0], "y": [2.0, 3.0]}).to_csv(path, index=False)
     ...     done = import_features(s, path)
     >>> done.n_samples, done.n_features, done.created
     (2, 2, True)
@@ -251,7 +251,7 @@ def _load_reference(
     keys = np.empty(feature_set.n_samples, dtype=np.int64)
     values = np.empty((feature_set.n_samples, feature_set.n_features))
     done = 0
-    for ids, block in _parquet_batches(path, feature_set.id_column or "id"):
+    for ids, block in _parquet_batches(path, feature_set.id_column or ID_COLUMN):
         keys[done : done + len(ids)] = key_of.reindex(ids).fillna(-1).to_numpy(dtype=np.int64)
         values[done : done + len(ids)] = block
         done += len(ids)

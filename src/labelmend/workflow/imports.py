@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from labelmend._validation import check_probability_block, require_columns
 from labelmend.errors import InputError
-from labelmend.io import encode_labels
+from labelmend.io import ID_COLUMN, encode_labels
 from labelmend.storage import repository as repo
 from labelmend.workflow._tables import (
     TableSource,
@@ -36,7 +36,7 @@ def import_samples(
     source: TableSource,
     *,
     dataset: str | None = None,
-    id_col: str = "id",
+    id_col: str = ID_COLUMN,
     label_col: str = "label",
     progress: repo.ProgressCallback | None = None,
 ) -> SampleImport:
@@ -101,7 +101,7 @@ def import_predictions(
     *,
     model: str,
     dataset: str | None = None,
-    id_col: str = "id",
+    id_col: str = ID_COLUMN,
     progress: repo.ProgressCallback | None = None,
 ) -> PredictionImport:
     """Store a model's probabilities: an id column and one column per class, named by class.

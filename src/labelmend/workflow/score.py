@@ -22,6 +22,7 @@ from labelmend.cleaner import (
     vote_counts_by_id,
 )
 from labelmend.errors import InputError
+from labelmend.io import ID_COLUMN
 from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, PredictionRun, ScoreRun
 from labelmend.workflow._tables import with_class_names
@@ -167,7 +168,7 @@ def score_shards(
     out: str | Path | None = None,
     method: str = DEFAULT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
-    id_col: str = "sample_id",
+    id_col: str = ID_COLUMN,
     label_col: str = "label",
     use_shard_labels: bool = False,
     progress: Callable[[str, int, int], None] | None = None,

@@ -59,8 +59,8 @@ def errors_remaining(
     >>> from labelmend import workflow
     >>> from labelmend.storage import open_store
     >>> ids = ["a", "b", "c", "d"]
-    >>> samples = pd.DataFrame({"id": ids, "label": ["cat", "cat", "dog", "cat"]})
-    >>> probs = pd.DataFrame({"id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"sample_id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
     >>> with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/x.db") as s:
     ...     _ = workflow.init_dataset(s, "pets", ["cat", "dog"])
     ...     _ = workflow.import_samples(s, samples)
