@@ -22,11 +22,7 @@ __all__ = [
 
 
 class LabelmendError(Exception):
-    """Base class of every error labelmend raises on purpose."""
-
-
-class InputError(LabelmendError, ValueError):
-    """An argument or input file does not have the expected shape, type or values.
+    """Base class of every error labelmend raises on purpose.
 
     ``inputs`` lists the parameters the message names, as written in it (``pred_probs``,
     ``train features``). A caller that knows them by other names renames them with
@@ -58,6 +54,10 @@ class InputError(LabelmendError, ValueError):
                 pattern = rf"(?<![\w-]){re.escape(name)}(=True)?(?!\w)"
                 text = re.sub(pattern, new.replace("\\", "\\\\"), text)
         return text
+
+
+class InputError(LabelmendError, ValueError):
+    """An argument or input file does not have the expected shape, type or values."""
 
 
 class UsageError(InputError):

@@ -120,7 +120,8 @@ def load_array(
     drop_columns : str, ...
         Table columns that are not part of the array (an id column, say).
     id_hint : str, optional
-        How the caller names such a column (a CLI flag), for the message.
+        The caller's parameter that names such a column, for the message (which lists it
+        in ``inputs``, so that the CLI names its flag instead).
 
     Returns
     -------
@@ -152,19 +153,21 @@ def load_array(
         advice = f"name the id column with {id_hint}" if id_hint else "drop them"
         raise InputError(
             f"{path}: every column must be numeric ({what}); non-numeric columns "
-            f"{listing(non_numeric)}: {advice}."
+            f"{listing(non_numeric)}: {advice}.",
+            inputs=(id_hint,) if id_hint else (),
         )
     return table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
 
 
 def load_pred_probs(
-    path: str | Path, *, drop_columns: Sequence[str] = ()
+    path: str | Path, *, drop_columns: Sequence[str] = (), id_hint: str = "drop_columns"
 ) -> tuple[npt.NDArray[np.floating[Any]], list[str] | None]:
     """Load an (N, K) array of probabilities or logits, with class names when the file has them.
 
     ``.npy`` files are memory-mapped and may hold an ensemble (M, N, K). In a table,
     every column except ``drop_columns`` (an id column, say) is one class, named by its
-    header.
+    header; a text column is refused with advice to name it with ``id_hint`` (the
+    caller's parameter for the id column).
 
     Returns
     -------
@@ -176,7 +179,7 @@ def load_pred_probs(
         ndim=(2, 3),
         mmap=True,
         drop_columns=drop_columns,
-        id_hint="--id-col (Python: drop_columns)",
+        id_hint=id_hint,
     )
 
 
@@ -268,17 +271,22 @@ def encode_labels(
 
 
 def read_column(
-    path: str | Path, column: str | None, *, what: str, flag: str, id_column: str | None = None
+    path: str | Path,
+    column: str | None,
+    *,
+    what: str,
+    parameter: str,
+    id_column: str | None = None,
 ) -> npt.NDArray[Any]:
     """The values of ``column`` of a table, or of its only column when ``column`` is None
-    (its ``id_column`` aside); ``what`` the column holds and the ``flag`` that names it,
-    for messages.
+    (its ``id_column`` aside); ``what`` the column holds and the caller's ``parameter``
+    that names it, for messages.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = Path(tmp) / "labels.csv"
     ...     _ = path.write_text("sample_id,label\\na,cat\\nb,dog\\n")
-    ...     read_column(path, None, what="label", flag="--label-col", id_column="sample_id")
+    ...     read_column(path, None, what="label", parameter="label_column", id_column="sample_id")
     array(['cat', 'dog'], dtype=object)
     """
     table = read_table(path)
@@ -287,24 +295,25 @@ def read_column(
         if len(candidates) != 1:
             besides = f" besides {id_column!r}" if id_column in table.columns else ""
             raise InputError(
-                f"{path}: expected one column{besides} or the {what} column named ({flag}); "
-                f"found {table.shape[1]} columns: {listing(list(table.columns))}."
+                f"{path}: expected one column{besides} or the {what} column named ({parameter}); "
+                f"found {table.shape[1]} columns: {listing(list(table.columns))}.",
+                inputs=(parameter,),
             )
         column = candidates[0]
-    require_columns(str(path), table.columns, {column: flag})
+    require_columns(str(path), table.columns, {column: parameter})
     return table[column].to_numpy()
 
 
 def load_labels(
     path: str | Path,
     *,
-    column: str | None = None,
+    label_column: str | None = None,
     classes: Sequence[str] | None = None,
     id_column: str | None = None,
 ) -> npt.NDArray[Any]:
     """Load given labels: ints, or class names mapped through ``classes``.
 
-    A ``.npy`` file holds the labels; a table holds them in ``column`` (or its only
+    A ``.npy`` file holds the labels; a table holds them in ``label_column`` (or its only
     column besides ``id_column``). Names need ``classes`` (for example the probability
     file's headers).
     """
@@ -313,13 +322,16 @@ def load_labels(
     if suffix == ".npy":
         values = _read_npy(path, mmap=False)
     else:
-        values = read_column(path, column, what="label", flag="--label-col", id_column=id_column)
+        values = read_column(
+            path, label_column, what="label", parameter="label_column", id_column=id_column
+        )
     if values.dtype.kind in "iuf":
         return values
     if classes is None:
         raise InputError(
-            f"{path}: labels are class names; give the class list (--classes a,b,c) "
-            "or a probability table whose headers are the class names."
+            f"{path}: labels are class names; give classes (their names in column order) "
+            "or a probability table whose headers are the class names.",
+            inputs=("classes",),
         )
     try:
         return encode_labels(values, classes)

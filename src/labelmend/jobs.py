@@ -160,7 +160,9 @@ def rank_files(
     if not pred_probs_paths:
         raise InputError("Give at least one predicted-probabilities file.")
     drop = [id_column] if id_column else []
-    loaded = [load_pred_probs(path, drop_columns=drop) for path in pred_probs_paths]
+    loaded = [
+        load_pred_probs(path, drop_columns=drop, id_hint="id_column") for path in pred_probs_paths
+    ]
     names = _class_names(classes, [header for _, header in loaded])
     arrays = [array for array, _ in loaded]
     ids = [table_ids(path, id_column) if id_column else None for path in pred_probs_paths]
@@ -177,7 +179,7 @@ def rank_files(
             f"classes gives {len(names)} names but pred_probs has {n_classes} columns.",
             inputs=("classes", "pred_probs"),
         )
-    given = load_labels(labels_path, column=label_column, classes=names, id_column=id_column)
+    given = load_labels(labels_path, label_column=label_column, classes=names, id_column=id_column)
     ranking = rank_samples(
         given,
         arrays if len(arrays) > 1 else arrays[0],

@@ -145,3 +145,166 @@ def test_python_callers_of_simulate_files_keep_the_parameter_names(files):
     with pytest.raises(InputError, match=r"^fraction must be above 0 \(a share of N\)\."):
         simulate_files(counts, out=out, fraction=0.0)
     assert not out.exists()
+
+
+@pytest.fixture
+def two_of_each(tmp_path):
+    """A store with two datasets, and in 'pets' two models' predictions and two feature
+    sets (so that none can be chosen for the caller), plus the files to import."""
+    from labelmend import workflow
+    from labelmend.storage import open_store
+    from tests.synthetic import noisy_problem, scored_store
+
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    problem = noisy_problem(6, 2, noise=0.2)
+    ids = [f"s{i}" for i in range(6)]
+    table = pd.DataFrame(problem.probs, columns=["cat", "dog"]).assign(sample_id=ids)
+    np.save(tmp_path / "features.npy", problem.probs)
+    table.to_csv(tmp_path / "features.csv", index=False)
+    with open_store(url) as session:
+        scored_store(session, ["cat", "dog"], ids, problem.labels, problem.probs, model="a")
+        workflow.import_predictions(session, table, model="b")
+        for name in ("x", "y"):
+            workflow.import_features(session, tmp_path / "features.csv", name=name)
+        workflow.init_dataset(session, "birds", ["owl", "tit"])
+    return url
+
+
+def test_python_callers_of_the_store_read_parameter_names_not_flags(two_of_each, tmp_path):
+    """Issue 13 point 8 for the store: what was `--dataset`, `--model`, `--features`,
+    `--batch`, `--ids`, `--reference` and `--db` reaches Python callers as the
+    parameter they pass; the CLI still names its flags (the test below)."""
+    from labelmend import workflow
+    from labelmend.errors import StorageError
+    from labelmend.storage import open_store
+
+    cases = [
+        (
+            lambda s: workflow.dataset_status(s),
+            r"datasets \['birds', 'pets'\]; name one with dataset\.$",
+        ),
+        (
+            lambda s: workflow.score(s, dataset="pets"),
+            r"predictions \['a', 'b'\]; name one with model\.$",
+        ),
+        (
+            lambda s: workflow.fit(s, dataset="pets"),
+            r"sets \['x', 'y'\]; name one with features\.$",
+        ),
+        (
+            lambda s: workflow.dataset_status(s, dataset="pets", batch_size=0),
+            r"^batch_size must be at least 1\. Got 0\.$",
+        ),
+        (
+            lambda s: workflow.import_features(s, tmp_path / "features.npy", dataset="pets"),
+            r"no id column; pass ids, one per row",
+        ),
+        (
+            lambda s: workflow.import_features(
+                s, tmp_path / "features.csv", dataset="pets", ids="i.txt"
+            ),
+            r": ids is for \.npy files",
+        ),
+        (
+            lambda s: workflow.import_features(
+                s, tmp_path / "features.csv", dataset="pets", reference=True
+            ),
+            r": reference=True keeps features",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(InputError, match=message) as caught, open_store(two_of_each) as session:
+            call(session)
+        assert "--" not in str(caught.value), caught.value
+    with pytest.raises(StorageError, match=r"or pass the url of a store\.$"):
+        open_store(f"sqlite:///{tmp_path / 'none.db'}", create=False).__enter__()
+
+
+def test_python_callers_of_the_file_functions_read_parameter_names_not_flags(files, tmp_path):
+    from labelmend.cleaner import consensus
+    from labelmend.io import load_labels, load_pred_probs
+    from labelmend.jobs import rank_files
+    from labelmend.report.page import write_page
+
+    pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "dog"], "w": [1, 2]}).to_csv(
+        tmp_path / "labels.csv", index=False
+    )
+    pd.DataFrame({"key": ["a", "b"], "cat": [0.9, 0.2], "dog": [0.1, 0.8]}).to_csv(
+        tmp_path / "probs.csv", index=False
+    )
+    pd.DataFrame({"label": ["cat", "dog"]}).to_csv(tmp_path / "names.csv", index=False)
+    cases = [
+        (lambda: load_labels(tmp_path / "labels.csv"), r"the label column named \(label_column\)"),
+        (lambda: load_labels(tmp_path / "names.csv"), r"class names; give classes \(their names"),
+        (
+            lambda: load_pred_probs(tmp_path / "probs.csv"),
+            r"name the id column with drop_columns\.$",
+        ),
+        (
+            lambda: rank_files(files / "labels.npy", [tmp_path / "probs.csv"]),
+            r"name the id column with id_column\.$",
+        ),
+        (lambda: write_page("<p>", tmp_path), r"^out is a directory; expected a file name"),
+        (
+            lambda: consensus(
+                [0, 1],
+                ["a", "a"],
+                [1, 0],
+                current_labels=[0, 1],
+                n_classes=2,
+                method="crowdlab",
+                pred_probs=np.full((2, 2), 0.5),
+            ),
+            r"expert use method single-expert\.$",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(InputError, match=message) as caught:
+            call()
+        assert "--" not in str(caught.value), caught.value
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["status"], "name one with --dataset."),
+        (["score", "-d", "pets"], "name one with --model."),
+        (["fit", "-d", "pets"], "name one with --features."),
+        (["import", "features", "{d}/features.npy", "-d", "pets"], "pass --ids, one per row"),
+        (["report", "-d", "pets", "--out", "{d}"], "--out is a directory"),
+        (["history", "s0", "--db", "sqlite:///{d}/none.db"], "or pass the --db of a store."),
+    ],
+)
+def test_the_cli_names_its_flags_where_python_callers_read_parameters(
+    two_of_each, tmp_path, args, named
+):
+    db = [] if "--db" in args else ["--db", two_of_each]
+    line = _fails(*[arg.format(d=tmp_path) for arg in args], *db)
+    assert named in line, line
+
+
+def test_no_library_error_names_a_cli_flag():
+    """Messages raised outside labelmend.cli name Python parameters (with ``inputs``, so
+    that the CLI renames them to its flags), never a flag such as ``--dataset``; a
+    command to run (```labelmend init NAME --classes A,B```) may."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import labelmend
+
+    root = Path(labelmend.__file__).parent
+    flagged = []
+    for path in sorted(root.rglob("*.py")):
+        if "cli" in path.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                texts = [n.value for n in ast.walk(node.exc) if isinstance(n, ast.Constant)]
+                flagged += [
+                    f"{path.relative_to(root)}:{node.lineno}: {text}"
+                    for text in texts
+                    if isinstance(text, str)
+                    and re.search(r"(?<![\w-])--[a-z]", re.sub(r"`[^`]*`", "", text))
+                ]
+    assert not flagged, "\n".join(flagged)

@@ -157,7 +157,7 @@ def test_crowdlab_needs_probabilities_and_two_experts():
         consensus(sample, who, votes, current_labels=[0] * 6, n_classes=2, method="crowdlab")
     message = (
         r"^crowdlab needs answers from at least 2 annotators; found 1\. With one trusted "
-        r"expert use --aggregation single-expert\.$"
+        r"expert use method single-expert\.$"
     )
     with pytest.raises(InputError, match=message):
         consensus(

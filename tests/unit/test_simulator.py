@@ -401,7 +401,8 @@ def test_model_selectors_need_probabilities(setting):
             run(model, initial, name, 50)
         # The selector itself refuses too, whoever calls it.
         state = SelectorState(initial, None, initial[:, None].astype(float), model, None)
-        with pytest.raises(InputError, match=rf"^Selector '{name}' needs model probabilities"):
+        message = rf"^Selector '{name}' needs model probabilities: pass pred_probs\.$"
+        with pytest.raises(InputError, match=message):
             SELECTORS[name](state)
 
 

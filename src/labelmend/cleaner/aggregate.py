@@ -368,7 +368,8 @@ def consensus(
     if who.max() + 1 < 2:
         raise InputError(
             "crowdlab needs answers from at least 2 annotators; found 1. With one trusted "
-            "expert use --aggregation single-expert."
+            "expert use method single-expert.",
+            inputs=("method",),
         )
     probs = np.asarray(pred_probs, dtype=np.float64)
     if probs.shape != (len(current), n_classes):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import typer
 from typer.core import TyperGroup
 
-from labelmend.errors import InputError, LabelmendError, UsageError
+from labelmend.errors import LabelmendError, UsageError
 
 
 def fail(message: str) -> None:
@@ -44,8 +44,8 @@ def name_inputs(command: Any) -> None:
     about as the user gave them: an option by its flag (``--pred-probs``), an argument by
     its value (the file path), never by a Python parameter name.
 
-    The library's :class:`~labelmend.errors.InputError` lists the parameters its message
-    names; a command's parameter of the same name (spaces as underscores) renames it. A
+    The library's errors (:class:`~labelmend.errors.LabelmendError`) list the parameters
+    their message names; a command's parameter of the same name (spaces as underscores) renames it. A
     :class:`~labelmend.errors.UsageError` is shown as click shows a missing option: the
     command's usage, the ``--help`` hint and the error, exit code 2.
     """
@@ -65,7 +65,7 @@ def name_inputs(command: Any) -> None:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return callback(*args, **kwargs)
-        except InputError as exc:
+        except LabelmendError as exc:
             values = {name: str(kwargs[name]) for name in arguments if kwargs.get(name)}
             exc.args = (exc.renamed({**flags, **values}),)
             raise

@@ -37,6 +37,19 @@ DatasetOption = Annotated[
 
 
 @contextmanager
+def db_flag() -> Iterator[None]:
+    """The store's errors name the URL by ``open_store``'s parameter, ``url``; here it is
+    ``--db``."""
+    from labelmend.errors import StorageError
+
+    try:
+        yield
+    except StorageError as exc:
+        exc.args = (exc.renamed({"url": "--db"}),)
+        raise
+
+
+@contextmanager
 def store(db: str | None, activity: str, *, read_only: bool = False) -> Iterator[Session]:
     """One transaction on the store while a spinner says what is happening.
 
@@ -44,7 +57,7 @@ def store(db: str | None, activity: str, *, read_only: bool = False) -> Iterator
     """
     from labelmend.storage import open_store
 
-    with spinner(activity), open_store(db, create=not read_only) as session:
+    with db_flag(), spinner(activity), open_store(db, create=not read_only) as session:
         yield session
 
 
@@ -55,7 +68,7 @@ def reader(db: str | None, activity: str) -> Iterator[Connection]:
     ``datasets``, ``queue list``). Never creates a database file."""
     from labelmend.storage import read_connection
 
-    with spinner(activity), read_connection(db) as connection:
+    with db_flag(), spinner(activity), read_connection(db) as connection:
         yield connection
 
 
@@ -70,5 +83,5 @@ def store_with_progress(
     """
     from labelmend.storage import open_store
 
-    with stage_progress(activity) as progress, open_store(db) as session:
+    with db_flag(), stage_progress(activity) as progress, open_store(db) as session:
         yield session, functools.partial(progress, activity)

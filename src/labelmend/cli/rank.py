@@ -76,12 +76,17 @@ def rank(
     classes: Annotated[
         str | None, typer.Option(help="Comma-separated class names, in column order.")
     ] = None,
-    label_col: Annotated[
+    label_column: Annotated[
         str | None,
-        typer.Option(help="Label column in a table (default: its one column but --id-col)."),
+        typer.Option(
+            "--label-col", help="Label column in a table (default: its one column but --id-col)."
+        ),
     ] = None,
-    id_col: Annotated[
-        str, typer.Option(help="Sample id column of probability tables and shards (not a class).")
+    id_column: Annotated[
+        str,
+        typer.Option(
+            "--id-col", help="Sample id column of probability tables and shards (not a class)."
+        ),
     ] = ID_COLUMN,
     top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 20,
     out: Annotated[
@@ -101,8 +106,8 @@ def rank(
             labels,
             pred_probs,
             classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
-            label_column=label_col,
-            id_column=id_col,
+            label_column=label_column,
+            id_column=id_column,
             method=method,
             difficulty=difficulty,
             normalize=normalize,

@@ -36,7 +36,9 @@ ModelOption = Annotated[
     ),
 ]
 ClassesOption = Annotated[str | None, typer.Option(help="Comma-separated class names, in order.")]
-LabelColOption = Annotated[str | None, typer.Option(help="Label column in label tables.")]
+LabelColOption = Annotated[
+    str | None, typer.Option("--label-col", help="Label column in label tables.")
+]
 SeedOption = Annotated[int, typer.Option(help="Random seed.")]
 ThreadsOption = Annotated[int, typer.Option(min=1, help="torch threads (small heads: 1).")]
 DeviceOption = Annotated[
@@ -80,7 +82,7 @@ def run(
         ),
     ] = None,
     classes: ClassesOption = None,
-    label_col: LabelColOption = None,
+    label_column: LabelColOption = None,
     seed: SeedOption = 0,
     threads: ThreadsOption = 1,
     device: DeviceOption = "cpu",
@@ -104,7 +106,7 @@ def run(
             unlearn_method=unlearn_method,
             budget=budget,
             classes=_names(classes),
-            label_column=label_col,
+            label_column=label_column,
             random_state=seed,
             threads=threads,
             device=device,
@@ -157,7 +159,9 @@ def analyze(
     metadata: Annotated[
         Path | None, typer.Option(help="A table with one row per validation row (metadata).")
     ] = None,
-    metadata_col: Annotated[str | None, typer.Option(help="Column of --metadata.")] = None,
+    metadata_column: Annotated[
+        str | None, typer.Option("--metadata-col", help="Column of --metadata.")
+    ] = None,
     repair: Annotated[
         bool, typer.Option("--repair", help="Also repair each type on its own (per-type table).")
     ] = False,
@@ -166,7 +170,7 @@ def analyze(
         typer.Option(min=1, help="Rows unlearned per type (default: the expected label errors)."),
     ] = None,
     classes: ClassesOption = None,
-    label_col: LabelColOption = None,
+    label_column: LabelColOption = None,
     seed: SeedOption = 0,
     threads: ThreadsOption = 1,
     device: DeviceOption = "cpu",
@@ -186,11 +190,11 @@ def analyze(
             embedding=embedding,
             n_types=types,
             metadata=metadata,
-            metadata_column=metadata_col,
+            metadata_column=metadata_column,
             repair=repair,
             budget=budget,
             classes=_names(classes),
-            label_column=label_col,
+            label_column=label_column,
             random_state=seed,
             threads=threads,
             device=device,

@@ -18,7 +18,9 @@ def report(
         Path | None,
         typer.Option(help="Folder that relative image paths in sample metadata start from."),
     ] = None,
-    batch: Annotated[int, typer.Option(min=1, help="Batch size of the stopping rule.")] = 100,
+    batch_size: Annotated[
+        int, typer.Option("--batch", min=1, help="Batch size of the stopping rule.")
+    ] = 100,
     dataset: DatasetOption = None,
     db: DbOption = None,
 ) -> None:
@@ -27,5 +29,7 @@ def report(
     Reads the store only (never creates or changes it); the page opens offline.
     """
     with spinner("Reading the store and drawing the report…"):
-        path = write_dataset_report(out, db=db, dataset=dataset, batch_size=batch, images=images)
+        path = write_dataset_report(
+            out, db=db, dataset=dataset, batch_size=batch_size, images=images
+        )
     console.print(f"Wrote {path}")

@@ -63,14 +63,16 @@ def queue_progress_table(rows: list[workflow.QueueProgress]) -> Table:
 
 
 def status(
-    batch: Annotated[int, typer.Option(min=1, help="Size of the next batch to estimate.")] = 100,
+    batch_size: Annotated[
+        int, typer.Option("--batch", min=1, help="Size of the next batch to estimate.")
+    ] = 100,
     dataset: DatasetOption = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
     """Estimated label errors remaining, samples decided, labels changed, queue progress."""
     with reader(db, "Reading the store…") as connection:
-        report = workflow.dataset_status(connection, dataset=dataset, batch_size=batch)
+        report = workflow.dataset_status(connection, dataset=dataset, batch_size=batch_size)
     if json:
         print_json(asdict(report))
     else:

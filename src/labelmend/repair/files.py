@@ -56,7 +56,7 @@ class RepairFiles:
 def _read_pair(
     features: str | Path, labels: str | Path, column: str | None, classes: Sequence[str] | None
 ) -> XY:
-    return load_features(features), load_labels(labels, column=column, classes=classes)
+    return load_features(features), load_labels(labels, label_column=column, classes=classes)
 
 
 #: Rows a batch when a saved network reads feature rows (forward passes only).
@@ -337,7 +337,7 @@ def analyze_files(
     values = (
         None
         if metadata is None
-        else read_column(metadata, metadata_column, what="metadata", flag="--metadata-col")
+        else read_column(metadata, metadata_column, what="metadata", parameter="metadata_column")
     )
     chosen, sets, network = _model_and_sets(model, names, device, sets)
     train, validation = sets["train"], sets["validation"]

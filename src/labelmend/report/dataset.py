@@ -580,7 +580,9 @@ def write_dataset_report(
     """
     out = Path(out)
     if out.is_dir():
-        raise InputError(f"--out {out} is a directory; expected a file name such as report.html.")
+        raise InputError(
+            "out is a directory; expected a file name such as report.html.", inputs=("out",)
+        )
     with read_store(db) as session:
         report = gather(session, dataset=dataset, batch_size=batch_size)
     return write_page(dataset_page(report, root=Path(images) if images else None), out)

@@ -160,7 +160,9 @@ def write_page(page: str, out: str | Path) -> Path:
     """
     path = Path(out)
     if path.is_dir():
-        raise InputError(f"--out {path} is a directory; expected a file name such as report.html.")
+        raise InputError(
+            "out is a directory; expected a file name such as report.html.", inputs=("out",)
+        )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"Cannot write {path}: {folder} is not an existing directory.")

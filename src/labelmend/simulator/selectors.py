@@ -81,7 +81,7 @@ Selector = Callable[[SelectorState], Ranking]
 def _needs_probs(state: SelectorState, name: str) -> FloatArray:
     if state.pred_probs is None:
         raise InputError(
-            f"Selector {name!r} needs model probabilities (pred_probs / --pred-probs)."
+            f"Selector {name!r} needs model probabilities: pass pred_probs.", inputs=("pred_probs",)
         )
     return state.pred_probs
 

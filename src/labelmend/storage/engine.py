@@ -111,7 +111,8 @@ def create_store_engine(
             if not create and not _sqlite_exists(parsed):
                 raise StorageError(
                     f"No store at {mask_url(resolved)}: the file does not exist. Create one "
-                    "with `labelmend init NAME --classes A,B`, or pass --db URL."
+                    "with `labelmend init NAME --classes A,B`, or pass the url of a store.",
+                    inputs=("url",),
                 )
             engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
             _configure_sqlite(engine)

@@ -83,7 +83,9 @@ def find_dataset(db: Connection | Session, name: str | None = None) -> Row[Any]:
         raise InputError(f"No dataset {name!r}; the store holds {names or 'none'}.")
     if not names:
         raise InputError("The store holds no dataset yet; run `labelmend init NAME` first.")
-    raise InputError(f"The store holds several datasets {names}; pass --dataset NAME.")
+    raise InputError(
+        f"The store holds several datasets {names}; name one with dataset.", inputs=("dataset",)
+    )
 
 
 def count_samples(db: Connection | Session, dataset: Keyed) -> int:

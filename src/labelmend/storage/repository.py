@@ -217,19 +217,21 @@ def _latest_named(
     dataset: Dataset,
     name: str | None,
     *,
+    parameter: str,
     none: str,
     several: str,
     missing: str,
 ) -> Any:
     """The newest row of ``table`` named ``name``, or of the only name when ``name`` is
     None. Refuses with ``none`` (no row at all), ``several`` (no name given, several
-    stored) or ``missing`` (no row named so); ``{names}`` and ``{name!r}`` are filled in."""
+    stored; it names the callers' ``parameter`` that picks one) or ``missing`` (no row
+    named so); ``{names}`` and ``{name!r}`` are filled in."""
     named = _NAME_COLUMN[table]
     names = sorted(session.scalars(select(named).where(table.dataset_id == dataset.id).distinct()))
     if not names:
         raise InputError(none)
     if name is None and len(names) > 1:
-        raise InputError(several.format(names=names))
+        raise InputError(several.format(names=names), inputs=(parameter,))
     found = _newest_named(session, table, dataset, names[0] if name is None else name)
     if found is None:
         raise InputError(missing.format(name=name, names=names))
@@ -251,8 +253,9 @@ def latest_prediction_run(session: Session, dataset: Dataset, model: str | None)
         PredictionRun,
         dataset,
         model,
+        parameter="model",
         none=f"Dataset {dataset.name!r} has no predictions; run `labelmend import predictions`.",
-        several="Several models have predictions {names}; pass --model.",
+        several="Several models have predictions {names}; name one with model.",
         missing="No predictions of model {name!r}; found models {names}.",
     )
     return run
@@ -363,8 +366,9 @@ def latest_feature_set(session: Session, dataset: Dataset, name: str | None) -> 
         FeatureSet,
         dataset,
         name,
+        parameter="features",
         none=f"Dataset {dataset.name!r} has no features; run `labelmend import features FILE`.",
-        several="Several feature sets {names}; pass --features NAME.",
+        several="Several feature sets {names}; name one with features.",
         missing="No feature set {name!r}; found {names}.",
     )
     return found

@@ -186,7 +186,10 @@ class LabelStudioClient:
 
         self.url = self.url.rstrip("/")
         if not self.api_key:
-            raise SyncError("No Label Studio API key: pass --api-key or set LABEL_STUDIO_API_KEY.")
+            raise SyncError(
+                "No Label Studio API key: pass api_key or set LABEL_STUDIO_API_KEY.",
+                inputs=("api_key",),
+            )
         self._sdk = LabelStudio(
             base_url=self.url,
             api_key=self.api_key,

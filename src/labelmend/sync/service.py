@@ -266,8 +266,9 @@ def _settle_disagreements(
         who = sorted(set(votes.loc[votes["row"] == split[0], "annotator"]))
         raise InputError(
             f"{split.size} sample(s) have experts who disagree (first {first!r}: {who}); "
-            "--aggregation single-expert trusts one expert per sample. Pass --tie-break open "
-            "to leave them for another vote, or --tie-break plurality to let the votes decide."
+            "aggregation single-expert trusts one expert per sample. Pass tie_break open "
+            "to leave them for another vote, or tie_break plurality to let the votes decide.",
+            inputs=("aggregation", "tie_break"),
         )
     settled = consensus(
         votes["row"], votes["annotator"], votes["label"], current_labels=current,
@@ -329,15 +330,19 @@ def decide_queue(
     pred_probs = None
     if aggregation == "crowdlab":
         pred_probs = repo.latest_probabilities(session, found, items["sample_pk"].tolist())
-    decided = consensus(
-        votes["row"],
-        votes["annotator"],
-        votes["label"],
-        current_labels=current,
-        n_classes=len(found.classes),
-        method=aggregation,
-        pred_probs=pred_probs,
-    )
+    try:
+        decided = consensus(
+            votes["row"],
+            votes["annotator"],
+            votes["label"],
+            current_labels=current,
+            n_classes=len(found.classes),
+            method=aggregation,
+            pred_probs=pred_probs,
+        )
+    except InputError as exc:  # consensus's method is this function's aggregation
+        inputs = ["aggregation" if name == "method" else name for name in exc.inputs]
+        raise InputError(exc.renamed({"method": "aggregation"}), inputs=inputs) from None
     if aggregation == "single-expert":
         decided = _settle_disagreements(
             decided, votes, items, samples, current, len(found.classes), tie_break

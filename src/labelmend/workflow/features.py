@@ -93,7 +93,10 @@ def import_features(
     found = repo.get_dataset(session, dataset, lock=True)
     if reference:
         if path.suffix.lower() not in (".parquet", ".pq"):
-            raise InputError(f"{label}: --reference keeps features in a .parquet file only.")
+            raise InputError(
+                f"{label}: reference=True keeps features in a .parquet file only.",
+                inputs=("reference",),
+            )
         feature_ids, n_features = _scan_parquet(path, id_col)
         matrix = None
         digest = file_hash(path)
@@ -155,7 +158,11 @@ def _read_features(
     """(ids, (N, D) values, SHA-256 of the file(s)) of a table or of a .npy and its ids."""
     if path.suffix.lower() == ".npy":
         if ids is None:
-            raise InputError(f"{path}: a .npy file holds no sample ids; pass --ids FILE.")
+            raise InputError(
+                f"{path}: a .npy file has no id column; pass ids, one per row (a .txt file "
+                "or a table).",
+                inputs=("ids",),
+            )
         matrix = load_features(path)
         id_path = Path(ids)
         if id_path.suffix.lower() == ".txt":
@@ -173,7 +180,9 @@ def _read_features(
         both = file_hash(path) + file_hash(id_path)
         return feature_ids, matrix, hashlib.sha256(both.encode()).hexdigest()
     if ids is not None:
-        raise InputError(f"{path}: --ids is for .npy files; a table has its own {id_col!r}.")
+        raise InputError(
+            f"{path}: ids is for .npy files; a table has its own {id_col!r}.", inputs=("ids",)
+        )
     table = read_table(path, text_columns=[id_col])
     require_columns(str(path), table.columns, {id_col: "id_col"})
     feature_ids = sample_ids(table, str(path), id_col)

@@ -147,6 +147,7 @@ def delete_queue(
     if answered and not force:
         raise InputError(
             f"Queue {name!r} has {answered} answered item(s); deleting it keeps their answers "
-            f"and label history but loses the queue. Pass --force to delete it anyway."
+            "and label history but loses the queue. Pass force=True to delete it anyway.",
+            inputs=("force",),
         )
     return repo.delete_queue(session, queue)

@@ -153,8 +153,9 @@ def _check_shard_labels(
             f"{int(differs.sum())} sample(s) have another label in the shards than in the "
             f"store (first {ids.iloc[first]!r}: shards {name!r}, store "
             f"{found.classes[int(current[first])]!r}). Write the shards again with the "
-            "store's labels (`labelmend export labels`), or pass --use-shard-labels to score "
-            "the shards' labels anyway."
+            "store's labels (`labelmend export labels`), or pass use_shard_labels=True to score "
+            "the shards' labels anyway.",
+            inputs=("use_shard_labels",),
         )
 
 

@@ -155,7 +155,9 @@ def dataset_status(
     :func:`labelmend.storage.read_connection`).
     """
     if batch_size < 1:
-        raise InputError(f"--batch must be at least 1. Got {batch_size}.")
+        raise InputError(
+            f"batch_size must be at least 1. Got {batch_size}.", inputs=("batch_size",)
+        )
     found = reads.find_dataset(session, dataset)
     reviewed = reads.reviewed_sample_ids(session, found)
     run = reads.latest_score_run(session, found)
