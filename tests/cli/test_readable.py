@@ -141,6 +141,8 @@ def test_score_json_prints_the_count_status_reads(store):
     assert scored["score_run"] == status["score_run_id"] == 2
     assert scored["errors"] == status["errors"]
     assert scored["errors"]["decided"] == 1
+    # One number, one key: the estimated label errors remaining are errors.expected only.
+    assert [key for key in status if "errors" in key] == ["errors", "next_batch_expected_errors"]
 
 
 def test_boxes_on_a_terminal_and_plain_text_when_piped(store):

@@ -47,7 +47,7 @@ def test_summary_cards_show_the_status_numbers(report, status):
     assert card(html, "n_samples") == f"{N:,}" == f"{status.n_samples:,}"
     assert card(html, "labels_changed") == f"{status.labels_changed:,}"
     assert card(html, "reviewed") == f"{status.reviewed:,}"
-    assert card(html, "estimated_errors_remaining") == f"{status.estimated_errors_remaining:,.1f}"
+    assert card(html, "errors") == f"{status.errors.expected:,.1f}"
     assert card(html, "next_batch_expected_errors") == f"{status.next_batch_expected_errors:,.1f}"
     assert "net-v1" in html
 
@@ -96,7 +96,7 @@ def test_per_class_table_matches_the_scores_and_the_noise_model(small_store, rep
 
 def test_per_class_unreviewed_errors_add_up_to_the_status_estimate(report, status):
     total = page.class_table(report)["still open"].sum()
-    assert total == pytest.approx(status.estimated_errors_remaining)
+    assert total == pytest.approx(status.errors.expected)
 
 
 def test_reliability_compares_the_queued_p_error_with_the_decisions(small_store, report):

@@ -32,7 +32,7 @@ def test_the_page_opens_cleanly_and_shows_the_status_numbers(small_store, tmp_pa
     assert shown.card("n_samples") == f"{status.n_samples:,}"
     assert shown.card("labels_changed") == f"{status.labels_changed:,}"
     assert shown.card("reviewed") == f"{status.reviewed:,}"
-    assert shown.card("estimated_errors_remaining") == f"{status.estimated_errors_remaining:,.1f}"
+    assert shown.card("errors") == f"{status.errors.expected:,.1f}"
     assert shown.card("next_batch_expected_errors") == f"{status.next_batch_expected_errors:,.1f}"
     images = shown.page.locator("img")
     assert images.count() == 25
@@ -109,8 +109,5 @@ def test_the_report_reads_sqlite_and_postgresql_without_changing_them(
     with read_store(database_url) as session:
         status = workflow.dataset_status(session)
     page = (tmp_path / "r.html").read_text()
-    assert (
-        f'"estimated_errors_remaining"><div class="value">{status.estimated_errors_remaining:,.1f}<'
-        in page
-    )
+    assert f'"errors"><div class="value">{status.errors.expected:,.1f}<' in page
     assert snapshot(database_url) == before

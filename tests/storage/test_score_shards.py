@@ -47,7 +47,7 @@ def test_sharded_scores_enter_the_store_and_feed_a_queue(database_url, shards, t
         items = workflow.queue_items(session, "week1")
     assert queue.n_items == 20
     assert items["id"].tolist() == expected["sample_id"].head(20).tolist()
-    assert status.estimated_errors_remaining == pytest.approx(expected["p_error"].sum())
+    assert status.errors.expected == pytest.approx(expected["p_error"].sum())
 
 
 def test_sharded_scoring_reads_the_stored_answers(database_url, shards, tmp_path):

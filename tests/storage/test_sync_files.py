@@ -163,8 +163,8 @@ def test_dawid_skene_uncertainty_enters_the_error_count(store_url, tmp_path):
         scores = repo.score_details(session, run, repo.load_ranking(session, run)["sample_id"])
     undecided = scores.loc[~scores["external_id"].isin(list(p_wrong)), "p_error"].sum()
     # Decided samples count by their decision's doubt, not as certainly right.
-    assert status.estimated_errors_remaining == pytest.approx(undecided + sum(p_wrong.values()))
-    assert status.estimated_errors_remaining > undecided + 0.1  # at least the doubtful one
+    assert status.errors.expected == pytest.approx(undecided + sum(p_wrong.values()))
+    assert status.errors.expected > undecided + 0.1  # at least the doubtful one
 
 
 @pytest.mark.filterwarnings("ignore:Annotators do not agree on any example")  # by design

@@ -351,8 +351,8 @@ def test_status_subtracts_reviewed_samples_from_estimated_errors(scored):
         workflow.set_label(session, top["external_id"], other, actor="ann")
     with open_store(scored) as session:
         after = workflow.dataset_status(session, batch_size=5)
-    assert before.estimated_errors_remaining == pytest.approx(ranking["p_error"].sum())
-    assert after.estimated_errors_remaining == pytest.approx(
+    assert before.errors.expected == pytest.approx(ranking["p_error"].sum())
+    assert after.errors.expected == pytest.approx(
         ranking["p_error"].sum() - ranking["p_error"].iloc[0]
     )
     assert before.next_batch_expected_errors == pytest.approx(ranking["p_error"].head(5).sum())

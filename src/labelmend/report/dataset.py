@@ -173,14 +173,14 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
             ("reviewed", "samples reviewed", f"{status.reviewed:,}"),
             ("labels_changed", "labels changed so far", f"{status.labels_changed:,}"),
             (
-                "estimated_errors_remaining",
+                "errors",
                 ERRORS_REMAINING
                 + (
                     ""
                     if status.errors is None
                     else f" (95% interval {status.errors.low:,.1f}–{status.errors.high:,.1f})"
                 ),
-                _number(status.estimated_errors_remaining),
+                _number(None if status.errors is None else status.errors.expected),
             ),
             (
                 "next_batch_expected_errors",

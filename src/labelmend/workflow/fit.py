@@ -178,5 +178,5 @@ def active_round(
         progress=progress,
     )
     queued = create_queue(session, queue, dataset=fitted.dataset, budget=budget, strategy=strategy)
-    remaining = dataset_status(session, dataset=fitted.dataset).estimated_errors_remaining
-    return RoundResult(fitted, scored, queued, float(remaining or 0.0))
+    remaining = dataset_status(session, dataset=fitted.dataset).errors
+    return RoundResult(fitted, scored, queued, 0.0 if remaining is None else remaining.expected)

@@ -122,8 +122,8 @@ class DatasetStatus:
     reviewed : samples an expert has answered or relabelled (ties included)
     decided : samples whose current label an expert decided
     awaiting_vote : queue items answered but not decided (a tie needs another vote)
-    errors : estimated label errors remaining (see :func:`errors_remaining`)
-    estimated_errors_remaining : ``errors.expected``
+    errors : estimated label errors remaining (see :func:`errors_remaining`): ``expected``
+        and its 95% interval ``low``–``high``
     raw_p_error_sum : Σ p_error of the newest score run, before any expert decision
     next_batch_expected_errors : Σ p_error of the next ``batch_size`` samples a new queue
         would take
@@ -139,7 +139,6 @@ class DatasetStatus:
     awaiting_vote: int
     score_run_id: int | None
     errors: ErrorCount | None
-    estimated_errors_remaining: float | None
     raw_p_error_sum: float | None
     next_batch_expected_errors: float | None
     batch_size: int
@@ -178,7 +177,6 @@ def dataset_status(
         awaiting_vote=sum(row.items for row in queues if row.status == "annotated"),
         score_run_id=None if run is None else run.id,
         errors=errors,
-        estimated_errors_remaining=None if errors is None else errors.expected,
         raw_p_error_sum=None if run is None else run.estimated_errors,
         next_batch_expected_errors=next_batch,
         batch_size=batch_size,
