@@ -87,7 +87,7 @@ def test_the_whole_workflow(files, database_url):
     ok("queue", "export", "first", str(files / "queue.jsonl"), *db)
     exported = pd.read_json(files / "queue.jsonl", lines=True)
     assert len(exported) == 12
-    assert exported["position"].tolist() == list(range(1, 13))
+    assert exported["rank"].tolist() == list(range(1, 13))
     assert "metadata" not in exported.columns  # metadata fields are columns of their own
     assert (exported["meta_text"] == "t" + exported["sample_id"].str[3:]).all()
     first = str(exported["sample_id"].iloc[0])
@@ -251,3 +251,24 @@ def test_a_queue_with_no_open_items_says_so(files, database_url):
         "Queue 'one' has no open items; --all lists every item."
     ]
     assert item["sample_id"] in ok("queue", "show", "one", "--all", *db)
+
+
+def test_queue_show_names_its_columns_as_rank_score_and_the_export_do(files, database_url):
+    """One name per column: rank, sample_id, given_label, suggested_label, p_error and
+    reason in queue show's table and --json, score's table and the queue's export (a
+    narrow terminal may cut a header, never rename it)."""
+    from labelmend.cli._console import QUEUE_COLUMNS
+    from labelmend.cli.queue import queue_table
+
+    db = ["--db", database_url]
+    imported(files, db)
+    ok("score", *db)
+    ok("queue", "create", "q", "--budget", "3", *db)
+    items = json.loads(ok("queue", "show", "q", "--json", *db))
+    ok("queue", "export", "q", str(files / "q.csv"), *db)
+    shown = [
+        str(c.header) for c in queue_table(pd.DataFrame(items), title="", extra="status").columns
+    ]
+    assert shown == [*QUEUE_COLUMNS, "status"]
+    for columns in (list(items[0]), list(pd.read_csv(files / "q.csv").columns)):
+        assert [c for c in columns if c in shown] == shown, columns

@@ -34,6 +34,9 @@ console.soft_wrap = not console.is_terminal
 progress_console = Console(stderr=True)
 #: Columns never shortened in a table: ids are copied into other commands.
 ID_COLUMNS = ("sample_id", "id", "queue", "dataset")
+#: The columns of a ranking or a queue that fit 80 columns (rank, score, queue show);
+#: --json and the files carry every score.
+QUEUE_COLUMNS = ["rank", "sample_id", "given_label", "suggested_label", "p_error", "reason"]
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Write the result as JSON on stdout instead of tables.")

@@ -9,7 +9,7 @@ import typer
 
 from labelmend import workflow
 from labelmend.cleaner import EXPECTED_ERRORS
-from labelmend.cli._console import JsonOption, console, frame_table, print_json
+from labelmend.cli._console import QUEUE_COLUMNS, JsonOption, console, frame_table, print_json
 from labelmend.cli._store import DatasetOption, DbOption, StrategyOption, reader, store
 
 if TYPE_CHECKING:
@@ -19,21 +19,17 @@ if TYPE_CHECKING:
 queue_app = typer.Typer(help="Create, list, show, export and delete relabel queues.")
 
 QueueName = Annotated[str, typer.Argument(help="Queue name.")]
+#: queue_items' columns under the names rank, score and the queue's export give them.
+SHOWN_NAMES = {"position": "rank", "id": "sample_id"}
 
 
 def queue_table(items: pd.DataFrame, *, title: str, extra: str) -> Table:
-    """Queue items as a table narrow enough for 80 columns: rank, sample_id, given,
-    suggested, p_error, reason and the column ``extra``."""
-    short = {
-        "position": "rank",
-        "id": "sample_id",
-        "given_label": "given",
-        "suggested_label": "suggested",
-    }
+    """Queue items (named as :data:`SHOWN_NAMES` says) as a table: the
+    :data:`~labelmend.cli._console.QUEUE_COLUMNS` of a ranking and the column ``extra``."""
     return frame_table(
-        items.rename(columns=short),
+        items,
         title=title,
-        columns=["rank", "sample_id", "given", "suggested", "p_error", "reason", extra],
+        columns=[*QUEUE_COLUMNS, extra],
         formats={"p_error": ".3f"},
     )
 
@@ -85,13 +81,14 @@ def show(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """The next items of a queue: rank, id, given, suggested, p_error, reason."""
+    """The next items of a queue: rank, sample_id, given_label, suggested_label, p_error,
+    reason, status."""
     with store(db, "Reading the queue…", read_only=True) as session:
         items = workflow.queue_items(
             session, name, dataset=dataset, limit=limit, open_only=not all_items
-        )
+        ).rename(columns=SHOWN_NAMES)
     if json:
-        print_json(items.rename(columns={"id": "sample_id"}))
+        print_json(items)
         return
     if items.empty:  # never with --all: a queue is created with at least one item
         console.print(f"Queue {name!r} has no open items; --all lists every item.")

@@ -25,6 +25,7 @@ from labelmend.cleaner import (
 )
 from labelmend.cli._console import (
     METHOD_HELP,
+    QUEUE_COLUMNS,
     JsonOption,
     console,
     frame_table,
@@ -33,9 +34,6 @@ from labelmend.cli._console import (
 )
 from labelmend.io import ID_COLUMN
 from labelmend.jobs import rank_files
-
-#: The columns that fit 80 columns; --json and --out carry every score.
-QUEUE_COLUMNS = ["rank", "sample_id", "given_label", "suggested_label", "p_error", "reason"]
 
 
 def _print_queue(

@@ -11,6 +11,7 @@ from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
 from labelmend.cli._console import (
     METHOD_HELP,
+    QUEUE_COLUMNS,
     JsonOption,
     console,
     frame_table,
@@ -91,7 +92,7 @@ def score(
         frame_table(
             ranking.head(top),
             title=f"Score run {result.run.id}: top {min(top, len(ranking))} of {len(ranking):,}",
-            columns=["rank", "sample_id", "given_label", "suggested_label", "p_error", "reason"],
+            columns=QUEUE_COLUMNS,
             formats={"p_error": ".3f"},
         )
     )

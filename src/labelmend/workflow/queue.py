@@ -122,12 +122,13 @@ def export_queue(
 ) -> int:
     """Write every item of a queue to CSV / Parquet / JSONL; returns the number of rows.
 
-    Columns: position, sample_id, given_label, current_label, suggested_label, p_error,
-    reason, status, external_task_id, and one ``meta_<field>`` column per metadata field.
+    Columns: rank (the position in the queue), sample_id, given_label, current_label,
+    suggested_label, p_error, reason, status, external_task_id, and one ``meta_<field>``
+    column per metadata field.
     """
     frame = queue_items(session, name, dataset=dataset, open_only=False)
     metadata = pd.json_normalize([m or {} for m in frame["metadata"]]).add_prefix("meta_")
-    frame = frame.drop(columns="metadata").rename(columns={"id": "sample_id"})
+    frame = frame.drop(columns="metadata").rename(columns={"position": "rank", "id": "sample_id"})
     write_table(pd.concat([frame, metadata.set_axis(frame.index)], axis=1), path)
     return len(frame)
 
