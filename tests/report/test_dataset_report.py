@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from labelmend import workflow
-from labelmend.cleaner import fit_noise_model
+from labelmend.cleaner import DECIDED, fit_noise_model
 from labelmend.report import dataset as page
 from labelmend.storage import Annotation, LabelChange, Queue, QueueItem, Sample, Score, read_store
 from tests.report.conftest import CLASSES, MISSING_IMAGES, N
@@ -46,7 +46,11 @@ def test_summary_cards_show_the_status_numbers(report, status):
     html = page.summary_section(report.status, report.run).html
     assert card(html, "n_samples") == f"{N:,}" == f"{status.n_samples:,}"
     assert card(html, "labels_changed") == f"{status.labels_changed:,}"
-    assert card(html, "reviewed") == f"{status.reviewed:,}"
+    # One definition and name with status: a tie is answered, not decided by an expert.
+    assert card(html, "decided") == f"{status.decided:,}"
+    assert status.reviewed > status.decided
+    assert f">{DECIDED}<" in html
+    assert "samples reviewed" not in html
     assert card(html, "errors") == f"{status.errors.expected:,.1f}"
     assert card(html, "next_batch_expected_errors") == f"{status.next_batch_expected_errors:,.1f}"
     assert "net-v1" in html

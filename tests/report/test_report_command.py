@@ -31,7 +31,7 @@ def test_the_page_opens_cleanly_and_shows_the_status_numbers(small_store, tmp_pa
     assert shown.errors == []
     assert shown.card("n_samples") == f"{status.n_samples:,}"
     assert shown.card("labels_changed") == f"{status.labels_changed:,}"
-    assert shown.card("reviewed") == f"{status.reviewed:,}"
+    assert shown.card("decided") == f"{status.decided:,}"
     assert shown.card("errors") == f"{status.errors.expected:,.1f}"
     assert shown.card("next_batch_expected_errors") == f"{status.next_batch_expected_errors:,.1f}"
     images = shown.page.locator("img")

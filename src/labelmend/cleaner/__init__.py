@@ -29,7 +29,13 @@ if TYPE_CHECKING:
         vote_counts_by_id,
     )
     from labelmend.cleaner.cost import expected_annotations, fix_probabilities
-    from labelmend.cleaner.count import ERRORS_REMAINING, EXPECTED_ERRORS, ErrorCount, count_errors
+    from labelmend.cleaner.count import (
+        DECIDED,
+        ERRORS_REMAINING,
+        EXPECTED_ERRORS,
+        ErrorCount,
+        count_errors,
+    )
     from labelmend.cleaner.noise import (
         NoiseModel,
         ThresholdStats,
@@ -71,6 +77,7 @@ __all__ = [
     "AGGREGATIONS",
     "AMBIGUITY_THRESHOLD",
     "AUDIT_METHOD",
+    "DECIDED",
     "DEFAULT_DIFFICULTY",
     "DEFAULT_METHOD",
     "DIFFICULTY_METHODS",

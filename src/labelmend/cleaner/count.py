@@ -28,6 +28,9 @@ ERRORS_REMAINING = "estimated label errors remaining"
 #: The name every command and the report give Σ p_error of a set of samples: a queue,
 #: the next batch a queue would take, the top k of a ranking.
 EXPECTED_ERRORS = "expected label errors"
+#: The name status and the report give the samples whose current label an expert decided
+#: (changed or confirmed; a tie waiting for another vote is not decided).
+DECIDED = "samples decided by an expert"
 #: z of a two-sided 95 % normal interval.
 Z_95 = 1.959963984540054
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from labelmend import workflow
-from labelmend.cleaner import ERRORS_REMAINING, EXPECTED_ERRORS, ErrorCount
+from labelmend.cleaner import DECIDED, ERRORS_REMAINING, EXPECTED_ERRORS, ErrorCount
 from labelmend.cli._console import JsonOption, console, frame_table, new_table, print_json
 from labelmend.cli._store import DatasetOption, DbOption, reader
 from labelmend.storage.schema import QUEUE_STATUSES
@@ -32,7 +32,7 @@ def print_status(report: workflow.DatasetStatus) -> None:
     table.add_column("value", justify="right")
     table.add_row("samples", f"{report.n_samples:,}")
     table.add_row("classes", str(report.n_classes))
-    table.add_row("samples decided by an expert", f"{report.decided:,}")
+    table.add_row(DECIDED, f"{report.decided:,}")
     table.add_row("answered, waiting for another vote", f"{report.awaiting_vote:,}")
     table.add_row("labels changed so far", f"{report.labels_changed:,}")
     table.add_row(ERRORS_REMAINING, NO_SCORES if report.errors is None else str(report.errors))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from labelmend import workflow
 from labelmend.cleaner import (
+    DECIDED,
     ERRORS_REMAINING,
     EXPECTED_ERRORS,
     STOP_THRESHOLD,
@@ -170,7 +171,7 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
         [
             ("n_samples", "samples", f"{status.n_samples:,}"),
             ("n_classes", "classes", f"{status.n_classes:,}"),
-            ("reviewed", "samples reviewed", f"{status.reviewed:,}"),
+            ("decided", DECIDED, f"{status.decided:,}"),
             ("labels_changed", "labels changed so far", f"{status.labels_changed:,}"),
             (
                 "errors",
