@@ -272,3 +272,23 @@ def test_queue_show_names_its_columns_as_rank_score_and_the_export_do(files, dat
     assert shown == [*QUEUE_COLUMNS, "status"]
     for columns in (list(items[0]), list(pd.read_csv(files / "q.csv").columns)):
         assert [c for c in columns if c in shown] == shown, columns
+
+
+def test_json_times_are_iso_8601_in_utc_on_every_database(files, database_url):
+    """history and queue list --json: the stored UTC time with its offset, to the
+    microsecond, in the same form on SQLite (which keeps no offset) and PostgreSQL."""
+    from datetime import UTC, datetime, timedelta
+
+    db = ["--db", database_url]
+    imported(files, db)
+    ok("score", *db)
+    before = datetime.now(UTC)
+    ok("queue", "create", "q", "--budget", "1", *db)
+    ok("label", "set", "img3", "cat", "--actor", "ann", *db)
+    times = [
+        json.loads(ok("history", "img3", "--json", *db))[0]["at"],
+        json.loads(ok("queue", "list", "--json", *db))[0]["created_at"],
+    ]
+    for text in times:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", text), text
+        assert timedelta(0) <= datetime.fromisoformat(text) - before < timedelta(minutes=5)

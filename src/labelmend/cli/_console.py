@@ -6,6 +6,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from numbers import Number
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -64,7 +65,8 @@ def new_table(title: str | None = None, *, show_header: bool = True) -> Table:
 
 
 def print_json(payload: Any) -> None:
-    """Write ``payload`` as JSON on stdout (data frames as lists of records, NaN as null)."""
+    """Write ``payload`` as JSON on stdout (data frames as lists of records, NaN as null,
+    times in ISO 8601 with their offset: ``2026-01-31T09:30:00.123456+00:00``)."""
     import json
 
     def plain(value: Any) -> Any:
@@ -78,7 +80,11 @@ def print_json(payload: Any) -> None:
 
     def encode(value: Any) -> Any:
         if hasattr(value, "to_json"):  # a data frame: a list of records
-            return json.loads(value.to_json(orient="records", date_format="iso"))
+            times = value.select_dtypes(include=["datetime", "datetimetz"]).columns
+            as_text = {c: value[c].map(lambda t: encode(t) if t == t else None) for c in times}
+            return json.loads(value.assign(**as_text).to_json(orient="records"))
+        if isinstance(value, datetime):  # to the microsecond, whole seconds too
+            return value.isoformat(timespec="microseconds")
         if hasattr(value, "isoformat"):
             return value.isoformat()
         if hasattr(value, "item"):

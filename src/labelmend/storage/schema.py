@@ -13,6 +13,7 @@ Float()
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.types import TypeDecorator
 
 #: Where an expert's decision came from: answers to a queue, or a decision by hand. The
 #: label a sample was imported with is its ``given_label``, not a history row.
@@ -63,11 +65,34 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A time stored in UTC and read back as an aware UTC datetime on every backend.
+
+    SQLite keeps no offset (its text holds the UTC time) and PostgreSQL answers in the
+    session's time zone: both are read as UTC, so that every reader prints
+    ``2026-01-31T09:30:00+00:00`` whatever the database. A naive time written is UTC.
+
+    >>> UTCDateTime().process_result_value(datetime(2026, 1, 31, 9, 30), None).isoformat()
+    '2026-01-31T09:30:00+00:00'
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else _as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else _as_utc(value)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _timestamp(name: str) -> Column[datetime]:
     """A row's time: :func:`utcnow` from SQLAlchemy, the server's clock for bulk inserts."""
-    return Column(
-        name, DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
-    )
+    return Column(name, UTCDateTime(), nullable=False, default=utcnow, server_default=func.now())
 
 
 def _id() -> Column[int]:
