@@ -515,10 +515,8 @@ def confident_counts(
     labels: npt.NDArray[np.intp],
     pred_probs: npt.NDArray[np.floating[Any]],
     thresholds: FloatArray,
-    top: npt.NDArray[np.intp] | None = None,
 ) -> IntArray:
-    """Raw confident-joint counts of one block, shape (K, K) [given, true]: the
-    :func:`confident_pairs` counted (``top`` as there).
+    """Raw confident-joint counts of one block, shape (K, K) [given, true].
 
     >>> confident_counts(np.array([0, 1]), np.array([[.9, .1], [.6, .4]]), np.array([.5, .5]))
     array([[1, 0],
@@ -526,7 +524,7 @@ def confident_counts(
     """
     check_same_length("labels", labels.size, "pred_probs", len(pred_probs))
     n_classes = pred_probs.shape[1]
-    given, guess = confident_pairs(labels, pred_probs, thresholds, top)
+    given, guess = confident_pairs(labels, pred_probs, thresholds)
     flat = given * n_classes + guess
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 

@@ -33,7 +33,7 @@ from labelmend.cleaner.noise import (
     NoiseModel,
     ThresholdStats,
     anchor_histogram,
-    confident_counts,
+    confident_pairs,
     fit_temperature,
     matching_scale,
     p_error_sum,
@@ -212,17 +212,17 @@ def _joint_part(
 
     def second_pass(given: npt.NDArray[np.intp], block: npt.NDArray[np.floating[Any]]) -> Any:
         top = block.argmax(axis=1)
-        counts = confident_counts(given, block, thresholds, top)
-        return counts, zero_cells(block) if count_zeros else 0, anchor_histogram(block, top, given)
+        pairs = confident_pairs(given, block, thresholds, top)
+        return pairs, zero_cells(block) if count_zeros else 0, anchor_histogram(block, top, given)
 
     k = source.n_classes
     joint = np.zeros((k, k), dtype=np.int64)
     zeros = np.zeros(k, dtype=np.int64)
     anchors = np.zeros((2, k * (ANCHOR_EDGES.size + 1)))
-    for counts, block_zeros, block_anchors in _labelled_blocks(
+    for (given, guess), block_zeros, block_anchors in _labelled_blocks(
         labels, source, second_pass, block_rows=block_rows, validate=True, n_jobs=n_jobs
     ):
-        joint += counts
+        np.add.at(joint, (given, guess), 1)
         zeros += block_zeros
         anchors += block_anchors
     return joint, zeros, anchors
