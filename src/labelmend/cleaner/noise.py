@@ -516,7 +516,9 @@ def confident_counts(
     pred_probs: npt.NDArray[np.floating[Any]],
     thresholds: FloatArray,
 ) -> IntArray:
-    """Raw confident-joint counts of one block, shape (K, K) [given, true].
+    """Raw confident-joint counts of one block, shape (K, K) [given, true]: its
+    :func:`confident_pairs` counted (the fit adds the pairs of every block into one
+    count instead, which costs no (K, K) array per block).
 
     >>> confident_counts(np.array([0, 1]), np.array([[.9, .1], [.6, .4]]), np.array([.5, .5]))
     array([[1, 0],

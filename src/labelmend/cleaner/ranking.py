@@ -212,6 +212,9 @@ def _joint_part(
 
     def second_pass(given: npt.NDArray[np.intp], block: npt.NDArray[np.floating[Any]]) -> Any:
         top = block.argmax(axis=1)
+        # The block's pairs, not its (K, K) count (confident_counts): at K = 1,000 a count
+        # per block is 8 MB to zero and add, +36 MB peak and about 20% of the time at
+        # 200k × 1,000 (benchmarks/ranking_speed.py).
         pairs = confident_pairs(given, block, thresholds, top)
         return pairs, zero_cells(block) if count_zeros else 0, anchor_histogram(block, top, given)
 
