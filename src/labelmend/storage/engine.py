@@ -103,6 +103,22 @@ def create_store_engine(
     StorageError
         The URL is malformed, the database cannot be reached (or does not exist and
         ``create`` is False), or migrating failed.
+
+    Examples
+    --------
+    An in-memory SQLite database, migrated to the newest schema:
+
+    >>> from sqlalchemy import inspect
+    >>> engine = create_store_engine("sqlite://")
+    >>> {"datasets", "samples", "label_history"} <= set(inspect(engine).get_table_names())
+    True
+    >>> engine.dispose()
+    >>> create_store_engine("sqlite:///no/such/store.db", create=False)
+    Traceback (most recent call last):
+    labelmend.errors.StorageError: No store at sqlite:///no/such/store.db: the file does not exist. Create one with `labelmend init NAME --classes A,B`, or pass the url of a store.
+    >>> create_store_engine("labelmend.db")
+    Traceback (most recent call last):
+    labelmend.errors.StorageError: labelmend.db is not a usable database URL (Could not parse SQLAlchemy URL from given URL string); for the SQLite file labelmend.db write sqlite:///labelmend.db.
     """
     resolved = resolve_url(url)
     try:

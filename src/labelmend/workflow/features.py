@@ -136,6 +136,27 @@ def feature_matrix(
     ``keys`` are sample primary keys in increasing order (as
     :func:`~labelmend.storage.repository.sample_frame` returns them); every one must
     have features.
+
+    Examples
+    --------
+    The file lists b before a; the rows come back in sample-key order, a first:
+
+    >>> import tempfile
+    >>> from labelmend.storage import open_store, repository
+    >>> from labelmend.workflow import import_samples, init_dataset
+    >>> with tempfile.TemporaryDirectory() as tmp, open_store("sqlite://") as s:
+    ...     pets = init_dataset(s, "pets", ["cat", "dog"])
+    ...     _ = import_samples(s, pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "dog"]}))
+    ...     pd.DataFrame({"sample_id": ["b", "a"], "x": [1.0, 0.0], "y": [2.0, 3.0]}).to_csv(
+    ...         f"{tmp}/f.csv", index=False)
+    ...     _ = import_features(s, f"{tmp}/f.csv", name="embeddings")
+    ...     keys = repository.sample_frame(s, pets)["id"].to_numpy()
+    ...     feature_set, matrix = feature_matrix(s, pets, keys)
+    >>> feature_set.name, matrix.shape
+    ('embeddings', (2, 2))
+    >>> matrix
+    array([[0., 3.],
+           [1., 2.]])
     """
     feature_set = repo.latest_feature_set(session, dataset, name)
     if feature_set.source is None:

@@ -78,6 +78,29 @@ def fit(
 
     The same model, seed, folds, features and labels give the same run: fitting again
     without a label change returns the stored run (``created`` False).
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = [f"s{i}" for i in range(12)]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat"] * 6 + ["dog"] * 6})
+    >>> x = [-3, -2.5, -2, -1.5, -1, 2.5, 1, 1.5, 2, 2.5, 3, 3.5]  # s5, a cat, among the dogs
+    >>> with tempfile.TemporaryDirectory() as tmp, open_store("sqlite://") as session:
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     pd.DataFrame({"sample_id": ids, "x": x}).to_csv(f"{tmp}/x.csv", index=False)
+    ...     _ = workflow.import_features(session, f"{tmp}/x.csv")
+    ...     fitted = fit(session, n_folds=3)
+    ...     top = workflow.score(session, prediction_run=fitted.run).ranking["sample_id"][0]
+    ...     same = fit(session, n_folds=3)  # nothing changed: the stored run
+    ...     _ = workflow.set_label(session, "s5", "dog", actor="ann")
+    ...     refitted = fit(session, n_folds=3)  # the labels changed: a new run
+    >>> fitted.model, fitted.n_samples, fitted.provenance["folds"], top
+    ('logistic', 12, 3, 's5')
+    >>> fitted.created, same.created, same.run.id == fitted.run.id, refitted.created
+    (True, False, True, True)
     """
     found = repo.get_dataset(session, dataset, lock=True)
     samples = repo.sample_frame(session, found)
@@ -157,6 +180,33 @@ def active_round(
 
     The queue leaves out samples already reviewed or waiting in another queue; the
     whole round is one transaction, so a failure at any step leaves the store as it was.
+
+    Examples
+    --------
+    Two rounds of two samples; between them an expert relabels s5, the first sample of
+    the first queue:
+
+    >>> import tempfile, pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = [f"s{i}" for i in range(12)]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat"] * 6 + ["dog"] * 6})
+    >>> x = [-3, -2.5, -2, -1.5, -1, 2.5, 1, 1.5, 2, 2.5, 3, 3.5]  # s5, a cat, among the dogs
+    >>> with tempfile.TemporaryDirectory() as tmp, open_store("sqlite://") as session:
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     pd.DataFrame({"sample_id": ids, "x": x}).to_csv(f"{tmp}/x.csv", index=False)
+    ...     _ = workflow.import_features(session, f"{tmp}/x.csv")
+    ...     first = active_round(session, "week-1", budget=2, n_folds=3)
+    ...     _ = workflow.set_label(session, "s5", "dog", actor="ann")
+    ...     second = active_round(session, "week-2", budget=2, n_folds=3)
+    ...     queues = workflow.list_queues(session)
+    >>> first.score.ranking["sample_id"][0], second.fit.created
+    ('s5', True)
+    >>> [(queue["queue"], queue["pending"], queue["resolved"]) for queue in queues]
+    [('week-1', 1, 1), ('week-2', 2, 0)]
+    >>> round(first.estimated_errors_remaining, 1), round(second.estimated_errors_remaining, 1)
+    (1.6, 0.7)
     """
     fitted = fit(
         session,

@@ -45,6 +45,26 @@ def import_samples(
     Every other column becomes the sample's metadata (an image URL, a text…). Running
     the same import again changes nothing; a file that gives a stored sample another
     label is refused whole.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.errors import InputError
+    >>> from labelmend.storage import open_store
+    >>> samples = pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "dog"],
+    ...                         "image": ["a.png", "b.png"]})  # metadata
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     import_samples(session, samples)
+    ...     import_samples(session, samples)  # the same table again: nothing changes
+    ...     try:
+    ...         import_samples(session, samples.assign(label="dog"))
+    ...     except InputError as error:
+    ...         print(error)
+    SampleImport(dataset='pets', inserted=2, unchanged=0)
+    SampleImport(dataset='pets', inserted=0, unchanged=2)
+    table: 1 sample(s) are already stored with another given label (first 'a': stored 'cat', file says 'dog'); nothing was imported. Change labels with `labelmend label set`.
     """
     table, name = read_source(source, id_col)
     require_columns(name, table.columns, {id_col: "id_col", label_col: "label_col"})
@@ -108,6 +128,29 @@ def import_predictions(
 
     Rows are matched to samples by id, never by position; every sample of the dataset
     must have exactly one row. Importing the same file for the same model again is a no-op.
+
+    Examples
+    --------
+    The rows come in another order than the samples; each is stored with its own sample:
+
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store, repository
+    >>> samples = pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "dog"]})
+    >>> probs = pd.DataFrame({"sample_id": ["b", "a"], "cat": [0.3, 0.9], "dog": [0.7, 0.1]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     first = import_predictions(session, probs, model="resnet")
+    ...     again = import_predictions(session, probs, model="resnet")
+    ...     pets = repository.get_dataset(session, "pets")
+    ...     run = repository.latest_prediction_run(session, pets, "resnet")
+    ...     _, stored = repository.load_probabilities(session, run, 2)  # in sample order
+    >>> first.n_samples, first.created, again.created, again.run_id == first.run_id
+    (2, True, False, True)
+    >>> stored  # a's row, then b's
+    array([[0.9, 0.1],
+           [0.3, 0.7]])
     """
     table, name = read_source(source, id_col)
     require_columns(name, table.columns, {id_col: "id_col"})

@@ -26,7 +26,20 @@ def parse_classes(spec: str) -> list[str]:
 
 
 def init_dataset(session: Session, name: str, classes: Sequence[str]) -> Dataset:
-    """Create a dataset with ordered class names (at least two, all different)."""
+    """Create a dataset with ordered class names (at least two, all different).
+
+    Examples
+    --------
+    >>> from labelmend.storage import open_store
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     pets = init_dataset(session, "pets", ["cat", "dog", "fox"])
+    >>> pets.name, pets.classes
+    ('pets', ['cat', 'dog', 'fox'])
+    >>> with open_store("sqlite://") as session:
+    ...     init_dataset(session, "birds", ["owl"])
+    Traceback (most recent call last):
+    labelmend.errors.InputError: A dataset needs at least 2 classes; got ['owl'].
+    """
     if not name.strip():
         raise InputError("The dataset name is empty.")
     if len(classes) < 2:

@@ -36,6 +36,22 @@ def set_label(
 
     The sample leaves every queue it waits in. Setting the label it already has records
     a confirmation (``change.changed`` is False).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> samples = pd.DataFrame({"sample_id": ["a", "b", "c"], "label": ["cat", "cat", "dog"]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     fixed = set_label(session, "b", "dog", actor="ann", reason="a dog's ears")
+    ...     confirmed = set_label(session, "c", "dog", actor="ann")
+    >>> fixed.changed, fixed.old_label, fixed.new_label, fixed.source, fixed.actor
+    (True, 0, 1, 'manual', 'ann')
+    >>> confirmed.changed
+    False
     """
     found = repo.get_dataset(session, dataset, lock=True)
     new_label = class_index(found, label)
@@ -71,6 +87,24 @@ def undo_label(
 
     The undo is itself a decision in the history (source ``manual``), naming the change
     it reverts; nothing is erased. A sample whose label never changed is refused.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> samples = pd.DataFrame({"sample_id": ["a", "b", "c"], "label": ["cat", "cat", "dog"]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.set_label(session, "b", "dog", actor="ann")
+    ...     undo_label(session, "b")
+    ...     history = workflow.label_history(session, "b")
+    Undone(restored='cat', replaced='dog')
+    >>> print(history[["old_label", "new_label", "reason"]])
+      old_label new_label                         reason
+    0       cat       dog                            NaN
+    1       dog       cat  undo of 'cat' -> 'dog' by ann
     """
     found = repo.get_dataset(session, dataset, lock=True)
     sample = repo.get_sample(session, found, sample_id, lock=True)
@@ -114,6 +148,20 @@ def set_labels(
 
     The whole table is checked (ids known and unique, class names known) before any
     label changes; each row is then recorded as :func:`set_label` records one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> samples = pd.DataFrame({"sample_id": ["a", "b", "c"], "label": ["cat", "cat", "dog"]})
+    >>> answers = pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "dog"],
+    ...                         "actor": ["ann", "bob"]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     set_labels(session, answers)  # a confirms its label, b changes
+    LabelDecisions(decided=2, changed=1)
     """
     table, name = read_source(source, "sample_id")
     require_columns(name, table.columns, {"sample_id": None, "label": None})
@@ -154,6 +202,23 @@ def label_history(session: Session, sample_id: str, *, dataset: str | None = Non
     """A sample's label changes, oldest first, labels as class names.
 
     Columns: at, old_label, new_label, source, actor, reason, external_ref.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> samples = pd.DataFrame({"sample_id": ["a", "b", "c"], "label": ["cat", "cat", "dog"]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.set_label(session, "b", "dog", actor="ann", reason="ears")
+    ...     _ = workflow.set_label(session, "b", "cat", actor="bob", reason="whiskers")
+    ...     history = label_history(session, "b")
+    >>> print(history[["old_label", "new_label", "actor", "reason"]])
+      old_label new_label actor    reason
+    0       cat       dog   ann      ears
+    1       dog       cat   bob  whiskers
     """
     found = repo.get_dataset(session, dataset)
     sample = repo.get_sample(session, found, sample_id)
@@ -181,6 +246,26 @@ def export_labels(session: Session, path: str | Path, *, dataset: str | None = N
     Columns: sample_id, given_label, current_label, changed, changed_source, changed_by,
     change_reason, changed_at (the newest decision — a change or a confirmation; empty
     for samples nobody decided).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> samples = pd.DataFrame({"sample_id": ["a", "b", "c"], "label": ["cat", "cat", "dog"]})
+    >>> with tempfile.TemporaryDirectory() as tmp, open_store("sqlite://") as session:
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.set_label(session, "b", "dog", actor="ann")
+    ...     export_labels(session, f"{tmp}/labels.csv")
+    ...     labels = pd.read_csv(f"{tmp}/labels.csv")
+    3
+    >>> print(labels[["sample_id", "given_label", "current_label", "changed", "changed_by"]])
+      sample_id given_label current_label  changed changed_by
+    0         a         cat           cat    False        NaN
+    1         b         cat           dog     True        ann
+    2         c         dog           dog    False        NaN
     """
     found = repo.get_dataset(session, dataset)
     samples = repo.sample_frame(session, found)

@@ -55,6 +55,31 @@ def score(
     The ranking engine (:func:`labelmend.cleaner.rank_samples`) does the scoring; once
     experts have answered (stored annotations), the default priority reads their
     reliability learnt from those answers (:func:`~labelmend.cleaner.learn_from_answers`).
+
+    Examples
+    --------
+    Sample d is labelled cat, but the model is sure it is a dog:
+
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = ["a", "b", "c", "d"]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"sample_id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.import_predictions(session, probs, model="resnet")
+    ...     result = score(session, model="resnet")
+    >>> print(result.ranking[["sample_id", "given_label", "suggested_label", "p_error", "rank"]]
+    ...       .round(2))
+      sample_id given_label suggested_label  p_error  rank
+    0         d         cat             dog     0.82     1
+    1         b         cat             cat     0.11     2
+    2         c         dog             dog     0.05     3
+    3         a         cat             cat     0.05     4
+    >>> print(result.errors)  # estimated label errors remaining: the sum of p_error
+    1.0 (95% interval 0.0–2.2)
     """
     found = repo.get_dataset(session, dataset, lock=True)
     if prediction_run is None:

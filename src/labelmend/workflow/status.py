@@ -31,7 +31,30 @@ def decided_since_predictions(
 ) -> dict[int, float]:
     """The samples of dataset ``found`` whose label an expert decided (changed or
     confirmed) after the predictions of score run ``run`` were made — their p_error no
-    longer applies: sample key -> the probability that the newest decision is wrong."""
+    longer applies: sample key -> the probability that the newest decision is wrong.
+
+    Examples
+    --------
+    An expert confirmed a's label before the predictions were made, and relabels d
+    (sample key 4) after them; only d's decision counts, taken as certain (one trusted
+    expert):
+
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = ["a", "b", "c", "d"]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"sample_id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     pets = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.set_label(session, "a", "cat", actor="ann")
+    ...     _ = workflow.import_predictions(session, probs, model="resnet")
+    ...     run = workflow.score(session).run
+    ...     _ = workflow.set_label(session, "d", "dog", actor="ann")
+    ...     decided_since_predictions(session, pets, run)
+    {4: 0.0}
+    """
     return reads.decisions(session, found, reads.predictions_made_at(session, run))
 
 
@@ -152,6 +175,29 @@ def dataset_status(
 
     ``session`` is an ORM session or a Core connection (see
     :func:`labelmend.storage.read_connection`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = ["a", "b", "c", "d"]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"sample_id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.import_predictions(session, probs, model="resnet")
+    ...     _ = workflow.score(session)
+    ...     before = dataset_status(session, batch_size=2)
+    ...     _ = workflow.set_label(session, "d", "dog", actor="ann")  # an expert fixes d
+    ...     after = dataset_status(session, batch_size=2)
+    >>> before.n_samples, before.labels_changed, before.decided, after.labels_changed, after.decided
+    (4, 0, 0, 1, 1)
+    >>> print(before.errors, "->", after.errors)
+    1.0 (95% interval 0.0–2.2) -> 0.2 (95% interval 0.0–1.1)
+    >>> round(before.next_batch_expected_errors, 2), round(after.next_batch_expected_errors, 2)
+    (0.93, 0.16)
     """
     if batch_size < 1:
         raise InputError(
@@ -185,7 +231,23 @@ def dataset_status(
 
 
 def list_datasets(session: Connection | Session) -> list[dict[str, Any]]:
-    """The store's datasets, by name: dataset, classes (K), samples, queues, score_runs."""
+    """The store's datasets, by name: dataset, classes (K), samples, queues, score_runs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.init_dataset(session, "birds", ["owl", "tit", "wren"])
+    ...     _ = workflow.import_samples(session, pd.DataFrame({"sample_id": ["a"], "label": ["owl"]}),
+    ...                                 dataset="birds")
+    ...     for row in list_datasets(session):
+    ...         print(row)
+    {'dataset': 'birds', 'classes': 3, 'samples': 1, 'queues': 0, 'score_runs': 0}
+    {'dataset': 'pets', 'classes': 2, 'samples': 0, 'queues': 0, 'score_runs': 0}
+    """
     return reads.dataset_summaries(session)
 
 
@@ -193,5 +255,25 @@ def list_queues(
     session: Connection | Session, *, dataset: str | None = None
 ) -> list[dict[str, Any]]:
     """The dataset's queues, oldest first: queue, strategy, score_run, created_at and
-    item counts by status (pending, sent, annotated, resolved, skipped)."""
+    item counts by status (pending, sent, annotated, resolved, skipped).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = ["a", "b", "c", "d"]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"sample_id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> with open_store("sqlite://") as session:  # an in-memory store
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.import_predictions(session, probs, model="resnet")
+    ...     _ = workflow.score(session)
+    ...     _ = workflow.create_queue(session, "week-1", budget=2)
+    ...     _ = workflow.set_label(session, "d", "dog", actor="ann")  # d decided: resolved
+    ...     queues = list_queues(session)
+    >>> {key: queues[0][key] for key in ("queue", "strategy", "score_run", "pending", "resolved")}
+    {'queue': 'week-1', 'strategy': 'top', 'score_run': 1, 'pending': 1, 'resolved': 1}
+    """
     return reads.queue_summaries(session, reads.find_dataset(session, dataset))
