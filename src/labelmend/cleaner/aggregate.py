@@ -149,6 +149,20 @@ class DawidSkene:
         Answers given by each annotator.
     n_iter : int
         EM iterations run.
+
+    Examples
+    --------
+    The third annotator disagrees with the other two on four samples of six; EM learns
+    that it answers at random and follows the other two:
+
+    >>> votes = np.array([[0, 0, 1], [1, 1, 0], [0, 0, 1], [1, 1, 0], [0, 0, 0], [1, 1, 1]])
+    >>> fitted = dawid_skene(votes)
+    >>> fitted.labels.tolist(), fitted.label_counts.tolist()
+    ([0, 1, 0, 1, 0, 1], [6, 6, 6])
+    >>> np.diagonal(fitted.confusions, axis1=1, axis2=2).round(2)  # P(right | true t)
+    array([[1.  , 1.  ],
+           [1.  , 1.  ],
+           [0.33, 0.33]])
     """
 
     confusions: FloatArray

@@ -591,6 +591,23 @@ class NoiseModel:
         The noise scale t at which Σ p_error at :attr:`temperature` equals
         ``error_rate`` × N (:attr:`scale` is the same at temperature 1; the
         likelihood and the queue's error weight use that one).
+
+    Examples
+    --------
+    Fitted by :func:`~labelmend.cleaner.fit_noise_model`: the last sample is labelled 1
+    but looks like a 0, so a quarter of the true 0s carry label 1:
+
+    >>> from labelmend.cleaner import fit_noise_model
+    >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
+    >>> model = fit_noise_model([0, 0, 0, 1, 1, 1], probs)
+    >>> model.n_classes, model.confident_errors, model.class_prior.round(2)
+    (2, 1.0, array([0.67, 0.33]))
+    >>> model.noise_matrix  # [given, true], columns sum to 1
+    array([[0.75, 0.  ],
+           [0.25, 1.  ]])
+    >>> model.likelihood().round(2)  # shrunk to symmetric noise, scaled to the error rate
+    array([[0.75, 0.25],
+           [0.25, 0.75]])
     """
 
     thresholds: FloatArray

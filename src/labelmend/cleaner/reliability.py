@@ -76,7 +76,23 @@ def answer_posterior(
 class ExpertReliability:
     """Experts answering a row of true class t from column t of ``confusion`` (K, K)
     with the accuracy's log-odds moved by α + β (z − ``centre``), z the row's
-    :func:`confidence` clipped to [``low``, ``high``] (the reviewed rows' range)."""
+    :func:`confidence` clipped to [``low``, ``high``] (the reviewed rows' range).
+
+    Examples
+    --------
+    Experts surer than the labellers (α = 1) and the more so the surer the model (β = 0.5),
+    around a confidence of 2; the sure row's z = 4.6 is clipped to ``high`` = 4:
+
+    >>> experts = ExpertReliability(np.array([[0.8, 0.2], [0.2, 0.8]]),
+    ...                             alpha=1.0, beta=0.5, centre=2.0, low=0.0, high=4.0)
+    >>> probs = np.array([[0.5, 0.5], [0.9, 0.1], [0.99, 0.01]])
+    >>> experts.shift(probs).round(2)
+    array([0. , 1.1, 2. ])
+    >>> experts.fixability(probs, np.array([0, 0, 0]), np.array([1, 1, 1])).round(2)
+    array([0.64, 0.85, 0.94])
+
+    The first row, with no shift, keeps the class-level fixability.
+    """
 
     confusion: FloatArray
     alpha: float

@@ -116,6 +116,32 @@ def gather(
     ------
     InputError
         Unknown dataset, or no score run yet (the message names the command to run).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = ["a", "b", "c", "d"]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"sample_id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> with open_store("sqlite://") as session:
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.import_predictions(session, probs, model="resnet")
+    ...     _ = workflow.score(session)
+    ...     report = gather(session, batch_size=2)
+    >>> report.status.n_samples, report.run["model"], report.classes
+    (4, 'resnet', ['cat', 'dog'])
+    >>> print(report.status.errors)  # what ``labelmend status`` prints
+    1.0 (95% interval 0.0–2.2)
+    >>> report.suspects["external_id"].tolist()  # what the next queue takes, in order
+    ['d', 'b', 'c', 'a']
+    >>> with open_store("sqlite://") as session:
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     gather(session)
+    Traceback (most recent call last):
+    labelmend.errors.InputError: Dataset 'pets' has no scores yet, so there is nothing to report; run `labelmend import predictions` and `labelmend score` first.
     """
     status = workflow.dataset_status(session, dataset=dataset, batch_size=batch_size)
     found = repo.get_dataset(session, status.dataset)
@@ -553,7 +579,29 @@ def suspects_section(suspects: pd.DataFrame, classes: Sequence[str], *, root: Pa
 
 
 def dataset_page(report: DatasetReport, *, root: Path | None = None) -> str:
-    """The whole dataset page as HTML (``root``: where relative image paths start)."""
+    """The whole dataset page as HTML (``root``: where relative image paths start).
+
+    Examples
+    --------
+    >>> import re
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = ["a", "b", "c", "d"]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"sample_id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> with open_store("sqlite://") as session:
+    ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...     _ = workflow.import_samples(session, samples)
+    ...     _ = workflow.import_predictions(session, probs, model="resnet")
+    ...     _ = workflow.score(session)
+    ...     report = gather(session, batch_size=2)
+    >>> page = dataset_page(report)
+    >>> re.findall(r"<h2>([^<]*)</h2>", page)[-1], "<title>Labels of &#39;pets&#39;</title>" in page
+    ('Top 4 suspects', True)
+    >>> re.search(r'data-key="errors"><div class="value">([^<]*)<', page).group(1)
+    '1.0'
+    """
     sections = [
         summary_section(report.status, report.run),
         noise_section(report),
@@ -578,6 +626,27 @@ def write_dataset_report(
 
     ``images`` is the folder relative image paths in the samples' metadata start from
     (default: the working directory).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from labelmend import workflow
+    >>> from labelmend.storage import open_store
+    >>> ids = ["a", "b", "c", "d"]
+    >>> samples = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "cat"]})
+    >>> probs = pd.DataFrame({"sample_id": ids, "cat": [.9, .8, .1, .1], "dog": [.1, .2, .9, .9]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     url = f"sqlite:///{tmp}/store.db"
+    ...     with open_store(url) as session:
+    ...         _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
+    ...         _ = workflow.import_samples(session, samples)
+    ...         _ = workflow.import_predictions(session, probs, model="resnet")
+    ...         _ = workflow.score(session)
+    ...     path = write_dataset_report(f"{tmp}/report.html", db=url)
+    ...     page = path.read_text(encoding="utf-8")
+    >>> path.name, page.startswith("<!doctype html>"), "<h2>Top 4 suspects</h2>" in page
+    ('report.html', True, True)
     """
     out = Path(out)
     if out.is_dir():

@@ -140,7 +140,24 @@ def table(
 
 
 def render_page(title: str, sections: Sequence[Section], *, subtitle: str | None = None) -> str:
-    """The whole page as one HTML string (sections' HTML inserted as is)."""
+    """The whole page as one HTML string (sections' HTML inserted as is).
+
+    Examples
+    --------
+    The title is escaped, the sections' HTML is not:
+
+    >>> page = render_page("Cats & dogs", [Section("summary", "Summary", "<p>2 samples</p>")],
+    ...                    subtitle="written today")
+    >>> print(page[page.index("<header>"):page.index("</header>")].strip())
+    <header>
+    <h1>Cats &amp; dogs</h1>
+    <p>written today</p>
+    <nav><a href="#summary">Summary</a></nav>
+    >>> print(page[page.index("<section"):page.index("</section>")].strip())
+    <section id="summary">
+    <h2>Summary</h2>
+    <p>2 samples</p>
+    """
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     template = Environment(autoescape=True).from_string(TEMPLATE)
     return template.render(
@@ -157,6 +174,18 @@ def write_page(page: str, out: str | Path) -> Path:
     ------
     InputError
         ``out`` is a directory, or its directory does not exist or is not writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_page("<p>hello</p>", f"{tmp}/page.html")
+    ...     path.name, path.read_text(encoding="utf-8"), sorted(p.name for p in path.parent.iterdir())
+    ('page.html', '<p>hello</p>', ['page.html'])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_page("<p>hello</p>", f"{tmp}/no/such/folder/page.html")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    labelmend.errors.InputError: Cannot write .../no/such/folder/page.html: .../no/such/folder is not an existing directory.
     """
     path = Path(out)
     if path.is_dir():
