@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from labelmend.cleaner.count import ESTIMATE_RELATIVE_SD
 from labelmend.cli.app import app
 from labelmend.storage import open_store, repository
 
@@ -97,7 +98,8 @@ def test_score_and_status_print_the_same_count_that_excludes_only_decided_sample
         undecided = ~ids.loc[ranking["sample_id"]].isin(decided).to_numpy()
         p = ranking["p_error"].to_numpy()[undecided]
         assert count[0] == pytest.approx(p.sum(), abs=0.05)
-        spread = 1.96 * np.sqrt((p * (1 - p)).sum())
+        # The labels' chance and the estimate's own relative error (count_errors).
+        spread = 1.96 * np.sqrt((p * (1 - p)).sum() + (ESTIMATE_RELATIVE_SD * p.sum()) ** 2)
         assert count[1] == pytest.approx(max(p.sum() - spread, 0), abs=0.05)
     # Ties kept their p_error: the count fell by less than the answered items' p_error.
     assert first[0] - status[0] < runs[0]["p_error"].head(30).sum()

@@ -1,12 +1,13 @@
-"""``count_errors`` (standard-library sums) against the Poisson-binomial moments computed
-independently with numpy, on arrays, lists and a sharded run's remainder."""
+"""``count_errors`` (standard-library sums) against the Poisson-binomial moments and the
+estimate's relative error computed independently with numpy, on arrays, lists and a
+sharded run's remainder."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from labelmend.cleaner.count import Z_95, count_errors
+from labelmend.cleaner.count import ESTIMATE_RELATIVE_SD, Z_95, count_errors
 from labelmend.errors import InputError
 
 
@@ -25,11 +26,30 @@ def test_count_matches_the_poisson_binomial_moments(as_list):
         args[0], decided=args[1], decided_p_wrong=args[2], rest_sum=rest_sum, n_rest=n_rest
     )
     expected = effective.sum() + rest_sum
-    spread = Z_95 * np.sqrt((effective * (1 - effective)).sum() + rest_sum)
+    estimated = p[~decided].sum() + rest_sum  # the decisions' own uncertainty is not scaled
+    spread = Z_95 * np.sqrt(
+        (effective * (1 - effective)).sum() + rest_sum + (ESTIMATE_RELATIVE_SD * estimated) ** 2
+    )
     assert found.expected == pytest.approx(expected, rel=1e-12)
     assert found.low == pytest.approx(expected - spread, rel=1e-9)
     assert found.high == pytest.approx(expected + spread, rel=1e-9)
     assert found.decided == int(decided.sum())
+
+
+def test_relative_sd_zero_leaves_the_chance_alone_and_the_shipped_one_widens_it():
+    # 400 rows at p = 0.25: Σ p = 100, Σ p (1 − p) = 75. Chance alone: 100 ± 1.96 · √75
+    # = 100 ± 16.97; with s = 0.1 the sd is √(75 + 10²) = 13.23, so 100 ± 25.93.
+    p = [0.25] * 400
+    chance = count_errors(p, relative_sd=0.0)
+    assert (chance.low, chance.high) == pytest.approx((100 - 16.974, 100 + 16.974), abs=1e-3)
+    shipped = count_errors(p)
+    assert (shipped.low, shipped.high) == pytest.approx((100 - 25.928, 100 + 25.928), abs=1e-3)
+
+
+@pytest.mark.parametrize("relative_sd", [-0.1, float("nan"), float("inf")])
+def test_a_relative_sd_that_is_not_a_finite_non_negative_number_is_refused(relative_sd):
+    with pytest.raises(InputError, match=r"^relative_sd must be a finite number ≥ 0\. Got"):
+        count_errors([0.1], relative_sd=relative_sd)
 
 
 def test_the_interval_is_clipped_to_zero_and_n():
@@ -86,11 +106,12 @@ def test_p_error_that_is_not_a_row_of_numbers_is_refused_by_name(p_error, kwargs
 
 def test_the_interval_is_clipped_to_the_rows_stored_and_the_rows_summed():
     # Two stored rows near 1 and two more known only by their total 1.9: N = 4, so
-    # the upper end, 3.88 + 1.96 · sqrt(0.0198 + 1.9) = 6.6 by hand, is clipped to 4.
+    # the upper end, 3.88 + 1.96 · sqrt(0.0198 + 1.9 + 0.388²) = 6.7 by hand, is clipped
+    # to 4.
     count = count_errors([0.99, 0.99], rest_sum=1.9, n_rest=2)
     assert count.expected == pytest.approx(3.88)
     assert count.high == 4.0
-    assert count.low == pytest.approx(3.88 - Z_95 * np.sqrt(0.0198 + 1.9))
+    assert count.low == pytest.approx(3.88 - Z_95 * np.sqrt(0.0198 + 1.9 + 0.388**2))
 
 
 @pytest.mark.parametrize(("rest_sum", "n_rest"), [(0.5, 0), (3.5, 3), (-0.1, 3)])
