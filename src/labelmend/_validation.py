@@ -125,7 +125,7 @@ def check_probability_block(
             f"pred_probs contains NaN or infinite values (first in row {row}).",
             inputs=("pred_probs",),
         )
-    inputs = ("pred_probs", "normalize", "from_logits")
+    inputs = ("pred_probs", "normalize", "from_logits") if rescale_hint else ("pred_probs",)
     if block.size and block.min() < 0:
         row = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])
         hint = " (pass from_logits=True for logits)" if rescale_hint else ""

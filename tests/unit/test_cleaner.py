@@ -28,6 +28,7 @@ from labelmend.cleaner import (
     expected_errors_curve,
     fit_noise_model,
     fix_probabilities,
+    learn_from_answers,
     rank_samples,
     ranking_order,
     score_samples,
@@ -186,6 +187,30 @@ def test_rows_off_one_are_refused_unless_asked_to_normalize(function):
     with pytest.raises(InputError, match=r"off by 0\.1"):
         function([0, 1], np.array([[0.5, 0.6], [0.5, 0.5]]))
     function([0, 1], np.array([[0.5, 0.6], [0.5, 0.5]]), normalize=True)
+
+
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [
+        (2.0, r"^pred_probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$"),
+        (
+            -1.0,
+            r"^pred_probs contains negative values \(first in row 0\); expected probabilities\.$",
+        ),
+    ],
+)
+def test_learn_from_answers_refuses_probabilities_without_naming_options_it_does_not_have(
+    scale, message
+):
+    # learn_from_answers has no normalize or from_logits: its message used to advise
+    # "Pass normalize=True ..." (a TypeError if followed).
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]]) * scale
+    with pytest.raises(InputError, match=message) as raised:
+        learn_from_answers([0, 1, 1], probs, np.zeros((3, 2)))
+    assert raised.value.inputs == ("pred_probs",)
+    # Shape errors keep their own message.
+    with pytest.raises(InputError, match=r"^pred_probs must have shape \(N, K\).*\(3,\)"):
+        learn_from_answers([0, 1, 1], np.array([0.9, 0.2, 0.3]), np.zeros((3, 2)))
 
 
 def test_select_batch_checks_its_arguments():

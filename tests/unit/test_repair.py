@@ -381,6 +381,28 @@ def test_choose_k_is_the_shrunk_expected_number_of_label_errors(noisy):
         choose_k(labels, probs, shrink=0.0)
 
 
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [
+        (2.0, r"^pred_probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$"),
+        (
+            -1.0,
+            r"^pred_probs contains negative values \(first in row 0\); expected probabilities\.$",
+        ),
+    ],
+)
+def test_choose_k_refuses_probabilities_without_naming_options_it_does_not_have(scale, message):
+    # choose_k has no normalize or from_logits: its message used to advise
+    # "Pass normalize=True ..." (a TypeError if followed).
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]]) * scale
+    with pytest.raises(InputError, match=message) as raised:
+        choose_k([0, 1, 1], probs)
+    assert raised.value.inputs == ("pred_probs",)
+    # Shape errors keep their own message.
+    with pytest.raises(InputError, match=r"^pred_probs must have shape \(N, K\).*\(3,\)"):
+        choose_k([0, 1, 1], np.array([0.9, 0.2, 0.3]))
+
+
 def test_removal_rounds_count_again_on_the_rows_kept_until_a_round_is_given_back():
     from labelmend.cleaner import score_samples
 

@@ -77,6 +77,9 @@ class ProbabilitySource:
         Treat the input as logits and apply a softmax to each row (after averaging).
     normalize : bool
         Rescale each row to sum to one instead of rejecting rows that do not.
+    rescale_hint : bool
+        Whether the validation messages advise ``normalize=True`` / ``from_logits=True``;
+        False for a caller that has no such options (it passes the array on as it is).
 
     Examples
     --------
@@ -90,10 +93,18 @@ class ProbabilitySource:
            [0.3, 0.7]])
     """
 
-    def __init__(self, pred_probs: Any, *, from_logits: bool = False, normalize: bool = False):
+    def __init__(
+        self,
+        pred_probs: Any,
+        *,
+        from_logits: bool = False,
+        normalize: bool = False,
+        rescale_hint: bool = True,
+    ):
         self._members = _as_members(pred_probs)
         self._from_logits = from_logits
         self._normalize = normalize
+        self._rescale_hint = rescale_hint
         self.n_samples, self.n_classes = self._members[0].shape
         dtype = np.result_type(*[m.dtype for m in self._members], np.float32)
         self.dtype = np.dtype(dtype)
@@ -137,7 +148,7 @@ class ProbabilitySource:
         def work(start: int) -> T:
             block = self._read(start, min(start + rows, self.n_samples))
             if validate:
-                check_probability_block(block, first_row=start)
+                check_probability_block(block, first_row=start, rescale_hint=self._rescale_hint)
             return function(start, block)
 
         with Workers(n_jobs=n_jobs) as workers:

@@ -133,11 +133,19 @@ class SampleScores:
 
 
 def _checked_input(
-    labels: Any, pred_probs: Any, *, from_logits: bool, normalize: bool
+    labels: Any,
+    pred_probs: Any,
+    *,
+    from_logits: bool = False,
+    normalize: bool = False,
+    rescale_hint: bool = True,
 ) -> tuple[npt.NDArray[np.intp], ProbabilitySource]:
     """The labels (N,) checked against the classes and rows of ``pred_probs``, and
-    ``pred_probs`` as a :class:`ProbabilitySource`."""
-    source = ProbabilitySource(pred_probs, from_logits=from_logits, normalize=normalize)
+    ``pred_probs`` as a :class:`ProbabilitySource` (``rescale_hint=False`` for a caller
+    without ``from_logits`` / ``normalize``: its messages do not offer them)."""
+    source = ProbabilitySource(
+        pred_probs, from_logits=from_logits, normalize=normalize, rescale_hint=rescale_hint
+    )
     checked = check_labels(labels, n_classes=source.n_classes)
     check_same_length("pred_probs", source.n_samples, "labels", checked.size)
     return checked, source
@@ -490,7 +498,8 @@ def learn_from_answers(
     >>> learn_from_answers(labels, probs, votes)[1].confusion.shape
     (2, 2)
     """
-    noise_model = fit_noise_model(labels, pred_probs, n_jobs=n_jobs)
+    checked, source = _checked_input(labels, pred_probs, rescale_hint=False)
+    noise_model = _fit_noise_model(checked, source, None, n_jobs)
     fitted_on = pred_probs if model_probs is None else model_probs
     reliability = fit_expert_reliability(expert_confusion(noise_model), fitted_on, votes)
     return noise_model, reliability

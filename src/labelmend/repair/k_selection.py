@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelmend.cleaner import score_samples
+from labelmend.cleaner import ProbabilitySource, score_samples
 from labelmend.errors import InputError
 
 #: k = round(shrink × Σ p_error), chosen leave-one-case-out (see the module docstring).
@@ -77,6 +77,10 @@ def choose_k(
     """
     if not 0.0 < shrink <= 2.0:
         raise InputError(f"shrink must lie in (0, 2]. Got {shrink}.")
+    # Checked here first: score_samples' messages would offer its normalize= and
+    # from_logits=, which choose_k does not take.
+    source = ProbabilitySource(pred_probs, rescale_hint=False)
+    all(source.map_blocks(lambda _start, _block: True, validate=True))
     p_error = score_samples(labels, pred_probs).p_error
     expected = float(p_error.sum())
     return int(min(round(shrink * expected), len(p_error) - 1)), expected
