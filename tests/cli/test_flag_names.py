@@ -95,8 +95,8 @@ def _fails(*args: str) -> str:
         ),
         (
             [*SIMULATE, "--selectors", "default"],
-            "give --pred-probs or --features.",
-            ["pred_probs", " features."],
+            "give --pred-probs or --features (only ['oracle', 'random'] rank without one).",
+            ["pred_probs", " features "],
         ),
     ],
 )

@@ -18,6 +18,7 @@ from labelmend.cleaner import (
 from labelmend.errors import InputError
 from labelmend.simulator import (
     CURVE_COLUMNS,
+    MODEL_FREE,
     SELECTORS,
     AnnotatorModel,
     draw_streams,
@@ -25,6 +26,7 @@ from labelmend.simulator import (
     relabel,
     sharpened,
     simulate_run,
+    simulation,
 )
 from labelmend.simulator.relabel import outcome_probabilities
 from labelmend.simulator.selectors import Ranking, SelectorState
@@ -171,6 +173,12 @@ def test_sharpened_refuses_probs_that_are_not_rows_of_non_negative_numbers(probs
             {"pred_probs": np.full((2, 2), 0.5)},
             r"^pred_probs has 2 rows but counts has 4\.$",
         ),
+        (
+            [0, 1, 0, 1],
+            {"selector": "default", "budget": 0},
+            r"^Selector 'default' ranks with a model: give pred_probs or features "
+            r"\(only \['oracle', 'random'\] rank without one\)\.$",
+        ),
     ],
 )
 def test_simulate_run_checks_its_inputs_as_run_study_does(initial, options, message):
@@ -316,6 +324,7 @@ def test_runs_are_reproducible_and_share_answers_across_selectors(monkeypatch):
     initial = initial_labels(model, temperature=2.0, random_state=0)
     monkeypatch.setitem(SELECTORS, "forward", in_index_order(-1.0))
     monkeypatch.setitem(SELECTORS, "backward", in_index_order(1.0))
+    monkeypatch.setattr(simulation, "MODEL_FREE", MODEL_FREE | {"forward", "backward"})
     enough = model.n_samples * model.n_classes
     forward = run(model, initial, "forward", enough).curve
     backward = run(model, initial, "backward", enough).curve
@@ -394,10 +403,13 @@ def test_active_selectors_see_the_model_combined_with_every_collected_answer(set
 
 def test_model_selectors_need_probabilities(setting):
     model, initial, _ = setting
-    with pytest.raises(InputError, match="needs model probabilities"):
+    # simulate_run refuses before it draws anything, naming the selector it was given
+    # (it said 'errors_per_annotation' for 'default', from inside the selector).
+    with pytest.raises(InputError, match=r"^Selector 'default' ranks with a model: give "):
         run(model, initial, "default", 50)
     for name in ("activelab", "posterior"):
-        with pytest.raises(InputError, match=rf"^Selector '{name}' needs model probabilities"):
+        message = rf"^Selector '{name}' ranks with a model: give pred_probs or features "
+        with pytest.raises(InputError, match=message):
             run(model, initial, name, 50)
         # The selector itself refuses too, whoever calls it.
         state = SelectorState(initial, None, initial[:, None].astype(float), model, None)

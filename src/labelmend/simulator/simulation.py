@@ -172,8 +172,14 @@ def check_model_inputs(
         check_same_length("features", len(features.train), "counts", n)
     needs_model = [name for name in selectors if name not in MODEL_FREE]
     if needs_model and probs is None and features is None:
+        named = (
+            f"Selector {needs_model[0]!r} ranks"
+            if len(needs_model) == 1
+            else f"Selectors {needs_model} rank"
+        )
         raise InputError(
-            f"Selectors {needs_model} rank with a model: give pred_probs or features.",
+            f"{named} with a model: give pred_probs or features "
+            f"(only {sorted(MODEL_FREE)} rank without one).",
             inputs=("pred_probs", "features"),
         )
     return probs
@@ -223,7 +229,7 @@ def simulate_run(
     check_labels(initial, n_classes=k, name="initial")
     if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
         raise InputError(f"budget must be a non-negative integer (annotations). Got {budget!r}.")
-    check_model_inputs(annotators, pred_probs, features, ())
+    check_model_inputs(annotators, pred_probs, features, (selector,))
     answers_rng, selector_rng, model_rng = (
         np.random.default_rng(s) for s in seed_sequence.spawn(3)
     )
