@@ -24,8 +24,11 @@ ROW_SUM_TOLERANCE = 1e-3
 RandomState = int | np.random.Generator | None
 
 
-def check_random_state(random_state: RandomState) -> np.random.Generator:
+def check_random_state(
+    random_state: RandomState, *, name: str = "random_state"
+) -> np.random.Generator:
     """Turn ``random_state`` into a :class:`numpy.random.Generator`; never global seeding.
+    ``name``: what the message calls it (``rng``).
 
     >>> int(check_random_state(0).integers(10)) == int(check_random_state(0).integers(10))
     True
@@ -35,8 +38,9 @@ def check_random_state(random_state: RandomState) -> np.random.Generator:
     if isinstance(random_state, np.random.Generator):
         return random_state
     raise InputError(
-        "random_state must be an int, a numpy.random.Generator or None. "
-        f"Got {type(random_state).__name__} instead."
+        f"{name} must be an int, a numpy.random.Generator or None. "
+        f"Got {type(random_state).__name__} instead.",
+        inputs=(name,),
     )
 
 
@@ -106,12 +110,37 @@ def check_n_classes(n_classes: int) -> int:
     return n_classes
 
 
+def check_matrix(name: str, values: Any) -> npt.NDArray[np.float64]:
+    """Return ``values`` as a float64 (N, K) array with N ≥ 1 rows and K ≥ 2 columns
+    (classes); the message names ``name`` and the shape found.
+
+    >>> check_matrix("probs", [0.5, 0.5])
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: probs must have shape (N, K) with N ≥ 1 and K ≥ 2. Got shape (2,).
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in "fiub":
+        raise InputError(f"{name} must be numeric. Got dtype {array.dtype}.", inputs=(name,))
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] < 2:
+        raise InputError(
+            f"{name} must have shape (N, K) with N ≥ 1 and K ≥ 2. Got shape {array.shape}.",
+            inputs=(name,),
+        )
+    return array.astype(np.float64, copy=False)
+
+
 def check_probability_block(
-    block: npt.NDArray[np.floating[Any]], *, first_row: int = 0, rescale_hint: bool = True
+    block: npt.NDArray[np.floating[Any]],
+    *,
+    first_row: int = 0,
+    rescale_hint: bool = True,
+    name: str = "pred_probs",
 ) -> None:
     """Check one block of rows of predicted probabilities: finite, non-negative, rows sum to 1.
 
-    ``first_row`` is the block's offset, so that messages name the row in the whole array.
+    ``first_row`` is the block's offset, so that messages name the row in the whole array;
+    ``name``: what the messages call the input (``probs``, ``confusions[0]``).
     ``rescale_hint=False`` leaves out the advice to pass ``normalize`` / ``from_logits``
     (for callers that have no such options). The messages name their inputs (see
     :class:`~labelmend.errors.InputError`), so the CLI shows its flags instead.
@@ -122,16 +151,15 @@ def check_probability_block(
     if not np.all(np.isfinite(sums)) and not np.all(np.isfinite(block)):
         row = first_row + int(np.nonzero(~np.isfinite(block).all(axis=1))[0][0])
         raise InputError(
-            f"pred_probs contains NaN or infinite values (first in row {row}).",
-            inputs=("pred_probs",),
+            f"{name} contains NaN or infinite values (first in row {row}).",
+            inputs=(name,),
         )
-    inputs = ("pred_probs", "normalize", "from_logits") if rescale_hint else ("pred_probs",)
+    inputs = (name, "normalize", "from_logits") if rescale_hint else (name,)
     if block.size and block.min() < 0:
         row = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])
         hint = " (pass from_logits=True for logits)" if rescale_hint else ""
         raise InputError(
-            f"pred_probs contains negative values (first in row {row}); "
-            f"expected probabilities{hint}.",
+            f"{name} contains negative values (first in row {row}); expected probabilities{hint}.",
             inputs=inputs,
         )
     deviation = np.abs(sums - 1.0)
@@ -143,10 +171,46 @@ def check_probability_block(
             else ""
         )
         raise InputError(
-            f"pred_probs rows must sum to 1 (within {ROW_SUM_TOLERANCE:g}); row {first_row + worst} "
+            f"{name} rows must sum to 1 (within {ROW_SUM_TOLERANCE:g}); row {first_row + worst} "
             f"is off by {deviation[worst]:.4g}.{hint}",
             inputs=inputs,
         )
+
+
+def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
+    """Check that ``value`` of the parameter ``name`` is an integer ≥ ``minimum`` (a bool
+    is not one); return it as an int.
+
+    >>> check_count("n_reviews", 0, minimum=1)
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: n_reviews must be an integer ≥ 1. Got 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise InputError(f"{name} must be an integer ≥ {minimum}. Got {value!r}.", inputs=(name,))
+    return int(value)
+
+
+def check_number(name: str, value: Any, *, low: float = 0.0, high: float = np.inf) -> float:
+    """Check that ``value`` of the parameter ``name`` is a finite number in [low, high];
+    return it as a float.
+
+    >>> check_number("prior_strength", -1.0)
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: prior_strength must be a finite number in [0, inf). Got -1.0.
+    """
+    number = value if isinstance(value, int | float | np.integer | np.floating) else None
+    if (
+        isinstance(value, bool)
+        or number is None
+        or not (np.isfinite(number) and low <= number <= high)
+    ):
+        bound = f"{high:g}]" if np.isfinite(high) else "inf)"
+        raise InputError(
+            f"{name} must be a finite number in [{low:g}, {bound}. Got {value!r}.", inputs=(name,)
+        )
+    return float(number)
 
 
 def check_same_length(name_a: str, len_a: int, name_b: str, len_b: int) -> None:

@@ -225,3 +225,41 @@ def test_surer_experts_raise_the_default_priority_of_every_row_with_doubt():
     assert (raised > plain).all()
     with pytest.raises(InputError, match="reliability has 2 classes"):
         score_samples(labels, probs, reliability=ExpertReliability(np.eye(2), 0, 0, 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        # Negative or NaN pseudo-counts and scales gave negative or NaN "probabilities"
+        # (a negative answer rate at prior_strength -1, at scale -1); inf a RuntimeWarning;
+        # an array instead of a model failed in dataclasses.replace.
+        (
+            {"prior_strength": -1.0},
+            r"^prior_strength must be a finite number in \[0, inf\)\. Got -1\.0\.$",
+        ),
+        (
+            {"prior_strength": float("nan")},
+            r"^prior_strength must be a finite number in \[0, inf\)\. Got nan\.$",
+        ),
+        (
+            {"prior_strength": float("inf")},
+            r"^prior_strength must be a finite number in \[0, inf\)\. Got inf\.$",
+        ),
+        ({"scale": -1.0}, r"^scale must be a finite number in \[0, 4\]\. Got -1\.0\.$"),
+        ({"scale": 5.0}, r"^scale must be a finite number in \[0, 4\]\. Got 5\.0\.$"),
+        (
+            {"noise_model": np.eye(2)},
+            r"^noise_model must be a NoiseModel \(fit_noise_model's\)\. Got ndarray instead\.$",
+        ),
+    ],
+)
+def test_expert_confusion_refuses_arguments_that_give_no_distribution(arguments, message):
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
+    model = fit_noise_model([0, 0, 0, 1, 1, 1], probs)
+    arguments = {"noise_model": model, **arguments}
+    with pytest.raises(InputError, match=message):
+        expert_confusion(**arguments)
+    # The bound is where a column's own answer reaches 0: still a distribution.
+    at_most = expert_confusion(model, scale=4.0)
+    np.testing.assert_allclose(np.diagonal(at_most).min(), 0.0, atol=1e-12)
+    np.testing.assert_allclose(at_most.sum(axis=0), 1.0)

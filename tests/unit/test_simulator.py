@@ -30,6 +30,7 @@ from labelmend.simulator import (
 )
 from labelmend.simulator.relabel import outcome_probabilities
 from labelmend.simulator.selectors import Ranking, SelectorState
+from labelmend.simulator.simulation import annotation_grid
 from labelmend.simulator.study import NoiseLevel, run_study
 
 
@@ -70,7 +71,11 @@ def test_counts_give_majority_truth_and_ambiguity():
 @pytest.mark.parametrize(
     ("counts", "message"),
     [
-        (np.zeros((0, 3)), "at least one row"),
+        (
+            np.zeros((0, 3)),
+            r"^counts must have shape \(N, K\) with N ≥ 1 and K ≥ 2\. Got shape \(0, 3\)\.$",
+        ),
+        ([["a", "b"]], r"^counts must be numeric\. Got dtype <U1\.$"),
         (np.array([[1, 2], [0, 0]]), "counts row 1 has no votes"),
         (np.array([[1, 2], [1, -2]]), r"counts hold negative values \(first in row 1\)"),
         (np.array([[1, np.inf], [1, 2]]), r"counts hold NaN or infinite values \(first in row 0\)"),
@@ -79,6 +84,90 @@ def test_counts_give_majority_truth_and_ambiguity():
 def test_bad_counts_are_refused(counts, message):
     with pytest.raises(InputError, match=message):
         AnnotatorModel.from_counts(counts)
+
+
+EYE = np.eye(2)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        # The dataclass itself took anything: a 1-D array, NaN, rows of any sum, a
+        # true label past K or of another length, each failing later in numpy.
+        (
+            lambda: AnnotatorModel(np.array([0.5, 0.5]), np.array([0]), np.array([False])),
+            r"^probs must have shape \(N, K\) with N ≥ 1 and K ≥ 2\. Got shape \(2,\)\.$",
+        ),
+        (
+            lambda: AnnotatorModel(np.array([[np.nan, 0.5]]), np.array([0]), np.array([False])),
+            r"^probs contains NaN or infinite values \(first in row 0\)\.$",
+        ),
+        (
+            lambda: AnnotatorModel(np.array([[1.0, 1.0]]), np.array([0]), np.array([False])),
+            r"^probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$",
+        ),
+        (
+            lambda: AnnotatorModel(np.array([[0.5, 0.5]]), np.array([5]), np.array([False])),
+            r"^true_labels must lie in \[0, 2\); found values from 5 to 5\.$",
+        ),
+        (
+            lambda: AnnotatorModel(np.array([[0.5, 0.5]]), np.array([0, 1]), np.array([False])),
+            r"^true_labels has 2 rows but probs has 1\.$",
+        ),
+        (
+            lambda: AnnotatorModel(np.array([[0.5, 0.5]]), np.array([0]), np.array([0.3])),
+            r"^ambiguous must be a bool array of shape \(1,\)\. Got float64 of shape \(1,\)\.$",
+        ),
+        # "labels must lie in [0, 2)": true_labels was called labels.
+        (
+            lambda: AnnotatorModel.from_probs([[0.5, 0.5]], true_labels=[3]),
+            r"^true_labels must lie in \[0, 2\); found values from 3 to 3\.$",
+        ),
+        # Columns not summing to 1 were rescaled silently (a [true, answer] matrix read
+        # as [answer, true]); a negative cell was called "annotator probabilities".
+        (
+            lambda: AnnotatorModel.from_noise_matrix([0, 1], [[0.9, 0.3], [0.3, 0.9]]),
+            r"^noise_matrix\.T rows must sum to 1 \(within 0\.001\); row 0 is off by 0\.2\.$",
+        ),
+        (
+            lambda: AnnotatorModel.from_noise_matrix([0, 1], [[1.2, 0.0], [-0.2, 1.0]]),
+            r"^noise_matrix\.T contains negative values \(first in row 0\); expected probabilities\.$",
+        ),
+        (
+            lambda: AnnotatorModel.from_confusions([0, 1], [[[0.9, 0.3], [0.3, 0.9]]]),
+            r"^confusions\[0\] rows must sum to 1 \(within 0\.001\); row 0 is off by 0\.2\.$",
+        ),
+        (
+            lambda: AnnotatorModel.from_confusions([0, 1], np.zeros((0, 2, 2))),
+            r"^confusions must be numbers of shape \(M, K, K\) with M ≥ 1\. "
+            r"Got float64 of shape \(0, 2, 2\)\.$",
+        ),
+        # Weights of any sign were divided by their sum (inf or NaN answers), a 2-D one
+        # failed inside einsum.
+        (
+            lambda: AnnotatorModel.from_confusions([0, 1], [EYE, EYE], weights=[1, -1]),
+            r"^weights must be finite, ≥ 0 and not all 0\. Got \[1, -1\]\.$",
+        ),
+        (
+            lambda: AnnotatorModel.from_confusions([0, 1], [EYE, EYE], weights=[0, 0]),
+            r"^weights must be finite, ≥ 0 and not all 0\. Got \[0, 0\]\.$",
+        ),
+        (
+            lambda: AnnotatorModel.from_confusions([0, 1], [EYE, EYE], weights=[[1, 1]]),
+            r"^weights must be numbers of shape \(M,\)\. Got int64 of shape \(1, 2\)\.$",
+        ),
+    ],
+)
+def test_annotator_models_refuse_inputs_that_are_not_distributions(build, message):
+    with pytest.raises(InputError, match=message):
+        build()
+
+
+def test_annotator_model_keeps_arrays_it_is_given_as_lists():
+    model = AnnotatorModel([[0.5, 0.5]], [1], [True])
+    assert model.probs.shape == (1, 2)
+    assert model.true_labels.tolist() == [1]
+    assert model.ambiguous.dtype == np.bool_
 
 
 def test_temperature_two_flattens_and_noise_rate_is_hit():
@@ -175,6 +264,11 @@ def test_sharpened_refuses_probs_that_are_not_rows_of_non_negative_numbers(probs
         ),
         (
             [0, 1, 0, 1],
+            {"max_reviews": 0},
+            r"^max_reviews must be an integer ≥ 1\. Got 0\.$",
+        ),
+        (
+            [0, 1, 0, 1],
             {"selector": "default", "budget": 0},
             r"^Selector 'default' ranks with a model: give pred_probs or features "
             r"\(only \['oracle', 'random'\] rank without one\)\.$",
@@ -189,6 +283,67 @@ def test_simulate_run_checks_its_inputs_as_run_study_does(initial, options, mess
     arguments = {"selector": "random", "budget": 4, **options}
     with pytest.raises(InputError, match=message):
         simulate_run(model, np.array(initial), seed_sequence=np.random.SeedSequence(0), **arguments)
+
+
+@pytest.mark.parametrize(
+    ("probs", "options", "message"),
+    [
+        # "not enough values to unpack", numpy's IndexError for K = 0, and answers drawn
+        # from NaN, negative, unnormalised or all-zero rows without a word.
+        (
+            [0.5, 0.5],
+            {},
+            r"^probs must have shape \(N, K\) with N ≥ 1 and K ≥ 2\. Got shape \(2,\)\.$",
+        ),
+        (
+            np.zeros((0, 2)),
+            {},
+            r"^probs must have shape \(N, K\) with N ≥ 1 and K ≥ 2\. Got shape \(0, 2\)\.$",
+        ),
+        ([[np.nan, 0.5]], {}, r"^probs contains NaN or infinite values \(first in row 0\)\.$"),
+        (
+            [[-0.5, 1.5]],
+            {},
+            r"^probs contains negative values \(first in row 0\); expected probabilities\.$",
+        ),
+        (
+            [[0.5, 0.5], [0.0, 0.0]],
+            {},
+            r"^probs rows must sum to 1 \(within 0\.001\); row 1 is off by 1\.$",
+        ),
+        # numpy's "negative dimensions are not allowed" and TypeError; 0 drew nothing.
+        ([[0.5, 0.5]], {"n_reviews": -1}, r"^n_reviews must be an integer ≥ 1\. Got -1\.$"),
+        ([[0.5, 0.5]], {"n_reviews": 0}, r"^n_reviews must be an integer ≥ 1\. Got 0\.$"),
+        ([[0.5, 0.5]], {"n_reviews": 1.5}, r"^n_reviews must be an integer ≥ 1\. Got 1\.5\.$"),
+        (
+            [[0.5, 0.5]],
+            {"rng": "seed"},
+            r"^rng must be an int, a numpy\.random\.Generator or None\. Got str instead\.$",
+        ),
+    ],
+)
+def test_draw_streams_refuses_what_is_not_answer_distributions(probs, options, message):
+    arguments = {"n_reviews": 1, "rng": np.random.default_rng(0), **options}
+    with pytest.raises(InputError, match=message):
+        draw_streams(probs, **arguments)
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "budget", "message"),
+    [
+        # A grid from -1 for negative N, [-1] for a negative budget, repeated points for
+        # a fractional one: curves read at annotation counts that cannot happen.
+        (-5, 10, r"^n_samples must be an integer ≥ 1\. Got -5\.$"),
+        (0, 10, r"^n_samples must be an integer ≥ 1\. Got 0\.$"),
+        (100, -1, r"^budget must be an integer ≥ 0\. Got -1\.$"),
+        (100, 2.5, r"^budget must be an integer ≥ 0\. Got 2\.5\.$"),
+        (float("nan"), 10, r"^n_samples must be an integer ≥ 1\. Got nan\.$"),
+    ],
+)
+def test_annotation_grid_refuses_counts_that_are_not_counts(n_samples, budget, message):
+    with pytest.raises(InputError, match=message):
+        annotation_grid(n_samples, budget)
+    assert annotation_grid(100, 0).tolist() == [0]
 
 
 @settings(max_examples=60, deadline=None)

@@ -25,8 +25,10 @@ import numpy as np
 import numpy.typing as npt
 
 from labelmend._numeric import logit, row_sums
+from labelmend._validation import check_number
 from labelmend.cleaner.cost import COST_TERMS, expected_annotations, fix_probabilities
 from labelmend.cleaner.noise import NoiseModel, floored
+from labelmend.errors import InputError
 
 if TYPE_CHECKING:
     from labelmend.cleaner.reliability import ExpertReliability
@@ -110,6 +112,18 @@ def expert_confusion(
     array([[1.  , 0.17],
            [0.  , 0.83]])
     """
+    if not isinstance(noise_model, NoiseModel):
+        raise InputError(
+            "noise_model must be a NoiseModel (fit_noise_model's). "
+            f"Got {type(noise_model).__name__} instead.",
+            inputs=("noise_model",),
+        )
+    check_number("prior_strength", prior_strength)
+    if scale is not None:
+        # T = I + s (T - I) keeps every column a distribution while s (1 - T[t, t]) ≤ 1.
+        unscaled = dataclasses.replace(noise_model, prior_strength=prior_strength, scale=None)
+        lost = float((1.0 - np.diagonal(unscaled.likelihood())).max())
+        check_number("scale", scale, high=1.0 / lost if lost > 0 else np.inf)
     experts = dataclasses.replace(noise_model, prior_strength=prior_strength, scale=scale)
     return experts.likelihood()
 

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelmend._validation import RandomState, check_labels, check_random_state, check_same_length
+from labelmend._validation import (
+    RandomState,
+    check_labels,
+    check_matrix,
+    check_probability_block,
+    check_random_state,
+    check_same_length,
+)
 from labelmend.cleaner import AMBIGUITY_THRESHOLD
 from labelmend.cleaner.aggregate import DawidSkene
 from labelmend.errors import InputError
@@ -56,6 +63,24 @@ class AnnotatorModel:
     true_labels: IntArray
     ambiguous: npt.NDArray[np.bool_]
 
+    def __post_init__(self) -> None:
+        """Check the three arrays agree: (N, K) answer distributions, N true labels in
+        [0, K), N flags (the class methods build them so)."""
+        probs = check_matrix("probs", self.probs)
+        check_probability_block(probs, rescale_hint=False, name="probs")
+        truth = check_labels(self.true_labels, n_classes=probs.shape[1], name="true_labels")
+        check_same_length("true_labels", truth.size, "probs", len(probs))
+        ambiguous = np.asarray(self.ambiguous)
+        if ambiguous.dtype != np.bool_ or ambiguous.shape != truth.shape:
+            raise InputError(
+                f"ambiguous must be a bool array of shape ({len(probs)},). "
+                f"Got {ambiguous.dtype} of shape {ambiguous.shape}.",
+                inputs=("ambiguous",),
+            )
+        object.__setattr__(self, "probs", probs)
+        object.__setattr__(self, "true_labels", truth)
+        object.__setattr__(self, "ambiguous", ambiguous)
+
     @property
     def n_samples(self) -> int:
         return int(self.probs.shape[0])
@@ -72,12 +97,7 @@ class AnnotatorModel:
 
         ``name`` is what errors call ``probs`` (``counts`` from :meth:`from_counts`).
         """
-        array = np.asarray(probs, dtype=np.float64)
-        if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] < 2:
-            raise InputError(
-                f"{name} must have shape (N, K) with N ≥ 1 and K ≥ 2. Got shape {array.shape}.",
-                inputs=(name,),
-            )
+        array = check_matrix(name, probs)
         for bad, what in ((~np.isfinite(array), "NaN or infinite"), (array < 0, "negative")):
             if bad.any():
                 row = int(np.flatnonzero(bad.any(axis=1))[0])
@@ -96,20 +116,14 @@ class AnnotatorModel:
         if true_labels is None:
             truth = array.argmax(axis=1).astype(np.intp)
         else:
-            truth = check_labels(true_labels, n_classes=array.shape[1])
-            check_same_length("true_labels", truth.size, "annotator probabilities", len(array))
+            truth = check_labels(true_labels, n_classes=array.shape[1], name="true_labels")
+            check_same_length("true_labels", truth.size, name, len(array))
         return cls(array, truth, _normalized_entropy(array) > AMBIGUITY_THRESHOLD)
 
     @classmethod
     def from_counts(cls, counts: Any, *, true_labels: Any = None) -> AnnotatorModel:
         """From real vote counts (N, K), e.g. CIFAR-10H's ``cifar10h-counts.npy``."""
-        array = np.asarray(counts)
-        if array.ndim != 2 or array.shape[0] == 0:
-            raise InputError(
-                f"counts must have shape (N, K) with at least one row. Got shape {array.shape}.",
-                inputs=("counts",),
-            )
-        return cls.from_probs(array, true_labels=true_labels, name="counts")
+        return cls.from_probs(counts, true_labels=true_labels, name="counts")
 
     @classmethod
     def from_noise_matrix(cls, true_labels: Any, noise_matrix: Any) -> AnnotatorModel:
@@ -118,10 +132,16 @@ class AnnotatorModel:
         ``noise_matrix[s, t]`` = P(answer = s | true = t) (columns sum to 1, cleanlab's
         convention).
         """
-        matrix = np.asarray(noise_matrix, dtype=np.float64)
-        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-            raise InputError(f"noise_matrix must be square (K, K). Got shape {matrix.shape}.")
-        truth = check_labels(true_labels, n_classes=matrix.shape[0])
+        matrix = check_matrix("noise_matrix", noise_matrix)
+        if matrix.shape[0] != matrix.shape[1]:
+            raise InputError(
+                f"noise_matrix must be square (K, K). Got shape {matrix.shape}.",
+                inputs=("noise_matrix",),
+            )
+        # Its columns are the distributions: a row-stochastic [true, answer] matrix would
+        # otherwise be rescaled into other answer rates without a word.
+        check_probability_block(matrix.T, rescale_hint=False, name="noise_matrix.T")
+        truth = check_labels(true_labels, n_classes=matrix.shape[0], name="true_labels")
         return cls.from_probs(matrix.T[truth], true_labels=truth)
 
     @classmethod
@@ -146,11 +166,33 @@ class AnnotatorModel:
         weights : (M,) float, optional
             How often each annotator is asked (default: equally often).
         """
-        stack = np.asarray(confusions, dtype=np.float64)
-        if stack.ndim != 3 or stack.shape[1] != stack.shape[2]:
-            raise InputError(f"confusions must have shape (M, K, K). Got shape {stack.shape}.")
-        share = np.ones(len(stack)) if weights is None else np.asarray(weights, dtype=np.float64)
+        stack = np.asarray(confusions)
+        if (
+            stack.dtype.kind not in "fiub"
+            or stack.ndim != 3
+            or len(stack) == 0
+            or stack.shape[1] != stack.shape[2]
+        ):
+            raise InputError(
+                "confusions must be numbers of shape (M, K, K) with M ≥ 1. "
+                f"Got {stack.dtype} of shape {stack.shape}.",
+                inputs=("confusions",),
+            )
+        stack = stack.astype(np.float64, copy=False)
+        for m, confusion in enumerate(stack):
+            check_probability_block(confusion, rescale_hint=False, name=f"confusions[{m}]")
+        share = np.ones(len(stack)) if weights is None else np.asarray(weights)
+        if share.ndim != 1 or share.dtype.kind not in "fiub":
+            raise InputError(
+                f"weights must be numbers of shape (M,). Got {share.dtype} of shape {share.shape}.",
+                inputs=("weights",),
+            )
         check_same_length("weights", share.size, "confusions", len(stack))
+        if not np.all(np.isfinite(share)) or share.min() < 0 or share.sum() <= 0:
+            raise InputError(
+                f"weights must be finite, ≥ 0 and not all 0. Got {share.tolist()}.",
+                inputs=("weights",),
+            )
         mixture = np.einsum("m,mts->ts", share / share.sum(), stack)
         return cls.from_noise_matrix(true_labels, mixture.T)
 

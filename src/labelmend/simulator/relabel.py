@@ -13,21 +13,35 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from labelmend._validation import check_labels, check_same_length
+from labelmend._validation import (
+    RandomState,
+    check_count,
+    check_labels,
+    check_matrix,
+    check_probability_block,
+    check_random_state,
+    check_same_length,
+)
 from labelmend.errors import InputError
 
 IntArray = npt.NDArray[np.intp]
 
 
-def draw_streams(
-    probs: npt.NDArray[np.float64], *, n_reviews: int, rng: np.random.Generator
-) -> IntArray:
+def draw_streams(probs: npt.NDArray[np.float64], *, n_reviews: int, rng: RandomState) -> IntArray:
     """Pre-draw expert answers: (N, n_reviews, K) ints, K answers per review and sample.
+
+    ``probs`` (N, K): each sample's answer distribution (rows sum to 1, as
+    :attr:`~labelmend.simulator.annotators.AnnotatorModel.probs`); ``n_reviews`` ≥ 1;
+    ``rng`` a Generator (or an int seed).
 
     >>> streams = draw_streams(np.array([[1.0, 0.0]]), n_reviews=2, rng=np.random.default_rng(0))
     >>> streams.tolist()
     [[[0, 0], [0, 0]]]
     """
+    probs = check_matrix("probs", probs)
+    check_probability_block(probs, rescale_hint=False, name="probs")
+    check_count("n_reviews", n_reviews, minimum=1)
+    rng = check_random_state(rng, name="rng")
     n, k = probs.shape
     cdf = np.cumsum(probs, axis=1)
     uniforms = rng.random((n, n_reviews, k)) * cdf[:, -1, None, None]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from labelmend._validation import (
     check_choice,
+    check_count,
     check_labels,
     check_probability_block,
     check_same_length,
@@ -88,6 +89,8 @@ def annotation_grid(n_samples: int, budget: int) -> IntArray:
     >>> annotation_grid(1000, 120).tolist()[:4], annotation_grid(1000, 120)[-1]
     ([0, 5, 10, 15], np.int64(120))
     """
+    check_count("n_samples", n_samples, minimum=1)
+    check_count("budget", budget)
     step = max(1, round(GRID_STEP * n_samples))
     points = np.arange(0, budget + 1, step)
     marks = np.round(np.array(CHECKPOINTS) * n_samples).astype(np.int64)
@@ -229,6 +232,7 @@ def simulate_run(
     check_labels(initial, n_classes=k, name="initial")
     if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
         raise InputError(f"budget must be a non-negative integer (annotations). Got {budget!r}.")
+    check_count("max_reviews", max_reviews, minimum=1)
     check_model_inputs(annotators, pred_probs, features, (selector,))
     answers_rng, selector_rng, model_rng = (
         np.random.default_rng(s) for s in seed_sequence.spawn(3)
