@@ -27,3 +27,16 @@ def test_simulator_core_imports_no_plotting_or_cluster_code():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_sync_package_loads_its_modules_on_first_use():
+    code = (
+        "import sys, labelmend.sync; "
+        "heavy = {'sqlalchemy', 'pandas'}; "
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules})); "
+        "labelmend.sync.push_queue; "
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["[]", "['pandas', 'sqlalchemy']"]

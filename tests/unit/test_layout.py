@@ -131,3 +131,18 @@ def test_top_level_api_is_lazy_and_versioned():
         "simulate",
         "repair_model",
     }
+
+
+PUBLIC_PACKAGES = ("cleaner", "simulator", "repair", "storage", "sync", "workflow", "report")
+
+
+def test_every_public_package_lists_its_api_and_every_name_in_it_exists():
+    # labelmend.sync had no __all__: `from labelmend.sync import *` gave nothing and its
+    # API was only reachable through its submodules.
+    import importlib
+
+    for name in PUBLIC_PACKAGES:
+        package = importlib.import_module(f"labelmend.{name}")
+        assert package.__all__, name
+        missing = [n for n in package.__all__ if not hasattr(package, n)]
+        assert not missing, (name, missing)
