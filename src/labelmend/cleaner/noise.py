@@ -20,13 +20,14 @@ Glossary: N samples, K classes, ``labels`` (N,), ``pred_probs`` (N, K).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from labelmend._numeric import softmax_rows
+from labelmend._numeric import row_sums
 from labelmend._validation import check_same_length
 from labelmend.cleaner.count import Z_95
 
@@ -322,15 +323,38 @@ def p_error_sum(terms: FloatArray, scale: float, temperature: float = 1.0) -> fl
     >>> round(p_error_sum(np.array([[0.05], [0.5], [0.2]]), 1.0, temperature=2.0), 3)
     0.283
     """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _p_error_totals(terms, temperature)(scale)
+
+
+def _p_error_totals(terms: FloatArray, temperature: float) -> Callable[[float], float]:
+    """``scale -> p_error_sum(terms, scale, temperature)`` for many scales, to the last
+    bit: the same operations in the same order, but the powers taken once, the
+    buffers reused and NaN looked for only when the sum is NaN (a sum without NaN had
+    none to drop). Call it under ``np.errstate(invalid="ignore", divide="ignore")``."""
     other, own, lost = terms
     # NaN rows add nothing: 0 / 0, and at τ ≠ 1 an ``other`` that float32 input rounded
     # below 0 (no real power).
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if temperature != 1.0:
-            other, own = other ** (1.0 / temperature), own ** (1.0 / temperature)
-        odds = scale * other
-        p_error = odds / (odds + own * (1.0 - scale * lost))
-    return float(np.nansum(p_error))
+    if temperature != 1.0:
+        other, own = other ** (1.0 / temperature), own ** (1.0 / temperature)
+    dtype = np.result_type(other, own, lost, 1.0)
+    odds, rest = np.empty(other.shape, dtype), np.empty(other.shape, dtype)
+
+    def total(scale: float) -> float:
+        # p_error = odds / (odds + own (1 − scale lost)), odds = scale · other.
+        np.multiply(scale, other, out=odds)
+        np.multiply(scale, lost, out=rest)
+        np.subtract(1.0, rest, out=rest)
+        np.multiply(own, rest, out=rest)
+        np.add(odds, rest, out=rest)
+        np.divide(odds, rest, out=odds)
+        result = odds.sum()
+        if np.isnan(result):  # np.nansum's way: NaN set to 0, then the same sum
+            np.copyto(odds, 0.0, where=np.isnan(odds))
+            result = odds.sum()
+        return float(result)
+
+    return total
 
 
 def matching_scale(
@@ -346,13 +370,15 @@ def matching_scale(
     >>> round(matching_scale(terms, 0.2, 4.0), 3)
     0.909
     """
-    if p_error_sum(terms, largest, temperature) <= errors:
-        return largest
-    low, high = 0.0, largest
-    for _ in range(50):
-        middle = (low + high) / 2
-        below = p_error_sum(terms, middle, temperature) < errors
-        low, high = (middle, high) if below else (low, middle)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = _p_error_totals(terms, temperature)
+        if total(largest) <= errors:
+            return largest
+        low, high = 0.0, largest
+        for _ in range(50):
+            middle = (low + high) / 2
+            below = total(middle) < errors
+            low, high = (middle, high) if below else (low, middle)
     return (low + high) / 2
 
 
@@ -400,18 +426,19 @@ def fit_temperature(
     n = labels.size
     rows = np.arange(n)
     logs = np.log(np.maximum(floored(probs, floor), np.finfo(np.float64).tiny))
+    evidence = _Evidence(logs)
     given_row = np.take(likelihood, labels, axis=0)  # (n, K) T[y, j]
     lost = 1.0 - np.diagonal(likelihood)[labels]
     beta = 1.0
     for _ in range(100):
-        tempered = softmax_rows(beta * logs)
+        tempered = evidence.tempered(beta)
         scale = matching_scale(
             scale_terms(labels, tempered, likelihood, np.zeros(0)), error_rate * n, largest_scale
         )
         posterior = tempered * given_row * scale
         posterior[rows, labels] = tempered[rows, labels] * (1.0 - scale * lost)
         posterior /= posterior.sum(axis=1, keepdims=True)
-        new = _temperature_step(posterior, logs, beta)
+        new = _temperature_step(posterior, logs, beta, evidence=evidence, weights=tempered)
         converged = abs(new - beta) < 1e-4
         beta = new
         if converged:
@@ -419,22 +446,54 @@ def fit_temperature(
     return 1.0 / beta
 
 
-def _temperature_step(posterior: FloatArray, logs: FloatArray, beta: float) -> float:
+class _Evidence:
+    """The model's log-probabilities ``logs`` (n, K) and what every temperature step
+    reads of them: each row's largest and the squares, computed once."""
+
+    def __init__(self, logs: FloatArray) -> None:
+        self.logs = logs
+        self.top = logs.max(axis=1)
+        self.squares = logs**2
+
+    def tempered(self, beta: float) -> FloatArray:
+        """``softmax_rows(beta * logs)`` to the last bit (for β > 0, the largest of a
+        row of β · logs is β times the row's largest, rounded: rounding keeps order)."""
+        shifted = beta * self.logs
+        shifted -= (beta * self.top)[:, None]
+        np.exp(shifted, out=shifted)
+        shifted /= row_sums(shifted)[:, None]
+        return shifted
+
+
+def _temperature_step(
+    posterior: FloatArray,
+    logs: FloatArray,
+    beta: float,
+    *,
+    evidence: _Evidence | None = None,
+    weights: FloatArray | None = None,
+) -> float:
     """The β = 1 / τ in [0.001, 1] maximising Σ_i Σ_j posterior[i, j] log softmax(β logs[i])_j.
 
     The objective is concave in β; Newton's method inside a shrinking bracket.
+    ``evidence`` (:class:`_Evidence` of ``logs``) and ``weights`` (softmax(β logs) at
+    the starting β) may be passed when the caller has them.
 
     >>> logs = np.log(np.array([[0.9, 0.1], [0.9, 0.1]]))
     >>> round(_temperature_step(np.array([[0.8, 0.2], [0.8, 0.2]]), logs, 1.0), 3)
     0.631
     """
+    if evidence is None:
+        evidence = _Evidence(logs)
     target = float(np.einsum("ij,ij->", posterior, logs))
     low, high = 1e-3, 1.0
     for _ in range(50):
-        weights = softmax_rows(beta * logs)
+        if weights is None:
+            weights = evidence.tempered(beta)
         mean = np.einsum("ij,ij->i", weights, logs)
         slope = target - float(mean.sum())
-        curvature = float((np.einsum("ij,ij->i", weights, logs**2) - mean**2).sum())
+        curvature = float((np.einsum("ij,ij->i", weights, evidence.squares) - mean**2).sum())
+        weights = None
         if slope > 0:
             low = beta
         else:
