@@ -21,20 +21,23 @@ FIND_LABEL_ISSUES = "cleanlab find_label_issues"
 
 
 def orders(
-    labels: np.ndarray, probs: np.ndarray
+    labels: np.ndarray, probs: np.ndarray, *, n_jobs: int | None = None
 ) -> tuple[dict[str, np.ndarray], SampleScores, int]:
     """Orders (name → (N,) row permutation), our default :class:`SampleScores`, and how
     many rows ``find_label_issues`` flags.
 
     Our p_error order and the default come from one :func:`score_samples` call, whose
-    ``p_error`` is the same under every method.
+    ``p_error`` is the same under every method. ``n_jobs``: threads of ours and
+    processes of ``find_label_issues`` (None: every core; the orders do not depend on it).
     """
-    ours = score_samples(labels, probs)
+    ours = score_samples(labels, probs, n_jobs=n_jobs)
     scores = {OURS_DEFAULT: ours.priority, OURS_P_ERROR: ours.p_error}
     for method in CLEANLAB_SCORES:
         scores[f"cleanlab {method}"] = -get_label_quality_scores(labels, probs, method=method)
     ranked = {name: np.argsort(-score, kind="stable") for name, score in scores.items()}
-    flagged = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+    flagged = find_label_issues(
+        labels, probs, return_indices_ranked_by="self_confidence", n_jobs=n_jobs
+    )
     rest = np.setdiff1d(np.arange(labels.size), flagged)
     ranked[FIND_LABEL_ISSUES] = np.concatenate([flagged, rest])
     return ranked, ours, int(flagged.size)

@@ -41,11 +41,18 @@ The truth-inference sets take part in no choice.
 
     python benchmarks/quality.py [--seeds 5] [--workers 2] [--markdown] [--json] [--plot PATH]
 
-The seeds are shared by ``--workers`` processes, each with BLAS on one thread; the numbers
-do not depend on how many. About 100 s of CPU for 5 seeds with the fits cached (most of
-it the sweep of the priors for the leave-one-group-out choices), so about
-50 s of wall time on two idle cores; the first run also fits (2 + 8) × 5 × 25 logistic
-regressions (about a minute of CPU more).
+Each seed's sets are split in :data:`PARTS` (each CIFAR-10 set alone, the rest together),
+shared by ``--workers`` processes, each with BLAS on one thread and the ranking engine on
+that thread too; the numbers do not depend on how many. About 42 s of CPU for 5 seeds
+with the fits cached (user + sys, median of 6 runs; three quarters of it the sweep of
+the priors for the leave-one-group-out choices, mostly fit_temperature's EM): 31–62 s of
+wall time, median 38 s, at load average 2–4 on the 2 shared cores (another helper's
+test suites), about 25 s estimated on idle cores (half the CPU, and 3 s of
+imports and plot in one process). The first run also fits (2 + 8) × 5 × 25
+logistic regressions: 59 s of CPU and 43 s of wall time at load average 2. Before
+fit_temperature's EM stopped recomputing what did not change and the parts replaced
+whole seeds: 70–74 s of CPU and 81–97 s of wall time at load average 3–5 (the same
+tables, byte for byte).
 """
 
 from __future__ import annotations
@@ -246,7 +253,7 @@ def evaluate(data: NoisySet) -> dict[str, object]:
     """Every order's metrics on one draw, plus p_error's calibration and reliability."""
     is_error = data.is_error
     n, k = is_error.size, int(is_error.sum())
-    ranked, ours, n_flagged = orders(data.labels, data.probs)
+    ranked, ours, n_flagged = orders(data.labels, data.probs, n_jobs=1)
     per_order: dict[str, dict[str, float]] = {}
     for method, order in ranked.items():
         score = order_scores(order)
@@ -283,7 +290,7 @@ def evaluate(data: NoisySet) -> dict[str, object]:
 
 def p_error_of(labels: np.ndarray, probs: np.ndarray, strength: float, rows: float) -> np.ndarray:
     """(N,) p_error under the priors (``strength`` pseudo-counts, ``rows`` pseudo-rows)."""
-    model = fit_noise_model(labels, probs, prior_strength=strength, rate_prior_rows=rows)
+    model = fit_noise_model(labels, probs, prior_strength=strength, rate_prior_rows=rows, n_jobs=1)
     return BlockScores(probs, labels, model).p_error
 
 
@@ -297,7 +304,9 @@ def sweep(data: NoisySet) -> dict[Prior, dict[str, float]]:
         block = BlockScores(
             data.probs,
             data.labels,
-            fit_noise_model(data.labels, data.probs, prior_strength=strength, rate_prior_rows=rows),
+            fit_noise_model(
+                data.labels, data.probs, prior_strength=strength, rate_prior_rows=rows, n_jobs=1
+            ),
         )
         p_error = block.p_error
         default = np.argsort(-RANKING_METHODS[DEFAULT_METHOD].priority(block), kind="stable")
@@ -551,23 +560,45 @@ def plot_reliability(results: dict[str, list[dict]], path: Path) -> None:
     plt.close(fig)
 
 
-def evaluate_seed(seed: int) -> list[tuple[str, dict[str, object]]]:
-    """(set name, :func:`evaluate`) for every set of one seed, BLAS on one thread."""
+def evaluate_sets(seed: int, names: tuple[str, ...]) -> list[tuple[str, dict[str, object]]]:
+    """(set name, :func:`evaluate`) for the sets ``names`` of one seed, in
+    :func:`noisy_sets`' order, BLAS on one thread. The draws of the sets before them
+    are made (each seed's sets share one generator) but not evaluated, and no set
+    after the last one wanted is drawn (nor its probabilities fitted)."""
+    evaluated = []
     with threadpool_limits(limits=1):
-        return [(data.name, evaluate(data)) for data in noisy_sets(seed)]
+        for data in noisy_sets(seed):
+            if data.name in names:
+                evaluated.append((data.name, evaluate(data)))
+            if len(evaluated) == len(names):
+                break
+    return evaluated
+
+
+#: How :func:`run` splits a seed's sets among the workers: each CIFAR-10 set alone
+#: (10,000 rows: about 1-1.6 s of CPU each), and the rest together (about 1.3 s).
+PARTS = (
+    *((name,) for name in GROUPS["cifar10"]),
+    tuple(n for n in (*SETS, *INJECTED) if n not in GROUPS["cifar10"]),
+)
 
 
 def run(
-    seeds: int, workers: int = 1, on_seed: Callable[[int, int], None] | None = None
+    seeds: int, workers: int = 1, on_part: Callable[[int, int], None] | None = None
 ) -> dict[str, list[dict]]:
-    """Every set's :func:`evaluate` for seeds 0 … ``seeds`` − 1, the seeds shared by
-    ``workers`` processes (the numbers do not depend on how many)."""
+    """Every set's :func:`evaluate` for seeds 0 … ``seeds`` − 1, the seeds' :data:`PARTS`
+    shared by ``workers`` processes (the numbers do not depend on how many)."""
     results: dict[str, list[dict]] = {name: [] for name in (*SETS, *INJECTED)}
+    tasks = [(seed, names) for seed in range(seeds) for names in PARTS]
     with Workers(n_jobs=workers, processes=True) as pool:
-        for evaluated in pool.map(evaluate_seed, range(seeds), progress=on_seed):
+        for evaluated in pool.map(_evaluate_task, tasks, progress=on_part):
             for name, metrics in evaluated:
                 results[name].append(metrics)
     return results
+
+
+def _evaluate_task(task: tuple[int, tuple[str, ...]]) -> list[tuple[str, dict[str, object]]]:
+    return evaluate_sets(*task)
 
 
 def main() -> None:
@@ -578,14 +609,14 @@ def main() -> None:
     parser.add_argument(
         "--plot", type=Path, default=Path("benchmarks/results/quality-reliability.png")
     )
-    parser.add_argument("--workers", type=int, default=2, help="processes sharing the seeds")
+    parser.add_argument("--workers", type=int, default=2, help="processes sharing the parts")
     args = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"real data not found at {SHARED}")
     started = time.perf_counter()
     # One BLAS thread per process: the machine has two shared cores, more threads thrash.
     with Progress(transient=True, disable=args.json) as progress:
-        task = progress.add_task("seeds", total=args.seeds)
+        task = progress.add_task("seeds × parts", total=args.seeds * len(PARTS))
         results = run(
             args.seeds, args.workers, lambda done, _: progress.update(task, completed=done)
         )
