@@ -774,3 +774,18 @@ def test_repair_model_says_so_when_there_is_nothing_to_repair():
     with pytest.raises(InputError, match="no failures to repair"):
         repair_model(train, val, budget=5)
     assert repair_model(train, val, method="loss", budget=5).removed.sum() == 5
+
+
+def test_every_public_function_of_repair_has_an_examples_section():
+    import inspect
+
+    import labelmend.repair as repair
+
+    functions = {name: getattr(repair, name) for name in repair.__all__}
+    missing = [
+        name
+        for name, function in functions.items()
+        if inspect.isfunction(function)
+        and "\nExamples\n--------\n>>> " not in (inspect.getdoc(function) or "")
+    ]
+    assert not missing

@@ -436,6 +436,20 @@ def repair_types(
         held-out half after its repair; 0 before, by definition), ``others_fixed``
         (accuracy on the other types' held-out halves), ``retention`` (accuracy on the
         previously correct rows); ``suspects``: the k training rows blamed for each type.
+
+    Examples
+    --------
+    >>> from labelmend.repair.models import make_classifier
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(150, 2)); y = ((X[:, 0] > 0) & (X[:, 1] < 1)).astype(int)
+    >>> V = rng.normal(size=(200, 2)); truth = (V[:, 0] > 0).astype(int)
+    >>> model = make_classifier("linear", X, n_classes=2).fit(X, y)
+    >>> wrong = model.predict(V) != truth
+    >>> sets = (V[wrong], truth[wrong]), (V[~wrong], truth[~wrong])  # failures, correct
+    >>> types = analyze_failures(model, (X, y), *sets, embedding="features", n_types=2)
+    >>> fixed = repair_types(model, (X, y), *sets, types, k=5)
+    >>> fixed.table.columns.tolist(), len(fixed.suspects)  # 5 rows blamed per type
+    (['type', 'size', 'k', 'fixed', 'others_fixed', 'retention'], 10)
     """
     classifier = as_classifier(model, len(np.asarray(train[1])))
     x, y = np.asarray(failures[0], dtype=np.float64), np.asarray(failures[1])

@@ -243,6 +243,17 @@ def write_repair(
     ``score`` (higher = more harmful) and ``removed``. ``relabel_queue.csv`` is
     :func:`~labelmend.repair.identify.relabel_queue` with the repaired model's predictions
     as suggested labels. Returns the paths by name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (40, 2)), rng.normal(3, 1, (40, 2))]
+    >>> y = np.r_[np.zeros(40, int), np.ones(40, int)]
+    >>> noisy = y.copy(); noisy[:4] = 1  # four flipped labels
+    >>> result = repair_model((X, noisy), (X + 0.1, y), random_state=0)
+    >>> sorted(write_repair(result, tempfile.mkdtemp(), train=(X, noisy)))
+    ['model', 'page', 'plot', 'relabel_queue', 'report', 'suspects']
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -327,6 +338,21 @@ def analyze_files(
         :func:`~labelmend.repair.k_selection.choose_k` on out-of-fold probabilities).
     classes, label_column, threads, device
         As in :func:`repair_files`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> y[(X[:, 1] > 1)] = 0  # a corner the model will get wrong
+    >>> V = rng.normal(size=(300, 2)); truth = (V[:, 0] > 0).astype(int)
+    >>> for name, array in {"x": X, "y": y, "v": V, "t": truth}.items():
+    ...     np.save(folder / f"{name}.npy", array)
+    >>> done = analyze_files(folder / "x.npy", folder / "y.npy", folder / "v.npy", folder / "t.npy",
+    ...                      folder / "out", embedding="features", n_types=2)
+    >>> sorted(path.name for path in done.paths.values())
+    ['failure_types.png', 'report.html', 'types.csv', 'types.json']
     """
     set_torch_threads(threads)
     names = list(classes) if classes else None
@@ -406,6 +432,19 @@ def write_failure_types(
     score of every number of types tried (and the per-type repair table). With ``repair``,
     ``types_repair.csv`` (one row per type) and ``types_suspects.csv`` (``type, rank,
     index, score``: the training rows unlearned for each type). Returns the paths by name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from labelmend.repair.models import make_classifier
+    >>> rng = np.random.default_rng(2)
+    >>> X = rng.normal(size=(160, 2)); y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int)  # not linear
+    >>> model = make_classifier("linear", X, n_classes=2).fit(X, y)
+    >>> ok = model.predict(X) == y
+    >>> types = analyze_failures(model, (X, y), (X[~ok], y[~ok]), (X[ok], y[ok]), n_types=2)
+    >>> paths = write_failure_types(types, np.flatnonzero(~ok), tempfile.mkdtemp())
+    >>> sorted(path.name for path in paths.values())
+    ['failure_types.png', 'report.html', 'types.csv', 'types.json']
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -195,6 +195,8 @@ def _map(ctx: HarmContext) -> torch.Tensor:
 def rank_average(*scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Mean of the scores' normalised ranks in (0, 1]; ties share their average rank.
 
+    Examples
+    --------
     >>> rank_average(np.array([0.1, 0.9, 0.5]), np.array([3.0, 2.0, 1.0])).round(3).tolist()
     [0.667, 0.833, 0.5]
     """

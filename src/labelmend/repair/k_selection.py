@@ -71,6 +71,8 @@ def choose_k(
     """(k, Σ p_error): how many top-scored rows to unlearn, k = round(shrink × Σ p_error),
     at most N − 1.
 
+    Examples
+    --------
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> choose_k([0, 0, 0, 1, 1, 1], probs)[0]
     1
@@ -104,6 +106,8 @@ def readmit(labels: Any, removed: Any, predicted: Any) -> npt.NDArray[np.bool_]:
     -------
     (N,) bool, the removed rows whose given label it does not predict
 
+    Examples
+    --------
     >>> readmit([0, 1, 1, 0], [True, True, True, False], [0, 0, 1]).tolist()
     [False, True, False, False]
     """
@@ -168,6 +172,8 @@ def removal_rounds(
     -------
     list of (N,) bool masks, the rows removed after rounds 1, 2, …; each contains the last
 
+    Examples
+    --------
     >>> labels = np.array([0, 0, 0, 1, 1, 1])
     >>> probs = np.array([[.9, .1], [.8, .2], [.85, .15], [.1, .9], [.2, .8], [.95, .05]])
     >>> again = lambda rows: (probs[rows], -probs[rows, 1], probs.argmax(1))

@@ -53,6 +53,17 @@ def evaluate_repair(
         ``retention[_oracle]`` (accuracy on previously correct rows), ``heldout_accuracy_*``,
         ``test_accuracy_*`` and ``gap_to_oracle`` (test accuracy after minus oracle's),
         ``n_heldout_failures``. NaN where there is nothing to measure.
+
+    Examples
+    --------
+    >>> from labelmend.repair.models import make_classifier
+    >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [0.15]])
+    >>> y = np.array([0, 0, 0, 1, 1, 1])  # row 5 is mislabelled
+    >>> before = make_classifier("linear", X, n_classes=2).fit(X, y)
+    >>> after = make_classifier("linear", X, n_classes=2).fit(X[:5], y[:5])  # row 5 removed
+    >>> report = evaluate_repair(before, after, (np.array([[0.3], [1.05]]), [0, 1]))
+    >>> report["n_heldout_failures"], report["heldout_failure_accuracy_after"]
+    (1, 1.0)
     """
     features, labels = np.asarray(heldout[0], dtype=np.float64), np.asarray(heldout[1])
     models = {"before": before, "after": after}
@@ -84,6 +95,8 @@ def evaluate_repair(
 def summarize_runs(reports: Iterable[Mapping[str, float]]) -> pd.DataFrame:
     """Mean ± standard deviation of each metric over runs (seeds).
 
+    Examples
+    --------
     >>> summarize_runs([{"acc": 0.9}, {"acc": 0.8}]).round(3).to_dict("records")
     [{'metric': 'acc', 'mean': 0.85, 'sd': 0.071, 'runs': 2}]
     """

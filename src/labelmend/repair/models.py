@@ -315,6 +315,16 @@ def from_sklearn(model: Any, n_train: int) -> TorchClassifier:
     scikit-learn minimises ``C Σ ℓ_i + ½‖W‖²`` with the intercept not penalised: the
     same minimum as ``mean ℓ_i + weight_decay/2 ‖W‖²`` with ``weight_decay = 1 / (C ·
     n_train)``, which identification and unlearning then differentiate.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [0.15]])
+    >>> y = np.array([0, 0, 0, 1, 1, 1])
+    >>> fitted = LogisticRegression().fit(X, y)
+    >>> model = from_sklearn(fitted, n_train=len(y))
+    >>> model.n_classes, bool((model.predict(X) == fitted.predict(X)).all())
+    (2, True)
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -346,7 +356,17 @@ def from_sklearn(model: Any, n_train: int) -> TorchClassifier:
 
 
 def to_sklearn(model: TorchClassifier, template: Any) -> Any:
-    """A copy of the LogisticRegression ``template`` with ``model``'s parameters."""
+    """A copy of the LogisticRegression ``template`` with ``model``'s parameters.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = np.array([[0.0], [0.2], [1.0], [1.1]]), np.array([0, 0, 1, 1])
+    >>> fitted = LogisticRegression().fit(X, y)
+    >>> back = to_sklearn(from_sklearn(fitted, n_train=len(y)), fitted)
+    >>> bool(np.allclose(back.coef_, fitted.coef_)), back.predict(X).tolist()
+    (True, [0, 0, 1, 1])
+    """
     fitted = copy.deepcopy(template)
     linear = model.module.linear if isinstance(model.module, ZeroFirstLogit) else model.module
     if not isinstance(linear, nn.Linear):
@@ -360,6 +380,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
     """The torch device named ``device`` (``cpu``, ``cuda``, ``cuda:N``, ``mps``), checked
     to exist on this machine: one clear :class:`InputError` otherwise.
 
+    Examples
+    --------
     >>> resolve_device("cpu")
     device(type='cpu')
     >>> resolve_device("cuda:99")
@@ -391,6 +413,18 @@ def set_torch_threads(n_threads: int) -> None:
 
     Small heads gain nothing from threads, and on a shared machine oversubscribed
     threads slow them down many times over.
+
+    Examples
+    --------
+    >>> before = torch.get_num_threads()
+    >>> set_torch_threads(before + 1)
+    >>> torch.get_num_threads() - before
+    1
+    >>> set_torch_threads(before)
+    >>> set_torch_threads(0)
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: threads must be at least 1. Got 0.
     """
     if n_threads < 1:
         raise InputError(f"threads must be at least 1. Got {n_threads}.")

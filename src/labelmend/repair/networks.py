@@ -261,7 +261,16 @@ def network_out_of_fold_probs(
 ) -> npt.NDArray[np.float64]:
     """(N, K) out-of-fold probabilities of copies of ``network`` trained from its initial
     parameters without each fold — :func:`labelmend.fitting.out_of_fold_probs` (stratified)
-    with this network; inputs (N, ...) any shape the network takes."""
+    with this network; inputs (N, ...) any shape the network takes.
+
+    Examples
+    --------
+    >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0]] * 10); y = torch.tensor([1, 0] * 10)
+    >>> net = NetworkClassifier(nn.Sequential(nn.Linear(2, 2)), n_classes=2, epochs=20)
+    >>> probs = network_out_of_fold_probs(net, X, y, n_folds=2)  # net itself is not trained
+    >>> probs.shape, bool(np.allclose(probs.sum(axis=1), 1.0)), probs.argmax(axis=1)[:2].tolist()
+    ((20, 2), True, [1, 0])
+    """
     from labelmend import fitting
 
     rows = inputs.reshape(len(inputs), -1).double().numpy()
@@ -321,6 +330,21 @@ def network_harm(
     ``ggn_votes`` (:data:`NETWORK_DEFAULT`). ``default`` and ``p_error`` take
     ``pred_probs`` (out-of-fold probabilities, e.g. from :func:`network_out_of_fold_probs`;
     otherwise copies of the output layer are trained on the penultimate features).
+
+    Examples
+    --------
+    >>> from torch.utils.data import DataLoader, TensorDataset
+    >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0]] * 10); y = torch.tensor([1, 0] * 10)
+    >>> y[0] = 0  # one wrong label
+    >>> net = NetworkClassifier(nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2)),
+    ...                         n_classes=2, epochs=20)
+    >>> train = DataLoader(TensorDataset(X, y), batch_size=8)  # a fixed order
+    >>> net = net.fit(train)
+    >>> probs = network_out_of_fold_probs(net, X, y, n_folds=2)
+    >>> failures = DataLoader(TensorDataset(X[:1], torch.tensor([1])))  # row 0, truly 1
+    >>> scores = network_harm(net, train, failures, pred_probs=probs)
+    >>> scores.shape, int(scores.argmax())
+    ((20,), 0)
     """
     head, (rows, failing) = output_layer(network, train, failures)
     if method != "default":
@@ -355,6 +379,17 @@ def unlearn_network(
         from the minimum of the penalised objective, 0.83 test accuracy on the CNN
         benchmark against 0.93 before); ``finetune`` — :data:`FINETUNE_EPOCHS` epochs of
         the whole network on ``retained``; ``retrain`` — from scratch on ``retained``
+
+    Examples
+    --------
+    >>> from torch.utils.data import DataLoader, TensorDataset
+    >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0]] * 10); y = torch.tensor([1, 0] * 10)
+    >>> y[:3] = 0  # three wrong labels
+    >>> rows = DataLoader(TensorDataset(X, y), batch_size=8)
+    >>> net = NetworkClassifier(nn.Sequential(nn.Linear(2, 2)), n_classes=2, epochs=20).fit(rows)
+    >>> kept = DataLoader(TensorDataset(X[3:], y[3:]), batch_size=8, shuffle=True)
+    >>> unlearn_network(net, rows, kept, [0, 1, 2], method="last_layer").predict(X[:2]).tolist()
+    [1, 0]
     """
     check_choice("method", method, NETWORK_UNLEARN_METHODS)
     copy_ = network.clone()

@@ -31,6 +31,8 @@ def save_model(model: TorchClassifier, path: str | Path) -> Path:
     """Write a classifier made by :func:`~labelmend.repair.models.make_classifier` to a
     ``.pt`` file (tensors and plain values only).
 
+    Examples
+    --------
     >>> import tempfile, os
     >>> import numpy as np
     >>> from labelmend.repair.models import make_classifier
@@ -59,7 +61,15 @@ def save_model(model: TorchClassifier, path: str | Path) -> Path:
 
 
 def load_model(path: str | Path) -> TorchClassifier:
-    """Read a classifier written by :func:`save_model` (``weights_only``: no code runs)."""
+    """Read a classifier written by :func:`save_model` (``weights_only``: no code runs).
+
+    Examples
+    --------
+    >>> load_model("no-such-model.pt")  # a round trip is save_model's example
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: no-such-model.pt: no such model file.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such model file.")
@@ -96,6 +106,8 @@ def read_model(path: str | Path) -> Any:
     them runs code, so only open files you trust; a :func:`save_model` file holds
     tensors and plain values only and is read without running any.
 
+    Examples
+    --------
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "net.pt")
     >>> torch.save(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)), path)
@@ -149,7 +161,20 @@ def _read_torch(path: Path) -> TorchClassifier | nn.Module:
 def write_model(model: Any, directory: str | Path) -> Path:
     """Save a model next to the repair's other outputs: ``model.pt`` (a head by
     :func:`save_model`; a :class:`NetworkClassifier`'s module, on the CPU, by
-    ``torch.save``) or ``model.joblib``."""
+    ``torch.save``) or ``model.joblib``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from labelmend.repair.models import make_classifier
+    >>> X, y = np.eye(3), [0, 1, 2]
+    >>> write_model(make_classifier("linear", X, n_classes=3).fit(X, y), tempfile.mkdtemp()).name
+    'model.pt'
+    >>> write_model(LogisticRegression().fit(X, y), tempfile.mkdtemp()).name
+    'model.joblib'
+    """
     directory = Path(directory)
     if isinstance(model, TorchClassifier):
         return save_model(model, directory / "model.pt")

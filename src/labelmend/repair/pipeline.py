@@ -78,6 +78,8 @@ def split_validation(
 ) -> ValidationSplit:
     """Shuffle validation rows into a targeting and a held-out part.
 
+    Examples
+    --------
     >>> split = split_validation(10, random_state=0)
     >>> len(split.targeting), len(split.heldout)
     (7, 3)
@@ -93,6 +95,8 @@ def trained_model(model: Any, train: XY, *, random_state: RandomState = 0) -> An
     """``model`` as is when it is a model; a new ``"linear"`` / ``"mlp"`` head trained on
     ``train`` when it is a kind.
 
+    Examples
+    --------
     >>> X = np.array([[0.0], [0.1], [1.0], [1.1]])
     >>> trained_model("linear", (X, [0, 0, 1, 1])).predict(X).tolist()
     [0, 0, 1, 1]

@@ -25,7 +25,15 @@ def plot_repair(
     *,
     title: str = "Model repair",
 ) -> Path:
-    """Write :func:`repair_figure` as a PNG at ``path``."""
+    """Write :func:`repair_figure` as a PNG at ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> report = {"heldout_failure_accuracy_after": 0.6, "retention": 0.98}
+    >>> plot_repair(report, os.path.join(tempfile.mkdtemp(), "repair.png")).name
+    'repair.png'
+    """
     import matplotlib.pyplot as plt
 
     fig = repair_figure(report, title=title)
