@@ -21,7 +21,7 @@ from labelmend import workflow
 from labelmend._validation import RandomState
 from labelmend.cleaner import ErrorCount
 from labelmend.datasets import noisy_digits
-from labelmend.io import write_table
+from labelmend.io import ID_COLUMN, write_table
 from labelmend.report import write_dataset_report
 from labelmend.storage import create_store_engine, mask_url, session_scope
 from labelmend.sync.service import import_annotations
@@ -116,9 +116,9 @@ def run_demo(
             answers = write_table(
                 pd.DataFrame(
                     {
-                        "sample_id": queue["id"],
+                        "sample_id": queue[ID_COLUMN],
                         "annotator": EXPERT,
-                        "label": true_label.loc[queue["id"]].to_numpy(),
+                        "label": true_label.loc[queue[ID_COLUMN]].to_numpy(),
                     }
                 ),
                 work / "answers.csv",
@@ -142,9 +142,11 @@ def run_demo(
                 report = write_dataset_report(report, db=url, dataset=DATASET, images=work)
         finally:
             engine.dispose()
-    truly_wrong = (queue["given_label"] != true_label.loc[queue["id"]].to_numpy()).to_numpy()
-    corrected = (current["current_label"] == true_label.loc[current["id"]].to_numpy()).to_numpy()
-    was_right = (current["given_label"] == true_label.loc[current["id"]].to_numpy()).to_numpy()
+    truly_wrong = (queue["given_label"] != true_label.loc[queue[ID_COLUMN]].to_numpy()).to_numpy()
+    corrected = (
+        current["current_label"] == true_label.loc[current[ID_COLUMN]].to_numpy()
+    ).to_numpy()
+    was_right = (current["given_label"] == true_label.loc[current[ID_COLUMN]].to_numpy()).to_numpy()
     return DemoReport(
         database=mask_url(url) if db else "a temporary SQLite file",
         n_samples=len(ids),

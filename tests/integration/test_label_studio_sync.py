@@ -79,7 +79,7 @@ def test_push_is_idempotent_and_pull_decides_by_plurality(label_studio, store_ur
     assert (again.created, again.already_sent) == (0, 10)
     tasks = client.task_ids_by_sample(first.project_id)
     assert len(tasks) == 10
-    assert set(items["id"]) == set(tasks)
+    assert set(items["sample_id"]) == set(tasks)
 
     # One Label Studio server serves the whole session (and both store back ends): a user
     # name of its own per run, since Label Studio refuses a second user with one email.
@@ -126,7 +126,7 @@ def test_push_adopts_tasks_the_store_never_recorded(label_studio, store_url):
     project = first.project_id
     # As if a crash came between Label Studio's import and our commit: two tasks of
     # week2 exist on the server, unknown to the store.
-    stray = [task_payload(s, {}, show="text") for s in items["id"][:2]]
+    stray = [task_payload(s, {}, show="text") for s in items["sample_id"][:2]]
     client.import_tasks(project, stray)
     with open_store(store_url) as session:
         result = push_queue(session, "week2", client, project_id=project)
@@ -154,8 +154,8 @@ def test_server_killed_mid_push_and_mid_pull_then_rerun_completes(label_studio, 
     assert len(tasks) == 10
     with open_store(store_url) as session:
         items = workflow.queue_items(session, "week1")
-    current = dict(zip(items["id"], items["current_label"], strict=True))
-    answered = items["id"].head(6).tolist()
+    current = dict(zip(items["sample_id"], items["current_label"], strict=True))
+    answered = items["sample_id"].head(6).tolist()
     for sample_id in answered:
         answer(client, tasks[sample_id], ["dog"])
 

@@ -59,7 +59,7 @@ def small_store(tmp_path: Path) -> SmallStore:
         items = workflow.queue_items(session, "q1")
     truth = pd.Series(np.array(CLASSES)[true], index=ids)
     rows = []
-    for n, sid in enumerate(items["id"]):
+    for n, sid in enumerate(items["sample_id"]):
         if n == 11:
             continue  # one item stays unanswered (open)
         right = truth[sid]

@@ -102,5 +102,5 @@ def test_two_processes_lose_no_label_change_and_never_share_a_queued_sample(data
         assert row["current_label"] == (row["given_label"] + len(chain)) % 3
     queued = pd.concat(queues)
     assert len(queues) == 2 * len(range(0, OPERATIONS, 4))
-    assert queued["id"].is_unique
+    assert queued["sample_id"].is_unique
     assert len(queued) == len(queues) * QUEUE_SIZE

@@ -46,7 +46,7 @@ def test_sharded_scores_enter_the_store_and_feed_a_queue(database_url, shards, t
         status = workflow.dataset_status(session)
         items = workflow.queue_items(session, "week1")
     assert queue.n_items == 20
-    assert items["id"].tolist() == expected["sample_id"].head(20).tolist()
+    assert items["sample_id"].tolist() == expected["sample_id"].head(20).tolist()
     assert status.errors.expected == pytest.approx(expected["p_error"].sum())
 
 
@@ -58,9 +58,13 @@ def test_sharded_scoring_reads_the_stored_answers(database_url, shards, tmp_path
         workflow.create_queue(session, "q", budget=40)
         queue = workflow.queue_items(session, "q")
     # The experts confirm every current label (the shards stay the store's labels).
-    rows = pd.Series(np.arange(len(ids)), index=ids).loc[queue["id"]].to_numpy()
+    rows = pd.Series(np.arange(len(ids)), index=ids).loc[queue["sample_id"]].to_numpy()
     pd.DataFrame(
-        {"sample_id": queue["id"], "label": [CLASSES[y] for y in labels[rows]], "annotator": "a"}
+        {
+            "sample_id": queue["sample_id"],
+            "label": [CLASSES[y] for y in labels[rows]],
+            "annotator": "a",
+        }
     ).to_csv(tmp_path / "answers.csv", index=False)
     with open_store(database_url) as session:
         import_annotations(session, "q", str(tmp_path / "answers.csv"), aggregation="single-expert")

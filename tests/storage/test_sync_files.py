@@ -42,7 +42,9 @@ def store_url(database_url):
 def queued(url, queue="q"):
     with open_store(url) as session:
         items = workflow.queue_items(session, queue)
-    return list(items["id"]), dict(zip(items["id"], items["current_label"], strict=True))
+    return list(items["sample_id"]), dict(
+        zip(items["sample_id"], items["current_label"], strict=True)
+    )
 
 
 def other(label):
@@ -94,7 +96,7 @@ def decide(url, queue, path, aggregation):
         result = import_annotations(session, queue, path, aggregation=aggregation)
     with open_store(url) as session:
         items = workflow.queue_items(session, queue, open_only=False)
-    return result.decisions, dict(zip(items["id"], items["current_label"], strict=True))
+    return result.decisions, dict(zip(items["sample_id"], items["current_label"], strict=True))
 
 
 def big_queue_truth(url):
@@ -103,8 +105,8 @@ def big_queue_truth(url):
     with open_store(url) as session:
         workflow.create_queue(session, "big", budget=20)
         items = workflow.queue_items(session, "big")
-    truth = dict(zip(items["id"], items["current_label"], strict=True))
-    for sample in items["id"][:5]:
+    truth = dict(zip(items["sample_id"], items["current_label"], strict=True))
+    for sample in items["sample_id"][:5]:
         truth[sample] = other(truth[sample])
     return truth
 
@@ -323,7 +325,7 @@ def test_a_task_every_expert_skipped_frees_its_sample_until_someone_answers(stor
     assert (status.skipped, status.decided, status.pending) == (1, 1, 4)
     with open_store(store_url) as session:
         workflow.create_queue(session, "again", fraction=1.0)
-        again = set(workflow.queue_items(session, "again")["id"])
+        again = set(workflow.queue_items(session, "again")["sample_id"])
     assert ids[0] in again
     assert again.isdisjoint(ids[1:])  # decided, or still waiting in 'q'
     # A later answer to the skipped task decides it.

@@ -243,10 +243,13 @@ def test_queues_never_overlap_and_skip_reviewed_samples(scored):
         q2 = workflow.queue_items(session, "q2", limit=1000)
     assert first.n_items == 10
     assert second.n_items == N // 2
-    assert set(q1["id"]).isdisjoint(q2["id"])
-    assert "s100" not in set(q2["id"])
-    assert q1["position"].tolist() == list(range(1, 11))
-    assert q1["id"].tolist() == engine_ranking()["sample_id"].head(10).tolist()
+    assert set(q1["sample_id"]).isdisjoint(q2["sample_id"])
+    assert "s100" not in set(q2["sample_id"])
+    # One name per number, as rank, score, queue show and the export name them (the
+    # columns were position and id).
+    assert list(q1.columns[:2]) == ["rank", "sample_id"]
+    assert q1["rank"].tolist() == list(range(1, 11))
+    assert q1["sample_id"].tolist() == engine_ranking()["sample_id"].head(10).tolist()
     assert first.expected_errors == pytest.approx(q1["p_error"].sum())
 
 
@@ -318,8 +321,8 @@ def test_one_experts_answers_resolve_items_and_change_labels_once(scored, tmp_pa
         queue = workflow.queue_items(session, "q")
     answers = pd.DataFrame(
         {
-            "sample_id": queue["id"],
-            "label": np.array(CLASSES)[true[queue["id"].str[1:].astype(int)]],
+            "sample_id": queue["sample_id"],
+            "label": np.array(CLASSES)[true[queue["sample_id"].str[1:].astype(int)]],
             "annotator": "ann",
         }
     )
@@ -365,7 +368,7 @@ def test_status_next_batch_is_what_the_next_queue_takes(scored):
     with open_store(scored) as session:
         workflow.create_queue(session, "first", budget=3)
         top = workflow.queue_items(session, "first", open_only=False)
-        workflow.set_label(session, top["id"].iloc[0], CLASSES[0], actor="ann")
+        workflow.set_label(session, top["sample_id"].iloc[0], CLASSES[0], actor="ann")
         ranking = repository.load_ranking(
             session, reads.latest_score_run(session, repository.get_dataset(session))
         )
@@ -496,9 +499,13 @@ def test_scoring_after_answers_reads_the_experts_reliability(scored, tmp_path):
     with open_store(scored) as session:
         workflow.create_queue(session, "q", budget=20)
         queue = workflow.queue_items(session, "q")
-    rows = queue["id"].str[1:].astype(int).to_numpy()
+    rows = queue["sample_id"].str[1:].astype(int).to_numpy()
     pd.DataFrame(
-        {"sample_id": queue["id"], "label": np.array(CLASSES)[true[rows]], "annotator": "ann"}
+        {
+            "sample_id": queue["sample_id"],
+            "label": np.array(CLASSES)[true[rows]],
+            "annotator": "ann",
+        }
     ).to_csv(tmp_path / "answers.csv", index=False)
     with open_store(scored) as session:
         import_annotations(session, "q", str(tmp_path / "answers.csv"), aggregation="single-expert")

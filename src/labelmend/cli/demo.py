@@ -9,7 +9,7 @@ import typer
 
 from labelmend.cleaner import ERRORS_REMAINING
 from labelmend.cli._console import console, spinner
-from labelmend.cli.queue import SHOWN_NAMES, queue_table
+from labelmend.cli.queue import queue_table
 from labelmend.cli.status import print_status
 from labelmend.demo import run_demo
 
@@ -43,7 +43,7 @@ def demo(
         )
     console.print(
         queue_table(
-            result.queue.head(top).rename(columns={**SHOWN_NAMES, "truly_wrong": "wrong"}),
+            result.queue.head(top).rename(columns={"truly_wrong": "wrong"}),
             title=f"Top {top} of the {len(result.queue)} digits queued for the expert",
             extra="wrong",
         )

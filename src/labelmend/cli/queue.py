@@ -19,12 +19,10 @@ if TYPE_CHECKING:
 queue_app = typer.Typer(help="Create, list, show, export and delete relabel queues.")
 
 QueueName = Annotated[str, typer.Argument(help="Queue name.")]
-#: queue_items' columns under the names rank, score and the queue's export give them.
-SHOWN_NAMES = {"position": "rank", "id": "sample_id"}
 
 
 def queue_table(items: pd.DataFrame, *, title: str, extra: str) -> Table:
-    """Queue items (named as :data:`SHOWN_NAMES` says) as a table: the
+    """Queue items (:func:`~labelmend.workflow.queue_items`' columns) as a table: the
     :data:`~labelmend.cli._console.QUEUE_COLUMNS` of a ranking and the column ``extra``."""
     return frame_table(
         items,
@@ -86,7 +84,7 @@ def show(
     with store(db, "Reading the queue…", read_only=True) as session:
         items = workflow.queue_items(
             session, name, dataset=dataset, limit=limit, open_only=not all_items
-        ).rename(columns=SHOWN_NAMES)
+        )
     if json:
         print_json(items)
         return

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from labelmend._validation import check_choice
 from labelmend.cleaner import select_batch
 from labelmend.errors import InputError, UsageError
-from labelmend.io import write_table
+from labelmend.io import ID_COLUMN, write_table
 from labelmend.storage import reads
 from labelmend.storage import repository as repo
 from labelmend.storage.models import Queue
@@ -90,8 +90,10 @@ def queue_items(
 ) -> pd.DataFrame:
     """A queue's items in order (the open ones by default), labels as class names.
 
-    Columns: position, id, given_label, current_label, suggested_label, p_error, reason,
-    status, external_task_id, metadata.
+    Columns: rank (1 = first in the queue), sample_id (:data:`labelmend.io.ID_COLUMN`),
+    given_label, current_label, suggested_label, p_error, reason, status,
+    external_task_id, metadata: the names ``queue show``, ``rank``, ``score`` and the
+    export use.
     """
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, name)
@@ -101,10 +103,12 @@ def queue_items(
     frame = with_class_names(
         frame, found.classes, ["given_label", "current_label", "suggested_label"]
     )
-    return frame.rename(columns={"external_id": "id"})[
+    # The store's own integer sample key gives way to the sample id users know.
+    frame = frame.drop(columns="sample_id")
+    return frame.rename(columns={"position": "rank", "external_id": ID_COLUMN})[
         [
-            "position",
-            "id",
+            "rank",
+            ID_COLUMN,
             "given_label",
             "current_label",
             "suggested_label",
@@ -128,7 +132,7 @@ def export_queue(
     """
     frame = queue_items(session, name, dataset=dataset, open_only=False)
     metadata = pd.json_normalize([m or {} for m in frame["metadata"]]).add_prefix("meta_")
-    frame = frame.drop(columns="metadata").rename(columns={"position": "rank", "id": "sample_id"})
+    frame = frame.drop(columns="metadata")
     write_table(pd.concat([frame, metadata.set_axis(frame.index)], axis=1), path)
     return len(frame)
 
