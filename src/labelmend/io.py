@@ -276,24 +276,24 @@ def read_column(
     *,
     what: str,
     parameter: str,
-    id_column: str | None = None,
+    id_col: str | None = None,
 ) -> npt.NDArray[Any]:
     """The values of ``column`` of a table, or of its only column when ``column`` is None
-    (its ``id_column`` aside); ``what`` the column holds and the caller's ``parameter``
+    (its ``id_col`` aside); ``what`` the column holds and the caller's ``parameter``
     that names it, for messages.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = Path(tmp) / "labels.csv"
     ...     _ = path.write_text("sample_id,label\\na,cat\\nb,dog\\n")
-    ...     read_column(path, None, what="label", parameter="label_column", id_column="sample_id")
+    ...     read_column(path, None, what="label", parameter="label_column", id_col="sample_id")
     array(['cat', 'dog'], dtype=object)
     """
     table = read_table(path)
     if column is None:
-        candidates = [str(c) for c in table.columns if c != id_column]
+        candidates = [str(c) for c in table.columns if c != id_col]
         if len(candidates) != 1:
-            besides = f" besides {id_column!r}" if id_column in table.columns else ""
+            besides = f" besides {id_col!r}" if id_col in table.columns else ""
             raise InputError(
                 f"{path}: expected one column{besides} or the {what} column named ({parameter}); "
                 f"found {table.shape[1]} columns: {listing(list(table.columns))}.",
@@ -309,12 +309,12 @@ def load_labels(
     *,
     label_column: str | None = None,
     classes: Sequence[str] | None = None,
-    id_column: str | None = None,
+    id_col: str | None = None,
 ) -> npt.NDArray[Any]:
     """Load given labels: ints, or class names mapped through ``classes``.
 
     A ``.npy`` file holds the labels; a table holds them in ``label_column`` (or its only
-    column besides ``id_column``). Names need ``classes`` (for example the probability
+    column besides ``id_col``). Names need ``classes`` (for example the probability
     file's headers).
     """
     path = Path(path)
@@ -323,7 +323,7 @@ def load_labels(
         values = _read_npy(path, mmap=False)
     else:
         values = read_column(
-            path, label_column, what="label", parameter="label_column", id_column=id_column
+            path, label_column, what="label", parameter="label_column", id_col=id_col
         )
     if values.dtype.kind in "iuf":
         return values

@@ -85,7 +85,7 @@ def rank_files(
     *,
     classes: Sequence[str] | None = None,
     label_column: str | None = None,
-    id_column: str = ID_COLUMN,
+    id_col: str = ID_COLUMN,
     method: str = AUDIT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
     normalize: bool = False,
@@ -108,7 +108,7 @@ def rank_files(
         name the classes); or one directory or glob of Parquet shards.
     classes : class names, optional
         In column order; default: the probability tables' headers.
-    label_column, id_column : str
+    label_column, id_col : str
         The label column of a labels table or shard; the id column of a shard or table.
         Tables that carry the id column are matched to the labels by id, never by
         position, and the ranking's ``sample_id`` holds those ids (positions otherwise).
@@ -145,7 +145,7 @@ def rank_files(
             top_k=top_k,
             method=method,
             difficulty=difficulty,
-            layout=ShardLayout(id_column=id_column, label_column=label_column or "label"),
+            layout=ShardLayout(id_col=id_col, label_column=label_column or "label"),
             progress=progress,
         )
         return FileRanking(
@@ -159,14 +159,14 @@ def rank_files(
         )
     if not pred_probs_paths:
         raise InputError("Give at least one predicted-probabilities file.")
-    drop = [id_column] if id_column else []
+    drop = [id_col] if id_col else []
     loaded = [
-        load_pred_probs(path, drop_columns=drop, id_hint="id_column") for path in pred_probs_paths
+        load_pred_probs(path, drop_columns=drop, id_hint="id_col") for path in pred_probs_paths
     ]
     names = _class_names(classes, [header for _, header in loaded])
     arrays = [array for array, _ in loaded]
-    ids = [table_ids(path, id_column) if id_column else None for path in pred_probs_paths]
-    order = table_ids(labels_path, id_column) if id_column else None
+    ids = [table_ids(path, id_col) if id_col else None for path in pred_probs_paths]
+    order = table_ids(labels_path, id_col) if id_col else None
     order = next((found for found in [order, *ids] if found is not None), None)
     if order is not None:
         arrays = [
@@ -179,7 +179,7 @@ def rank_files(
             f"classes gives {len(names)} names but pred_probs has {n_classes} columns.",
             inputs=("classes", "pred_probs"),
         )
-    given = load_labels(labels_path, label_column=label_column, classes=names, id_column=id_column)
+    given = load_labels(labels_path, label_column=label_column, classes=names, id_col=id_col)
     ranking = rank_samples(
         given,
         arrays if len(arrays) > 1 else arrays[0],

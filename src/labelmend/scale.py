@@ -57,7 +57,7 @@ Progress = Callable[[str, int, int], None]
 class ShardLayout:
     """Which columns of a shard hold what."""
 
-    id_column: str = ID_COLUMN
+    id_col: str = ID_COLUMN
     label_column: str = "label"
 
 
@@ -117,8 +117,8 @@ def read_shard(
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read it as Parquet ({exc}).") from exc
-    require_columns(str(path), frame.columns, {layout.id_column: None, layout.label_column: None})
-    prob_columns = [c for c in frame.columns if c not in (layout.id_column, layout.label_column)]
+    require_columns(str(path), frame.columns, {layout.id_col: None, layout.label_column: None})
+    prob_columns = [c for c in frame.columns if c not in (layout.id_col, layout.label_column)]
     if len(prob_columns) == 1 and frame[prob_columns[0]].dtype == object:
         probs = np.stack(list(frame[prob_columns[0]]))
     else:
@@ -134,7 +134,7 @@ def read_shard(
         labels = check_labels(frame[layout.label_column].to_numpy(), n_classes=probs.shape[1])
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from exc
-    return frame[layout.id_column].to_numpy(), labels, probs
+    return frame[layout.id_col].to_numpy(), labels, probs
 
 
 def _on_shard(

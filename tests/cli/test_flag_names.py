@@ -242,7 +242,7 @@ def test_python_callers_of_the_file_functions_read_parameter_names_not_flags(fil
         ),
         (
             lambda: rank_files(files / "labels.npy", [tmp_path / "probs.csv"]),
-            r"name the id column with id_column\.$",
+            r"name the id column with id_col\.$",
         ),
         (lambda: write_page("<p>", tmp_path), r"^out is a directory; expected a file name"),
         (

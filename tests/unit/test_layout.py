@@ -146,3 +146,32 @@ def test_every_public_package_lists_its_api_and_every_name_in_it_exists():
         assert package.__all__, name
         missing = [n for n in package.__all__ if not hasattr(package, n)]
         assert not missing, (name, missing)
+
+
+def test_the_id_column_parameter_has_one_name_everywhere():
+    # rank_files, load_labels, read_column and ShardLayout took id_column while the
+    # workflow, the docs and the CLI's --id-col say id_col.
+    import importlib
+    import inspect
+    import pkgutil
+
+    names = [
+        module.name
+        for module in pkgutil.walk_packages(labelmend.__path__, "labelmend.")
+        if ".migrations" not in module.name and not module.name.endswith("__main__")
+    ]
+    found = []
+    for name in names:
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if not (inspect.isfunction(value) or inspect.isclass(value)):
+                continue
+            if value.__module__ != name:
+                continue
+            try:
+                parameters = inspect.signature(value).parameters
+            except (TypeError, ValueError):
+                continue
+            if "id_column" in parameters:
+                found.append(f"{name}.{attribute}")
+    assert not found

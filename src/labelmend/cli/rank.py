@@ -80,7 +80,7 @@ def rank(
             "--label-col", help="Label column in a table (default: its one column but --id-col)."
         ),
     ] = None,
-    id_column: Annotated[
+    id_col: Annotated[
         str,
         typer.Option(
             "--id-col", help="Sample id column of probability tables and shards (not a class)."
@@ -105,7 +105,7 @@ def rank(
             pred_probs,
             classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
             label_column=label_column,
-            id_column=id_column,
+            id_col=id_col,
             method=method,
             difficulty=difficulty,
             normalize=normalize,

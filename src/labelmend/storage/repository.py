@@ -384,7 +384,7 @@ def add_feature_set(
     n_features: int,
     values: npt.NDArray[np.float64] | None,
     source: str | None = None,
-    id_column: str | None = None,
+    id_col: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> FeatureSet:
     """Store (N, D) ``values`` for the samples with primary keys ``sample_ids`` in blocks,
@@ -397,7 +397,7 @@ def add_feature_set(
         n_samples=len(sample_ids),
         n_features=n_features,
         source=source,
-        id_column=id_column,
+        id_column=id_col,
     )
     session.add(feature_set)
     session.flush()

@@ -122,7 +122,7 @@ def import_features(
         n_features=n_features,
         values=None if matrix is None else matrix[order],
         source=str(path.resolve()) if reference else None,
-        id_column=id_col if reference else None,
+        id_col=id_col if reference else None,
         progress=progress,
     )
     return FeatureImport(found.name, name, stored.id, len(keys), n_features, True, reference)
