@@ -20,7 +20,9 @@ the rows kept gives their label (readmit). The numbers are held out: every case 
 with each shrink of SHRINKS; for each case the shrink is chosen on the OTHER injected
 cases (leave-one-case-out: the least shortfall from the targets — mean k within ±30% of
 the injected count, mean accuracy of retraining without the removed rows within 1.5
-points of retraining without the injected ones), and that case's runs with it are shown.
+points of retraining without the injected ones; ties to the library's
+EXPECTED_ERRORS_SHRINK), and that case's runs with it are shown. With --cases naming
+one injected case there is no other to choose on: it keeps the library's constant.
 
     python benchmarks/repair.py [--seeds 5] [--model linear] [--markdown] [--details]
                                 [--diagnose] [--workers 2] [--save runs.json]
@@ -358,15 +360,24 @@ def shortfall(runs: list[dict[str, float]]) -> float:
 
 def loco_choice(grid: dict[tuple[str, float], list[dict[str, float]]], held_out: str) -> float:
     """The shrink with the least total :func:`shortfall` on every injected case but
-    ``held_out`` (ties: the shrink nearest 1, Σ p_error as it is)."""
+    ``held_out`` (ties: the library's EXPECTED_ERRORS_SHRINK, or the shrink nearest it).
+
+    With no other injected case in the grid (``--cases`` naming one, or music alone)
+    every shrink sums 0 and the library's constant is kept: nothing was chosen."""
     others = {case for case, _ in grid if case != held_out and not case.startswith("music/")}
     return min(
         SHRINKS,
         key=lambda shrink: (
             sum(shortfall(grid[case, shrink]) for case in others),
-            abs(shrink - 1.0),
+            abs(shrink - EXPECTED_ERRORS_SHRINK),
         ),
     )
+
+
+def unchosen(grid: dict[tuple[str, float], list[dict[str, float]]]) -> list[str]:
+    """The cases whose shrink :func:`loco_choice` had no other injected case to choose on."""
+    injected = {case for case, _ in grid if not case.startswith("music/")}
+    return sorted({case for case, _ in grid if not injected - {case}})
 
 
 def grid_task(task: tuple[str, int, str, float]) -> tuple[str, dict[str, float]]:
@@ -759,8 +770,13 @@ def main() -> None:
     console.print(
         f"On every injected case: shrink {loco_choice(grid, held_out=''):.2f} (library "
         f"default: {EXPECTED_ERRORS_SHRINK:.2f}); summed held-out shortfall "
-        f"{held_out_shortfall:.2f}"
+        f"{held_out_shortfall:.2f}; ties go to the library default"
     )
+    if unchosen(grid):
+        console.print(
+            f"No other injected case to choose the shrink on for {', '.join(unchosen(grid))}: "
+            f"the library default {EXPECTED_ERRORS_SHRINK:.2f} (run more --cases to choose it)"
+        )
     if args.diagnose:
         diagnose(grid, args.markdown)
     if args.save:

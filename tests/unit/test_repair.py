@@ -789,3 +789,43 @@ def test_every_public_function_of_repair_has_an_examples_section():
         and "\nExamples\n--------\n>>> " not in (inspect.getdoc(function) or "")
     ]
     assert not missing
+
+
+def _repair_benchmark():
+    """benchmarks/repair.py as a module (its main() only runs from the command line)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "repair.py"
+    spec = importlib.util.spec_from_file_location("repair_benchmark", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_shrink_ties_go_to_the_library_default():
+    # `benchmarks/repair.py --cases <one case>` has no other case to choose the shrink
+    # on: every shrink sums 0 and the tie went to 1.0, not the library's 1.1.
+    bench = _repair_benchmark()
+
+    def runs(k_ratio, gap=0.0):
+        return [
+            {
+                "rounds": 1,
+                "k_round_1": 100 * k_ratio,
+                "n_injected": 100,
+                "retrained_gap_round_1": gap,
+            }
+        ]
+
+    one = {("digits/random 5%", shrink): runs(1.0) for shrink in bench.SHRINKS}
+    assert bench.loco_choice(one, "digits/random 5%") == EXPECTED_ERRORS_SHRINK
+    assert bench.unchosen(one) == ["digits/random 5%"]
+    # Two cases: the other's shortfall decides; ties between 1.0 and 1.1 go to 1.1.
+    two = {**one, **{("cancer/random 5%", s): runs(1.0) for s in bench.SHRINKS}}
+    assert bench.loco_choice(two, "digits/random 5%") == EXPECTED_ERRORS_SHRINK
+    assert bench.unchosen(two) == []
+    two["cancer/random 5%", EXPECTED_ERRORS_SHRINK] = runs(1.5)  # k 50% over
+    assert bench.loco_choice(two, "digits/random 5%") == 1.0
