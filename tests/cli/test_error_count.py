@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from labelmend.cleaner.count import ESTIMATE_RELATIVE_SD
+from labelmend.cleaner.count import ERROR_VARIANCE_PER_ERROR, ESTIMATE_RELATIVE_SD
 from labelmend.cli.app import app
 from labelmend.storage import open_store, repository
 
@@ -99,7 +99,8 @@ def test_score_and_status_print_the_same_count_that_excludes_only_decided_sample
         p = ranking["p_error"].to_numpy()[undecided]
         assert count[0] == pytest.approx(p.sum(), abs=0.05)
         # The labels' chance and the estimate's own relative error (count_errors).
-        spread = 1.96 * np.sqrt((p * (1 - p)).sum() + (ESTIMATE_RELATIVE_SD * p.sum()) ** 2)
+        own = ERROR_VARIANCE_PER_ERROR * p.sum() + (ESTIMATE_RELATIVE_SD * p.sum()) ** 2
+        spread = 1.96 * np.sqrt((p * (1 - p)).sum() + own)
         assert count[1] == pytest.approx(max(p.sum() - spread, 0), abs=0.05)
     # Ties kept their p_error: the count fell by less than the answered items' p_error.
     assert first[0] - status[0] < runs[0]["p_error"].head(30).sum()

@@ -7,7 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labelmend.cleaner.count import ESTIMATE_RELATIVE_SD, Z_95, count_errors
+from labelmend.cleaner.count import (
+    ERROR_VARIANCE_PER_ERROR,
+    ESTIMATE_RELATIVE_SD,
+    Z_95,
+    count_errors,
+)
 from labelmend.errors import InputError
 
 
@@ -27,29 +32,36 @@ def test_count_matches_the_poisson_binomial_moments(as_list):
     )
     expected = effective.sum() + rest_sum
     estimated = p[~decided].sum() + rest_sum  # the decisions' own uncertainty is not scaled
-    spread = Z_95 * np.sqrt(
-        (effective * (1 - effective)).sum() + rest_sum + (ESTIMATE_RELATIVE_SD * estimated) ** 2
-    )
+    own = ERROR_VARIANCE_PER_ERROR * estimated + (ESTIMATE_RELATIVE_SD * estimated) ** 2
+    spread = Z_95 * np.sqrt((effective * (1 - effective)).sum() + rest_sum + own)
     assert found.expected == pytest.approx(expected, rel=1e-12)
     assert found.low == pytest.approx(expected - spread, rel=1e-9)
     assert found.high == pytest.approx(expected + spread, rel=1e-9)
     assert found.decided == int(decided.sum())
 
 
-def test_relative_sd_zero_leaves_the_chance_alone_and_the_shipped_one_widens_it():
+def test_the_estimates_own_error_widens_the_chance_by_hand():
     # 400 rows at p = 0.25: Σ p = 100, Σ p (1 − p) = 75. Chance alone: 100 ± 1.96 · √75
-    # = 100 ± 16.97; with s = 0.1 the sd is √(75 + 10²) = 13.23, so 100 ± 25.93.
+    # = 100 ± 16.97. Per expected error 2: + 200; relative 0.1: + 10² = 100; both: the
+    # sd is √(75 + 200 + 100) = 19.36, so 100 ± 37.96.
     p = [0.25] * 400
-    chance = count_errors(p, relative_sd=0.0)
-    assert (chance.low, chance.high) == pytest.approx((100 - 16.974, 100 + 16.974), abs=1e-3)
-    shipped = count_errors(p)
-    assert (shipped.low, shipped.high) == pytest.approx((100 - 25.928, 100 + 25.928), abs=1e-3)
+    for per_error, relative, half_width in [
+        (0.0, 0.0, 16.974),
+        (2.0, 0.0, 32.503),
+        (0.0, 0.1, 25.928),
+        (2.0, 0.1, 37.955),
+    ]:
+        count = count_errors(p, variance_per_error=per_error, relative_sd=relative)
+        assert (count.low, count.high) == pytest.approx(
+            (100 - half_width, 100 + half_width), abs=1e-3
+        )
 
 
-@pytest.mark.parametrize("relative_sd", [-0.1, float("nan"), float("inf")])
-def test_a_relative_sd_that_is_not_a_finite_non_negative_number_is_refused(relative_sd):
-    with pytest.raises(InputError, match=r"^relative_sd must be a finite number ≥ 0\. Got"):
-        count_errors([0.1], relative_sd=relative_sd)
+@pytest.mark.parametrize("name", ["variance_per_error", "relative_sd"])
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
+def test_an_own_error_that_is_not_a_finite_non_negative_number_is_refused(name, value):
+    with pytest.raises(InputError, match=rf"^{name} must be a finite number ≥ 0\. Got"):
+        count_errors([0.1], **{name: value})
 
 
 def test_the_interval_is_clipped_to_zero_and_n():
@@ -106,12 +118,14 @@ def test_p_error_that_is_not_a_row_of_numbers_is_refused_by_name(p_error, kwargs
 
 def test_the_interval_is_clipped_to_the_rows_stored_and_the_rows_summed():
     # Two stored rows near 1 and two more known only by their total 1.9: N = 4, so
-    # the upper end, 3.88 + 1.96 · sqrt(0.0198 + 1.9 + 0.388²) = 6.7 by hand, is clipped
-    # to 4.
-    count = count_errors([0.99, 0.99], rest_sum=1.9, n_rest=2)
+    # the upper end of the chance alone, 3.88 + 1.96 · sqrt(0.0198 + 1.9) = 6.6 by hand,
+    # is clipped to 4.
+    count = count_errors(
+        [0.99, 0.99], rest_sum=1.9, n_rest=2, variance_per_error=0.0, relative_sd=0.0
+    )
     assert count.expected == pytest.approx(3.88)
     assert count.high == 4.0
-    assert count.low == pytest.approx(3.88 - Z_95 * np.sqrt(0.0198 + 1.9 + 0.388**2))
+    assert count.low == pytest.approx(3.88 - Z_95 * np.sqrt(0.0198 + 1.9))
 
 
 @pytest.mark.parametrize(("rest_sum", "n_rest"), [(0.5, 0), (3.5, 3), (-0.1, 3)])

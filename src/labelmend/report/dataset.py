@@ -134,7 +134,7 @@ def gather(
     >>> report.status.n_samples, report.run["model"], report.classes
     (4, 'resnet', ['cat', 'dog'])
     >>> print(report.status.errors)  # what ``labelmend status`` prints
-    1.0 (95% interval 0.0–2.2)
+    1.0 (95% interval 0.0–3.8)
     >>> report.suspects["external_id"].tolist()  # what the next queue takes, in order
     ['d', 'b', 'c', 'a']
     >>> with open_store("sqlite://") as session:

@@ -79,7 +79,7 @@ def score(
     2         c         dog             dog     0.05     3
     3         a         cat             cat     0.05     4
     >>> print(result.errors)  # estimated label errors remaining: the sum of p_error
-    1.0 (95% interval 0.0–2.2)
+    1.0 (95% interval 0.0–3.8)
     """
     found = repo.get_dataset(session, dataset, lock=True)
     if prediction_run is None:

@@ -92,7 +92,7 @@ def errors_remaining(
     ...     _ = workflow.set_label(s, "d", "dog")  # an expert fixes the suspicious one
     ...     after = workflow.dataset_status(s).errors
     >>> print(before, "->", after)
-    1.0 (95% interval 0.0–2.2) -> 0.2 (95% interval 0.0–1.1)
+    1.0 (95% interval 0.0–3.8) -> 0.2 (95% interval 0.0–1.7)
     """
     if ranking is None:
         keys, p_error = reads.ranked_p_error(session, run)
@@ -195,7 +195,7 @@ def dataset_status(
     >>> before.n_samples, before.labels_changed, before.decided, after.labels_changed, after.decided
     (4, 0, 0, 1, 1)
     >>> print(before.errors, "->", after.errors)
-    1.0 (95% interval 0.0–2.2) -> 0.2 (95% interval 0.0–1.1)
+    1.0 (95% interval 0.0–3.8) -> 0.2 (95% interval 0.0–1.7)
     >>> round(before.next_batch_expected_errors, 2), round(after.next_batch_expected_errors, 2)
     (0.93, 0.16)
     """
