@@ -47,8 +47,7 @@ that thread too; the numbers do not depend on how many. About 42 s of CPU for 5 
 with the fits cached (user + sys, median of 6 runs; three quarters of it the sweep of
 the priors for the leave-one-group-out choices, mostly fit_temperature's EM): 31–62 s of
 wall time, median 38 s, at load average 2–4 on the 2 shared cores (another helper's
-test suites), about 25 s estimated on idle cores (half the CPU, and 3 s of
-imports and plot in one process). The first run also fits (2 + 8) × 5 × 25
+test suites), 25 s at load average 1.0–1.4 (38 s of CPU; one run, the coordinator's). The first run also fits (2 + 8) × 5 × 25
 logistic regressions: 59 s of CPU and 43 s of wall time at load average 2. Before
 fit_temperature's EM stopped recomputing what did not change and the parts replaced
 whole seeds: 70–74 s of CPU and 81–97 s of wall time at load average 3–5 (the same
