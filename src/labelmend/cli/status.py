@@ -70,7 +70,14 @@ def status(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Estimated label errors remaining, samples decided, labels changed, queue progress."""
+    """Estimated label errors remaining, samples decided, labels changed, queue progress.
+
+    The estimate is the undecided samples' summed p_error. Its 95% interval adds
+    p_error's own error, measured on real-noise sets where every label's truth is known,
+    to the labels' chance. Noise the model has learnt with the labels (one class
+    relabelled as another throughout, probabilities from the same crowd) is not counted:
+    see docs/ranking.md, "The 95% interval of the error count".
+    """
     with reader(db, "Reading the store…") as connection:
         report = workflow.dataset_status(connection, dataset=dataset, batch_size=batch_size)
     if json:
