@@ -58,7 +58,7 @@ def test_the_estimates_own_error_widens_the_chance_by_hand():
 
 
 @pytest.mark.parametrize("name", ["variance_per_error", "relative_sd"])
-@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf"), "0.1", None])
 def test_an_own_error_that_is_not_a_finite_non_negative_number_is_refused(name, value):
     with pytest.raises(InputError, match=rf"^{name} must be a finite number ≥ 0\. Got"):
         count_errors([0.1], **{name: value})

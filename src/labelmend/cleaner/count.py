@@ -140,8 +140,8 @@ def count_errors(
     if not 0.0 <= rest_sum <= max(n_rest, 0):
         raise InputError(f"rest_sum must lie in [0, n_rest={n_rest}]. Got {rest_sum}.")
     for name, value in (("variance_per_error", variance_per_error), ("relative_sd", relative_sd)):
-        if not 0.0 <= value < math.inf:
-            raise InputError(f"{name} must be a finite number ≥ 0. Got {value}.", inputs=(name,))
+        if not isinstance(value, int | float) or not 0.0 <= value < math.inf:
+            raise InputError(f"{name} must be a finite number ≥ 0. Got {value!r}.", inputs=(name,))
     expected = total + rest_sum
     variance = total - sum(map(operator.mul, p, p))  # Σ p (1 − p)
     estimated = total - math.fsum(p[index] for index in decided_at) + rest_sum
