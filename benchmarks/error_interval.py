@@ -27,7 +27,7 @@ label noise with full truth").
     python benchmarks/error_interval.py [--seeds 20] [--markdown]
 
 The sets come from benchmarks/quality.py (its cached fits in benchmarks/results/; the
-first run fits them). About 3 min of CPU for 20 seeds, most of it the grid.
+first run fits them). About 70 s of CPU for 20 seeds (100 s of wall time at load 2).
 """
 
 from __future__ import annotations
