@@ -222,6 +222,44 @@ def test_reimporting_the_same_predictions_is_a_no_op(store, snapshot, tmp_path):
     assert snapshot(store) == before
 
 
+def test_features_from_a_data_frame_are_its_file_s_and_the_same_frame_again_is_a_no_op(
+    store, snapshot, tmp_path
+):
+    """import_features takes a data frame as import_samples and import_predictions do:
+    the values of the same table read from a file, and a frame with the same contents
+    under the same name stores nothing new."""
+    _, frame, _ = make_tables()
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    with open_store(store) as session:
+        from_file = workflow.import_features(session, tmp_path / "f.csv", name="file")
+        first = workflow.import_features(session, frame, name="frame")
+        pets = repository.get_dataset(session, "pets")
+        keys = repository.sample_frame(session, pets)["id"].to_numpy()
+        _, file_values = workflow.feature_matrix(session, pets, keys, name="file")
+        _, frame_values = workflow.feature_matrix(session, pets, keys, name="frame")
+    assert (first.created, first.n_samples, first.n_features) == (True, N, len(CLASSES))
+    assert first.feature_set_id != from_file.feature_set_id
+    np.testing.assert_array_equal(frame_values, file_values)
+    before = snapshot(store)
+    with open_store(store) as session:
+        again = workflow.import_features(session, frame.copy(), name="frame")
+    assert (again.created, again.feature_set_id) == (False, first.feature_set_id)
+    assert snapshot(store) == before
+    changed = frame.assign(cat=frame["cat"].where(frame.index != 3, 0.5))
+    with open_store(store) as session:
+        assert workflow.import_features(session, changed, name="frame").created
+    # Reading a file in place, or a .npy's ids, is for files: the parameter is named.
+    before = snapshot(store)
+    for options, parameter in (({"reference": True}, "reference"), ({"ids": "i.txt"}, "ids")):
+        with (
+            pytest.raises(InputError, match=rf"^table: {parameter}") as caught,
+            open_store(store) as session,
+        ):
+            workflow.import_features(session, frame, name="bad", **options)
+        assert caught.value.inputs == (parameter,)
+    assert snapshot(store) == before
+
+
 def test_stored_scores_are_the_ranking_engines(scored):
     expected = engine_ranking()
     with open_store(scored) as session:

@@ -23,8 +23,11 @@ from labelmend.io import ID_COLUMN, load_features, read_table
 from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, FeatureSet
 from labelmend.workflow._tables import (
+    TableSource,
     file_hash,
+    fingerprint,
     match_samples,
+    read_source,
     sample_ids,
 )
 
@@ -35,7 +38,7 @@ PARQUET_BATCH_ROWS = 65_536
 
 @dataclass(frozen=True)
 class FeatureImport:
-    """What ``import features`` did; ``created`` is False when the file was already stored."""
+    """What ``import features`` did; ``created`` is False when the features were already stored."""
 
     dataset: str
     name: str
@@ -48,7 +51,7 @@ class FeatureImport:
 
 def import_features(
     session: Session,
-    source: str | Path,
+    source: TableSource,
     *,
     dataset: str | None = None,
     name: str = "features",
@@ -61,18 +64,21 @@ def import_features(
 
     Parameters
     ----------
-    source : path
-        A table (.csv, .parquet, .jsonl) with the ``id_col`` column and D numeric columns,
-        or an (N, D) ``.npy`` array whose row i belongs to the i-th id of ``ids``.
+    source : path or pandas.DataFrame
+        An (N, 1 + D) table — a file (.csv, .parquet, .jsonl) or a data frame — with the
+        ``id_col`` column and D numeric columns, or an (N, D) ``.npy`` file whose row i
+        belongs to the i-th id of ``ids``.
     ids : path, optional
         For a ``.npy`` source: a text file with one sample id per line, or a table with
-        the ``id_col`` column.
+        the ``id_col`` column. Not for a table or a data frame, which has its ids.
     reference : bool
-        Keep the values in the Parquet ``source`` (read in batches; its hash is stored
-        and checked when ``fit`` reads it) instead of copying them into the database.
+        Keep the values in the Parquet file ``source`` (read in batches; its hash is
+        stored and checked when ``fit`` reads it) instead of copying them into the
+        database. Not for a data frame, whose values are always copied.
 
     Every sample of the dataset must have exactly one row, with finite values and D ≥ 1.
-    Importing the same file under the same name again changes nothing.
+    Importing the same file, or a data frame with the same contents, under the same name
+    again changes nothing.
 
     Examples
     --------
@@ -87,11 +93,28 @@ def import_features(
     ...     done = import_features(s, path)
     >>> done.n_samples, done.n_features, done.created
     (2, 2, True)
+
+    A data frame is read as such a file; the same frame again changes nothing:
+
+    >>> frame = pd.DataFrame({"sample_id": ["b", "a"], "x": [1.0, 0.0], "y": [2.0, 3.0]})
+    >>> with open_store("sqlite://") as s:
+    ...     _ = init_dataset(s, "pets", ["cat", "dog"])
+    ...     _ = import_samples(s, pd.DataFrame({"sample_id": ["a", "b"], "label": ["cat", "dog"]}))
+    ...     first = import_features(s, frame, name="embeddings")
+    ...     again = import_features(s, frame.copy(), name="embeddings")
+    >>> first.n_features, first.created, again.created, again.feature_set_id == first.feature_set_id
+    (2, True, False, True)
     """
-    path = Path(source)
-    label = str(path)
+    path = None if isinstance(source, pd.DataFrame) else Path(source)
+    label = "table" if path is None else str(path)
     found = repo.get_dataset(session, dataset, lock=True)
     if reference:
+        if path is None:
+            raise InputError(
+                f"{label}: reference=True keeps features in a .parquet file only; pass the "
+                "file's path, or reference=False to copy a data frame's values into the store.",
+                inputs=("reference",),
+            )
         if path.suffix.lower() not in (".parquet", ".pq"):
             raise InputError(
                 f"{label}: reference=True keeps features in a .parquet file only.",
@@ -101,7 +124,7 @@ def import_features(
         matrix = None
         digest = file_hash(path)
     else:
-        feature_ids, matrix, digest = _read_features(path, id_col, ids)
+        feature_ids, matrix, digest = _read_features(source, id_col, ids)
         n_features = matrix.shape[1]
         _check_values(matrix, feature_ids, label)
     samples = repo.sample_frame(session, found)
@@ -121,7 +144,7 @@ def import_features(
         sample_ids=keys[order],
         n_features=n_features,
         values=None if matrix is None else matrix[order],
-        source=str(path.resolve()) if reference else None,
+        source=str(path.resolve()) if reference and path is not None else None,
         id_col=id_col if reference else None,
         progress=progress,
     )
@@ -174,10 +197,11 @@ def feature_matrix(
 
 
 def _read_features(
-    path: Path, id_col: str, ids: str | Path | None
+    source: TableSource, id_col: str, ids: str | Path | None
 ) -> tuple[pd.Series, FloatArray, str]:
-    """(ids, (N, D) values, SHA-256 of the file(s)) of a table or of a .npy and its ids."""
-    if path.suffix.lower() == ".npy":
+    """(ids, (N, D) values, SHA-256 of the file(s) or frame) of a table or a .npy and its ids."""
+    if not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() == ".npy":
+        path = Path(source)
         if ids is None:
             raise InputError(
                 f"{path}: a .npy file has no id column; pass ids, one per row (a .txt file "
@@ -201,24 +225,25 @@ def _read_features(
         both = file_hash(path) + file_hash(id_path)
         return feature_ids, matrix, hashlib.sha256(both.encode()).hexdigest()
     if ids is not None:
+        name = "table" if isinstance(source, pd.DataFrame) else str(source)
         raise InputError(
-            f"{path}: ids is for .npy files; a table has its own {id_col!r}.", inputs=("ids",)
+            f"{name}: ids is for .npy files; a table has its own {id_col!r}.", inputs=("ids",)
         )
-    table = read_table(path, text_columns=[id_col])
-    require_columns(str(path), table.columns, {id_col: "id_col"})
-    feature_ids = sample_ids(table, str(path), id_col)
+    table, name = read_source(source, id_col)
+    require_columns(name, table.columns, {id_col: "id_col"})
+    feature_ids = sample_ids(table, name, id_col)
     values = table.drop(columns=[id_col])
-    _check_numeric(values.dtypes, path, id_col)
-    return feature_ids, values.to_numpy(dtype=np.float64), file_hash(path)
+    _check_numeric(values.dtypes, name, id_col)
+    return feature_ids, values.to_numpy(dtype=np.float64), fingerprint(source, table)
 
 
-def _check_numeric(dtypes: pd.Series, path: Path, id_col: str) -> None:
+def _check_numeric(dtypes: pd.Series, name: str | Path, id_col: str) -> None:
     if dtypes.empty:
-        raise InputError(f"{path}: no feature columns besides {id_col!r}; expected D ≥ 1.")
+        raise InputError(f"{name}: no feature columns besides {id_col!r}; expected D ≥ 1.")
     text = [str(c) for c, dtype in dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)]
     if text:
         raise InputError(
-            f"{path}: every column but {id_col!r} must be a numeric feature; found {listing(text)}."
+            f"{name}: every column but {id_col!r} must be a numeric feature; found {listing(text)}."
         )
 
 
