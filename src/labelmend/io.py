@@ -286,7 +286,7 @@ def read_column(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = Path(tmp) / "labels.csv"
     ...     _ = path.write_text("sample_id,label\\na,cat\\nb,dog\\n")
-    ...     read_column(path, None, what="label", parameter="label_column", id_col="sample_id")
+    ...     read_column(path, None, what="label", parameter="label_col", id_col="sample_id")
     array(['cat', 'dog'], dtype=object)
     """
     table = read_table(path)
@@ -307,13 +307,13 @@ def read_column(
 def load_labels(
     path: str | Path,
     *,
-    label_column: str | None = None,
+    label_col: str | None = None,
     classes: Sequence[str] | None = None,
     id_col: str | None = None,
 ) -> npt.NDArray[Any]:
     """Load given labels: ints, or class names mapped through ``classes``.
 
-    A ``.npy`` file holds the labels; a table holds them in ``label_column`` (or its only
+    A ``.npy`` file holds the labels; a table holds them in ``label_col`` (or its only
     column besides ``id_col``). Names need ``classes`` (for example the probability
     file's headers).
     """
@@ -322,9 +322,7 @@ def load_labels(
     if suffix == ".npy":
         values = _read_npy(path, mmap=False)
     else:
-        values = read_column(
-            path, label_column, what="label", parameter="label_column", id_col=id_col
-        )
+        values = read_column(path, label_col, what="label", parameter="label_col", id_col=id_col)
     if values.dtype.kind in "iuf":
         return values
     if classes is None:

@@ -84,7 +84,7 @@ def rank_files(
     pred_probs_paths: Sequence[str | Path],
     *,
     classes: Sequence[str] | None = None,
-    label_column: str | None = None,
+    label_col: str | None = None,
     id_col: str = ID_COLUMN,
     method: str = AUDIT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
@@ -108,7 +108,7 @@ def rank_files(
         name the classes); or one directory or glob of Parquet shards.
     classes : class names, optional
         In column order; default: the probability tables' headers.
-    label_column, id_col : str
+    label_col, id_col : str
         The label column of a labels table or shard; the id column of a shard or table.
         Tables that carry the id column are matched to the labels by id, never by
         position, and the ranking's ``sample_id`` holds those ids (positions otherwise).
@@ -145,7 +145,7 @@ def rank_files(
             top_k=top_k,
             method=method,
             difficulty=difficulty,
-            layout=ShardLayout(id_col=id_col, label_column=label_column or "label"),
+            layout=ShardLayout(id_col=id_col, label_col=label_col or "label"),
             progress=progress,
         )
         return FileRanking(
@@ -179,7 +179,7 @@ def rank_files(
             f"classes gives {len(names)} names but pred_probs has {n_classes} columns.",
             inputs=("classes", "pred_probs"),
         )
-    given = load_labels(labels_path, label_column=label_column, classes=names, id_col=id_col)
+    given = load_labels(labels_path, label_col=label_col, classes=names, id_col=id_col)
     ranking = rank_samples(
         given,
         arrays if len(arrays) > 1 else arrays[0],

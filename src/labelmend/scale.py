@@ -58,7 +58,7 @@ class ShardLayout:
     """Which columns of a shard hold what."""
 
     id_col: str = ID_COLUMN
-    label_column: str = "label"
+    label_col: str = "label"
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ def read_shard(
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read it as Parquet ({exc}).") from exc
-    require_columns(str(path), frame.columns, {layout.id_col: None, layout.label_column: None})
-    prob_columns = [c for c in frame.columns if c not in (layout.id_col, layout.label_column)]
+    require_columns(str(path), frame.columns, {layout.id_col: None, layout.label_col: None})
+    prob_columns = [c for c in frame.columns if c not in (layout.id_col, layout.label_col)]
     if len(prob_columns) == 1 and frame[prob_columns[0]].dtype == object:
         probs = np.stack(list(frame[prob_columns[0]]))
     else:
@@ -131,7 +131,7 @@ def read_shard(
     if probs.ndim != 2 or probs.shape[1] < 2:
         raise InputError(f"{path}: expected at least 2 probability columns; got {probs.shape}.")
     try:
-        labels = check_labels(frame[layout.label_column].to_numpy(), n_classes=probs.shape[1])
+        labels = check_labels(frame[layout.label_col].to_numpy(), n_classes=probs.shape[1])
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from exc
     return frame[layout.id_col].to_numpy(), labels, probs

@@ -234,7 +234,7 @@ def test_python_callers_of_the_file_functions_read_parameter_names_not_flags(fil
     )
     pd.DataFrame({"label": ["cat", "dog"]}).to_csv(tmp_path / "names.csv", index=False)
     cases = [
-        (lambda: load_labels(tmp_path / "labels.csv"), r"the label column named \(label_column\)"),
+        (lambda: load_labels(tmp_path / "labels.csv"), r"the label column named \(label_col\)"),
         (lambda: load_labels(tmp_path / "names.csv"), r"class names; give classes \(their names"),
         (
             lambda: load_pred_probs(tmp_path / "probs.csv"),

@@ -13,6 +13,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 import labelmend
 
 ROOT = Path(labelmend.__file__).resolve().parent
@@ -148,9 +150,12 @@ def test_every_public_package_lists_its_api_and_every_name_in_it_exists():
         assert not missing, (name, missing)
 
 
-def test_the_id_column_parameter_has_one_name_everywhere():
+@pytest.mark.parametrize("old", ["id_column", "label_column"])
+def test_each_column_parameter_has_one_name_everywhere(old):
     # rank_files, load_labels, read_column and ShardLayout took id_column while the
-    # workflow, the docs and the CLI's --id-col say id_col.
+    # workflow, the docs and the CLI's --id-col say id_col; rank_files, load_labels,
+    # ShardLayout, repair_files and analyze_files took label_column while import_samples,
+    # score_shards and the CLI's --label-col say label_col.
     import importlib
     import inspect
     import pkgutil
@@ -172,6 +177,6 @@ def test_the_id_column_parameter_has_one_name_everywhere():
                 parameters = inspect.signature(value).parameters
             except (TypeError, ValueError):
                 continue
-            if "id_column" in parameters:
+            if old in parameters:
                 found.append(f"{name}.{attribute}")
     assert not found

@@ -74,7 +74,7 @@ def rank(
     classes: Annotated[
         str | None, typer.Option(help="Comma-separated class names, in column order.")
     ] = None,
-    label_column: Annotated[
+    label_col: Annotated[
         str | None,
         typer.Option(
             "--label-col", help="Label column in a table (default: its one column but --id-col)."
@@ -104,7 +104,7 @@ def rank(
             labels,
             pred_probs,
             classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
-            label_column=label_column,
+            label_col=label_col,
             id_col=id_col,
             method=method,
             difficulty=difficulty,

@@ -56,7 +56,7 @@ class RepairFiles:
 def _read_pair(
     features: str | Path, labels: str | Path, column: str | None, classes: Sequence[str] | None
 ) -> XY:
-    return load_features(features), load_labels(labels, label_column=column, classes=classes)
+    return load_features(features), load_labels(labels, label_col=column, classes=classes)
 
 
 #: Rows a batch when a saved network reads feature rows (forward passes only).
@@ -144,7 +144,7 @@ def repair_files(
     unlearn_method: str = DEFAULT_UNLEARN,
     budget: int | None = None,
     classes: Sequence[str] | None = None,
-    label_column: str | None = None,
+    label_col: str | None = None,
     random_state: int = 0,
     threads: int = 1,
     device: str = "cpu",
@@ -172,7 +172,7 @@ def repair_files(
     method, unlearn_method, budget, random_state
         As in :func:`~labelmend.repair.pipeline.repair_model`.
     classes : class names in order, optional (labels given as names)
-    label_column : the label column of label tables, optional
+    label_col : the label column of label tables, optional
     threads : torch's intra-op threads (small heads: 1)
     device : ``cpu``, ``cuda``, ``cuda:N`` or ``mps``: where a saved network's forward
         passes run (one clear error when this machine lacks it); heads run on the CPU
@@ -204,11 +204,11 @@ def repair_files(
     set_torch_threads(threads)
     names = list(classes) if classes else None
     sets = {
-        "train": _read_pair(train_features, train_labels, label_column, names),
-        "validation": _read_pair(val_features, val_labels, label_column, names),
+        "train": _read_pair(train_features, train_labels, label_col, names),
+        "validation": _read_pair(val_features, val_labels, label_col, names),
     }
     if test_features is not None and test_labels is not None:
-        sets["test"] = _read_pair(test_features, test_labels, label_column, names)
+        sets["test"] = _read_pair(test_features, test_labels, label_col, names)
     chosen, sets, network = _model_and_sets(model, names, device, sets)
     result = repair_model(
         sets["train"],
@@ -305,7 +305,7 @@ def analyze_files(
     metadata: str | Path | None = None,
     metadata_column: str | None = None,
     classes: Sequence[str] | None = None,
-    label_column: str | None = None,
+    label_col: str | None = None,
     repair: bool = False,
     budget: int | None = None,
     random_state: int = 0,
@@ -336,7 +336,7 @@ def analyze_files(
     repair : bool
         Also repair each type on its own, unlearning ``budget`` rows per type (default:
         :func:`~labelmend.repair.k_selection.choose_k` on out-of-fold probabilities).
-    classes, label_column, threads, device
+    classes, label_col, threads, device
         As in :func:`repair_files`.
 
     Examples
@@ -357,8 +357,8 @@ def analyze_files(
     set_torch_threads(threads)
     names = list(classes) if classes else None
     sets = {
-        "train": _read_pair(train_features, train_labels, label_column, names),
-        "validation": _read_pair(val_features, val_labels, label_column, names),
+        "train": _read_pair(train_features, train_labels, label_col, names),
+        "validation": _read_pair(val_features, val_labels, label_col, names),
     }
     values = (
         None

@@ -263,7 +263,7 @@ def score_shards(
         top_k=top_k,
         method=method,
         difficulty=difficulty,
-        layout=ShardLayout(id_col=id_col, label_column=label_col),
+        layout=ShardLayout(id_col=id_col, label_col=label_col),
         answers=answers,
         progress=progress,
     )
