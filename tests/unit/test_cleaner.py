@@ -213,6 +213,33 @@ def test_learn_from_answers_refuses_probabilities_without_naming_options_it_does
         learn_from_answers([0, 1, 1], np.array([0.9, 0.2, 0.3]), np.zeros((3, 2)))
 
 
+def test_learn_from_answers_names_its_own_parameters_not_fit_expert_reliability_s():
+    # fit_expert_reliability checks the probabilities as its probs: the errors said
+    # "votes must have the shape of probs (6, 2)" to a caller who passed pred_probs.
+    probs = np.tile([[0.9, 0.1], [0.2, 0.8]], (3, 1))
+    labels = probs.argmax(axis=1)
+    cases = [
+        ({}, r"^votes must have the shape of pred_probs \(6, 2\)\. Got \(5, 2\)\.$"),
+        (
+            {"model_probs": probs},
+            r"^votes must have the shape of model_probs \(6, 2\)\. Got \(5, 2\)\.$",
+        ),
+    ]
+    for options, message in cases:
+        with pytest.raises(InputError, match=message) as raised:
+            learn_from_answers(labels, probs, np.zeros((5, 2)), **options)
+        assert raised.value.inputs == ("votes", "model_probs" if options else "pred_probs")
+    bad = probs.copy()
+    bad[0] = [1.5, -0.5]
+    with pytest.raises(InputError, match=r"^model_probs must hold probabilities in \[0, 1\]"):
+        learn_from_answers(labels, probs, np.zeros((6, 2)), model_probs=bad)
+    with pytest.raises(
+        InputError,
+        match=r"^model_probs must have the shape of pred_probs \(6, 2\)\. Got \(5, 2\)\.$",
+    ):
+        learn_from_answers(labels, probs, np.zeros((6, 2)), model_probs=probs[:5])
+
+
 def test_select_batch_checks_its_arguments():
     ranking = rank_samples(HAND_LABELS, HAND_PROBS)
     for budget in (-1, True, 2.5):

@@ -499,9 +499,21 @@ def learn_from_answers(
     (2, 2)
     """
     checked, source = _checked_input(labels, pred_probs, rescale_hint=False)
+    shape = (source.n_samples, source.n_classes)
+    if model_probs is not None and np.shape(model_probs) != shape:
+        raise InputError(
+            f"model_probs must have the shape of pred_probs {shape}. Got {np.shape(model_probs)}.",
+            inputs=("model_probs", "pred_probs"),
+        )
     noise_model = _fit_noise_model(checked, source, None, n_jobs)
-    fitted_on = pred_probs if model_probs is None else model_probs
-    reliability = fit_expert_reliability(expert_confusion(noise_model), fitted_on, votes)
+    fitted_on, name = (
+        (pred_probs, "pred_probs") if model_probs is None else (model_probs, "model_probs")
+    )
+    try:
+        reliability = fit_expert_reliability(expert_confusion(noise_model), fitted_on, votes)
+    except InputError as exc:  # fit_expert_reliability's probs is this function's `name`
+        inputs = [name if i == "probs" else i for i in exc.inputs]
+        raise InputError(exc.renamed({"probs": name}), inputs=inputs) from None
     return noise_model, reliability
 
 

@@ -195,9 +195,12 @@ def fit_expert_reliability(
         )
     votes = np.asarray(votes, dtype=np.float64)
     if votes.shape != probs.shape:
-        raise InputError(f"votes must have the shape of probs {probs.shape}. Got {votes.shape}.")
+        raise InputError(
+            f"votes must have the shape of probs {probs.shape}. Got {votes.shape}.",
+            inputs=("votes", "probs"),
+        )
     if not np.isfinite(votes).all() or (votes < 0).any():
-        raise InputError("votes must be finite non-negative answer counts.")
+        raise InputError("votes must be finite non-negative answer counts.", inputs=("votes",))
     if strength < 0:
         raise InputError(f"strength must be >= 0. Got {strength}.")
     reviewed, posterior = answer_posterior(matrix, probs, votes)
