@@ -401,6 +401,12 @@ def test_choose_k_refuses_probabilities_without_naming_options_it_does_not_have(
     # Shape errors keep their own message.
     with pytest.raises(InputError, match=r"^pred_probs must have shape \(N, K\).*\(3,\)"):
         choose_k([0, 1, 1], np.array([0.9, 0.2, 0.3]))
+    # Lengths and labels before values, as score_samples: a row too few was reported
+    # as the values' error.
+    with pytest.raises(InputError, match=r"^pred_probs has 3 rows but labels has 2\.$"):
+        choose_k([0, 1], probs)
+    with pytest.raises(InputError, match=r"^labels must lie in \[0, 2\)"):
+        choose_k([0, 1, 5], probs)
 
 
 def test_removal_rounds_count_again_on_the_rows_kept_until_a_round_is_given_back():

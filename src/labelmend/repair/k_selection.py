@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from labelmend._validation import check_labels, check_same_length
 from labelmend.cleaner import ProbabilitySource, score_samples
 from labelmend.errors import InputError
 
@@ -80,10 +81,13 @@ def choose_k(
     if not 0.0 < shrink <= 2.0:
         raise InputError(f"shrink must lie in (0, 2]. Got {shrink}.")
     # Checked here first: score_samples' messages would offer its normalize= and
-    # from_logits=, which choose_k does not take.
+    # from_logits=, which choose_k does not take. Shapes and labels before the values,
+    # in score_samples' order.
     source = ProbabilitySource(pred_probs, rescale_hint=False)
+    checked = check_labels(labels, n_classes=source.n_classes)
+    check_same_length("pred_probs", source.n_samples, "labels", checked.size)
     all(source.map_blocks(lambda _start, _block: True, validate=True))
-    p_error = score_samples(labels, pred_probs).p_error
+    p_error = score_samples(checked, pred_probs).p_error
     expected = float(p_error.sum())
     return int(min(round(shrink * expected), len(p_error) - 1)), expected
 
