@@ -86,12 +86,15 @@ def _needs_probs(state: SelectorState, name: str) -> FloatArray:
     return state.pred_probs
 
 
-def engine_selector(method: str) -> Selector:
+def engine_selector(method: str, *, name: str | None = None) -> Selector:
     """The engine's ranking ``method`` (a key of RANKING_METHODS); once experts have
-    answered, with their reliability learnt from the answers, as ``labelmend round``."""
+    answered, with their reliability learnt from the answers, as ``labelmend round``.
+
+    ``name``: what its messages call the selector, the key users pick it by (default
+    ``method``; ``default`` for the engine's default method)."""
 
     def select(state: SelectorState) -> Ranking:
-        probs = _needs_probs(state, method)
+        probs = _needs_probs(state, method if name is None else name)
         noise_model = reliability = None
         if state.votes is not None and state.model_probs is not None and state.votes.any():
             noise_model, reliability = learn_from_answers(
@@ -147,7 +150,7 @@ def _activelab(state: SelectorState) -> Ranking:
 SELECTORS: dict[str, Selector] = {
     "random": _random,
     "oracle": _oracle,
-    "default": engine_selector(DEFAULT_METHOD),
+    "default": engine_selector(DEFAULT_METHOD, name="default"),
     **{name: engine_selector(name) for name in RANKING_METHODS},
     "activelab": _activelab,
 }
