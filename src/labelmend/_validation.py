@@ -136,11 +136,13 @@ def check_probability_block(
     first_row: int = 0,
     rescale_hint: bool = True,
     name: str = "pred_probs",
+    row: str = "row",
 ) -> None:
     """Check one block of rows of predicted probabilities: finite, non-negative, rows sum to 1.
 
     ``first_row`` is the block's offset, so that messages name the row in the whole array;
-    ``name``: what the messages call the input (``probs``, ``confusions[0]``).
+    ``name``: what the messages call the input (``probs``, ``confusions[0]``); ``row``:
+    what they call a row of ``block`` (``column`` when it is the transpose of the input).
     ``rescale_hint=False`` leaves out the advice to pass ``normalize`` / ``from_logits``
     (for callers that have no such options). The messages name their inputs (see
     :class:`~labelmend.errors.InputError`), so the CLI shows its flags instead.
@@ -149,17 +151,18 @@ def check_probability_block(
     """
     sums = row_sums(block)
     if not np.all(np.isfinite(sums)) and not np.all(np.isfinite(block)):
-        row = first_row + int(np.nonzero(~np.isfinite(block).all(axis=1))[0][0])
+        first = first_row + int(np.nonzero(~np.isfinite(block).all(axis=1))[0][0])
         raise InputError(
-            f"{name} contains NaN or infinite values (first in row {row}).",
+            f"{name} contains NaN or infinite values (first in {row} {first}).",
             inputs=(name,),
         )
     inputs = (name, "normalize", "from_logits") if rescale_hint else (name,)
     if block.size and block.min() < 0:
-        row = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])
+        first = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])
         hint = " (pass from_logits=True for logits)" if rescale_hint else ""
         raise InputError(
-            f"{name} contains negative values (first in row {row}); expected probabilities{hint}.",
+            f"{name} contains negative values (first in {row} {first}); "
+            f"expected probabilities{hint}.",
             inputs=inputs,
         )
     deviation = np.abs(sums - 1.0)
@@ -171,7 +174,7 @@ def check_probability_block(
             else ""
         )
         raise InputError(
-            f"{name} rows must sum to 1 (within {ROW_SUM_TOLERANCE:g}); row {first_row + worst} "
+            f"{name} {row}s must sum to 1 (within {ROW_SUM_TOLERANCE:g}); {row} {first_row + worst} "
             f"is off by {deviation[worst]:.4g}.{hint}",
             inputs=inputs,
         )

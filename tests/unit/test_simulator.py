@@ -124,14 +124,18 @@ EYE = np.eye(2)
             r"^true_labels must lie in \[0, 2\); found values from 3 to 3\.$",
         ),
         # Columns not summing to 1 were rescaled silently (a [true, answer] matrix read
-        # as [answer, true]); a negative cell was called "annotator probabilities".
+        # as [answer, true]); a negative cell was called "annotator probabilities". Then
+        # the messages said "noise_matrix.T ... row 0" for column 0 of noise_matrix.
         (
             lambda: AnnotatorModel.from_noise_matrix([0, 1], [[0.9, 0.3], [0.3, 0.9]]),
-            r"^noise_matrix\.T rows must sum to 1 \(within 0\.001\); row 0 is off by 0\.2\.$",
+            r"^noise_matrix columns must sum to 1 \(within 0\.001\); column 0 is off by 0\.2\.$",
         ),
         (
-            lambda: AnnotatorModel.from_noise_matrix([0, 1], [[1.2, 0.0], [-0.2, 1.0]]),
-            r"^noise_matrix\.T contains negative values \(first in row 0\); expected probabilities\.$",
+            lambda: AnnotatorModel.from_noise_matrix(
+                [0, 1, 2], [[1.0, 0.0, -0.2], [0.0, 1.0, 0.2], [0.0, 0.0, 1.0]]
+            ),
+            r"^noise_matrix contains negative values \(first in column 2\); "
+            r"expected probabilities\.$",
         ),
         (
             lambda: AnnotatorModel.from_confusions([0, 1], [[[0.9, 0.3], [0.3, 0.9]]]),

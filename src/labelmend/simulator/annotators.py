@@ -140,7 +140,7 @@ class AnnotatorModel:
             )
         # Its columns are the distributions: a row-stochastic [true, answer] matrix would
         # otherwise be rescaled into other answer rates without a word.
-        check_probability_block(matrix.T, rescale_hint=False, name="noise_matrix.T")
+        check_probability_block(matrix.T, rescale_hint=False, name="noise_matrix", row="column")
         truth = check_labels(true_labels, n_classes=matrix.shape[0], name="true_labels")
         return cls.from_probs(matrix.T[truth], true_labels=truth)
 
