@@ -213,6 +213,23 @@ def test_learn_from_answers_refuses_probabilities_without_naming_options_it_does
         learn_from_answers([0, 1, 1], np.array([0.9, 0.2, 0.3]), np.zeros((3, 2)))
 
 
+def test_learn_from_answers_takes_an_ensemble_as_score_samples_does():
+    # It used to pass the list on to fit_expert_reliability unaveraged: "pred_probs must
+    # have shape (N, K). Got (2, 40, 2)", while score_samples scores the same ensemble.
+    rng = np.random.default_rng(0)
+    first, second = rng.dirichlet([1.0, 1.0], size=40), rng.dirichlet([1.0, 1.0], size=40)
+    labels = ((first + second) / 2).argmax(axis=1)
+    votes = np.zeros((40, 2))
+    votes[:12, 1] = 1
+    averaged = learn_from_answers(labels, (first + second) / 2, votes)
+    for ensemble in ([first, second], np.stack([first, second])):
+        noise_model, reliability = learn_from_answers(labels, ensemble, votes)
+        assert np.array_equal(noise_model.noise_matrix, averaged[0].noise_matrix)
+        for field in dataclasses.fields(reliability):
+            found, expected = getattr(reliability, field.name), getattr(averaged[1], field.name)
+            assert np.array_equal(found, expected), field.name
+
+
 def test_learn_from_answers_names_its_own_parameters_not_fit_expert_reliability_s():
     # fit_expert_reliability checks the probabilities as its probs: the errors said
     # "votes must have the shape of probs (6, 2)" to a caller who passed pred_probs.

@@ -109,6 +109,11 @@ class ProbabilitySource:
         dtype = np.result_type(*[m.dtype for m in self._members], np.float32)
         self.dtype = np.dtype(dtype)
 
+    @property
+    def n_models(self) -> int:
+        """How many models' probabilities are averaged (1 for one model)."""
+        return len(self._members)
+
     def default_block_rows(self) -> int:
         """Rows per block so that one block is about :data:`DEFAULT_BLOCK_BYTES`."""
         return max(1, DEFAULT_BLOCK_BYTES // (self.n_classes * self.dtype.itemsize))

@@ -475,8 +475,9 @@ def learn_from_answers(
     Parameters
     ----------
     labels : array-like (N,)
-    pred_probs : array (N, K)
-        The probabilities that are scored.
+    pred_probs : array (N, K), array (M, N, K) or list of M arrays (N, K)
+        The probabilities that are scored: one model's, or an ensemble's (averaged row
+        by row, as :func:`score_samples` does).
     votes : array (N, K)
         Expert answers collected per sample and class, the current label not counted.
     model_probs : array (N, K), optional
@@ -506,9 +507,13 @@ def learn_from_answers(
             inputs=("model_probs", "pred_probs"),
         )
     noise_model = _fit_noise_model(checked, source, None, n_jobs)
-    fitted_on, name = (
-        (pred_probs, "pred_probs") if model_probs is None else (model_probs, "model_probs")
-    )
+    if model_probs is not None:
+        fitted_on, name = model_probs, "model_probs"
+    elif source.n_models > 1:  # the ensemble's average, the probabilities that are scored
+        fitted_on = np.concatenate(list(source.map_blocks(lambda _start, block: block)))
+        name = "pred_probs"
+    else:
+        fitted_on, name = pred_probs, "pred_probs"
     try:
         reliability = fit_expert_reliability(expert_confusion(noise_model), fitted_on, votes)
     except InputError as exc:  # fit_expert_reliability's probs is this function's `name`
