@@ -39,14 +39,19 @@ def logistic(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def softmax_rows(logits: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def softmax_rows(
+    logits: npt.NDArray[Any], *, row_max: npt.NDArray[Any] | None = None
+) -> npt.NDArray[Any]:
     """(n, K) softmax of each row of (n, K) ``logits``, in a new array.
+
+    ``row_max`` (n,): each row's largest logit, when the caller has it already.
 
     >>> softmax_rows(np.log(np.array([[1.0, 3.0], [2.0, 2.0]]))).round(2)
     array([[0.25, 0.75],
            [0.5 , 0.5 ]])
     """
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    top = logits.max(axis=1) if row_max is None else row_max
+    shifted = logits - top[:, None]
     np.exp(shifted, out=shifted)
     shifted /= row_sums(shifted)[:, None]
     return shifted

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelmend._numeric import row_sums
+from labelmend._numeric import softmax_rows
 from labelmend._validation import check_same_length
 from labelmend.cleaner.count import Z_95
 
@@ -458,11 +458,7 @@ class _Evidence:
     def tempered(self, beta: float) -> FloatArray:
         """``softmax_rows(beta * logs)`` to the last bit (for β > 0, the largest of a
         row of β · logs is β times the row's largest, rounded: rounding keeps order)."""
-        shifted = beta * self.logs
-        shifted -= (beta * self.top)[:, None]
-        np.exp(shifted, out=shifted)
-        shifted /= row_sums(shifted)[:, None]
-        return shifted
+        return softmax_rows(beta * self.logs, row_max=beta * self.top)
 
 
 def _temperature_step(
