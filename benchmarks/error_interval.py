@@ -27,7 +27,7 @@ label noise with full truth").
     python benchmarks/error_interval.py [--seeds 20] [--markdown]
 
 The sets come from benchmarks/quality.py (its cached fits in benchmarks/results/; the
-first run fits them). About 70 s of CPU for 20 seeds (100 s of wall time at load 2).
+first run fits them). About 55 s of CPU for 20 seeds (55 s of wall time at load average 1).
 """
 
 from __future__ import annotations
@@ -105,19 +105,27 @@ def coverage(runs: Sequence[Run], pair: Pair) -> tuple[float, float]:
 def narrowest(runs: Sequence[Run]) -> Pair:
     """The pair of the grid with the least mean half-width among those covering
     :data:`TARGET` of ``runs``: for each a, the least covering s (coverage grows with s)."""
+    found: dict[Pair, tuple[float, float]] = {}  # each pair scored once
+
+    def scored(per_error: float, index: int) -> tuple[float, float]:
+        pair = (float(per_error), float(RELATIVE_GRID[index]))
+        if pair not in found:
+            found[pair] = coverage(runs, pair)
+        return found[pair]
+
     best: tuple[float, Pair] | None = None
     for per_error in PER_ERROR_GRID:
         low, high = 0, len(RELATIVE_GRID) - 1
-        if coverage(runs, (per_error, RELATIVE_GRID[high]))[0] < TARGET:
+        if scored(per_error, high)[0] < TARGET:
             continue
         while low < high:  # bisection for the least covering s
             middle = (low + high) // 2
-            if coverage(runs, (per_error, RELATIVE_GRID[middle]))[0] >= TARGET:
+            if scored(per_error, middle)[0] >= TARGET:
                 high = middle
             else:
                 low = middle + 1
         pair = (float(per_error), float(RELATIVE_GRID[low]))
-        width = coverage(runs, pair)[1]
+        width = scored(per_error, low)[1]
         if best is None or width < best[0]:
             best = (width, pair)
     if best is None:
