@@ -222,3 +222,38 @@ def test_stopping_point_matches_a_brute_force_look_ahead(window):
     assert 0 < expected < 60
     assert stopping_point(np.cumsum(p), window=window) == expected
     assert stopping_point(np.cumsum(p), window=window, threshold=0.0) == 60
+
+
+@pytest.mark.parametrize(
+    ("start", "step", "expected"),
+    [
+        ("2026-12-02 09:00", "15min", {"10:00", "12:00", "2026-Dec-02"}),  # a working day
+        ("2026-11-03 09:00", "7h", {"2026-Nov", "05", "09"}),  # two weeks: days
+        ("2026-12-02 06:43:42.7", "20ms", {"42.8", "43.2"}),  # a scripted run: seconds
+    ],
+)
+def test_progress_chart_labels_its_time_axis_at_the_span_s_own_scale(start, step, expected):
+    at = pd.date_range(start, periods=40, freq=step, tz="UTC")
+    history = pd.DataFrame(
+        {"at": at.astype(str), "source": "annotation", "old_label": 0, "new_label": 1}
+    )
+    svg = page.progress_section(pd.DataFrame(), history).html
+    ticks = set(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+    assert expected <= ticks, sorted(ticks)
+    assert not any(re.search(r"\d{6}$", tick) for tick in ticks), sorted(ticks)
+
+
+def test_progress_counts_label_changes_not_confirmations():
+    at = pd.date_range("2026-12-02 09:00", periods=5, freq="h", tz="UTC").astype(str)
+    history = pd.DataFrame(
+        {
+            "at": at,
+            "source": ["annotation", "annotation", "annotation", "manual", "manual"],
+            "old_label": [0, 1, 2, 0, 1],
+            "new_label": [1, 1, 0, 2, 1],  # two decisions confirm the label they found
+        }
+    )
+    html = page.progress_section(pd.DataFrame(), history).html
+    paragraph = re.search(r'data-key="expert_changes">(.*?)</p>', html).group(1)
+    assert paragraph.startswith("Label changes by experts: 2 by annotation, 1 by manual, of 5 ")
+    assert "decisions" in paragraph

@@ -75,6 +75,19 @@ def to_svg(fig: Any) -> str:
     return text[text.index("<svg") :]
 
 
+def time_axis(axis: Any) -> None:
+    """Label ``axis``'s x-axis of UTC times at the scale of its span, once each: hours
+    over a day ("10:00"), days over weeks ("05"), seconds over a scripted run ("42.8"),
+    the date they share written once at the axis's end (matplotlib's concise format).
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(tz="UTC")
+    axis.xaxis.set_major_locator(locator)
+    axis.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz="UTC"))
+    axis.set_xlabel("time (UTC)")
+
+
 def thin(x: npt.ArrayLike, *ys: npt.ArrayLike) -> list[npt.NDArray[Any]]:
     """At most :data:`MAX_POINTS` evenly spaced points of a curve (first and last kept).
 

@@ -424,7 +424,8 @@ def progress_section(queued: pd.DataFrame, history: pd.DataFrame) -> Section:
     parts = []
     if not queued.empty:
         parts.append(table(queue_table(queued), key="queues"))
-    expert = history[history["source"].isin(["annotation", "manual"])]
+    # A decision that keeps the label it found is in the history too; only changes count.
+    expert = history[history["old_label"] != history["new_label"]]
     if expert.empty:
         parts.append('<p class="note">No label changed by an expert yet.</p>')
     else:
@@ -432,8 +433,9 @@ def progress_section(queued: pd.DataFrame, history: pd.DataFrame) -> Section:
         counts = expert.assign(at=at).groupby(["at", "source"]).size().unstack(fill_value=0)
         totals = counts.sum().astype(int)
         parts.append(
-            '<p data-key="expert_changes">Labels changed by experts: '
+            '<p data-key="expert_changes">Label changes by experts: '
             + ", ".join(f"{n:,} by {escape(source)}" for source, n in totals.items())
+            + f", of {len(history):,} decisions"
             + f" (from {at.min():%Y-%m-%d %H:%M} to {at.max():%Y-%m-%d %H:%M} UTC).</p>"
         )
         if len(counts) > 1:
@@ -443,9 +445,9 @@ def progress_section(queued: pd.DataFrame, history: pd.DataFrame) -> Section:
                         counts.index, counts[source].cumsum(), where="post", label=source, lw=1.6
                     )
                 axis.set_ylim(0, None)
-                axis.set_ylabel("labels changed (cumulative)")
+                axis.set_ylabel("label changes (cumulative)")
                 axis.legend(loc="upper left", fontsize=8)
-                fig.autofmt_xdate()
+                charts.time_axis(axis)
                 parts.append(charts.to_svg(fig))
     return Section("progress", "Progress so far", "".join(parts))
 
