@@ -68,6 +68,9 @@ def test_simulate_writes_results_summary_and_curves(files):
     assert (files / "out" / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert "mean over seeds" in result.output
     assert "oracle" in result.output
+    said = " ".join(result.output.split())
+    assert "fixed @5% N: noisy labels fixed once annotations worth 5%" in said
+    assert "AUC gain: label accuracy averaged over the whole budget, minus" in said
 
 
 def test_simulate_active_with_noise_rate_writes_the_library_study(files):

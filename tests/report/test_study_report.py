@@ -54,6 +54,18 @@ def test_the_page_holds_every_selectors_mean_and_sd_from_runs_csv(study_dir):
         assert f"{auc.mean():.4f} ± {auc.std():.4f}" in texts
 
 
+def test_every_column_shown_is_explained_once_on_the_page_and_in_summary_md(study_dir):
+    page = (study_dir / "report.html").read_text()
+    headings = re.findall(r"<th>([^<]*)</th>", page)
+    explained = re.findall(r"<li><b>([^<]*)</b>:", page)
+    assert "regret" in headings
+    assert "test acc." not in headings  # no --features here
+    assert explained == ["fixed @5% N", "AUC acc.", "AUC gain", "stop at", "best at", "regret"]
+    assert set(explained) - {"fixed @5% N"} <= set(headings)
+    markdown = (study_dir / "summary.md").read_text()
+    assert re.findall(r"^- \*\*(.+?)\*\*:", markdown, flags=re.M) == explained
+
+
 @pytest.mark.server
 def test_the_study_page_opens_cleanly_in_chromium(study_dir, tmp_path, browse):
     shown = browse(study_dir / "report.html", tmp_path / "study.png")

@@ -10,7 +10,7 @@ import typer
 
 from labelmend.cli._console import console, frame_table, stage_progress
 from labelmend.jobs import simulate_files
-from labelmend.simulator.report import SUMMARY_COLUMNS
+from labelmend.simulator.report import SUMMARY_COLUMNS, SUMMARY_MEANINGS
 
 
 def _names(text: str) -> list[str]:
@@ -90,4 +90,6 @@ def simulate(
             formats=dict.fromkeys(shown, ".2%") | {"AUC gain": ".4f"},
         )
     )
+    for head in ("fixed @5% N", "AUC gain"):
+        console.print(f"[dim]{head}: {SUMMARY_MEANINGS[head]}.[/dim]")
     console.print(f"Wrote {files.results}, {files.summary}, {files.curves} and {files.report}")

@@ -13,16 +13,22 @@ import pandas as pd
 
 from labelmend.report import charts
 from labelmend.report.page import Section, escape, render_page, table
-from labelmend.simulator.report import curves_figure, summary_tables
+from labelmend.simulator.report import curves_figure, summary_meanings, summary_tables
 from labelmend.simulator.study import StudyResult
 
 
 def summary_section(study: StudyResult) -> Section:
     """One table per noise level × batch size: every summary number as mean ± sd."""
     parts = []
-    for heading, frame in summary_tables(study):
+    tables = summary_tables(study)
+    for heading, frame in tables:
         parts.append(f"<h3>{escape(heading)}</h3>")
         parts.append(table(frame, key=f"summary {heading}"))
+    meanings = "".join(
+        f"<li><b>{escape(head)}</b>: {escape(meaning)}.</li>"
+        for head, meaning in summary_meanings(tables)
+    )
+    parts.append(f'<ul class="note" data-key="meanings">{meanings}</ul>')
     seeds = int(study.runs["seed"].nunique())
     return Section("summary", f"Summary (mean ± sd over {seeds} seeds)", "".join(parts))
 

@@ -27,6 +27,22 @@ SUMMARY_COLUMNS = (
     ("stop_regret", "regret", ".1f"),
     ("final_test_accuracy", "test acc.", ".3f"),
 )
+#: What each heading of :data:`SUMMARY_COLUMNS` means, printed under the tables.
+SUMMARY_MEANINGS = {
+    "fixed @5% N": (
+        "noisy labels fixed once annotations worth 5% (10%, 20%) of the samples are spent: "
+        "(wrong labels corrected − right labels broken) / wrong labels at the start"
+    ),
+    "AUC acc.": "label accuracy averaged over the whole budget (area under its curve / budget)",
+    "AUC gain": "label accuracy averaged over the whole budget, minus the accuracy at the start",
+    "stop at": (
+        "annotations spent when the stopping rule stops: the next batch is predicted to fix "
+        "fewer than 0.1 labels per annotation"
+    ),
+    "best at": "annotations spent where net fixes − 0.1 × annotations is largest",
+    "regret": "labels of that trade-off lost by stopping where the rule stops, not at the best",
+    "test acc.": "test accuracy of the model refitted on the labels at the end (--features)",
+}
 
 
 def summary_tables(study: StudyResult) -> list[tuple[str, pd.DataFrame]]:
@@ -52,10 +68,24 @@ def summary_tables(study: StudyResult) -> list[tuple[str, pd.DataFrame]]:
     return tables
 
 
+def summary_meanings(tables: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, str]]:
+    """(heading, meaning) of the :data:`SUMMARY_MEANINGS` the tables show, in order.
+
+    >>> tables = [("T=2, static (1 seeds)", pd.DataFrame(columns=["selector", "regret"]))]
+    >>> summary_meanings(tables)[0][0]
+    'regret'
+    """
+    shown = dict.fromkeys(column for _, frame in tables for column in frame.columns)
+    shown = dict.fromkeys("fixed @5% N" if c.startswith("fixed @") else c for c in shown)
+    return [(head, SUMMARY_MEANINGS[head]) for head in shown if head in SUMMARY_MEANINGS]
+
+
 def summary_markdown(study: StudyResult) -> str:
-    """Markdown tables, one per noise level × batch size: mean ± sd over seeds."""
+    """Markdown tables, one per noise level × batch size: mean ± sd over seeds; then what
+    each column means."""
     blocks = []
-    for heading, frame in summary_tables(study):
+    tables = summary_tables(study)
+    for heading, frame in tables:
         lines = [
             f"### {heading}",
             "",
@@ -64,6 +94,9 @@ def summary_markdown(study: StudyResult) -> str:
         ]
         lines += ["| " + " | ".join(row) + " |" for row in frame.itertuples(index=False)]
         blocks.append("\n".join(lines))
+    blocks.append(
+        "\n".join(f"- **{head}**: {meaning}." for head, meaning in summary_meanings(tables))
+    )
     return "\n\n".join(blocks) + "\n"
 
 
