@@ -74,7 +74,7 @@ def test_the_failure_types_page_shows_the_typing_the_repair_and_the_heatmap(tmp_
     repair = TypeRepairs(
         pd.DataFrame(
             {"type": [0, 1], "size": [10, 6], "k": [5, 5], "fixed": [0.6, 0.4],
-             "others_fixed": [0.0, 0.1], "retention": [0.99, 0.98]}
+             "others_fixed": [0.0, 1 / 7], "retention": [0.99, 0.98333333333]}
         ),
         pd.DataFrame({"type": [0, 1], "rank": [1, 1], "index": [3, 7], "score": [0.9, 0.8]}),
     )  # fmt: skip
@@ -86,5 +86,11 @@ def test_the_failure_types_page_shows_the_typing_the_repair_and_the_heatmap(tmp_
     rows = shown.page.locator("table[data-key=types] tbody tr")
     assert rows.count() == 2
     assert rows.nth(1).locator("td").all_inner_texts()[:3] == ["1", "6", "0.500"]
-    assert shown.page.locator("table[data-key=repair] tbody tr").count() == 2
+    baseline = shown.page.locator("table[data-key=baseline] tbody tr")
+    assert baseline.nth(1).locator("td").all_inner_texts()[:3] == ["1", "6", "0.300"]
+    repaired = shown.page.locator("table[data-key=repair] tbody tr")
+    assert repaired.count() == 2
+    assert repaired.nth(1).locator("td").all_inner_texts() == [
+        "1", "6", "5", "0.400", "0.143", "0.983"
+    ]  # fmt: skip
     assert shown.page.locator("section#transfer svg").count() == 1

@@ -94,20 +94,26 @@ def repair_page(result: Any, *, title: str = "Model repair") -> str:
     return render_page(title, [summary_section(result), figure_section(result)])
 
 
-#: Formats of the per-type tables' metric columns.
-TYPE_FORMATS = {
-    "learnability": ".3f",
-    "generalisability": ".3f",
-    "independence": ".3f",
-    "compatibility": ".3f",
-}
+#: Formats of the per-type tables' metric columns (typing, and repair per type).
+TYPE_FORMATS = dict.fromkeys(
+    (
+        "learnability",
+        "generalisability",
+        "independence",
+        "compatibility",
+        "fixed",
+        "others_fixed",
+        "retention",
+    ),
+    ".3f",
+)
 
 
 def types_page(types: Any, repair: pd.DataFrame | None = None) -> str:
     """The failure-types page from a :class:`~labelmend.repair.failures.FailureTypes`.
 
     Sections: the typing's score against a random typing with as many types, the
-    per-type table, the per-type repair (when ``repair`` is given) and the transfer
+    per-type table and the random typing's (the baseline), the per-type repair (when ``repair`` is given) and the transfer
     heatmap (accuracy on each type's held-out half after fine-tuning on each type; the
     last column is the previously correct rows).
     """
@@ -122,6 +128,11 @@ def types_page(types: Any, repair: pd.DataFrame | None = None) -> str:
     sections = [
         Section("summary", "Failure types", numbers),
         Section("types", "Per type", table(types.table, formats=TYPE_FORMATS, key="types")),
+        Section(
+            "baseline",
+            "Random typing (baseline)",
+            table(types.baseline, formats=TYPE_FORMATS, key="baseline"),
+        ),
     ]
     if repair is not None:
         sections.append(
