@@ -55,10 +55,9 @@ def test_plurality_counts_the_current_label_and_reports_ties(store_url, tmp_path
     ids, current = queued(store_url)
     answers = pd.DataFrame(
         {
-            "sample_id": [ids[0], ids[0], ids[1], ids[2], ids[3]],
-            "annotator": ["ann", "bob", "ann", "ann", "ann"],
-            "label": [other(current[ids[0]])] * 2
-            + [other(current[ids[1]]), current[ids[2]], "owl"],
+            "sample_id": [ids[0], ids[0], ids[1], ids[2]],
+            "annotator": ["ann", "bob", "ann", "ann"],
+            "label": [other(current[ids[0]])] * 2 + [other(current[ids[1]]), current[ids[2]]],
         }
     )
     path = tmp_path / "answers.csv"
@@ -66,7 +65,7 @@ def test_plurality_counts_the_current_label_and_reports_ties(store_url, tmp_path
     with open_store(store_url) as session:
         result = import_annotations(session, "q", str(path))
     assert result.recorded == 4
-    assert result.rejected["problem"].tolist() == ["unknown class 'owl'"]
+    assert result.rejected.empty
     assert result.decisions.ties == [ids[1]]  # one expert against the current label
     assert result.decisions.decided == 2
     assert result.decisions.changed == 1
@@ -396,4 +395,77 @@ def test_crowdlab_with_one_annotator_and_all_rejected_answers_are_one_line(store
     )
     result = import_cli(store_url, tmp_path / "bad.csv")
     assert result.exit_code == 1, result.output
-    assert "all 2 answers were rejected (first: sample 'zz'" in result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: {tmp_path / 'bad.csv'}: 2 of 2 answers cannot be recorded; nothing was "
+        "recorded. Answer 1: sample 'zz' is not in queue 'q'. Answer 2: unknown class 'owl' "
+        "(expected one of 'cat', 'dog', 'fox')."
+    ]
+
+
+BAD_ROWS = {
+    "unknown sample": (("zz", "ann", "cat"), "Answer 2: sample 'zz' is not in queue 'q'"),
+    "sample outside the queue": (
+        ("OUTSIDE", "ann", "cat"),
+        "Answer 2: sample 'OUTSIDE' is not in queue 'q'",
+    ),
+    "unknown class": (("QUEUED", "bob", "owl"), "Answer 2: unknown class 'owl'"),
+    "no annotator": (("QUEUED", None, "cat"), "Answer 2: no annotator"),
+    "no label": (("QUEUED", "bob", None), "Answer 2: no label"),
+    "no sample id": ((None, "bob", "cat"), "Answer 2: no sample id"),
+    "one expert, two labels": (
+        ("FIRST", "ann", "OTHER"),
+        "Answer 2: 'ann' answered sample 'FIRST' in answer 1 already, with another label",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ROWS))
+def test_an_answers_file_with_a_bad_row_is_refused_whole(store_url, tmp_path, snapshot, case):
+    ids, current = queued(store_url)
+    row, problem = BAD_ROWS[case]
+    outside = next(f"s{i:02d}" for i in range(30) if f"s{i:02d}" not in ids)  # not queued
+    names = {"QUEUED": ids[1], "FIRST": ids[0], "OTHER": other(current[ids[0]])}
+    names["OUTSIDE"] = outside
+    bad = tuple(names.get(value, value) for value in row)
+    path = answers_file(tmp_path / "answers.csv", [(ids[0], "ann", current[ids[0]]), bad])
+    before = snapshot(store_url)
+    with pytest.raises(InputError) as raised, open_store(store_url) as session:
+        import_annotations(session, "q", path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: 1 of 2 answers cannot be recorded; nothing was recorded.")
+    assert problem.replace("FIRST", ids[0]).replace("OUTSIDE", outside) in message
+    assert snapshot(store_url) == before
+
+
+def test_an_answers_file_without_answers_is_refused_and_repeated_rows_count_once(
+    store_url, tmp_path, snapshot
+):
+    ids, current = queued(store_url)
+    empty = answers_file(tmp_path / "empty.csv", [])
+    before = snapshot(store_url)
+    with (
+        pytest.raises(InputError, match=r"empty\.csv: no answers; expected one row per answer"),
+        open_store(store_url) as session,
+    ):
+        import_annotations(session, "q", empty)
+    assert snapshot(store_url) == before
+    # The same answer twice (a file concatenated with itself) is one answer.
+    same = (ids[0], "ann", other(current[ids[0]]))
+    twice = answers_file(tmp_path / "twice.csv", [same, same])
+    with open_store(store_url) as session:
+        result = import_annotations(session, "q", twice, aggregation="plurality")
+    assert (result.recorded, result.repeated, result.decisions.ties) == (1, 1, [ids[0]])
+    # The same expert later giving that sample another label is refused, not dropped as
+    # an answer seen before.
+    changed = answers_file(tmp_path / "changed.csv", [(ids[0], "ann", current[ids[0]])])
+    before = snapshot(store_url)
+    with (
+        pytest.raises(
+            InputError,
+            match=rf"Answer 1: 'ann' answered sample '{ids[0]}' before, recorded as "
+            rf"'{other(current[ids[0]])}' \(answer id '{ids[0]}:ann'\)\.",
+        ),
+        open_store(store_url) as session,
+    ):
+        import_annotations(session, "q", changed)
+    assert snapshot(store_url) == before

@@ -652,6 +652,20 @@ def count_annotations(session: Session, queue: Queue) -> int:
     )
 
 
+def stored_labels(session: Session, external_ids: Sequence[str], *, tool: str) -> dict[str, int]:
+    """The label of each answer of ``tool`` already stored, by external id (those found)."""
+    found: dict[str, int] = {}
+    wanted = list(external_ids)
+    for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
+        rows = session.execute(
+            select(Annotation.external_id, Annotation.label).where(
+                Annotation.tool == tool, Annotation.external_id.in_(wanted[start : start + 900])
+            )
+        )
+        found.update({str(key): int(label) for key, label in rows})
+    return found
+
+
 def add_annotations(
     session: Session, rows: Sequence[dict[str, Any]], *, tool: str
 ) -> list[dict[str, Any]]:
@@ -663,17 +677,7 @@ def add_annotations(
     """
     if not rows:
         return []
-    wanted = [row["external_id"] for row in rows]
-    seen: set[str] = set()
-    for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
-        seen.update(
-            session.scalars(
-                select(Annotation.external_id).where(
-                    Annotation.tool == tool,
-                    Annotation.external_id.in_(wanted[start : start + 900]),
-                )
-            )
-        )
+    seen = set(stored_labels(session, [row["external_id"] for row in rows], tool=tool))
     new = []
     for row in rows:
         if row["external_id"] not in seen:

@@ -493,6 +493,93 @@ def export_tasks(
     return len(tasks)
 
 
+#: Columns of an answers file read as text: ids and names stay as written (``007``).
+ANSWER_TEXT_COLUMNS = ["sample_id", "annotator", "label", "annotation_id"]
+#: Unusable answers a refusal of an answers file lists by number (the count says the rest).
+SHOWN_PROBLEMS = 5
+
+
+def _file_answers(
+    session: Session,
+    table: pd.DataFrame,
+    path: str,
+    queue: Queue,
+    queued: pd.Index,
+    classes: Sequence[str],
+    *,
+    tool: str,
+) -> list[RemoteAnnotation]:
+    """Every answer of a file, each row checked before any is recorded: a file with an
+    unusable row (no sample id, annotator or label, a class or sample the queue does not
+    know, one expert giving one sample two labels, in the file or against an answer
+    stored before) is refused whole, naming the rows.
+
+    The same answer twice (same id, same contents) is one answer, as on a re-import.
+    """
+    if table.empty:
+        raise InputError(
+            f"{path}: no answers; expected one row per answer under the header "
+            "(sample_id, annotator, label)."
+        )
+    known = set(classes)
+    expected = ", ".join(repr(name) for name in classes)
+    answers: list[tuple[int, RemoteAnnotation]] = []
+    problems: list[str] = []
+    first_of: dict[str, tuple[int, RemoteAnnotation]] = {}
+    for number, row in enumerate(table.to_dict("records"), start=1):
+        sample, annotator, label = (row.get(c) for c in ("sample_id", "annotator", "label"))
+        problem = None
+        if pd.isna(sample):
+            problem = "no sample id"
+        elif pd.isna(annotator):
+            problem = "no annotator"
+        elif pd.isna(label):
+            problem = "no label"
+        elif str(label) not in known:
+            problem = f"unknown class {str(label)!r} (expected one of {expected})"
+        elif str(sample) not in queued:
+            problem = f"sample {str(sample)!r} is not in queue {queue.name!r}"
+        if problem is not None:
+            problems.append(f"Answer {number}: {problem}.")
+            continue
+        answer = RemoteAnnotation(
+            external_id=str(row.get("annotation_id") or f"{sample}:{annotator}"),
+            task_id=0,
+            sample_id=str(sample),
+            annotator=str(annotator),
+            label=str(label),
+        )
+        earlier = first_of.setdefault(answer.external_id, (number, answer))
+        if earlier[1] == answer:
+            answers.append((number, answer))
+        elif (earlier[1].sample_id, earlier[1].annotator) == (answer.sample_id, answer.annotator):
+            problems.append(
+                f"Answer {number}: {answer.annotator!r} answered sample {answer.sample_id!r} "
+                f"in answer {earlier[0]} already, with another label."
+            )
+        else:
+            problems.append(
+                f"Answer {number}: its annotation_id {answer.external_id!r} is answer "
+                f"{earlier[0]}'s, which is another answer."
+            )
+    recorded = repo.stored_labels(session, [a.external_id for _, a in answers], tool=tool)
+    for number, answer in answers:
+        stored = recorded.get(answer.external_id)
+        if stored is not None and classes[stored] != answer.label:
+            problems.append(
+                f"Answer {number}: {answer.annotator!r} answered sample {answer.sample_id!r} "
+                f"before, recorded as {classes[stored]!r} (answer id {answer.external_id!r})."
+            )
+    if problems:
+        more = len(problems) - SHOWN_PROBLEMS
+        raise InputError(
+            f"{path}: {len(problems)} of {len(table)} answers cannot be recorded; nothing "
+            f"was recorded. {' '.join(problems[:SHOWN_PROBLEMS])}"
+            + (f" And {more} more." if more > 0 else "")
+        )
+    return [answer for _, answer in answers]
+
+
 def import_annotations(
     session: Session,
     queue_name: str,
@@ -507,33 +594,18 @@ def import_annotations(
 
     Columns: ``sample_id``, ``annotator``, ``label`` (class name), and optionally
     ``annotation_id`` (unique per answer; default: sample id + annotator, so a file
-    imported twice adds nothing). A file whose every answer is rejected is refused.
+    imported twice adds nothing). The file is all or nothing: every row is checked first
+    and a file with an unusable row (no sample id, annotator or label, an unknown class, a
+    sample not in the queue, one expert giving a sample two labels) or no rows at all is
+    refused with one :class:`InputError` listing them; nothing is recorded.
     """
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
-    table = read_table(path, text_columns=["sample_id"])
+    table = read_table(path, text_columns=ANSWER_TEXT_COLUMNS)
     require_columns(str(path), table.columns, dict.fromkeys(("sample_id", "annotator", "label")))
-    known = set(found.classes)
-    answers = [
-        RemoteAnnotation(
-            external_id=str(row.get("annotation_id") or f"{row['sample_id']}:{row['annotator']}"),
-            task_id=0,
-            sample_id=str(row["sample_id"]),
-            annotator=str(row["annotator"]),
-            label=str(row["label"]) if str(row["label"]) in known else None,
-            problem=None if str(row["label"]) in known else f"unknown class {row['label']!r}",
-        )
-        for row in table.to_dict("records")
-    ]
     items = repo.queue_frame(session, queue).set_index("external_id")
+    answers = _file_answers(session, table, str(path), queue, items.index, found.classes, tool=tool)
     recorded, repeated, rejected = _record(session, items, queue, found.classes, answers, tool=tool)
-    if rejected and len(rejected) == len(answers):
-        first = rejected[0]
-        raise InputError(
-            f"{path}: all {len(answers)} answers were rejected (first: sample "
-            f"{first['sample_id']!r} by {first['annotator']!r}: {first['problem']}); "
-            "nothing was recorded."
-        )
     return _decide_pull(session, found, queue, recorded, repeated, rejected, aggregation, tie_break)
 
 
