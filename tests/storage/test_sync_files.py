@@ -14,7 +14,7 @@ from labelmend.cli.app import app
 from labelmend.errors import InputError, SyncError
 from labelmend.storage import open_store, reads
 from labelmend.storage import repository as repo
-from labelmend.storage.models import LabelChange, QueueItem, Sample
+from labelmend.storage.models import Annotation, LabelChange, QueueItem, Sample
 from labelmend.sync.label_studio import RemoteAnnotation
 from labelmend.sync.service import (
     export_tasks,
@@ -469,3 +469,23 @@ def test_an_answers_file_without_answers_is_refused_and_repeated_rows_count_once
     ):
         import_annotations(session, "q", changed)
     assert snapshot(store_url) == before
+
+
+def test_blank_annotation_ids_fall_back_to_sample_and_annotator(store_url, tmp_path):
+    ids, current = queued(store_url)
+    # An export where only some answers carry the tool's id: the others are keyed by
+    # sample and annotator, as in a file without the column (not all by the text 'nan').
+    pd.DataFrame(
+        {
+            "sample_id": ids[:3],
+            "annotator": ["ann", "bob", "cyd"],
+            "label": [current[s] for s in ids[:3]],
+            "annotation_id": ["a-1", None, None],
+        }
+    ).to_csv(tmp_path / "answers.csv", index=False)
+    with open_store(store_url) as session:
+        result = import_annotations(session, "q", str(tmp_path / "answers.csv"))
+    assert (result.recorded, result.decisions.decided) == (3, 3)
+    with open_store(store_url) as session:
+        keys = session.scalars(select(Annotation.external_id).order_by(Annotation.id)).all()
+    assert keys == ["a-1", f"{ids[1]}:bob", f"{ids[2]}:cyd"]

@@ -542,8 +542,9 @@ def _file_answers(
         if problem is not None:
             problems.append(f"Answer {number}: {problem}.")
             continue
+        given = row.get("annotation_id")  # a blank cell is NaN, which is true
         answer = RemoteAnnotation(
-            external_id=str(row.get("annotation_id") or f"{sample}:{annotator}"),
+            external_id=f"{sample}:{annotator}" if pd.isna(given) else str(given),
             task_id=0,
             sample_id=str(sample),
             annotator=str(annotator),
@@ -593,8 +594,8 @@ def import_annotations(
     """Record answers from a CSV / JSONL / Parquet file, then decide as a pull does.
 
     Columns: ``sample_id``, ``annotator``, ``label`` (class name), and optionally
-    ``annotation_id`` (unique per answer; default: sample id + annotator, so a file
-    imported twice adds nothing). The file is all or nothing: every row is checked first
+    ``annotation_id`` (unique per answer; where absent or blank: sample id + annotator,
+    so a file imported twice adds nothing). The file is all or nothing: every row is checked first
     and a file with an unusable row (no sample id, annotator or label, an unknown class, a
     sample not in the queue, one expert giving a sample two labels) or no rows at all is
     refused with one :class:`InputError` listing them; nothing is recorded.
