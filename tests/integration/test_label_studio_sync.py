@@ -213,3 +213,27 @@ def test_cli_push_pull_status_and_errors(label_studio, store_url, monkeypatch):
     stored = repr(table_contents(store_url))
     assert label_studio.token not in stored
     assert "wrong-key-xyz" not in stored
+
+
+def test_an_expert_answering_a_task_twice_is_one_vote(label_studio, store_url):
+    # Label Studio lets one user add a second annotation to a task (the UI's "+"): their
+    # newest answer is their vote; two answers of one expert must not outvote the label
+    # in place, as two experts would.
+    client = client_for(label_studio)
+    with open_store(store_url) as session:
+        pushed = push_queue(session, "week1", client)
+        items = workflow.queue_items(session, "week1")
+    tasks = client.task_ids_by_sample(pushed.project_id)
+    sample, label = items["sample_id"].iloc[0], items["current_label"].iloc[0]
+    first, second = [c for c in CLASSES if c != label]
+    answer(client, tasks[sample], [first])
+    answer(client, tasks[sample], [second])
+    with open_store(store_url) as session:
+        tied = pull_queue(session, "week1", client)
+    assert (tied.recorded, tied.decisions.decided, tied.decisions.ties) == (2, 0, [sample])
+    answer(client, tasks[sample], [second])  # a third answer repeats the second
+    with open_store(store_url) as session:
+        still = pull_queue(session, "week1", client)
+        history = workflow.label_history(session, sample)
+    assert (still.recorded, still.decisions.decided, still.decisions.ties) == (1, 0, [sample])
+    assert history.empty

@@ -629,13 +629,15 @@ def resolve_open_items(session: Session, sample: Sample) -> None:
 
 
 def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
-    """The recorded votes on ``queue``'s open items: item_id, sample_pk, annotator, label."""
+    """The recorded votes on ``queue``'s open items: item_id, sample_pk, annotator, label;
+    in the order they were recorded."""
     import pandas as pd
 
     rows = session.execute(
         select(QueueItem.id, QueueItem.sample_id, Annotation.annotator, Annotation.label)
         .join(Annotation, Annotation.queue_item_id == QueueItem.id)
         .where(QueueItem.queue_id == queue.id, QueueItem.status.in_(schema.OPEN_STATUSES))
+        .order_by(Annotation.id)
     ).all()
     return pd.DataFrame(rows, columns=["item_id", "sample_pk", "annotator", "label"])
 

@@ -289,7 +289,8 @@ def decide_queue(
     aggregation: str = "plurality",
     tie_break: str = "refuse",
 ) -> Decisions:
-    """Decide every annotated, still open item of ``queue`` from its recorded votes.
+    """Decide every annotated, still open item of ``queue`` from its recorded votes, one
+    per expert (their newest answer).
 
     Parameters
     ----------
@@ -320,7 +321,9 @@ def decide_queue(
     """
     check_choice("aggregation", aggregation, AGGREGATIONS)
     check_choice("tie_break", tie_break, TIE_BREAKS)
-    votes = repo.open_votes(session, queue)
+    # One vote per expert and sample, their newest: an expert who answers a task twice
+    # (Label Studio lets a user add an annotation) must not outvote as two experts.
+    votes = repo.open_votes(session, queue).drop_duplicates(["item_id", "annotator"], keep="last")
     if votes.empty:
         return Decisions(0, 0)
     items = votes.drop_duplicates("item_id")[["item_id", "sample_pk"]].reset_index(drop=True)
