@@ -215,15 +215,20 @@ def test_cli_push_pull_status_and_errors(label_studio, store_url, monkeypatch):
     assert "wrong-key-xyz" not in stored
 
 
+def push_week1(client, url):
+    """Push week1; its project, its items and the project's tasks by sample id."""
+    with open_store(url) as session:
+        project = push_queue(session, "week1", client).project_id
+        items = workflow.queue_items(session, "week1")
+    return project, items, client.task_ids_by_sample(project)
+
+
 def test_an_expert_answering_a_task_twice_is_one_vote(label_studio, store_url):
     # Label Studio lets one user add a second annotation to a task (the UI's "+"): their
     # newest answer is their vote; two answers of one expert must not outvote the label
     # in place, as two experts would.
     client = client_for(label_studio)
-    with open_store(store_url) as session:
-        pushed = push_queue(session, "week1", client)
-        items = workflow.queue_items(session, "week1")
-    tasks = client.task_ids_by_sample(pushed.project_id)
+    _, items, tasks = push_week1(client, store_url)
     sample, label = items["sample_id"].iloc[0], items["current_label"].iloc[0]
     first, second = [c for c in CLASSES if c != label]
     answer(client, tasks[sample], [first])
@@ -237,3 +242,24 @@ def test_an_expert_answering_a_task_twice_is_one_vote(label_studio, store_url):
         history = workflow.label_history(session, sample)
     assert (still.recorded, still.decisions.decided, still.decisions.ties) == (1, 0, [sample])
     assert history.empty
+
+
+def test_a_task_deleted_in_label_studio_is_sent_again(label_studio, store_url):
+    # The store is the source of truth: an open item whose task is gone from the project
+    # (deleted in Label Studio) goes out again on the next push, and its answers count.
+    client = client_for(label_studio)
+    project, items, tasks = push_week1(client, store_url)
+    deleted = items["sample_id"].head(2).tolist()
+    for sample in deleted:
+        client._sdk.tasks.delete(id=tasks[sample])
+    with open_store(store_url) as session:
+        again = push_queue(session, "week1", client)
+        items = workflow.queue_items(session, "week1").set_index("sample_id")
+    assert (again.created, again.replaced, again.adopted, again.already_sent) == (2, 2, 0, 8)
+    now = client.task_ids_by_sample(project)
+    assert set(now) == set(items.index)
+    assert {s: int(items.at[s, "external_task_id"]) for s in now} == now
+    answer(client, now[deleted[0]], [items.at[deleted[0], "current_label"]])
+    with open_store(store_url) as session:
+        pulled = pull_queue(session, "week1", client)
+    assert (pulled.recorded, pulled.decisions.decided) == (1, 1)

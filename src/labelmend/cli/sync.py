@@ -72,8 +72,11 @@ def push(
             session, queue, client, dataset=dataset, project_id=project,
             batch_size=batch_size, progress=progress, checkpoint=session.commit,
         )  # fmt: skip
+    replaced = (
+        f" ({result.replaced:,} for tasks deleted in Label Studio)" if result.replaced else ""
+    )
     console.print(
-        f"Project {result.project_id}: {result.created:,} task(s) created, "
+        f"Project {result.project_id}: {result.created:,} task(s) created{replaced}, "
         f"{result.adopted:,} found already on the server, {result.already_sent:,} sent before."
     )
 

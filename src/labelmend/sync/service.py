@@ -56,12 +56,14 @@ def _no_checkpoint() -> None:
 
 @dataclass(frozen=True)
 class PushResult:
-    """What a push did: the project, tasks created now, tasks adopted, already sent."""
+    """What a push did: the project, tasks created now (``replaced`` of them for tasks
+    deleted in the tool since they were sent), tasks adopted, already sent."""
 
     project_id: int
     created: int
     adopted: int
     already_sent: int
+    replaced: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def push_queue(
     progress : callable(done, total), optional
         Called after every batch with the tasks sent so far.
     checkpoint : callable(), optional
-        Called once the project is known and after every batch is recorded. With
+        Called once the project is known and after every batch is recorded. An item
+        whose task was deleted in Label Studio is sent again. With
         ``session.commit``, a push that stops half way (server down, Ctrl-C) is finished
         by running it again; without, it rolls back with the caller's transaction and
         the re-run adopts the tasks that reached the server. Never duplicates a task.
@@ -155,17 +158,21 @@ def push_queue(
         )
         queue.external_project = f"{LABEL_STUDIO}:{known}"
         checkpoint()
-    unsent = items[items["external_task_id"].isna()]
-    already_sent = len(items) - len(unsent)
+    # The project's tasks decide: an item whose sample has a task there is adopted (or
+    # kept), any other is sent, even one sent before whose task was deleted in the tool.
     on_server = client.task_ids_by_sample(known)
-    adopt = unsent[unsent["external_id"].isin(on_server)]
+    there = items["external_id"].map(on_server)
+    present = items[there.notna()]
+    adopt = present[present["external_task_id"] != there[there.notna()].astype(int).astype(str)]
+    already_sent = len(present) - len(adopt)
     repo.set_external_tasks(
         session,
         adopt["item_id"].tolist(),
         [str(on_server[s]) for s in adopt["external_id"]],
     )
     checkpoint()
-    to_push = unsent[~unsent["external_id"].isin(on_server)]
+    to_push = items[there.isna()]
+    replaced = int(to_push["external_task_id"].notna().sum())
     classes = found.classes
     suggested = to_push["suggested_label"].to_numpy(dtype=int)
     p_error = to_push["p_error"].to_numpy(dtype=float)
@@ -194,7 +201,7 @@ def push_queue(
             progress(done, len(payloads))
 
     client.import_tasks(known, payloads, batch_size=batch_size, on_batch=record)
-    return PushResult(known, len(payloads), len(adopt), already_sent)
+    return PushResult(known, len(payloads), len(adopt), already_sent, replaced)
 
 
 def _record(
