@@ -21,6 +21,7 @@ from labelmend.storage.models import Annotation, LabelChange
 from labelmend.sync.label_studio import LabelStudioClient, task_payload
 from labelmend.sync.service import pull_queue, push_queue, sync_status
 from tests.conftest import table_contents
+from tests.servers.proxy import LossyProxy
 from tests.synthetic import noisy_problem, scored_store
 
 pytestmark = pytest.mark.server
@@ -263,3 +264,23 @@ def test_a_task_deleted_in_label_studio_is_sent_again(label_studio, store_url):
     with open_store(store_url) as session:
         pulled = pull_queue(session, "week1", client)
     assert (pulled.recorded, pulled.decisions.decided) == (1, 1)
+
+
+def test_an_import_whose_answer_is_lost_is_never_sent_twice(label_studio, store_url):
+    # A gateway in front of Label Studio loses the answer to the first import (a 502 after
+    # the server created the tasks). Sending the batch again would duplicate its tasks;
+    # the push stops instead, and the next push adopts them.
+    proxy = LossyProxy(label_studio.url, matches=r"^POST /api/projects/\d+/import")
+    with proxy.running():
+        client = LabelStudioClient(proxy.url, label_studio.token)  # the default retries
+        with (
+            pytest.raises(SyncError, match=r"answered 502 while trying to import tasks"),
+            open_store(store_url) as session,
+        ):
+            push_queue(session, "week1", client, batch_size=4, checkpoint=session.commit)
+        assert len(proxy.lost) == 1
+        with open_store(store_url) as session:
+            resumed = push_queue(session, "week1", client, batch_size=4)
+    assert (resumed.adopted, resumed.created) == (4, 6)
+    project = client_for(label_studio)._sdk.projects.get(id=resumed.project_id)
+    assert project.task_number == 10

@@ -171,8 +171,8 @@ class LabelStudioClient:
     timeout : float
         Seconds per request.
     max_retries : int
-        Retries of a failed request (the SDK also retries POSTs: imports are made
-        idempotent by reconciling with the server's tasks before pushing).
+        Retries of a failed request, except task imports, which are never sent twice (a
+        lost answer may hide created tasks): a push run again adopts them.
     """
 
     url: str
@@ -198,7 +198,9 @@ class LabelStudioClient:
         )
 
     @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
+    def _errors(self, action: str, *, hint: str = "") -> Iterator[None]:
+        """Turn the SDK's and httpx's errors into one :class:`SyncError` line: what the
+        server said while trying to do ``action``, then ``hint`` (a sentence) if any."""
         import httpx
         from label_studio_sdk.core.api_error import ApiError
 
@@ -217,12 +219,12 @@ class LabelStudioClient:
                 detail = body.get("validation_errors") or body.get("detail") or ""
                 message = f"answered {status}" + (f" ({detail})" if detail else "")
             raise SyncError(
-                f"Label Studio at {self.url} {message} while trying to {action}."
+                f"Label Studio at {self.url} {message} while trying to {action}." + hint
             ) from None
         except (httpx.TransportError, OSError) as exc:
             raise SyncError(
                 f"Cannot reach Label Studio at {self.url} while trying to {action} "
-                f"({type(exc).__name__})."
+                f"({type(exc).__name__})." + hint
             ) from None
 
     def whoami(self) -> str:
@@ -287,11 +289,16 @@ class LabelStudioClient:
         caller can record the mapping batch by batch.
         """
         created: list[int] = []
+        # Never sent twice: an import whose answer was lost (a gateway's 502, a dropped
+        # connection) may have created its tasks, and a retry would create them again.
+        # The caller's next push adopts what arrived instead.
+        once = {"max_retries": 0}
+        hint = " Run the push again: it adopts the tasks that arrived and sends the rest."
         for start in range(0, len(tasks), batch_size):
             batch = list(tasks[start : start + batch_size])
-            with self._errors(f"import tasks into project {project_id}"):
+            with self._errors(f"import tasks into project {project_id}", hint=hint):
                 response = self._sdk.projects.import_tasks(
-                    id=project_id, request=batch, return_task_ids=True
+                    id=project_id, request=batch, return_task_ids=True, request_options=once
                 )
             ids = [int(i) for i in (response.task_ids or [])]
             if len(ids) != len(batch):
