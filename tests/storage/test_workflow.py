@@ -506,6 +506,29 @@ def test_ids_with_leading_zeros_survive_a_csv_import(tmp_path):
         assert workflow.label_history(session, "7").empty
 
 
+def test_class_names_with_leading_zeros_survive_every_csv_the_store_reads(database_url, tmp_path):
+    """Class names such as '01' (codes) are text: a CSV's label column must not be read as
+    numbers, which turned '01' into 1 and refused the file ("Unknown class names '1'")."""
+    (tmp_path / "samples.csv").write_text("sample_id,label\na,01\nb,02\nc,01\n")
+    (tmp_path / "predictions.csv").write_text("sample_id,01,02\na,0.9,0.1\nb,0.2,0.8\nc,0.3,0.7\n")
+    (tmp_path / "decisions.csv").write_text("sample_id,label,actor\na,02,007\n")
+    with open_store(database_url) as session:
+        workflow.init_dataset(session, "codes", ["01", "02"])
+        workflow.import_samples(session, tmp_path / "samples.csv")
+        workflow.import_predictions(session, tmp_path / "predictions.csv", model="m")
+        workflow.score(session)
+        workflow.create_queue(session, "q", budget=3)
+        assert workflow.set_labels(session, tmp_path / "decisions.csv").changed == 1
+        history = workflow.label_history(session, "a")
+    assert history[["old_label", "new_label", "actor"]].values.tolist() == [["01", "02", "007"]]
+    (tmp_path / "answers.csv").write_text("sample_id,annotator,label\nc,007,02\nb,007,02\n")
+    with open_store(database_url) as session:
+        done = import_annotations(session, "q", str(tmp_path / "answers.csv"),
+                                  aggregation="single-expert")  # fmt: skip
+        assert (done.recorded, done.decisions.decided, done.decisions.changed) == (2, 2, 1)
+        assert workflow.label_history(session, "b")["actor"].tolist() == ["007 via single-expert"]
+
+
 def test_a_decision_outranks_only_predictions_made_before_it(scored):
     with open_store(scored) as session:
         dataset = repository.get_dataset(session)

@@ -18,12 +18,18 @@ from labelmend.storage.models import Dataset
 TableSource = str | Path | pd.DataFrame
 
 
-def read_source(source: TableSource, id_col: str) -> tuple[pd.DataFrame, str]:
-    """The table and a name for messages; a table without rows is refused."""
+def read_source(
+    source: TableSource, id_col: str, *, text_columns: Sequence[str] = ()
+) -> tuple[pd.DataFrame, str]:
+    """The table and a name for messages; a table without rows is refused.
+
+    The id column and ``text_columns`` (class names, annotators…) of a file are read as
+    text, so that ``007`` stays ``007``.
+    """
     if isinstance(source, pd.DataFrame):
         table, name = source, "table"
     else:
-        table, name = read_table(source, text_columns=[id_col]), str(source)
+        table, name = read_table(source, text_columns=[id_col, *text_columns]), str(source)
     if table.empty:
         raise InputError(f"{name}: no rows; expected one row per sample under the header.")
     return table, name

@@ -66,7 +66,7 @@ def import_samples(
     SampleImport(dataset='pets', inserted=0, unchanged=2)
     table: 1 sample(s) are already stored with another given label (first 'a': stored 'cat', file says 'dog'); nothing was imported. Change labels with `labelmend label set`.
     """
-    table, name = read_source(source, id_col)
+    table, name = read_source(source, id_col, text_columns=[label_col])
     require_columns(name, table.columns, {id_col: "id_col", label_col: "label_col"})
     found = repo.get_dataset(session, dataset, lock=True)
     ids = sample_ids(table, name, id_col)

@@ -163,7 +163,7 @@ def set_labels(
     ...     set_labels(session, answers)  # a confirms its label, b changes
     LabelDecisions(decided=2, changed=1)
     """
-    table, name = read_source(source, "sample_id")
+    table, name = read_source(source, "sample_id", text_columns=["label", "actor", "reason"])
     require_columns(name, table.columns, {"sample_id": None, "label": None})
     found = repo.get_dataset(session, dataset, lock=True)
     ids = sample_ids(table, name, "sample_id")
