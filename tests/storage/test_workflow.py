@@ -317,6 +317,31 @@ def test_duplicate_queue_name_and_missing_scores_are_refused(store):
             workflow.create_queue(session, "r", **bad)
 
 
+@pytest.mark.parametrize(
+    ("queue", "options", "message"),
+    [
+        ("q", {}, "Queue 'q' already exists in dataset 'pets'"),
+        ("r", {"budget": 0}, "budget must be at least 1 sample"),
+        (" ", {}, "The queue name is empty"),
+        ("r", {"strategy": "diagonal"}, "strategy must be one of"),
+    ],
+)
+def test_a_round_refuses_its_queue_before_fitting(scored, snapshot, queue, options, message):
+    """A round's refit can take minutes: a queue it cannot create is refused before it."""
+    _, predictions, _ = make_tables()
+    with open_store(scored) as session:
+        workflow.import_features(session, predictions)
+        workflow.create_queue(session, "q", budget=5)
+    folds: list[int] = []
+    before = snapshot(scored)
+    with pytest.raises(InputError, match=re.escape(message)), open_store(scored) as session:
+        workflow.active_round(
+            session, queue, **{"budget": 5, **options}, n_folds=2, on_fold=folds.append
+        )
+    assert folds == []  # no model was fitted
+    assert snapshot(scored) == before
+
+
 def test_label_set_is_recorded_in_history_and_export(scored, tmp_path):
     samples, _, _ = make_tables()
     first, second = [c for c in CLASSES if c != samples.loc[1, "label"]]

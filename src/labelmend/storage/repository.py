@@ -485,6 +485,12 @@ def get_queue(session: Session, dataset: Dataset, name: str) -> Queue:
     return queue
 
 
+def check_queue_name_free(session: Session, dataset: Dataset, name: str) -> None:
+    """Refuse ``name`` when ``dataset`` already has a queue of that name."""
+    if session.scalar(select(Queue.id).where(Queue.dataset_id == dataset.id, Queue.name == name)):
+        raise InputError(f"Queue {name!r} already exists in dataset {dataset.name!r}.")
+
+
 def add_queue(
     session: Session,
     dataset: Dataset,
@@ -497,8 +503,7 @@ def add_queue(
     """Create a queue holding ``sample_ids`` (primary keys) in that order."""
     import pandas as pd
 
-    if session.scalar(select(Queue.id).where(Queue.dataset_id == dataset.id, Queue.name == name)):
-        raise InputError(f"Queue {name!r} already exists in dataset {dataset.name!r}.")
+    check_queue_name_free(session, dataset, name)
     queue = Queue(dataset_id=dataset.id, name=name, score_run_id=score_run.id, strategy=strategy)
     session.add(queue)
     session.flush()

@@ -25,7 +25,7 @@ from labelmend.storage import repository as repo
 from labelmend.storage.models import PredictionRun
 from labelmend.workflow._tables import file_hash
 from labelmend.workflow.features import feature_matrix
-from labelmend.workflow.queue import QueueResult, create_queue
+from labelmend.workflow.queue import QueueResult, check_new_queue, create_queue
 from labelmend.workflow.score import ScoreResult, score
 from labelmend.workflow.status import dataset_status
 
@@ -180,6 +180,8 @@ def active_round(
 
     The queue leaves out samples already reviewed or waiting in another queue; the
     whole round is one transaction, so a failure at any step leaves the store as it was.
+    A queue it could not create (its name taken, a budget below 1) is refused before the
+    refit.
 
     Examples
     --------
@@ -208,6 +210,7 @@ def active_round(
     >>> round(first.estimated_errors_remaining, 1), round(second.estimated_errors_remaining, 1)
     (1.6, 0.7)
     """
+    check_new_queue(session, queue, dataset=dataset, budget=budget, strategy=strategy)
     fitted = fit(
         session,
         dataset=dataset,

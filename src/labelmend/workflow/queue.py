@@ -14,7 +14,7 @@ from labelmend.errors import InputError, UsageError
 from labelmend.io import ID_COLUMN, write_table
 from labelmend.storage import reads
 from labelmend.storage import repository as repo
-from labelmend.storage.models import Queue
+from labelmend.storage.models import Dataset, Queue
 from labelmend.storage.schema import OPEN_STATUSES
 from labelmend.workflow._tables import with_class_names
 
@@ -31,7 +31,7 @@ class QueueResult:
     expected_errors: float
 
 
-def create_queue(
+def check_new_queue(
     session: Session,
     name: str,
     *,
@@ -39,11 +39,11 @@ def create_queue(
     budget: int | None = None,
     fraction: float | None = None,
     strategy: str = "top",
-) -> QueueResult:
-    """Queue the next ``budget`` samples (or ``fraction`` of the dataset) of the newest scores.
+) -> Dataset:
+    """Refuse a queue :func:`create_queue` could not create (a name taken or empty, a
+    budget or strategy out of range) before any work; returns its dataset, locked.
 
-    Samples already queued (and not skipped) or already reviewed are left out; the
-    ranking engine's :func:`~labelmend.cleaner.select_batch` picks the rest.
+    ``active_round`` calls it before its refit, which can take minutes.
     """
     check_choice("strategy", strategy, QUEUE_STRATEGIES)
     if not name.strip():
@@ -58,6 +58,27 @@ def create_queue(
     if fraction is not None and not 0.0 < fraction <= 1.0:
         raise InputError(f"fraction must lie in (0, 1]. Got {fraction}.", inputs=("fraction",))
     found = repo.get_dataset(session, dataset, lock=True)
+    repo.check_queue_name_free(session, found, name)
+    return found
+
+
+def create_queue(
+    session: Session,
+    name: str,
+    *,
+    dataset: str | None = None,
+    budget: int | None = None,
+    fraction: float | None = None,
+    strategy: str = "top",
+) -> QueueResult:
+    """Queue the next ``budget`` samples (or ``fraction`` of the dataset) of the newest scores.
+
+    Samples already queued (and not skipped) or already reviewed are left out; the
+    ranking engine's :func:`~labelmend.cleaner.select_batch` picks the rest.
+    """
+    found = check_new_queue(
+        session, name, dataset=dataset, budget=budget, fraction=fraction, strategy=strategy
+    )
     run = reads.latest_score_run(session, found)
     if run is None:
         raise InputError(f"Dataset {found.name!r} has no scores yet; run `labelmend score`.")
