@@ -377,6 +377,17 @@ def test_label_set_refuses_unknown_class_and_sample(scored, snapshot):
     assert snapshot(scored) == before
 
 
+def test_a_decisions_file_with_an_empty_label_names_its_row(scored, snapshot, tmp_path):
+    """As import samples does; it said "Unknown class names nan"."""
+    path = tmp_path / "decisions.csv"
+    path.write_text("sample_id,label\ns001,dog\ns002,\n")
+    before = snapshot(scored)
+    with pytest.raises(InputError) as raised, open_store(scored) as session:
+        workflow.set_labels(session, path)
+    assert str(raised.value) == f"{path}: column 'label' is empty in row 1."
+    assert snapshot(scored) == before
+
+
 def test_one_experts_answers_resolve_items_and_change_labels_once(scored, tmp_path):
     _, _, true = make_tables()
     with open_store(scored) as session:

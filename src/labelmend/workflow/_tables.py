@@ -12,7 +12,7 @@ import pandas as pd
 
 from labelmend._validation import check_unique
 from labelmend.errors import InputError
-from labelmend.io import read_table
+from labelmend.io import encode_labels, read_table
 from labelmend.storage.models import Dataset
 
 TableSource = str | Path | pd.DataFrame
@@ -60,6 +60,20 @@ def sample_ids(table: pd.DataFrame, name: str, id_col: str) -> pd.Series:
     as_text = ids.astype(str)
     check_unique(f"{name}: sample ids in column {id_col!r}", as_text.to_numpy(dtype=str))
     return as_text
+
+
+def class_codes(
+    table: pd.DataFrame, name: str, label_col: str, dataset: Dataset
+) -> npt.NDArray[np.intp]:
+    """The class index of each row's ``label_col`` (class names of ``dataset``); an empty
+    cell or an unknown name is refused, naming the table ``name``."""
+    empty = table[label_col].isna()
+    if empty.any():
+        raise InputError(f"{name}: column {label_col!r} is empty in row {int(empty.argmax())}.")
+    try:
+        return encode_labels(table[label_col].to_numpy(), dataset.classes)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
 
 
 def match_samples(

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from labelmend._validation import check_probability_block, require_columns
 from labelmend.errors import InputError
-from labelmend.io import ID_COLUMN, encode_labels
+from labelmend.io import ID_COLUMN
 from labelmend.storage import repository as repo
 from labelmend.workflow._tables import (
     TableSource,
+    class_codes,
     fingerprint,
     match_samples,
     read_source,
@@ -70,14 +71,7 @@ def import_samples(
     require_columns(name, table.columns, {id_col: "id_col", label_col: "label_col"})
     found = repo.get_dataset(session, dataset, lock=True)
     ids = sample_ids(table, name, id_col)
-    if table[label_col].isna().any():
-        raise InputError(
-            f"{name}: column {label_col!r} is empty in row {int(table[label_col].isna().argmax())}."
-        )
-    try:
-        labels = encode_labels(table[label_col].to_numpy(), found.classes)
-    except InputError as exc:
-        raise InputError(f"{name}: {exc}") from None
+    labels = class_codes(table, name, label_col, found)
     stored = repo.sample_frame(session, found).set_index("external_id")["given_label"]
     known = ids.isin(stored.index).to_numpy()
     if known.any():

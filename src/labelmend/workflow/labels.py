@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from labelmend._validation import require_columns
 from labelmend.errors import InputError
-from labelmend.io import encode_labels, write_table
+from labelmend.io import write_table
 from labelmend.storage import repository as repo
 from labelmend.storage.models import LabelChange
 from labelmend.workflow._tables import (
     TableSource,
+    class_codes,
     class_index,
     read_source,
     sample_ids,
@@ -167,10 +168,7 @@ def set_labels(
     require_columns(name, table.columns, {"sample_id": None, "label": None})
     found = repo.get_dataset(session, dataset, lock=True)
     ids = sample_ids(table, name, "sample_id")
-    try:
-        labels = encode_labels(table["label"].to_numpy(), found.classes)
-    except InputError as exc:
-        raise InputError(f"{name}: {exc}") from None
+    labels = class_codes(table, name, "label", found)
     keys = repo.sample_frame(session, found).set_index("external_id")["id"]
     unknown = ~ids.isin(keys.index)
     if unknown.any():
