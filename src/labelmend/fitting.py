@@ -277,6 +277,7 @@ def refit(
             + ": a model cannot learn it from the current labels. Label some samples "
             "with it, or start a dataset without that class."
         )
+    _check_folds(checked, n_folds, classes)
     return out_of_fold_probs(
         features,
         checked,
@@ -338,16 +339,18 @@ def _check_features(features: Any) -> FloatArray:
     return matrix
 
 
-def _check_folds(labels: IntArray, n_folds: int) -> None:
+def _check_folds(labels: IntArray, n_folds: int, classes: Sequence[str] | None = None) -> None:
+    """Refuse ``n_folds`` a class of ``labels`` is too small for; ``classes`` names it."""
     if not isinstance(n_folds, int | np.integer) or n_folds < 2:
         raise InputError(f"n_folds must be an integer ≥ 2. Got {n_folds!r}.", inputs=("n_folds",))
     counts = np.bincount(labels)
     present = np.flatnonzero(counts)
     smallest = present[np.argmin(counts[present])]
     if counts[smallest] < n_folds:
+        named = int(smallest) if classes is None else repr(classes[smallest])
         raise InputError(
             f"n_folds={n_folds} needs at least {n_folds} samples of every class; "
-            f"class {int(smallest)} has {int(counts[smallest])}. Use fewer folds.",
+            f"class {named} has {int(counts[smallest])}. Use fewer folds.",
             inputs=("n_folds",),
         )
 

@@ -214,12 +214,14 @@ def test_bad_input_is_one_line_exit_1_and_leaves_the_store_unchanged(
     assert "--model must be one of logistic, mlp or a .joblib file" in fails(
         "fit", "--model", "resnet", *db
     )
-    # Three labels flipped out of each class and three into it: 30 samples per class.
-    assert "Error: --folds=31 needs at least 31 samples of every class; class 0 has 30" in fails(
-        "fit", "--folds", "31", *db
+    # Three labels flipped out of each class and three into it: 30 samples per class; the
+    # first (in class order) is named by its name, not its index (it said 'class 0').
+    assert (
+        "Error: --folds=31 needs at least 31 samples of every class; class 'cat' has 30"
+        in fails("fit", "--folds", "31", *db)
     )
     out = fails("round", "--queue", "q", "--budget", "5", "--folds", "31", *db)
-    assert "Error: --folds=31 needs at least 31 samples of every class; class 0 has 30" in out
+    assert "Error: --folds=31 needs at least 31 samples of every class; class 'cat' has 30" in out
     assert snapshot(database_url) == before
 
 
