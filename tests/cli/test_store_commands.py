@@ -69,6 +69,13 @@ def test_the_whole_workflow(files, database_url):
     out = ok("import", "samples", str(files / "samples.csv"), "--id-col", "image_id", *db)
     assert "0 samples added" in out
     assert "90 were already stored" in out
+    samples = pd.read_csv(files / "samples.csv")
+    samples.assign(text="new text").to_csv(files / "edited.csv", index=False)
+    out = ok("import", "samples", str(files / "edited.csv"), "--id-col", "image_id", *db)
+    assert " ".join(out.split()) == (
+        "0 samples added to 'pets'; 0 were already stored unchanged; 90 were already stored "
+        "with other metadata, kept as stored (an import never changes a stored sample)."
+    )
     predictions = str(files / "predictions.parquet")
     out = ok("import", "predictions", predictions, "--model", "net", "--id-col", "image_id", *db)
     assert "for 90 samples stored" in out

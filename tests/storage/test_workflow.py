@@ -111,6 +111,22 @@ def test_import_adds_only_new_samples(store):
     assert (done.inserted, done.unchanged) == (5, N)
 
 
+def test_reimported_samples_with_other_metadata_are_counted_apart(store):
+    """An import never changes a stored sample; one whose metadata in the file differs was
+    counted 'already stored unchanged'."""
+    samples, _, _ = make_tables(N + 2)
+    moved = samples.assign(url=samples["url"].where(samples.index >= 3, "s3://bucket/x.png"))
+    with open_store(store) as session:
+        done = workflow.import_samples(session, moved)
+        dataset = repository.get_dataset(session)
+        kept = repository.get_sample(session, dataset, "s001").meta
+    assert (done.inserted, done.unchanged, done.other_metadata) == (2, N - 3, 3)
+    assert kept == {"url": "img/1.png"}
+    with open_store(store) as session:  # a file without metadata columns says nothing of it
+        done = workflow.import_samples(session, samples.drop(columns="url"))
+    assert (done.inserted, done.unchanged, done.other_metadata) == (0, N + 2, 0)
+
+
 def test_the_library_reads_the_id_column_the_cli_and_exports_use(store, tmp_path):
     """One default id column (labelmend.io.ID_COLUMN, the CLI's --id-col default): the
     file export labels writes, and predictions and features keyed like it, import into

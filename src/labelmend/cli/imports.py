@@ -34,9 +34,15 @@ def import_samples(
         done = workflow.import_samples(
             session, file, dataset=dataset, id_col=id_col, label_col=label_col, progress=progress
         )
+    kept = (
+        f"; {done.other_metadata:,} were already stored with other metadata, kept as stored "
+        "(an import never changes a stored sample)"
+        if done.other_metadata
+        else ""
+    )
     console.print(
         f"{done.inserted:,} samples added to {done.dataset!r}; "
-        f"{done.unchanged:,} were already stored unchanged."
+        f"{done.unchanged:,} were already stored unchanged{kept}."
     )
 
 

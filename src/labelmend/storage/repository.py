@@ -77,6 +77,19 @@ def sample_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
     )
 
 
+def sample_metadata(session: Session, dataset: Dataset) -> pd.Series:
+    """The metadata (a dict or None) of every sample of ``dataset``, by external id."""
+    frame = read_frame(
+        session,
+        select(Sample.external_id, Sample.meta.label("metadata")).where(
+            Sample.dataset_id == dataset.id
+        ),
+    )
+    return frame.set_index("external_id")["metadata"].map(
+        lambda value: json.loads(value) if isinstance(value, str) else value
+    )
+
+
 def insert_samples(
     session: Session,
     dataset: Dataset,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,11 +26,14 @@ from labelmend.workflow._tables import (
 
 @dataclass(frozen=True)
 class SampleImport:
-    """What ``import samples`` did: new samples added, samples already stored unchanged."""
+    """What ``import samples`` did: new samples added, samples already stored unchanged,
+    and samples already stored whose metadata in the table differs (kept as stored: an
+    import never changes a stored sample)."""
 
     dataset: str
     inserted: int
     unchanged: int
+    other_metadata: int = 0
 
 
 def import_samples(
@@ -45,7 +49,8 @@ def import_samples(
 
     Every other column becomes the sample's metadata (an image URL, a text…). Running
     the same import again changes nothing; a file that gives a stored sample another
-    label is refused whole.
+    label is refused whole, and one that gives it other metadata leaves it as stored
+    (counted in ``other_metadata``).
 
     Examples
     --------
@@ -63,8 +68,8 @@ def import_samples(
     ...         import_samples(session, samples.assign(label="dog"))
     ...     except InputError as error:
     ...         print(error)
-    SampleImport(dataset='pets', inserted=2, unchanged=0)
-    SampleImport(dataset='pets', inserted=0, unchanged=2)
+    SampleImport(dataset='pets', inserted=2, unchanged=0, other_metadata=0)
+    SampleImport(dataset='pets', inserted=0, unchanged=2, other_metadata=0)
     table: 1 sample(s) are already stored with another given label (first 'a': stored 'cat', file says 'dog'); nothing was imported. Change labels with `labelmend label set`.
     """
     table, name = read_source(source, id_col, text_columns=[label_col])
@@ -88,14 +93,25 @@ def import_samples(
             )
     new = ~known
     meta_columns = [c for c in table.columns if c not in (id_col, label_col)]
-    if meta_columns and new.any():
-        meta: Sequence[str | None] = (
-            table.loc[new, meta_columns].to_json(orient="records", lines=True).splitlines()
-        )
-    else:
-        meta = [None] * int(new.sum())
-    repo.insert_samples(session, found, ids[new].tolist(), labels[new], meta, progress=progress)
-    return SampleImport(found.name, int(new.sum()), int(known.sum()))
+    meta: Sequence[str | None] = [None] * len(table)
+    other_metadata = 0
+    if meta_columns:
+        meta = table[meta_columns].to_json(orient="records", lines=True).splitlines()
+        if known.any():
+            stored_meta = repo.sample_metadata(session, found).reindex(ids[known])
+            file_meta = (json.loads(line) for line, old in zip(meta, known, strict=True) if old)
+            other_metadata = sum(a != b for a, b in zip(stored_meta, file_meta, strict=True))
+    repo.insert_samples(
+        session,
+        found,
+        ids[new].tolist(),
+        labels[new],
+        [m for m, fresh in zip(meta, new, strict=True) if fresh],
+        progress=progress,
+    )
+    return SampleImport(
+        found.name, int(new.sum()), int(known.sum()) - other_metadata, other_metadata
+    )
 
 
 @dataclass(frozen=True)
