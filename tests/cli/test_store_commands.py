@@ -247,6 +247,22 @@ def test_the_expected_label_errors_of_a_batch_have_one_name_and_value(files, dat
     assert status.group(1) == queue.group(1) == top.group(1)
 
 
+def test_status_says_how_many_samples_the_score_run_left_out(files, database_url):
+    db = ["--db", database_url]
+    imported(files, db)
+    ok("score", *db)
+    pd.DataFrame({"image_id": ["late1", "late2"], "label": ["cat", "dog"]}).to_csv(
+        files / "late.csv", index=False
+    )
+    ok("import", "samples", str(files / "late.csv"), "--id-col", "image_id", *db)
+    assert (
+        "2 of 92 samples have no score in score run 1 (imported after it); the estimated "
+        "label errors remaining leave them out. Import predictions for every sample and run "
+        "`labelmend score`." in ok("status", *db).splitlines()
+    )
+    assert json.loads(ok("status", "--json", *db))["unscored"] == 2
+
+
 def test_a_queue_with_no_open_items_says_so(files, database_url):
     db = ["--db", database_url]
     imported(files, db)

@@ -433,6 +433,18 @@ def test_one_experts_answers_resolve_items_and_change_labels_once(scored, tmp_pa
     assert report.decided == 20
 
 
+def test_status_counts_the_samples_its_score_run_left_out(scored):
+    """Samples imported after the newest score run have no p_error: the error count
+    leaves them out, and status says how many (it said nothing)."""
+    samples, _, _ = make_tables(N + 5)
+    with open_store(scored) as session:
+        before = workflow.dataset_status(session)
+        workflow.import_samples(session, samples)
+        after = workflow.dataset_status(session)
+    assert (before.unscored, after.unscored, after.n_samples) == (0, 5, N + 5)
+    assert after.errors == before.errors
+
+
 def test_status_subtracts_reviewed_samples_from_estimated_errors(scored):
     with open_store(scored) as session:
         before = workflow.dataset_status(session, batch_size=5)

@@ -45,6 +45,12 @@ def print_status(report: workflow.DatasetStatus) -> None:
     if report.errors is not None and report.score_run_id is not None:
         raw = report.raw_p_error_sum or 0.0
         console.print(error_count_line(report.errors, raw, report.score_run_id))
+    if report.unscored:
+        console.print(
+            f"{report.unscored:,} of {report.n_samples:,} samples have no score in score run "
+            f"{report.score_run_id} (imported after it); the {ERRORS_REMAINING} leave them "
+            "out. Import predictions for every sample and run `labelmend score`."
+        )
     if report.queues:
         console.print(queue_progress_table(report.queues))
 

@@ -151,6 +151,9 @@ class DatasetStatus:
     next_batch_expected_errors : Σ p_error of the next ``batch_size`` samples a new queue
         would take
     queues : items per queue and status, by queue name
+    unscored : samples the newest score run has no p_error for (imported after it):
+        ``errors`` and the next batch leave them out (0 for a run scored from shards,
+        whose unstored rows enter ``errors`` as its remaining total)
     """
 
     dataset: str
@@ -166,6 +169,7 @@ class DatasetStatus:
     next_batch_expected_errors: float | None
     batch_size: int
     queues: list[QueueProgress]
+    unscored: int = 0
 
 
 def dataset_status(
@@ -206,16 +210,19 @@ def dataset_status(
     found = reads.find_dataset(session, dataset)
     reviewed = reads.reviewed_sample_ids(session, found)
     run = reads.latest_score_run(session, found)
+    n_samples = reads.count_samples(session, found)
     errors = next_batch = None
+    unscored = 0
     if run is not None:
         keys, p_error = reads.ranked_p_error(session, run)
         errors = errors_remaining(session, found, run, {"sample_id": keys, "p_error": p_error})
         exclude = reviewed | reads.queued_sample_ids(session, found)
         next_batch = _next_batch_p_error(keys, p_error, exclude, batch_size)
+        unscored = n_samples - len(keys) if run.source is None else 0
     queues = [QueueProgress(*row) for row in reads.queue_progress(session, found)]
     return DatasetStatus(
         dataset=found.name,
-        n_samples=reads.count_samples(session, found),
+        n_samples=n_samples,
         n_classes=len(found.classes),
         labels_changed=reads.count_changed_labels(session, found),
         reviewed=len(reviewed),
@@ -227,6 +234,7 @@ def dataset_status(
         next_batch_expected_errors=next_batch,
         batch_size=batch_size,
         queues=queues,
+        unscored=unscored,
     )
 
 
