@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES
 
 from labelmend._validation import listing, require_columns
 from labelmend.errors import InputError
@@ -39,7 +40,9 @@ def _suffix(path: Path, allowed: Sequence[str]) -> str:
 def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV, Parquet or JSON-lines table.
 
-    ``text_columns`` (ids, say) are read as text, so that ``007`` stays ``007``.
+    ``text_columns`` (ids, say) are read as text, so that ``007`` stays ``007``, and
+    only their empty cells are missing: ``NA``, ``null`` or ``None`` there are values,
+    which a CSV reader takes as missing in other columns.
 
     >>> read_table("missing.csv")
     Traceback (most recent call last):
@@ -51,7 +54,13 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
     try:
         as_text = dict.fromkeys(text_columns, str)
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=as_text)
+            if not as_text:
+                return pd.read_csv(path)
+            missing = {
+                column: [""] if column in as_text else list(STR_NA_VALUES)
+                for column in pd.read_csv(path, nrows=0).columns
+            }
+            return pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=missing)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         return pd.read_json(path, lines=True, dtype=as_text or None)

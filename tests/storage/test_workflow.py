@@ -593,6 +593,32 @@ def test_class_names_with_leading_zeros_survive_every_csv_the_store_reads(databa
         assert workflow.label_history(session, "b")["actor"].tolist() == ["007 via single-expert"]
 
 
+def test_ids_and_class_names_that_pandas_calls_missing_are_text(database_url, tmp_path):
+    """'NA' (Namibia), 'null' and a class 'None' are values; a CSV reader's default
+    missing-value strings made them empty cells ("column 'sample_id' is empty in row 0").
+    Only an empty cell is missing."""
+    (tmp_path / "samples.csv").write_text("sample_id,label\nNA,None\nnull,cat\nx,None\n")
+    (tmp_path / "predictions.csv").write_text(
+        "sample_id,None,cat\nNA,0.8,0.2\nnull,0.1,0.9\nx,0.4,0.6\n"
+    )
+    (tmp_path / "decisions.csv").write_text("sample_id,label,actor\nx,cat,None\n")
+    (tmp_path / "answers.csv").write_text("sample_id,annotator,label\nNA,NA,cat\nnull,NA,None\n")
+    with open_store(database_url) as session:
+        workflow.init_dataset(session, "c", ["None", "cat"])
+        assert workflow.import_samples(session, tmp_path / "samples.csv").inserted == 3
+        workflow.import_predictions(session, tmp_path / "predictions.csv", model="m")
+        workflow.score(session)
+        workflow.create_queue(session, "q", budget=3)
+        assert workflow.set_labels(session, tmp_path / "decisions.csv").changed == 1
+        done = import_annotations(session, "q", str(tmp_path / "answers.csv"),
+                                  aggregation="single-expert")  # fmt: skip
+        assert (done.recorded, done.decisions.changed) == (2, 2)
+        history = workflow.label_history(session, "NA")
+    assert history[["old_label", "new_label", "actor"]].values.tolist() == [
+        ["None", "cat", "NA via single-expert"]
+    ]
+
+
 def test_a_decision_outranks_only_predictions_made_before_it(scored):
     with open_store(scored) as session:
         dataset = repository.get_dataset(session)
