@@ -286,10 +286,12 @@ def read_column(
     what: str,
     parameter: str,
     id_col: str | None = None,
+    text: bool = False,
 ) -> npt.NDArray[Any]:
     """The values of ``column`` of a table, or of its only column when ``column`` is None
     (its ``id_col`` aside); ``what`` the column holds and the caller's ``parameter``
-    that names it, for messages.
+    that names it, for messages. ``text`` reads a CSV or JSON-lines column as text, as
+    the file writes it (see :func:`read_table`).
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -298,7 +300,7 @@ def read_column(
     ...     read_column(path, None, what="label", parameter="label_col", id_col="sample_id")
     array(['cat', 'dog'], dtype=object)
     """
-    table = read_table(path)
+    table = read_table(path, text_columns=[column] if text and column is not None else [])
     if column is None:
         candidates = [str(c) for c in table.columns if c != id_col]
         if len(candidates) != 1:
@@ -309,6 +311,8 @@ def read_column(
                 inputs=(parameter,),
             )
         column = candidates[0]
+        if text:
+            table = read_table(path, text_columns=[column])
     require_columns(str(path), table.columns, {column: parameter})
     return table[column].to_numpy()
 
@@ -324,14 +328,25 @@ def load_labels(
 
     A ``.npy`` file holds the labels; a table holds them in ``label_col`` (or its only
     column besides ``id_col``). Names need ``classes`` (for example the probability
-    file's headers).
+    file's headers). A CSV or JSON-lines column is read as the file writes it: when
+    every label is one of ``classes`` it is a class name, even one that looks like a
+    number (ratings '1'-'5', a class 'None'); otherwise integers are class indices.
     """
     path = Path(path)
     suffix = _suffix(path, ARRAY_SUFFIXES)
     if suffix == ".npy":
         values = _read_npy(path, mmap=False)
     else:
-        values = read_column(path, label_col, what="label", parameter="label_col", id_col=id_col)
+        values = read_column(
+            path, label_col, what="label", parameter="label_col", id_col=id_col, text=True
+        )
+    if values.dtype.kind not in "iuf":
+        written = pd.Series(values, dtype=object)
+        if classes is not None and written.isin(list(classes)).all():
+            return encode_labels(values, classes)
+        numbers = pd.to_numeric(written, errors="coerce")
+        if numbers[written.notna()].notna().all():
+            values = numbers.to_numpy()
     if values.dtype.kind in "iuf":
         return values
     if classes is None:

@@ -61,6 +61,26 @@ def test_rank_with_class_names_from_table_headers_writes_output(files):
     assert written["sample_id"].tolist() == expected["sample_id"].tolist()
 
 
+@pytest.mark.parametrize(
+    "classes", [["1", "2", "3"], ["None", "cat", "dog"]], ids=["ratings", "class-None"]
+)
+def test_rank_reads_labels_by_their_class_names_when_the_headers_name_them(tmp_path, classes):
+    """Labels are the file's class names whatever they look like: star ratings 1-3 whose
+    labels use only 1 and 2 were read as indices (label 2 became class '3'; a 3 was
+    refused as 'must lie in [0, 3)'), and a class 'None' as an empty cell."""
+    labels, probs, _ = PROBLEM
+    used = np.where(labels == 2, 1, labels)  # two of the three classes, as in a small file
+    pd.DataFrame({"label": np.array(classes)[used]}).to_csv(tmp_path / "labels.csv", index=False)
+    pd.DataFrame(probs, columns=classes).to_csv(tmp_path / "probs.csv", index=False)
+    out = tmp_path / "ranking.csv"
+    result = rank(tmp_path, "--out", str(out), labels="labels.csv", probs="probs.csv")
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["given_label"].tolist() == [
+        classes[used[int(i)]] for i in rank_samples(used, probs, method=AUDIT_METHOD)["sample_id"]
+    ]
+
+
 def ranked(files, *options):
     """The ``--out`` ranking of ``labelmend rank --labels labels.npy`` with ``options``."""
     out = files / "ranking.csv"
