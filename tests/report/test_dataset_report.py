@@ -13,7 +13,16 @@ from sqlalchemy import create_engine, select
 from labelmend import workflow
 from labelmend.cleaner import DECIDED, fit_noise_model
 from labelmend.report import dataset as page
-from labelmend.storage import Annotation, LabelChange, Queue, QueueItem, Sample, Score, read_store
+from labelmend.storage import (
+    Annotation,
+    LabelChange,
+    Queue,
+    QueueItem,
+    Sample,
+    Score,
+    open_store,
+    read_store,
+)
 from tests.report.conftest import CLASSES, MISSING_IMAGES, N
 
 
@@ -54,6 +63,20 @@ def test_summary_cards_show_the_status_numbers(report, status):
     assert card(html, "errors") == f"{status.errors.expected:,.1f}"
     assert card(html, "next_batch_expected_errors") == f"{status.next_batch_expected_errors:,.1f}"
     assert "net-v1" in html
+
+
+def test_summary_says_how_many_samples_the_score_run_left_out(small_store):
+    """As status does: samples imported after the run have no p_error in the count."""
+    late = pd.DataFrame({"sample_id": ["late1", "late2"], "label": ["cat", "dog"]})
+    with open_store(small_store.url) as session:
+        workflow.import_samples(session, late, dataset="pets")
+    with read_store(small_store.url) as session:
+        report = page.gather(session, dataset="pets", batch_size=5)
+    html = page.summary_section(report.status, report.run).html
+    assert (
+        f"2 of {N + 2} samples have no score in this run (imported after it); the estimated "
+        "label errors remaining leave them out." in html
+    )
 
 
 def newest_scores(url):

@@ -220,7 +220,14 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
     rests_on = (
         f'<p class="note">Scores: run {run["id"]} ({escape(run["method"])}, difficulty '
         f"{escape(run['difficulty'])}, {escape(run['created_at'])}), from model "
-        f"<b>{escape(model)}</b>. The same numbers as <code>labelmend status</code>.</p>"
+        f"<b>{escape(model)}</b>. The same numbers as <code>labelmend status</code>."
+        + (
+            f" {status.unscored:,} of {status.n_samples:,} samples have no score in this run "
+            f"(imported after it); the {ERRORS_REMAINING} leave them out."
+            if status.unscored
+            else ""
+        )
+        + "</p>"
     )
     return Section("summary", "Summary", numbers + rests_on)
 
