@@ -38,7 +38,8 @@ def _suffix(path: Path, allowed: Sequence[str]) -> str:
 
 
 def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a CSV, Parquet or JSON-lines table.
+    """Read a CSV, Parquet, JSON-lines (``.jsonl``) or JSON (``.json``: an array of
+    records, or JSON lines) table.
 
     ``text_columns`` (ids, say) are read as text, so that ``007`` stays ``007``, and
     only their empty cells are missing: ``NA``, ``null`` or ``None`` there are values,
@@ -63,14 +64,27 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
             return pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=missing)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_json(path, lines=True, dtype=as_text or None)
+        return pd.read_json(
+            path, orient="records", lines=not _is_json_array(path), dtype=as_text or None
+        )
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read it as {suffix[1:]}: {first_line}") from exc
 
 
+def _is_json_array(path: Path) -> bool:
+    """Whether the file's first non-blank character opens a JSON array."""
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(4096), b""):
+            text = chunk.lstrip(b" \t\r\n\xef\xbb\xbf")
+            if text:
+                return text.startswith(b"[")
+    return False
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as CSV, Parquet or JSON lines, chosen by the file's suffix.
+    """Write a table as CSV, Parquet, JSON lines (``.jsonl``) or a JSON array of records
+    (``.json``), chosen by the file's suffix.
 
     The file's directory must exist (a typo never creates directories).
     """
@@ -93,7 +107,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         elif suffix in (".parquet", ".pq"):
             frame.to_parquet(path, index=False)
         else:
-            frame.to_json(path, orient="records", lines=True)
+            frame.to_json(path, orient="records", lines=suffix == ".jsonl")
     except OSError as exc:
         raise InputError(f"{path}: cannot write it ({exc.strerror or exc}).") from exc
     return path

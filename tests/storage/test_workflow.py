@@ -6,6 +6,7 @@ the contents of every table before and after.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -93,6 +94,27 @@ def test_import_samples_from_each_format_keeps_metadata(database_url, tmp_path, 
         sample = repository.get_sample(session, dataset, "s003")
         assert sample.meta == {"url": "img/3.png"}
         assert CLASSES[sample.given_label] == samples.loc[3, "label"]
+
+
+def test_json_files_are_json_documents_both_ways(scored, tmp_path):
+    """A .json table is one JSON array of records, as pandas and most tools write it: it
+    was read as JSON lines (an array became one row of N columns: "expected columns
+    'sample_id', 'label'; found 120 columns: '0', '1', …"), and exports to .json wrote
+    JSON lines, which json.load refuses. A .json file of JSON lines still reads."""
+    samples, _, _ = make_tables()
+    samples.to_json(tmp_path / "samples.json", orient="records")
+    samples.to_json(tmp_path / "lines.json", orient="records", lines=True)
+    with open_store(f"sqlite:///{tmp_path / 'copy.db'}") as session:
+        workflow.init_dataset(session, "pets", CLASSES)
+        assert workflow.import_samples(session, tmp_path / "samples.json").inserted == N
+        assert workflow.import_samples(session, tmp_path / "lines.json").unchanged == N
+    with open_store(scored) as session:
+        workflow.export_labels(session, tmp_path / "labels.json")
+        workflow.create_queue(session, "q", budget=3)
+        workflow.export_queue(session, "q", tmp_path / "q.json")
+    labels = json.loads((tmp_path / "labels.json").read_text())
+    assert [row["sample_id"] for row in labels] == samples["sample_id"].tolist()
+    assert len(json.loads((tmp_path / "q.json").read_text())) == 3
 
 
 def test_reimporting_samples_changes_nothing(store, snapshot):
