@@ -284,3 +284,48 @@ def test_an_import_whose_answer_is_lost_is_never_sent_twice(label_studio, store_
     assert (resumed.adopted, resumed.created) == (4, 6)
     project = client_for(label_studio)._sdk.projects.get(id=resumed.project_id)
     assert project.task_number == 10
+
+
+def change_answer(client, task_id, choices):
+    """The expert opens their answer to the task again and submits other choices."""
+    mine = client._sdk.annotations.list(id=task_id)[-1]
+    result = [{"from_name": "label", "to_name": "sample", "type": "choices",
+               "value": {"choices": choices}}]  # fmt: skip
+    client._sdk.annotations.update(id=mine.id, result=result)
+
+
+def test_an_answer_changed_in_label_studio_replaces_the_one_pulled(label_studio, store_url):
+    # An expert who changes an answer already pulled (Label Studio keeps its id) changed
+    # their vote: the next pull counts the new label while the sample is open, and
+    # reports the change, unapplied, once the sample is decided.
+    client = client_for(label_studio)
+    _, items, tasks = push_week1(client, store_url)
+    current = dict(zip(items["sample_id"], items["current_label"], strict=True))
+    open_one, decided_one = items["sample_id"].iloc[0], items["sample_id"].iloc[1]
+    answer(client, tasks[open_one], [other(current[open_one])])
+    answer(client, tasks[decided_one], [current[decided_one]])
+    with open_store(store_url) as session:
+        first = pull_queue(session, "week1", client)
+    assert (first.decisions.ties, first.decisions.decided) == ([open_one], 1)
+    change_answer(client, tasks[open_one], [current[open_one]])
+    change_answer(client, tasks[decided_one], [other(current[decided_one])])
+    with open_store(store_url) as session:
+        second = pull_queue(session, "week1", client)
+        history = workflow.label_history(session, open_one)
+    assert (second.recorded, second.updated, second.decisions.decided) == (0, 1, 1)
+    assert history[["old_label", "new_label"]].values.tolist() == [[current[open_one]] * 2]
+    assert second.rejected.to_dict("records") == [
+        {
+            "sample_id": decided_one,
+            "annotator": "expert@labelmend.test",
+            "problem": f"changed to {other(current[decided_one])!r} after the sample was "
+            f"decided (recorded {current[decided_one]!r}); not applied",
+        }
+    ]
+    with open_store(store_url) as session:
+        stored = session.scalars(select(Annotation.label).order_by(Annotation.id)).all()
+    assert stored == [CLASSES.index(current[open_one]), CLASSES.index(current[decided_one])]
+
+
+def other(label):
+    return CLASSES[(CLASSES.index(label) + 1) % len(CLASSES)]

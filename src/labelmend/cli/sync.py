@@ -87,6 +87,8 @@ def _print_pull(result: PullResult) -> None:
     table.add_column("count", justify="right")
     table.add_row("recorded now", f"{result.recorded:,}")
     table.add_row("seen before", f"{result.repeated:,}")
+    if result.updated:
+        table.add_row("changed by their expert since", f"{result.updated:,}")
     table.add_row("rejected", f"{len(result.rejected):,}")
     table.add_row("samples decided", f"{result.decisions.decided:,}")
     table.add_row("labels changed", f"{result.decisions.changed:,}")

@@ -686,6 +686,16 @@ def stored_labels(session: Session, external_ids: Sequence[str], *, tool: str) -
     return found
 
 
+def update_annotation_labels(session: Session, labels: dict[str, int], *, tool: str) -> None:
+    """Give stored answers of ``tool`` new labels, by external id (an expert changed them)."""
+    for external_id, label in labels.items():
+        session.execute(
+            update(Annotation)
+            .where(Annotation.tool == tool, Annotation.external_id == external_id)
+            .values(label=label)
+        )
+
+
 def add_annotations(
     session: Session, rows: Sequence[dict[str, Any]], *, tool: str
 ) -> list[dict[str, Any]]:

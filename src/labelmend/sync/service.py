@@ -77,12 +77,14 @@ class Decisions:
 
 @dataclass(frozen=True)
 class PullResult:
-    """What a pull did: answers recorded now, seen before, rejected (with why), decisions."""
+    """What a pull did: answers recorded now, seen before, rejected (with why), decisions,
+    and answers whose label the expert changed in the tool since they were recorded."""
 
     recorded: int
     repeated: int
     rejected: pd.DataFrame
     decisions: Decisions
+    updated: int = 0
 
 
 def _project_of(queue: Queue) -> int | None:
@@ -212,15 +214,18 @@ def _record(
     answers: list[RemoteAnnotation],
     *,
     tool: str,
-) -> tuple[int, int, list[dict[str, Any]]]:
+) -> tuple[int, int, int, list[dict[str, Any]]]:
     """Store valid answers once and mark their items ``annotated``; an open item whose
-    task was only skipped becomes ``skipped``. Returns (recorded, repeated, rejected rows).
+    task was only skipped becomes ``skipped``. An answer stored before whose label has
+    changed in the tool is updated while its sample is undecided, and rejected (reported,
+    not applied) once it is decided. Returns (recorded, repeated, updated, rejected rows).
 
     ``items`` is the queue's frame indexed by sample external id.
     """
     index = {name: position for position, name in enumerate(classes)}
     rejected: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    samples: list[str] = []
     for answer in answers:
         problem = answer.problem
         if answer.sample_id not in items.index:
@@ -239,6 +244,26 @@ def _record(
                 "external_id": answer.external_id,
             }
         )
+        samples.append(answer.sample_id)
+    stored = repo.stored_labels(session, [row["external_id"] for row in rows], tool=tool)
+    updated: dict[str, int] = {}
+    late: list[dict[str, Any]] = []  # changed after the sample was decided
+    for sample, row in zip(samples, rows, strict=True):
+        before = stored.get(row["external_id"], row["label"])
+        if before == row["label"]:
+            continue
+        if items.at[sample, "status"] != "resolved":
+            updated[row["external_id"]] = row["label"]
+            continue
+        late.append(
+            {
+                "sample_id": sample,
+                "annotator": row["annotator"],
+                "problem": f"changed to {classes[row['label']]!r} after the sample was decided "
+                f"(recorded {classes[before]!r}); not applied",
+            }
+        )
+    repo.update_annotation_labels(session, updated, tool=tool)
     recorded = len(repo.add_annotations(session, rows, tool=tool))
     answered = items["item_id"].isin({row["queue_item_id"] for row in rows})
     skipped = items.index.isin([a.sample_id for a in answers if a.skipped]) & ~answered
@@ -252,7 +277,8 @@ def _record(
     repo.set_item_status(
         session, items.loc[skipped & waiting, "item_id"].astype(int).tolist(), "skipped"
     )
-    return recorded, len(rows) - recorded, rejected
+    repeated = len(rows) - recorded - len(updated) - len(late)
+    return recorded, repeated, len(updated), rejected + late
 
 
 def _settle_disagreements(
@@ -389,12 +415,12 @@ def _decide_pull(
     rejected: list[dict[str, Any]],
     aggregation: str,
     tie_break: str,
+    updated: int = 0,
 ) -> PullResult:
     """Decide the queue's samples once answers are recorded; the pull's result."""
     decisions = decide_queue(session, dataset, queue, aggregation=aggregation, tie_break=tie_break)
-    return PullResult(
-        recorded, repeated, pd.DataFrame(rejected, columns=REJECTED_COLUMNS), decisions
-    )
+    rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+    return PullResult(recorded, repeated, rejected_frame, decisions, updated)
 
 
 def _deciders(annotators: pd.Series, aggregation: str) -> str:
@@ -460,19 +486,23 @@ def pull_queue(
     project = _project_of(queue)
     if project is None:
         raise InputError(f"Queue {queue_name!r} has not been pushed: run `labelmend push` first.")
-    recorded = repeated = 0
+    recorded = repeated = updated = 0
     rejected: list[dict[str, Any]] = []
     items = repo.queue_frame(session, queue).set_index("external_id")
     for page, answers in enumerate(
         client.annotation_pages(project, found.classes, page_size=page_size)
     ):
-        new, seen, bad = _record(session, items, queue, found.classes, answers, tool=LABEL_STUDIO)
-        recorded, repeated = recorded + new, repeated + seen
+        new, seen, changed, bad = _record(
+            session, items, queue, found.classes, answers, tool=LABEL_STUDIO
+        )
+        recorded, repeated, updated = recorded + new, repeated + seen, updated + changed
         rejected += bad
         checkpoint()
         if on_page is not None:
             on_page(page)
-    return _decide_pull(session, found, queue, recorded, repeated, rejected, aggregation, tie_break)
+    return _decide_pull(
+        session, found, queue, recorded, repeated, rejected, aggregation, tie_break, updated
+    )
 
 
 def export_tasks(
@@ -616,7 +646,9 @@ def import_annotations(
     require_columns(str(path), table.columns, dict.fromkeys(("sample_id", "annotator", "label")))
     items = repo.queue_frame(session, queue).set_index("external_id")
     answers = _file_answers(session, table, str(path), queue, items.index, found.classes, tool=tool)
-    recorded, repeated, rejected = _record(session, items, queue, found.classes, answers, tool=tool)
+    recorded, repeated, _, rejected = _record(
+        session, items, queue, found.classes, answers, tool=tool
+    )  # a file's changed answers were refused above
     return _decide_pull(session, found, queue, recorded, repeated, rejected, aggregation, tie_break)
 
 
