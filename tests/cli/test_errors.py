@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pandas as pd
@@ -139,3 +143,44 @@ def test_ctrl_c_while_importing_and_while_running_is_one_line_exit_130(tmp_path,
     monkeypatch.setattr(workflow, "init_dataset", interrupted)
     result = run("init", "pets", "--classes", "a,b", "--db", f"sqlite:///{tmp_path / 's.db'}")
     assert (result.exit_code, result.output) == (130, "Interrupted.\n")
+
+
+@contextmanager
+def login_page() -> Iterator[str]:
+    """A web server that answers every request with a 200 HTML page (a sign-in page of a
+    single-sign-on gateway, or another site): the URL of a Label Studio that is not one."""
+
+    class Page(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            body = b"<html><body>Please sign in</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_url_that_is_not_label_studio_is_one_line_naming_it(store, snapshot):
+    before = snapshot(store[1])
+    with login_page() as url:
+        line = one_line_error("push", "q", "--url", url, "--api-key", "secret-key-123", *store)
+    assert line == (
+        f"Error: {url} answered with a text/html page, not Label Studio's API, while trying "
+        "to create a project; is --url Label Studio's address?"
+    )
+    assert snapshot(store[1]) == before

@@ -208,6 +208,15 @@ class LabelStudioClient:
             yield
         except ApiError as exc:
             status = exc.status_code
+            if status is not None and 200 <= status < 300:  # an answer the SDK cannot read
+                kind = str((exc.headers or {}).get("content-type") or "").partition(";")[0]
+                kind = kind or "unreadable"
+                article = "an" if kind[0] in "aeiou" else "a"
+                raise SyncError(
+                    f"{self.url} answered with {article} {kind} page, not Label Studio's API, "
+                    f"while trying to {action}; is url Label Studio's address?",
+                    inputs=("url",),
+                ) from None
             if status == 401:
                 message = "refused the API key (401 Unauthorized)"
             elif status == 403:
