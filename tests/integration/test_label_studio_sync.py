@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from labelmend import workflow
 from labelmend.cli.app import app
-from labelmend.errors import SyncError
+from labelmend.errors import InputError, SyncError
 from labelmend.storage import open_store
 from labelmend.storage.models import Annotation, LabelChange
 from labelmend.sync.label_studio import LabelStudioClient, task_payload
@@ -329,3 +329,40 @@ def test_an_answer_changed_in_label_studio_replaces_the_one_pulled(label_studio,
 
 def other(label):
     return CLASSES[(CLASSES.index(label) + 1) % len(CLASSES)]
+
+
+def test_a_queue_whose_project_was_deleted_is_sent_to_a_new_one(label_studio, store_url):
+    # A project deleted in Label Studio (by mistake, or to start over) left its queue tied
+    # to it: every push answered 404 and --project was refused ("cannot move").
+    client = client_for(label_studio)
+    project, items, _ = push_week1(client, store_url)
+    with open_store(store_url) as session:
+        other_queue = push_queue(session, "week2", client).project_id
+    client._sdk.projects.delete(id=project)
+    with (
+        pytest.raises(InputError, match=rf"pushed to project {project}, which Label Studio at "),
+        open_store(store_url) as session,
+    ):
+        push_queue(session, "week1", client)
+    with open_store(store_url) as session:
+        moved = push_queue(session, "week1", client, new_project=True)
+    assert moved.project_id not in (project, other_queue)
+    assert (moved.created, moved.replaced, moved.already_sent) == (10, 10, 0)
+    assert set(client.task_ids_by_sample(moved.project_id)) == set(items["sample_id"])
+    # A project that still exists keeps its queue.
+    with (
+        pytest.raises(InputError, match=f"pushed to project {other_queue}; it cannot move"),
+        open_store(store_url) as session,
+    ):
+        push_queue(session, "week2", client, new_project=True)
+    runner = CliRunner()
+    env = {"LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token}
+    client._sdk.projects.delete(id=other_queue)
+    stuck = runner.invoke(app, ["push", "week2", "--db", store_url], env=env)
+    assert stuck.exit_code == 1
+    assert "Send it again with --new-project (a new project) or --project=ID" in stuck.output
+    sent = runner.invoke(
+        app, ["push", "week2", "--db", store_url, "--project", str(moved.project_id)], env=env
+    )
+    assert sent.exit_code == 0, sent.output
+    assert "10 task(s) created (10 for tasks deleted in Label Studio)" in sent.output

@@ -58,7 +58,16 @@ sync_app = typer.Typer(help="Queues in annotation tools: status, and files for a
 
 def push(
     queue: Annotated[str, typer.Argument(help="Queue to send.")],
-    project: Annotated[int | None, typer.Option(help="Existing project id to use.")] = None,
+    project_id: Annotated[
+        int | None, typer.Option("--project", help="Existing project id to use.")
+    ] = None,
+    new_project: Annotated[
+        bool,
+        typer.Option(
+            "--new-project",
+            help="Send the queue to a new project (a queue whose project was deleted).",
+        ),
+    ] = False,
     url: UrlOption = "http://localhost:8080",
     api_key: KeyOption = "",
     batch_size: Annotated[int, typer.Option(min=1, help="Tasks per import request.")] = 500,
@@ -69,8 +78,8 @@ def push(
     client = LabelStudioClient(url, api_key)
     with store_with_progress(db, f"Pushing {queue!r} to Label Studio") as (session, progress):
         result = push_queue(
-            session, queue, client, dataset=dataset, project_id=project,
-            batch_size=batch_size, progress=progress, checkpoint=session.commit,
+            session, queue, client, dataset=dataset, project_id=project_id,
+            new_project=new_project, batch_size=batch_size, progress=progress, checkpoint=session.commit,
         )  # fmt: skip
     replaced = (
         f" ({result.replaced:,} for tasks deleted in Label Studio)" if result.replaced else ""

@@ -242,6 +242,19 @@ class LabelStudioClient:
             user = self._sdk.users.whoami()
         return str(getattr(user, "email", None) or getattr(user, "id", ""))
 
+    def project_exists(self, project_id: int) -> bool:
+        """Whether the server has the project (False on 404; other errors raise)."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        with self._errors(f"open project {project_id}"):
+            try:
+                self._sdk.projects.get(id=project_id)
+            except ApiError as exc:
+                if exc.status_code == 404:
+                    return False
+                raise
+        return True
+
     def ensure_project(self, *, title: str, config: str, project_id: int | None = None) -> int:
         """Return ``project_id`` after checking it exists, or create a project."""
         if project_id is not None:

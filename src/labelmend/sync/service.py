@@ -103,6 +103,7 @@ def push_queue(
     *,
     dataset: str | None = None,
     project_id: int | None = None,
+    new_project: bool = False,
     batch_size: int = 500,
     progress: Progress | None = None,
     checkpoint: Checkpoint = _no_checkpoint,
@@ -120,6 +121,10 @@ def push_queue(
         Dataset name (optional when the store holds one).
     project_id : int, optional
         An existing project to use; by default one is created on the first push.
+    new_project : bool
+        Create a project even though the queue was pushed before. A queue stays with its
+        project while the project exists; once it is deleted in Label Studio, a push
+        needs ``new_project`` or ``project_id`` and sends every open item there.
     batch_size : int
         Tasks per import request.
     progress : callable(done, total), optional
@@ -146,9 +151,20 @@ def push_queue(
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
     known = _project_of(queue)
-    if known is not None and project_id is not None and known != project_id:
+    moving = new_project or (project_id is not None and project_id != known)
+    if known is not None and not client.project_exists(known):
+        if not moving:
+            raise InputError(
+                f"Queue {queue_name!r} was pushed to project {known}, which Label Studio at "
+                f"{client.url} no longer has. Send it again with new_project=True (a new "
+                "project) or project_id=ID (an existing one).",
+                inputs=("new_project", "project_id"),
+            )
+        known = None  # the queue moves; its open items are all sent again
+    if known is not None and moving:
+        target = "a new project" if new_project else f"project {project_id}"
         raise InputError(
-            f"Queue {queue_name!r} was pushed to project {known}; it cannot move to {project_id}."
+            f"Queue {queue_name!r} was pushed to project {known}; it cannot move to {target}."
         )
     items = repo.queue_frame(session, queue, statuses=OPEN_STATUSES)
     show = display_kind([m or {} for m in items["metadata"]])
