@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from tests.synthetic import noisy_problem, scored_store
 from typer.testing import CliRunner
 
@@ -17,6 +19,7 @@ from labelmend.storage import repository as repo
 from labelmend.storage.models import Annotation, LabelChange, QueueItem, Sample
 from labelmend.sync.label_studio import RemoteAnnotation
 from labelmend.sync.service import (
+    decide_queue,
     export_tasks,
     import_annotations,
     pull_queue,
@@ -489,3 +492,37 @@ def test_blank_annotation_ids_fall_back_to_sample_and_annotator(store_url, tmp_p
     with open_store(store_url) as session:
         keys = session.scalars(select(Annotation.external_id).order_by(Annotation.id)).all()
     assert keys == ["a-1", f"{ids[1]}:bob", f"{ids[2]}:cyd"]
+
+
+def test_two_deciders_at_once_decide_each_sample_once(store_url, tmp_path):
+    # Two people pull the same queue at once: each sample's decision is recorded once.
+    # One expert confirms each label in place, another disagrees: trusting a single
+    # expert leaves them open, plurality (2 votes to 1) decides them.
+    ids, current = queued(store_url)
+    rows = [(s, "ann", current[s]) for s in ids] + [(s, "bob", other(current[s])) for s in ids]
+    path = answers_file(tmp_path / "answers.csv", rows)
+    with open_store(store_url) as session:
+        opened = import_annotations(
+            session, "q", path, aggregation="single-expert", tie_break="open"
+        )
+    assert len(opened.decisions.ties) == len(ids)
+    second: dict[str, int] = {}
+
+    def decide_too():
+        with open_store(store_url) as session:
+            found = repo.get_dataset(session)
+            second["decided"] = decide_queue(
+                session, found, repo.get_queue(session, found, "q")
+            ).decided
+
+    with open_store(store_url) as session:
+        found = repo.get_dataset(session)
+        first = decide_queue(session, found, repo.get_queue(session, found, "q"))
+        other_pull = threading.Thread(target=decide_too)
+        other_pull.start()
+        other_pull.join(timeout=1.0)  # it waits for this transaction, or decides on stale votes
+    other_pull.join()
+    assert (first.decided, second["decided"]) == (len(ids), 0)
+    with open_store(store_url) as session:
+        decisions = session.scalar(select(func.count()).select_from(LabelChange))
+    assert decisions == len(ids)

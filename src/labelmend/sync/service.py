@@ -344,7 +344,9 @@ def decide_queue(
     Parameters
     ----------
     session : Session
-        The caller's transaction; nothing is committed here.
+        The caller's transaction; nothing is committed here. The dataset's row stays
+        locked until it ends (on PostgreSQL), so that two pulls at once decide each
+        sample once.
     found : Dataset
         The queue's dataset.
     queue : Queue
@@ -370,6 +372,9 @@ def decide_queue(
     """
     check_choice("aggregation", aggregation, AGGREGATIONS)
     check_choice("tie_break", tie_break, TIE_BREAKS)
+    # Label writers of a dataset take turns (labels, queues, other pulls): a pull that
+    # read the votes before another pull's decisions were committed would decide again.
+    repo.get_dataset(session, found.name, lock=True)
     # One vote per expert and sample, their newest: an expert who answers a task twice
     # (Label Studio lets a user add an annotation) must not outvote as two experts.
     votes = repo.open_votes(session, queue).drop_duplicates(["item_id", "annotator"], keep="last")
