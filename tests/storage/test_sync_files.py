@@ -526,3 +526,28 @@ def test_two_deciders_at_once_decide_each_sample_once(store_url, tmp_path):
     with open_store(store_url) as session:
         decisions = session.scalar(select(func.count()).select_from(LabelChange))
     assert decisions == len(ids)
+
+
+def test_two_imports_of_the_same_answers_at_once_record_them_once(store_url, tmp_path):
+    # The second writer of the same answers waits for the first and then finds them
+    # stored: recorded once, never a unique-constraint error.
+    ids, current = queued(store_url)
+    path = answers_file(tmp_path / "answers.csv", [(s, "ann", current[s]) for s in ids])
+    second = {}
+
+    def import_too():
+        with open_store(store_url) as session:
+            second["result"] = import_annotations(session, "q", path)
+
+    with open_store(store_url) as session:
+        first = import_annotations(session, "q", path)
+        other_import = threading.Thread(target=import_too)
+        other_import.start()
+        other_import.join(timeout=1.0)  # it waits for this transaction to end
+    other_import.join()
+    again = second["result"]
+    assert (first.recorded, first.decisions.decided) == (len(ids), len(ids))
+    assert (again.recorded, again.repeated, again.decisions.decided) == (0, len(ids), 0)
+    with open_store(store_url) as session:
+        stored = session.scalar(select(func.count()).select_from(Annotation))
+    assert stored == len(ids)

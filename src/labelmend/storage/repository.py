@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from labelmend.errors import InputError
@@ -599,14 +599,20 @@ def delete_queue(session: Session, queue: Queue) -> int:
     return int(removed.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def set_item_status(session: Session, item_ids: Sequence[int], status: str) -> None:
-    """Move queue items to ``status``."""
+def set_item_status(
+    session: Session,
+    item_ids: Sequence[int],
+    status: str,
+    *,
+    only_from: Sequence[str] | None = None,
+) -> None:
+    """Move queue items to ``status``; with ``only_from``, only those whose stored status
+    is one of them (a status read earlier may have changed since, in another transaction)."""
     if item_ids:
-        session.execute(
-            update(QueueItem)
-            .where(QueueItem.id.in_(list(item_ids)))
-            .values(status=status, updated_at=func.now())
-        )
+        query = update(QueueItem).where(QueueItem.id.in_(list(item_ids)))
+        if only_from is not None:
+            query = query.where(QueueItem.status.in_(list(only_from)))
+        session.execute(query.values(status=status, updated_at=func.now()))
 
 
 def set_external_tasks(session: Session, item_ids: Sequence[int], task_ids: Sequence[str]) -> None:
@@ -703,7 +709,9 @@ def add_annotations(
 
     Each row has ``sample_id`` (primary key), ``queue_item_id``, ``annotator``, ``label``
     and ``external_id``. A row whose ``(tool, external_id)`` is stored already, or
-    repeats an earlier row, is skipped: re-importing answers never duplicates them.
+    repeats an earlier row, is skipped: re-importing answers never duplicates them, nor
+    does another transaction recording the same answers at once (the insert skips what
+    it committed meanwhile instead of failing on the unique constraint).
     """
     if not rows:
         return []
@@ -713,9 +721,20 @@ def add_annotations(
         if row["external_id"] not in seen:
             seen.add(row["external_id"])
             new.append(row)
-    if new:
-        session.execute(insert(Annotation), [dict(row, tool=tool) for row in new])
-    return new
+    if not new:
+        return []
+    table, key = schema.annotations, ["tool", "external_id"]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+    statement = statement.returning(table.c.external_id)
+    inserted = set(session.scalars(statement, [dict(row, tool=tool) for row in new]))
+    return [row for row in new if row["external_id"] in inserted]
 
 
 # --- reports (read only) --------------------------------------------------------------

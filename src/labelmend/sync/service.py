@@ -287,11 +287,19 @@ def _record(
     # An answer counts even after a skip; a task everyone skipped frees its sample for
     # another queue (an answer to it later brings it back).
     now_answered = answered & (waiting | (items["status"] == "skipped"))
+    # Moved only from the statuses they were read with: another pull may have decided
+    # (resolved) them since this one read the queue.
     repo.set_item_status(
-        session, items.loc[now_answered, "item_id"].astype(int).tolist(), "annotated"
+        session,
+        items.loc[now_answered, "item_id"].astype(int).tolist(),
+        "annotated",
+        only_from=("pending", "sent", "skipped"),
     )
     repo.set_item_status(
-        session, items.loc[skipped & waiting, "item_id"].astype(int).tolist(), "skipped"
+        session,
+        items.loc[skipped & waiting, "item_id"].astype(int).tolist(),
+        "skipped",
+        only_from=("pending", "sent"),
     )
     repeated = len(rows) - recorded - len(updated) - len(late)
     return recorded, repeated, len(updated), rejected + late
