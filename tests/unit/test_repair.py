@@ -782,19 +782,24 @@ def test_repair_model_says_so_when_there_is_nothing_to_repair():
     assert repair_model(train, val, method="loss", budget=5).removed.sum() == 5
 
 
-def test_every_public_function_of_repair_has_an_examples_section():
+def test_every_public_function_and_class_of_repair_has_an_examples_section():
     import inspect
 
     import labelmend.repair as repair
 
-    functions = {name: getattr(repair, name) for name in repair.__all__}
+    objects = {name: getattr(repair, name) for name in repair.__all__}
+    public = {
+        name: found
+        for name, found in objects.items()
+        if inspect.isfunction(found) or inspect.isclass(found)
+    }
     missing = [
         name
-        for name, function in functions.items()
-        if inspect.isfunction(function)
-        and "\nExamples\n--------\n>>> " not in (inspect.getdoc(function) or "")
+        for name, found in public.items()
+        if "\nExamples\n--------\n>>> " not in (inspect.getdoc(found) or "")
     ]
-    assert not missing
+    assert {"repair_model", "RepairResult", "TorchClassifier"} <= public.keys()
+    assert missing == []
 
 
 def _repair_benchmark():

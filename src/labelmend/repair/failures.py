@@ -68,6 +68,22 @@ class FailureTypes:
     baseline : DataFrame, the same table for a random typing with T types
     baseline_score : float
     scores : DataFrame (n_types, score) of every number of types tried
+
+    Examples
+    --------
+    >>> from labelmend.repair.models import make_classifier
+    >>> rng = np.random.default_rng(4)
+    >>> X = rng.normal(size=(300, 2)); truth = (X[:, 0] + X[:, 1] > 0).astype(int)
+    >>> given = np.where(np.abs(X[:, 0]) > 1, 1 - truth, truth)  # both edges flipped
+    >>> train, V, T = (X[:200], given[:200]), X[200:], truth[200:]  # N = 200, D = 2
+    >>> model = make_classifier("linear", train[0], n_classes=2).fit(*train)
+    >>> ok = model.predict(V) == T
+    >>> types = analyze_failures(model, train, (V[~ok], T[~ok]), (V[ok], T[ok]),
+    ...                          embedding="fp_fn", n_types=2)  # by (true, predicted) pair
+    >>> types.assignment.shape == types.halves.shape == ((~ok).sum(),)  # F = 48 failures
+    True
+    >>> types.n_types, types.transfer.shape, types.table.shape  # T = 2: (T, T + 1)
+    (2, (2, 3), (2, 6))
     """
 
     embedding: str
@@ -400,6 +416,23 @@ class TypeRepairs:
     table : DataFrame, one row per type: ``type, size, k, fixed, others_fixed, retention``
     suspects : DataFrame, the training rows unlearned for each type, most harmful first:
         ``type, rank`` (1 = most harmful for that type), ``index`` (training row), ``score``
+
+    Examples
+    --------
+    >>> from labelmend.repair.models import make_classifier
+    >>> centres = np.array([[-3.0, 0.0], [0.0, 3.0], [3.0, 0.0]])
+    >>> rng = np.random.default_rng(3)
+    >>> truth = rng.integers(3, size=400); X = centres[truth] + rng.normal(size=(400, 2))
+    >>> given = np.where((truth != 1) & (X[:, 1] > 0.5), 1, truth)  # two corners relabelled 1
+    >>> train = (X[:250], given[:250])  # N = 250, D = 2, K = 3
+    >>> model = make_classifier("linear", train[0], n_classes=3).fit(*train)
+    >>> ok = model.predict(X[250:]) == truth[250:]
+    >>> V, T = X[250:], truth[250:]
+    >>> sets = (V[~ok], T[~ok]), (V[ok], T[ok])  # failures, previously correct rows
+    >>> types = analyze_failures(model, train, *sets, embedding="features", n_types=2)
+    >>> repairs = repair_types(model, train, *sets, types, k=4)
+    >>> repairs.table.shape, repairs.suspects.shape  # T = 2 rows; T × k = 8 rows blamed
+    ((2, 6), (8, 4))
     """
 
     table: pd.DataFrame

@@ -46,7 +46,22 @@ OUTPUT_FILES = {
 @dataclass(frozen=True)
 class RepairFiles:
     """A repair run from files: the result, the paths written by name, and whether the
-    model was a saved network repaired through its output layer (the body frozen)."""
+    model was a saved network repaired through its output layer (the body frozen).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (30, 2)), rng.normal(3, 1, (30, 2))]  # N = 60, D = 2
+    >>> np.save(folder / "x.npy", X); np.save(folder / "y.npy", np.repeat([0, 1], 30))
+    >>> done = repair_files(folder / "x.npy", folder / "y.npy", folder / "x.npy",
+    ...                     folder / "y.npy", folder / "out", method="loss", budget=2)
+    >>> done.result.scores.shape, int(done.result.removed.sum()), done.through_output_layer
+    ((60,), 2, False)
+    >>> done.paths["suspects"].name, done.paths["report"].name
+    ('suspects.csv', 'report.json')
+    """
 
     result: RepairResult
     paths: dict[str, Path]
@@ -283,7 +298,25 @@ def write_repair(
 class AnalysisFiles:
     """A failure analysis from files: the typing, the failures' validation rows, the
     per-type repair (or None), the paths written, and whether the model was a saved
-    network typed through its output layer."""
+    network typed through its output layer.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2)); y = (X[:, 0] > 0).astype(int)  # N = 200, D = 2
+    >>> y[(X[:, 1] > 1)] = 0  # a corner the model will get wrong
+    >>> V = rng.normal(size=(300, 2)); truth = (V[:, 0] > 0).astype(int)  # M = 300
+    >>> for name, array in {"x": X, "y": y, "v": V, "t": truth}.items():
+    ...     np.save(folder / f"{name}.npy", array)
+    >>> done = analyze_files(folder / "x.npy", folder / "y.npy", folder / "v.npy", folder / "t.npy",
+    ...                      folder / "out", embedding="features", n_types=2)
+    >>> done.types.n_types, done.failure_rows.shape == done.types.assignment.shape
+    (2, True)
+    >>> done.repair is None, done.paths["types"].name
+    (True, 'types.csv')
+    """
 
     types: FailureTypes
     failure_rows: npt.NDArray[np.intp]

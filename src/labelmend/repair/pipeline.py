@@ -67,7 +67,16 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class ValidationSplit:
-    """Row indices of the two parts of the validation set."""
+    """Row indices of the two parts of the validation set.
+
+    Examples
+    --------
+    >>> split = split_validation(10, random_state=0)  # M = 10 validation rows
+    >>> split.targeting.shape, split.heldout.shape  # (7,) targeting, (3,) held out
+    ((7,), (3,))
+    >>> sorted([*split.targeting, *split.heldout]) == list(range(10))
+    True
+    """
 
     targeting: npt.NDArray[np.intp]
     heldout: npt.NDArray[np.intp]
@@ -149,6 +158,17 @@ class RepairResult:
         ``expected_errors`` (Σ p_error), ``k_first_round`` (the top-scored rows removed
         first) and ``k_readmitted`` (removed by the rounds, given back) when k is chosen,
         ``rounds`` and wall times
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (30, 2)), rng.normal(3, 1, (30, 2))]  # N = 60, D = 2
+    >>> y = np.r_[np.zeros(30, int), np.ones(30, int)]
+    >>> result = repair_model((X, y), (X + 0.1, y), method="loss", budget=2)
+    >>> result.scores.shape, result.removed.shape, int(result.removed.sum()), len(result.rounds)
+    ((60,), (60,), 2, 1)
+    >>> result.report["k_removed"], result.after.predict(X).shape
+    (2, (60,))
     """
 
     before: Any
