@@ -161,6 +161,7 @@ def test_repair_chooses_k_and_accepts_a_trained_model_file(files):
     ("change", "message"),
     [
         ("mismatch", "--train-features has 120 rows but --train-labels has 119"),
+        ("negative", "--train-labels must lie in [0, K); found values from -1 to 2"),
         ("outside", "--val-labels must lie in [0, 3)"),
         ("model", "cannot load a labelmend model"),
         ("budget", "--budget must lie in [0, 120)"),
@@ -176,6 +177,8 @@ def test_bad_input_is_one_clear_line_and_exit_1(files, change, message):
     features, labels = np.load(files / "train_x.npy"), np.load(files / "train_y.npy")
     if change == "mismatch":
         np.save(files / "train_y.npy", labels[:-1])
+    elif change == "negative":
+        np.save(files / "train_y.npy", np.r_[-1, labels[1:]])
     elif change == "outside":
         pd.DataFrame({"label": np.full(100, 5)}).to_csv(files / "val_y.csv", index=False)
     elif change == "model":

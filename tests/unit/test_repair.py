@@ -705,6 +705,24 @@ def test_repair_model_refuses_a_budget_as_large_as_the_training_set(noisy):
         repair_model(noisy["train"], noisy["val"], budget=150)
 
 
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("negative", r"^train labels must lie in \[0, K\); found values from -1 to 2\.$"),
+        ("names", r"^train labels must be integers in \[0, K\)\. Got dtype <U21 instead"),
+    ],
+)
+def test_repair_model_names_the_training_labels_it_refuses(noisy, kind, change, message):
+    # A kind ("linear", "mlp") is trained on the training labels first: the message must
+    # say which of the sets' labels are wrong, as check_dataset's do for a trained model.
+    features, labels = noisy["train"]
+    given = np.r_[-1, labels[1:]] if change == "negative" else labels.astype(str)
+    with pytest.raises(InputError, match=message) as raised:
+        repair_model((features, given), noisy["val"], model=kind, budget=3)
+    assert raised.value.inputs == ("train labels",)
+
+
 def test_relabel_queue_is_a_plain_ranked_dataframe():
     queue = relabel_queue(
         [0.2, 0.9, 0.5, 0.9],

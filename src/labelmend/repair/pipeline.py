@@ -117,7 +117,7 @@ def trained_model(model: Any, train: XY, *, random_state: RandomState = 0) -> An
             f"model must be one of {list(MODEL_KINDS)} or a model. Got {model!r}.",
             inputs=("model",),
         )
-    n_classes = max(int(check_labels(train[1]).max()) + 1, 2)
+    n_classes = max(int(check_labels(train[1], name="train labels").max()) + 1, 2)
     head = make_classifier(model, train[0], n_classes=n_classes, random_state=random_state)
     return head.fit(*check_dataset("train", train, head))
 
