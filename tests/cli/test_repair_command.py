@@ -431,6 +431,7 @@ def test_analyze_repairs_each_type_on_its_own(typed):
         ("nan", "--val-features hold NaN or infinite values in 1 rows"),
         ("width", "--val-features have 2 columns but the model expects 3"),
         ("no_failures", "The model gets all 5 validation rows right: no failures to type"),
+        ("budget", "--budget must be a whole number of training rows in [0, 500). Got 500."),
     ],
 )
 def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, message):
@@ -440,6 +441,8 @@ def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, 
         np.save(typed / "val_y.npy", np.ones(len(val_x), dtype=int))
     elif change == "few":
         extra = ["--types", "40"]
+    elif change == "budget":  # as many rows as the training set has, per type
+        extra += ["--repair", "--budget", "500"]
     elif change == "outputs":
         extra += ["--classes", "a,b"]
         np.save(typed / "train_y.npy", np.load(typed / "train_y.npy") % 2)

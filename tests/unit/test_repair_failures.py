@@ -248,3 +248,18 @@ def test_repairing_one_planted_type_fixes_it_and_keeps_the_correct_rows():
     # and not the other type's (0.0 / 0.0), and keeps the correct rows (0.99).
     assert (table["fixed"] > table["others_fixed"] + 0.3).all()
     assert (table["retention"] > 0.95).all()
+
+
+@pytest.mark.parametrize("k", [-3, 2.5, True, 600])
+def test_repair_types_refuses_a_k_that_is_not_a_count_of_training_rows(k):
+    # k = -3 unlearned every training row but the 3 least harmful (a slice [:-3]) and said
+    # k = -3; 2.5 was a TypeError from the slice; 600 said "Cannot remove all 600".
+    from labelmend.repair.failures import repair_types
+
+    model, train, failures, correct = planted_failures()
+    assert len(train[1]) == 600
+    types = analyze_failures(model, train, failures, correct, embedding="features", n_types=2)
+    message = rf"^k must be a whole number of training rows in \[0, 600\)\. Got {k!r}\.$"
+    with pytest.raises(InputError, match=message) as raised:
+        repair_types(model, train, failures, correct, types, k=k)
+    assert raised.value.inputs == ("k",)

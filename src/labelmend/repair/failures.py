@@ -407,6 +407,28 @@ def analyze_failures(
     )
 
 
+def check_row_count(name: str, count: Any, n_train: int) -> int:
+    """``count`` as the number of training rows to unlearn: a whole number in [0, N).
+
+    >>> check_row_count("k", 3, 10)
+    3
+    >>> check_row_count("k", -3, 10)
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: k must be a whole number of training rows in [0, 10). Got -3.
+    """
+    if (
+        isinstance(count, bool)
+        or not isinstance(count, int | np.integer)
+        or not (0 <= count < n_train)
+    ):
+        raise InputError(
+            f"{name} must be a whole number of training rows in [0, {n_train}). Got {count!r}.",
+            inputs=(name,),
+        )
+    return int(count)
+
+
 @dataclass(frozen=True)
 class TypeRepairs:
     """Each failure type repaired on its own (:func:`repair_types`).
@@ -484,7 +506,9 @@ def repair_types(
     >>> fixed.table.columns.tolist(), len(fixed.suspects)  # 5 rows blamed per type
     (['type', 'size', 'k', 'fixed', 'others_fixed', 'retention'], 10)
     """
-    classifier = as_classifier(model, len(np.asarray(train[1])))
+    n_train = len(np.asarray(train[1]))
+    check_row_count("k", k, n_train)
+    classifier = as_classifier(model, n_train)
     x, y = np.asarray(failures[0], dtype=np.float64), np.asarray(failures[1])
     rows, suspects = [], []
     for t in range(types.n_types):

@@ -22,7 +22,13 @@ from labelmend import fitting
 from labelmend._validation import check_labels
 from labelmend.errors import InputError, UsageError
 from labelmend.io import load_features, load_labels, read_column, write_table
-from labelmend.repair.failures import FailureTypes, TypeRepairs, analyze_failures, repair_types
+from labelmend.repair.failures import (
+    FailureTypes,
+    TypeRepairs,
+    analyze_failures,
+    check_row_count,
+    repair_types,
+)
 from labelmend.repair.identify import XY, as_classifier, check_dataset, relabel_queue
 from labelmend.repair.k_selection import choose_k
 from labelmend.repair.models import MODEL_KINDS, set_torch_threads
@@ -393,6 +399,8 @@ def analyze_files(
         "train": _read_pair(train_features, train_labels, label_col, names),
         "validation": _read_pair(val_features, val_labels, label_col, names),
     }
+    if budget is not None:  # before the analysis, which takes a while
+        check_row_count("budget", budget, len(sets["train"][1]))
     values = (
         None
         if metadata is None
