@@ -263,3 +263,22 @@ def test_repair_types_refuses_a_k_that_is_not_a_count_of_training_rows(k):
     with pytest.raises(InputError, match=message) as raised:
         repair_types(model, train, failures, correct, types, k=k)
     assert raised.value.inputs == ("k",)
+
+
+@pytest.mark.parametrize("rows", [slice(0, 20), slice(None)])
+def test_repair_types_refuses_failures_that_are_not_the_typed_ones(rows):
+    # A typing of other failures (20 of them, or the same rows with NaN) raised an
+    # IndexError from the type masks, or was used unchecked.
+    from labelmend.repair.failures import repair_types
+
+    model, train, failures, correct = planted_failures()
+    types = analyze_failures(model, train, failures, correct, embedding="features", n_types=2)
+    other = (failures[0][rows].copy(), failures[1][rows])
+    if rows == slice(None):
+        other[0][3, 1] = np.nan
+        message = r"^failures features hold NaN or infinite values in 1 rows\.$"
+    else:
+        n_typed = len(types.assignment)
+        message = rf"^failures has 20 rows but types has {n_typed}\.$"
+    with pytest.raises(InputError, match=message):
+        repair_types(model, train, other, correct, types, k=5)

@@ -33,7 +33,12 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
-from labelmend._validation import RandomState, check_choice, check_random_state
+from labelmend._validation import (
+    RandomState,
+    check_choice,
+    check_random_state,
+    check_same_length,
+)
 from labelmend.errors import InputError
 from labelmend.repair._objective import minimize
 from labelmend.repair.identify import XY, as_classifier, check_dataset, find_harmful_examples
@@ -509,7 +514,10 @@ def repair_types(
     n_train = len(np.asarray(train[1]))
     check_row_count("k", k, n_train)
     classifier = as_classifier(model, n_train)
-    x, y = np.asarray(failures[0], dtype=np.float64), np.asarray(failures[1])
+    x, y = (part.numpy() for part in check_dataset("failures", failures, classifier))
+    check_same_length("failures", len(y), "types", len(types.assignment))
+    correct_x, correct_y = check_dataset("correct", correct, classifier)
+    correct = (correct_x.numpy(), correct_y.numpy())
     rows, suspects = [], []
     for t in range(types.n_types):
         mine = types.assignment == t
