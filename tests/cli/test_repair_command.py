@@ -432,6 +432,7 @@ def test_analyze_repairs_each_type_on_its_own(typed):
         ("width", "--val-features have 2 columns but the model expects 3"),
         ("no_failures", "The model gets all 5 validation rows right: no failures to type"),
         ("budget", "--budget must be a whole number of training rows in [0, 500). Got 500."),
+        ("all_wrong", "The model gets all 5 validation rows wrong: no previously correct rows"),
     ],
 )
 def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, message):
@@ -456,6 +457,11 @@ def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, 
         wide = np.c_[train_x, train_x[:, :1]]
         model = make_classifier("linear", wide, n_classes=3).fit(wide, train_y)
         save_model(model, typed / "model.pt")
+    elif change == "all_wrong":  # compatibility is measured on rows the model gets right
+        val_x, val_y = np.load(typed / "val_x.npy"), np.load(typed / "val_y.npy")
+        wrong = np.flatnonzero(load_model(typed / "model.pt").predict(val_x) != val_y)[:5]
+        np.save(typed / "val_x.npy", val_x[wrong])
+        np.save(typed / "val_y.npy", val_y[wrong])
     else:
         val_x, val_y = np.load(typed / "val_x.npy"), np.load(typed / "val_y.npy")
         right = np.flatnonzero(load_model(typed / "model.pt").predict(val_x) == val_y)[:5]

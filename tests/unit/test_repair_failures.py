@@ -282,3 +282,17 @@ def test_repair_types_refuses_failures_that_are_not_the_typed_ones(rows):
         message = rf"^failures has 20 rows but types has {n_typed}\.$"
     with pytest.raises(InputError, match=message):
         repair_types(model, train, other, correct, types, k=5)
+
+
+def test_analyze_failures_says_so_when_there_are_no_previously_correct_rows():
+    # It said "previously correct rows labels is empty: expected at least one sample —
+    # the model has 3 classes."
+    model, train, failures, correct = planted_failures()
+    none = (correct[0][:0], correct[1][:0])
+    message = (
+        r"^correct holds no rows: compatibility is measured on rows the model gets right; "
+        r"give at least one\.$"
+    )
+    with pytest.raises(InputError, match=message) as raised:
+        analyze_failures(model, train, failures, none, n_types=2)
+    assert raised.value.inputs == ("correct",)

@@ -355,6 +355,12 @@ def analyze_failures(
     classifier = as_classifier(model, len(np.asarray(train[1])))
     check_dataset("train", train, classifier)
     _, failure_labels = check_dataset("failures", failures, classifier)
+    if isinstance(correct, tuple | list) and len(correct) == 2 and len(correct[1]) == 0:
+        raise InputError(
+            "correct holds no rows: compatibility is measured on rows the model gets right; "
+            "give at least one.",
+            inputs=("correct",),
+        )
     check_dataset("previously correct rows", correct, classifier)
     n_failures = len(failure_labels)
     present = np.unique(failure_labels.numpy())

@@ -418,6 +418,11 @@ def analyze_files(
             f"The model gets all {len(val_y)} validation rows right: no failures to type."
         )
     right = np.setdiff1d(np.arange(len(val_y)), wrong)
+    if len(right) == 0:
+        raise InputError(
+            f"The model gets all {len(val_y)} validation rows wrong: no previously correct "
+            "rows to measure compatibility on."
+        )
     if values is not None:
         if len(values) != len(val_y):
             raise InputError(
