@@ -6,7 +6,11 @@ Supported: ``.npy`` (memory-mapped, never copied whole), ``.csv``, ``.parquet`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +115,55 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     except OSError as exc:
         raise InputError(f"{path}: cannot write it ({exc.strerror or exc}).") from exc
     return path
+
+
+@contextmanager
+def staged_directory(out: str | Path, *, name: str = "out") -> Iterator[Path]:
+    """All or nothing for a command that writes several files into the folder ``out``.
+
+    On entry, checks that ``out`` can be a directory (it and every existing folder above
+    it are directories) and makes a new hidden folder in it (or, when it does not exist
+    yet, in its nearest existing folder): a folder that cannot be written to is found
+    before any work. Yields that folder. When the block ends without error, its files move
+    into ``out`` (created with its parents), replacing files of the same names; when it
+    raises (Ctrl-C too), the folder is removed and ``out`` is as it was.
+
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with staged_directory(folder / "new" / "out") as staging:
+    ...     _ = (staging / "a.csv").write_text("x\\n1\\n")
+    >>> sorted(p.name for p in (folder / "new" / "out").iterdir())
+    ['a.csv']
+    >>> with staged_directory(folder / "failed") as staging:
+    ...     _ = (staging / "a.csv").write_text("x\\n")
+    ...     raise OSError("disk full")
+    Traceback (most recent call last):
+    OSError: disk full
+    >>> sorted(p.name for p in folder.iterdir())  # no folder "failed", nothing hidden
+    ['new']
+    """
+    out = Path(out)
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{name} {out}: {existing} is a file, not a directory.", inputs=(name,))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name or 'out'}-", dir=existing))
+    except OSError as exc:
+        raise InputError(
+            f"{name} {out}: cannot write in {existing} ({exc.strerror or exc}).", inputs=(name,)
+        ) from exc
+    try:
+        yield staging
+        out.mkdir(parents=True, exist_ok=True)
+        for path in sorted(staging.iterdir()):
+            os.replace(path, out / path.name)
+    except OSError as exc:  # name the file as the user knows it, not the hidden folder's
+        if exc.filename and Path(exc.filename).is_relative_to(staging):
+            exc.filename = str(out / Path(exc.filename).relative_to(staging))
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _read_npy(path: Path, *, mmap: bool) -> npt.NDArray[Any]:

@@ -7,6 +7,7 @@ and prints. Files are read with :mod:`labelmend.io`; the maths stays in
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from labelmend.io import (
     load_features,
     load_labels,
     load_pred_probs,
+    staged_directory,
     table_ids,
     write_table,
 )
@@ -263,7 +265,8 @@ def simulate_files(
         Annotator votes per sample and class, (N, K): ``.npy`` or a table of numeric
         columns (one per class).
     out : directory
-        Receives ``results.csv``, ``runs.csv``, ``summary.md`` and ``curves.png``.
+        Receives ``results.csv``, ``runs.csv``, ``summary.md``, ``curves.png`` and
+        ``report.html``, all or none of them (:func:`labelmend.io.staged_directory`).
     pred_probs : path, optional
         Out-of-sample model probabilities (N, K), for the model-based selectors.
     features : path, optional
@@ -318,22 +321,25 @@ def simulate_files(
         if noise_rate is not None
         else NoiseLevel(temperature=2.0 if temperature is None else temperature)
     )
-    annotators = AnnotatorModel.from_counts(load_features(counts, what="counts"))
-    if budget is not None:
-        fraction = budget / annotators.n_samples
-    probs = None if pred_probs is None else load_pred_probs(pred_probs)[0]
-    train = None if features is None else Features(load_features(features))
-    study = run_study(
-        annotators,
-        pred_probs=probs,
-        features=train,
-        selectors=selectors,
-        noise_levels=[noise],
-        seeds=seeds,
-        budget=DEFAULT_FRACTION if fraction is None else fraction,
-        batch_sizes=batch_sizes,
-        max_reviews=max_reviews,
-        scheduler=scheduler,
-        progress=progress,
-    )
-    return study, write_study(study, out)
+    with staged_directory(out) as staging:  # --out checked first, written all or nothing
+        annotators = AnnotatorModel.from_counts(load_features(counts, what="counts"))
+        if budget is not None:
+            fraction = budget / annotators.n_samples
+        probs = None if pred_probs is None else load_pred_probs(pred_probs)[0]
+        train = None if features is None else Features(load_features(features))
+        study = run_study(
+            annotators,
+            pred_probs=probs,
+            features=train,
+            selectors=selectors,
+            noise_levels=[noise],
+            seeds=seeds,
+            budget=DEFAULT_FRACTION if fraction is None else fraction,
+            batch_sizes=batch_sizes,
+            max_reviews=max_reviews,
+            scheduler=scheduler,
+            progress=progress,
+        )
+        written = write_study(study, staging)
+    files = StudyFiles(*(Path(out) / path.name for path in dataclasses.astuple(written)))
+    return study, files

@@ -488,3 +488,57 @@ def test_analyze_types_a_saved_networks_failures_and_repairs_each_type(typed):
     assert assignment["row"].tolist() == wrong.tolist()
     table = pd.read_csv(typed / "types" / "types_repair.csv")
     assert (table["fixed"] > table["others_fixed"]).all()  # two independent flipped regions
+
+
+def _disk_full_at_the_page(monkeypatch):
+    """The disk fills up at the last file a command writes (report.html)."""
+    import errno
+
+    import labelmend.repair.files
+
+    def full(page, out):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out))
+
+    monkeypatch.setattr(labelmend.repair.files, "write_page", full)
+
+
+@pytest.mark.parametrize("command", ["run", "analyze"])
+def test_a_write_that_fails_leaves_no_output_behind(typed, command, monkeypatch):
+    # run left suspects.csv, relabel_queue.csv, model.pt, repair.png and report.json in
+    # --out; analyze left types.csv, failure_types.png and types.json.
+    _disk_full_at_the_page(monkeypatch)
+    given = analyze_arguments(typed, "--types", "2")
+    if command == "run":
+        given = [part for part in given if part not in ("--types", "2")]
+        given[1] = "run"
+        given += ["--budget", "5"]
+    before = sorted(typed.iterdir())
+    result = runner.invoke(app, given)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: {typed}/types/report.html: No space left on device"
+    ]
+    assert sorted(typed.iterdir()) == before  # no --out, no hidden folder left
+
+
+@pytest.mark.parametrize("command", ["run", "analyze"])
+@pytest.mark.parametrize("out", ["model.pt", "model.pt/types"])
+def test_an_out_that_cannot_be_a_directory_is_refused_before_reading_anything(
+    typed, command, out, monkeypatch
+):
+    # The command ran to the end (minutes on real data) and then said
+    # "Error: …/model.pt: File exists" (or "Not a directory").
+    import labelmend.repair.files
+
+    def never(*args, **kwargs):
+        raise AssertionError("the inputs were read")
+
+    monkeypatch.setattr(labelmend.repair.files, "load_features", never)
+    given = analyze_arguments(typed)
+    given[1] = command
+    given[given.index("--out") + 1] = str(typed / out)
+    result = runner.invoke(app, given)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: --out {typed}/{out}: {typed}/model.pt is a file, not a directory."
+    ]

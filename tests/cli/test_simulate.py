@@ -36,7 +36,7 @@ def files(tmp_path):
     return tmp_path
 
 
-def simulate(files, *extra):
+def simulate(files, *extra, out="out"):
     return runner.invoke(
         app,
         [
@@ -48,7 +48,7 @@ def simulate(files, *extra):
             "--seeds",
             "2",
             "--out",
-            str(files / "out"),
+            str(files / out),
             *extra,
         ],
     )
@@ -145,3 +145,40 @@ def test_budget_usage_errors_exit_2_and_write_nothing(files, extra, message):
     assert len(errors) == 1, result.stderr
     assert message in errors[0]
     assert not (files / "out").exists()
+
+
+def test_a_write_that_fails_leaves_no_output_behind(files, monkeypatch):
+    # The disk fills up at the last file (report.html): results.csv, runs.csv, summary.md
+    # and curves.png were left in --out, a study that looks whole but is not.
+    import errno
+
+    import labelmend.report.page
+
+    def full(page, out):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out))
+
+    monkeypatch.setattr(labelmend.report.page, "write_page", full)
+    before = sorted(files.iterdir())
+    result = simulate(files, "--selectors", "random")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {files}/out/report.html: No space left on device"
+    ]
+    assert sorted(files.iterdir()) == before  # no --out, no hidden folder left
+
+
+@pytest.mark.parametrize("out", ["counts.npy", "counts.npy/study"])
+def test_an_out_that_cannot_be_a_directory_is_refused_before_the_study_runs(
+    files, out, monkeypatch
+):
+    import labelmend.jobs
+
+    def never(*args, **kwargs):
+        raise AssertionError("the study ran")
+
+    monkeypatch.setattr(labelmend.jobs, "run_study", never)
+    result = simulate(files, out=out)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"Error: --out {files}/{out}: {files}/counts.npy is a file, not a directory."
+    ]

@@ -21,7 +21,7 @@ import pandas as pd
 from labelmend import fitting
 from labelmend._validation import check_labels
 from labelmend.errors import InputError, UsageError
-from labelmend.io import load_features, load_labels, read_column, write_table
+from labelmend.io import load_features, load_labels, read_column, staged_directory, write_table
 from labelmend.repair.failures import (
     FailureTypes,
     TypeRepairs,
@@ -224,25 +224,27 @@ def repair_files(
         )
     set_torch_threads(threads)
     names = list(classes) if classes else None
-    sets = {
-        "train": _read_pair(train_features, train_labels, label_col, names),
-        "validation": _read_pair(val_features, val_labels, label_col, names),
-    }
-    if test_features is not None and test_labels is not None:
-        sets["test"] = _read_pair(test_features, test_labels, label_col, names)
-    chosen, sets, network = _model_and_sets(model, names, device, sets)
-    result = repair_model(
-        sets["train"],
-        sets["validation"],
-        model=chosen,
-        test=sets.get("test"),
-        method=method,
-        unlearn_method=unlearn_method,
-        budget=budget,
-        random_state=random_state,
-        progress=progress,
-    )
-    paths = write_repair(result, out, train=sets["train"], network=network)
+    with staged_directory(out) as staging:  # --out checked first, written all or nothing
+        sets = {
+            "train": _read_pair(train_features, train_labels, label_col, names),
+            "validation": _read_pair(val_features, val_labels, label_col, names),
+        }
+        if test_features is not None and test_labels is not None:
+            sets["test"] = _read_pair(test_features, test_labels, label_col, names)
+        chosen, sets, network = _model_and_sets(model, names, device, sets)
+        result = repair_model(
+            sets["train"],
+            sets["validation"],
+            model=chosen,
+            test=sets.get("test"),
+            method=method,
+            unlearn_method=unlearn_method,
+            budget=budget,
+            random_state=random_state,
+            progress=progress,
+        )
+        paths = write_repair(result, staging, train=sets["train"], network=network)
+    paths = {key: Path(out) / path.name for key, path in paths.items()}
     return RepairFiles(result, paths, through_output_layer=network is not None)
 
 
@@ -393,11 +395,52 @@ def analyze_files(
     >>> sorted(path.name for path in done.paths.values())
     ['failure_types.png', 'report.html', 'types.csv', 'types.json']
     """
+    with staged_directory(out) as staging:  # --out checked first, written all or nothing
+        types, wrong, per_type, network = _type_failures(
+            (train_features, train_labels),
+            (val_features, val_labels),
+            model=model,
+            embedding=embedding,
+            n_types=n_types,
+            metadata=metadata,
+            metadata_column=metadata_column,
+            classes=classes,
+            label_col=label_col,
+            repair=repair,
+            budget=budget,
+            random_state=random_state,
+            threads=threads,
+            device=device,
+        )
+        paths = write_failure_types(types, wrong, staging, repair=per_type)
+    paths = {key: Path(out) / path.name for key, path in paths.items()}
+    return AnalysisFiles(types, wrong, per_type, paths, through_output_layer=network is not None)
+
+
+def _type_failures(
+    train_files: tuple[str | Path, str | Path],
+    val_files: tuple[str | Path, str | Path],
+    *,
+    model: str | Path,
+    embedding: str,
+    n_types: int | None,
+    metadata: str | Path | None,
+    metadata_column: str | None,
+    classes: Sequence[str] | None,
+    label_col: str | None,
+    repair: bool,
+    budget: int | None,
+    random_state: int,
+    threads: int,
+    device: str,
+) -> tuple[FailureTypes, npt.NDArray[np.intp], TypeRepairs | None, NetworkClassifier | None]:
+    """:func:`analyze_files` without the writing: the typing, the failures' validation
+    rows, the per-type repair (or None) and the saved network behind the model (or None)."""
     set_torch_threads(threads)
     names = list(classes) if classes else None
     sets = {
-        "train": _read_pair(train_features, train_labels, label_col, names),
-        "validation": _read_pair(val_features, val_labels, label_col, names),
+        "train": _read_pair(*train_files, label_col, names),
+        "validation": _read_pair(*val_files, label_col, names),
     }
     if budget is not None:  # before the analysis, which takes a while
         check_row_count("budget", budget, len(sets["train"][1]))
@@ -458,8 +501,7 @@ def analyze_files(
             types,
             k=k,
         )
-    paths = write_failure_types(types, wrong, out, repair=per_type)
-    return AnalysisFiles(types, wrong, per_type, paths, through_output_layer=network is not None)
+    return types, wrong, per_type, network
 
 
 def write_failure_types(
