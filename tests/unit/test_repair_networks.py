@@ -156,12 +156,25 @@ def test_an_output_layer_of_the_wrong_size_is_refused():
             TensorDataset(torch.zeros(8, 4), torch.tensor([0, 1, 2, 0, 3, 0, -1, 0])),
             r"labels outside \[0, 3\) .* found \[-1, 3\]",
         ),
+        (  # were truncated to 0, 1, 1, 2 and trained on without a word
+            TensorDataset(torch.zeros(8, 4), torch.tensor([0.0, 1.5, 1.0, 2.5] * 2)),
+            r"^The DataLoader yields labels that are not whole numbers: found \[1\.5, 2\.5\] "
+            r"in a batch; labels are class indices in \[0, 3\)\.$",
+        ),
     ],
 )
 def test_a_loader_with_the_wrong_shapes_is_one_clear_error(dataset, message):
     network = NetworkClassifier(mlp(0), n_classes=3, epochs=1)
     with pytest.raises(InputError, match=message):
         network.fit(DataLoader(dataset, batch_size=4))
+
+
+def test_whole_float_labels_are_class_indices():
+    features = torch.tensor([[0.0, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0]] * 4)
+    as_floats = TensorDataset(features, torch.tensor([0.0, 1.0, 2.0] * 4))
+    network = NetworkClassifier(mlp(0), n_classes=3, epochs=1)
+    _, [(_, labels)] = output_layer(network, DataLoader(as_floats, batch_size=5))
+    assert labels.tolist() == [0, 1, 2] * 4
 
 
 def test_the_hand_written_last_layer_curvature_is_curvlinops_ggn(blobs):

@@ -120,6 +120,8 @@ class NetworkClassifier:
                     f"Each batch needs labels of shape (B,) for B inputs; got labels "
                     f"{tuple(labels.shape)} for inputs {tuple(inputs.shape)}."
                 )
+            if labels.is_floating_point() and bool((labels != labels.round()).any()):
+                raise InputError(_fractional_labels(labels, self.n_classes))
             inputs = inputs.to(self.device)
             labels = labels.to(self.device, dtype=torch.int64)
             outside = (labels < 0) | (labels >= self.n_classes)
@@ -202,6 +204,16 @@ class NetworkClassifier:
             for name, param in layer.named_parameters():
                 param.copy_(dict(head.module.named_parameters())[name].to(param))
         return self
+
+
+def _fractional_labels(labels: torch.Tensor, n_classes: int) -> str:
+    """The one-line message for float labels that are not whole numbers (NaN among them),
+    which a cast to integers would silently truncate."""
+    found = sorted({float(v) for v in labels[labels != labels.round()].cpu()})[:5]
+    return (
+        f"The DataLoader yields labels that are not whole numbers: found {found} in a batch; "
+        f"labels are class indices in [0, {n_classes})."
+    )
 
 
 def _bad_batch(
