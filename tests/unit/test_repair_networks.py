@@ -161,12 +161,18 @@ def test_an_output_layer_of_the_wrong_size_is_refused():
             r"^The DataLoader yields labels that are not whole numbers: found \[1\.5, 2\.5\] "
             r"in a batch; labels are class indices in \[0, 3\)\.$",
         ),
+        (  # fit trained on nothing and returned; output_layer raised torch.cat's ValueError
+            TensorDataset(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long)),
+            r"^The DataLoader yields no batches; expected \(inputs, labels\) pairs\.$",
+        ),
     ],
 )
 def test_a_loader_with_the_wrong_shapes_is_one_clear_error(dataset, message):
     network = NetworkClassifier(mlp(0), n_classes=3, epochs=1)
     with pytest.raises(InputError, match=message):
         network.fit(DataLoader(dataset, batch_size=4))
+    with pytest.raises(InputError, match=message):
+        output_layer(network, DataLoader(dataset, batch_size=4))
 
 
 def test_whole_float_labels_are_class_indices():

@@ -106,7 +106,9 @@ class NetworkClassifier:
         return twin
 
     def _batches(self, loader: Iterable[Any]) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+        empty = True
         for batch in loader:
+            empty = False
             if not isinstance(batch, list | tuple) or len(batch) != 2:
                 size = f" of {len(batch)}" if hasattr(batch, "__len__") else ""
                 raise InputError(
@@ -129,6 +131,8 @@ class NetworkClassifier:
             if bool(outside.any() | not_finite.any()):  # one sync per batch
                 raise InputError(_bad_batch(labels, outside, not_finite, self.n_classes))
             yield inputs, labels
+        if empty:  # training on nothing, or no rows to score, is a mistake upstream
+            raise InputError("The DataLoader yields no batches; expected (inputs, labels) pairs.")
 
     def _logits(self, inputs: torch.Tensor) -> torch.Tensor:
         try:
