@@ -356,6 +356,29 @@ def test_saved_models_load_back_and_bad_files_are_refused(noisy, tmp_path):
         read_model(tmp_path / "model.txt")
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # n_classes 1 built a one-logit head, refused later as "labels must lie in [0, 1)";
+        # hidden 0 raised a ZeroDivisionError from torch's initialisation; a negative
+        # weight decay made the objective unbounded below, and L-BFGS ran off with it.
+        ({"n_classes": 1}, r"^n_classes must be an integer ≥ 2\. Got 1\.$"),
+        ({"n_classes": 0}, r"^n_classes must be an integer ≥ 2\. Got 0\.$"),
+        ({"n_classes": 2.0}, r"^n_classes must be an integer ≥ 2\. Got 2\.0\.$"),
+        ({"kind": "mlp", "hidden": 0}, r"^hidden must be an integer ≥ 1\. Got 0\.$"),
+        (
+            {"weight_decay": -1e-3},
+            r"^weight_decay must be a finite number in \[0, inf\)\. Got -0\.001\.$",
+        ),
+    ],
+)
+def test_make_classifier_refuses_sizes_and_a_weight_decay_that_make_no_model(options, message):
+    features, _ = blobs(20, seed=0)
+    given = {"kind": "linear", "n_classes": 3} | options
+    with pytest.raises(InputError, match=message):
+        make_classifier(given.pop("kind"), features, **given)
+
+
 def test_the_mlp_trains_reproducibly_from_its_seed(noisy):
     features, labels = noisy["train"]
     first = make_classifier("mlp", features, n_classes=3, hidden=8, random_state=4).fit(

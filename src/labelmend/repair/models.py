@@ -23,7 +23,9 @@ from torch import nn
 from labelmend._validation import (
     RandomState,
     check_choice,
+    check_count,
     check_labels,
+    check_number,
     check_random_state,
     check_same_length,
 )
@@ -296,6 +298,11 @@ def make_classifier(
     22
     """
     check_choice("model", kind, MODEL_KINDS)
+    check_count("n_classes", n_classes, minimum=2)
+    if kind == "mlp":
+        check_count("hidden", hidden, minimum=1)
+    if weight_decay is not None:
+        check_number("weight_decay", weight_decay)
     x = as_features(features, name="train features")
     seed = int(check_random_state(random_state).integers(2**31 - 1))
     std = x.std(dim=0)
