@@ -723,9 +723,12 @@ def test_repair_model_with_a_budget_removes_flips_and_matches_retraining(noisy):
     assert calls == [(stage, done, 1) for stage in STAGES for done in (0, 1)]
 
 
-def test_repair_model_refuses_a_budget_as_large_as_the_training_set(noisy):
-    with pytest.raises(InputError, match=r"budget must lie in \[0, 150\)"):
-        repair_model(noisy["train"], noisy["val"], budget=150)
+@pytest.mark.parametrize("budget", [150, -1, 2.5, True])
+def test_repair_model_refuses_a_budget_that_is_not_a_count_of_training_rows(noisy, budget):
+    # 2.5 unlearned int(2.5) = 2 rows and True 1 row, reporting k_removed 2 and 1.
+    message = rf"^budget must lie in \[0, 150\) \(the training set has 150 rows\)\. Got {budget}\.$"
+    with pytest.raises(InputError, match=message):
+        repair_model(noisy["train"], noisy["val"], budget=budget)
 
 
 @pytest.mark.parametrize("kind", ["linear", "mlp"])

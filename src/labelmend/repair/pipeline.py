@@ -242,7 +242,8 @@ def repair_model(
     rng = check_random_state(random_state)
     stages = _Stages(progress)
     n_train = len(np.asarray(train[1]))
-    if budget is not None and not 0 <= budget < n_train:
+    whole = isinstance(budget, int | np.integer) and not isinstance(budget, bool)
+    if budget is not None and not (whole and 0 <= budget < n_train):
         raise InputError(
             f"budget must lie in [0, {n_train}) (the training set has {n_train} rows). "
             f"Got {budget}.",
