@@ -162,6 +162,7 @@ def test_repair_chooses_k_and_accepts_a_trained_model_file(files):
     [
         ("mismatch", "--train-features has 120 rows but --train-labels has 119"),
         ("negative", "--train-labels must lie in [0, K); found values from -1 to 2"),
+        ("rare", "--train-labels have 1 row of class 3; k and p_error come from 5-fold"),
         ("outside", "--val-labels must lie in [0, 3)"),
         ("model", "cannot load a labelmend model"),
         ("budget", "--budget must lie in [0, 120)"),
@@ -179,6 +180,8 @@ def test_bad_input_is_one_clear_line_and_exit_1(files, change, message):
         np.save(files / "train_y.npy", labels[:-1])
     elif change == "negative":
         np.save(files / "train_y.npy", np.r_[-1, labels[1:]])
+    elif change == "rare":  # a stray label 3 among classes 0-2
+        np.save(files / "train_y.npy", np.r_[3, labels[1:]])
     elif change == "outside":
         pd.DataFrame({"label": np.full(100, 5)}).to_csv(files / "val_y.csv", index=False)
     elif change == "model":
@@ -433,6 +436,7 @@ def test_analyze_repairs_each_type_on_its_own(typed):
         ("no_failures", "The model gets all 5 validation rows right: no failures to type"),
         ("budget", "--budget must be a whole number of training rows in [0, 500). Got 500."),
         ("all_wrong", "The model gets all 5 validation rows wrong: no previously correct rows"),
+        ("rare", "--train-labels have 1 row of class 3; k and p_error come from 5-fold"),
     ],
 )
 def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, message):
@@ -457,6 +461,9 @@ def test_analyze_bad_input_is_one_line_exit_1_and_writes_nothing(typed, change, 
         wide = np.c_[train_x, train_x[:, :1]]
         model = make_classifier("linear", wide, n_classes=3).fit(wide, train_y)
         save_model(model, typed / "model.pt")
+    elif change == "rare":  # a stray label 3 among classes 0-2; k is chosen per type
+        np.save(typed / "train_y.npy", np.r_[3, np.load(typed / "train_y.npy")[1:]])
+        extra += ["--repair", "--model", "linear"]
     elif change == "all_wrong":  # compatibility is measured on rows the model gets right
         val_x, val_y = np.load(typed / "val_x.npy"), np.load(typed / "val_y.npy")
         wrong = np.flatnonzero(load_model(typed / "model.pt").predict(val_x) != val_y)[:5]

@@ -723,6 +723,24 @@ def test_repair_model_with_a_budget_removes_flips_and_matches_retraining(noisy):
     assert calls == [(stage, done, 1) for stage in STAGES for done in (0, 1)]
 
 
+@pytest.mark.parametrize("budget", [None, 3])
+def test_repair_model_names_a_class_too_rare_for_the_out_of_fold_probabilities(noisy, budget):
+    # A stray label 3 among classes 0-2 was reported as "n_folds=5 needs at least 5
+    # samples of every class; class 3 has 1. Use fewer folds.": no set named, and an
+    # option repair_model (and the CLI) does not have.
+    features, labels = noisy["train"]
+    given = labels.copy()
+    given[7] = 3
+    message = (
+        r"^train labels have 1 row of class 3; k and p_error come from 5-fold out-of-fold "
+        r"probabilities, which need at least 5 rows of every class\.$"
+    )
+    with pytest.raises(InputError, match=message) as raised:
+        repair_model((features, given), noisy["val"], budget=budget)
+    assert raised.value.inputs == ("train labels",)
+    assert repair_model((features, given), noisy["val"], method="loss", budget=3).removed.sum() == 3
+
+
 @pytest.mark.parametrize("budget", [150, -1, 2.5, True])
 def test_repair_model_refuses_a_budget_that_is_not_a_count_of_training_rows(noisy, budget):
     # 2.5 unlearned int(2.5) = 2 rows and True 1 row, reporting k_removed 2 and 1.

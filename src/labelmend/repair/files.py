@@ -34,7 +34,14 @@ from labelmend.repair.k_selection import choose_k
 from labelmend.repair.models import MODEL_KINDS, set_torch_threads
 from labelmend.repair.networks import NetworkClassifier, last_linear, output_layer
 from labelmend.repair.persistence import MODEL_FILES, read_model, write_model
-from labelmend.repair.pipeline import Progress, RepairResult, repair_model, trained_model
+from labelmend.repair.pipeline import (
+    OUT_OF_FOLD_FOLDS,
+    Progress,
+    RepairResult,
+    check_out_of_fold_rows,
+    repair_model,
+    trained_model,
+)
 from labelmend.repair.plot import plot_failure_types, plot_repair
 from labelmend.repair.unlearning import DEFAULT_UNLEARN
 from labelmend.report.page import write_page
@@ -454,6 +461,8 @@ def _type_failures(
     classifier = as_classifier(
         trained_model(chosen, train, random_state=random_state), len(train[1])
     )
+    if repair and budget is None:  # k per type from out-of-fold probabilities
+        check_out_of_fold_rows(check_dataset("train", train, classifier)[1].numpy())
     val_x, val_y = (part.numpy() for part in check_dataset("validation", validation, classifier))
     wrong = np.flatnonzero(classifier.predict(val_x) != val_y)
     if len(wrong) == 0:
@@ -489,6 +498,7 @@ def _type_failures(
             probs = fitting.out_of_fold_probs(
                 *train,
                 model=lambda: classifier.clone(with_curvature=False),
+                n_folds=OUT_OF_FOLD_FOLDS,
                 n_classes=classifier.n_classes,
                 random_state=random_state,
             )

@@ -61,6 +61,9 @@ STAGES = (
     "Retraining from scratch (reference)",
 )
 
+#: Folds of the out-of-fold probabilities behind ``p_error`` and k: every class of the
+#: training labels needs at least as many rows.
+OUT_OF_FOLD_FOLDS = 5
 #: ``progress(stage, done, total)``: called as each stage starts (done 0) and ends.
 Progress = Callable[[str, int, int], None]
 
@@ -120,6 +123,29 @@ def trained_model(model: Any, train: XY, *, random_state: RandomState = 0) -> An
     n_classes = max(int(check_labels(train[1], name="train labels").max()) + 1, 2)
     head = make_classifier(model, train[0], n_classes=n_classes, random_state=random_state)
     return head.fit(*check_dataset("train", train, head))
+
+
+def check_out_of_fold_rows(labels: npt.NDArray[np.intp]) -> None:
+    """Every class of the training ``labels`` has the :data:`OUT_OF_FOLD_FOLDS` rows that
+    the out-of-fold probabilities behind ``p_error`` and k need; the message names the
+    rarest class (often a stray label).
+
+    >>> check_out_of_fold_rows(np.array([0] * 5 + [1] * 5 + [2]))
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: train labels have 1 row of class 2; k and p_error come from 5-fold out-of-fold probabilities, which need at least 5 rows of every class.
+    """
+    counts = np.bincount(labels)
+    present = np.flatnonzero(counts)
+    rarest = int(present[np.argmin(counts[present])])
+    if counts[rarest] < OUT_OF_FOLD_FOLDS:
+        rows = f"{counts[rarest]} row{'s' if counts[rarest] > 1 else ''}"
+        raise InputError(
+            f"train labels have {rows} of class {rarest}; k and p_error come from "
+            f"{OUT_OF_FOLD_FOLDS}-fold out-of-fold probabilities, which need at least "
+            f"{OUT_OF_FOLD_FOLDS} rows of every class.",
+            inputs=("train labels",),
+        )
 
 
 class _Stages:
@@ -255,6 +281,8 @@ def repair_model(
     model = trained_model(model, train, random_state=rng)
     before = as_classifier(model, n_train)
     train_x, train_t = check_dataset("train", train, before)
+    if method in USES_OUT_OF_FOLD or budget is None:
+        check_out_of_fold_rows(train_t.numpy())
     val_x, val_t = check_dataset("validation", validation, before)
     if test is not None:
         check_dataset("test", test, before)
@@ -278,6 +306,7 @@ def repair_model(
         pred_probs = fitting.out_of_fold_probs(
             *train_pair,
             model=lambda: before.clone(with_curvature=False),
+            n_folds=OUT_OF_FOLD_FOLDS,
             n_classes=before.n_classes,
             random_state=rng,
         )
