@@ -312,7 +312,16 @@ def test_a_device_this_machine_lacks_is_one_line_exit_1_and_writes_nothing(files
     ("change", "message"),
     [
         ("outputs", "The model has 3 outputs but --classes gives 2 names"),
-        ("width", r"The network cannot take inputs of shape (120, 4)"),
+        (
+            "width",
+            "Error: --train-features hold 120 rows of 4 columns: The network cannot take "
+            "inputs of shape (120, 4)",
+        ),
+        (  # the training rows fit the network; the validation file has a column more
+            "val_width",
+            "Error: --val-features hold 100 rows of 5 columns: The network cannot take "
+            "inputs of shape (100, 5)",
+        ),
         ("nan", "--train-features hold NaN or infinite values in 1 rows"),
         ("pickle", "holds a LogisticRegression; expected a labelmend model or an nn.Module"),
     ],
@@ -326,6 +335,9 @@ def test_bad_input_for_a_saved_network_is_one_line_exit_1(files, change, message
         extra += ["--classes", "a,b"]
     elif change == "width":  # a network for 5 columns; the files have 4
         torch.save(nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)), path)
+    elif change == "val_width":
+        val = pd.read_csv(files / "val_x.csv")
+        val.assign(f4=val["f0"]).to_csv(files / "val_x.csv", index=False)
     elif change == "nan":
         features = np.load(files / "train_x.npy")
         features[3, 1] = np.nan

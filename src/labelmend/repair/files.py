@@ -128,13 +128,19 @@ def _model_and_sets(
     _check_classes(names, outputs, **labels)
     network = NetworkClassifier(chosen, n_classes=outputs, device=device)
     dtype = next(chosen.parameters()).dtype
-    loaders = []
+    rows: dict[str, XY] = {}
     for name, pair in sets.items():
         features, targets = check_dataset(name, pair, network.head())
         dataset = TensorDataset(features.to(dtype), targets.to(torch.int64))
-        loaders.append(DataLoader(dataset, batch_size=NETWORK_BATCH))
-    head, rows = output_layer(network, *loaders)
-    return head, dict(zip(sets, rows, strict=True)), network
+        try:
+            _, [rows[name]] = output_layer(network, DataLoader(dataset, batch_size=NETWORK_BATCH))
+        except InputError as exc:  # the network refused the rows: say which file they are
+            n_rows, n_columns = features.shape
+            raise InputError(
+                f"{name} features hold {n_rows} rows of {n_columns} columns: {exc}",
+                inputs=(f"{name} features",),
+            ) from exc
+    return network.head(), rows, network
 
 
 def _check_classes(names: list[str] | None, n_outputs: int | None, **label_sets: Any) -> None:
