@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -377,6 +378,22 @@ def test_make_classifier_refuses_sizes_and_a_weight_decay_that_make_no_model(opt
     given = {"kind": "linear", "n_classes": 3} | options
     with pytest.raises(InputError, match=message):
         make_classifier(given.pop("kind"), features, **given)
+
+
+@pytest.mark.parametrize("reader", [load_model, read_model])
+def test_a_saved_state_dict_is_refused_for_what_it_is(noisy, tmp_path, reader):
+    # torch.save(module.state_dict(), path), the usual way to save weights, was refused as
+    # "cannot load a labelmend model (KeyError: 'spec')".
+    from torch import nn
+
+    path = tmp_path / "weights.pt"
+    torch.save(nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).state_dict(), path)
+    message = (
+        rf"^{re.escape(str(path))}: holds a dict of 4 entries \(a state_dict\?\), not a labelmend model; save "
+        r"the whole network with torch\.save\(module, path\): a state_dict has no layers\.$"
+    )
+    with pytest.raises(InputError, match=message):
+        reader(path)
 
 
 def test_the_mlp_trains_reproducibly_from_its_seed(noisy):

@@ -74,7 +74,17 @@ def load_model(path: str | Path) -> TorchClassifier:
     if not path.is_file():
         raise InputError(f"{path}: no such model file.")
     try:
-        return _head(torch.load(path, weights_only=True, map_location="cpu"))
+        saved = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as exc:
+        raise InputError(f"{path}: cannot load a labelmend model ({_first_line(exc)})") from exc
+    if isinstance(saved, dict) and "spec" not in saved:  # torch.save(module.state_dict())
+        entries = f"{len(saved)} {'entry' if len(saved) == 1 else 'entries'}"
+        raise InputError(
+            f"{path}: holds a dict of {entries} (a state_dict?), not a labelmend model; save "
+            "the whole network with torch.save(module, path): a state_dict has no layers."
+        )
+    try:
+        return _head(saved)
     except Exception as exc:
         raise InputError(f"{path}: cannot load a labelmend model ({_first_line(exc)})") from exc
 
