@@ -296,3 +296,12 @@ def test_analyze_failures_says_so_when_there_are_no_previously_correct_rows():
     with pytest.raises(InputError, match=message) as raised:
         analyze_failures(model, train, failures, none, n_types=2)
     assert raised.value.inputs == ("correct",)
+
+
+@pytest.mark.parametrize("n_types", [1, 2.5, True])
+def test_analyze_failures_refuses_a_number_of_types_that_is_not_a_count(n_types):
+    # 2.5 reached k-means: "The 'n_clusters' parameter of KMeans must be an int in the
+    # range [1, inf). Got 2.5 instead.", a parameter the caller never gave.
+    model, train, failures, correct = planted_failures()
+    with pytest.raises(InputError, match=rf"^n_types must be an integer ≥ 2\. Got {n_types}\.$"):
+        analyze_failures(model, train, failures, correct, n_types=n_types)

@@ -36,6 +36,7 @@ import torch
 from labelmend._validation import (
     RandomState,
     check_choice,
+    check_count,
     check_random_state,
     check_same_length,
 )
@@ -370,8 +371,8 @@ def analyze_failures(
             "failures of at least two classes."
         )
     candidates = list(TYPE_RANGE) if n_types is None else [n_types]
-    if n_types is not None and n_types < 2:
-        raise InputError(f"n_types must be at least 2. Got {n_types}.")
+    if n_types is not None:
+        check_count("n_types", n_types, minimum=2)
     if n_failures < MIN_TYPE_SIZE * candidates[0]:
         raise InputError(
             f"{n_failures} failures cannot make {candidates[0]} types of at least "
