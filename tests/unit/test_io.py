@@ -32,3 +32,24 @@ def test_npy_matrices_are_checked_for_shape_and_type(tmp_path):
         load_features(tmp_path / "flat.npy")
     with pytest.raises(InputError, match="numeric 2-D or 3-D array of probabilities"):
         load_pred_probs(tmp_path / "text.npy")
+
+
+def test_a_folder_that_cannot_be_written_to_is_refused_on_entry(tmp_path, monkeypatch):
+    # As a user without write permission on it (root, running the tests, has it always).
+    import errno
+    import tempfile
+
+    from labelmend.io import staged_directory
+
+    def denied(**kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", kwargs.get("dir"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    message = rf"^out {tmp_path}/new/study: cannot write in {tmp_path} \(Permission denied\)\.$"
+    with (
+        pytest.raises(InputError, match=message) as raised,
+        staged_directory(tmp_path / "new" / "study"),
+    ):
+        raise AssertionError("the block ran")
+    assert raised.value.inputs == ("out",)
+    assert list(tmp_path.iterdir()) == []
