@@ -71,6 +71,7 @@ class NetworkClassifier:
     --------
     >>> from torch.utils.data import DataLoader, TensorDataset
     >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0]] * 20); y = torch.tensor([1, 0] * 20)
+    >>> _ = torch.manual_seed(0)  # the module's initial parameters
     >>> net = NetworkClassifier(nn.Sequential(nn.Linear(2, 2)), n_classes=2, epochs=30)
     >>> net.fit(DataLoader(TensorDataset(X, y), batch_size=8)).predict(X[:2]).tolist()
     [1, 0]
@@ -282,6 +283,7 @@ def network_out_of_fold_probs(
     Examples
     --------
     >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0]] * 10); y = torch.tensor([1, 0] * 10)
+    >>> _ = torch.manual_seed(0)  # the module's initial parameters
     >>> net = NetworkClassifier(nn.Sequential(nn.Linear(2, 2)), n_classes=2, epochs=20)
     >>> probs = network_out_of_fold_probs(net, X, y, n_folds=2)  # net itself is not trained
     >>> probs.shape, bool(np.allclose(probs.sum(axis=1), 1.0)), probs.argmax(axis=1)[:2].tolist()
@@ -352,6 +354,7 @@ def network_harm(
     >>> from torch.utils.data import DataLoader, TensorDataset
     >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0]] * 10); y = torch.tensor([1, 0] * 10)
     >>> y[0] = 0  # one wrong label
+    >>> _ = torch.manual_seed(0)  # the module's initial parameters
     >>> net = NetworkClassifier(nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2)),
     ...                         n_classes=2, epochs=20)
     >>> train = DataLoader(TensorDataset(X, y), batch_size=8)  # a fixed order
@@ -402,6 +405,7 @@ def unlearn_network(
     >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0]] * 10); y = torch.tensor([1, 0] * 10)
     >>> y[:3] = 0  # three wrong labels
     >>> rows = DataLoader(TensorDataset(X, y), batch_size=8)
+    >>> _ = torch.manual_seed(0)  # the module's initial parameters
     >>> net = NetworkClassifier(nn.Sequential(nn.Linear(2, 2)), n_classes=2, epochs=20).fit(rows)
     >>> kept = DataLoader(TensorDataset(X[3:], y[3:]), batch_size=8, shuffle=True)
     >>> unlearn_network(net, rows, kept, [0, 1, 2], method="last_layer").predict(X[:2]).tolist()
