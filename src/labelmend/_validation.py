@@ -33,6 +33,12 @@ def check_random_state(
     >>> int(check_random_state(0).integers(10)) == int(check_random_state(0).integers(10))
     True
     """
+    if isinstance(random_state, int | np.integer) and random_state < 0:  # numpy refuses it
+        raise InputError(
+            f"{name} must be a non-negative int, a numpy.random.Generator or None. "
+            f"Got {random_state}.",
+            inputs=(name,),
+        )
     if random_state is None or isinstance(random_state, int | np.integer):
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):

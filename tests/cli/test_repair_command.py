@@ -561,3 +561,17 @@ def test_an_out_that_cannot_be_a_directory_is_refused_before_reading_anything(
     assert result.output.strip().splitlines() == [
         f"Error: --out {typed}/{out}: {typed}/model.pt is a file, not a directory."
     ]
+
+
+@pytest.mark.parametrize("command", ["run", "analyze"])
+def test_a_negative_seed_is_a_usage_error(typed, command):
+    # It was a traceback ending "ValueError: expected non-negative integer", exit 1.
+    given = analyze_arguments(typed, "--seed", "-1")
+    given[1] = command
+    result = runner.invoke(app, given)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: Invalid value for '--seed': Input should be greater than or equal to 0"
+    )
+    assert not (typed / "types").exists()

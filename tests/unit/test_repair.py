@@ -675,6 +675,19 @@ def test_later_rounds_score_the_kept_rows_with_a_model_trained_on_them(noisy, mo
     assert len(failures[1]) < len(first_failures[1])  # it fixes some of the first's failures
 
 
+@pytest.mark.parametrize("seed", [-1, np.int64(-3)])
+def test_a_seed_numpy_cannot_take_is_one_input_error(noisy, seed):
+    # -1 reached numpy's SeedSequence: "ValueError: expected non-negative integer", with a
+    # traceback from `labelmend repair run --seed -1`.
+    message = (
+        r"^random_state must be a non-negative int, a numpy\.random\.Generator or None\. "
+        rf"Got {seed}\.$"
+    )
+    with pytest.raises(InputError, match=message) as raised:
+        repair_model(noisy["train"], noisy["val"], budget=3, random_state=seed)
+    assert raised.value.inputs == ("random_state",)
+
+
 def test_split_validation_partitions_the_rows():
     split = split_validation(50, random_state=1)
     together = np.concatenate([split.targeting, split.heldout])

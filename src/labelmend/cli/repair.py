@@ -39,7 +39,7 @@ ClassesOption = Annotated[str | None, typer.Option(help="Comma-separated class n
 LabelColOption = Annotated[
     str | None, typer.Option("--label-col", help="Label column in label tables.")
 ]
-SeedOption = Annotated[int, typer.Option(help="Random seed.")]
+SeedOption = Annotated[int, typer.Option(min=0, help="Random seed.")]
 ThreadsOption = Annotated[int, typer.Option(min=1, help="torch threads (small heads: 1).")]
 DeviceOption = Annotated[
     str,
