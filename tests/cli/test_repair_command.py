@@ -575,3 +575,16 @@ def test_a_negative_seed_is_a_usage_error(typed, command):
         "Error: Invalid value for '--seed': Input should be greater than or equal to 0"
     )
     assert not (typed / "types").exists()
+
+
+def test_the_metadata_embedding_without_metadata_is_a_usage_error_naming_both_flags(typed):
+    # It said "embedding 'metadata' needs a metadata column (one value a failure).", exit 1,
+    # after training the model: neither --embedding nor --metadata was named.
+    result = runner.invoke(app, analyze_arguments(typed, "--embedding", "metadata"))
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[0] == "Usage: labelmend repair analyze [OPTIONS]"
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: The --embedding chosen types failures by a column: give --metadata, a table "
+        "with one row per validation row."
+    )
+    assert not (typed / "types").exists()

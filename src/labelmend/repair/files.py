@@ -408,6 +408,12 @@ def analyze_files(
     >>> sorted(path.name for path in done.paths.values())
     ['failure_types.png', 'report.html', 'types.csv', 'types.json']
     """
+    if embedding == "metadata" and metadata is None:
+        raise UsageError(
+            "The embedding chosen types failures by a column: give metadata, a table with "
+            "one row per validation row.",
+            inputs=("embedding", "metadata"),
+        )
     with staged_directory(out) as staging:  # --out checked first, written all or nothing
         types, wrong, per_type, network = _type_failures(
             (train_features, train_labels),
