@@ -308,3 +308,30 @@ def test_no_library_error_names_a_cli_flag():
                     and re.search(r"(?<![\w-])--[a-z]", re.sub(r"`[^`]*`", "", text))
                 ]
     assert not flagged, "\n".join(flagged)
+
+
+def _commands(group, path=()):
+    """(command path, click command) of every command below ``group`` (lazy ones loaded)."""
+    for name in group.list_commands(None):
+        command = group.get_command(None, name)
+        if hasattr(command, "list_commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_seed_option_refuses_a_negative_seed_as_a_usage_error():
+    import typer.main
+
+    seeds = {
+        " ".join(path): param
+        for path, command in _commands(typer.main.get_command(app))
+        for param in command.params
+        if param.name == "seed"
+    }
+    assert {"demo", "fit", "round", "repair run", "repair analyze"} <= set(seeds)
+    for path, param in seeds.items():
+        assert param.min == 0, path
+    result = runner.invoke(app, ["demo", "--seed", "-1"])
+    assert result.exit_code == 2
+    assert "--seed" in result.output

@@ -18,7 +18,7 @@ def demo(
     noise_rate: Annotated[float, typer.Option(min=0.0, max=0.9, help="Labels flipped.")] = 0.1,
     budget: Annotated[int, typer.Option(min=1, help="Samples the expert reviews.")] = 250,
     top: Annotated[int, typer.Option(min=1, help="Rows of the queue to print.")] = 15,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     db: Annotated[
         str | None,
         typer.Option(help="Database URL to run on (default: a temporary SQLite file)."),

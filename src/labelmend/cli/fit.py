@@ -21,7 +21,7 @@ ModelOption = Annotated[
     ),
 ]
 FoldsOption = Annotated[int, typer.Option("--folds", min=2, help="Stratified folds.")]
-SeedOption = Annotated[int, typer.Option(help="Seed of the folds (and of the mlp).")]
+SeedOption = Annotated[int, typer.Option(min=0, help="Seed of the folds (and of the mlp).")]
 NameOption = Annotated[
     str | None, typer.Option(help="Model name of the stored run (default: the model kind).")
 ]
