@@ -366,3 +366,19 @@ def test_a_queue_whose_project_was_deleted_is_sent_to_a_new_one(label_studio, st
     )
     assert sent.exit_code == 0, sent.output
     assert "10 task(s) created (10 for tasks deleted in Label Studio)" in sent.output
+
+
+def test_a_queue_with_nothing_open_creates_no_project(label_studio, store_url, snapshot):
+    client = client_for(label_studio)
+    with open_store(store_url) as session:
+        for sample in workflow.queue_items(session, "week2")["sample_id"]:
+            workflow.set_label(session, sample, CLASSES[0], actor="ann")
+    projects = len(client._sdk.projects.list().items)
+    before = snapshot(store_url)
+    with (
+        pytest.raises(InputError, match=r"Queue 'week2' has no open items \(10 decided\)"),
+        open_store(store_url) as session,
+    ):
+        push_queue(session, "week2", client)
+    assert len(client._sdk.projects.list().items) == projects
+    assert snapshot(store_url) == before

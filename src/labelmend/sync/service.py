@@ -44,6 +44,8 @@ REJECTED_COLUMNS = ["sample_id", "annotator", "problem"]
 #: What ``single-expert`` does when experts disagree on a sample: refuse the whole
 #: import, leave the sample open (it needs another vote), or let a plurality decide.
 TIE_BREAKS = ("refuse", "open", "plurality")
+#: What a push calls the items that are not open, by status.
+CLOSED_WORDS = {"resolved": "decided", "skipped": "skipped"}
 Progress = Callable[[int, int], None]
 #: ``checkpoint()``, called after each batch of a push and each page of a pull is
 #: recorded: the caller's commit policy (``session.commit`` keeps every finished batch).
@@ -167,6 +169,13 @@ def push_queue(
             f"Queue {queue_name!r} was pushed to project {known}; it cannot move to {target}."
         )
     items = repo.queue_frame(session, queue, statuses=OPEN_STATUSES)
+    if known is None and items.empty:  # no project for a queue with nothing to send
+        closed = repo.queue_frame(session, queue)["status"].value_counts()
+        counts = [f"{closed[s]:,} {word}" for s, word in CLOSED_WORDS.items() if s in closed]
+        raise InputError(
+            f"Queue {queue_name!r} has no open items ({', '.join(counts) or 'none'}); "
+            "nothing to push."
+        )
     show = display_kind([m or {} for m in items["metadata"]])
     if known is None:
         known = client.ensure_project(
