@@ -184,3 +184,18 @@ def test_a_url_that_is_not_label_studio_is_one_line_naming_it(store, snapshot):
         "to create a project; is --url Label Studio's address?"
     )
     assert snapshot(store[1]) == before
+
+
+def test_a_password_in_the_label_studio_url_is_never_printed(store, snapshot):
+    before = snapshot(store[1])
+    with login_page() as url:
+        signed = url.replace("http://", "http://ann:pw-secret-77@")
+        line = one_line_error("push", "q", "--url", signed, "--api-key", "secret-key-123", *store)
+        assert "pw-secret-77" not in line
+        assert line.startswith(f"Error: {url.replace('http://', 'http://ann:***@')} answered")
+    unreachable = one_line_error(
+        "push", "q", "--url", "http://ann:pw-secret-77@127.0.0.1:9", "--api-key", "k", *store
+    )
+    assert "pw-secret-77" not in unreachable
+    assert "Label Studio at http://ann:***@127.0.0.1:9" in unreachable
+    assert snapshot(store[1]) == before

@@ -197,6 +197,17 @@ class LabelStudioClient:
             max_retries=self.max_retries,
         )
 
+    @property
+    def shown_url(self) -> str:
+        """:attr:`url` for messages: a password written into it (``user:pw@host``) masked.
+
+        >>> LabelStudioClient("https://ann:pw@ls.example.org", "key").shown_url
+        'https://ann:***@ls.example.org'
+        """
+        from labelmend.storage.engine import mask_url
+
+        return mask_url(self.url)
+
     @contextmanager
     def _errors(self, action: str, *, hint: str = "") -> Iterator[None]:
         """Turn the SDK's and httpx's errors into one :class:`SyncError` line: what the
@@ -213,7 +224,7 @@ class LabelStudioClient:
                 kind = kind or "unreadable"
                 article = "an" if kind[0] in "aeiou" else "a"
                 raise SyncError(
-                    f"{self.url} answered with {article} {kind} page, not Label Studio's API, "
+                    f"{self.shown_url} answered with {article} {kind} page, not Label Studio's API, "
                     f"while trying to {action}; is url Label Studio's address?",
                     inputs=("url",),
                 ) from None
@@ -228,11 +239,11 @@ class LabelStudioClient:
                 detail = body.get("validation_errors") or body.get("detail") or ""
                 message = f"answered {status}" + (f" ({detail})" if detail else "")
             raise SyncError(
-                f"Label Studio at {self.url} {message} while trying to {action}." + hint
+                f"Label Studio at {self.shown_url} {message} while trying to {action}." + hint
             ) from None
         except (httpx.TransportError, OSError) as exc:
             raise SyncError(
-                f"Cannot reach Label Studio at {self.url} while trying to {action} "
+                f"Cannot reach Label Studio at {self.shown_url} while trying to {action} "
                 f"({type(exc).__name__})." + hint
             ) from None
 

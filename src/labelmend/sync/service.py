@@ -158,7 +158,7 @@ def push_queue(
         if not moving:
             raise InputError(
                 f"Queue {queue_name!r} was pushed to project {known}, which Label Studio at "
-                f"{client.url} no longer has. Send it again with new_project=True (a new "
+                f"{client.shown_url} no longer has. Send it again with new_project=True (a new "
                 "project) or project_id=ID (an existing one).",
                 inputs=("new_project", "project_id"),
             )
