@@ -71,6 +71,10 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
         return pd.read_json(
             path, orient="records", lines=not _is_json_array(path), dtype=as_text or None
         )
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(
+            f"{path}: the file is empty; expected a header row naming the columns, then the rows."
+        ) from exc
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read it as {suffix[1:]}: {first_line}") from exc

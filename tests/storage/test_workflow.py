@@ -117,6 +117,20 @@ def test_json_files_are_json_documents_both_ways(scored, tmp_path):
     assert len(json.loads((tmp_path / "q.json").read_text())) == 3
 
 
+@pytest.mark.parametrize("content", ["", "\n\n"], ids=["empty", "blank lines"])
+def test_an_empty_file_says_what_it_should_hold(store, snapshot, tmp_path, content):
+    """It said "cannot read it as csv: No columns to parse from file"."""
+    path = tmp_path / "samples.csv"
+    path.write_text(content)
+    before = snapshot(store)
+    with pytest.raises(InputError) as raised, open_store(store) as session:
+        workflow.import_samples(session, path)
+    assert str(raised.value) == (
+        f"{path}: the file is empty; expected a header row naming the columns, then the rows."
+    )
+    assert snapshot(store) == before
+
+
 def test_reimporting_samples_changes_nothing(store, snapshot):
     samples, _, _ = make_tables()
     before = snapshot(store)
