@@ -131,6 +131,35 @@ def test_an_empty_file_says_what_it_should_hold(store, snapshot, tmp_path, conte
     assert snapshot(store) == before
 
 
+def test_a_table_saved_with_its_row_index_is_refused_by_name(store, snapshot, tmp_path):
+    """to_csv without index=False writes a column with no header, which pandas reads as
+    'Unnamed: 0': samples stored it as metadata, and features as one more feature (the
+    row number, fitted on); predictions called it an unknown column."""
+    samples, predictions, _ = make_tables()
+    samples.to_csv(tmp_path / "samples.csv")
+    predictions.to_csv(tmp_path / "predictions.csv")
+    predictions.rename(columns=dict(zip(CLASSES, ["f1", "f2", "f3"], strict=True))).to_csv(
+        tmp_path / "features.csv"
+    )
+    before = snapshot(store)
+    for path, load in [
+        ("samples.csv", workflow.import_samples),
+        (
+            "predictions.csv",
+            lambda session, path: workflow.import_predictions(session, path, model="m"),
+        ),
+        ("features.csv", workflow.import_features),
+    ]:
+        with pytest.raises(InputError) as raised, open_store(store) as session:
+            load(session, tmp_path / path)
+        assert str(raised.value) == (
+            f"{tmp_path / path}: column 1 has no name in the header (pandas reads it as "
+            "'Unnamed: 0': a row index saved with the table?); name it, or write the table "
+            "without its index (to_csv(index=False))."
+        )
+    assert snapshot(store) == before
+
+
 def test_reimporting_samples_changes_nothing(store, snapshot):
     samples, _, _ = make_tables()
     before = snapshot(store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from labelmend.io import encode_labels, read_table
 from labelmend.storage.models import Dataset
 
 TableSource = str | Path | pd.DataFrame
+#: How pandas names a column whose header cell is empty (a saved row index, say).
+UNNAMED = re.compile(r"Unnamed: \d+")
 
 
 def read_source(
@@ -30,6 +33,13 @@ def read_source(
         table, name = source, "table"
     else:
         table, name = read_table(source, text_columns=[id_col, *text_columns]), str(source)
+        unnamed = [i for i, c in enumerate(table.columns) if UNNAMED.fullmatch(str(c))]
+        if unnamed:
+            raise InputError(
+                f"{name}: column {unnamed[0] + 1} has no name in the header (pandas reads it "
+                f"as {table.columns[unnamed[0]]!r}: a row index saved with the table?); name "
+                "it, or write the table without its index (to_csv(index=False))."
+            )
     if table.empty:
         raise InputError(f"{name}: no rows; expected one row per sample under the header.")
     return table, name
