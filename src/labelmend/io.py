@@ -59,6 +59,7 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
     try:
         as_text = dict.fromkeys(text_columns, str)
         if suffix == ".csv":
+            _refuse_repeated_columns(path)
             if not as_text:
                 return pd.read_csv(path)
             missing = {
@@ -71,6 +72,8 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
         return pd.read_json(
             path, orient="records", lines=not _is_json_array(path), dtype=as_text or None
         )
+    except InputError:
+        raise
     except pd.errors.EmptyDataError as exc:
         raise InputError(
             f"{path}: the file is empty; expected a header row naming the columns, then the rows."
@@ -78,6 +81,19 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read it as {suffix[1:]}: {first_line}") from exc
+
+
+def _refuse_repeated_columns(path: Path) -> None:
+    """Refuse a CSV header that names a column twice (pandas would rename the second
+    ``a`` to ``a.1`` and read on)."""
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    names = pd.Series(header.iloc[0]) if len(header) else pd.Series(dtype=str)
+    repeated = names[names.duplicated() & (names != "")]
+    if not repeated.empty:
+        raise InputError(
+            f"{path}: the header names column {repeated.iloc[0]!r} twice; expected each "
+            "column once."
+        )
 
 
 def _is_json_array(path: Path) -> bool:

@@ -160,6 +160,30 @@ def test_a_table_saved_with_its_row_index_is_refused_by_name(store, snapshot, tm
     assert snapshot(store) == before
 
 
+def test_a_header_that_names_a_column_twice_is_refused(store, snapshot, tmp_path):
+    """pandas renames the second 'label' to 'label.1': samples stored it as metadata, and
+    predictions with two 'cat' columns were refused for an 'unknown column cat.1'."""
+    samples, predictions, _ = make_tables()
+    samples.assign(extra=samples["label"]).rename(columns={"extra": "label"}).to_csv(
+        tmp_path / "samples.csv", index=False
+    )
+    predictions.assign(extra=0.0).rename(columns={"extra": "cat"}).to_csv(
+        tmp_path / "predictions.csv", index=False
+    )
+    before = snapshot(store)
+    for path, column, load in [
+        ("samples.csv", "label", workflow.import_samples),
+        ("predictions.csv", "cat", lambda s, p: workflow.import_predictions(s, p, model="m")),
+    ]:
+        with pytest.raises(InputError) as raised, open_store(store) as session:
+            load(session, tmp_path / path)
+        assert str(raised.value) == (
+            f"{tmp_path / path}: the header names column {column!r} twice; expected each "
+            "column once."
+        )
+    assert snapshot(store) == before
+
+
 def test_reimporting_samples_changes_nothing(store, snapshot):
     samples, _, _ = make_tables()
     before = snapshot(store)
