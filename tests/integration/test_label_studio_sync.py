@@ -7,6 +7,7 @@ experts and ties, a pull cut off by a dying server, and the CLI's errors.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -214,6 +215,41 @@ def test_cli_push_pull_status_and_errors(label_studio, store_url, monkeypatch):
     stored = repr(table_contents(store_url))
     assert label_studio.token not in stored
     assert "wrong-key-xyz" not in stored
+    # --json: stdout is the library's result alone, its numbers those of the store.
+    pushed = runner.invoke(app, ["push", "week2", "--db", store_url, "--json"])
+    assert pushed.exit_code == 0, pushed.output
+    with open_store(store_url) as session:
+        stage = sync_status(session, "week2")
+    project = json.loads(pushed.stdout)
+    assert stage.project == f"label-studio:{project['project_id']}"
+    assert project == {
+        "project_id": project["project_id"], "created": stage.pushed, "adopted": 0,
+        "already_sent": 0, "replaced": 0,
+    }  # fmt: skip
+    assert stage.pushed == 10
+    client = client_for(label_studio)
+    tasks = client.task_ids_by_sample(project["project_id"])
+    queued = list(tasks)
+    answer(client, tasks[queued[0]], ["fox"])
+    answer(client, tasks[queued[1]], ["owl"])
+    pulled = runner.invoke(app, ["pull", "week2", "--db", store_url, "--json",
+                                 "--aggregation", "single-expert"])  # fmt: skip
+    assert pulled.exit_code == 0, pulled.output
+    with open_store(store_url) as session:
+        stage = sync_status(session, "week2")
+    answers = json.loads(pulled.stdout)
+    assert (answers["recorded"], answers["repeated"]) == (1, 0)
+    assert answers["recorded"] == stage.annotations == count(store_url, Annotation)
+    assert answers["decisions"]["decided"] == stage.decided == 1
+    assert answers["rejected"] == [
+        {"sample_id": queued[1], "annotator": answers["rejected"][0]["annotator"],
+         "problem": "unknown class 'owl'"}
+    ]  # fmt: skip
+    repeat = json.loads(runner.invoke(app, ["pull", "week2", "--db", store_url, "--json"]).stdout)
+    assert (repeat["recorded"], repeat["repeated"]) == (0, stage.annotations)
+    failed = runner.invoke(app, ["pull", "week2", "--db", store_url, "--json", "--url",
+                                 "http://127.0.0.1:9"])  # fmt: skip
+    assert (failed.exit_code, failed.stdout) == (1, "")
 
 
 def push_week1(client, url):

@@ -65,13 +65,19 @@ def new_table(title: str | None = None, *, show_header: bool = True) -> Table:
 
 
 def print_json(payload: Any) -> None:
-    """Write ``payload`` as JSON on stdout (data frames as lists of records, NaN as null,
-    times in ISO 8601 with their offset: ``2026-01-31T09:30:00.123456+00:00``)."""
+    """Write ``payload`` as JSON on stdout (a library result's dataclasses as objects with
+    their field names, data frames as lists of records, NaN as null, paths as text, times
+    in ISO 8601 with their offset: ``2026-01-31T09:30:00.123456+00:00``)."""
+    import dataclasses
     import json
+    import os
 
     def plain(value: Any) -> Any:
         if isinstance(value, float) and math.isnan(value):
             return None
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            # field by field, not asdict: asdict deep-copies every data frame first
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
         if isinstance(value, dict):
             return {key: plain(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
@@ -89,6 +95,8 @@ def print_json(payload: Any) -> None:
             return value.isoformat()
         if hasattr(value, "item"):
             return value.item()
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
     text = json.dumps(plain(payload), default=encode, indent=2, ensure_ascii=False)

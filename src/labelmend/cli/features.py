@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelmend import workflow
-from labelmend.cli._console import console
+from labelmend.cli._console import JsonOption, console, print_json
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
 from labelmend.io import ID_COLUMN
 
@@ -30,6 +30,7 @@ def import_features(
     ] = False,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Store an N × D feature matrix keyed by sample id (or reference a Parquet file)."""
     with store_with_progress(db, f"Importing features from {file}") as (session, progress):
@@ -37,6 +38,9 @@ def import_features(
             session, file, dataset=dataset, name=name, id_col=id_col, ids=ids,
             reference=reference, progress=progress,
         )  # fmt: skip
+    if json:
+        print_json(done)
+        return
     where = "referenced in place" if done.reference else "stored"
     if done.created:
         console.print(

@@ -8,7 +8,7 @@ import typer
 
 from labelmend import workflow
 from labelmend.cleaner import EXPECTED_ERRORS, DifficultyName, MethodName
-from labelmend.cli._console import METHOD_HELP, console, stage_progress
+from labelmend.cli._console import METHOD_HELP, JsonOption, console, print_json, stage_progress
 from labelmend.cli._store import DatasetOption, DbOption, StrategyOption
 from labelmend.cli.status import error_count_line
 from labelmend.storage import open_store
@@ -30,6 +30,19 @@ FeaturesOption = Annotated[
 ]
 
 
+def fitted(done: workflow.FitResult) -> dict[str, object]:
+    """A fit for ``--json``: its prediction run as run_id, the name ``import predictions
+    --json`` gives it."""
+    return {
+        "dataset": done.dataset,
+        "model": done.model,
+        "run_id": done.run.id,
+        "n_samples": done.n_samples,
+        "created": done.created,
+        "provenance": done.provenance,
+    }
+
+
 def fit(
     model: ModelOption = "logistic",
     n_folds: FoldsOption = 5,
@@ -38,6 +51,7 @@ def fit(
     features: FeaturesOption = None,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Train out-of-fold models on the current labels; store their probabilities as a run."""
     with stage_progress() as progress, open_store(db) as session:
@@ -46,6 +60,9 @@ def fit(
             seed=seed, on_fold=lambda fold: progress("Fitting folds", fold + 1, n_folds),
             progress=lambda rows, total: progress("Storing probabilities", rows, total),
         )  # fmt: skip
+    if json:
+        print_json(fitted(done))
+        return
     if done.created:
         console.print(
             f"Out-of-fold probabilities of {done.model!r} ({n_folds} folds, seed {seed}) for "
@@ -72,6 +89,7 @@ def round_(
     strategy: StrategyOption = "top",
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """One active round: refit on the current labels, rescore, queue the next samples."""
     with stage_progress() as progress, open_store(db) as session:
@@ -81,9 +99,18 @@ def round_(
             strategy=strategy, on_fold=lambda fold: progress("Fitting folds", fold + 1, n_folds),
             progress=lambda rows, total: progress("Storing", rows, total),
         )  # fmt: skip
-    fitted = "refit" if done.fit.created else "labels unchanged, reused"
+    if json:  # errors.expected is the count left; the ranking is in `queue show --json`
+        from labelmend.cli.queue import queue_created
+        from labelmend.cli.score import scored
+
+        print_json(
+            {"fit": fitted(done.fit), "score": scored(done.score),
+             "queue": queue_created(done.queue)}
+        )  # fmt: skip
+        return
+    refit = "refit" if done.fit.created else "labels unchanged, reused"
     console.print(
-        f"Round: {done.fit.model!r} {fitted} (run {done.fit.run.id}), score run "
+        f"Round: {done.fit.model!r} {refit} (run {done.fit.run.id}), score run "
         f"{done.score.run.id}; queue {done.queue.queue.name!r}: {done.queue.n_items:,} samples, "
         f"{EXPECTED_ERRORS} among them {done.queue.expected_errors:.1f}."
     )

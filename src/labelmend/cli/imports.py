@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelmend import workflow
-from labelmend.cli._console import console
+from labelmend.cli._console import JsonOption, console, print_json
 from labelmend.cli._store import DatasetOption, DbOption, store_with_progress
 from labelmend.cli.features import import_features
 from labelmend.io import ID_COLUMN
@@ -28,12 +28,16 @@ def import_samples(
     label_col: Annotated[str, typer.Option(help="Column holding the given labels.")] = "label",
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Add samples (id, label, other columns kept as metadata); re-running is a no-op."""
     with store_with_progress(db, f"Importing samples from {file}") as (session, progress):
         done = workflow.import_samples(
             session, file, dataset=dataset, id_col=id_col, label_col=label_col, progress=progress
         )
+    if json:
+        print_json(done)
+        return
     kept = (
         f"; {done.other_metadata:,} were already stored with other metadata, kept as stored "
         "(an import never changes a stored sample)"
@@ -53,12 +57,16 @@ def import_predictions(
     id_col: IdColumn = ID_COLUMN,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Store a model's probabilities: the id column and one column per class, matched by id."""
     with store_with_progress(db, f"Importing predictions from {file}") as (session, progress):
         done = workflow.import_predictions(
             session, file, model=model, dataset=dataset, id_col=id_col, progress=progress
         )
+    if json:
+        print_json(done)
+        return
     if done.created:
         console.print(
             f"Predictions of {done.model!r} for {done.n_samples:,} samples stored "

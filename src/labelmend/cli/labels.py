@@ -32,6 +32,7 @@ def set_label(
     actor: ActorOption = None,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Decide a sample's label (the same label confirms it); who and why enter the history."""
     if (file is None) == (sample_id is None or label is None):
@@ -44,7 +45,9 @@ def set_label(
             change = workflow.set_label(
                 session, str(sample_id), str(label), dataset=dataset, reason=reason, actor=who
             )
-    if file is not None:
+    if json:  # one decision is reported as a file of one row is
+        print_json(done if file is not None else {"decided": 1, "changed": int(change.changed)})
+    elif file is not None:
         console.print(
             f"{done.decided:,} decisions recorded from {file}: {done.changed:,} labels changed, "
             f"{done.decided - done.changed:,} confirmed."
@@ -62,12 +65,16 @@ def undo(
     actor: ActorOption = None,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Put back the label a sample had before its newest change (recorded, never erased)."""
     with store(db, "Undoing…") as session:
         undone = workflow.undo_label(
             session, sample_id, dataset=dataset, actor=actor or getpass.getuser(), reason=reason
         )
+    if json:
+        print_json(undone)
+        return
     console.print(f"Sample {sample_id!r} is back to {undone.restored!r} (was {undone.replaced!r}).")
 
 
@@ -96,8 +103,12 @@ def export_labels(
     file: Annotated[Path, typer.Argument(help="Output .csv, .parquet or .jsonl.")],
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Current labels with provenance: changed?, by whom, when, why."""
     with store(db, "Exporting labels…", read_only=True) as session:
         n_rows = workflow.export_labels(session, file, dataset=dataset)
+    if json:
+        print_json({"n_rows": n_rows, "path": file})
+        return
     console.print(f"{n_rows:,} labels written to {file}.")

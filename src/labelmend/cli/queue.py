@@ -32,6 +32,17 @@ def queue_table(items: pd.DataFrame, *, title: str, extra: str) -> Table:
     )
 
 
+def queue_created(result: workflow.QueueResult) -> dict[str, object]:
+    """A new queue for ``--json``: the queue by name and its score run (as ``queue list``
+    names them), its n_items and expected_errors."""
+    return {
+        "queue": result.queue.name,
+        "score_run": result.queue.score_run_id,
+        "n_items": result.n_items,
+        "expected_errors": result.expected_errors,
+    }
+
+
 @queue_app.command("create")
 def create(
     name: QueueName,
@@ -40,12 +51,16 @@ def create(
     strategy: StrategyOption = "top",
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Queue the next samples to relabel, skipping those queued or reviewed before."""
     with store(db, "Creating the queue…") as session:
         result = workflow.create_queue(
             session, name, dataset=dataset, budget=budget, fraction=fraction, strategy=strategy
         )
+    if json:
+        print_json(queue_created(result))
+        return
     console.print(
         f"Queue {result.queue.name!r}: {result.n_items:,} samples, "
         f"{EXPECTED_ERRORS} among them {result.expected_errors:.1f}."

@@ -24,6 +24,16 @@ from labelmend.io import ID_COLUMN
 from labelmend.storage import open_store
 
 
+def scored(result: workflow.ScoreResult) -> dict[str, object]:
+    """A score run for ``--json`` (``score``'s and ``round``'s): score_run, errors and
+    raw_p_error_sum, the names ``status --json`` and ``queue list --json`` use."""
+    return {
+        "score_run": result.run.id,
+        "errors": asdict(result.errors),
+        "raw_p_error_sum": result.run.estimated_errors,
+    }
+
+
 def score(
     model: Annotated[
         str | None, typer.Option(help="Model whose newest predictions to use.")
@@ -79,14 +89,7 @@ def score(
             )
     ranking = result.ranking
     if json:
-        print_json(
-            {
-                "score_run": result.run.id,
-                "errors": asdict(result.errors),
-                "raw_p_error_sum": result.run.estimated_errors,
-                "top": ranking.head(top),
-            }
-        )
+        print_json({**scored(result), "top": ranking.head(top)})
         return
     console.print(
         frame_table(

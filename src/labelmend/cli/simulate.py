@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from labelmend.cli._console import console, frame_table, stage_progress
+from labelmend.cli._console import JsonOption, console, frame_table, print_json, stage_progress
 from labelmend.jobs import simulate_files
 from labelmend.simulator.report import SUMMARY_COLUMNS, SUMMARY_MEANINGS
 
@@ -60,6 +60,7 @@ def simulate(
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address; local processes if absent.")
     ] = None,
+    json: JsonOption = False,
 ) -> None:
     """Simulate relabelling budgets: how many label errors each selector fixes."""
     with stage_progress("simulating runs") as progress:
@@ -79,6 +80,9 @@ def simulate(
             scheduler=scheduler,
             progress=functools.partial(progress, "simulating runs"),
         )
+    if json:  # the per-run and per-step tables are in the files
+        print_json({"summary": study.summary, "files": files})
+        return
     means = study.summary.rename(columns={f"{c}_mean": head for c, head, _ in SUMMARY_COLUMNS})
     shown = [head for _, head, _ in SUMMARY_COLUMNS[:3] if head in means.columns]
     keys = [key for key in ("noise", "batch_size") if means[key].nunique() > 1]

@@ -73,6 +73,7 @@ def push(
     batch_size: Annotated[int, typer.Option(min=1, help="Tasks per import request.")] = 500,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Send a queue's open items to Label Studio, with the model's suggestion pre-filled."""
     client = LabelStudioClient(url, api_key)
@@ -81,6 +82,9 @@ def push(
             session, queue, client, dataset=dataset, project_id=project_id,
             new_project=new_project, batch_size=batch_size, progress=progress, checkpoint=session.commit,
         )  # fmt: skip
+    if json:
+        print_json(result)
+        return
     replaced = (
         f" ({result.replaced:,} for tasks deleted in Label Studio)" if result.replaced else ""
     )
@@ -90,7 +94,10 @@ def push(
     )
 
 
-def _print_pull(result: PullResult) -> None:
+def _print_pull(result: PullResult, *, json: bool) -> None:
+    if json:  # the rejected answers as records, each with why
+        print_json(result)
+        return
     table = new_table("Answers", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -120,6 +127,7 @@ def pull(
     api_key: KeyOption = "",
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Fetch the experts' answers, record each once, and decide the answered samples."""
     client = LabelStudioClient(url, api_key)
@@ -128,7 +136,7 @@ def pull(
             session, queue, client, dataset=dataset, aggregation=aggregation, tie_break=tie_break,
             checkpoint=session.commit,
         )  # fmt: skip
-    _print_pull(result)
+    _print_pull(result, json=json)
 
 
 @sync_app.command("status")
@@ -159,10 +167,14 @@ def export_tasks_command(
     path: Annotated[str, typer.Argument(help="Output .csv / .jsonl / .parquet.")],
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Write a queue's open items as tasks for any annotation tool."""
     with store(db, "Exporting tasks…", read_only=True) as session:
         n_tasks = export_tasks(session, queue, path, dataset=dataset)
+    if json:
+        print_json({"n_tasks": n_tasks, "path": path})
+        return
     console.print(f"{n_tasks:,} task(s) written to {path}")
 
 
@@ -175,6 +187,7 @@ def import_annotations_command(
     tool: Annotated[str, typer.Option(help="Name of the tool the answers came from.")] = "file",
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Record answers from a file (validated and aggregated as a pull is)."""
     with store(db, "Importing answers…") as session:
@@ -187,4 +200,4 @@ def import_annotations_command(
             aggregation=aggregation,
             tie_break=tie_break,
         )
-    _print_pull(result)
+    _print_pull(result, json=json)
