@@ -31,6 +31,9 @@ IntArray = npt.NDArray[np.intp]
 REGULARISATION_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 #: Default inverse regularisation strength of :func:`logistic_regression`.
 DEFAULT_C = 0.1
+#: Stratified folds of out-of-fold probabilities wherever the caller does not choose
+#: (``fit``, ``round``, repair's p_error and k, the simulator's retrained model).
+DEFAULT_FOLDS = 5
 #: Model kinds known by name (:func:`model_from_spec`); anything else is a joblib file.
 MODEL_KINDS = ("logistic", "mlp")
 #: Held-out rows predicted at once: bounds the memory of ``predict_proba``'s temporaries.
@@ -136,7 +139,9 @@ def model_from_spec(spec: str | Path, *, random_state: int = 0) -> Any:
     return load_classifier(spec)
 
 
-def stratified_folds(labels: Any, n_folds: int = 5, *, random_state: RandomState = 0) -> IntArray:
+def stratified_folds(
+    labels: Any, n_folds: int = DEFAULT_FOLDS, *, random_state: RandomState = 0
+) -> IntArray:
     """(N,) fold index in [0, n_folds) of each sample, stratified by label.
 
     Parameters
@@ -170,7 +175,7 @@ def out_of_fold_probs(
     labels: Any,
     *,
     model: ModelSpec | None = None,
-    n_folds: int = 5,
+    n_folds: int = DEFAULT_FOLDS,
     n_classes: int | None = None,
     random_state: RandomState = 0,
     on_fold: Callable[[int], None] | None = None,
@@ -251,7 +256,7 @@ def refit(
     *,
     classes: Sequence[str],
     model: ModelSpec | None = None,
-    n_folds: int = 5,
+    n_folds: int = DEFAULT_FOLDS,
     random_state: RandomState = 0,
     on_fold: Callable[[int], None] | None = None,
 ) -> FloatArray:
@@ -294,7 +299,7 @@ def select_regularisation(
     labels: Any,
     *,
     grid: Sequence[float] = REGULARISATION_GRID,
-    n_folds: int = 5,
+    n_folds: int = DEFAULT_FOLDS,
     random_state: RandomState = 0,
 ) -> tuple[float, FloatArray]:
     """The logistic regression C with the lowest out-of-fold log-loss on ``labels``.

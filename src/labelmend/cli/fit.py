@@ -11,6 +11,7 @@ from labelmend.cleaner import EXPECTED_ERRORS, DifficultyName, MethodName
 from labelmend.cli._console import METHOD_HELP, JsonOption, console, print_json, stage_progress
 from labelmend.cli._store import DatasetOption, DbOption, StrategyOption
 from labelmend.cli.status import error_count_line
+from labelmend.fitting import DEFAULT_FOLDS
 from labelmend.storage import open_store
 
 ModelOption = Annotated[
@@ -45,7 +46,7 @@ def fitted(done: workflow.FitResult) -> dict[str, object]:
 
 def fit(
     model: ModelOption = "logistic",
-    n_folds: FoldsOption = 5,
+    n_folds: FoldsOption = DEFAULT_FOLDS,
     seed: SeedOption = 0,
     name: NameOption = None,
     features: FeaturesOption = None,
@@ -80,7 +81,7 @@ def round_(
     queue: Annotated[str, typer.Option("--queue", help="Name of the new queue.")],
     budget: Annotated[int, typer.Option(min=1, help="Number of samples to queue.")],
     model: ModelOption = "logistic",
-    n_folds: FoldsOption = 5,
+    n_folds: FoldsOption = DEFAULT_FOLDS,
     seed: SeedOption = 0,
     name: NameOption = None,
     features: FeaturesOption = None,

@@ -35,7 +35,6 @@ from labelmend.repair.models import MODEL_KINDS, set_torch_threads
 from labelmend.repair.networks import NetworkClassifier, last_linear, output_layer
 from labelmend.repair.persistence import MODEL_FILES, read_model, write_model
 from labelmend.repair.pipeline import (
-    OUT_OF_FOLD_FOLDS,
     Progress,
     RepairResult,
     check_out_of_fold_rows,
@@ -510,7 +509,7 @@ def _type_failures(
             probs = fitting.out_of_fold_probs(
                 *train,
                 model=lambda: classifier.clone(with_curvature=False),
-                n_folds=OUT_OF_FOLD_FOLDS,
+                n_folds=fitting.DEFAULT_FOLDS,
                 n_classes=classifier.n_classes,
                 random_state=random_state,
             )

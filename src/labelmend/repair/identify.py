@@ -252,7 +252,7 @@ def find_harmful_examples(
     method: str = "default",
     damping: float = DAMPING,
     pred_probs: npt.NDArray[np.float64] | None = None,
-    n_folds: int = 5,
+    n_folds: int = fitting.DEFAULT_FOLDS,
     random_state: RandomState = 0,
 ) -> npt.NDArray[np.float64]:
     """Score every training example by how much it is to blame for the failures.

@@ -58,6 +58,7 @@ import numpy.typing as npt
 from labelmend._validation import check_labels, check_same_length
 from labelmend.cleaner import ProbabilitySource, score_samples
 from labelmend.errors import InputError
+from labelmend.fitting import DEFAULT_FOLDS
 
 #: k = round(shrink × Σ p_error), chosen leave-one-case-out (see the module docstring).
 EXPECTED_ERRORS_SHRINK = 1.1
@@ -139,7 +140,7 @@ def removal_rounds(
     ],
     *,
     shrink: float = EXPECTED_ERRORS_SHRINK,
-    n_folds: int = 5,
+    n_folds: int = DEFAULT_FOLDS,
 ) -> list[npt.NDArray[np.bool_]]:
     """The rows to unlearn, counted again on the rows kept: one cumulative mask per round.
 

@@ -27,6 +27,7 @@ from torch import nn
 
 from labelmend._validation import check_choice
 from labelmend.errors import InputError
+from labelmend.fitting import DEFAULT_FOLDS
 from labelmend.repair.identify import XY, find_harmful_examples, rank_average
 from labelmend.repair.models import TorchClassifier, resolve_device
 from labelmend.repair.unlearning import unlearn
@@ -272,7 +273,7 @@ def network_out_of_fold_probs(
     inputs: torch.Tensor,
     labels: Any,
     *,
-    n_folds: int = 5,
+    n_folds: int = DEFAULT_FOLDS,
     batch_size: int = 64,
     random_state: int = 0,
 ) -> npt.NDArray[np.float64]:

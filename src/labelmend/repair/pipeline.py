@@ -61,9 +61,6 @@ STAGES = (
     "Retraining from scratch (reference)",
 )
 
-#: Folds of the out-of-fold probabilities behind ``p_error`` and k: every class of the
-#: training labels needs at least as many rows.
-OUT_OF_FOLD_FOLDS = 5
 #: ``progress(stage, done, total)``: called as each stage starts (done 0) and ends.
 Progress = Callable[[str, int, int], None]
 
@@ -126,7 +123,7 @@ def trained_model(model: Any, train: XY, *, random_state: RandomState = 0) -> An
 
 
 def check_out_of_fold_rows(labels: npt.NDArray[np.intp]) -> None:
-    """Every class of the training ``labels`` has the :data:`OUT_OF_FOLD_FOLDS` rows that
+    """Every class of the training ``labels`` has the :data:`~labelmend.fitting.DEFAULT_FOLDS` rows that
     the out-of-fold probabilities behind ``p_error`` and k need; the message names the
     rarest class (often a stray label).
 
@@ -138,12 +135,12 @@ def check_out_of_fold_rows(labels: npt.NDArray[np.intp]) -> None:
     counts = np.bincount(labels)
     present = np.flatnonzero(counts)
     rarest = int(present[np.argmin(counts[present])])
-    if counts[rarest] < OUT_OF_FOLD_FOLDS:
+    if counts[rarest] < fitting.DEFAULT_FOLDS:
         rows = f"{counts[rarest]} row{'s' if counts[rarest] > 1 else ''}"
         raise InputError(
             f"train labels have {rows} of class {rarest}; k and p_error come from "
-            f"{OUT_OF_FOLD_FOLDS}-fold out-of-fold probabilities, which need at least "
-            f"{OUT_OF_FOLD_FOLDS} rows of every class.",
+            f"{fitting.DEFAULT_FOLDS}-fold out-of-fold probabilities, which need at least "
+            f"{fitting.DEFAULT_FOLDS} rows of every class.",
             inputs=("train labels",),
         )
 
@@ -306,7 +303,7 @@ def repair_model(
         pred_probs = fitting.out_of_fold_probs(
             *train_pair,
             model=lambda: before.clone(with_curvature=False),
-            n_folds=OUT_OF_FOLD_FOLDS,
+            n_folds=fitting.DEFAULT_FOLDS,
             n_classes=before.n_classes,
             random_state=rng,
         )

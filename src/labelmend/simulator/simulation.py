@@ -26,6 +26,7 @@ from labelmend._validation import (
 )
 from labelmend.cleaner import DEFAULT_METHOD, STOP_THRESHOLD, expected_annotations, score_samples
 from labelmend.errors import InputError
+from labelmend.fitting import DEFAULT_FOLDS
 from labelmend.simulator.annotators import AnnotatorModel
 from labelmend.simulator.relabel import draw_streams, relabel
 from labelmend.simulator.selectors import MODEL_FREE, SELECTORS, Ranking, SelectorState
@@ -70,7 +71,7 @@ class Features:
     test: FloatArray | None = None
     test_labels: IntArray | None = None
     model: Any = None
-    n_folds: int = 5
+    n_folds: int = DEFAULT_FOLDS
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from labelmend.cleaner import DEFAULT_DIFFICULTY, DEFAULT_METHOD
-from labelmend.fitting import MODEL_KINDS, model_from_spec, refit
+from labelmend.fitting import DEFAULT_FOLDS, MODEL_KINDS, model_from_spec, refit
 from labelmend.storage import repository as repo
 from labelmend.storage.models import PredictionRun
 from labelmend.workflow._tables import file_hash
@@ -54,7 +54,7 @@ def fit(
     model: str = "logistic",
     name: str | None = None,
     features: str | None = None,
-    n_folds: int = 5,
+    n_folds: int = DEFAULT_FOLDS,
     seed: int = 0,
     on_fold: Callable[[int], None] | None = None,
     progress: repo.ProgressCallback | None = None,
@@ -168,7 +168,7 @@ def active_round(
     model: str = "logistic",
     name: str | None = None,
     features: str | None = None,
-    n_folds: int = 5,
+    n_folds: int = DEFAULT_FOLDS,
     seed: int = 0,
     method: str = DEFAULT_METHOD,
     difficulty: str = DEFAULT_DIFFICULTY,
