@@ -509,7 +509,6 @@ def _type_failures(
             probs = fitting.out_of_fold_probs(
                 *train,
                 model=lambda: classifier.clone(with_curvature=False),
-                n_folds=fitting.DEFAULT_FOLDS,
                 n_classes=classifier.n_classes,
                 random_state=random_state,
             )

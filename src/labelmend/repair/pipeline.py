@@ -123,9 +123,10 @@ def trained_model(model: Any, train: XY, *, random_state: RandomState = 0) -> An
 
 
 def check_out_of_fold_rows(labels: npt.NDArray[np.intp]) -> None:
-    """Every class of the training ``labels`` has the :data:`~labelmend.fitting.DEFAULT_FOLDS` rows that
-    the out-of-fold probabilities behind ``p_error`` and k need; the message names the
-    rarest class (often a stray label).
+    """Every class of the training ``labels`` has the rows that the out-of-fold
+    probabilities behind ``p_error`` and k need, one per fold
+    (:data:`~labelmend.fitting.DEFAULT_FOLDS`); the message names the rarest class (often
+    a stray label).
 
     >>> check_out_of_fold_rows(np.array([0] * 5 + [1] * 5 + [2]))
     Traceback (most recent call last):
@@ -303,7 +304,6 @@ def repair_model(
         pred_probs = fitting.out_of_fold_probs(
             *train_pair,
             model=lambda: before.clone(with_curvature=False),
-            n_folds=fitting.DEFAULT_FOLDS,
             n_classes=before.n_classes,
             random_state=rng,
         )

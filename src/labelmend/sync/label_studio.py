@@ -224,8 +224,8 @@ class LabelStudioClient:
                 kind = kind or "unreadable"
                 article = "an" if kind[0] in "aeiou" else "a"
                 raise SyncError(
-                    f"{self.shown_url} answered with {article} {kind} page, not Label Studio's API, "
-                    f"while trying to {action}; is url Label Studio's address?",
+                    f"{self.shown_url} answered with {article} {kind} page, not Label "
+                    f"Studio's API, while trying to {action}; is url Label Studio's address?",
                     inputs=("url",),
                 ) from None
             if status == 401:
