@@ -46,7 +46,7 @@ def test_the_app_and_its_help_import_nothing_heavy():
         (["status"], ["estimated label errors remaining", "expected label errors in the next 100",
                       "Queue progress"]),
         (["datasets"], ["pets           2        6       1           1"]),
-        (["queue", "list"], ["q      top             2     0"]),
+        (["queue", "list"], ["q      top           2     2        2     0"]),
     ],
     ids=" ".join,
 )  # fmt: skip

@@ -216,7 +216,7 @@ def check_import_annotations(files: Path, url: str, db: list[str]) -> None:
     with open_store(url) as session:
         stage = sync_status(session, "q")
     assert (done["recorded"], done["repeated"], done["updated"]) == (stage.annotations, 0, 0)
-    assert done["decisions"]["decided"] == stage.decided == 4
+    assert done["decisions"]["decided"] == stage.resolved == 4
     assert done["decisions"]["changed"] == int((items["given_label"][:4] != CLASSES[1]).sum())
     assert (done["decisions"]["ties"], done["rejected"]) == ([], [])  # a file is refused whole
 
@@ -227,8 +227,8 @@ def check_export_tasks(files: Path, url: str, db: list[str]) -> None:
     done = as_json("sync", "export-tasks", "q", str(path), *db)
     with open_store(url) as session:
         stage = sync_status(session, "q")
-    assert done == {"n_tasks": stage.pending, "path": str(path)}
-    assert len(pd.read_json(path, lines=True)) == stage.pending == 8
+    assert done == {"n_tasks": stage.open, "path": str(path)}
+    assert len(pd.read_json(path, lines=True)) == stage.open == 8
 
 
 def check_export_labels(files: Path, url: str, db: list[str]) -> None:

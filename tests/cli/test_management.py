@@ -70,7 +70,7 @@ def test_queue_list_show_json_and_delete(scored, snapshot):
     # An answered item protects the queue until --force; answers and history stay.
     ok("label", "set", first, shown[0]["suggested_label"], "--actor", "ann", *db)
     before = snapshot(url)
-    assert "1 answered item(s)" in fails("queue", "delete", "a", *db)
+    assert "0 annotated and 1 resolved item(s)" in fails("queue", "delete", "a", *db)
     assert "--force" in fails("queue", "delete", "a", *db)
     assert snapshot(url) == before
     assert "deleted (5 items)" in ok("queue", "delete", "a", "--force", *db)

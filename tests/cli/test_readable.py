@@ -115,11 +115,22 @@ def test_json_gives_the_same_result(store, command):
             {"dataset": "pets", "classes": 3, "samples": 12, "queues": 1, "score_runs": 1}
         ],
         # A queue never pushed to a tool has no project: null, not "".
-        "sync": {"queue": "week-1", "project": None, "items": 5, "pending": 5, "decided": 0},
+        "sync": {
+            "queue": "week-1",
+            "project": None,
+            "items": 5,
+            "open": 5,
+            "pending": 5,
+            "resolved": 0,
+        },
     }
     if command[0] == "status":
         assert (found["n_samples"], found["decided"], found["labels_changed"]) == (12, 1, 1)
-        assert found["queues"] == [{"queue": "week-1", "status": "pending", "items": 5}]
+        # The queues as `queue list --json` gives them.
+        assert found["queues"] == json.loads(ok("queue", "list", "--json", *store))
+        assert [(q["queue"], q["items"], q["pending"]) for q in found["queues"]] == [
+            ("week-1", 5, 5)
+        ]
     elif command[0] == "history":
         assert (found[0]["new_label"], found[0]["reason"]) == (CLASSES[1], "ears")
     elif command[:2] == ["queue", "show"]:

@@ -240,7 +240,7 @@ def test_cli_push_pull_status_and_errors(label_studio, store_url, monkeypatch):
     answers = json.loads(pulled.stdout)
     assert (answers["recorded"], answers["repeated"]) == (1, 0)
     assert answers["recorded"] == stage.annotations == count(store_url, Annotation)
-    assert answers["decisions"]["decided"] == stage.decided == 1
+    assert answers["decisions"]["decided"] == stage.resolved == 1
     assert answers["rejected"] == [
         {"sample_id": queued[1], "annotator": answers["rejected"][0]["annotator"],
          "problem": "unknown class 'owl'"}
@@ -412,7 +412,7 @@ def test_a_queue_with_nothing_open_creates_no_project(label_studio, store_url, s
     projects = len(client._sdk.projects.list().items)
     before = snapshot(store_url)
     with (
-        pytest.raises(InputError, match=r"Queue 'week2' has no open items \(10 decided\)"),
+        pytest.raises(InputError, match=r"Queue 'week2' has no open items \(10 resolved\)"),
         open_store(store_url) as session,
     ):
         push_queue(session, "week2", client)

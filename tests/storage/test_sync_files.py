@@ -77,8 +77,8 @@ def test_plurality_counts_the_current_label_and_reports_ties(store_url, tmp_path
         status = sync_status(session, "q")
         history = workflow.label_history(session, ids[0])
     assert (again.recorded, again.repeated) == (0, 4)
-    assert status.decided == 2
-    assert status.needs_another_vote == 1
+    assert status.resolved == 2
+    assert status.annotated == 1
     assert history["new_label"].iloc[-1] == other(current[ids[0]])
 
 
@@ -324,7 +324,7 @@ def test_a_task_every_expert_skipped_frees_its_sample_until_someone_answers(stor
         status = sync_status(session, "q")
     assert pulled.rejected["problem"].tolist() == ["skipped by the annotator"] * 2
     # ids[0]: skipped by all who opened it; ids[1]: bob's answer counts despite ann's skip.
-    assert (status.skipped, status.decided, status.pending) == (1, 1, 4)
+    assert (status.skipped, status.resolved, status.sent, status.open) == (1, 1, 4, 4)
     with open_store(store_url) as session:
         workflow.create_queue(session, "again", fraction=1.0)
         again = set(workflow.queue_items(session, "again")["sample_id"])
@@ -336,7 +336,7 @@ def test_a_task_every_expert_skipped_frees_its_sample_until_someone_answers(stor
         pull_queue(session, "q", tool, aggregation="single-expert")
         status = sync_status(session, "q")
         history = workflow.label_history(session, ids[0])
-    assert (status.skipped, status.decided) == (0, 2)
+    assert (status.skipped, status.resolved) == (0, 2)
     assert history["new_label"].tolist() == [other(current[ids[0]])]
 
 

@@ -67,7 +67,9 @@ def undo(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Put back the label a sample had before its newest change (recorded, never erased)."""
+    """Put back the label a sample had before its newest change (recorded, never erased).
+
+    The undo is an expert's decision like `label set`: the sample stays decided."""
     with store(db, "Undoing…") as session:
         undone = workflow.undo_label(
             session, sample_id, dataset=dataset, actor=actor or getpass.getuser(), reason=reason

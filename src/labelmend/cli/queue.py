@@ -11,6 +11,7 @@ from labelmend import workflow
 from labelmend.cleaner import EXPECTED_ERRORS
 from labelmend.cli._console import QUEUE_COLUMNS, JsonOption, console, frame_table, print_json
 from labelmend.cli._store import DatasetOption, DbOption, StrategyOption, reader, store
+from labelmend.storage.schema import QUEUE_COUNTS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,7 +72,8 @@ def create(
 def list_queues(
     dataset: DatasetOption = None, db: DbOption = None, json: JsonOption = False
 ) -> None:
-    """Every queue of the dataset with its items by status."""
+    """Every queue of the dataset with its item counts: items, open (pending, sent or
+    annotated: waiting for a decision), then pending, sent, annotated, resolved, skipped."""
     with reader(db, "Reading the queues…") as connection:
         queues = workflow.list_queues(connection, dataset=dataset)
     if json:
@@ -79,7 +81,7 @@ def list_queues(
     elif not queues:
         console.print("No queues yet; create one with `labelmend queue create NAME --budget 100`.")
     else:
-        shown = ["queue", "strategy", "pending", "sent", "annotated", "resolved", "skipped"]
+        shown = ["queue", "strategy", *QUEUE_COUNTS]
         console.print(frame_table(queues, title="Queues", columns=shown))
 
 
@@ -127,7 +129,7 @@ def export(
 def delete(
     name: QueueName,
     force: Annotated[
-        bool, typer.Option("--force", help="Delete even when items were answered.")
+        bool, typer.Option("--force", help="Delete even with annotated or resolved items.")
     ] = False,
     dataset: DatasetOption = None,
     db: DbOption = None,

@@ -6,13 +6,12 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from labelmend import workflow
 from labelmend.cleaner import DECIDED, ERRORS_REMAINING, EXPECTED_ERRORS, ErrorCount
 from labelmend.cli._console import JsonOption, console, frame_table, new_table, print_json
 from labelmend.cli._store import DatasetOption, DbOption, reader
-from labelmend.storage.schema import QUEUE_STATUSES
+from labelmend.storage.schema import QUEUE_COUNTS
 
 NO_SCORES = "(no scores yet: run `labelmend score`)"
 
@@ -33,7 +32,7 @@ def print_status(report: workflow.DatasetStatus) -> None:
     table.add_row("samples", f"{report.n_samples:,}")
     table.add_row("classes", str(report.n_classes))
     table.add_row(DECIDED, f"{report.decided:,}")
-    table.add_row("answered, waiting for another vote", f"{report.awaiting_vote:,}")
+    table.add_row("annotated (waiting for another vote)", f"{report.annotated:,}")
     table.add_row("labels changed so far", f"{report.labels_changed:,}")
     table.add_row(ERRORS_REMAINING, NO_SCORES if report.errors is None else str(report.errors))
     if report.next_batch_expected_errors is not None:
@@ -52,20 +51,8 @@ def print_status(report: workflow.DatasetStatus) -> None:
             "out. Import predictions for every sample and run `labelmend score`."
         )
     if report.queues:
-        console.print(queue_progress_table(report.queues))
-
-
-def queue_progress_table(rows: list[workflow.QueueProgress]) -> Table:
-    """One row per queue, one column per status that occurs (in the items' life order)."""
-    statuses = [status for status in QUEUE_STATUSES if any(row.status == status for row in rows)]
-    items = {(row.queue, row.status): row.items for row in rows}
-    table = new_table("Queue progress")
-    table.add_column("queue", no_wrap=True)
-    for status in statuses:
-        table.add_column(status, justify="right")
-    for queue in dict.fromkeys(row.queue for row in rows):
-        table.add_row(queue, *(f"{items.get((queue, status), 0):,}" for status in statuses))
-    return table
+        shown = ["queue", *QUEUE_COUNTS]  # the columns of `queue list`, but the strategy
+        console.print(frame_table(report.queues, title="Queue progress", columns=shown))
 
 
 def status(

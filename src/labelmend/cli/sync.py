@@ -146,7 +146,8 @@ def status(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Pushed, pending, needing another vote, decided, and answers recorded."""
+    """A queue's items, open, pending, sent, annotated (waiting for another vote),
+    resolved and skipped (as `queue list` counts them); items pushed; answers recorded."""
     with store(db, "Reading the store…", read_only=True) as session:
         counts = asdict(sync_status(session, queue, dataset=dataset))
     if json:

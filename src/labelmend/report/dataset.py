@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from labelmend.report.page import Section, cards, escape, render_page, table, wr
 from labelmend.storage import read_store, reads
 from labelmend.storage import repository as repo
 from labelmend.storage.models import PredictionRun
+from labelmend.storage.schema import QUEUE_COUNTS
 
 #: Rows of the suspects table.
 TOP_SUSPECTS = 25
@@ -233,7 +235,7 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
 
 
 def class_table(report: DatasetReport) -> pd.DataFrame:
-    """Per class (by the label scored): samples, estimated errors, those still open (the
+    """Per class (by the label scored): samples, estimated errors, errors remaining (the
     p_error of samples no expert decided, the decision's uncertainty for those decided:
     they add up to the status's estimated label errors remaining),
     the noise matrix's estimated error rate, and labels changed so far (by given label).
@@ -253,7 +255,7 @@ def class_table(report: DatasetReport) -> pd.DataFrame:
             "class": report.classes,
             "samples": np.bincount(given, minlength=k),
             "estimated errors": np.bincount(given, weights=p_error, minlength=k),
-            "still open": np.bincount(given, weights=still, minlength=k),
+            "errors remaining": np.bincount(given, weights=still, minlength=k),
             "changed so far": np.bincount(
                 samples["given_label"].to_numpy(dtype=np.intp)[changed], minlength=k
             ),
@@ -295,7 +297,7 @@ def noise_section(report: DatasetReport) -> Section:
     parts.append(
         table(
             per_class.head(MAX_CLASS_ROWS),
-            formats={"estimated errors": ",.1f", "still open": ",.1f", "noise rate": ".1%"},
+            formats={"estimated errors": ",.1f", "errors remaining": ",.1f", "noise rate": ".1%"},
             key="per_class",
         )
     )
@@ -401,22 +403,16 @@ def budget_section(
 
 
 def queue_table(queued: pd.DataFrame) -> pd.DataFrame:
-    """Per queue: items, fixed (decided, label changed), confirmed (decided, unchanged),
-    tied (answered, waiting for another vote), open (pending or sent), skipped."""
-    resolved = queued["status"] == "resolved"
-    changed = queued["current_label"] != queued["scored_label"]
-    flags = pd.DataFrame(
-        {
-            "queue": queued["queue"],
-            "items": 1,
-            "fixed": resolved & changed,
-            "confirmed": resolved & ~changed,
-            "tied": queued["status"] == "annotated",
-            "open": queued["status"].isin(["pending", "sent"]),
-            "skipped": queued["status"] == "skipped",
-        }
-    )
-    return flags.groupby("queue", sort=False).sum().reset_index()
+    """Per queue, in order: its item counts as ``queue list`` and ``status`` print them
+    (:func:`labelmend.storage.reads.queue_counts`: items, open, pending, sent, annotated,
+    resolved, skipped), and of the resolved items those whose label now differs from the
+    label scored (``labels changed``; the others were confirmed)."""
+    changed = (queued["status"] == "resolved") & (queued["current_label"] != queued["scored_label"])
+    rows = []
+    for name, items in queued.groupby("queue", sort=False):
+        counts = reads.queue_counts(Counter(items["status"]))
+        rows.append({"queue": name, **counts, "labels changed": int(changed[items.index].sum())})
+    return pd.DataFrame(rows, columns=["queue", *QUEUE_COUNTS, "labels changed"])
 
 
 def progress_section(queued: pd.DataFrame, history: pd.DataFrame) -> Section:

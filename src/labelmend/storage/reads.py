@@ -29,6 +29,7 @@ from sqlalchemy import Row, Select, func, select
 from labelmend.errors import InputError
 from labelmend.storage import schema
 from labelmend.storage.schema import (
+    OPEN_STATUSES,
     QUEUE_STATUSES,
     datasets,
     label_history,
@@ -41,6 +42,8 @@ from labelmend.storage.schema import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
@@ -225,17 +228,35 @@ def dataset_summaries(db: Connection | Session) -> list[dict[str, Any]]:
     ]
 
 
+def queue_counts(by_status: Mapping[str, int]) -> dict[str, int]:
+    """A queue's item counts under their printed names (``schema.QUEUE_COUNTS``), from
+    its number of items per status: the one definition of ``items`` and ``open`` that
+    ``queue list``, ``status``, ``sync status`` and the dataset report print.
+
+    >>> queue_counts({"pending": 2, "annotated": 1, "resolved": 4})
+    {'items': 7, 'open': 3, 'pending': 2, 'sent': 0, 'annotated': 1, 'resolved': 4, 'skipped': 0}
+    """
+    counts = {status: int(by_status.get(status, 0)) for status in QUEUE_STATUSES}
+    return {
+        "items": sum(counts.values()),
+        "open": sum(counts[status] for status in OPEN_STATUSES),
+        **counts,
+    }
+
+
 def queue_summaries(db: Connection | Session, dataset: Keyed) -> list[dict[str, Any]]:
     """Every queue of ``dataset``, oldest first: queue, strategy, score_run, created_at,
-    and item counts by status (pending, sent, annotated, resolved, skipped)."""
+    and its item counts (:func:`queue_counts`: items, open, then one per status)."""
     rows = db.execute(
         select(queues.c.name, queues.c.strategy, queues.c.score_run_id, queues.c.created_at)
         .where(queues.c.dataset_id == dataset.id)
         .order_by(queues.c.id)
     ).all()
-    items = {(name, status): n for name, status, n in queue_progress(db, dataset)}
+    items: dict[str, dict[str, int]] = {}
+    for name, status, n in queue_progress(db, dataset):
+        items.setdefault(name, {})[status] = n
     return [
         {"queue": name, "strategy": strategy, "score_run": run, "created_at": created_at}
-        | {status: items.get((name, status), 0) for status in QUEUE_STATUSES}
+        | queue_counts(items.get(name, {}))
         for name, strategy, run, created_at in rows
     ]

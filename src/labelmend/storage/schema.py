@@ -44,8 +44,12 @@ QUEUE_STATUSES = ("pending", "sent", "annotated", "resolved", "skipped")
 PREDICTION_BLOCK_ROWS = 65_536
 #: Bytes of feature values per stored block: rows per block = this // (8 D), at least 1.
 FEATURE_BLOCK_BYTES = 1 << 24
-#: Statuses of items still waiting for a decision.
+#: Statuses of items still waiting for a decision: the items a queue calls ``open``.
 OPEN_STATUSES = ("pending", "sent", "annotated")
+#: The names of a queue's item counts, in the order every command prints them: all its
+#: items, the open ones (:data:`OPEN_STATUSES`), then one count per status
+#: (:data:`QUEUE_STATUSES`). docs/store.md, "Names of queue counts", defines each.
+QUEUE_COUNTS = ("items", "open", *QUEUE_STATUSES)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -16,6 +16,7 @@ finished batch (push) or page (pull) kept even if a later one fails passes a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,8 @@ from labelmend.errors import InputError
 from labelmend.io import read_table, write_table
 from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, Queue
-from labelmend.storage.schema import OPEN_STATUSES
+from labelmend.storage.reads import queue_counts
+from labelmend.storage.schema import OPEN_STATUSES, QUEUE_STATUSES
 from labelmend.sync.label_studio import (
     LabelStudioClient,
     RemoteAnnotation,
@@ -44,8 +46,6 @@ REJECTED_COLUMNS = ["sample_id", "annotator", "problem"]
 #: What ``single-expert`` does when experts disagree on a sample: refuse the whole
 #: import, leave the sample open (it needs another vote), or let a plurality decide.
 TIE_BREAKS = ("refuse", "open", "plurality")
-#: What a push calls the items that are not open, by status.
-CLOSED_WORDS = {"resolved": "decided", "skipped": "skipped"}
 Progress = Callable[[int, int], None]
 #: ``checkpoint()``, called after each batch of a push and each page of a pull is
 #: recorded: the caller's commit policy (``session.commit`` keeps every finished batch).
@@ -117,7 +117,8 @@ def push_queue(
     session : Session
         The caller's transaction; nothing is committed here.
     queue_name : str
-        Queue whose open (pending or sent) items are sent.
+        Queue whose open items (pending, sent or annotated) are sent; those sent before
+        are kept (``already_sent``).
     client : LabelStudioClient
     dataset : str, optional
         Dataset name (optional when the store holds one).
@@ -170,8 +171,8 @@ def push_queue(
         )
     items = repo.queue_frame(session, queue, statuses=OPEN_STATUSES)
     if known is None and items.empty:  # no project for a queue with nothing to send
-        closed = repo.queue_frame(session, queue)["status"].value_counts()
-        counts = [f"{closed[s]:,} {word}" for s, word in CLOSED_WORDS.items() if s in closed]
+        closed = queue_counts(Counter(repo.queue_frame(session, queue)["status"]))
+        counts = [f"{closed[s]:,} {s}" for s in QUEUE_STATUSES if closed[s]]
         raise InputError(
             f"Queue {queue_name!r} has no open items ({', '.join(counts) or 'none'}); "
             "nothing to push."
@@ -692,42 +693,42 @@ def import_annotations(
 
 @dataclass(frozen=True)
 class SyncStatus:
-    """Where a queue stands: its tool project (None until pushed), item counts by stage,
-    answers recorded."""
+    """Where a queue stands: its tool project (None until pushed), its item counts under
+    the names ``queue list`` gives them (:func:`labelmend.storage.reads.queue_counts`),
+    the items that have a task in the tool, and the answers recorded."""
 
     queue: str
     project: str | None
     items: int
-    pushed: int
+    open: int
     pending: int
-    needs_another_vote: int
-    decided: int
+    sent: int
+    annotated: int
+    resolved: int
     skipped: int
+    pushed: int
     annotations: int
 
 
 def sync_status(session: Session, queue_name: str, *, dataset: str | None = None) -> SyncStatus:
-    """Counts for a queue: items pushed, pending, answered but tied (needing another
-    vote), decided, skipped, and annotations recorded.
+    """Counts for a queue: its items, open, pending, sent, annotated (answered, the
+    answers tie: waiting for another vote), resolved and skipped (as ``queue list``),
+    the items pushed (with a task in the tool, whatever their status), and the answers
+    recorded.
 
     Examples
     --------
     >>> with open_store(url) as session:  # doctest: +SKIP
-    ...     sync_status(session, "week1").decided
+    ...     sync_status(session, "week1").resolved
     6
     """
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, queue_name)
     items = repo.queue_frame(session, queue)
-    status = items["status"].value_counts()
     return SyncStatus(
         queue=queue.name,
         project=queue.external_project,
-        items=len(items),
+        **queue_counts(Counter(items["status"])),
         pushed=int(items["external_task_id"].notna().sum()),
-        pending=int(status.get("pending", 0) + status.get("sent", 0)),
-        needs_another_vote=int(status.get("annotated", 0)),
-        decided=int(status.get("resolved", 0)),
-        skipped=int(status.get("skipped", 0)),
         annotations=repo.count_annotations(session, queue),
     )

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from labelmend.workflow.score import ScoreResult, score, score_shards
     from labelmend.workflow.status import (
         DatasetStatus,
-        QueueProgress,
         dataset_status,
         decided_since_predictions,
         errors_remaining,
@@ -66,7 +65,6 @@ __all__ = [
     "FeatureImport",
     "FitResult",
     "PredictionImport",
-    "QueueProgress",
     "QueueResult",
     "RoundResult",
     "SampleImport",

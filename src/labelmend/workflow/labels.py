@@ -87,7 +87,10 @@ def undo_label(
     """Put back the label a sample had before its newest label change.
 
     The undo is itself a decision in the history (source ``manual``), naming the change
-    it reverts; nothing is erased. A sample whose label never changed is refused.
+    it reverts; nothing is erased. So the sample stays decided in every count (``status``'s
+    ``decided``; its open queue items become ``resolved``; the estimated label errors
+    remaining count it by the decision, not its p_error; no new queue takes it): see
+    docs/store.md, "Names of queue counts". A sample whose label never changed is refused.
 
     Examples
     --------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,16 +164,18 @@ def delete_queue(
 ) -> int:
     """Remove a queue and its items; returns the number of items removed.
 
-    A queue with answered items (annotated or resolved) is refused unless ``force``.
+    A queue with annotated or resolved items (answered or decided) is refused unless
+    ``force``.
     Recorded answers and the label history are kept either way.
     """
     found = repo.get_dataset(session, dataset, lock=True)
     queue = repo.get_queue(session, found, name)
     items = repo.queue_frame(session, queue)
-    answered = int(items["status"].isin(["annotated", "resolved"]).sum())
-    if answered and not force:
+    counts = reads.queue_counts(Counter(items["status"]))
+    if (counts["annotated"] or counts["resolved"]) and not force:
         raise InputError(
-            f"Queue {name!r} has {answered} answered item(s); deleting it keeps their answers "
+            f"Queue {name!r} has {counts['annotated']} annotated and {counts['resolved']} "
+            "resolved item(s); deleting it keeps their answers "
             "and label history but loses the queue. Pass force=True to delete it anyway.",
             inputs=("force",),
         )

@@ -128,29 +128,24 @@ def _next_batch_p_error(
 
 
 @dataclass(frozen=True)
-class QueueProgress:
-    """How many items of a queue are in one status."""
-
-    queue: str
-    status: str
-    items: int
-
-
-@dataclass(frozen=True)
 class DatasetStatus:
     """A dataset's health.
 
     Attributes
     ----------
     reviewed : samples an expert has answered or relabelled (ties included)
-    decided : samples whose current label an expert decided
-    awaiting_vote : queue items answered but not decided (a tie needs another vote)
+    decided : samples whose current label an expert decided (a history row: answers
+        decided by a pull or a file, ``label set``, ``label undo``)
+    annotated : queue items in status ``annotated``, in every queue: answered, not
+        decided (the answers tie: they wait for another vote)
     errors : estimated label errors remaining (see :func:`errors_remaining`): ``expected``
         and its 95% interval ``low``–``high``
     raw_p_error_sum : Σ p_error of the newest score run, before any expert decision
     next_batch_expected_errors : Σ p_error of the next ``batch_size`` samples a new queue
         would take
-    queues : items per queue and status, by queue name
+    queues : every queue, oldest first, as ``queue list`` gives it (:func:`list_queues`):
+        its name, strategy, score run, creation time and item counts under the names of
+        :data:`~labelmend.storage.schema.QUEUE_COUNTS`
     unscored : samples the newest score run has no p_error for (imported after it):
         ``errors`` and the next batch leave them out (0 for a run scored from shards,
         whose unstored rows enter ``errors`` as its remaining total)
@@ -162,13 +157,13 @@ class DatasetStatus:
     labels_changed: int
     reviewed: int
     decided: int
-    awaiting_vote: int
+    annotated: int
     score_run_id: int | None
     errors: ErrorCount | None
     raw_p_error_sum: float | None
     next_batch_expected_errors: float | None
     batch_size: int
-    queues: list[QueueProgress]
+    queues: list[dict[str, Any]]
     unscored: int = 0
 
 
@@ -219,7 +214,7 @@ def dataset_status(
         exclude = reviewed | reads.queued_sample_ids(session, found)
         next_batch = _next_batch_p_error(keys, p_error, exclude, batch_size)
         unscored = n_samples - len(keys) if run.source is None else 0
-    queues = [QueueProgress(*row) for row in reads.queue_progress(session, found)]
+    queues = reads.queue_summaries(session, found)
     return DatasetStatus(
         dataset=found.name,
         n_samples=n_samples,
@@ -227,7 +222,7 @@ def dataset_status(
         labels_changed=reads.count_changed_labels(session, found),
         reviewed=len(reviewed),
         decided=len(reads.decisions(session, found)),
-        awaiting_vote=sum(row.items for row in queues if row.status == "annotated"),
+        annotated=sum(queue["annotated"] for queue in queues),
         score_run_id=None if run is None else run.id,
         errors=errors,
         raw_p_error_sum=None if run is None else run.estimated_errors,
@@ -263,7 +258,9 @@ def list_queues(
     session: Connection | Session, *, dataset: str | None = None
 ) -> list[dict[str, Any]]:
     """The dataset's queues, oldest first: queue, strategy, score_run, created_at and
-    item counts by status (pending, sent, annotated, resolved, skipped).
+    item counts (:func:`labelmend.storage.reads.queue_counts`): items, open (pending,
+    sent or annotated: waiting for a decision), pending, sent, annotated, resolved,
+    skipped.
 
     Examples
     --------
@@ -281,7 +278,7 @@ def list_queues(
     ...     _ = workflow.create_queue(session, "week-1", budget=2)
     ...     _ = workflow.set_label(session, "d", "dog", actor="ann")  # d decided: resolved
     ...     queues = list_queues(session)
-    >>> {key: queues[0][key] for key in ("queue", "strategy", "score_run", "pending", "resolved")}
-    {'queue': 'week-1', 'strategy': 'top', 'score_run': 1, 'pending': 1, 'resolved': 1}
+    >>> {key: queues[0][key] for key in ("queue", "score_run", "items", "open", "resolved")}
+    {'queue': 'week-1', 'score_run': 1, 'items': 2, 'open': 1, 'resolved': 1}
     """
     return reads.queue_summaries(session, reads.find_dataset(session, dataset))
