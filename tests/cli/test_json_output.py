@@ -157,7 +157,7 @@ def check_round(files: Path, url: str, db: list[str]) -> None:
     assert done["score"]["errors"] == pytest.approx(asdict(status.errors))
     assert done["queue"]["queue"] == queue.name == "r1"
     assert done["queue"]["score_run"] == score_run.id
-    assert done["queue"]["n_items"] == len(items) == 5
+    assert done["queue"]["items"] == len(items) == 5
     assert done["queue"]["expected_errors"] == pytest.approx(items["p_error"].sum())
     assert set(done) == {"fit", "score", "queue"}  # errors.expected is the count left
 
@@ -168,7 +168,7 @@ def check_queue_create(files: Path, url: str, db: list[str]) -> None:
     [listed] = as_json("queue", "list", *db)
     items = open_items(url)
     assert done == {
-        "queue": "q", "score_run": listed["score_run"], "n_items": len(items),
+        "queue": "q", "score_run": listed["score_run"], "items": len(items),
         "expected_errors": pytest.approx(items["p_error"].sum()),
     }  # fmt: skip
     assert len(items) == 8

@@ -199,3 +199,19 @@ def test_an_undo_is_a_decision_in_every_count(database_url):
     ok("queue", "create", "rest", "--fraction", "1", *db)
     rest = json.loads(ok("queue", "show", "rest", "--json", "--limit", "100", *db))
     assert first["sample_id"] not in {row["sample_id"] for row in rest}
+
+
+def test_a_new_queue_counts_its_items_under_the_name_queue_list_gives_them(database_url):
+    given, probs, _ = noisy_problem(30, 3, noise=0.2, seed=1)
+    ids = [f"s{i:02d}" for i in range(len(given))]
+    with open_store(database_url) as session:
+        scored_store(session, CLASSES, ids, given, probs)
+    db = ("--db", database_url)
+    created = json.loads(ok("queue", "create", "q", "--budget", "4", "--json", *db))
+    listed = json.loads(ok("queue", "list", "--json", *db))[0]
+    assert set(created) == {"queue", "score_run", "items", "expected_errors"}
+    assert (created["queue"], created["score_run"], created["items"]) == (
+        listed["queue"],
+        listed["score_run"],
+        listed["items"],
+    )

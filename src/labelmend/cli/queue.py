@@ -35,11 +35,12 @@ def queue_table(items: pd.DataFrame, *, title: str, extra: str) -> Table:
 
 def queue_created(result: workflow.QueueResult) -> dict[str, object]:
     """A new queue for ``--json``: the queue by name and its score run (as ``queue list``
-    names them), its n_items and expected_errors."""
+    names them), its items (``n_items``, named as ``queue list`` names the count) and
+    expected_errors."""
     return {
         "queue": result.queue.name,
         "score_run": result.queue.score_run_id,
-        "n_items": result.n_items,
+        "items": result.n_items,
         "expected_errors": result.expected_errors,
     }
 
