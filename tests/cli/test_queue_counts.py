@@ -145,13 +145,14 @@ def test_every_printer_of_queue_counts_agrees_with_the_store_under_one_set_of_na
         assert (len(every), len(shown)) == (counts["items"], counts["open"])
         assert {row["status"] for row in shown} <= set(OPEN_STATUSES)
 
-    # sync status: the same keys (and the sync's own: pushed, annotations).
+    # sync status: the same keys (and the sync's own: pushed, annotations, withdrawn).
+    sync_own = ["pushed", "annotations", "withdrawn"]
     for name, counts in stored.items():
         synced = json.loads(ok("sync", "status", name, "--json", *db))
         assert counts_of(synced) == counts
-        assert set(synced) == {"queue", "project", *words, "pushed", "annotations"}
+        assert set(synced) == {"queue", "project", *words, *sync_own}
         rows = [line.split()[0] for line in ok("sync", "status", name, *db).splitlines()[1:]]
-        assert rows == ["queue", "project", *words, "pushed", "annotations"]
+        assert rows == ["queue", "project", *words, *sync_own]
 
     # status: per queue the same records as queue list; the annotated total is their sum.
     status = json.loads(ok("status", "--json", *db))

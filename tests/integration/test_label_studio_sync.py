@@ -418,3 +418,61 @@ def test_a_queue_with_nothing_open_creates_no_project(label_studio, store_url, s
         push_queue(session, "week2", client)
     assert len(client._sdk.projects.list().items) == projects
     assert snapshot(store_url) == before
+
+
+def delete_answers(client, task_id):
+    """An expert (or an admin) deletes every answer of the task in Label Studio."""
+    for annotation in client._sdk.annotations.list(id=task_id):
+        client._sdk.annotations.delete(id=annotation.id)
+
+
+def test_an_answer_deleted_in_label_studio_no_longer_counts(label_studio, store_url):
+    # An answer withdrawn in Label Studio after a pull recorded it must not decide a
+    # label. It is kept in the store (marked withdrawn, never erased) and reported once:
+    # an open sample loses the vote; a sample decided before keeps its decision, and the
+    # pull says so.
+    client = client_for(label_studio)
+    _, items, tasks = push_week1(client, store_url)
+    current = dict(zip(items["sample_id"], items["current_label"], strict=True))
+    open_one, alone, decided_one = items["sample_id"].iloc[:3]
+    answer(client, tasks[open_one], [other(current[open_one])])
+    answer(client, tasks[alone], [other(current[alone])])
+    answer(client, tasks[decided_one], [current[decided_one]])
+    with open_store(store_url) as session:
+        first = pull_queue(session, "week1", client)
+    assert (first.decisions.decided, sorted(first.decisions.ties)) == (1, sorted([open_one, alone]))
+    # The expert withdraws three answers; a second expert agrees with the first on
+    # open_one: with the withdrawn answer counted, two votes would change its label.
+    for sample in (open_one, alone, decided_one):
+        delete_answers(client, tasks[sample])
+    name = f"expert3-{uuid.uuid4().hex[:8]}"
+    second_expert = client._sdk.users.create(username=name, email=f"{name}@labelmend.test")
+    answer(client, tasks[open_one], [other(current[open_one])], user=second_expert.id)
+    with open_store(store_url) as session:
+        second = pull_queue(session, "week1", client)
+        status = sync_status(session, "week1")
+        history = workflow.label_history(session, open_one)
+    assert (second.recorded, second.decisions.decided, second.decisions.ties) == (1, 0, [open_one])
+    assert history.empty
+    withdrawn = second.withdrawn.set_index("sample_id")
+    assert sorted(withdrawn.index) == sorted([open_one, alone, decided_one])
+    assert set(withdrawn["annotator"]) == {"expert@labelmend.test"}
+    assert withdrawn.loc[open_one, "label"] == other(current[open_one])
+    assert not withdrawn.loc[[open_one, alone], "decided"].any()
+    assert withdrawn.loc[decided_one, "decided"]
+    assert withdrawn.loc[open_one, "effect"] == "no longer counts"
+    assert withdrawn.loc[decided_one, "effect"].startswith(
+        f"counted in the decision of queue 'week1' ({current[decided_one]!r}, "
+    )
+    assert withdrawn.loc[decided_one, "effect"].endswith("; that decision stands")
+    # The sample left with no answer waits again; nothing is erased.
+    assert (status.annotated, status.resolved, status.sent, status.withdrawn) == (1, 1, 8, 3)
+    with open_store(store_url) as session:
+        kept = session.execute(select(Annotation.withdrawn_at).order_by(Annotation.id)).all()
+        decisions = session.scalar(select(func.count()).select_from(LabelChange))
+    assert [at is not None for (at,) in kept] == [True, True, True, False]
+    assert decisions == 1
+    # Reported once: the next pull finds nothing new.
+    with open_store(store_url) as session:
+        third = pull_queue(session, "week1", client)
+    assert (third.recorded, third.repeated, len(third.withdrawn)) == (0, 1, 0)

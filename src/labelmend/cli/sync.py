@@ -105,6 +105,10 @@ def _print_pull(result: PullResult, *, json: bool) -> None:
     table.add_row("seen before", f"{result.repeated:,}")
     if result.updated:
         table.add_row("changed by their expert since", f"{result.updated:,}")
+    if len(result.withdrawn):
+        table.add_row(
+            "withdrawn in the tool since (kept, not counted)", f"{len(result.withdrawn):,}"
+        )
     table.add_row("rejected", f"{len(result.rejected):,}")
     table.add_row("samples decided", f"{result.decisions.decided:,}")
     table.add_row("labels changed", f"{result.decisions.changed:,}")
@@ -112,6 +116,20 @@ def _print_pull(result: PullResult, *, json: bool) -> None:
     console.print(table)
     if len(result.rejected):
         console.print(frame_table(result.rejected.head(20), title="Rejected answers (not stored)"))
+    if len(result.withdrawn):
+        console.print(
+            frame_table(
+                result.withdrawn.drop(columns="decided").head(20),
+                title="Answers withdrawn in the tool since the last pull (kept, no longer counted)",
+            )
+        )
+        stands = int(result.withdrawn["decided"].sum())
+        if stands:
+            console.print(
+                f"{stands:,} withdrawn answer(s) belong to samples decided before; those "
+                "decisions stand. Review them with `labelmend history SAMPLE` and change a "
+                "label with `labelmend label set`."
+            )
     if result.decisions.ties:
         shown = ", ".join(result.decisions.ties[:10])
         console.print(

@@ -186,7 +186,8 @@ class QueueItem(Base):
 
 
 class Annotation(Base):
-    """One annotator's answer for a sample; ``(tool, external_id)`` makes re-imports idempotent."""
+    """One annotator's answer for a sample; ``(tool, external_id)`` makes re-imports idempotent.
+    ``withdrawn_at`` is set once the answer is gone from its tool (it no longer counts)."""
 
     __table__ = schema.annotations
 
@@ -198,3 +199,4 @@ class Annotation(Base):
     tool: Mapped[str]
     external_id: Mapped[str | None]
     created_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]

@@ -654,28 +654,116 @@ def resolve_open_items(session: Session, sample: Sample) -> None:
 
 def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
     """The recorded votes on ``queue``'s open items: item_id, sample_pk, annotator, label;
-    in the order they were recorded."""
+    in the order they were recorded. A withdrawn answer is no vote."""
     import pandas as pd
 
     rows = session.execute(
         select(QueueItem.id, QueueItem.sample_id, Annotation.annotator, Annotation.label)
         .join(Annotation, Annotation.queue_item_id == QueueItem.id)
-        .where(QueueItem.queue_id == queue.id, QueueItem.status.in_(schema.OPEN_STATUSES))
+        .where(
+            QueueItem.queue_id == queue.id,
+            QueueItem.status.in_(schema.OPEN_STATUSES),
+            Annotation.withdrawn_at.is_(None),
+        )
         .order_by(Annotation.id)
     ).all()
     return pd.DataFrame(rows, columns=["item_id", "sample_pk", "annotator", "label"])
 
 
-def count_annotations(session: Session, queue: Queue) -> int:
-    """Answers recorded for ``queue``'s items."""
+def count_annotations(session: Session, queue: Queue, *, withdrawn: bool = False) -> int:
+    """Answers recorded for ``queue``'s items that count (with ``withdrawn``: those
+    withdrawn in their tool since)."""
+    gone = Annotation.withdrawn_at.is_not(None) if withdrawn else Annotation.withdrawn_at.is_(None)
     return int(
         session.scalar(
             select(func.count(Annotation.id))
             .join(QueueItem, Annotation.queue_item_id == QueueItem.id)
-            .where(QueueItem.queue_id == queue.id)
+            .where(QueueItem.queue_id == queue.id, gone)
         )
         or 0
     )
+
+
+#: Columns of :func:`withdraw_answers`' frame.
+WITHDRAWN_COLUMNS = [
+    "item_id", "sample_pk", "status", "annotator", "label", "external_id", "recorded_at"
+]  # fmt: skip
+
+
+def withdraw_answers(
+    session: Session, queue: Queue, *, tool: str, present: set[str]
+) -> pd.DataFrame:
+    """Mark withdrawn every counted answer of ``tool`` to ``queue``'s items whose external
+    id is not in ``present`` (every answer the tool holds for the queue now): it was
+    deleted there. The rows stay. Returns them (columns :data:`WITHDRAWN_COLUMNS`, the
+    item's status as it was), in the order they were recorded.
+    """
+    import pandas as pd
+
+    rows = session.execute(
+        select(
+            QueueItem.id,
+            QueueItem.sample_id,
+            QueueItem.status,
+            Annotation.annotator,
+            Annotation.label,
+            Annotation.external_id,
+            Annotation.created_at,
+            Annotation.id,
+        )
+        .join(Annotation, Annotation.queue_item_id == QueueItem.id)
+        .where(
+            QueueItem.queue_id == queue.id,
+            Annotation.tool == tool,
+            Annotation.withdrawn_at.is_(None),
+        )
+        .order_by(Annotation.id)
+    ).all()
+    gone = [row for row in rows if row.external_id not in present]
+    keys = [row[-1] for row in gone]
+    now = schema.utcnow()
+    for start in range(0, len(keys), 900):  # stay under SQLite's bound-parameter limit
+        session.execute(
+            update(Annotation)
+            .where(Annotation.id.in_(keys[start : start + 900]))
+            .values(withdrawn_at=now)
+        )
+    return pd.DataFrame([row[:-1] for row in gone], columns=WITHDRAWN_COLUMNS)
+
+
+def items_without_votes(session: Session, item_ids: Sequence[int]) -> list[int]:
+    """Those of ``item_ids`` left with no counted answer."""
+    wanted = list(dict.fromkeys(int(i) for i in item_ids))
+    voted: set[int] = set()
+    for start in range(0, len(wanted), 900):
+        voted.update(
+            session.scalars(
+                select(Annotation.queue_item_id).where(
+                    Annotation.queue_item_id.in_(wanted[start : start + 900]),
+                    Annotation.withdrawn_at.is_(None),
+                )
+            )
+        )
+    return [i for i in wanted if i not in voted]
+
+
+def newest_decisions(session: Session, sample_keys: Sequence[int]) -> dict[int, LabelChange]:
+    """Each sample's newest decision (history row), by sample primary key (those decided)."""
+    keys = list(dict.fromkeys(int(k) for k in sample_keys))
+    found: dict[int, LabelChange] = {}
+    for start in range(0, len(keys), 900):
+        newest = (
+            select(func.max(LabelChange.id))
+            .where(LabelChange.sample_id.in_(keys[start : start + 900]))
+            .group_by(LabelChange.sample_id)
+        )
+        found.update(
+            {
+                c.sample_id: c
+                for c in session.scalars(select(LabelChange).where(LabelChange.id.in_(newest)))
+            }
+        )
+    return found
 
 
 def stored_labels(session: Session, external_ids: Sequence[str], *, tool: str) -> dict[str, int]:
@@ -776,7 +864,8 @@ def score_details(session: Session, run: reads.Keyed, sample_ids: Sequence[int])
 
 
 def annotation_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
-    """Every stored answer of a dataset: columns sample_id, annotator, label, at."""
+    """Every stored answer of a dataset that counts (not withdrawn): columns sample_id,
+    annotator, label, at."""
     return read_frame(
         session,
         select(
@@ -786,7 +875,7 @@ def annotation_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
             Annotation.created_at.label("at"),
         )
         .join(Sample, Sample.id == Annotation.sample_id)
-        .where(Sample.dataset_id == dataset.id)
+        .where(Sample.dataset_id == dataset.id, Annotation.withdrawn_at.is_(None))
         .order_by(Annotation.id),
     )
 

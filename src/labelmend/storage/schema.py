@@ -287,7 +287,8 @@ queue_items = Table(
 )
 
 #: One annotator's answer for a sample; ``(tool, external_id)`` makes re-imports
-#: idempotent.
+#: idempotent. ``withdrawn_at``: when a pull found the answer gone from its tool (deleted
+#: there); a withdrawn answer is kept but no longer counts as a vote.
 annotations = Table(
     "annotations",
     metadata,
@@ -299,5 +300,6 @@ annotations = Table(
     Column("tool", String(50), nullable=False),
     Column("external_id", String(255)),
     _timestamp("created_at"),
+    Column("withdrawn_at", UTCDateTime()),
     UniqueConstraint("tool", "external_id"),
 )

@@ -30,7 +30,7 @@ from labelmend.cleaner import AGGREGATIONS, UNDECIDED, Consensus, consensus
 from labelmend.errors import InputError
 from labelmend.io import read_table, write_table
 from labelmend.storage import repository as repo
-from labelmend.storage.models import Dataset, Queue
+from labelmend.storage.models import Dataset, LabelChange, Queue
 from labelmend.storage.reads import queue_counts
 from labelmend.storage.schema import OPEN_STATUSES, QUEUE_STATUSES
 from labelmend.sync.label_studio import (
@@ -43,6 +43,7 @@ from labelmend.sync.label_studio import (
 
 LABEL_STUDIO = "label-studio"
 REJECTED_COLUMNS = ["sample_id", "annotator", "problem"]
+WITHDRAWN_COLUMNS = ["sample_id", "annotator", "label", "decided", "effect"]
 #: What ``single-expert`` does when experts disagree on a sample: refuse the whole
 #: import, leave the sample open (it needs another vote), or let a plurality decide.
 TIE_BREAKS = ("refuse", "open", "plurality")
@@ -77,16 +78,23 @@ class Decisions:
     ties: list[str] = field(default_factory=list)
 
 
+def _no_withdrawals() -> pd.DataFrame:
+    return pd.DataFrame(columns=WITHDRAWN_COLUMNS)
+
+
 @dataclass(frozen=True)
 class PullResult:
     """What a pull did: answers recorded now, seen before, rejected (with why), decisions,
-    and answers whose label the expert changed in the tool since they were recorded."""
+    answers whose label the expert changed in the tool since they were recorded, and
+    answers withdrawn in the tool since (columns :data:`WITHDRAWN_COLUMNS`: ``decided``
+    says the sample was decided before, ``effect`` what the withdrawal did)."""
 
     recorded: int
     repeated: int
     rejected: pd.DataFrame
     decisions: Decisions
     updated: int = 0
+    withdrawn: pd.DataFrame = field(default_factory=_no_withdrawals)
 
 
 def _project_of(queue: Queue) -> int | None:
@@ -455,11 +463,85 @@ def _decide_pull(
     aggregation: str,
     tie_break: str,
     updated: int = 0,
+    withdrawn: pd.DataFrame | None = None,
 ) -> PullResult:
     """Decide the queue's samples once answers are recorded; the pull's result."""
     decisions = decide_queue(session, dataset, queue, aggregation=aggregation, tie_break=tie_break)
     rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
-    return PullResult(recorded, repeated, rejected_frame, decisions, updated)
+    if withdrawn is None:
+        withdrawn = _no_withdrawals()
+    return PullResult(recorded, repeated, rejected_frame, decisions, updated, withdrawn)
+
+
+def _when(decision: LabelChange) -> str:
+    return f"on {decision.created_at:%Y-%m-%d %H:%M} UTC"
+
+
+def _decision_words(decision: LabelChange, classes: Sequence[str]) -> str:
+    """How a sample was decided, for messages: the label, by whom, where and when."""
+    label = repr(classes[decision.new_label])
+    if decision.source == "manual":
+        by = f" by {decision.actor}" if decision.actor else ""
+        return f"{label} set by hand{by} {_when(decision)}"
+    where = (decision.external_ref or "").removeprefix("queue:")
+    return f"{label} from the answers in queue {where!r} ({decision.actor}) {_when(decision)}"
+
+
+def _withdraw(
+    session: Session,
+    dataset: Dataset,
+    queue: Queue,
+    items: pd.DataFrame,
+    present: set[str],
+    skipped: set[str],
+) -> pd.DataFrame:
+    """Mark withdrawn the queue's answers the tool no longer holds (``present``: every
+    answer a complete listing found) and say what each withdrawal did: an open sample
+    loses the vote (its item waits again once no answer is left); a decided sample keeps
+    its decision, which the effect describes. Returns :data:`WITHDRAWN_COLUMNS`.
+    """
+    gone = repo.withdraw_answers(session, queue, tool=LABEL_STUDIO, present=present)
+    if gone.empty:
+        return _no_withdrawals()
+    open_items = gone.loc[gone["status"] != "resolved", "item_id"]
+    empty = set(repo.items_without_votes(session, open_items.tolist()))
+    by_item = items.reset_index().set_index("item_id")["external_id"]
+    for status, chosen in (("skipped", True), ("sent", False)):
+        moved = [i for i in empty if (by_item[i] in skipped) == chosen]
+        repo.set_item_status(session, moved, status, only_from=("annotated",))
+    decided = gone["status"] == "resolved"
+    decisions = repo.newest_decisions(session, gone.loc[decided, "sample_pk"].tolist())
+    effects = []
+    recorded: list[Any] = gone["recorded_at"].tolist()
+    for sample_pk, was_decided, recorded_at in zip(
+        gone["sample_pk"], decided, recorded, strict=True
+    ):
+        decision = decisions.get(sample_pk) if was_decided else None
+        if decision is None:
+            effects.append("no longer counts")
+            continue
+        words = _decision_words(decision, dataset.classes)
+        if decision.created_at < recorded_at:
+            effect = f"recorded after the sample was decided ({words}); it never counted"
+        elif decision.source == "annotation" and decision.external_ref == f"queue:{queue.name}":
+            label = dataset.classes[decision.new_label]
+            effect = (
+                f"counted in the decision of queue {queue.name!r} ({label!r}, {decision.actor}, "
+                f"{_when(decision)}); that decision stands"
+            )
+        else:
+            effect = f"the sample was decided before ({words}); that decision stands"
+        effects.append(effect)
+    return pd.DataFrame(
+        {
+            "sample_id": gone["item_id"].map(by_item).to_numpy(),
+            "annotator": gone["annotator"].to_numpy(),
+            "label": [dataset.classes[int(label)] for label in gone["label"]],
+            "decided": decided.to_numpy(),
+            "effect": effects,
+        },
+        columns=WITHDRAWN_COLUMNS,
+    )
 
 
 def _deciders(annotators: pd.Series, aggregation: str) -> str:
@@ -527,6 +609,8 @@ def pull_queue(
         raise InputError(f"Queue {queue_name!r} has not been pushed: run `labelmend push` first.")
     recorded = repeated = updated = 0
     rejected: list[dict[str, Any]] = []
+    present: set[str] = set()  # every answer the project holds, usable or not
+    skipped: set[str] = set()
     items = repo.queue_frame(session, queue).set_index("external_id")
     for page, answers in enumerate(
         client.annotation_pages(project, found.classes, page_size=page_size)
@@ -536,12 +620,19 @@ def pull_queue(
         )
         recorded, repeated, updated = recorded + new, repeated + seen, updated + changed
         rejected += bad
+        present.update(answer.external_id for answer in answers)
+        skipped.update(answer.sample_id for answer in answers if answer.skipped)
         checkpoint()
         if on_page is not None:
             on_page(page)
+    # The listing is complete: an answer recorded before and now gone was deleted in the
+    # tool. Label writers take turns (see decide_queue), so each withdrawal is found once.
+    repo.get_dataset(session, found.name, lock=True)
+    withdrawn = _withdraw(session, found, queue, items, present, skipped)
     return _decide_pull(
-        session, found, queue, recorded, repeated, rejected, aggregation, tie_break, updated
-    )
+        session, found, queue, recorded, repeated, rejected, aggregation, tie_break, updated,
+        withdrawn,
+    )  # fmt: skip
 
 
 def export_tasks(
@@ -695,7 +786,8 @@ def import_annotations(
 class SyncStatus:
     """Where a queue stands: its tool project (None until pushed), its item counts under
     the names ``queue list`` gives them (:func:`labelmend.storage.reads.queue_counts`),
-    the items that have a task in the tool, and the answers recorded."""
+    the items that have a task in the tool, the answers recorded that count, and the
+    answers withdrawn in the tool since they were recorded."""
 
     queue: str
     project: str | None
@@ -708,6 +800,7 @@ class SyncStatus:
     skipped: int
     pushed: int
     annotations: int
+    withdrawn: int = 0
 
 
 def sync_status(session: Session, queue_name: str, *, dataset: str | None = None) -> SyncStatus:
@@ -731,4 +824,5 @@ def sync_status(session: Session, queue_name: str, *, dataset: str | None = None
         **queue_counts(Counter(items["status"])),
         pushed=int(items["external_task_id"].notna().sum()),
         annotations=repo.count_annotations(session, queue),
+        withdrawn=repo.count_annotations(session, queue, withdrawn=True),
     )
