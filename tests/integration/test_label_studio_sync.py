@@ -360,7 +360,11 @@ def test_an_answer_changed_in_label_studio_replaces_the_one_pulled(label_studio,
     ]
     with open_store(store_url) as session:
         stored = session.scalars(select(Annotation.label).order_by(Annotation.id)).all()
+        third = pull_queue(session, "week1", client)
     assert stored == [CLASSES.index(current[open_one]), CLASSES.index(current[decided_one])]
+    # Said once: the next pull counts the unapplied change as still rejected.
+    assert third.rejected.empty
+    assert third.still_rejected["problem"].tolist() == second.rejected["problem"].tolist()
 
 
 def other(label):
@@ -476,3 +480,45 @@ def test_an_answer_deleted_in_label_studio_no_longer_counts(label_studio, store_
     with open_store(store_url) as session:
         third = pull_queue(session, "week1", client)
     assert (third.recorded, third.repeated, len(third.withdrawn)) == (0, 1, 0)
+
+
+def test_a_rejected_answer_is_reported_once(label_studio, store_url):
+    # Answers refused by a pull (a class outside the dataset's, an empty answer, a skip)
+    # stay in Label Studio: the next pulls say they are still rejected, and since when,
+    # instead of reporting them as new every time. A new problem is news again.
+    client = client_for(label_studio)
+    _, items, tasks = push_week1(client, store_url)
+    owl, empty, skip = items["sample_id"].iloc[:3]
+    answer(client, tasks[owl], ["owl"])
+    answer(client, tasks[empty], None)
+    answer(client, tasks[skip], None, skipped=True)
+    with open_store(store_url) as session:
+        first = pull_queue(session, "week1", client)
+    assert sorted(first.rejected["sample_id"]) == sorted([owl, empty, skip])
+    with open_store(store_url) as session:
+        again = pull_queue(session, "week1", client)
+    assert again.rejected.empty
+    assert first.still_rejected.empty
+    still = again.still_rejected.set_index("sample_id")
+    assert sorted(still.index) == sorted([owl, empty, skip])
+    assert still.loc[owl, "problem"] == "unknown class 'owl'"
+    assert still.loc[skip, "problem"] == "skipped by the annotator"
+    assert still["first_reported"].nunique() == 1
+    change_answer(client, tasks[owl], ["emu"])
+    runner = CliRunner()
+    env = {"LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token}
+    pulled = runner.invoke(app, ["pull", "week1", "--db", store_url, "--json"], env=env)
+    assert pulled.exit_code == 0, pulled.output
+    third = json.loads(pulled.stdout)
+    assert third["rejected"] == [
+        {"sample_id": owl, "annotator": "expert@labelmend.test", "problem": "unknown class 'emu'"}
+    ]
+    assert sorted(r["sample_id"] for r in third["still_rejected"]) == sorted([empty, skip])
+    assert {r["first_reported"] for r in third["still_rejected"]} == {
+        still["first_reported"].iloc[0].isoformat(timespec="microseconds")
+    }
+    shown = runner.invoke(app, ["pull", "week1", "--db", store_url], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "Rejected answers" not in shown.output
+    day = f"{still['first_reported'].iloc[0]:%Y-%m-%d}"
+    assert f"3 answers rejected before are still rejected (first reported on {day}" in shown.output

@@ -109,13 +109,24 @@ def _print_pull(result: PullResult, *, json: bool) -> None:
         table.add_row(
             "withdrawn in the tool since (kept, not counted)", f"{len(result.withdrawn):,}"
         )
-    table.add_row("rejected", f"{len(result.rejected):,}")
+    table.add_row("rejected now", f"{len(result.rejected):,}")
+    if len(result.still_rejected):
+        table.add_row("still rejected (reported before)", f"{len(result.still_rejected):,}")
     table.add_row("samples decided", f"{result.decisions.decided:,}")
     table.add_row("labels changed", f"{result.decisions.changed:,}")
     table.add_row("ties (need another vote)", f"{len(result.decisions.ties):,}")
     console.print(table)
     if len(result.rejected):
         console.print(frame_table(result.rejected.head(20), title="Rejected answers (not stored)"))
+    if len(result.still_rejected):
+        n, since = len(result.still_rejected), result.still_rejected["first_reported"]
+        first, last = since.min(), since.max()
+        console.print(
+            f"{n:,} answer{'s' if n != 1 else ''} rejected before "
+            f"{'are' if n != 1 else 'is'} still rejected (first reported on "
+            f"{first:%Y-%m-%d %H:%M} UTC{'' if first == last else ' and later'}; "
+            "--json lists them)."
+        )
     if len(result.withdrawn):
         console.print(
             frame_table(

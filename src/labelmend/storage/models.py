@@ -200,3 +200,19 @@ class Annotation(Base):
     external_id: Mapped[str | None]
     created_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]
+
+
+class AnswerNotice(Base):
+    """What a pull or an import said about one answer of a queue, so that it is said once."""
+
+    __table__ = schema.answer_notices
+
+    id: Mapped[int]
+    queue_id: Mapped[int]
+    tool: Mapped[str]
+    external_id: Mapped[str]
+    kind: Mapped[str]
+    sample_id: Mapped[str | None]
+    annotator: Mapped[str | None]
+    problem: Mapped[str]
+    reported_at: Mapped[datetime | None]

@@ -23,6 +23,7 @@ from labelmend.storage import reads, schema
 from labelmend.storage.bulk import ProgressCallback, bulk_insert, read_frame
 from labelmend.storage.models import (
     Annotation,
+    AnswerNotice,
     Dataset,
     FeatureBlock,
     FeatureSet,
@@ -745,6 +746,60 @@ def items_without_votes(session: Session, item_ids: Sequence[int]) -> list[int]:
             )
         )
     return [i for i in wanted if i not in voted]
+
+
+def report_notices(
+    session: Session,
+    queue: Queue,
+    notices: Sequence[dict[str, Any]],
+    *,
+    tool: str,
+    kind: str,
+    complete: bool = False,
+) -> list[AnswerNotice | None]:
+    """Keep what a finished pull or import says about answers (``notices``: dicts with
+    external_id, sample_id, annotator, problem) so that it is said once; return, for
+    each, the notice of the same problem reported before, or None when it is news (now
+    stamped as reported). ``complete``: ``notices`` are all that stand for the queue and
+    tool (a pull's whole listing); the others of ``kind`` are forgotten, so that a
+    problem that comes back is news again.
+    """
+    stored = {
+        notice.external_id: notice
+        for notice in session.scalars(
+            select(AnswerNotice).where(
+                AnswerNotice.queue_id == queue.id,
+                AnswerNotice.tool == tool,
+                AnswerNotice.kind == kind,
+            )
+        )
+    }
+    now = schema.utcnow()
+    before: list[AnswerNotice | None] = []
+    said: dict[str, AnswerNotice | None] = {}  # an answer given twice is one notice
+    for notice in notices:
+        if notice["external_id"] in said:
+            before.append(said[notice["external_id"]])
+            continue
+        known = stored.pop(notice["external_id"], None)
+        if known is not None and known.problem == notice["problem"]:
+            before.append(said.setdefault(known.external_id, known))
+            continue
+        said[notice["external_id"]] = None
+        if known is None:
+            known = AnswerNotice(queue_id=queue.id, tool=tool, kind=kind)
+            session.add(known)
+        known.external_id = notice["external_id"]
+        known.sample_id = notice["sample_id"]
+        known.annotator = notice["annotator"]
+        known.problem = notice["problem"]
+        known.reported_at = now
+        before.append(None)
+    if complete:
+        for gone in stored.values():
+            session.delete(gone)
+    session.flush()
+    return before
 
 
 def newest_decisions(session: Session, sample_keys: Sequence[int]) -> dict[int, LabelChange]:

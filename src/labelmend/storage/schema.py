@@ -50,6 +50,9 @@ OPEN_STATUSES = ("pending", "sent", "annotated")
 #: items, the open ones (:data:`OPEN_STATUSES`), then one count per status
 #: (:data:`QUEUE_STATUSES`). docs/store.md, "Names of queue counts", defines each.
 QUEUE_COUNTS = ("items", "open", *QUEUE_STATUSES)
+#: What a pull or an import says about one answer, once: ``rejected`` (unusable, not
+#: stored), ``not_applied`` (stored, but its sample was decided before it came).
+NOTICE_KINDS = ("rejected", "not_applied")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -302,4 +305,24 @@ annotations = Table(
     _timestamp("created_at"),
     Column("withdrawn_at", UTCDateTime()),
     UniqueConstraint("tool", "external_id"),
+)
+
+#: What a pull or an import said about one answer of a queue (see :data:`NOTICE_KINDS`),
+#: so that it is said once: ``problem`` is why; ``sample_id`` and ``annotator`` are as the
+#: tool gave them (a rejected answer may name a sample the store does not have);
+#: ``reported_at`` is when a finished pull reported it (NULL: not yet).
+answer_notices = Table(
+    "answer_notices",
+    metadata,
+    _id(),
+    _parent("queue_id", "queues"),
+    Column("tool", String(50), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("sample_id", String(255)),
+    Column("annotator", String(200)),
+    Column("problem", Text, nullable=False),
+    Column("reported_at", UTCDateTime()),
+    UniqueConstraint("queue_id", "tool", "external_id", "kind"),
+    CheckConstraint(_in("kind", NOTICE_KINDS), name="kind"),
 )

@@ -43,6 +43,7 @@ from labelmend.sync.label_studio import (
 
 LABEL_STUDIO = "label-studio"
 REJECTED_COLUMNS = ["sample_id", "annotator", "problem"]
+STILL_REJECTED_COLUMNS = [*REJECTED_COLUMNS, "first_reported"]
 WITHDRAWN_COLUMNS = ["sample_id", "annotator", "label", "decided", "effect"]
 #: What ``single-expert`` does when experts disagree on a sample: refuse the whole
 #: import, leave the sample open (it needs another vote), or let a plurality decide.
@@ -82,12 +83,18 @@ def _no_withdrawals() -> pd.DataFrame:
     return pd.DataFrame(columns=WITHDRAWN_COLUMNS)
 
 
+def _none_still_rejected() -> pd.DataFrame:
+    return pd.DataFrame(columns=STILL_REJECTED_COLUMNS)
+
+
 @dataclass(frozen=True)
 class PullResult:
-    """What a pull did: answers recorded now, seen before, rejected (with why), decisions,
-    answers whose label the expert changed in the tool since they were recorded, and
-    answers withdrawn in the tool since (columns :data:`WITHDRAWN_COLUMNS`: ``decided``
-    says the sample was decided before, ``effect`` what the withdrawal did)."""
+    """What a pull did: answers recorded now, seen before, rejected now (with why: each
+    rejection is reported by one pull), decisions, answers whose label the expert changed
+    in the tool since they were recorded, answers withdrawn in the tool since (columns
+    :data:`WITHDRAWN_COLUMNS`: ``decided`` says the sample was decided before, ``effect``
+    what the withdrawal did), and answers rejected by an earlier pull that the tool still
+    holds unchanged (:data:`STILL_REJECTED_COLUMNS`, with when they were first reported)."""
 
     recorded: int
     repeated: int
@@ -95,6 +102,7 @@ class PullResult:
     decisions: Decisions
     updated: int = 0
     withdrawn: pd.DataFrame = field(default_factory=_no_withdrawals)
+    still_rejected: pd.DataFrame = field(default_factory=_none_still_rejected)
 
 
 def _project_of(queue: Queue) -> int | None:
@@ -252,7 +260,8 @@ def _record(
     """Store valid answers once and mark their items ``annotated``; an open item whose
     task was only skipped becomes ``skipped``. An answer stored before whose label has
     changed in the tool is updated while its sample is undecided, and rejected (reported,
-    not applied) once it is decided. Returns (recorded, repeated, updated, rejected rows).
+    not applied) once it is decided. Returns (recorded, repeated, updated, rejected rows:
+    sample_id, annotator, problem, external_id).
 
     ``items`` is the queue's frame indexed by sample external id.
     """
@@ -266,8 +275,9 @@ def _record(
             problem = f"not in queue {queue.name!r}"
         if problem is not None or answer.label is None:
             rejected.append(
-                {"sample_id": answer.sample_id, "annotator": answer.annotator, "problem": problem}
-            )
+                {"sample_id": answer.sample_id, "annotator": answer.annotator,
+                 "problem": problem, "external_id": answer.external_id}
+            )  # fmt: skip
             continue
         rows.append(
             {
@@ -295,6 +305,7 @@ def _record(
                 "annotator": row["annotator"],
                 "problem": f"changed to {classes[row['label']]!r} after the sample was decided "
                 f"(recorded {classes[before]!r}); not applied",
+                "external_id": row["external_id"],
             }
         )
     repo.update_annotation_labels(session, updated, tool=tool)
@@ -464,13 +475,35 @@ def _decide_pull(
     tie_break: str,
     updated: int = 0,
     withdrawn: pd.DataFrame | None = None,
+    *,
+    tool: str,
+    complete: bool = False,
 ) -> PullResult:
-    """Decide the queue's samples once answers are recorded; the pull's result."""
+    """Decide the queue's samples once answers are recorded; the pull's result.
+
+    Each rejection is reported once: one reported before with the same problem is
+    returned as still rejected. ``complete``: ``rejected`` holds every rejection that
+    stands (a pull's whole listing).
+    """
     decisions = decide_queue(session, dataset, queue, aggregation=aggregation, tie_break=tie_break)
-    rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
-    if withdrawn is None:
-        withdrawn = _no_withdrawals()
-    return PullResult(recorded, repeated, rejected_frame, decisions, updated, withdrawn)
+    before = repo.report_notices(
+        session, queue, rejected, tool=tool, kind="rejected", complete=complete
+    )
+    news = [answer for answer, known in zip(rejected, before, strict=True) if known is None]
+    still = [
+        {"sample_id": k.sample_id, "annotator": k.annotator, "problem": k.problem,
+         "first_reported": k.reported_at}
+        for k in dict.fromkeys(known for known in before if known is not None)
+    ]  # fmt: skip
+    return PullResult(
+        recorded,
+        repeated,
+        pd.DataFrame(news, columns=REJECTED_COLUMNS),
+        decisions,
+        updated,
+        _no_withdrawals() if withdrawn is None else withdrawn,
+        pd.DataFrame(still, columns=STILL_REJECTED_COLUMNS),
+    )
 
 
 def _when(decision: LabelChange) -> str:
@@ -631,7 +664,7 @@ def pull_queue(
     withdrawn = _withdraw(session, found, queue, items, present, skipped)
     return _decide_pull(
         session, found, queue, recorded, repeated, rejected, aggregation, tie_break, updated,
-        withdrawn,
+        withdrawn, tool=LABEL_STUDIO, complete=True,
     )  # fmt: skip
 
 
@@ -779,7 +812,9 @@ def import_annotations(
     recorded, repeated, _, rejected = _record(
         session, items, queue, found.classes, answers, tool=tool
     )  # a file's changed answers were refused above
-    return _decide_pull(session, found, queue, recorded, repeated, rejected, aggregation, tie_break)
+    return _decide_pull(
+        session, found, queue, recorded, repeated, rejected, aggregation, tie_break, tool=tool
+    )
 
 
 @dataclass(frozen=True)
