@@ -522,3 +522,34 @@ def test_a_rejected_answer_is_reported_once(label_studio, store_url):
     assert "Rejected answers" not in shown.output
     day = f"{still['first_reported'].iloc[0]:%Y-%m-%d}"
     assert f"3 answers rejected before are still rejected (first reported on {day}" in shown.output
+
+
+def test_an_answer_to_a_decided_sample_is_called_out(label_studio, store_url):
+    # A second expert answers a task whose sample an earlier pull decided: the answer is
+    # recorded (kept, never counted) and the pull says so, once, with the sample.
+    client = client_for(label_studio)
+    _, items, tasks = push_week1(client, store_url)
+    sample, label = items["sample_id"].iloc[0], items["current_label"].iloc[0]
+    answer(client, tasks[sample], [label])
+    with open_store(store_url) as session:
+        first = pull_queue(session, "week1", client)
+    assert first.decisions.decided == 1
+    name = f"expert4-{uuid.uuid4().hex[:8]}"
+    late_expert = client._sdk.users.create(username=name, email=f"{name}@labelmend.test")
+    answer(client, tasks[sample], [other(label)], user=late_expert.id)
+    runner = CliRunner()
+    env = {"LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token}
+    shown = runner.invoke(app, ["pull", "week1", "--db", store_url], env=env)
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.output.split())
+    assert "recorded now 1" in said
+    assert "to samples decided before (not applied) 1" in said
+    assert f"{sample} {name}" in said  # the expert's e-mail may be cut to the terminal's width
+    assert f" {other(label)} its sample was decided before this answer came" in said
+    pulled = runner.invoke(app, ["pull", "week1", "--db", store_url, "--json"], env=env)
+    assert json.loads(pulled.stdout)["not_applied"] == []  # said once
+    with open_store(store_url) as session:
+        history = workflow.label_history(session, sample)
+        stored = session.scalars(select(Annotation.annotator).order_by(Annotation.id)).all()
+    assert history["new_label"].tolist() == [label]
+    assert stored == ["expert@labelmend.test", f"{name}@labelmend.test"]

@@ -551,3 +551,32 @@ def test_two_imports_of_the_same_answers_at_once_record_them_once(store_url, tmp
     with open_store(store_url) as session:
         stored = session.scalar(select(func.count()).select_from(Annotation))
     assert stored == len(ids)
+
+
+def test_an_answer_to_a_decided_sample_is_reported_by_the_pull_that_finishes(store_url):
+    # A pull cut off after recording an answer to a decided sample: the re-run finds the
+    # answer stored (seen before) and still reports it, once.
+    tool = AnsweringTool(CLASSES)
+    ids, current = queued(store_url)
+    with open_store(store_url) as session:
+        push_queue(session, "q", tool)
+        workflow.set_label(session, ids[0], current[ids[0]], actor="ann")
+    late = RemoteAnnotation("a1", 0, ids[0], "bob", other(current[ids[0]]))
+
+    def cut_off(project_id, classes, *, page_size):
+        yield [late]
+        raise SyncError("Cannot reach Label Studio (connection dropped).")
+
+    tool.annotation_pages = cut_off
+    with pytest.raises(SyncError), open_store(store_url) as session:
+        pull_queue(session, "q", tool, checkpoint=session.commit)
+    del tool.annotation_pages
+    tool.pages = [[late]]
+    with open_store(store_url) as session:
+        resumed = pull_queue(session, "q", tool)
+        again = pull_queue(session, "q", tool)
+    assert (resumed.recorded, resumed.repeated, resumed.decisions.decided) == (0, 1, 0)
+    assert resumed.not_applied[["sample_id", "annotator", "label"]].values.tolist() == [
+        [ids[0], "bob", other(current[ids[0]])]
+    ]
+    assert again.not_applied.empty

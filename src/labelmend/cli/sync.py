@@ -112,6 +112,8 @@ def _print_pull(result: PullResult, *, json: bool) -> None:
     table.add_row("rejected now", f"{len(result.rejected):,}")
     if len(result.still_rejected):
         table.add_row("still rejected (reported before)", f"{len(result.still_rejected):,}")
+    if len(result.not_applied):
+        table.add_row("to samples decided before (not applied)", f"{len(result.not_applied):,}")
     table.add_row("samples decided", f"{result.decisions.decided:,}")
     table.add_row("labels changed", f"{result.decisions.changed:,}")
     table.add_row("ties (need another vote)", f"{len(result.decisions.ties):,}")
@@ -126,6 +128,12 @@ def _print_pull(result: PullResult, *, json: bool) -> None:
             f"{'are' if n != 1 else 'is'} still rejected (first reported on "
             f"{first:%Y-%m-%d %H:%M} UTC{'' if first == last else ' and later'}; "
             "--json lists them)."
+        )
+    if len(result.not_applied):
+        console.print(
+            frame_table(
+                result.not_applied.head(20), title="Answers not applied (recorded, not counted)"
+            )
         )
     if len(result.withdrawn):
         console.print(

@@ -802,6 +802,39 @@ def report_notices(
     return before
 
 
+def add_pending_notices(
+    session: Session, queue: Queue, notices: Sequence[dict[str, Any]], *, tool: str, kind: str
+) -> None:
+    """Keep notices (dicts with external_id, sample_id, annotator, problem) to report when
+    the pull or import that found them finishes (see :func:`take_pending_notices`)."""
+    session.add_all(AnswerNotice(queue_id=queue.id, tool=tool, kind=kind, **n) for n in notices)
+    session.flush()
+
+
+def take_pending_notices(
+    session: Session, queue: Queue, *, tool: str, kind: str
+) -> list[AnswerNotice]:
+    """The notices of ``kind`` not reported yet, in the order they were found, now stamped
+    as reported: a pull cut off before its end leaves them for the next one."""
+    pending = list(
+        session.scalars(
+            select(AnswerNotice)
+            .where(
+                AnswerNotice.queue_id == queue.id,
+                AnswerNotice.tool == tool,
+                AnswerNotice.kind == kind,
+                AnswerNotice.reported_at.is_(None),
+            )
+            .order_by(AnswerNotice.id)
+        )
+    )
+    now = schema.utcnow()
+    for notice in pending:
+        notice.reported_at = now
+    session.flush()
+    return pending
+
+
 def newest_decisions(session: Session, sample_keys: Sequence[int]) -> dict[int, LabelChange]:
     """Each sample's newest decision (history row), by sample primary key (those decided)."""
     keys = list(dict.fromkeys(int(k) for k in sample_keys))

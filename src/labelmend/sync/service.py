@@ -44,6 +44,9 @@ from labelmend.sync.label_studio import (
 LABEL_STUDIO = "label-studio"
 REJECTED_COLUMNS = ["sample_id", "annotator", "problem"]
 STILL_REJECTED_COLUMNS = [*REJECTED_COLUMNS, "first_reported"]
+NOT_APPLIED_COLUMNS = ["sample_id", "annotator", "label", "reason"]
+#: Why an answer recorded for a sample already decided does not count.
+DECIDED_BEFORE = "its sample was decided before this answer came"
 WITHDRAWN_COLUMNS = ["sample_id", "annotator", "label", "decided", "effect"]
 #: What ``single-expert`` does when experts disagree on a sample: refuse the whole
 #: import, leave the sample open (it needs another vote), or let a plurality decide.
@@ -87,14 +90,20 @@ def _none_still_rejected() -> pd.DataFrame:
     return pd.DataFrame(columns=STILL_REJECTED_COLUMNS)
 
 
+def _none_not_applied() -> pd.DataFrame:
+    return pd.DataFrame(columns=NOT_APPLIED_COLUMNS)
+
+
 @dataclass(frozen=True)
 class PullResult:
     """What a pull did: answers recorded now, seen before, rejected now (with why: each
     rejection is reported by one pull), decisions, answers whose label the expert changed
     in the tool since they were recorded, answers withdrawn in the tool since (columns
     :data:`WITHDRAWN_COLUMNS`: ``decided`` says the sample was decided before, ``effect``
-    what the withdrawal did), and answers rejected by an earlier pull that the tool still
-    holds unchanged (:data:`STILL_REJECTED_COLUMNS`, with when they were first reported)."""
+    what the withdrawal did), answers rejected by an earlier pull that the tool still
+    holds unchanged (:data:`STILL_REJECTED_COLUMNS`, with when they were first reported),
+    and answers recorded for samples decided before they came (:data:`NOT_APPLIED_COLUMNS`:
+    kept, never counted; each reported once)."""
 
     recorded: int
     repeated: int
@@ -103,6 +112,7 @@ class PullResult:
     updated: int = 0
     withdrawn: pd.DataFrame = field(default_factory=_no_withdrawals)
     still_rejected: pd.DataFrame = field(default_factory=_none_still_rejected)
+    not_applied: pd.DataFrame = field(default_factory=_none_not_applied)
 
 
 def _project_of(queue: Queue) -> int | None:
@@ -309,7 +319,25 @@ def _record(
             }
         )
     repo.update_annotation_labels(session, updated, tool=tool)
-    recorded = len(repo.add_annotations(session, rows, tool=tool))
+    new = repo.add_annotations(session, rows, tool=tool)
+    recorded = len(new)
+    # An answer to a sample decided before it came is kept and never counts: said once,
+    # by the pull or import that finishes (the notice is committed with the answer).
+    sample_of = dict(zip((row["external_id"] for row in rows), samples, strict=True))
+    came_late = [
+        row for row in new if items.at[sample_of[row["external_id"]], "status"] == "resolved"
+    ]
+    repo.add_pending_notices(
+        session,
+        queue,
+        [
+            {"external_id": row["external_id"], "sample_id": sample_of[row["external_id"]],
+             "annotator": row["annotator"], "problem": DECIDED_BEFORE}
+            for row in came_late
+        ],
+        tool=tool,
+        kind="not_applied",
+    )  # fmt: skip
     answered = items["item_id"].isin({row["queue_item_id"] for row in rows})
     skipped = items.index.isin([a.sample_id for a in answers if a.skipped]) & ~answered
     waiting = items["status"].isin(["pending", "sent"])
@@ -495,6 +523,13 @@ def _decide_pull(
          "first_reported": k.reported_at}
         for k in dict.fromkeys(known for known in before if known is not None)
     ]  # fmt: skip
+    late = repo.take_pending_notices(session, queue, tool=tool, kind="not_applied")
+    labels = repo.stored_labels(session, [notice.external_id for notice in late], tool=tool)
+    not_applied = [
+        {"sample_id": n.sample_id, "annotator": n.annotator,
+         "label": dataset.classes[labels[n.external_id]], "reason": n.problem}
+        for n in late
+    ]  # fmt: skip
     return PullResult(
         recorded,
         repeated,
@@ -503,6 +538,7 @@ def _decide_pull(
         updated,
         _no_withdrawals() if withdrawn is None else withdrawn,
         pd.DataFrame(still, columns=STILL_REJECTED_COLUMNS),
+        pd.DataFrame(not_applied, columns=NOT_APPLIED_COLUMNS),
     )
 
 
