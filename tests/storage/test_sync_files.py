@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -580,3 +581,52 @@ def test_an_answer_to_a_decided_sample_is_reported_by_the_pull_that_finishes(sto
         [ids[0], "bob", other(current[ids[0]])]
     ]
     assert again.not_applied.empty
+
+
+def test_an_answer_to_a_sample_decided_by_hand_says_why_it_was_not_applied(store_url, tmp_path):
+    # A sample decided by hand leaves its queue; an answer to it that comes in later is
+    # recorded but does not count. "recorded 5, decided 4" must say why, once.
+    ids, current = queued(store_url)
+    with open_store(store_url) as session:
+        workflow.set_label(session, ids[0], other(current[ids[0]]), actor="ann")
+    path = answers_file(tmp_path / "answers.csv", [(s, "bob", current[s]) for s in ids[:5]])
+    result = import_cli(store_url, path, "--aggregation", "single-expert")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "recorded now 5" in said
+    assert "samples decided 4" in said
+    reason = (
+        f"its sample was decided before this answer came ({other(current[ids[0]])!r} set "
+        "by hand by ann on "
+    )
+    assert "Answers not applied (recorded, not counted)" in result.output
+    assert reason in said
+    again = import_cli(store_url, path, "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["not_applied"] == []  # said once
+    with open_store(store_url) as session:
+        history = workflow.label_history(session, ids[0])
+        votes = session.scalar(select(func.count()).select_from(Annotation))
+    assert history["new_label"].tolist() == [other(current[ids[0]])]
+    assert votes == 5
+
+
+def test_the_json_of_an_import_lists_each_answer_not_applied(store_url, tmp_path):
+    ids, current = queued(store_url)
+    with open_store(store_url) as session:
+        workflow.set_label(session, ids[1], current[ids[1]], actor="cyd", reason="checked")
+    path = answers_file(tmp_path / "answers.csv", [(ids[1], "bob", other(current[ids[1]]))])
+    result = import_cli(store_url, path, "--json")
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.stdout)
+    assert (done["recorded"], done["decisions"]["decided"]) == (1, 0)
+    [late] = done["not_applied"]
+    assert (late["sample_id"], late["annotator"], late["label"]) == (
+        ids[1],
+        "bob",
+        other(current[ids[1]]),
+    )
+    assert late["reason"].startswith(
+        f"its sample was decided before this answer came ({current[ids[1]]!r} set by hand "
+        "by cyd on "
+    )

@@ -327,12 +327,14 @@ def _record(
     came_late = [
         row for row in new if items.at[sample_of[row["external_id"]], "status"] == "resolved"
     ]
+    decided = repo.newest_decisions(session, [row["sample_id"] for row in came_late])
     repo.add_pending_notices(
         session,
         queue,
         [
             {"external_id": row["external_id"], "sample_id": sample_of[row["external_id"]],
-             "annotator": row["annotator"], "problem": DECIDED_BEFORE}
+             "annotator": row["annotator"],
+             "problem": _decided_before(decided.get(row["sample_id"]), classes)}
             for row in came_late
         ],
         tool=tool,
@@ -540,6 +542,13 @@ def _decide_pull(
         pd.DataFrame(still, columns=STILL_REJECTED_COLUMNS),
         pd.DataFrame(not_applied, columns=NOT_APPLIED_COLUMNS),
     )
+
+
+def _decided_before(decision: LabelChange | None, classes: Sequence[str]) -> str:
+    """Why an answer to a decided sample is not applied, naming the decision."""
+    if decision is None:  # resolved with no history row: not written by labelmend
+        return DECIDED_BEFORE
+    return f"{DECIDED_BEFORE} ({_decision_words(decision, classes)})"
 
 
 def _when(decision: LabelChange) -> str:
