@@ -303,6 +303,10 @@ class AnsweringTool(FailingTool):
     def __init__(self, classes):
         super().__init__(classes)
         self.pages = []
+        self.deleted = set()
+
+    def deleted_annotations(self, external_ids):
+        return set(external_ids) & self.deleted
 
     def import_tasks(self, project_id, tasks, *, batch_size, on_batch):
         on_batch(list(tasks), list(range(len(tasks))))
@@ -630,3 +634,25 @@ def test_the_json_of_an_import_lists_each_answer_not_applied(store_url, tmp_path
         f"its sample was decided before this answer came ({current[ids[1]]!r} set by hand "
         "by cyd on "
     )
+
+
+def test_an_answer_a_listing_misses_is_withdrawn_only_once_the_tool_says_it_is_gone(store_url):
+    # A pull's listing pages by offset: a task annotated or deleted while it runs shifts
+    # the pages, and an answer can be missed though it is still there. Withdrawing it on
+    # that ground would drop a vote for good; only an answer the tool confirms deleted is.
+    tool = AnsweringTool(CLASSES)
+    ids, current = queued(store_url)
+    with open_store(store_url) as session:
+        push_queue(session, "q", tool)
+    deleted = RemoteAnnotation("a1", 0, ids[0], "ann", other(current[ids[0]]))
+    missed = RemoteAnnotation("a2", 1, ids[1], "ann", other(current[ids[1]]))
+    tool.pages = [[deleted, missed]]
+    with open_store(store_url) as session:
+        first = pull_queue(session, "q", tool)
+    assert sorted(first.decisions.ties) == sorted(ids[:2])
+    tool.pages, tool.deleted = [[]], {"a1"}
+    with open_store(store_url) as session:
+        second = pull_queue(session, "q", tool)
+        status = sync_status(session, "q")
+    assert second.withdrawn["sample_id"].tolist() == [ids[0]]
+    assert (status.annotated, status.annotations, status.withdrawn) == (1, 1, 1)

@@ -691,13 +691,27 @@ WITHDRAWN_COLUMNS = [
 ]  # fmt: skip
 
 
-def withdraw_answers(
-    session: Session, queue: Queue, *, tool: str, present: set[str]
-) -> pd.DataFrame:
-    """Mark withdrawn every counted answer of ``tool`` to ``queue``'s items whose external
-    id is not in ``present`` (every answer the tool holds for the queue now): it was
-    deleted there. The rows stay. Returns them (columns :data:`WITHDRAWN_COLUMNS`, the
-    item's status as it was), in the order they were recorded.
+def counted_answer_ids(session: Session, queue: Queue, *, tool: str) -> set[str]:
+    """External ids of the answers of ``tool`` to ``queue``'s items that count (not
+    withdrawn)."""
+    return set(
+        session.scalars(
+            select(Annotation.external_id)
+            .join(QueueItem, Annotation.queue_item_id == QueueItem.id)
+            .where(
+                QueueItem.queue_id == queue.id,
+                Annotation.tool == tool,
+                Annotation.withdrawn_at.is_(None),
+            )
+        )
+    )
+
+
+def withdraw_answers(session: Session, queue: Queue, *, tool: str, gone: set[str]) -> pd.DataFrame:
+    """Mark withdrawn the counted answers of ``tool`` to ``queue``'s items whose external
+    id is in ``gone`` (deleted in the tool). The rows stay. Returns those marked now
+    (columns :data:`WITHDRAWN_COLUMNS`, the item's status as it was), in the order they
+    were recorded.
     """
     import pandas as pd
 
@@ -720,8 +734,8 @@ def withdraw_answers(
         )
         .order_by(Annotation.id)
     ).all()
-    gone = [row for row in rows if row.external_id not in present]
-    keys = [row[-1] for row in gone]
+    marked = [row for row in rows if row.external_id in gone]
+    keys = [row[-1] for row in marked]
     now = schema.utcnow()
     for start in range(0, len(keys), 900):  # stay under SQLite's bound-parameter limit
         session.execute(
@@ -729,7 +743,7 @@ def withdraw_answers(
             .where(Annotation.id.in_(keys[start : start + 900]))
             .values(withdrawn_at=now)
         )
-    return pd.DataFrame([row[:-1] for row in gone], columns=WITHDRAWN_COLUMNS)
+    return pd.DataFrame([row[:-1] for row in marked], columns=WITHDRAWN_COLUMNS)
 
 
 def items_without_votes(session: Session, item_ids: Sequence[int]) -> list[int]:

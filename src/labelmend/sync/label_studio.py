@@ -308,6 +308,26 @@ class LabelStudioClient:
                     found.setdefault(str(sample), int(task.id))
         return found
 
+    def deleted_annotations(self, external_ids: Sequence[str]) -> set[str]:
+        """Those of ``external_ids`` (``label-studio:<id>``, as pulls record them) that
+        the server no longer has (404): answers deleted there. Ids of another form (answers
+        a file imported under this tool's name) are never reported deleted."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        gone: set[str] = set()
+        for external_id in external_ids:
+            tool, _, number = external_id.partition(":")
+            if tool != "label-studio" or not number.isdigit():
+                continue
+            with self._errors(f"look up annotation {number}"):
+                try:
+                    self._sdk.annotations.get(id=int(number))
+                except ApiError as exc:
+                    if exc.status_code != 404:
+                        raise
+                    gone.add(external_id)
+        return gone
+
     def import_tasks(
         self,
         project_id: int,

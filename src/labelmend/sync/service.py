@@ -570,15 +570,15 @@ def _withdraw(
     dataset: Dataset,
     queue: Queue,
     items: pd.DataFrame,
-    present: set[str],
+    deleted: set[str],
     skipped: set[str],
 ) -> pd.DataFrame:
-    """Mark withdrawn the queue's answers the tool no longer holds (``present``: every
-    answer a complete listing found) and say what each withdrawal did: an open sample
-    loses the vote (its item waits again once no answer is left); a decided sample keeps
-    its decision, which the effect describes. Returns :data:`WITHDRAWN_COLUMNS`.
+    """Mark withdrawn the queue's answers the tool no longer holds (``deleted``) and say
+    what each withdrawal did: an open sample loses the vote (its item waits again once no
+    answer is left); a decided sample keeps its decision, which the effect describes.
+    Returns :data:`WITHDRAWN_COLUMNS`.
     """
-    gone = repo.withdraw_answers(session, queue, tool=LABEL_STUDIO, present=present)
+    gone = repo.withdraw_answers(session, queue, tool=LABEL_STUDIO, gone=deleted)
     if gone.empty:
         return _no_withdrawals()
     open_items = gone.loc[gone["status"] != "resolved", "item_id"]
@@ -703,10 +703,15 @@ def pull_queue(
         checkpoint()
         if on_page is not None:
             on_page(page)
-    # The listing is complete: an answer recorded before and now gone was deleted in the
-    # tool. Label writers take turns (see decide_queue), so each withdrawal is found once.
+    # An answer recorded before and missing from the whole listing may have been deleted
+    # in the tool; the listing pages by offset, so a task annotated or deleted meanwhile
+    # can also shift one past it: the server confirms each before it is withdrawn (asked
+    # before the lock below, which holds no request). Label writers take turns (see
+    # decide_queue), so each withdrawal is marked and reported once.
+    missing = repo.counted_answer_ids(session, queue, tool=LABEL_STUDIO) - present
+    deleted = client.deleted_annotations(sorted(missing)) if missing else set()
     repo.get_dataset(session, found.name, lock=True)
-    withdrawn = _withdraw(session, found, queue, items, present, skipped)
+    withdrawn = _withdraw(session, found, queue, items, deleted, skipped)
     return _decide_pull(
         session, found, queue, recorded, repeated, rejected, aggregation, tie_break, updated,
         withdrawn, tool=LABEL_STUDIO, complete=True,
