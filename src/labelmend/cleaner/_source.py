@@ -26,25 +26,41 @@ FloatArray = npt.NDArray[np.floating[Any]]
 T = TypeVar("T")
 
 
+#: What ``pred_probs`` may be, the start of every message about its shape.
+SHAPES = "pred_probs must have shape (N, K), (M, N, K) or be a list of (N, K) arrays."
+
+
 def _as_members(pred_probs: Any) -> list[np.ndarray]:
     """Split ``pred_probs`` into the 2-D arrays of its ensemble members (one for one model)."""
-    if isinstance(pred_probs, Sequence) and not isinstance(pred_probs, str | bytes):
+    if pred_probs is None or isinstance(pred_probs, str | bytes):  # a path is not an array
+        found = type(pred_probs).__name__ + ("" if pred_probs is None else f" {pred_probs!r}")
+        hint = " (load the file first, e.g. with numpy.load)" if pred_probs else ""
+        raise InputError(f"{SHAPES} Got {found}{hint}.", inputs=("pred_probs",))
+    listed = isinstance(pred_probs, Sequence)
+    if listed:
         if len(pred_probs) == 0:
             raise InputError(
                 "pred_probs is an empty list: expected at least one model's array.",
                 inputs=("pred_probs",),
             )
         members = [np.asarray(member) for member in pred_probs]
-        if all(member.ndim == 1 for member in members) and len({m.shape for m in members}) == 1:
-            members = [np.stack(members)]  # rows of numbers (a nested list): one model
+        if all(member.ndim == 0 for member in members):  # a flat list of numbers
+            members, listed = [np.asarray(pred_probs)], False
+        elif all(member.ndim == 1 for member in members) and len({m.shape for m in members}) == 1:
+            members, listed = [np.stack(members)], False  # rows of numbers (a nested list)
     else:
         array = np.asarray(pred_probs)
         members = list(array) if array.ndim == 3 else [array]
     for index, member in enumerate(members):
         if member.ndim != 2:
+            which = f" (member {index})" if listed else ""
+            binary = (
+                " For two classes, pass both columns: np.column_stack([1 - p, p])."
+                if member.ndim == 1 and not listed
+                else ""
+            )
             raise InputError(
-                "pred_probs must have shape (N, K), (M, N, K) or be a list of (N, K) arrays. "
-                f"Got an array of shape {member.shape} (member {index}).",
+                f"{SHAPES} Got an array of shape {member.shape}{which}.{binary}",
                 inputs=("pred_probs",),
             )
         if member.dtype.kind not in "fiub":

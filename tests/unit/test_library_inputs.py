@@ -1,0 +1,36 @@
+"""The public Python API as a library user calls it: lists, pandas, other dtypes, odd
+shapes. Either the same result as float64 arrays or one InputError naming the input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelmend.cleaner import rank_samples
+from labelmend.errors import InputError
+
+PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
+LABELS = np.array([0, 0, 0, 1, 1, 1])
+
+
+@pytest.mark.parametrize(
+    ("probs", "message"),
+    [
+        # One sample's row without its outer list: a flat list of numbers was taken for a
+        # list of models and reported as "an array of shape () (member 0)".
+        ([0.9, 0.1], r"Got an array of shape \(2,\)\.( |$)"),
+        (np.array([0.9, 0.1]), r"Got an array of shape \(2,\)\.( |$)"),
+        ("probs.npy", r"Got str 'probs\.npy'"),
+        (None, r"Got NoneType"),
+    ],
+)
+def test_pred_probs_of_the_wrong_shape_are_named_as_given(probs, message):
+    with pytest.raises(InputError, match=r"^pred_probs must have shape \(N, K\)") as raised:
+        rank_samples([0], probs)
+    assert raised.match(message)
+    assert "member" not in str(raised.value)
+
+
+def test_one_column_of_binary_probabilities_gets_the_two_column_form():
+    with pytest.raises(InputError, match=r"np\.column_stack\(\[1 - p, p\]\)"):
+        rank_samples(LABELS, PROBS[:, 1])
