@@ -34,3 +34,13 @@ def test_pred_probs_of_the_wrong_shape_are_named_as_given(probs, message):
 def test_one_column_of_binary_probabilities_gets_the_two_column_form():
     with pytest.raises(InputError, match=r"np\.column_stack\(\[1 - p, p\]\)"):
         rank_samples(LABELS, PROBS[:, 1])
+
+
+def test_long_double_probabilities_are_scored_as_float64():
+    # np.longdouble rows failed deep in the noise fit: "Cannot cast array data from
+    # dtype('float128') to dtype('float64') according to the rule 'safe'".
+    expected = rank_samples(LABELS, PROBS)
+    found = rank_samples(LABELS, PROBS.astype(np.longdouble))
+    assert found["p_error"].dtype == np.float64
+    np.testing.assert_array_equal(found["sample_id"], expected["sample_id"])
+    np.testing.assert_allclose(found["p_error"], expected["p_error"], rtol=1e-12)

@@ -122,8 +122,10 @@ class ProbabilitySource:
         self._normalize = normalize
         self._rescale_hint = rescale_hint
         self.n_samples, self.n_classes = self._members[0].shape
+        # float32 stays float32 (half the memory); integers, float64 and anything wider
+        # (np.longdouble, which the sums in float64 cannot take) are read as float64.
         dtype = np.result_type(*[m.dtype for m in self._members], np.float32)
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(np.float32 if dtype == np.float32 else np.float64)
 
     @property
     def n_models(self) -> int:
