@@ -44,3 +44,14 @@ def test_long_double_probabilities_are_scored_as_float64():
     assert found["p_error"].dtype == np.float64
     np.testing.assert_array_equal(found["sample_id"], expected["sample_id"])
     np.testing.assert_allclose(found["p_error"], expected["p_error"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rows_summing_to_the_tolerance_are_taken(dtype):
+    # Rows that sum to 0.999 are "within 0.001" of one, but the sum in floating point is
+    # 0.001000000000000001 away: "rows must sum to 1 (within 0.001); row 0 is off by 0.001".
+    probs = np.array([[0.899, 0.1], [0.4, 0.599], [0.3, 0.7]], dtype=dtype)
+    found = rank_samples([0, 1, 1], probs)
+    assert len(found) == 3
+    with pytest.raises(InputError, match=r"row 0 is off by 0\.0011"):
+        rank_samples([0, 1, 1], np.array([[0.8989, 0.1], [0.4, 0.6], [0.3, 0.7]], dtype=dtype))
