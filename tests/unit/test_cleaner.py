@@ -164,7 +164,7 @@ def test_scoring_options_are_checked_by_name():
     for threshold in (0.0, 1.0):
         score_samples(HAND_LABELS, HAND_PROBS, ambiguity_threshold=threshold)
     with pytest.raises(
-        InputError, match=r"^ambiguity_threshold must lie in \[0, 1\]\. Got 1\.5\.$"
+        InputError, match=r"^ambiguity_threshold must be a finite number in \[0, 1\]\. Got 1\.5\.$"
     ):
         score_samples(HAND_LABELS, HAND_PROBS, ambiguity_threshold=1.5)
     with pytest.raises(InputError, match=r"^sample_ids has 3 rows but labels has 4\.$"):

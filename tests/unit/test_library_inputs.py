@@ -55,3 +55,24 @@ def test_rows_summing_to_the_tolerance_are_taken(dtype):
     assert len(found) == 3
     with pytest.raises(InputError, match=r"row 0 is off by 0\.0011"):
         rank_samples([0, 1, 1], np.array([[0.8989, 0.1], [0.4, 0.6], [0.3, 0.7]], dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # An AssertionError ("both passes count the error rate's histograms") and a
+        # TypeError from range() before; 0 silently meant the default.
+        ({"block_rows": -5}, r"^block_rows must be an integer ≥ 1\. Got -5\.$"),
+        ({"block_rows": 0}, r"^block_rows must be an integer ≥ 1\. Got 0\.$"),
+        ({"block_rows": 2.5}, r"^block_rows must be an integer ≥ 1\. Got 2\.5\.$"),
+        # A TypeError ("'<=' not supported between instances of 'float' and 'str'").
+        (
+            {"ambiguity_threshold": "0.5"},
+            r"^ambiguity_threshold must be a finite number in \[0, 1\]\. Got '0\.5'\.$",
+        ),
+    ],
+)
+def test_scoring_options_of_the_wrong_kind_are_refused_by_name(options, message):
+    with pytest.raises(InputError, match=message) as raised:
+        rank_samples(LABELS, PROBS, **options)
+    assert raised.value.inputs == tuple(options)

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from labelmend._executor import Workers
 from labelmend._numeric import row_sums, softmax_rows
-from labelmend._validation import check_n_classes, check_probability_block
+from labelmend._validation import check_count, check_n_classes, check_probability_block
 from labelmend.errors import InputError
 
 #: Bytes of probabilities handled per block; about the size of a large CPU cache.
@@ -161,7 +161,8 @@ class ProbabilitySource:
         >>> list(source.map_blocks(lambda start, block: start, block_rows=1, max_rows=2))
         [0, 2]
         """
-        rows = block_rows or self.default_block_rows()
+        rows = self.default_block_rows() if block_rows is None else block_rows
+        check_count("block_rows", rows, minimum=1)
         starts: Sequence[int] = range(0, self.n_samples, rows)
         if max_rows is not None and max_rows < self.n_samples:
             rows = max(1, min(rows, max_rows // 64))

@@ -20,6 +20,7 @@ import pandas as pd
 from labelmend._validation import (
     check_choice,
     check_labels,
+    check_number,
     check_same_length,
     check_unique,
 )
@@ -610,8 +611,7 @@ def score_samples(
     """
     check_choice("method", method, RANKING_METHODS)
     check_choice("difficulty", difficulty, DIFFICULTY_METHODS)
-    if not 0.0 <= ambiguity_threshold <= 1.0:
-        raise InputError(f"ambiguity_threshold must lie in [0, 1]. Got {ambiguity_threshold}.")
+    check_number("ambiguity_threshold", ambiguity_threshold, high=1.0)
     checked, source = _checked_input(
         labels, pred_probs, from_logits=from_logits, normalize=normalize
     )
