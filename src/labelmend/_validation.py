@@ -6,6 +6,7 @@ helpers that trust their inputs.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -236,7 +237,17 @@ def check_same_length(name_a: str, len_a: int, name_b: str, len_b: int) -> None:
 def check_unique(name: str, values: Sequence[Any] | np.ndarray) -> None:
     """Raise when ``values`` (sample ids, say) repeat; name the first duplicate."""
     array = np.asarray(values)
-    uniq, counts = np.unique(array, return_counts=True)
+    try:
+        uniq, counts = np.unique(array, return_counts=True)
+    except TypeError:  # ids of mixed types (an object column): they do not sort, but hash
+        tally = Counter(array.tolist())
+        repeated = {value: count for value, count in tally.items() if count > 1}
+        if repeated:
+            duplicate, count = next(iter(repeated.items()))
+            raise InputError(
+                f"{name} must be unique; {duplicate!r} appears {count} times.", inputs=(name,)
+            ) from None
+        return
     if uniq.size != array.size:
         duplicate = uniq[counts > 1][0].item()
         raise InputError(

@@ -4,6 +4,7 @@ shapes. Either the same result as float64 arrays or one InputError naming the in
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from labelmend.cleaner import rank_samples
@@ -76,3 +77,32 @@ def test_scoring_options_of_the_wrong_kind_are_refused_by_name(options, message)
     with pytest.raises(InputError, match=message) as raised:
         rank_samples(LABELS, PROBS, **options)
     assert raised.value.inputs == tuple(options)
+
+
+@pytest.mark.parametrize(
+    ("sample_ids", "message"),
+    [
+        # numpy's TypeError ("'<' not supported between instances of 'int' and
+        # 'NoneType'") for None; a NaN id was ranked as a sample called nan.
+        ([0, None, 2, 3, 4, 5], r"^sample_ids must not be missing; row 1 is None\.$"),
+        (
+            np.array([0.0, 1.0, np.nan, 3, 4, 5]),
+            r"^sample_ids must not be missing; row 2 is nan\.$",
+        ),
+        # Ids of mixed types in an object column (a pandas Series): numpy's TypeError.
+        (
+            pd.Series(["a", 1, "a", 2, 3, 4], dtype=object),
+            r"^sample_ids must be unique; 'a' appears 2 times\.$",
+        ),
+    ],
+)
+def test_sample_ids_that_are_missing_or_repeat_are_named(sample_ids, message):
+    with pytest.raises(InputError, match=message):
+        rank_samples(LABELS, PROBS, sample_ids=sample_ids)
+
+
+def test_sample_ids_of_mixed_types_are_ranked():
+    ids = pd.Series(["a", 1, "b", 2, 3, 4], dtype=object)
+    found = rank_samples(LABELS, PROBS, sample_ids=ids)
+    expected = rank_samples(LABELS, PROBS)
+    assert found["sample_id"].tolist() == [ids[i] for i in expected["sample_id"]]

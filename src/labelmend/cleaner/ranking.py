@@ -698,7 +698,10 @@ def ranking_order(
     members = order[tied]
     keys: list[npt.NDArray[Any]] = [members]
     if tie_breaker is not None:
-        keys.append(pd.factorize(tie_breaker[members], sort=True)[0])
+        try:
+            keys.append(pd.factorize(tie_breaker[members], sort=True)[0])
+        except TypeError:  # ids of mixed types do not sort; their text does
+            keys.append(pd.factorize(tie_breaker[members].astype(str), sort=True)[0])
     keys += [-p_error[members], -priority[members]]
     order[tied] = members[np.lexsort(keys)]
     return order
@@ -760,6 +763,14 @@ def rank_samples(
     else:
         ids = np.asarray(sample_ids)
         check_same_length("sample_ids", ids.size, "labels", n)
+        missing = np.flatnonzero(pd.isna(ids))
+        if missing.size:
+            found = ids[missing[0]]
+            found = found.item() if isinstance(found, np.generic) else found
+            raise InputError(
+                f"sample_ids must not be missing; row {missing[0]} is {found!r}.",
+                inputs=("sample_ids",),
+            )
         check_unique("sample_ids", ids)
     order = ranking_order(scores.priority, scores.p_error, ids if sample_ids is not None else None)
     frame = scores.frame(ids, order)
