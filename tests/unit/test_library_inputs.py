@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelmend.cleaner import rank_samples
+from labelmend.cleaner import rank_samples, select_batch
 from labelmend.errors import InputError
 
 PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
@@ -106,3 +106,38 @@ def test_sample_ids_of_mixed_types_are_ranked():
     found = rank_samples(LABELS, PROBS, sample_ids=ids)
     expected = rank_samples(LABELS, PROBS)
     assert found["sample_id"].tolist() == [ids[i] for i in expected["sample_id"]]
+
+
+def test_select_batch_refuses_exclusions_that_are_not_a_collection_of_ids():
+    ranking = rank_samples(LABELS, PROBS, sample_ids=["a1", "b", "c", "d", "e", "f"])
+    # A string was read as its characters: exclude="a1" excluded ids 'a' and '1', not 'a1'.
+    with pytest.raises(
+        InputError, match=r"^exclude must be a collection of sample ids .* Got str 'a1'\.$"
+    ):
+        select_batch(ranking, 2, exclude="a1")
+    # A single id: Python's TypeError ("'int' object is not iterable").
+    with pytest.raises(InputError, match=r"^exclude must be a collection .* Got int 5\.$"):
+        select_batch(rank_samples(LABELS, PROBS), 2, exclude=5)
+    assert "a1" not in select_batch(ranking, 6, exclude=pd.Series(["a1"]))["sample_id"].tolist()
+
+
+def test_select_batch_refuses_what_is_not_a_ranking_by_name():
+    # AttributeError ("'numpy.ndarray' object has no attribute 'columns'") before.
+    with pytest.raises(
+        InputError,
+        match=r"^select_batch expects a ranking from rank_samples \(a DataFrame\)\. Got ndarray\.$",
+    ):
+        select_batch(np.zeros((6, 9)), 2)
+    # per_class groups by given_label: a KeyError when the ranking had lost it.
+    ranking = rank_samples(LABELS, PROBS).drop(columns="given_label")
+    select_batch(ranking, 2)
+    with pytest.raises(
+        InputError,
+        match=r"^select_batch expects a ranking from rank_samples; columns \['given_label'\] are missing \(per_class\)\.$",
+    ):
+        select_batch(ranking, 2, per_class=1)
+    # A bool is not a count (True was taken as 1).
+    with pytest.raises(
+        InputError, match=r"^per_class must be a positive integer or None\. Got True\.$"
+    ):
+        select_batch(rank_samples(LABELS, PROBS), 2, per_class=True)

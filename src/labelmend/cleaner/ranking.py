@@ -778,11 +778,23 @@ def rank_samples(
     return frame
 
 
-def _check_ranking(ranking: pd.DataFrame, where: str) -> None:
-    missing = [c for c in ("sample_id", "p_error", "rank") if c not in ranking.columns]
-    if missing:
+def _check_ranking(
+    ranking: pd.DataFrame, where: str, *, also: Sequence[str] = (), why: str = ""
+) -> None:
+    """Refuse what is not a ranking; ``also``: columns needed for an option (``why``)."""
+    if not isinstance(ranking, pd.DataFrame):
         raise InputError(
-            f"{where} expects a ranking from rank_samples; columns {missing} are missing."
+            f"{where} expects a ranking from rank_samples (a DataFrame). "
+            f"Got {type(ranking).__name__}.",
+            inputs=("ranking",),
+        )
+    needed = ("sample_id", "p_error", "rank", *also)
+    missing = [c for c in needed if c not in ranking.columns]
+    if missing:
+        because = f" ({why})" if why and set(missing) <= set(also) else ""
+        raise InputError(
+            f"{where} expects a ranking from rank_samples; columns {missing} are missing{because}.",
+            inputs=("ranking",),
         )
 
 
@@ -813,11 +825,23 @@ def select_batch(
     >>> select_batch(rank_samples(labels, probs), 2, exclude=[5])["sample_id"].tolist()
     [1, 4]
     """
-    _check_ranking(ranking, "select_batch")
+    by_class = () if per_class is None else ("given_label",)
+    _check_ranking(ranking, "select_batch", also=by_class, why="per_class")
     if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0:
         raise InputError(f"budget must be a non-negative integer. Got {budget!r}.")
-    if per_class is not None and (not isinstance(per_class, int | np.integer) or per_class < 1):
+    if per_class is not None and (
+        isinstance(per_class, bool) or not isinstance(per_class, int | np.integer) or per_class < 1
+    ):
         raise InputError(f"per_class must be a positive integer or None. Got {per_class!r}.")
+    if exclude is not None and (
+        isinstance(exclude, str | bytes) or not isinstance(exclude, Iterable)
+    ):
+        # A string is iterable, but as its characters: exclude="a1" is not ids 'a' and '1'.
+        raise InputError(
+            "exclude must be a collection of sample ids (a list, set, array or Series). "
+            f"Got {type(exclude).__name__} {exclude!r}.",
+            inputs=("exclude",),
+        )
     candidates = ranking.sort_values("rank", kind="stable")
     if exclude is not None:
         candidates = candidates[~candidates["sample_id"].isin(list(exclude))]
