@@ -72,18 +72,25 @@ def test_the_interval_is_clipped_to_zero_and_n():
 
 
 @pytest.mark.parametrize(
-    ("p_error", "kwargs"),
+    ("p_error", "kwargs", "found"),
     [
-        ([0.5, float("nan")], {}),
-        ([0.5, float("inf")], {}),
-        ([1.5, 0.2], {}),
-        ([-0.1, 0.2], {}),
-        ([0.5, 0.5], {"decided": [True, False], "decided_p_wrong": [2.0, 0.0]}),
+        ([0.5, float("nan")], {}, "p_error .* found nan at row 1"),
+        ([0.5, float("inf")], {}, "p_error .* found inf at row 1"),
+        ([1.5, 0.2], {}, r"p_error .* found 1\.5 at row 0"),
+        ([-0.1, 0.2], {}, r"p_error .* found -0\.1 at row 0"),
+        (
+            [0.5, 0.5],
+            {"decided": [True, False], "decided_p_wrong": [2.0, 0.0]},
+            r"decided_p_wrong .* found 2\.0 at row 0",
+        ),
     ],
 )
-def test_values_outside_probabilities_are_refused(p_error, kwargs):
-    with pytest.raises(InputError, match=r"^p_error must hold probabilities in \[0, 1\]\.$"):
+def test_values_outside_probabilities_are_refused(p_error, kwargs, found):
+    with pytest.raises(
+        InputError, match=r"^\w+ must hold probabilities in \[0, 1\]; found "
+    ) as raised:
         count_errors(p_error, **kwargs)
+    assert raised.match(f"^{found}\\.$")
 
 
 def test_a_mask_of_another_length_is_refused():

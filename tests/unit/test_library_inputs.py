@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelmend.cleaner import rank_samples, select_batch
+from labelmend.cleaner import count_errors, rank_samples, select_batch
 from labelmend.errors import InputError
 
 PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
@@ -141,3 +141,62 @@ def test_select_batch_refuses_what_is_not_a_ranking_by_name():
         InputError, match=r"^per_class must be a positive integer or None\. Got True\.$"
     ):
         select_batch(rank_samples(LABELS, PROBS), 2, per_class=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        # A negative n_rest gave an interval ending below its own estimate (high = -2.0).
+        ({"rest_sum": 0.0, "n_rest": -3}, r"^n_rest must be an integer ≥ 0\. Got -3\.$"),
+        # 2.5 rows were counted into N (high = 3.5).
+        ({"rest_sum": 1.0, "n_rest": 2.5}, r"^n_rest must be an integer ≥ 0\. Got 2\.5\.$"),
+        # TypeError: '<=' not supported between instances of 'float' and 'str'.
+        (
+            {"rest_sum": "1", "n_rest": 3},
+            r"^rest_sum must lie in \[0, n_rest=3\]\. Got '1'\.$",
+        ),
+    ],
+)
+def test_count_errors_refuses_a_remainder_that_is_not_a_count_and_a_sum(kwargs, message):
+    with pytest.raises(InputError, match=message) as raised:
+        count_errors([0.1], **kwargs)
+    assert raised.value.inputs == (message[1:].split()[0],)
+
+
+@pytest.mark.parametrize(
+    ("p_error", "message"),
+    [
+        # math.fsum's TypeError ("must be real number, not NAType" / "not NoneType").
+        (pd.Series([0.1, None, 0.3], dtype="Float64"), r"found <NA> at row 1"),
+        (np.ma.array([0.1, 0.2, 0.3], mask=[0, 0, 1]), r"found None at row 2"),
+        ([0.1, float("nan"), 0.2], r"found nan at row 1"),
+        ([0.1, 0.2, 1.5], r"found 1\.5 at row 2"),
+    ],
+)
+def test_count_errors_names_the_first_value_that_is_not_a_probability(p_error, message):
+    with pytest.raises(
+        InputError, match=r"^p_error must hold probabilities in \[0, 1\]; " + message + r"\.$"
+    ):
+        count_errors(p_error)
+
+
+@pytest.mark.parametrize("decided", [["no", "yes"], [0.5, 2.0], [0, 2]])
+def test_count_errors_refuses_a_decided_mask_that_is_not_booleans(decided):
+    # Any truthy value was taken as decided: ["no", "yes"] decided both samples.
+    with pytest.raises(
+        InputError, match=r"^decided must be booleans \(True/False or 1/0\); found "
+    ):
+        count_errors([0.1, 0.9], decided=decided)
+    assert count_errors([0.1, 0.9], decided=np.array([0, 1])).decided == 1
+
+
+def test_count_errors_takes_any_real_number_for_its_own_error():
+    # np.float32 was refused ("must be a finite number ≥ 0. Got np.float32(1.6)") while
+    # np.float64 passed; True passed as 1.
+    expected = count_errors([0.1, 0.9], variance_per_error=1.5, relative_sd=0.25)
+    found = count_errors(
+        [0.1, 0.9], variance_per_error=np.float32(1.5), relative_sd=np.float32(0.25)
+    )
+    assert found == expected
+    with pytest.raises(InputError, match=r"^relative_sd must be a finite number ≥ 0\. Got True\.$"):
+        count_errors([0.1], relative_sd=True)

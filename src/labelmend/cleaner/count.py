@@ -22,6 +22,7 @@ numpy (docs/store.md, "Start-up").
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 import reprlib
 from collections.abc import Iterable
@@ -124,6 +125,7 @@ def count_errors(
         mask = list(_values(decided))
         if len(mask) != len(p):
             raise InputError(f"decided has {len(mask)} entries but p_error has {len(p)}.")
+        _check_booleans(mask, "decided")
         decided_at = list(compress(range(len(p)), mask))
         wrong = [0.0] * len(p)
         if decided_p_wrong is not None:
@@ -134,13 +136,26 @@ def count_errors(
                 )
         for index in decided_at:
             p[index] = wrong[index]
-    total = math.fsum(p)  # NaN or infinite if any value is
-    if not math.isfinite(total) or (p and (min(p) < 0.0 or max(p) > 1.0)):
-        raise InputError("p_error must hold probabilities in [0, 1].")
-    if not 0.0 <= rest_sum <= max(n_rest, 0):
-        raise InputError(f"rest_sum must lie in [0, n_rest={n_rest}]. Got {rest_sum}.")
+    try:
+        total = math.fsum(p)  # NaN or infinite if any value is
+        valid = math.isfinite(total) and not (p and (min(p) < 0.0 or max(p) > 1.0))
+    except TypeError:  # a missing value: None (a masked entry) or pandas' NA
+        valid = False
+    if not valid:
+        row = next(i for i, value in enumerate(p) if not _is_probability(value))
+        name = "decided_p_wrong" if row in set(decided_at) else "p_error"
+        raise InputError(
+            f"{name} must hold probabilities in [0, 1]; found {p[row]!r} at row {row}.",
+            inputs=(name,),
+        )
+    if isinstance(n_rest, bool) or not isinstance(n_rest, numbers.Integral) or n_rest < 0:
+        raise InputError(f"n_rest must be an integer ≥ 0. Got {n_rest!r}.", inputs=("n_rest",))
+    if not _is_real(rest_sum) or not 0.0 <= rest_sum <= n_rest:
+        raise InputError(
+            f"rest_sum must lie in [0, n_rest={n_rest}]. Got {rest_sum!r}.", inputs=("rest_sum",)
+        )
     for name, value in (("variance_per_error", variance_per_error), ("relative_sd", relative_sd)):
-        if not isinstance(value, int | float) or not 0.0 <= value < math.inf:
+        if not _is_real(value) or not 0.0 <= value < math.inf:
             raise InputError(f"{name} must be a finite number ≥ 0. Got {value!r}.", inputs=(name,))
     expected = total + rest_sum
     variance = total - sum(map(operator.mul, p, p))  # Σ p (1 − p)
@@ -176,3 +191,26 @@ def _floats(values: Any, name: str) -> list[float]:
         return list(map(float, values))
     except (TypeError, ValueError):
         raise InputError(f"{expected} Got {reprlib.repr(values)}.", inputs=(name,)) from None
+
+
+def _is_real(value: Any) -> bool:
+    """A real number (Python's or numpy's, any precision), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_probability(value: Any) -> bool:
+    return _is_real(value) and 0.0 <= value <= 1.0
+
+
+def _check_booleans(mask: list[Any], name: str) -> None:
+    """Refuse a mask holding anything but True/False (or 1/0): any truthy value, "no" say,
+    would count as True."""
+    try:
+        booleans = set(mask) <= {0, 1}
+    except TypeError:  # unhashable entries
+        booleans = False
+    if not booleans:
+        found = next(v for v in mask if not isinstance(v, numbers.Real) or v not in (0, 1))
+        raise InputError(
+            f"{name} must be booleans (True/False or 1/0); found {found!r}.", inputs=(name,)
+        )
