@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from labelmend._validation import RandomState, check_labels, check_random_state
+from labelmend._validation import RandomState, check_count, check_labels, check_random_state
 from labelmend.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -224,6 +224,7 @@ def out_of_fold_probs(
             inputs=("features", "labels"),
         )
     k = int(checked.max()) + 1 if n_classes is None else n_classes
+    check_count("chunk_rows", chunk_rows, minimum=1)
     folds = stratified_folds(checked, n_folds, random_state=random_state)
     make = _model_factory(model)
     probs = np.zeros((checked.size, k))
@@ -330,7 +331,19 @@ def select_regularisation(
 
 
 def _check_features(features: Any) -> FloatArray:
-    matrix = np.asarray(features, dtype=np.float64)
+    expected = "features must be a dense (N, D) array of numbers."
+    if hasattr(features, "toarray") and hasattr(features, "nnz"):  # scipy.sparse
+        raise InputError(
+            f"{expected} Got a scipy sparse matrix ({type(features).__name__}); "
+            "pass features.toarray().",
+            inputs=("features",),
+        )
+    try:
+        matrix = np.asarray(features, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # text in a table, ragged rows
+        raise InputError(
+            f"{expected} Got a value numpy cannot read as a number: {exc}.", inputs=("features",)
+        ) from None
     if matrix.ndim != 2 or matrix.shape[1] == 0:
         raise InputError(
             f"features must be a 2-D (N, D) array with D ≥ 1. Got shape {matrix.shape}.",
@@ -366,12 +379,21 @@ def _model_factory(model: ModelSpec | None) -> Callable[[], Classifier]:
     if hasattr(model, "get_params"):
         from sklearn.base import clone
 
+        if not hasattr(model, "predict_proba"):  # found out after a fold's training else
+            raise InputError(
+                f"model must have predict_proba; {type(model).__name__} has none (wrap it "
+                "in sklearn.calibration.CalibratedClassifierCV).",
+                inputs=("model",),
+            )
         return lambda: clone(model)
     if callable(model):
         return model
+    found = type(model).__name__
+    if isinstance(model, str | Path):  # a name or a file, as the CLI takes them
+        found += f" {str(model)!r} (model_from_spec({str(model)!r}) builds it)"
     raise InputError(
-        "model must be a scikit-learn estimator or a callable returning one. "
-        f"Got {type(model).__name__}."
+        f"model must be a scikit-learn estimator or a callable returning one. Got {found}.",
+        inputs=("model",),
     )
 
 

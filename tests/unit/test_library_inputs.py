@@ -6,9 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
+from sklearn.svm import LinearSVC
 
 from labelmend.cleaner import count_errors, rank_samples, select_batch
 from labelmend.errors import InputError
+from labelmend.fitting import out_of_fold_probs
 
 PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
 LABELS = np.array([0, 0, 0, 1, 1, 1])
@@ -200,3 +203,50 @@ def test_count_errors_takes_any_real_number_for_its_own_error():
     assert found == expected
     with pytest.raises(InputError, match=r"^relative_sd must be a finite number ≥ 0\. Got True\.$"):
         count_errors([0.1], relative_sd=True)
+
+
+FEATURES = np.array([[0.0, 1.0], [0.1, 0.9], [0.2, 1.1], [1.0, 0.0], [1.1, 0.2], [0.9, 0.1]])
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        # numpy's ValueError ("setting an array element with a sequence").
+        (
+            sparse.csr_matrix(FEATURES),
+            r"^features must be a dense \(N, D\) array of numbers\. Got a scipy sparse matrix "
+            r"\(csr_matrix\); pass features\.toarray\(\)\.$",
+        ),
+        # numpy's ValueError ("could not convert string to float: 'a'").
+        (
+            pd.DataFrame({"x": FEATURES[:, 0], "colour": list("abcdef")}),
+            r"^features must be a dense \(N, D\) array of numbers\. Got a value numpy cannot "
+            r"read as a number: could not convert string to float: 'a'\.$",
+        ),
+    ],
+)
+def test_features_that_are_not_a_dense_array_of_numbers_are_refused(features, message):
+    with pytest.raises(InputError, match=message) as raised:
+        out_of_fold_probs(features, LABELS, n_folds=3)
+    assert raised.value.inputs == ("features",)
+
+
+def test_a_model_without_predict_proba_is_refused_before_training():
+    # AttributeError ("'LinearSVC' object has no attribute 'predict_proba'") after the
+    # first fold's model had been trained.
+    with pytest.raises(
+        InputError,
+        match=r"^model must have predict_proba; LinearSVC has none \(wrap it in "
+        r"sklearn\.calibration\.CalibratedClassifierCV\)\.$",
+    ) as raised:
+        out_of_fold_probs(FEATURES, LABELS, n_folds=3, model=LinearSVC())
+    assert raised.value.inputs == ("model",)
+    # A model named as the CLI names it is pointed at model_from_spec.
+    with pytest.raises(InputError, match=r"Got str 'mlp' \(model_from_spec\('mlp'\) builds"):
+        out_of_fold_probs(FEATURES, LABELS, n_folds=3, model="mlp")
+
+
+def test_chunk_rows_must_be_a_positive_count():
+    # range()'s ValueError ("range() arg 3 must not be zero").
+    with pytest.raises(InputError, match=r"^chunk_rows must be an integer ≥ 1\. Got 0\.$"):
+        out_of_fold_probs(FEATURES, LABELS, n_folds=3, chunk_rows=0)
