@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelmend._validation import RandomState, check_random_state
+from labelmend._validation import RandomState, check_count, check_labels, check_random_state
 from labelmend.cleaner.aggregate import long_form, vote_counts
 from labelmend.errors import InputError
 from labelmend.fitting import out_of_fold_probs
@@ -51,7 +51,7 @@ class NoisyDataset:
 
 
 def flip_labels(
-    labels: npt.NDArray[np.intp],
+    labels: Any,
     n_classes: int,
     noise_rate: float,
     *,
@@ -59,16 +59,27 @@ def flip_labels(
 ) -> npt.NDArray[np.intp]:
     """Relabel a ``noise_rate`` fraction of samples, chosen at random, as another random class.
 
+    ``labels`` (N,) ints in [0, ``n_classes``), any array-like; a new (N,) int array is
+    returned (``labels`` is not changed).
+
     >>> flip_labels(np.zeros(10, dtype=int), 2, 0.3, random_state=0).sum()
     np.int64(3)
     """
-    if not 0.0 <= noise_rate < 1.0:
-        raise InputError(f"noise_rate must lie in [0, 1). Got {noise_rate}.")
+    check_count("n_classes", n_classes, minimum=2)
+    labels = check_labels(labels, n_classes=n_classes)
+    if not _is_number(noise_rate) or not 0.0 <= noise_rate < 1.0:
+        raise InputError(
+            f"noise_rate must lie in [0, 1). Got {noise_rate!r}.", inputs=("noise_rate",)
+        )
     rng = check_random_state(random_state)
     noisy = labels.copy()
     flip = rng.choice(labels.size, size=round(noise_rate * labels.size), replace=False)
     noisy[flip] = (labels[flip] + rng.integers(1, n_classes, size=flip.size)) % n_classes
     return noisy
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def noisy_digits(*, noise_rate: float = 0.1, random_state: RandomState = 0) -> NoisyDataset:

@@ -10,6 +10,7 @@ from scipy import sparse
 from sklearn.svm import LinearSVC
 
 from labelmend.cleaner import count_errors, rank_samples, select_batch
+from labelmend.datasets import flip_labels
 from labelmend.errors import InputError
 from labelmend.fitting import out_of_fold_probs
 
@@ -250,3 +251,34 @@ def test_chunk_rows_must_be_a_positive_count():
     # range()'s ValueError ("range() arg 3 must not be zero").
     with pytest.raises(InputError, match=r"^chunk_rows must be an integer ≥ 1\. Got 0\.$"):
         out_of_fold_probs(FEATURES, LABELS, n_folds=3, chunk_rows=0)
+
+
+@pytest.mark.parametrize(
+    ("labels", "n_classes", "rate", "message"),
+    [
+        # AttributeError ("'list' object has no attribute 'size'").
+        ([0, 1, 0, 1], 2, 0.5, None),
+        # Label 3 with 2 classes came back as 0 or 1, silently.
+        (np.array([0, 3]), 2, 0.5, r"^labels must lie in \[0, 2\); found values from 0 to 3\.$"),
+        # numpy's ValueError ("low >= high").
+        (np.zeros(4, dtype=int), 1, 0.5, r"^n_classes must be an integer ≥ 2\. Got 1\.$"),
+        # TypeError ("'<=' not supported between instances of 'float' and 'str'").
+        (
+            np.array([0, 1]),
+            2,
+            "0.1",
+            r"^noise_rate must lie in \[0, 1\)\. Got '0\.1'\.$",
+        ),
+        # IndexError ("index 2 is out of bounds for axis 0 with size 2").
+        (np.zeros((2, 2), dtype=int), 2, 0.5, r"^labels must be 1-D"),
+    ],
+)
+def test_flip_labels_checks_its_arguments(labels, n_classes, rate, message):
+    if message is None:
+        flipped = flip_labels(labels, n_classes, rate, random_state=0)
+        expected = flip_labels(np.asarray(labels), n_classes, rate, random_state=0)
+        assert isinstance(flipped, np.ndarray)
+        np.testing.assert_array_equal(flipped, expected)
+        return
+    with pytest.raises(InputError, match=message):
+        flip_labels(labels, n_classes, rate, random_state=0)
