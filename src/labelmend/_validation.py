@@ -226,6 +226,26 @@ def check_number(name: str, value: Any, *, low: float = 0.0, high: float = np.in
     return float(number)
 
 
+def check_interval(
+    name: str, value: Any, low: float, high: float, *, closed_high: bool = False
+) -> float:
+    """Check that ``value`` of the parameter ``name`` is a number in (low, high), or
+    (low, high] with ``closed_high``; return it as a float.
+
+    >>> check_interval("shrink", "1", 0.0, 2.0, closed_high=True)
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: shrink must lie in (0, 2]. Got '1'.
+    """
+    number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool
+    )
+    if not (number and low < value and (value <= high if closed_high else value < high)):
+        interval = f"({low:g}, {high:g}" + ("]" if closed_high else ")")
+        raise InputError(f"{name} must lie in {interval}. Got {value!r}.", inputs=(name,))
+    return float(value)
+
+
 def check_same_length(name_a: str, len_a: int, name_b: str, len_b: int) -> None:
     """Raise when two inputs describe different numbers of samples."""
     if len_a != len_b:

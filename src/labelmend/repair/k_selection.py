@@ -55,13 +55,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelmend._validation import check_labels, check_same_length
+from labelmend._validation import check_interval, check_labels, check_same_length
 from labelmend.cleaner import ProbabilitySource, score_samples
 from labelmend.errors import InputError
 from labelmend.fitting import DEFAULT_FOLDS
 
 #: k = round(shrink × Σ p_error), chosen leave-one-case-out (see the module docstring).
 EXPECTED_ERRORS_SHRINK = 1.1
+#: The largest shrink a caller may ask for (twice the expected number of label errors).
+SHRINK_LIMIT = 2.0
 #: A bound on the work of :func:`removal_rounds`, not a tuned count: the rounds stop when
 #: a model trained on the rows kept gives back at least half of the rows a round added.
 MAX_REMOVAL_ROUNDS = 10
@@ -79,8 +81,7 @@ def choose_k(
     >>> choose_k([0, 0, 0, 1, 1, 1], probs)[0]
     1
     """
-    if not 0.0 < shrink <= 2.0:
-        raise InputError(f"shrink must lie in (0, 2]. Got {shrink}.")
+    check_interval("shrink", shrink, 0.0, SHRINK_LIMIT, closed_high=True)
     # Checked here first: score_samples' messages would offer its normalize= and
     # from_logits=, which choose_k does not take. Shapes and labels before the values,
     # in score_samples' order.

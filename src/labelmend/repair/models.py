@@ -225,10 +225,16 @@ def _writable(array: np.ndarray) -> np.ndarray:
 XY = tuple[Any, Any]
 
 
+def check_pair(name: str, data: Any) -> None:
+    """Refuse ``data`` unless it is a pair (features, labels), a tuple or a list."""
+    if not isinstance(data, tuple | list) or len(data) != 2:
+        found = type(data).__name__ + (f" of {len(data)}" if isinstance(data, tuple | list) else "")
+        raise InputError(f"{name} must be a pair (features, labels). Got {found}.", inputs=(name,))
+
+
 def check_dataset(name: str, data: XY, model: TorchClassifier) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate (features (N, D), labels (N,)) against the model; return tensors."""
-    if not isinstance(data, tuple | list) or len(data) != 2:
-        raise InputError(f"{name} must be a pair (features, labels).")
+    check_pair(name, data)
     features = as_features(data[0], name=f"{name} features", model=model)
     try:
         labels = check_labels(data[1], n_classes=model.n_classes)

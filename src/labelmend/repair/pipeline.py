@@ -19,7 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from labelmend import fitting
-from labelmend._validation import RandomState, check_choice, check_labels, check_random_state
+from labelmend._validation import (
+    RandomState,
+    check_choice,
+    check_interval,
+    check_labels,
+    check_random_state,
+)
 from labelmend.errors import InputError
 from labelmend.repair.identify import (
     HARM_METHODS,
@@ -32,12 +38,19 @@ from labelmend.repair.identify import (
 )
 from labelmend.repair.k_selection import (
     EXPECTED_ERRORS_SHRINK,
+    SHRINK_LIMIT,
     choose_k,
     readmit,
     removal_rounds,
 )
 from labelmend.repair.metrics import evaluate_repair
-from labelmend.repair.models import MODEL_KINDS, TorchClassifier, make_classifier, to_sklearn
+from labelmend.repair.models import (
+    MODEL_KINDS,
+    TorchClassifier,
+    check_pair,
+    make_classifier,
+    to_sklearn,
+)
 from labelmend.repair.unlearning import DEFAULT_UNLEARN, UNLEARN_METHODS, unlearn
 
 #: Keys every :attr:`RepairResult.report` has (the test-set ones when a test set is given).
@@ -93,8 +106,7 @@ def split_validation(
     >>> len(split.targeting), len(split.heldout)
     (7, 3)
     """
-    if not 0.0 < heldout_fraction < 1.0:
-        raise InputError(f"heldout_fraction must lie in (0, 1). Got {heldout_fraction}.")
+    check_interval("heldout_fraction", heldout_fraction, 0.0, 1.0)
     order = check_random_state(random_state).permutation(n_samples)
     n_heldout = round(heldout_fraction * n_samples)
     return ValidationSplit(targeting=np.sort(order[n_heldout:]), heldout=np.sort(order[:n_heldout]))
@@ -263,6 +275,11 @@ def repair_model(
     >>> int(result.removed[:8].sum()) >= 6
     True
     """
+    for name, data in (("train", train), ("validation", validation), ("test", test)):
+        if data is not None:
+            check_pair(name, data)
+    check_interval("heldout_fraction", heldout_fraction, 0.0, 1.0)
+    check_interval("shrink", shrink, 0.0, SHRINK_LIMIT, closed_high=True)
     rng = check_random_state(random_state)
     stages = _Stages(progress)
     n_train = len(np.asarray(train[1]))
