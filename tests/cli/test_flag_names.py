@@ -85,7 +85,7 @@ def _fails(*args: str) -> str:
         ),
         (
             [*SIMULATE, "--selectors", "random", "--max-reviews", "0"],
-            "--max-reviews must be at least 1. Got 0.",
+            "--max-reviews must be an integer ≥ 1. Got 0.",
             ["max_reviews"],
         ),
         (

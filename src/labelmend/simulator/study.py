@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend._executor import Workers
-from labelmend._validation import check_choice
+from labelmend._validation import check_choice, check_count, check_interval, check_number
 from labelmend.cleaner import STOP_THRESHOLD
 from labelmend.errors import InputError
 from labelmend.simulator.annotators import AnnotatorModel, initial_labels
@@ -35,6 +35,14 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Columns identifying one run in the tidy tables.
 RUN_KEYS = ("noise", "batch_size", "selector", "seed")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -54,15 +62,16 @@ class NoiseLevel:
                 "A noise level needs exactly one of temperature and noise_rate.",
                 inputs=("temperature", "noise_rate"),
             )
-        if self.temperature is not None and not (
-            math.isfinite(self.temperature) and self.temperature > 0
+        temperature, rate = self.temperature, self.noise_rate
+        if temperature is not None and not (
+            _is_number(temperature) and math.isfinite(temperature) and temperature > 0
         ):
             raise InputError(
-                f"temperature must be positive. Got {self.temperature}.", inputs=("temperature",)
+                f"temperature must be positive. Got {temperature!r}.", inputs=("temperature",)
             )
-        if self.noise_rate is not None and not 0.0 <= self.noise_rate < 1.0:
+        if rate is not None and not (_is_number(rate) and 0.0 <= rate < 1.0):
             raise InputError(
-                f"noise_rate must lie in [0, 1). Got {self.noise_rate}.", inputs=("noise_rate",)
+                f"noise_rate must lie in [0, 1). Got {rate!r}.", inputs=("noise_rate",)
             )
 
     @property
@@ -192,12 +201,14 @@ def _validate(
         raise InputError("Give at least one selector.")
     for name in selectors:
         check_choice("selectors", name, SELECTORS)
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+    if not _is_count(seeds) or seeds < 1:
         raise InputError(f"seeds must be a positive integer. Got {seeds!r}.")
-    if not (math.isfinite(budget) and budget > 0):
-        raise InputError(f"budget must lie in (0, ∞) (a multiple of N annotations). Got {budget}.")
+    if not (_is_number(budget) and math.isfinite(budget) and budget > 0):
+        raise InputError(
+            f"budget must lie in (0, ∞) (a multiple of N annotations). Got {budget!r}."
+        )
     for size in batch_sizes:
-        if size is not None and (not isinstance(size, int) or size < 1):
+        if size is not None and (not _is_count(size) or size < 1):
             raise InputError(f"batch sizes must be positive integers or None. Got {size!r}.")
     return check_model_inputs(annotators, pred_probs, features, selectors)
 
@@ -231,6 +242,7 @@ def run_study(
         Retrain a model out-of-fold on the current labels instead (between batches in
         active runs); with test data, the model's test accuracy is tracked.
     selectors : names in :data:`~labelmend.simulator.selectors.SELECTORS`
+        (one name is a list of one, as are one noise level and one batch size)
     noise_levels : NoiseLevel, ...
     seeds : int
         Seeds 0 .. seeds-1.
@@ -258,13 +270,23 @@ def run_study(
     >>> sorted(study.runs["selector"].unique())
     ['oracle', 'random']
     """
-    probs = _validate(annotators, pred_probs, features, selectors, seeds, budget, batch_sizes)
-    if max_reviews < 1:
+    if not isinstance(annotators, AnnotatorModel):
         raise InputError(
-            f"max_reviews must be at least 1. Got {max_reviews}.", inputs=("max_reviews",)
+            "annotators must be an AnnotatorModel (AnnotatorModel.from_counts(counts) builds "
+            f"one from vote counts). Got {type(annotators).__name__}.",
+            inputs=("annotators",),
         )
-    if not 0.0 < annotator_accuracy < 1.0:
-        raise InputError(f"annotator_accuracy must lie in (0, 1). Got {annotator_accuracy}.")
+    # One selector, noise level or batch size is a list of one ("random" is not 6 names).
+    selectors = [selectors] if isinstance(selectors, str) else list(selectors)
+    noise_levels = [noise_levels] if isinstance(noise_levels, NoiseLevel) else list(noise_levels)
+    sizes: list[Any] = (
+        [batch_sizes] if batch_sizes is None or _is_count(batch_sizes) else list(batch_sizes)
+    )
+    probs = _validate(annotators, pred_probs, features, selectors, seeds, budget, sizes)
+    check_count("max_reviews", max_reviews, minimum=1)
+    check_interval("annotator_accuracy", annotator_accuracy, 0.0, 1.0)
+    check_number("stop_threshold", stop_threshold, high=1.0)
+    seeds, batch_sizes = int(seeds), [None if b is None else int(b) for b in sizes]
     n_annotations = max(1, round(budget * annotators.n_samples))
     options = {
         "max_reviews": max_reviews,
