@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,3 +185,18 @@ def test_an_out_that_cannot_be_a_directory_is_refused_before_the_study_runs(
     assert result.stderr.strip().splitlines() == [
         f"Error: --out {files}/{out}: {files}/counts.npy is a file, not a directory."
     ]
+
+
+def test_the_files_written_are_those_the_docs_and_the_output_name(files):
+    # docs/simulator.md listed results.csv's columns without noise, batch_size and
+    # reviewed, and the command's last line left out runs.csv, which it writes.
+    result = simulate(files, "--fraction", "0.3", "--selectors", "random,oracle")
+    assert result.exit_code == 0, result.output
+    doc = (Path(__file__).parents[2] / "docs" / "simulator.md").read_text()
+    listed = re.search(r"It writes `study/results\.csv` \(one row per [^`]*: `([^`]*)`", doc, re.S)
+    assert listed is not None, "docs/simulator.md no longer lists results.csv's columns"
+    columns = pd.read_csv(files / "out" / "results.csv", nrows=0).columns.tolist()
+    assert listed.group(1).replace("\n", " ").split(", ") == columns
+    said = " ".join(result.output.split())
+    for written in sorted((files / "out").iterdir()):
+        assert str(written.relative_to(files)) in said or written.name in said, written.name

@@ -96,4 +96,6 @@ def simulate(
     )
     for head in ("fixed @5% N", "AUC gain"):
         console.print(f"[dim]{head}: {SUMMARY_MEANINGS[head]}.[/dim]")
-    console.print(f"Wrote {files.results}, {files.summary}, {files.curves} and {files.report}")
+    console.print(
+        f"Wrote {files.results}, {files.runs}, {files.summary}, {files.curves} and {files.report}"
+    )
