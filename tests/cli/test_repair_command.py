@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -588,3 +590,37 @@ def test_the_metadata_embedding_without_metadata_is_a_usage_error_naming_both_fl
         "with one row per validation row."
     )
     assert not (typed / "types").exists()
+
+
+def _documented_report_keys() -> set[str]:
+    """The keys docs/repair.md's report.json bullet names, `a_before/after/oracle` and
+    `retention(_oracle)` spelt out."""
+    page = (Path(__file__).parents[2] / "docs" / "repair.md").read_text()
+    bullet = page.split("- `report.json` — ", 1)[1].split("\n- ", 1)[0]
+    keys: set[str] = set()
+    for name in re.findall(r"`([a-z_/()]+)`", bullet):
+        if "(" in name:  # retention(_oracle)
+            stem, suffix = name.rstrip(")").split("(")
+            keys |= {stem, stem + suffix}
+        elif "/" in name:  # test_accuracy_before/after/oracle
+            first, *rest = name.split("/")
+            stem = first.rsplit("_", 1)[0]
+            keys |= {first, *(f"{stem}_{end}" for end in rest)}
+        else:
+            keys.add(name)
+    return keys
+
+
+@pytest.mark.slow
+def test_the_docs_name_every_number_of_report_json(files):
+    # The page left out heldout_accuracy_before/after/oracle and the failure counts.
+    tests = (
+        "--test-features",
+        str(files / "test_x.npy"),
+        "--test-labels",
+        str(files / "test_y.npy"),
+    )
+    result = runner.invoke(app, arguments(files, *tests))
+    assert result.exit_code == 0, result.output
+    report = json.loads((files / "out" / "report.json").read_text())
+    assert set(report) == _documented_report_keys()
