@@ -9,7 +9,13 @@ import pytest
 from scipy import sparse
 from sklearn.svm import LinearSVC
 
-from labelmend.cleaner import count_errors, rank_samples, select_batch
+from labelmend.cleaner import (
+    count_errors,
+    plurality_vote,
+    rank_samples,
+    select_batch,
+    vote_counts,
+)
 from labelmend.datasets import flip_labels
 from labelmend.errors import InputError
 from labelmend.fitting import out_of_fold_probs
@@ -282,3 +288,54 @@ def test_flip_labels_checks_its_arguments(labels, n_classes, rate, message):
         return
     with pytest.raises(InputError, match=message):
         flip_labels(labels, n_classes, rate, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("sample_index", "votes", "message"),
+    [
+        # A float index was truncated: sample 0.5 counted as sample 0, silently.
+        (
+            [0.5, 0, 1],
+            [2, 2, 0],
+            r"^sample_index must be whole numbers; found non-integer values\.$",
+        ),
+        # numpy's ValueError ("invalid literal for int() with base 10: 'a'").
+        (
+            ["a", "b"],
+            [2, 2],
+            r"^sample_index must be integers \(row numbers in \[0, N\)\)\. Got dtype <U1\.$",
+        ),
+        # numpy's ValueError ("object too deep for desired array").
+        ([[0, 1]], [1, 1], r"^sample_index must be 1-D with shape \(N,\)\. Got shape \(1, 2\)"),
+        # Python's TypeError ("object of type 'int' has no len()").
+        ([0], 1, r"^votes must be 1-D with shape \(N,\)\. Got shape \(\)"),
+        ([0, 2], [1, 1], r"^sample_index must lie in \[0, 2\)\.$"),
+    ],
+)
+def test_vote_counts_refuses_indices_and_votes_that_are_not_whole_numbers(
+    sample_index, votes, message
+):
+    with pytest.raises(InputError, match=message):
+        vote_counts(sample_index, votes, n_samples=2, n_classes=3)
+    empty = vote_counts([], [], n_samples=2, n_classes=3)
+    np.testing.assert_array_equal(empty, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(
+    ("counts", "current", "message"),
+    [
+        # 0.5 votes were truncated to 0: [[0.5, 1]] decided class 1 as if unanimous.
+        ([[0.5, 1.0]], None, r"^counts must hold whole vote counts ≥ 0; found 0\.5 in row 0\.$"),
+        # "found -9223372036854775808 in row 0" (NaN cast to int64).
+        ([[np.nan, 1.0]], None, r"^counts must hold whole vote counts ≥ 0; found nan in row 0\.$"),
+        # numpy's ValueError ("invalid literal for int() with base 10: 'a'").
+        ([["a", "b"]], None, r"^counts must hold whole vote counts ≥ 0\. Got dtype <U1\.$"),
+        # A current label 0.5 was truncated to 0; NaN raised numpy's ValueError.
+        ([[0, 1]], [0.5], r"^current_labels must be whole numbers; found non-integer values\.$"),
+        ([[0, 1]], [np.nan], r"^current_labels must be whole numbers; found non-integer values\.$"),
+    ],
+)
+def test_plurality_vote_refuses_counts_and_labels_that_are_not_whole(counts, current, message):
+    with pytest.raises(InputError, match=message):
+        plurality_vote(np.array(counts), current_labels=current)
+    np.testing.assert_array_equal(plurality_vote(np.array([[0.0, 2.0]]), [0.0]), [1])

@@ -49,15 +49,13 @@ def vote_counts(
     array([[0, 0, 2],
            [1, 0, 0]])
     """
-    index = np.asarray(sample_index, dtype=np.intp)
-    labels = (
-        check_labels(votes, n_classes=n_classes, name="votes")
-        if len(votes)
-        else np.zeros(0, np.intp)
-    )
+    index = _whole_numbers(sample_index, "sample_index", "row numbers in [0, N)")
+    labels = _whole_numbers(votes, "votes", "class indices in [0, K)")
+    if labels.size:
+        check_labels(labels, n_classes=n_classes, name="votes")
     check_same_length("sample_index", index.size, "votes", labels.size)
     if index.size and (index.min() < 0 or index.max() >= n_samples):
-        raise InputError(f"sample_index must lie in [0, {n_samples}).")
+        raise InputError(f"sample_index must lie in [0, {n_samples}).", inputs=("sample_index",))
     flat = np.bincount(index * n_classes + labels, minlength=n_samples * n_classes)
     return flat.reshape(n_samples, n_classes).astype(np.int64)
 
@@ -106,16 +104,26 @@ def plurality_vote(
     >>> plurality_vote(np.array([[0, 1], [0, 2]]), current_labels=[0, 0])
     array([-1,  1])
     """
-    totals = np.array(counts, dtype=np.int64, copy=True)
-    if totals.ndim != 2:
-        raise InputError(f"counts must have shape (N, K). Got {totals.shape}.")
-    if totals.size and totals.min() < 0:
-        row = int(np.nonzero((totals < 0).any(axis=1))[0][0])
+    given = np.asarray(counts)
+    if given.ndim != 2:
+        raise InputError(f"counts must have shape (N, K). Got {given.shape}.", inputs=("counts",))
+    if given.dtype.kind not in "biuf":
         raise InputError(
-            f"counts must hold vote counts ≥ 0; found {totals[row].min()} in row {row}."
+            f"counts must hold whole vote counts ≥ 0. Got dtype {given.dtype}.", inputs=("counts",)
         )
+    bad = given < 0
+    if given.dtype.kind == "f":  # 0.5 votes would be cut to 0, NaN to a huge negative
+        bad |= ~np.isfinite(given) | (given != np.round(given))
+    if bad.any():
+        row, column = (int(i[0]) for i in np.nonzero(bad))
+        raise InputError(
+            f"counts must hold whole vote counts ≥ 0; found {given[row, column].item()!r} "
+            f"in row {row}.",
+            inputs=("counts",),
+        )
+    totals = given.astype(np.int64, copy=True)
     if current_labels is not None:
-        current = np.asarray(current_labels, dtype=np.intp)
+        current = _whole_numbers(current_labels, "current_labels", "class indices, -1 for none")
         check_same_length("current_labels", current.size, "counts", totals.shape[0])
         has = _check_current(current, totals.shape[1])
         totals[np.nonzero(has)[0], current[has]] += 1
@@ -123,6 +131,26 @@ def plurality_vote(
     top = totals[np.arange(len(best)), best]
     unique = (totals == top[:, None]).sum(axis=1) == 1
     return np.where(unique & (top > 0), best, UNDECIDED)
+
+
+def _whole_numbers(values: Any, name: str, what: str) -> npt.NDArray[np.intp]:
+    """``values`` as a 1-D int array (empty allowed); floats only when every value is a
+    whole number, never truncated. ``what``: what the integers are, for the message."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise InputError(
+            f"{name} must be 1-D with shape (N,). Got shape {array.shape}.", inputs=(name,)
+        )
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            raise InputError(
+                f"{name} must be whole numbers; found non-integer values.", inputs=(name,)
+            )
+    elif array.dtype.kind not in "biu" and array.size:
+        raise InputError(
+            f"{name} must be integers ({what}). Got dtype {array.dtype}.", inputs=(name,)
+        )
+    return array.astype(np.intp)
 
 
 def _check_current(current: npt.NDArray[np.integer[Any]], n_classes: int) -> npt.NDArray[np.bool_]:
