@@ -762,7 +762,7 @@ def test_stopping_point_by_hand():
     # Two ahead: 0.375 from position 0, 0.1875 from position 1.
     assert stopping_point(curve, window=2, threshold=0.25) == 1
     assert stopping_point(curve, window=1, threshold=0.125) == 3  # never: review all
-    with pytest.raises(InputError, match=r"^window must be at least 1\. Got 0\.$"):
+    with pytest.raises(InputError, match=r"^window must be an integer ≥ 1\. Got 0\.$"):
         stopping_point(curve, window=0)
 
 

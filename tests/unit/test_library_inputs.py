@@ -14,6 +14,7 @@ from labelmend.cleaner import (
     plurality_vote,
     rank_samples,
     select_batch,
+    stopping_point,
     vote_counts,
 )
 from labelmend.datasets import flip_labels
@@ -339,3 +340,30 @@ def test_plurality_vote_refuses_counts_and_labels_that_are_not_whole(counts, cur
     with pytest.raises(InputError, match=message):
         plurality_vote(np.array(counts), current_labels=current)
     np.testing.assert_array_equal(plurality_vote(np.array([[0.0, 2.0]]), [0.0]), [1])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # IndexError ("arrays used as indices must be of integer (or boolean) type").
+        ({"window": 1.5}, r"^window must be an integer ≥ 1\. Got 1\.5\.$"),
+        # TypeError ("'<' not supported between instances of 'str' and 'int'").
+        ({"window": "2"}, r"^window must be an integer ≥ 1\. Got '2'\.$"),
+        # numpy's UFuncTypeError.
+        (
+            {"window": 2, "threshold": "0.1"},
+            r"^threshold must be a finite number in \[0, inf\)\. Got '0\.1'\.$",
+        ),
+    ],
+)
+def test_stopping_point_refuses_options_of_the_wrong_kind(options, message):
+    with pytest.raises(InputError, match=message):
+        stopping_point([0.9, 1.7, 2.0], **options)
+
+
+def test_stopping_point_refuses_a_curve_of_text():
+    # numpy's ValueError ("could not convert string to float: 'a'").
+    with pytest.raises(
+        InputError, match=r"^curve must be numbers of shape \(N,\)\. Got dtype <U1\.$"
+    ):
+        stopping_point(["a"], window=2)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from labelmend._validation import (
     check_choice,
+    check_count,
     check_labels,
     check_number,
     check_same_length,
@@ -885,9 +886,14 @@ def stopping_point(
     >>> stopping_point(np.cumsum([0.9, 0.8, 0.3, 0.05, 0.01, 0.0]), window=2)
     3
     """
-    if window < 1:
-        raise InputError(f"window must be at least 1. Got {window}.")
-    values = np.asarray(curve, dtype=np.float64)
+    check_count("window", window, minimum=1)
+    check_number("threshold", threshold)
+    values = np.asarray(curve)
+    if values.dtype.kind not in "biuf":
+        raise InputError(
+            f"curve must be numbers of shape (N,). Got dtype {values.dtype}.", inputs=("curve",)
+        )
+    values = values.astype(np.float64, copy=False)
     if values.ndim != 1:
         raise InputError(f"curve must have shape (N,). Got {values.shape}.", inputs=("curve",))
     if not np.isfinite(values).all():
