@@ -11,6 +11,7 @@ from sklearn.svm import LinearSVC
 
 from labelmend.cleaner import (
     count_errors,
+    expected_annotations,
     plurality_vote,
     rank_samples,
     select_batch,
@@ -367,3 +368,36 @@ def test_stopping_point_refuses_a_curve_of_text():
         InputError, match=r"^curve must be numbers of shape \(N,\)\. Got dtype <U1\.$"
     ):
         stopping_point(["a"], window=2)
+
+
+@pytest.mark.parametrize(
+    ("probs", "labels", "options", "message"),
+    [
+        # AttributeError ("'list' object has no attribute 'ndim'").
+        ([[1.0, 0.0], [0.0, 1.0]], [0, 0], {}, None),
+        # Whole floats passed the check, then indexed: numpy's IndexError.
+        (np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.0, 0.0]), {}, None),
+        # Rows that are not probabilities came back as numbers (2.0 → 1 annotation; NaN → nan).
+        (
+            np.array([[2.0, 0.0], [0.0, 1.0]]),
+            [0, 0],
+            {},
+            r"^probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$",
+        ),
+        (
+            np.array([[np.nan, 0.0], [0.0, 1.0]]),
+            [0, 0],
+            {},
+            r"^probs contains NaN or infinite values \(first in row 0\)\.$",
+        ),
+        # max_terms 0 kept no term (every sample 1 annotation); "2" raised a TypeError.
+        (np.eye(2), [0, 0], {"max_terms": 0}, r"^max_terms must be an integer ≥ 1\. Got 0\.$"),
+        (np.eye(2), [0, 0], {"max_terms": "2"}, r"^max_terms must be an integer ≥ 1\. Got '2'\.$"),
+    ],
+)
+def test_expected_annotations_checks_what_it_is_given(probs, labels, options, message):
+    if message is None:
+        np.testing.assert_array_equal(expected_annotations(probs, labels, **options), [1.0, 2.0])
+        return
+    with pytest.raises(InputError, match=message):
+        expected_annotations(probs, labels, **options)

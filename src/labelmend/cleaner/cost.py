@@ -21,7 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from labelmend._numeric import row_sums
-from labelmend._validation import check_labels, check_same_length
+from labelmend._validation import (
+    check_count,
+    check_labels,
+    check_matrix,
+    check_probability_block,
+    check_same_length,
+)
 from labelmend.errors import InputError
 
 #: Cells of the fix table computed at once (bounds its temporaries to a few MB).
@@ -61,12 +67,30 @@ def expected_annotations(
     >>> expected_annotations(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 0]))
     array([1., 2.])
     """
-    if probs.ndim != 2:
-        raise InputError(f"probs must have shape (N, K). Got {probs.shape}.", inputs=("probs",))
-    n_samples, n_classes = probs.shape
+    array = np.asarray(probs)
+    if array.ndim != 2:
+        raise InputError(f"probs must have shape (N, K). Got {array.shape}.", inputs=("probs",))
+    n_samples, n_classes = array.shape
     check_same_length("current_labels", len(current_labels), "probs", n_samples)
-    if n_samples:
-        check_labels(current_labels, n_classes=n_classes, name="current_labels")
+    if not n_samples:
+        return np.zeros(0)
+    array = check_matrix("probs", array) if array.dtype.kind != "f" else array
+    check_probability_block(array, rescale_hint=False, name="probs")
+    labels = check_labels(current_labels, n_classes=n_classes, name="current_labels")
+    if max_terms is not None:
+        check_count("max_terms", max_terms, minimum=1)
+    return compute_expected_annotations(array, labels, max_terms=max_terms)
+
+
+def compute_expected_annotations(
+    probs: npt.NDArray[np.floating[Any]],
+    current_labels: npt.NDArray[np.intp],
+    *,
+    max_terms: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """:func:`expected_annotations` of inputs already checked (the engine's blocks):
+    (N, K) probabilities, (N,) labels in [0, K), ``max_terms`` None or ≥ 1."""
+    n_samples, n_classes = probs.shape
     terms = _series_terms(n_classes, max_terms)
     work_dtype = np.result_type(probs.dtype, np.float32)
     block = probs.astype(work_dtype, copy=False)

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from labelmend._numeric import logit, row_sums
 from labelmend._validation import check_number
-from labelmend.cleaner.cost import COST_TERMS, expected_annotations, fix_probabilities
+from labelmend.cleaner.cost import COST_TERMS, compute_expected_annotations, fix_probabilities
 from labelmend.cleaner.noise import NoiseModel, floored
 from labelmend.errors import InputError
 
@@ -352,7 +352,7 @@ class BlockScores:
     @cached_property
     def expected_annotations(self) -> FloatArray:
         """(n,) expected expert annotations to settle the sample (plurality protocol)."""
-        return expected_annotations(self.pred_probs, self.labels, max_terms=COST_TERMS)
+        return compute_expected_annotations(self.pred_probs, self.labels, max_terms=COST_TERMS)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ import numpy.typing as npt
 from labelmend.cleaner import (
     DEFAULT_METHOD,
     RANKING_METHODS,
-    expected_annotations,
     learn_from_answers,
     score_samples,
 )
+from labelmend.cleaner.cost import compute_expected_annotations
 from labelmend.errors import InputError
 from labelmend.simulator.annotators import AnnotatorModel
 from labelmend.simulator.relabel import outcome_probabilities
@@ -131,7 +131,7 @@ def _oracle(state: SelectorState) -> Ranking:
     rows = np.arange(state.labels.size)
     right = outcome_probabilities(truth.probs, state.labels)[rows, truth.true_labels]
     gain = right - (state.labels == truth.true_labels)
-    cost = expected_annotations(truth.probs, state.labels)
+    cost = compute_expected_annotations(truth.probs, state.labels)
     return Ranking(gain / cost, gain)
 
 

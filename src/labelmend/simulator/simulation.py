@@ -24,7 +24,8 @@ from labelmend._validation import (
     check_probability_block,
     check_same_length,
 )
-from labelmend.cleaner import DEFAULT_METHOD, STOP_THRESHOLD, expected_annotations, score_samples
+from labelmend.cleaner import DEFAULT_METHOD, STOP_THRESHOLD, score_samples
+from labelmend.cleaner.cost import compute_expected_annotations
 from labelmend.errors import InputError
 from labelmend.fitting import DEFAULT_FOLDS
 from labelmend.simulator.annotators import AnnotatorModel
@@ -267,7 +268,7 @@ def simulate_run(
             p_error = score_samples(labels, probs, method=DEFAULT_METHOD, n_jobs=1).p_error
         rate = np.nan
         if p_error is not None and probs is not None:
-            cost_guess = expected_annotations(probs[order], labels[order])
+            cost_guess = compute_expected_annotations(probs[order], labels[order])
             if batch_size is None:
                 static_rate = (p_error[order], cost_guess)
             else:
