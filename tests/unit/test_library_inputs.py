@@ -10,6 +10,7 @@ from scipy import sparse
 from sklearn.svm import LinearSVC
 
 from labelmend.cleaner import (
+    consensus,
     count_errors,
     expected_annotations,
     plurality_vote,
@@ -401,3 +402,21 @@ def test_expected_annotations_checks_what_it_is_given(probs, labels, options, me
         return
     with pytest.raises(InputError, match=message):
         expected_annotations(probs, labels, **options)
+
+
+@pytest.mark.parametrize(
+    ("sample_index", "votes", "current", "message"),
+    [
+        # Each was cut to an integer without a word: sample 0.5 → 0, vote 1.5 → 1, label 0.5 → 0.
+        ([0.5, 0, 1], [1, 1, 0], [0, 1], r"^sample_index must be whole numbers"),
+        ([0, 0, 1], [1.5, 1, 0], [0, 1], r"^votes must be whole numbers"),
+        ([0, 0, 1], [1, 1, 0], [0.5, 1], r"^current_labels must be whole numbers"),
+    ],
+)
+def test_consensus_never_truncates_its_inputs(sample_index, votes, current, message):
+    with pytest.raises(InputError, match=message):
+        consensus(sample_index, ["a", "b", "a"], votes, current_labels=current, n_classes=2)
+    decided = consensus(
+        [0.0, 0.0, 1.0], ["a", "b", "a"], [1.0, 1.0, 0.0], current_labels=[0.0, 1.0], n_classes=2
+    )
+    assert decided.labels.tolist() == [1, -1]

@@ -379,9 +379,9 @@ def consensus(
     ([1, 0, 1], [0.0, 0.0, 0.01])
     """
     check_choice("method", method, AGGREGATIONS)
-    rows = np.asarray(sample_index, dtype=np.intp)
-    labels = np.asarray(votes, dtype=np.int64)
-    current = np.asarray(current_labels, dtype=np.int64)
+    rows = _whole_numbers(sample_index, "sample_index", "row numbers in [0, N)")
+    labels = _whole_numbers(votes, "votes", "class indices in [0, K)")
+    current = _whole_numbers(current_labels, "current_labels", "class indices, -1 for none")
     check_same_length("annotators", len(annotators), "votes", labels.size)
     # Checks the votes (classes, rows, lengths) for every method.
     counts = vote_counts(rows, labels, n_samples=len(current), n_classes=n_classes)
