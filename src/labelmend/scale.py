@@ -30,7 +30,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend._executor import Workers
-from labelmend._validation import check_choice, check_labels, listing, require_columns
+from labelmend._validation import (
+    check_choice,
+    check_count,
+    check_labels,
+    listing,
+    require_columns,
+)
 from labelmend.cleaner import (
     DEFAULT_DIFFICULTY,
     DEFAULT_METHOD,
@@ -266,8 +272,15 @@ def rank_dataset(
     """
     check_choice("method", method, RANKING_METHODS)
     check_choice("difficulty", difficulty, DIFFICULTY_METHODS)
-    if top_k < 1:
-        raise InputError(f"top_k must be at least 1. Got {top_k}.")
+    check_count("top_k", top_k, minimum=1)
+    if answers is not None:  # checked before the first pass over the shards
+        if not isinstance(answers, pd.DataFrame):
+            raise InputError(
+                "answers must be a DataFrame with columns 'sample_id' and 'label'. "
+                f"Got {type(answers).__name__}.",
+                inputs=("answers",),
+            )
+        require_columns("answers", answers.columns, {"sample_id": None, "label": None})
     layout = layout or ShardLayout()
     files = find_shards(source)
     out_dir = Path(out) if out is not None else None

@@ -22,6 +22,7 @@ from labelmend.cleaner import (
 from labelmend.datasets import flip_labels
 from labelmend.errors import InputError
 from labelmend.fitting import out_of_fold_probs
+from labelmend.scale import rank_dataset
 
 PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
 LABELS = np.array([0, 0, 0, 1, 1, 1])
@@ -420,3 +421,37 @@ def test_consensus_never_truncates_its_inputs(sample_index, votes, current, mess
         [0.0, 0.0, 1.0], ["a", "b", "a"], [1.0, 1.0, 0.0], current_labels=[0.0, 1.0], n_classes=2
     )
     assert decided.labels.tolist() == [1, -1]
+
+
+@pytest.fixture
+def shards(tmp_path):
+    for part in range(2):
+        frame = pd.DataFrame(PROBS[part * 3 : part * 3 + 3], columns=["p0", "p1"])
+        frame.insert(0, "label", LABELS[part * 3 : part * 3 + 3])
+        frame.insert(0, "sample_id", [f"s{part}{row}" for row in range(3)])
+        frame.to_parquet(tmp_path / f"part{part}.parquet")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # TypeError ("'<' not supported between instances of 'str' and 'int'").
+        ({"top_k": "3"}, r"^top_k must be an integer ≥ 1\. Got '3'\.$"),
+        # AttributeError ("'list' object has no attribute 'assign'"), after a full pass.
+        (
+            {"answers": [("s01", 1)]},
+            r"^answers must be a DataFrame with columns 'sample_id' and 'label'\. Got list\.$",
+        ),
+        # KeyError: 'sample_id', after a full pass over the shards.
+        (
+            {"answers": pd.DataFrame({"id": ["s01"], "label": [1]})},
+            r"^answers: expected a column 'sample_id'; found 2 columns: 'id', 'label'\.$",
+        ),
+    ],
+)
+def test_rank_dataset_checks_its_options_before_reading_a_shard(shards, options, message):
+    stages = []
+    with pytest.raises(InputError, match=message):
+        rank_dataset(shards, progress=lambda *done: stages.append(done), **options)
+    assert stages == []
