@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from labelmend.errors import InputError
-from labelmend.simulator import AnnotatorModel
+from labelmend.simulator import AnnotatorModel, relabel
 from labelmend.simulator.study import NoiseLevel, run_study
 
 COUNTS = np.tile([[9, 1], [2, 8]], (20, 1))
@@ -81,3 +81,17 @@ def test_one_selector_noise_level_or_batch_size_is_taken_as_a_list_of_one():
         },
     )
     assert found.runs.equals(expected.runs)
+
+
+def test_relabel_takes_lists_and_whole_floats():
+    # TypeError ("only integer scalar arrays can be converted to a scalar index") for a
+    # list of current labels, AttributeError for a list of answers, IndexError for whole
+    # floats: the checked labels were not the ones used.
+    expected = relabel(np.array([0, 0, 1]), np.array([[0, 2, 1], [1, 1, 0], [2, 0, 0]]))
+    for current, answers in (
+        ([0, 0, 1], np.array([[0, 2, 1], [1, 1, 0], [2, 0, 0]])),
+        (np.array([0.0, 0.0, 1.0]), [[0, 2, 1], [1, 1, 0], [2, 0, 0]]),
+    ):
+        found = relabel(current, answers)
+        for got, want in zip(found, expected, strict=True):
+            np.testing.assert_array_equal(got, want)

@@ -69,13 +69,16 @@ def relabel(current: IntArray, answers: IntArray) -> tuple[IntArray, IntArray]:
     >>> relabel(np.array([0, 0, 1]), np.array([[0, 2, 1], [1, 1, 0], [2, 0, 0]]))
     (array([0, 1, 0]), array([1, 2, 3]))
     """
+    answers = np.asarray(answers)
     if answers.ndim != 2:
         raise InputError(f"answers must have shape (n, K). Got {answers.shape}.")
     n, k = answers.shape
     check_same_length("current", len(current), "answers", n)
-    if n:
-        check_labels(current, n_classes=k, name="current")
-        check_labels(answers.ravel(), n_classes=k, name="answers")
+    if n:  # the checked labels (ints, whatever was given) are the ones used
+        current = check_labels(current, n_classes=k, name="current")
+        answers = check_labels(answers.ravel(), n_classes=k, name="answers").reshape(n, k)
+    else:
+        current = np.zeros(0, dtype=np.intp)
     rows = np.arange(n)
     seen = np.zeros((n, k), dtype=bool)
     seen[rows, current] = True
