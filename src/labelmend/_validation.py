@@ -25,6 +25,15 @@ ROW_SUM_TOLERANCE = 1e-3
 RandomState = int | np.random.Generator | None
 
 
+def is_number(value: Any) -> bool:
+    """A real number, Python's or numpy's (any precision), and not a bool.
+
+    >>> is_number(np.float32(0.5)), is_number("0.5"), is_number(True)
+    (True, False, False)
+    """
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
 def check_random_state(
     random_state: RandomState, *, name: str = "random_state"
 ) -> np.random.Generator:
@@ -237,10 +246,7 @@ def check_interval(
     ...
     labelmend.errors.InputError: shrink must lie in (0, 2]. Got '1'.
     """
-    number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool
-    )
-    if not (number and low < value and (value <= high if closed_high else value < high)):
+    if not (is_number(value) and low < value and (value <= high if closed_high else value < high)):
         interval = f"({low:g}, {high:g}" + ("]" if closed_high else ")")
         raise InputError(f"{name} must lie in {interval}. Got {value!r}.", inputs=(name,))
     return float(value)

@@ -19,7 +19,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelmend._validation import RandomState, check_count, check_labels, check_random_state
+from labelmend._validation import (
+    RandomState,
+    check_count,
+    check_labels,
+    check_random_state,
+    is_number,
+)
 from labelmend.cleaner.aggregate import long_form, vote_counts
 from labelmend.errors import InputError
 from labelmend.fitting import out_of_fold_probs
@@ -67,7 +73,7 @@ def flip_labels(
     """
     check_count("n_classes", n_classes, minimum=2)
     labels = check_labels(labels, n_classes=n_classes)
-    if not _is_number(noise_rate) or not 0.0 <= noise_rate < 1.0:
+    if not is_number(noise_rate) or not 0.0 <= noise_rate < 1.0:
         raise InputError(
             f"noise_rate must lie in [0, 1). Got {noise_rate!r}.", inputs=("noise_rate",)
         )
@@ -76,10 +82,6 @@ def flip_labels(
     flip = rng.choice(labels.size, size=round(noise_rate * labels.size), replace=False)
     noisy[flip] = (labels[flip] + rng.integers(1, n_classes, size=flip.size)) % n_classes
     return noisy
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def noisy_digits(*, noise_rate: float = 0.1, random_state: RandomState = 0) -> NoisyDataset:

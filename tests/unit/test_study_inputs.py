@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from labelmend.errors import InputError
-from labelmend.simulator import AnnotatorModel, relabel
+from labelmend.simulator import AnnotatorModel, initial_labels, relabel, sharpened
 from labelmend.simulator.study import NoiseLevel, run_study
 
 COUNTS = np.tile([[9, 1], [2, 8]], (20, 1))
@@ -95,3 +95,33 @@ def test_relabel_takes_lists_and_whole_floats():
         found = relabel(current, answers)
         for got, want in zip(found, expected, strict=True):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # AttributeError ("'numpy.ndarray' object has no attribute 'probs'").
+        (
+            lambda: initial_labels(np.eye(2), temperature=2.0),
+            r"^annotators must be an AnnotatorModel \(AnnotatorModel\.from_counts\(counts\) "
+            r"builds one from vote counts\)\. Got ndarray\.$",
+        ),
+        # TypeError ("'<=' not supported between instances of 'float' and 'str'").
+        (
+            lambda: initial_labels(MODEL, noise_rate="0.1"),
+            r"^noise_rate must lie in \[0, 1\)\. Got '0\.1'\.$",
+        ),
+        # A temperature "2" was read as 2 here and refused with a TypeError by sharpened.
+        (
+            lambda: initial_labels(MODEL, temperature="2"),
+            r"^temperature must be positive\. Got '2'\.$",
+        ),
+        (
+            lambda: sharpened(np.array([[0.9, 0.1]]), "2"),
+            r"^temperature must be positive\. Got '2'\.$",
+        ),
+    ],
+)
+def test_initial_labels_and_sharpened_refuse_arguments_of_the_wrong_kind(call, message):
+    with pytest.raises(InputError, match=message):
+        call()

@@ -25,6 +25,7 @@ from labelmend._validation import (
     check_probability_block,
     check_random_state,
     check_same_length,
+    is_number,
 )
 from labelmend.cleaner import AMBIGUITY_THRESHOLD
 from labelmend.cleaner.aggregate import DawidSkene
@@ -214,8 +215,8 @@ def sharpened(probs: FloatArray, temperature: float) -> FloatArray:
     >>> sharpened(np.array([[0.8, 0.2]]), 2.0).round(3)
     array([[0.667, 0.333]])
     """
-    if not temperature > 0:
-        raise InputError(f"temperature must be positive. Got {temperature}.")
+    if not (is_number(temperature) and temperature > 0):
+        raise InputError(f"temperature must be positive. Got {temperature!r}.")
     probs = np.asarray(probs)
     if probs.ndim != 2:
         raise InputError(f"probs must have shape (N, K). Got {probs.shape}.", inputs=("probs",))
@@ -256,13 +257,19 @@ def initial_labels(
     >>> round(float((labels != model.true_labels).mean()), 2)
     0.1
     """
+    if not isinstance(annotators, AnnotatorModel):
+        raise InputError(
+            "annotators must be an AnnotatorModel (AnnotatorModel.from_counts(counts) builds "
+            f"one from vote counts). Got {type(annotators).__name__}.",
+            inputs=("annotators",),
+        )
     if (temperature is None) == (noise_rate is None):
         raise InputError("Give exactly one of temperature and noise_rate.")
     rng = check_random_state(random_state)
     if noise_rate is None:
-        return _categorical(sharpened(annotators.probs, float(temperature)), rng)  # type: ignore[arg-type]
-    if not 0.0 <= noise_rate < 1.0:
-        raise InputError(f"noise_rate must lie in [0, 1). Got {noise_rate}.")
+        return _categorical(sharpened(annotators.probs, temperature), rng)  # type: ignore[arg-type]
+    if not (is_number(noise_rate) and 0.0 <= noise_rate < 1.0):
+        raise InputError(f"noise_rate must lie in [0, 1). Got {noise_rate!r}.")
     return _categorical(_noise_at_rate(annotators, noise_rate).T[annotators.true_labels], rng)
 
 

@@ -19,7 +19,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend._executor import Workers
-from labelmend._validation import check_choice, check_count, check_interval, check_number
+from labelmend._validation import (
+    check_choice,
+    check_count,
+    check_interval,
+    check_number,
+    is_number,
+)
 from labelmend.cleaner import STOP_THRESHOLD
 from labelmend.errors import InputError
 from labelmend.simulator.annotators import AnnotatorModel, initial_labels
@@ -35,10 +41,6 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Columns identifying one run in the tidy tables.
 RUN_KEYS = ("noise", "batch_size", "selector", "seed")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def _is_count(value: Any) -> bool:
@@ -64,12 +66,12 @@ class NoiseLevel:
             )
         temperature, rate = self.temperature, self.noise_rate
         if temperature is not None and not (
-            _is_number(temperature) and math.isfinite(temperature) and temperature > 0
+            is_number(temperature) and math.isfinite(temperature) and temperature > 0
         ):
             raise InputError(
                 f"temperature must be positive. Got {temperature!r}.", inputs=("temperature",)
             )
-        if rate is not None and not (_is_number(rate) and 0.0 <= rate < 1.0):
+        if rate is not None and not (is_number(rate) and 0.0 <= rate < 1.0):
             raise InputError(
                 f"noise_rate must lie in [0, 1). Got {rate!r}.", inputs=("noise_rate",)
             )
@@ -203,7 +205,7 @@ def _validate(
         check_choice("selectors", name, SELECTORS)
     if not _is_count(seeds) or seeds < 1:
         raise InputError(f"seeds must be a positive integer. Got {seeds!r}.")
-    if not (_is_number(budget) and math.isfinite(budget) and budget > 0):
+    if not (is_number(budget) and math.isfinite(budget) and budget > 0):
         raise InputError(
             f"budget must lie in (0, ∞) (a multiple of N annotations). Got {budget!r}."
         )
