@@ -21,7 +21,13 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from labelmend._validation import RandomState, check_count, check_labels, check_random_state
+from labelmend._validation import (
+    RandomState,
+    check_count,
+    check_labels,
+    check_random_state,
+    is_number,
+)
 from labelmend.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -314,8 +320,19 @@ def select_regularisation(
     >>> C, probs.shape
     (1.0, (60, 2))
     """
+    if isinstance(grid, str | bytes) or not isinstance(grid, Sequence | np.ndarray):
+        raise InputError(
+            "grid must be a sequence of positive numbers (values of C). "
+            f"Got {type(grid).__name__} {grid!r}.",
+            inputs=("grid",),
+        )
     if len(grid) == 0:
-        raise InputError("grid must hold at least one value of C.")
+        raise InputError("grid must hold at least one value of C.", inputs=("grid",))
+    bad = [C for C in grid if not (is_number(C) and C > 0)]
+    if bad:
+        raise InputError(
+            f"grid must be positive numbers (values of C); found {bad[0]!r}.", inputs=("grid",)
+        )
     checked = check_labels(labels)
     rows = np.arange(checked.size)
     seed = int(check_random_state(random_state).integers(2**31 - 1))

@@ -21,7 +21,7 @@ from labelmend.cleaner import (
 )
 from labelmend.datasets import flip_labels
 from labelmend.errors import InputError
-from labelmend.fitting import out_of_fold_probs
+from labelmend.fitting import out_of_fold_probs, select_regularisation
 from labelmend.scale import rank_dataset
 
 PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
@@ -455,3 +455,23 @@ def test_rank_dataset_checks_its_options_before_reading_a_shard(shards, options,
     with pytest.raises(InputError, match=message):
         rank_dataset(shards, progress=lambda *done: stages.append(done), **options)
     assert stages == []
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        # scikit-learn's InvalidParameterError after the first folds were trained.
+        ((0.1, -1.0), r"^grid must be positive numbers \(values of C\); found -1\.0\.$"),
+        # A string was iterated character by character ("Got '0' instead").
+        (
+            "0.1",
+            r"^grid must be a sequence of positive numbers \(values of C\)\. Got str '0\.1'\.$",
+        ),
+        # TypeError ("object of type 'float' has no len()").
+        (0.1, r"^grid must be a sequence of positive numbers \(values of C\)\. Got float 0\.1\.$"),
+    ],
+)
+def test_select_regularisation_checks_its_grid_before_training(grid, message):
+    with pytest.raises(InputError, match=message) as raised:
+        select_regularisation(FEATURES, LABELS, grid=grid, n_folds=3)
+    assert raised.value.inputs == ("grid",)
