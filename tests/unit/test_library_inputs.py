@@ -13,6 +13,7 @@ from labelmend.cleaner import (
     consensus,
     count_errors,
     expected_annotations,
+    fit_noise_model,
     plurality_vote,
     rank_samples,
     select_batch,
@@ -475,3 +476,49 @@ def test_select_regularisation_checks_its_grid_before_training(grid, message):
     with pytest.raises(InputError, match=message) as raised:
         select_regularisation(FEATURES, LABELS, grid=grid, n_folds=3)
     assert raised.value.inputs == ("grid",)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # AttributeError ("'numpy.ndarray' object has no attribute 'n_classes'"): a noise
+        # matrix passed where the fitted model goes.
+        (
+            {"noise_model": np.eye(2)},
+            r"^noise_model must be a NoiseModel \(from fit_noise_model\)\. Got ndarray\.$",
+        ),
+        # AttributeError ("'str' object has no attribute 'confusion'").
+        (
+            {"reliability": "x"},
+            r"^reliability must be an ExpertReliability \(from learn_from_answers\)\. Got str\.$",
+        ),
+    ],
+)
+def test_fitted_models_of_the_wrong_type_are_refused_by_name(options, message):
+    with pytest.raises(InputError, match=message) as raised:
+        rank_samples(LABELS, PROBS, **options)
+    assert raised.value.inputs == tuple(options)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # TypeError, and a plain ValueError (not an InputError) for -1.
+        (
+            {"prior_strength": "1"},
+            r"^prior_strength must be a finite number in \[0, inf\)\. Got '1'\.$",
+        ),
+        (
+            {"prior_strength": -1},
+            r"^prior_strength must be a finite number in \[0, inf\)\. Got -1\.$",
+        ),
+        # Taken: negative pseudo-rows of the error rate's prior.
+        (
+            {"rate_prior_rows": -1},
+            r"^rate_prior_rows must be a finite number in \[0, inf\)\. Got -1\.$",
+        ),
+    ],
+)
+def test_noise_model_priors_are_checked_by_name(options, message):
+    with pytest.raises(InputError, match=message):
+        fit_noise_model(LABELS, PROBS, **options)

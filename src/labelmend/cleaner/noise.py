@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelmend._numeric import softmax_rows
-from labelmend._validation import check_same_length
+from labelmend._validation import check_number, check_same_length
 from labelmend.cleaner.count import Z_95
 
 #: cleanlab compares probabilities with thresholds minus this tolerance.
@@ -790,8 +790,7 @@ class NoiseModel:
         (array([[0.67, 0.  ],
                [0.33, 1.  ]]), array([0.75, 0.25]))
         """
-        if prior_strength < 0:
-            raise ValueError(f"prior_strength must be ≥ 0. Got {prior_strength}.")
+        check_number("prior_strength", prior_strength)
         joint = raw_joint.astype(np.float64)
         np.fill_diagonal(joint, np.maximum(np.diagonal(joint), 1.0))
         row_sums = np.maximum(joint.sum(axis=1, keepdims=True), 1e-100)

@@ -343,6 +343,8 @@ def fit_noise_model_in_parts(
     >>> fit_noise_model_in_parts(map_parts).confident_errors
     1.0
     """
+    check_number("prior_strength", prior_strength)
+    check_number("rate_prior_rows", rate_prior_rows)
     options: _BlockOptions = {"block_rows": block_rows, "n_jobs": n_jobs}
     partial_stats = list(map_parts("statistics", functools.partial(_threshold_part, **options)))
     per_part = [stats.label_counts.size for stats in partial_stats]
@@ -613,6 +615,16 @@ def score_samples(
     check_choice("method", method, RANKING_METHODS)
     check_choice("difficulty", difficulty, DIFFICULTY_METHODS)
     check_number("ambiguity_threshold", ambiguity_threshold, high=1.0)
+    for name, given, kind, maker in (
+        ("noise_model", noise_model, NoiseModel, "fit_noise_model"),
+        ("reliability", reliability, ExpertReliability, "learn_from_answers"),
+    ):
+        if given is not None and not isinstance(given, kind):
+            raise InputError(
+                f"{name} must be a{'n' if kind.__name__[0] in 'AEIOU' else ''} "
+                f"{kind.__name__} (from {maker}). Got {type(given).__name__}.",
+                inputs=(name,),
+            )
     checked, source = _checked_input(
         labels, pred_probs, from_logits=from_logits, normalize=normalize
     )
