@@ -522,3 +522,17 @@ def test_fitted_models_of_the_wrong_type_are_refused_by_name(options, message):
 def test_noise_model_priors_are_checked_by_name(options, message):
     with pytest.raises(InputError, match=message):
         fit_noise_model(LABELS, PROBS, **options)
+
+
+def test_a_table_of_probabilities_with_a_text_column_is_told_which():
+    # "pred_probs must be numeric. Got dtype object." did not say that the id column of
+    # the predictions table came along.
+    table = pd.DataFrame({"sample_id": list("abcdef"), "p0": PROBS[:, 0], "p1": PROBS[:, 1]})
+    with pytest.raises(
+        InputError,
+        match=r"^pred_probs must be numeric; column 'sample_id' is not \(dtype \w+\): "
+        r"pass the K probability columns only\.$",
+    ):
+        rank_samples(LABELS, table)
+    found = rank_samples(LABELS, table[["p0", "p1"]])
+    assert found["sample_id"].tolist() == rank_samples(LABELS, PROBS)["sample_id"].tolist()

@@ -36,6 +36,15 @@ def _as_members(pred_probs: Any) -> list[np.ndarray]:
         found = type(pred_probs).__name__ + ("" if pred_probs is None else f" {pred_probs!r}")
         hint = " (load the file first, e.g. with numpy.load)" if pred_probs else ""
         raise InputError(f"{SHAPES} Got {found}{hint}.", inputs=("pred_probs",))
+    dtypes = getattr(pred_probs, "dtypes", None)  # a pandas DataFrame: name the column
+    if dtypes is not None and not isinstance(dtypes, np.dtype):
+        for column, dtype in dtypes.items():
+            if getattr(dtype, "kind", "O") not in "fiub":
+                raise InputError(
+                    f"pred_probs must be numeric; column {column!r} is not (dtype {dtype}): "
+                    "pass the K probability columns only.",
+                    inputs=("pred_probs",),
+                )
     listed = isinstance(pred_probs, Sequence)
     if listed:
         if len(pred_probs) == 0:
