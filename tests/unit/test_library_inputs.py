@@ -536,3 +536,24 @@ def test_a_table_of_probabilities_with_a_text_column_is_told_which():
         rank_samples(LABELS, table)
     found = rank_samples(LABELS, table[["p0", "p1"]])
     assert found["sample_id"].tolist() == rank_samples(LABELS, PROBS)["sample_id"].tolist()
+
+
+def test_pandas_labels_and_probabilities_in_another_row_order_are_refused():
+    # Both were read by position: a table sorted differently from the labels (its index
+    # says so) was scored against the wrong labels, silently.
+    labels = pd.Series(LABELS, index=list("abcdef"))
+    probs = pd.DataFrame(PROBS, index=list("abcdef"), columns=["p0", "p1"])
+    expected = rank_samples(labels, probs)
+    assert expected["sample_id"].tolist() == rank_samples(LABELS, PROBS)["sample_id"].tolist()
+    with pytest.raises(
+        InputError,
+        match=r"^labels and pred_probs have different indexes \(row 0: 'f' and 'a'\); they "
+        r"are read by position: align them first, e.g\. pred_probs\.loc\[labels\.index\]\.$",
+    ) as raised:
+        rank_samples(labels[::-1], probs)
+    assert raised.value.inputs == ("labels", "pred_probs")
+    aligned = rank_samples(labels[::-1], probs.loc[labels[::-1].index])
+    assert len(aligned) == 6
+    # A filtered frame's labels against a fresh table of its rows: positions, as given.
+    fresh = pd.DataFrame(PROBS, columns=["p0", "p1"])
+    assert rank_samples(labels, fresh)["sample_id"].tolist() == expected["sample_id"].tolist()

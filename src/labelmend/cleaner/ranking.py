@@ -145,12 +145,35 @@ def _checked_input(
     """The labels (N,) checked against the classes and rows of ``pred_probs``, and
     ``pred_probs`` as a :class:`ProbabilitySource` (``rescale_hint=False`` for a caller
     without ``from_logits`` / ``normalize``: its messages do not offer them)."""
+    if isinstance(labels, pd.Series) and isinstance(pred_probs, pd.DataFrame):
+        _check_same_index(labels.index, pred_probs.index)
     source = ProbabilitySource(
         pred_probs, from_logits=from_logits, normalize=normalize, rescale_hint=rescale_hint
     )
     checked = check_labels(labels, n_classes=source.n_classes)
     check_same_length("pred_probs", source.n_samples, "labels", checked.size)
     return checked, source
+
+
+def _check_same_index(labels: pd.Index, probs: pd.Index) -> None:
+    """Refuse pandas inputs whose indexes hold the same rows in another order: numpy reads
+    both by position, so they would be scored against the wrong labels. Indexes that
+    name different rows (a filtered frame's against a fresh RangeIndex) are left alone."""
+    if len(labels) != len(probs) or labels.equals(probs):
+        return  # a length mismatch has its own message
+    try:
+        same_rows = labels.sort_values().equals(probs.sort_values())
+    except TypeError:  # labels of mixed types do not sort
+        same_rows = False
+    if not same_rows:
+        return
+    row = int(np.flatnonzero(labels.to_numpy() != probs.to_numpy())[0])
+    raise InputError(
+        f"labels and pred_probs have different indexes (row {row}: {labels[row]!r} and "
+        f"{probs[row]!r}); they are read by position: align them first, e.g. "
+        "pred_probs.loc[labels.index].",
+        inputs=("labels", "pred_probs"),
+    )
 
 
 #: ``map_parts(stage, function)``: ``function(labels, source)`` applied to every part of a
