@@ -198,7 +198,12 @@ def check_label_undo(files: Path, url: str, db: list[str]) -> None:
     done = as_json("label", "undo", first, *db)
     with open_store(url) as session:
         newest = workflow.label_history(session, first).iloc[-1]
-    assert done == {"restored": newest["new_label"], "replaced": newest["old_label"]}
+    assert done == {
+        "restored": newest["new_label"],
+        "replaced": newest["old_label"],
+        "decided": False,
+        "reopened": 0,
+    }
     assert (done["restored"], done["replaced"]) == (given, other)
 
 

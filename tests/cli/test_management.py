@@ -129,7 +129,7 @@ def test_label_undo_and_decisions_from_a_file(scored, snapshot):
     assert history[-1]["actor"] == "bob"
     assert len(history) == 2  # the undo is recorded, nothing erased
     before = snapshot(url)
-    assert "nothing to undo" in fails("label", "undo", "s09", *db)
+    assert "no decision to undo" in fails("label", "undo", "s09", *db)
     bad = decisions.assign(label=["owl", "cat", "cat"])
     bad.to_csv(tmp / "bad.csv", index=False)
     assert "owl" in fails("label", "set", "--file", str(tmp / "bad.csv"), *db)

@@ -176,32 +176,6 @@ def test_every_printer_of_queue_counts_agrees_with_the_store_under_one_set_of_na
         }
 
 
-def test_an_undo_is_a_decision_in_every_count(database_url):
-    """``label undo`` records the label it puts back as a decision: the sample stays
-    decided, its queue item resolved, counted by the decision (0) and never queued again."""
-    given, probs, _ = noisy_problem(30, 3, noise=0.2, seed=1)
-    ids = [f"s{i:02d}" for i in range(len(given))]
-    with open_store(database_url) as session:
-        scored_store(session, CLASSES, ids, given, probs)
-    db = ("--db", database_url)
-    ok("queue", "create", "q", "--budget", "3", *db)
-    first = json.loads(ok("queue", "show", "q", "--json", *db))[0]
-    before = json.loads(ok("status", "--json", *db))
-    other = CLASSES[(CLASSES.index(first["current_label"]) + 1) % 3]
-    ok("label", "set", first["sample_id"], other, *db)
-    ok("label", "undo", first["sample_id"], *db)
-    after = json.loads(ok("status", "--json", *db))
-    assert (before["decided"], after["decided"]) == (0, 1)
-    assert after["labels_changed"] == 0
-    assert after["queues"][0]["resolved"] == 1
-    assert after["errors"]["expected"] == pytest.approx(
-        before["errors"]["expected"] - first["p_error"], abs=1e-9
-    )
-    ok("queue", "create", "rest", "--fraction", "1", *db)
-    rest = json.loads(ok("queue", "show", "rest", "--json", "--limit", "100", *db))
-    assert first["sample_id"] not in {row["sample_id"] for row in rest}
-
-
 def test_a_new_queue_counts_its_items_under_the_name_queue_list_gives_them(database_url):
     given, probs, _ = noisy_problem(30, 3, noise=0.2, seed=1)
     ids = [f"s{i:02d}" for i in range(len(given))]

@@ -151,3 +151,62 @@ def test_revisions_are_read_without_alembic_as_alembic_reads_them(database_url):
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_0008_keeps_the_history_and_undoes_a_decision_recorded_before(database_url):
+    """A store at 0007 with decisions, an old-style undo (a 'manual' row), a queue item
+    resolved by a decision and an answer: upgraded, every row is as it was, the old undo
+    still counts as a decision, and ``label undo`` takes back a decision recorded before
+    the upgrade, reopening its item."""
+    _alembic(database_url, "upgrade", "0007")
+    _execute(
+        database_url,
+        "INSERT INTO datasets (name, classes) VALUES ('pets', '[\"cat\", \"dog\"]')",
+        "INSERT INTO samples (dataset_id, external_id, given_label, current_label) "
+        "VALUES (1, 's1', 0, 1), (1, 's2', 0, 0)",
+        "INSERT INTO prediction_runs (dataset_id, model, file_hash, n_samples) "
+        "VALUES (1, 'm', 'h', 2)",
+        "INSERT INTO score_runs (dataset_id, prediction_run_id, method, difficulty, "
+        "estimated_errors) VALUES (1, 1, 'self_confidence', 'none', 0.5)",
+        "INSERT INTO queues (dataset_id, name, score_run_id, strategy) VALUES (1, 'q', 1, 'top')",
+        "INSERT INTO queue_items (queue_id, sample_id, position, status, external_task_id) "
+        "VALUES (1, 1, 1, 'resolved', '41')",
+        "INSERT INTO annotations (sample_id, queue_item_id, annotator, label, tool, "
+        "external_id) VALUES (1, 1, 'ann', 1, 'label-studio', 'a1')",
+        "INSERT INTO label_history (sample_id, old_label, new_label, source, actor, p_wrong) "
+        "VALUES (1, 0, 1, 'annotation', 'ann via plurality', 0.0), "
+        "(2, 0, 1, 'manual', 'bob', NULL)",
+        "INSERT INTO label_history (sample_id, old_label, new_label, source, actor, "
+        "external_ref) VALUES (2, 1, 0, 'manual', 'bob', 'undo:2')",
+    )
+    tables = ("label_history", "queue_items", "annotations", "samples")
+    before = {t: _execute(database_url, f"SELECT * FROM {t} ORDER BY id") for t in tables}
+    _alembic(database_url, "upgrade", "head")
+    after = {t: _execute(database_url, f"SELECT * FROM {t} ORDER BY id") for t in tables}
+    assert {t: [row[: len(before[t][0])] for row in after[t]] for t in tables} == before
+    assert _execute(database_url, "SELECT undoes FROM label_history") == [(None,)] * 3
+    assert _differences(database_url) == []
+    with open_store(database_url) as session:
+        assert reads.decisions(session, repo.get_dataset(session)) == {1: 0.0, 2: 0.0}
+    from labelmend import workflow
+
+    with open_store(database_url) as session:
+        done = workflow.undo_label(session, "s1", actor="cy")
+    assert (done.restored, done.replaced, done.decided, done.reopened) == ("cat", "dog", False, 1)
+    assert _execute(database_url, "SELECT status FROM queue_items") == [("annotated",)]
+    assert _execute(database_url, "SELECT source, undoes FROM label_history WHERE id = 4") == [
+        ("undo", 1)
+    ]
+    with open_store(database_url) as session:
+        assert reads.decisions(session, repo.get_dataset(session)) == {2: 0.0}
+    refused = [
+        "(sample_id, old_label, new_label, source) VALUES (1, 0, 0, 'undo')",
+        "(sample_id, old_label, new_label, source, undoes) VALUES (1, 0, 0, 'manual', 2)",
+        "(sample_id, old_label, new_label, source, undoes) VALUES (1, 0, 0, 'undo', 1)",
+    ]
+    for values in refused:  # an undo names its decision; a decision is taken back once
+        with pytest.raises(IntegrityError):
+            _execute(database_url, f"INSERT INTO label_history {values}")
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        _alembic(database_url, "downgrade", "0007")
+    assert "label_history holds 1 undo row(s)" in failed.value.stderr

@@ -67,9 +67,11 @@ def undo(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Put back the label a sample had before its newest change (recorded, never erased).
+    """Take back the sample's newest decision: its label before it is put back.
 
-    The undo is an expert's decision like `label set`: the sample stays decided."""
+    The undo is recorded in the history (never erased) and is no decision: undo again to
+    take back the decision before. With none left the sample is undecided again: counted
+    by its p_error, its resolved queue items open again, queueable."""
     with store(db, "Undoing…") as session:
         undone = workflow.undo_label(
             session, sample_id, dataset=dataset, actor=actor or getpass.getuser(), reason=reason
@@ -77,7 +79,14 @@ def undo(
     if json:
         print_json(undone)
         return
-    console.print(f"Sample {sample_id!r} is back to {undone.restored!r} (was {undone.replaced!r}).")
+    if undone.decided:
+        left = "an earlier decision of it stands"
+    else:
+        items = f"; {undone.reopened} queue item(s) open again" if undone.reopened else ""
+        left = f"it is undecided again{items}"
+    console.print(
+        f"Sample {sample_id!r} is back to {undone.restored!r} (was {undone.replaced!r}); {left}."
+    )
 
 
 def history(

@@ -47,7 +47,8 @@ class Sample(Base):
 
 
 class LabelChange(Base):
-    """One expert decision of the append-only label history (a change or a confirmation)."""
+    """One row of the append-only label history: an expert's decision (a change or a
+    confirmation), or an undo (source ``undo``) taking the decision ``undoes`` back."""
 
     __table__ = schema.label_history
 
@@ -61,6 +62,7 @@ class LabelChange(Base):
     reason: Mapped[str | None]
     external_ref: Mapped[str | None]
     created_at: Mapped[datetime]
+    undoes: Mapped[int | None]
 
     @property
     def changed(self) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from labelmend.errors import InputError
 from labelmend.storage import schema
@@ -111,11 +111,17 @@ def count_changed_labels(db: Connection | Session, dataset: Keyed) -> int:
 
 
 def reviewed_sample_ids(db: Connection | Session, dataset: Keyed) -> set[int]:
-    """Samples an expert has looked at: annotated, decided, or resolved in a queue."""
+    """Samples an expert has looked at: with an answer that counts, a standing decision,
+    or an item resolved in a queue. A decision taken back by ``label undo`` and the
+    answers it was made from (see :func:`answer_counts`) make no sample reviewed."""
     in_dataset = select(samples.c.id).where(samples.c.dataset_id == dataset.id).scalar_subquery()
     answers = schema.annotations
-    annotated = select(answers.c.sample_id).where(answers.c.sample_id.in_(in_dataset))
-    decided = select(label_history.c.sample_id).where(label_history.c.sample_id.in_(in_dataset))
+    annotated = select(answers.c.sample_id).where(
+        answers.c.sample_id.in_(in_dataset), answer_counts()
+    )
+    decided = select(label_history.c.sample_id).where(
+        label_history.c.sample_id.in_(in_dataset), standing()
+    )
     resolved = (
         select(queue_items.c.sample_id)
         .join(queues, queues.c.id == queue_items.c.queue_id)
@@ -124,12 +130,41 @@ def reviewed_sample_ids(db: Connection | Session, dataset: Keyed) -> set[int]:
     return set(db.execute(annotated.union(decided, resolved)).scalars())
 
 
+def standing() -> ColumnElement[bool]:
+    """The condition on ``label_history`` of a standing decision: a row that is not an
+    undo and that no undo took back. A sample's newest standing decision is the one that
+    counts; a sample with none is undecided."""
+    taken_back = select(label_history.c.undoes).where(label_history.c.undoes.is_not(None))
+    return (label_history.c.source != "undo") & label_history.c.id.not_in(taken_back)
+
+
+def answer_counts() -> ColumnElement[bool]:
+    """The condition on ``annotations`` of an answer that still counts as a vote: one not
+    recorded (for its sample) at or before a decision from answers that ``label undo``
+    took back. Such an answer stays in the store; the undo set it aside, so that the next
+    pull does not decide the sample again from the same answers."""
+    answers = schema.annotations
+    decision = label_history.alias("decision")
+    undo = label_history.alias("undo")
+    set_aside = (
+        select(decision.c.id)
+        .join(undo, undo.c.undoes == decision.c.id)
+        .where(
+            decision.c.sample_id == answers.c.sample_id,
+            decision.c.source == "annotation",
+            decision.c.created_at >= answers.c.created_at,
+        )
+    )
+    return ~set_aside.exists()
+
+
 def newest_changes(dataset: Keyed, since: datetime | None = None) -> Select[Any]:
-    """Ids of each sample's newest history row (among those at or after ``since``)."""
+    """Ids of each sample's newest standing decision (among those at or after ``since``):
+    see :func:`standing`."""
     query = (
         select(func.max(label_history.c.id))
         .join(samples, samples.c.id == label_history.c.sample_id)
-        .where(samples.c.dataset_id == dataset.id)
+        .where(samples.c.dataset_id == dataset.id, standing())
     )
     if since is not None:
         query = query.where(label_history.c.created_at >= since)
@@ -139,9 +174,10 @@ def newest_changes(dataset: Keyed, since: datetime | None = None) -> Select[Any]
 def decisions(
     db: Connection | Session, dataset: Keyed, since: datetime | None = None
 ) -> dict[int, float]:
-    """The samples an expert decided (changed or confirmed), at or after ``since``: sample
-    primary key -> the probability that the newest decision is wrong (0 for decisions
-    stored before that probability was)."""
+    """The samples an expert decided (changed or confirmed) and whose decision stands (not
+    taken back by ``label undo``), at or after ``since``: sample primary key -> the
+    probability that the newest standing decision is wrong (0 for decisions stored before
+    that probability was)."""
     rows = db.execute(
         select(label_history.c.sample_id, func.coalesce(label_history.c.p_wrong, 0.0)).where(
             label_history.c.id.in_(newest_changes(dataset, since))

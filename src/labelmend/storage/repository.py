@@ -142,7 +142,8 @@ def record_decision(
     """Apply an expert's decided label: the history gains the change (or, when the label
     stays, the confirmation: ``change.changed`` is False) and the sample leaves every
     queue it waits in. The one way answers and hand decisions — a pull, a file of
-    answers, ``label set`` and ``label undo`` — reach a sample.
+    answers, ``label set`` — reach a sample (``label undo`` takes one back:
+    :func:`record_undo`).
 
     ``p_wrong`` is the probability that the decision is wrong, from the aggregation that
     made it (see :class:`labelmend.cleaner.aggregate.Consensus`); 0 for a trusted expert.
@@ -165,7 +166,7 @@ def record_decision(
 
 
 def history_of(session: Session, sample: Sample) -> list[LabelChange]:
-    """A sample's label changes, oldest first."""
+    """A sample's label history, oldest first: its decisions and undos."""
     return list(
         session.scalars(
             select(LabelChange)
@@ -173,6 +174,66 @@ def history_of(session: Session, sample: Sample) -> list[LabelChange]:
             .order_by(LabelChange.created_at, LabelChange.id)
         )
     )
+
+
+def standing_decisions(session: Session, sample: Sample) -> list[LabelChange]:
+    """A sample's decisions that no undo took back, oldest first; the newest counts."""
+    return list(
+        session.scalars(
+            select(LabelChange)
+            .where(LabelChange.sample_id == sample.id, reads.standing())
+            .order_by(LabelChange.created_at, LabelChange.id)
+        )
+    )
+
+
+def record_undo(
+    session: Session,
+    sample: Sample,
+    decision: LabelChange,
+    *,
+    actor: str | None,
+    reason: str | None,
+) -> int:
+    """Take ``decision`` (the sample's newest standing one) back: the history gains an undo
+    row naming it, and the sample gets the label the decision replaced. When no decision
+    of the sample stands afterwards, its resolved queue items are open again (see
+    :func:`reopen_items`). Nothing is erased. Returns how many items were reopened."""
+    undo = LabelChange(
+        sample_id=sample.id,
+        old_label=sample.current_label,
+        new_label=decision.old_label,
+        source="undo",
+        actor=actor,
+        reason=reason,
+        undoes=decision.id,
+    )
+    sample.current_label = decision.old_label
+    session.add(undo)
+    session.flush()
+    return 0 if standing_decisions(session, sample) else reopen_items(session, sample)
+
+
+def reopen_items(session: Session, sample: Sample) -> int:
+    """An undecided sample waits again in the queues that resolved it: each of its
+    ``resolved`` items goes back to the status it had, ``annotated`` when answers to it
+    are recorded (counted or set aside by the undo: it was answered and waits for another
+    vote), else ``sent`` when it has a task in an annotation tool, else ``pending``.
+    Returns how many items were reopened."""
+    answered = select(Annotation.id).where(Annotation.queue_item_id == QueueItem.id).exists()
+    reopened = 0
+    for status, where in (
+        ("annotated", answered),
+        ("sent", ~answered & QueueItem.external_task_id.is_not(None)),
+        ("pending", ~answered & QueueItem.external_task_id.is_(None)),
+    ):
+        done = session.execute(
+            update(QueueItem)
+            .where(QueueItem.sample_id == sample.id, QueueItem.status == "resolved", where)
+            .values(status=status, updated_at=func.now())
+        )
+        reopened += int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return reopened
 
 
 def newest_label_change(session: Session, dataset: Dataset) -> int | None:
@@ -185,7 +246,8 @@ def newest_label_change(session: Session, dataset: Dataset) -> int | None:
 
 
 def last_changes(session: Session, dataset: Dataset) -> pd.DataFrame:
-    """The newest label change of every changed sample: sample_id, source, actor, reason, at."""
+    """The newest standing decision of every decided sample: sample_id, source, actor,
+    reason, at."""
     import pandas as pd
 
     rows = session.execute(
@@ -655,7 +717,8 @@ def resolve_open_items(session: Session, sample: Sample) -> None:
 
 def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
     """The recorded votes on ``queue``'s open items: item_id, sample_pk, annotator, label;
-    in the order they were recorded. A withdrawn answer is no vote."""
+    in the order they were recorded. A withdrawn answer is no vote, nor an answer an undo
+    set aside (see :func:`labelmend.storage.reads.answer_counts`)."""
     import pandas as pd
 
     rows = session.execute(
@@ -665,6 +728,7 @@ def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
             QueueItem.queue_id == queue.id,
             QueueItem.status.in_(schema.OPEN_STATUSES),
             Annotation.withdrawn_at.is_(None),
+            reads.answer_counts(),
         )
         .order_by(Annotation.id)
     ).all()
@@ -850,13 +914,14 @@ def take_pending_notices(
 
 
 def newest_decisions(session: Session, sample_keys: Sequence[int]) -> dict[int, LabelChange]:
-    """Each sample's newest decision (history row), by sample primary key (those decided)."""
+    """Each sample's newest standing decision (see :func:`labelmend.storage.reads.standing`),
+    by sample primary key (those decided)."""
     keys = list(dict.fromkeys(int(k) for k in sample_keys))
     found: dict[int, LabelChange] = {}
     for start in range(0, len(keys), 900):
         newest = (
             select(func.max(LabelChange.id))
-            .where(LabelChange.sample_id.in_(keys[start : start + 900]))
+            .where(LabelChange.sample_id.in_(keys[start : start + 900]), reads.standing())
             .group_by(LabelChange.sample_id)
         )
         found.update(
@@ -983,8 +1048,8 @@ def annotation_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
 
 
 def history_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
-    """Every label change of a dataset, oldest first: sample_id, old_label, new_label,
-    source, at."""
+    """Every standing decision of a dataset (none an undo took back; no undo row), oldest
+    first: sample_id, old_label, new_label, source, at."""
     return read_frame(
         session,
         select(
@@ -995,7 +1060,7 @@ def history_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
             LabelChange.created_at.label("at"),
         )
         .join(Sample, Sample.id == LabelChange.sample_id)
-        .where(Sample.dataset_id == dataset.id)
+        .where(Sample.dataset_id == dataset.id, reads.standing())
         .order_by(LabelChange.created_at, LabelChange.id),
     )
 

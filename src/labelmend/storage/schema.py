@@ -34,9 +34,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-#: Where an expert's decision came from: answers to a queue, or a decision by hand. The
-#: label a sample was imported with is its ``given_label``, not a history row.
-LABEL_SOURCES = ("annotation", "manual")
+#: Where an expert's decision came from: answers to a queue, or a decision by hand; and
+#: ``undo``, the row ``label undo`` writes when it takes a decision back (not a decision).
+#: The label a sample was imported with is its ``given_label``, not a history row.
+LABEL_SOURCES = ("annotation", "manual", "undo")
 #: A queue item's life: pending -> sent -> annotated -> resolved; skipped when every
 #: expert who opened its task skipped it (an answer later makes it annotated).
 QUEUE_STATUSES = ("pending", "sent", "annotated", "resolved", "skipped")
@@ -118,6 +119,10 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+#: An undo row names the decision it takes back; a decision names none.
+UNDO_ROW = "(source = 'undo' AND undoes IS NOT NULL) OR (source <> 'undo' AND undoes IS NULL)"
+
+
 #: A labelled dataset: a name and its ordered class names.
 datasets = Table(
     "datasets",
@@ -142,10 +147,12 @@ samples = Table(
 )
 
 #: Append-only label history: one row per expert decision, a change of the sample's
-#: current label or a confirmation of it (``old_label == new_label``). ``p_wrong`` is the
-#: probability that the decided label is wrong, as the aggregation that decided it
-#: estimates it (0 for a trusted expert or a clear plurality); NULL on rows written
-#: before it was stored, counted as 0.
+#: current label or a confirmation of it (``old_label == new_label``), and one row per
+#: undo (source ``undo``, ``undoes`` the id of the decision it took back; ``new_label``
+#: the label it put back). The decision that counts is a sample's newest *standing* one:
+#: not an undo, and taken back by none. ``p_wrong`` is the probability that the decided
+#: label is wrong, as the aggregation that decided it estimates it (0 for a trusted expert
+#: or a clear plurality); NULL on rows written before it was stored, counted as 0.
 label_history = Table(
     "label_history",
     metadata,
@@ -159,8 +166,10 @@ label_history = Table(
     Column("reason", Text),
     Column("external_ref", String(255)),
     _timestamp("created_at"),
+    Column("undoes", ForeignKey("label_history.id", ondelete="CASCADE"), unique=True),
     CheckConstraint(_in("source", LABEL_SOURCES), name="source"),
     CheckConstraint("p_wrong >= 0 AND p_wrong <= 1", name="p_wrong"),
+    CheckConstraint(UNDO_ROW, name="undo"),
 )
 
 #: A model's predicted probabilities for every sample of a dataset, imported once.

@@ -70,10 +70,14 @@ def set_label(
 
 @dataclass(frozen=True)
 class Undone:
-    """An undo: the label put back and the label it replaced (class names)."""
+    """An undo: the label put back and the label it replaced (class names); whether a
+    decision of the sample still stands (an earlier one), and how many of its queue
+    items are open again (none while a decision stands)."""
 
     restored: str
     replaced: str
+    decided: bool
+    reopened: int
 
 
 def undo_label(
@@ -84,13 +88,24 @@ def undo_label(
     actor: str | None = None,
     reason: str | None = None,
 ) -> Undone:
-    """Put back the label a sample had before its newest label change.
+    """Take back a sample's newest standing decision and put back the label it replaced.
 
-    The undo is itself a decision in the history (source ``manual``), naming the change
-    it reverts; nothing is erased. So the sample stays decided in every count (``status``'s
-    ``decided``; its open queue items become ``resolved``; the estimated label errors
-    remaining count it by the decision, not its p_error; no new queue takes it): see
-    docs/store.md, "Names of queue counts". A sample whose label never changed is refused.
+    The undo is recorded in the history (source ``undo``, naming the decision it takes
+    back); nothing is erased, and the undo is no decision. The decision that counts is
+    then the sample's newest one not taken back, so undoing again takes back the one
+    before. When none is left the sample is undecided, as before its first decision: the
+    estimated label errors remaining count it by its p_error, ``status`` no longer counts
+    it decided, its resolved queue items are open again (``annotated`` when answers to
+    them are recorded, else ``sent`` when their task is in the annotation tool, else
+    ``pending``), and a new queue may take it when none holds it. Answers a decision taken
+    back was made from stay recorded but no longer count as votes, so the next pull does
+    not decide the sample again from them. See docs/store.md, "Names of queue counts".
+
+    Raises
+    ------
+    InputError
+        The sample has no decision to take back (none, or all taken back); nothing is
+        written.
 
     Examples
     --------
@@ -102,33 +117,33 @@ def undo_label(
     ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
     ...     _ = workflow.import_samples(session, samples)
     ...     _ = workflow.set_label(session, "b", "dog", actor="ann")
-    ...     undo_label(session, "b")
+    ...     undo_label(session, "b", actor="ann")
     ...     history = workflow.label_history(session, "b")
-    Undone(restored='cat', replaced='dog')
-    >>> print(history[["old_label", "new_label", "reason"]])
-      old_label new_label                         reason
-    0       cat       dog                            NaN
-    1       dog       cat  undo of 'cat' -> 'dog' by ann
+    Undone(restored='cat', replaced='dog', decided=False, reopened=0)
+    >>> print(history[["old_label", "new_label", "source", "undone"]])
+      old_label new_label  source  undone
+    0       cat       dog  manual    True
+    1       dog       cat    undo   False
     """
     found = repo.get_dataset(session, dataset, lock=True)
     sample = repo.get_sample(session, found, sample_id, lock=True)
-    changes = [c for c in repo.history_of(session, sample) if c.changed]
-    if not changes:
-        raise InputError(f"Sample {sample_id!r} still has its given label; nothing to undo.")
-    last = changes[-1]
+    standing = repo.standing_decisions(session, sample)
+    if not standing:
+        undone = any(change.source == "undo" for change in repo.history_of(session, sample))
+        why = "every decision of it is undone already" if undone else "nobody decided it"
+        raise InputError(f"Sample {sample_id!r} has no decision to undo: {why}.")
+    last = standing[-1]
     names = found.classes
     replaced = sample.current_label
-    repo.record_decision(
+    reopened = repo.record_undo(
         session,
         sample,
-        last.old_label,
-        source="manual",
+        last,
         actor=actor,
         reason=reason
         or f"undo of {names[last.old_label]!r} -> {names[last.new_label]!r} by {last.actor}",
-        external_ref=f"undo:{last.id}",
     )
-    return Undone(names[last.old_label], names[replaced])
+    return Undone(names[last.old_label], names[replaced], len(standing) > 1, reopened)
 
 
 @dataclass(frozen=True)
@@ -200,9 +215,11 @@ def set_labels(
 
 
 def label_history(session: Session, sample_id: str, *, dataset: str | None = None) -> pd.DataFrame:
-    """A sample's label changes, oldest first, labels as class names.
+    """A sample's label history, oldest first, labels as class names: its decisions and
+    its undos (source ``undo``, ``new_label`` the label put back).
 
-    Columns: at, old_label, new_label, source, actor, reason, external_ref.
+    Columns: at, old_label, new_label, source, actor, reason, external_ref, undone (True
+    for a decision an undo took back).
 
     Examples
     --------
@@ -224,6 +241,9 @@ def label_history(session: Session, sample_id: str, *, dataset: str | None = Non
     found = repo.get_dataset(session, dataset)
     sample = repo.get_sample(session, found, sample_id)
     names = found.classes
+    changes = repo.history_of(session, sample)
+    taken_back = {change.undoes for change in changes}
+    columns = ["at", "old_label", "new_label", "source", "actor", "reason", "external_ref"]
     return pd.DataFrame(
         [
             {
@@ -234,10 +254,11 @@ def label_history(session: Session, sample_id: str, *, dataset: str | None = Non
                 "actor": change.actor,
                 "reason": change.reason,
                 "external_ref": change.external_ref,
+                "undone": change.id in taken_back,
             }
-            for change in repo.history_of(session, sample)
+            for change in changes
         ],
-        columns=["at", "old_label", "new_label", "source", "actor", "reason", "external_ref"],
+        columns=[*columns, "undone"],
     )
 
 
@@ -245,8 +266,8 @@ def export_labels(session: Session, path: str | Path, *, dataset: str | None = N
     """Write current labels with provenance to CSV / Parquet / JSONL; returns the row count.
 
     Columns: sample_id, given_label, current_label, changed, changed_source, changed_by,
-    change_reason, changed_at (the newest decision — a change or a confirmation; empty
-    for samples nobody decided).
+    change_reason, changed_at (the newest standing decision — a change or a
+    confirmation, not taken back by ``label undo``; empty for samples undecided).
 
     Examples
     --------

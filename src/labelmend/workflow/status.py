@@ -134,8 +134,9 @@ class DatasetStatus:
     Attributes
     ----------
     reviewed : samples an expert has answered or relabelled (ties included)
-    decided : samples whose current label an expert decided (a history row: answers
-        decided by a pull or a file, ``label set``, ``label undo``)
+    decided : samples whose current label an expert decided (a standing decision in the
+        history: answers decided by a pull or a file, ``label set``; not taken back by
+        ``label undo``)
     annotated : queue items in status ``annotated``, in every queue: answered, not
         decided (the answers tie: they wait for another vote)
     errors : estimated label errors remaining (see :func:`errors_remaining`): ``expected``
