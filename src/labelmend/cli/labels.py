@@ -69,9 +69,9 @@ def undo(
 ) -> None:
     """Take back the sample's newest decision: its label before it is put back.
 
-    The undo is recorded in the history (never erased) and is no decision: undo again to
-    take back the decision before. With none left the sample is undecided again: counted
-    by its p_error, its resolved queue items open again, queueable."""
+    Recorded in the history, never erased; undo again to take back the decision before.
+
+    With none left the sample is undecided: counted by p_error, its queue items open again."""
     with store(db, "Undoing…") as session:
         undone = workflow.undo_label(
             session, sample_id, dataset=dataset, actor=actor or getpass.getuser(), reason=reason
