@@ -251,7 +251,9 @@ def repair_model(
         gives back at least half of a round's rows
         (:func:`~labelmend.repair.k_selection.removal_rounds`), less those whose given
         label a model trained on the rows kept predicts
-        (:func:`~labelmend.repair.k_selection.readmit`).
+        (:func:`~labelmend.repair.k_selection.readmit`). Without a budget, unlearning
+        starts from that model trained on the rows kept, which never saw the removed
+        rows; with one, from the trained model.
     shrink : float
         The factor on the expected number of label errors when no budget is given.
     heldout_fraction : float
@@ -385,7 +387,12 @@ def repair_model(
         kept_model = fit_kept(np.flatnonzero(~masks[-1]))
         removed = readmit(train_pair[1], masks[-1], kept_model.predict(train_pair[0][masks[-1]]))
         extra["k_readmitted"] = int(masks[-1].sum() - removed.sum())
+        # Unlearning starts from the rows-kept model: it never saw the removed rows, so
+        # only the re-admitted ones are left to learn (docs/repair.md, "Where unlearning
+        # starts").
+        unlearn_from = kept_model
     else:
+        unlearn_from = before
         removed = np.zeros(n_train, dtype=bool)
         removed[np.argsort(-scores, kind="stable")[: int(budget)]] = True
         masks = [removed]
@@ -394,7 +401,7 @@ def repair_model(
 
     stages.start(3)
     started = time.perf_counter()
-    after = unlearn(before, train_pair, removed, method=unlearn_method)
+    after = unlearn(unlearn_from, train_pair, removed, method=unlearn_method)
     seconds_unlearn = time.perf_counter() - started
 
     stages.start(4)
