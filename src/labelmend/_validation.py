@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from labelmend._numeric import row_sums
+from labelmend._rows import row_name
 from labelmend.errors import InputError
 
 #: How many names a message lists before it says how many more there are.
@@ -153,12 +155,14 @@ def check_probability_block(
     rescale_hint: bool = True,
     name: str = "pred_probs",
     row: str = "row",
+    source: str | PurePath | None = None,
 ) -> None:
     """Check one block of rows of predicted probabilities: finite, non-negative, rows sum to 1.
 
     ``first_row`` is the block's offset, so that messages name the row in the whole array;
     ``name``: what the messages call the input (``probs``, ``confusions[0]``); ``row``:
-    what they call a row of ``block`` (``column`` when it is the transpose of the input).
+    what they call a row of ``block`` (``column`` when it is the transpose of the input);
+    ``source``: the file the rows are in, in its order (see :func:`row_name`).
     ``rescale_hint=False`` leaves out the advice to pass ``normalize`` / ``from_logits``
     (for callers that have no such options). The messages name their inputs (see
     :class:`~labelmend.errors.InputError`), so the CLI shows its flags instead.
@@ -169,7 +173,8 @@ def check_probability_block(
     if not np.all(np.isfinite(sums)) and not np.all(np.isfinite(block)):
         first = first_row + int(np.nonzero(~np.isfinite(block).all(axis=1))[0][0])
         raise InputError(
-            f"{name} contains NaN or infinite values (first in {row} {first}).",
+            f"{name} contains NaN or infinite values "
+            f"(first in {row_name(first, source, what=row)}).",
             inputs=(name,),
         )
     inputs = (name, "normalize", "from_logits") if rescale_hint else (name,)
@@ -177,7 +182,7 @@ def check_probability_block(
         first = first_row + int(np.nonzero((block < 0).any(axis=1))[0][0])
         hint = " (pass from_logits=True for logits)" if rescale_hint else ""
         raise InputError(
-            f"{name} contains negative values (first in {row} {first}); "
+            f"{name} contains negative values (first in {row_name(first, source, what=row)}); "
             f"expected probabilities{hint}.",
             inputs=inputs,
         )
@@ -193,8 +198,9 @@ def check_probability_block(
             else ""
         )
         raise InputError(
-            f"{name} {row}s must sum to 1 (within {ROW_SUM_TOLERANCE:g}); {row} {first_row + worst} "
-            f"is off by {deviation[worst]:.4g}.{hint}",
+            f"{name} {row}s must sum to 1 (within {ROW_SUM_TOLERANCE:g}); "
+            f"{row_name(first_row + worst, source, what=row)} is off by {deviation[worst]:.4g}."
+            f"{hint}",
             inputs=inputs,
         )
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from labelmend.cleaner import AUDIT_METHOD, DEFAULT_DIFFICULTY, rank_samples
+from labelmend.cleaner._source import ProbabilitySource
 from labelmend.errors import InputError, UsageError
 from labelmend.io import (
     ID_COLUMN,
@@ -170,6 +171,9 @@ def rank_files(
     ids = [table_ids(path, id_col) if id_col else None for path in pred_probs_paths]
     order = table_ids(labels_path, id_col) if id_col else None
     order = next((found for found in [order, *ids] if found is not None), None)
+    for (array, header), path in zip(loaded, pred_probs_paths, strict=True):
+        if header is not None:  # a table: its rows are checked in its own order
+            _check_table_probs(array, path, normalize=normalize, from_logits=from_logits)
     if order is not None:
         arrays = [
             array if found is None else align_rows(array, found, order, path)
@@ -199,6 +203,17 @@ def rank_files(
     if out is not None:
         write_table(ranking, out)
     return FileRanking(ranking, len(ranking), n_classes, float(ranking["p_error"].sum()), names)
+
+
+def _check_table_probs(
+    array: np.ndarray, path: Path | str, *, normalize: bool, from_logits: bool
+) -> None:
+    """Validate a probability table as the ranking will read it, before its rows are
+    matched to the labels by id: a refusal names the file and its own row and line."""
+    source = ProbabilitySource(
+        array, normalize=normalize, from_logits=from_logits, name=str(path), source=str(path)
+    )
+    all(source.map_blocks(lambda _start, _block: True, validate=True, n_jobs=1))
 
 
 @dataclass(frozen=True)

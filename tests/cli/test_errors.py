@@ -199,3 +199,35 @@ def test_a_password_in_the_label_studio_url_is_never_printed(store, snapshot):
     assert "pw-secret-77" not in unreachable
     assert "Label Studio at http://ann:***@127.0.0.1:9" in unreachable
     assert snapshot(store[1]) == before
+
+
+def test_a_row_of_a_users_file_is_named_as_an_editor_counts_it(tmp_path, database_url):
+    """Messages counted a file's rows from 0 ("is empty in row 2" for the third row under
+    the header, line 4): every message now names a row by one rule, row_name: counted from
+    1 under the header, with the line of a CSV (the header is line 1)."""
+    db = ["--db", database_url]
+    assert run("init", "pets", "--classes", "cat,dog", *db).exit_code == 0
+    samples = tmp_path / "samples.csv"
+    samples.write_text("sample_id,label\na,cat\nb,dog\n,cat\nd,dog\n")
+    assert one_line_error("import", "samples", str(samples), *db) == (
+        f"Error: {samples}: column 'sample_id' is empty in row 3 (line 4)."
+    )
+    samples.write_text("sample_id,label\na,cat\nb,dog\nc,cat\nd,dog\n")
+    assert run("import", "samples", str(samples), *db).exit_code == 0
+    probs = tmp_path / "probs.csv"
+    probs.write_text("sample_id,cat,dog\nd,0.1,0.9\nc,0.4,0.3\na,0.5,0.5\nb,0.2,0.8\n")
+    assert one_line_error("import", "predictions", str(probs), "--model", "m", *db).startswith(
+        f"Error: {probs} rows must sum to 1 (within 0.001); row 2 (line 3) is off by 0.3."
+    )
+    # rank matches the rows to the labels by id: the message names the file's own row.
+    assert one_line_error(
+        "rank", "--labels", str(samples), "--label-col", "label", "--pred-probs", str(probs)
+    ).startswith(f"Error: {probs} rows must sum to 1 (within 0.001); row 2 (line 3) is off by 0.3.")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("sample_id,annotator,label\na,ann,cat\nb,ann,\n")
+    probs.write_text("sample_id,cat,dog\nd,0.1,0.9\nc,0.4,0.6\na,0.5,0.5\nb,0.2,0.8\n")
+    assert run("import", "predictions", str(probs), "--model", "m", *db).exit_code == 0
+    assert run("score", *db).exit_code == 0
+    assert run("queue", "create", "q", "--budget", "4", *db).exit_code == 0
+    error = one_line_error("sync", "import-annotations", "q", str(answers), *db)
+    assert error.endswith("nothing was recorded. Row 2 (line 3): no label.")

@@ -102,9 +102,15 @@ def test_simulate_active_with_noise_rate_writes_the_library_study(files):
     [
         (["--counts", "{files}/empty.npy"], "at least one row"),
         (["--pred-probs", "{files}/short.npy"], "--pred-probs has 100 rows but --counts has 150"),
-        (["--counts", "{files}/nan.npy"], "--counts hold NaN or infinite values (first in row 4)"),
-        (["--counts", "{files}/negative.npy"], "--counts hold negative values (first in row 6)"),
-        (["--counts", "{files}/no_votes.npy"], "--counts row 6 has no votes"),
+        (
+            ["--counts", "{files}/nan.npy"],
+            "--counts hold NaN or infinite values (first in row 5 (index 4))",
+        ),
+        (
+            ["--counts", "{files}/negative.npy"],
+            "--counts hold negative values (first in row 7 (index 6))",
+        ),
+        (["--counts", "{files}/no_votes.npy"], "--counts row 7 (index 6) has no votes"),
         (["--selectors", "random,best"], "--selectors must be one of"),
         (["--fraction", "0"], "--fraction must be above 0 (a share of N). Got 0.0"),
         (["--fraction", "-1"], "--fraction must be above 0"),

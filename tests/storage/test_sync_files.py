@@ -405,24 +405,25 @@ def test_crowdlab_with_one_annotator_and_all_rejected_answers_are_one_line(store
     assert result.exit_code == 1, result.output
     assert result.output.strip().splitlines() == [
         f"Error: {tmp_path / 'bad.csv'}: 2 of 2 answers cannot be recorded; nothing was "
-        "recorded. Answer 1: sample 'zz' is not in queue 'q'. Answer 2: unknown class 'owl' "
-        "(expected one of 'cat', 'dog', 'fox')."
+        "recorded. Row 1 (line 2): sample 'zz' is not in queue 'q'. Row 2 (line 3): unknown class "
+        "'owl' (expected one of 'cat', 'dog', 'fox')."
     ]
 
 
 BAD_ROWS = {
-    "unknown sample": (("zz", "ann", "cat"), "Answer 2: sample 'zz' is not in queue 'q'"),
+    "unknown sample": (("zz", "ann", "cat"), "Row 2 (line 3): sample 'zz' is not in queue 'q'"),
     "sample outside the queue": (
         ("OUTSIDE", "ann", "cat"),
-        "Answer 2: sample 'OUTSIDE' is not in queue 'q'",
+        "Row 2 (line 3): sample 'OUTSIDE' is not in queue 'q'",
     ),
-    "unknown class": (("QUEUED", "bob", "owl"), "Answer 2: unknown class 'owl'"),
-    "no annotator": (("QUEUED", None, "cat"), "Answer 2: no annotator"),
-    "no label": (("QUEUED", "bob", None), "Answer 2: no label"),
-    "no sample id": ((None, "bob", "cat"), "Answer 2: no sample id"),
+    "unknown class": (("QUEUED", "bob", "owl"), "Row 2 (line 3): unknown class 'owl'"),
+    "no annotator": (("QUEUED", None, "cat"), "Row 2 (line 3): no annotator"),
+    "no label": (("QUEUED", "bob", None), "Row 2 (line 3): no label"),
+    "no sample id": ((None, "bob", "cat"), "Row 2 (line 3): no sample id"),
     "one expert, two labels": (
         ("FIRST", "ann", "OTHER"),
-        "Answer 2: 'ann' answered sample 'FIRST' in answer 1 already, with another label",
+        "Row 2 (line 3): 'ann' answered sample 'FIRST' in row 1 (line 2) already, with another "
+        "label",
     ),
 }
 
@@ -470,7 +471,7 @@ def test_an_answers_file_without_answers_is_refused_and_repeated_rows_count_once
     with (
         pytest.raises(
             InputError,
-            match=rf"Answer 1: 'ann' answered sample '{ids[0]}' before, recorded as "
+            match=rf"Row 1 \(line 2\): 'ann' answered sample '{ids[0]}' before, recorded as "
             rf"'{other(current[ids[0]])}' \(answer id '{ids[0]}:ann'\)\.",
         ),
         open_store(store_url) as session,

@@ -247,7 +247,7 @@ BAD_SAMPLES = {
     ),
     "empty label": (
         lambda s: s.assign(label=s["label"].where(s.index != 9, None)),
-        "column 'label' is empty in row 9",
+        "column 'label' is empty in row 10 (index 9)",
     ),
     "changed given label": (_relabelled, "already stored with another given label"),
     "no rows": (lambda s: s.iloc[:0], "table: no rows; expected one row per sample"),
@@ -489,7 +489,7 @@ def test_a_decisions_file_with_an_empty_label_names_its_row(scored, snapshot, tm
     before = snapshot(scored)
     with pytest.raises(InputError) as raised, open_store(scored) as session:
         workflow.set_labels(session, path)
-    assert str(raised.value) == f"{path}: column 'label' is empty in row 1."
+    assert str(raised.value) == f"{path}: column 'label' is empty in row 2 (line 3)."
     assert snapshot(scored) == before
 
 

@@ -60,7 +60,11 @@ def test_plurality_vote_refuses_bad_shapes_by_name():
             [-1, 2],
             r"^current_labels must lie in \[0, 2\); found values from 2 to 2\.$",
         ),
-        ([[1, -2]], None, r"^counts must hold whole vote counts ≥ 0; found -2 in row 0\.$"),
+        (
+            [[1, -2]],
+            None,
+            r"^counts must hold whole vote counts ≥ 0; found -2 in row 1 \(index 0\)\.$",
+        ),
     ],
 )
 def test_plurality_vote_refuses_values_out_of_range_by_name(counts, current, message):

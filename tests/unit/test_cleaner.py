@@ -192,10 +192,14 @@ def test_rows_off_one_are_refused_unless_asked_to_normalize(function):
 @pytest.mark.parametrize(
     ("scale", "message"),
     [
-        (2.0, r"^pred_probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$"),
+        (
+            2.0,
+            r"^pred_probs rows must sum to 1 \(within 0\.001\); row 1 \(index 0\) is off by 1\.$",
+        ),
         (
             -1.0,
-            r"^pred_probs contains negative values \(first in row 0\); expected probabilities\.$",
+            r"^pred_probs contains negative values \(first in row 1 \(index 0\)\); "
+            r"expected probabilities\.$",
         ),
     ],
 )

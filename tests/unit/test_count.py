@@ -74,14 +74,14 @@ def test_the_interval_is_clipped_to_zero_and_n():
 @pytest.mark.parametrize(
     ("p_error", "kwargs", "found"),
     [
-        ([0.5, float("nan")], {}, "p_error .* found nan at row 1"),
-        ([0.5, float("inf")], {}, "p_error .* found inf at row 1"),
-        ([1.5, 0.2], {}, r"p_error .* found 1\.5 at row 0"),
-        ([-0.1, 0.2], {}, r"p_error .* found -0\.1 at row 0"),
+        ([0.5, float("nan")], {}, "p_error .* found nan at row 2 \\(index 1\\)"),
+        ([0.5, float("inf")], {}, "p_error .* found inf at row 2 \\(index 1\\)"),
+        ([1.5, 0.2], {}, r"p_error .* found 1\.5 at row 1 \(index 0\)"),
+        ([-0.1, 0.2], {}, r"p_error .* found -0\.1 at row 1 \(index 0\)"),
         (
             [0.5, 0.5],
             {"decided": [True, False], "decided_p_wrong": [2.0, 0.0]},
-            r"decided_p_wrong .* found 2\.0 at row 0",
+            r"decided_p_wrong .* found 2\.0 at row 1 \(index 0\)",
         ),
     ],
 )

@@ -69,7 +69,7 @@ def test_rows_summing_to_the_tolerance_are_taken(dtype):
     probs = np.array([[0.899, 0.1], [0.4, 0.599], [0.3, 0.7]], dtype=dtype)
     found = rank_samples([0, 1, 1], probs)
     assert len(found) == 3
-    with pytest.raises(InputError, match=r"row 0 is off by 0\.0011"):
+    with pytest.raises(InputError, match=r"row 1 \(index 0\) is off by 0\.0011"):
         rank_samples([0, 1, 1], np.array([[0.8989, 0.1], [0.4, 0.6], [0.3, 0.7]], dtype=dtype))
 
 
@@ -99,10 +99,10 @@ def test_scoring_options_of_the_wrong_kind_are_refused_by_name(options, message)
     [
         # numpy's TypeError ("'<' not supported between instances of 'int' and
         # 'NoneType'") for None; a NaN id was ranked as a sample called nan.
-        ([0, None, 2, 3, 4, 5], r"^sample_ids must not be missing; row 1 is None\.$"),
+        ([0, None, 2, 3, 4, 5], r"^sample_ids must not be missing; row 2 \(index 1\) is None\.$"),
         (
             np.array([0.0, 1.0, np.nan, 3, 4, 5]),
-            r"^sample_ids must not be missing; row 2 is nan\.$",
+            r"^sample_ids must not be missing; row 3 \(index 2\) is nan\.$",
         ),
         # Ids of mixed types in an object column (a pandas Series): numpy's TypeError.
         (
@@ -182,10 +182,10 @@ def test_count_errors_refuses_a_remainder_that_is_not_a_count_and_a_sum(kwargs, 
     ("p_error", "message"),
     [
         # math.fsum's TypeError ("must be real number, not NAType" / "not NoneType").
-        (pd.Series([0.1, None, 0.3], dtype="Float64"), r"found <NA> at row 1"),
-        (np.ma.array([0.1, 0.2, 0.3], mask=[0, 0, 1]), r"found None at row 2"),
-        ([0.1, float("nan"), 0.2], r"found nan at row 1"),
-        ([0.1, 0.2, 1.5], r"found 1\.5 at row 2"),
+        (pd.Series([0.1, None, 0.3], dtype="Float64"), r"found <NA> at row 2 \(index 1\)"),
+        (np.ma.array([0.1, 0.2, 0.3], mask=[0, 0, 1]), r"found None at row 3 \(index 2\)"),
+        ([0.1, float("nan"), 0.2], r"found nan at row 2 \(index 1\)"),
+        ([0.1, 0.2, 1.5], r"found 1\.5 at row 3 \(index 2\)"),
     ],
 )
 def test_count_errors_names_the_first_value_that_is_not_a_probability(p_error, message):
@@ -330,9 +330,17 @@ def test_vote_counts_refuses_indices_and_votes_that_are_not_whole_numbers(
     ("counts", "current", "message"),
     [
         # 0.5 votes were truncated to 0: [[0.5, 1]] decided class 1 as if unanimous.
-        ([[0.5, 1.0]], None, r"^counts must hold whole vote counts ≥ 0; found 0\.5 in row 0\.$"),
+        (
+            [[0.5, 1.0]],
+            None,
+            r"^counts must hold whole vote counts ≥ 0; found 0\.5 in row 1 \(index 0\)\.$",
+        ),
         # "found -9223372036854775808 in row 0" (NaN cast to int64).
-        ([[np.nan, 1.0]], None, r"^counts must hold whole vote counts ≥ 0; found nan in row 0\.$"),
+        (
+            [[np.nan, 1.0]],
+            None,
+            r"^counts must hold whole vote counts ≥ 0; found nan in row 1 \(index 0\)\.$",
+        ),
         # numpy's ValueError ("invalid literal for int() with base 10: 'a'").
         ([["a", "b"]], None, r"^counts must hold whole vote counts ≥ 0\. Got dtype <U1\.$"),
         # A current label 0.5 was truncated to 0; NaN raised numpy's ValueError.
@@ -385,13 +393,13 @@ def test_stopping_point_refuses_a_curve_of_text():
             np.array([[2.0, 0.0], [0.0, 1.0]]),
             [0, 0],
             {},
-            r"^probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$",
+            r"^probs rows must sum to 1 \(within 0\.001\); row 1 \(index 0\) is off by 1\.$",
         ),
         (
             np.array([[np.nan, 0.0], [0.0, 1.0]]),
             [0, 0],
             {},
-            r"^probs contains NaN or infinite values \(first in row 0\)\.$",
+            r"^probs contains NaN or infinite values \(first in row 1 \(index 0\)\)\.$",
         ),
         # max_terms 0 kept no term (every sample 1 annotation); "2" raised a TypeError.
         (np.eye(2), [0, 0], {"max_terms": 0}, r"^max_terms must be an integer ≥ 1\. Got 0\.$"),
@@ -547,7 +555,8 @@ def test_pandas_labels_and_probabilities_in_another_row_order_are_refused():
     assert expected["sample_id"].tolist() == rank_samples(LABELS, PROBS)["sample_id"].tolist()
     with pytest.raises(
         InputError,
-        match=r"^labels and pred_probs have different indexes \(row 0: 'f' and 'a'\); they "
+        match=r"^labels and pred_probs have different indexes \(row 1 \(index 0\): 'f' and "
+        r"'a'\); they "
         r"are read by position: align them first, e.g\. pred_probs\.loc\[labels\.index\]\.$",
     ) as raised:
         rank_samples(labels[::-1], probs)

@@ -424,10 +424,14 @@ def test_choose_k_is_the_shrunk_expected_number_of_label_errors(noisy):
 @pytest.mark.parametrize(
     ("scale", "message"),
     [
-        (2.0, r"^pred_probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$"),
+        (
+            2.0,
+            r"^pred_probs rows must sum to 1 \(within 0\.001\); row 1 \(index 0\) is off by 1\.$",
+        ),
         (
             -1.0,
-            r"^pred_probs contains negative values \(first in row 0\); expected probabilities\.$",
+            r"^pred_probs contains negative values \(first in row 1 \(index 0\)\); "
+            r"expected probabilities\.$",
         ),
     ],
 )
@@ -846,7 +850,7 @@ def test_relabel_queue_is_a_plain_ranked_dataframe():
         (
             [0.2, np.nan, 0.5],
             None,
-            r"^scores contains NaN or infinite values \(first in row 1\)\.$",
+            r"^scores contains NaN or infinite values \(first in row 2 \(index 1\)\)\.$",
         ),
         ([[0.2, 0.9, 0.5]], None, r"^scores must have shape \(N,\)\. Got \(1, 3\)\.$"),
     ],

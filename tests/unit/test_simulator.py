@@ -76,9 +76,15 @@ def test_counts_give_majority_truth_and_ambiguity():
             r"^counts must have shape \(N, K\) with N ≥ 1 and K ≥ 2\. Got shape \(0, 3\)\.$",
         ),
         ([["a", "b"]], r"^counts must be numeric\. Got dtype <U1\.$"),
-        (np.array([[1, 2], [0, 0]]), "counts row 1 has no votes"),
-        (np.array([[1, 2], [1, -2]]), r"counts hold negative values \(first in row 1\)"),
-        (np.array([[1, np.inf], [1, 2]]), r"counts hold NaN or infinite values \(first in row 0\)"),
+        (np.array([[1, 2], [0, 0]]), "counts row 2 \\(index 1\\) has no votes"),
+        (
+            np.array([[1, 2], [1, -2]]),
+            r"counts hold negative values \(first in row 2 \(index 1\)\)",
+        ),
+        (
+            np.array([[1, np.inf], [1, 2]]),
+            r"counts hold NaN or infinite values \(first in row 1 \(index 0\)\)",
+        ),
     ],
 )
 def test_bad_counts_are_refused(counts, message):
@@ -100,11 +106,11 @@ EYE = np.eye(2)
         ),
         (
             lambda: AnnotatorModel(np.array([[np.nan, 0.5]]), np.array([0]), np.array([False])),
-            r"^probs contains NaN or infinite values \(first in row 0\)\.$",
+            r"^probs contains NaN or infinite values \(first in row 1 \(index 0\)\)\.$",
         ),
         (
             lambda: AnnotatorModel(np.array([[1.0, 1.0]]), np.array([0]), np.array([False])),
-            r"^probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$",
+            r"^probs rows must sum to 1 \(within 0\.001\); row 1 \(index 0\) is off by 1\.$",
         ),
         (
             lambda: AnnotatorModel(np.array([[0.5, 0.5]]), np.array([5]), np.array([False])),
@@ -128,18 +134,20 @@ EYE = np.eye(2)
         # the messages said "noise_matrix.T ... row 0" for column 0 of noise_matrix.
         (
             lambda: AnnotatorModel.from_noise_matrix([0, 1], [[0.9, 0.3], [0.3, 0.9]]),
-            r"^noise_matrix columns must sum to 1 \(within 0\.001\); column 0 is off by 0\.2\.$",
+            r"^noise_matrix columns must sum to 1 \(within 0\.001\); "
+            r"column 1 \(index 0\) is off by 0\.2\.$",
         ),
         (
             lambda: AnnotatorModel.from_noise_matrix(
                 [0, 1, 2], [[1.0, 0.0, -0.2], [0.0, 1.0, 0.2], [0.0, 0.0, 1.0]]
             ),
-            r"^noise_matrix contains negative values \(first in column 2\); "
+            r"^noise_matrix contains negative values \(first in column 3 \(index 2\)\); "
             r"expected probabilities\.$",
         ),
         (
             lambda: AnnotatorModel.from_confusions([0, 1], [[[0.9, 0.3], [0.3, 0.9]]]),
-            r"^confusions\[0\] rows must sum to 1 \(within 0\.001\); row 0 is off by 0\.2\.$",
+            r"^confusions\[0\] rows must sum to 1 \(within 0\.001\); "
+            r"row 1 \(index 0\) is off by 0\.2\.$",
         ),
         (
             lambda: AnnotatorModel.from_confusions([0, 1], np.zeros((0, 2, 2))),
@@ -304,16 +312,21 @@ def test_simulate_run_checks_its_inputs_as_run_study_does(initial, options, mess
             {},
             r"^probs must have shape \(N, K\) with N ≥ 1 and K ≥ 2\. Got shape \(0, 2\)\.$",
         ),
-        ([[np.nan, 0.5]], {}, r"^probs contains NaN or infinite values \(first in row 0\)\.$"),
+        (
+            [[np.nan, 0.5]],
+            {},
+            r"^probs contains NaN or infinite values \(first in row 1 \(index 0\)\)\.$",
+        ),
         (
             [[-0.5, 1.5]],
             {},
-            r"^probs contains negative values \(first in row 0\); expected probabilities\.$",
+            r"^probs contains negative values \(first in row 1 \(index 0\)\); "
+            r"expected probabilities\.$",
         ),
         (
             [[0.5, 0.5], [0.0, 0.0]],
             {},
-            r"^probs rows must sum to 1 \(within 0\.001\); row 1 is off by 1\.$",
+            r"^probs rows must sum to 1 \(within 0\.001\); row 2 \(index 1\) is off by 1\.$",
         ),
         # numpy's "negative dimensions are not allowed" and TypeError; 0 drew nothing.
         ([[0.5, 0.5]], {"n_reviews": -1}, r"^n_reviews must be an integer ≥ 1\. Got -1\.$"),
@@ -669,10 +682,14 @@ def test_study_grid_tables_and_validation():
 @pytest.mark.parametrize(
     ("scale", "message"),
     [
-        (2.0, r"^pred_probs rows must sum to 1 \(within 0\.001\); row 0 is off by 1\.$"),
+        (
+            2.0,
+            r"^pred_probs rows must sum to 1 \(within 0\.001\); row 1 \(index 0\) is off by 1\.$",
+        ),
         (
             -1.0,
-            r"^pred_probs contains negative values \(first in row 0\); expected probabilities\.$",
+            r"^pred_probs contains negative values \(first in row 1 \(index 0\)\); "
+            r"expected probabilities\.$",
         ),
     ],
 )

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from labelmend._executor import Workers
 from labelmend._numeric import row_sums, softmax_rows
-from labelmend._validation import check_count, check_n_classes, check_probability_block
+from labelmend._validation import check_count, check_n_classes, check_probability_block, row_name
 from labelmend.errors import InputError
 
 #: Bytes of probabilities handled per block; about the size of a large CPU cache.
@@ -105,6 +105,9 @@ class ProbabilitySource:
     rescale_hint : bool
         Whether the validation messages advise ``normalize=True`` / ``from_logits=True``;
         False for a caller that has no such options (it passes the array on as it is).
+    name, source :
+        What the validation messages call the input, and the file its rows are in, in
+        its order, for naming a row (:func:`~labelmend._validation.row_name`).
 
     Examples
     --------
@@ -125,8 +128,12 @@ class ProbabilitySource:
         from_logits: bool = False,
         normalize: bool = False,
         rescale_hint: bool = True,
+        name: str = "pred_probs",
+        source: str | None = None,
     ):
         self._members = _as_members(pred_probs)
+        self._name = name
+        self._source = source
         self._from_logits = from_logits
         self._normalize = normalize
         self._rescale_hint = rescale_hint
@@ -181,7 +188,13 @@ class ProbabilitySource:
         def work(start: int) -> T:
             block = self._read(start, min(start + rows, self.n_samples))
             if validate:
-                check_probability_block(block, first_row=start, rescale_hint=self._rescale_hint)
+                check_probability_block(
+                    block,
+                    first_row=start,
+                    rescale_hint=self._rescale_hint,
+                    name=self._name,
+                    source=self._source,
+                )
             return function(start, block)
 
         with Workers(n_jobs=n_jobs) as workers:
@@ -197,7 +210,7 @@ class ProbabilitySource:
         if self._from_logits:
             return _softmax(block)
         if self._normalize:
-            return _normalize_rows(block, first_row=start)
+            return _normalize_rows(block, first_row=start, name=self._name, source=self._source)
         return block
 
 
@@ -207,13 +220,16 @@ def _softmax(logits: FloatArray) -> FloatArray:
     return softmax_rows(logits)
 
 
-def _normalize_rows(block: FloatArray, *, first_row: int) -> FloatArray:
+def _normalize_rows(
+    block: FloatArray, *, first_row: int, name: str, source: str | None
+) -> FloatArray:
     sums = row_sums(block)[:, None]
     if not np.all(np.isfinite(sums)) or block.min() < 0:
-        check_probability_block(block, first_row=first_row)
+        check_probability_block(block, first_row=first_row, name=name, source=source)
     zero = np.nonzero(sums[:, 0] <= 0)[0]
     if zero.size:
         raise InputError(
-            f"pred_probs row {first_row + int(zero[0])} sums to 0; cannot normalize it."
+            f"{name} {row_name(first_row + int(zero[0]), source)} sums to 0; cannot normalize it.",
+            inputs=(name,),
         )
     return block / sums

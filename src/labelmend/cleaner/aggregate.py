@@ -24,6 +24,7 @@ from labelmend._validation import (
     check_probability_block,
     check_same_length,
     check_unique,
+    row_name,
 )
 from labelmend.errors import InputError
 
@@ -118,7 +119,7 @@ def plurality_vote(
         row, column = (int(i[0]) for i in np.nonzero(bad))
         raise InputError(
             f"counts must hold whole vote counts ≥ 0; found {given[row, column].item()!r} "
-            f"in row {row}.",
+            f"in {row_name(row)}.",
             inputs=("counts",),
         )
     totals = given.astype(np.int64, copy=True)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from itertools import compress
 from typing import Any
 
+from labelmend._rows import row_name
 from labelmend.errors import InputError
 
 #: The name every command, the demo and the report give the estimate.
@@ -145,7 +146,7 @@ def count_errors(
         row = next(i for i, value in enumerate(p) if not _is_probability(value))
         name = "decided_p_wrong" if row in set(decided_at) else "p_error"
         raise InputError(
-            f"{name} must hold probabilities in [0, 1]; found {p[row]!r} at row {row}.",
+            f"{name} must hold probabilities in [0, 1]; found {p[row]!r} at {row_name(row)}.",
             inputs=(name,),
         )
     if isinstance(n_rest, bool) or not isinstance(n_rest, numbers.Integral) or n_rest < 0:

@@ -24,6 +24,7 @@ from labelmend._validation import (
     check_number,
     check_same_length,
     check_unique,
+    row_name,
 )
 from labelmend.cleaner._source import ProbabilitySource
 from labelmend.cleaner.noise import (
@@ -169,7 +170,7 @@ def _check_same_index(labels: pd.Index, probs: pd.Index) -> None:
         return
     row = int(np.flatnonzero(labels.to_numpy() != probs.to_numpy())[0])
     raise InputError(
-        f"labels and pred_probs have different indexes (row {row}: {labels[row]!r} and "
+        f"labels and pred_probs have different indexes ({row_name(row)}: {labels[row]!r} and "
         f"{probs[row]!r}); they are read by position: align them first, e.g. "
         "pred_probs.loc[labels.index].",
         inputs=("labels", "pred_probs"),
@@ -804,7 +805,7 @@ def rank_samples(
             found = ids[missing[0]]
             found = found.item() if isinstance(found, np.generic) else found
             raise InputError(
-                f"sample_ids must not be missing; row {missing[0]} is {found!r}.",
+                f"sample_ids must not be missing; {row_name(int(missing[0]))} is {found!r}.",
                 inputs=("sample_ids",),
             )
         check_unique("sample_ids", ids)

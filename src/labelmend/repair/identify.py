@@ -45,6 +45,7 @@ from labelmend._validation import (
     check_random_state,
     check_same_length,
     check_unique,
+    row_name,
 )
 from labelmend.cleaner import score_samples
 from labelmend.errors import InputError
@@ -361,7 +362,8 @@ def relabel_queue(
     if not np.isfinite(scores).all():
         row = int(np.nonzero(~np.isfinite(scores))[0][0])
         raise InputError(
-            f"scores contains NaN or infinite values (first in row {row}).", inputs=("scores",)
+            f"scores contains NaN or infinite values (first in {row_name(row)}).",
+            inputs=("scores",),
         )
     if top is not None and (
         isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 0

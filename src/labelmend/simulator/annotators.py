@@ -26,6 +26,7 @@ from labelmend._validation import (
     check_random_state,
     check_same_length,
     is_number,
+    row_name,
 )
 from labelmend.cleaner import AMBIGUITY_THRESHOLD
 from labelmend.cleaner.aggregate import DawidSkene
@@ -103,14 +104,15 @@ class AnnotatorModel:
             if bad.any():
                 row = int(np.flatnonzero(bad.any(axis=1))[0])
                 raise InputError(
-                    f"{name} hold {what} values (first in row {row}); expected finite numbers ≥ 0.",
+                    f"{name} hold {what} values (first in {row_name(row)}); "
+                    "expected finite numbers ≥ 0.",
                     inputs=(name,),
                 )
         totals = array.sum(axis=1)
         if np.any(totals <= 0):
             row = int(np.flatnonzero(totals <= 0)[0])
             raise InputError(
-                f"{name} row {row} has no votes (all zero); every sample needs at least one.",
+                f"{name} {row_name(row)} has no votes (all zero); every sample needs at least one.",
                 inputs=(name,),
             )
         array = array / totals[:, None]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from labelmend._validation import check_choice, require_columns
+from labelmend._validation import check_choice, require_columns, row_name
 from labelmend.cleaner import AGGREGATIONS, UNDECIDED, Consensus, consensus
 from labelmend.errors import InputError
 from labelmend.io import read_table, write_table
@@ -779,7 +779,7 @@ def _file_answers(
     answers: list[tuple[int, RemoteAnnotation]] = []
     problems: list[str] = []
     first_of: dict[str, tuple[int, RemoteAnnotation]] = {}
-    for number, row in enumerate(table.to_dict("records"), start=1):
+    for number, row in enumerate(table.to_dict("records")):
         sample, annotator, label = (row.get(c) for c in ("sample_id", "annotator", "label"))
         problem = None
         if pd.isna(sample):
@@ -793,7 +793,7 @@ def _file_answers(
         elif str(sample) not in queued:
             problem = f"sample {str(sample)!r} is not in queue {queue.name!r}"
         if problem is not None:
-            problems.append(f"Answer {number}: {problem}.")
+            problems.append(f"{row_name(number, path).capitalize()}: {problem}.")
             continue
         given = row.get("annotation_id")  # a blank cell is NaN, which is true
         answer = RemoteAnnotation(
@@ -808,21 +808,22 @@ def _file_answers(
             answers.append((number, answer))
         elif (earlier[1].sample_id, earlier[1].annotator) == (answer.sample_id, answer.annotator):
             problems.append(
-                f"Answer {number}: {answer.annotator!r} answered sample {answer.sample_id!r} "
-                f"in answer {earlier[0]} already, with another label."
+                f"{row_name(number, path).capitalize()}: {answer.annotator!r} answered sample "
+                f"{answer.sample_id!r} in {row_name(earlier[0], path)} already, with another label."
             )
         else:
             problems.append(
-                f"Answer {number}: its annotation_id {answer.external_id!r} is answer "
-                f"{earlier[0]}'s, which is another answer."
+                f"{row_name(number, path).capitalize()}: its annotation_id "
+                f"{answer.external_id!r} is that of {row_name(earlier[0], path)}, another answer."
             )
     recorded = repo.stored_labels(session, [a.external_id for _, a in answers], tool=tool)
     for number, answer in answers:
         stored = recorded.get(answer.external_id)
         if stored is not None and classes[stored] != answer.label:
             problems.append(
-                f"Answer {number}: {answer.annotator!r} answered sample {answer.sample_id!r} "
-                f"before, recorded as {classes[stored]!r} (answer id {answer.external_id!r})."
+                f"{row_name(number, path).capitalize()}: {answer.annotator!r} answered sample "
+                f"{answer.sample_id!r} before, recorded as {classes[stored]!r} "
+                f"(answer id {answer.external_id!r})."
             )
     if problems:
         more = len(problems) - SHOWN_PROBLEMS

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelmend._validation import check_unique
+from labelmend._validation import check_unique, row_name
 from labelmend.errors import InputError
 from labelmend.io import encode_labels, read_table
 from labelmend.storage.models import Dataset
@@ -66,7 +66,8 @@ def file_hash(path: str | Path) -> str:
 def sample_ids(table: pd.DataFrame, name: str, id_col: str) -> pd.Series:
     ids = table[id_col]
     if ids.isna().any():
-        raise InputError(f"{name}: column {id_col!r} is empty in row {int(ids.isna().argmax())}.")
+        row = row_name(int(ids.isna().argmax()), name)
+        raise InputError(f"{name}: column {id_col!r} is empty in {row}.")
     as_text = ids.astype(str)
     check_unique(f"{name}: sample ids in column {id_col!r}", as_text.to_numpy(dtype=str))
     return as_text
@@ -79,7 +80,8 @@ def class_codes(
     cell or an unknown name is refused, naming the table ``name``."""
     empty = table[label_col].isna()
     if empty.any():
-        raise InputError(f"{name}: column {label_col!r} is empty in row {int(empty.argmax())}.")
+        row = row_name(int(empty.argmax()), name)
+        raise InputError(f"{name}: column {label_col!r} is empty in {row}.")
     try:
         return encode_labels(table[label_col].to_numpy(), dataset.classes)
     except InputError as exc:

@@ -186,7 +186,7 @@ def import_predictions(
     position = match_samples(ids, samples, found, name, what="prediction")
     probs = probs_frame.to_numpy(dtype=np.float64)
     try:
-        check_probability_block(probs, rescale_hint=False)
+        check_probability_block(probs, rescale_hint=False, source=name)
     except InputError as exc:
         raise InputError(
             f"{exc.renamed({'pred_probs': name})} Store probabilities: apply a softmax to "
