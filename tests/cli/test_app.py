@@ -150,3 +150,20 @@ def test_read_only_commands_never_create_a_database(tmp_path, command, monkeypat
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == []
     # The advice works: init creates the store, and the command then reads it.
     assert runner.invoke(app, ["init", "pets", "--classes", "cat,dog", "--db", db]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "command", [["status"], ["datasets"], ["report"], ["init", "pets", "--classes", "a,b"]]
+)
+def test_a_sqlite_path_that_is_a_directory_is_called_one(tmp_path, command):
+    """--db sqlite:///a-folder said "the file does not exist" (reading commands) or
+    "unable to open database file" (writing ones): it exists, and is a folder."""
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    result = runner.invoke(app, [*command, "--db", f"sqlite:///{folder}"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: No store at sqlite:///{folder}: it is a directory, not a database file; "
+        f"pass the --db of a file in it (sqlite:///{folder}/labelmend.db)."
+    ]
+    assert list(folder.iterdir()) == []

@@ -10,7 +10,7 @@ touch neither the store nor the clock; :func:`write_dataset_report` is what
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     write_dataset_report(f"{tmp}/r.html", db=f"sqlite:///{tmp}/none.db")
 Traceback (most recent call last):
-labelmend.errors.InputError: No store at .../none.db: the file does not exist; create one with `labelmend init NAME`.
+labelmend.errors.InputError: No store at sqlite:///.../none.db: the file does not exist. Create one with `labelmend init NAME --classes A,B`, or pass the db of a store.
 """
 
 from __future__ import annotations
@@ -658,6 +658,6 @@ def write_dataset_report(
         raise InputError(
             "out is a directory; expected a file name such as report.html.", inputs=("out",)
         )
-    with read_store(db) as session:
+    with read_store(db, name="db") as session:
         report = gather(session, dataset=dataset, batch_size=batch_size)
     return write_page(dataset_page(report, root=Path(images) if images else None), out)

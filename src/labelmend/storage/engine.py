@@ -124,12 +124,7 @@ def create_store_engine(
     try:
         parsed = make_url(resolved)
         if parsed.get_backend_name() == "sqlite":
-            if not create and not _sqlite_exists(parsed):
-                raise StorageError(
-                    f"No store at {mask_url(resolved)}: the file does not exist. Create one "
-                    "with `labelmend init NAME --classes A,B`, or pass the url of a store.",
-                    inputs=("url",),
-                )
+            _check_sqlite_file(parsed, resolved, create=create)
             engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
             _configure_sqlite(engine)
         else:
@@ -155,10 +150,26 @@ def create_store_engine(
     return engine
 
 
-def _sqlite_exists(url: URL) -> bool:
+def _check_sqlite_file(url: URL, resolved: str, *, create: bool, name: str = "url") -> None:
+    """Refuse a SQLite path that is a directory, and (unless ``create``) one that does
+    not exist: one message each, naming the URL as given (password masked) and calling
+    the parameter that gave it ``name``."""
     database = url.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    return in_memory or Path(database).is_file()
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return
+    path = Path(database)
+    if path.is_dir():
+        raise StorageError(
+            f"No store at {mask_url(resolved)}: it is a directory, not a database file; pass "
+            f"the {name} of a file in it (sqlite:///{path / 'labelmend.db'}).",
+            inputs=(name,),
+        )
+    if not create and not path.is_file():
+        raise StorageError(
+            f"No store at {mask_url(resolved)}: the file does not exist. Create one "
+            f"with `labelmend init NAME --classes A,B`, or pass the {name} of a store.",
+            inputs=(name,),
+        )
 
 
 @contextmanager
@@ -260,10 +271,11 @@ def read_connection(url: str | None = None) -> Iterator[Connection]:
 
 
 @contextmanager
-def read_store(url: str | None = None) -> Iterator[Session]:
+def read_store(url: str | None = None, *, name: str = "url") -> Iterator[Session]:
     """Open an existing store for reading: never creates a database, never migrates one.
 
     The transaction is rolled back at the end, so nothing read here can change the store.
+    ``name``: what the messages call the URL (the caller's own parameter, ``db`` say).
 
     Raises
     ------
@@ -277,19 +289,17 @@ def read_store(url: str | None = None) -> Iterator[Session]:
     >>> with tempfile.TemporaryDirectory() as tmp, read_store(f"sqlite:///{tmp}/none.db"):
     ...     pass  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    labelmend.errors.InputError: No store at .../none.db: the file does not exist; create one with `labelmend init NAME`.
+    labelmend.errors.InputError: No store at sqlite:///.../none.db: the file does not exist. Create one with `labelmend init NAME --classes A,B`, or pass the url of a store.
     """
     from labelmend.storage.migrate import current_revision, head_revision
 
     resolved = resolve_url(url)
     parsed = make_url(resolved) if "://" in resolved else None
     if parsed is not None and parsed.get_backend_name() == "sqlite":
-        path = parsed.database
-        if path not in (None, "", ":memory:") and not Path(str(path)).is_file():
-            raise InputError(
-                f"No store at {path}: the file does not exist; "
-                "create one with `labelmend init NAME`."
-            )
+        try:
+            _check_sqlite_file(parsed, resolved, create=False, name=name)
+        except StorageError as exc:  # a missing file is the caller's input, not the server's
+            raise InputError(str(exc), inputs=exc.inputs) from None
     engine = create_store_engine(resolved, migrate=False)
     try:
         try:
