@@ -264,6 +264,29 @@ def check_simulate(files: Path, url: str, db: list[str]) -> None:
     assert sorted(summary.index) == ["default", "random"]
 
 
+def check_queue_export(files: Path, url: str, db: list[str]) -> None:
+    queued(files, db)
+    path = files / "q.csv"
+    done = as_json("queue", "export", "q", str(path), *db)
+    assert done == {"queue": "q", "items": len(open_items(url)), "path": str(path)}
+    assert len(pd.read_csv(path)) == done["items"] == 8
+
+
+def check_queue_delete(files: Path, url: str, db: list[str]) -> None:
+    queued(files, db)
+    done = as_json("queue", "delete", "q", *db)
+    assert done == {"queue": "q", "items": 8}
+    assert count(url, Queue) == 0
+
+
+def check_report(files: Path, url: str, db: list[str]) -> None:
+    scored(files, db)
+    path = files / "pets.html"
+    done = as_json("report", "--out", str(path), *db)
+    assert done == {"path": str(path)}
+    assert path.read_text().startswith("<!doctype html>")
+
+
 CHECKS: dict[str, Callable[[Path, str, list[str]], None]] = {
     "init": check_init,
     "import samples": check_import_samples,
@@ -278,6 +301,9 @@ CHECKS: dict[str, Callable[[Path, str, list[str]], None]] = {
     "sync export-tasks": check_export_tasks,
     "export labels": check_export_labels,
     "simulate": check_simulate,
+    "queue export": check_queue_export,
+    "queue delete": check_queue_delete,
+    "report": check_report,
 }
 
 
@@ -294,6 +320,9 @@ def test_json_is_the_result_the_store_now_holds(command, files, database_url):
         ["label", "undo", "s000"],
         ["sync", "import-annotations", "nope", "{files}/samples.csv"],
         ["round", "--queue", "r", "--budget", "3"],
+        ["queue", "export", "nope", "{files}/nope.csv"],
+        ["queue", "delete", "nope"],
+        ["report", "--out", "{files}/r.html", "--dataset", "nope"],
     ],
     ids=" ".join,
 )
@@ -305,3 +334,22 @@ def test_an_error_with_json_leaves_stdout_empty(command, files, database_url):
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith("Error: ")
+
+
+def test_demo_json_is_its_report(tmp_path):
+    """The demo's result (the library's DemoReport) under its field names; the store it
+    ran on holds what it says."""
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    out = tmp_path / "demo.html"
+    done = as_json("demo", "--budget", "40", "--db", db, "--report", str(out))
+    assert set(done) == {
+        "database", "n_samples", "n_flipped", "queue", "found", "fixed", "broken",
+        "remaining_errors", "errors_before", "status", "report",
+    }  # fmt: skip
+    assert (done["database"], done["report"]) == (db, str(out))
+    assert len(done["queue"]) == 40
+    assert set(done["errors_before"]) >= {"expected", "low", "high"}
+    [listed] = as_json("datasets", "--db", db)
+    assert done["n_samples"] == listed["samples"] == done["status"]["n_samples"]
+    result = runner.invoke(app, ["demo", "--db", f"sqlite:///{tmp_path}", "--json"])
+    assert (result.exit_code, result.stdout) == (1, "")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelmend.cleaner import ERRORS_REMAINING
-from labelmend.cli._console import console, spinner
+from labelmend.cli._console import JsonOption, console, print_json, spinner
 from labelmend.cli.queue import queue_table
 from labelmend.cli.status import print_status
 from labelmend.demo import run_demo
@@ -26,6 +26,7 @@ def demo(
     report: Annotated[Path, typer.Option(help="Where to write the dataset's HTML report.")] = Path(
         "report.html"
     ),
+    json: JsonOption = False,
 ) -> None:
     """Inject label noise into scikit-learn's digits and run the whole loop on a database.
 
@@ -41,6 +42,9 @@ def demo(
             report=report,
             on_step=lambda text: status.update(f"{text}…"),
         )
+    if json:
+        print_json(result)
+        return
     console.print(
         queue_table(
             result.queue.head(top).rename(columns={"truly_wrong": "wrong"}),

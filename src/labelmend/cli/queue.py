@@ -119,10 +119,14 @@ def export(
     file: Annotated[Path, typer.Argument(help="Output .csv, .parquet or .jsonl.")],
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Write every item of a queue, with its scores and status, to a file."""
     with store(db, "Exporting the queue…", read_only=True) as session:
         n_rows = workflow.export_queue(session, name, file, dataset=dataset)
+    if json:
+        print_json({"queue": name, "items": n_rows, "path": str(file)})
+        return
     console.print(f"{n_rows:,} items of queue {name!r} written to {file}.")
 
 
@@ -134,8 +138,12 @@ def delete(
     ] = False,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Remove a queue; its answers and the label history stay."""
     with store(db, "Deleting the queue…") as session:
         removed = workflow.delete_queue(session, name, dataset=dataset, force=force)
+    if json:
+        print_json({"queue": name, "items": removed})
+        return
     console.print(f"Queue {name!r} deleted ({removed:,} items); answers and history kept.")

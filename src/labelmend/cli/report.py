@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from labelmend.cli._console import console, spinner
+from labelmend.cli._console import JsonOption, console, print_json, spinner
 from labelmend.cli._store import DatasetOption, DbOption
 from labelmend.report import write_dataset_report
 
@@ -23,6 +23,7 @@ def report(
     ] = 100,
     dataset: DatasetOption = None,
     db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Write an HTML report of a dataset: noise, suspects, budget curve, progress, agreement.
 
@@ -32,4 +33,7 @@ def report(
         path = write_dataset_report(
             out, db=db, dataset=dataset, batch_size=batch_size, images=images
         )
+    if json:
+        print_json({"path": str(path)})
+        return
     console.print(f"Wrote {path}")
