@@ -219,6 +219,30 @@ def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
     return int(value)
 
 
+def check_row_count(name: str, count: Any, n_train: int) -> int:
+    """``count`` as a number of training rows to unlearn (repair's ``budget``, a failure
+    type's ``k``): a whole number in [0, N), one wording for each.
+
+    >>> check_row_count("k", 3, 10)
+    3
+    >>> check_row_count("budget", 2.5, 10)
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: budget must be a whole number of training rows in [0, 10). Got 2.5.
+    """
+    if (
+        isinstance(count, bool)
+        or not isinstance(count, int | np.integer)
+        or not (0 <= count < n_train)
+    ):
+        shown = count.item() if isinstance(count, np.generic) else count
+        raise InputError(
+            f"{name} must be a whole number of training rows in [0, {n_train}). Got {shown!r}.",
+            inputs=(name,),
+        )
+    return int(count)
+
+
 def check_number(name: str, value: Any, *, low: float = 0.0, high: float = np.inf) -> float:
     """Check that ``value`` of the parameter ``name`` is a finite number in [low, high];
     return it as a float.

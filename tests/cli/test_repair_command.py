@@ -167,7 +167,7 @@ def test_repair_chooses_k_and_accepts_a_trained_model_file(files):
         ("rare", "--train-labels have 1 row of class 3; k and p_error come from 5-fold"),
         ("outside", "--val-labels must lie in [0, 3)"),
         ("model", "cannot load a labelmend model"),
-        ("budget", "--budget must lie in [0, 120)"),
+        ("budget", "--budget must be a whole number of training rows in [0, 120). Got 500."),
         ("nan", "--train-features hold NaN or infinite values in 1 rows"),
         ("width", "--train-features have 4 columns but the model expects 5"),
         ("outputs", "The model has 4 outputs but --classes gives 3 names"),

@@ -796,8 +796,9 @@ def test_repair_model_names_a_class_too_rare_for_the_out_of_fold_probabilities(n
 
 @pytest.mark.parametrize("budget", [150, -1, 2.5, True])
 def test_repair_model_refuses_a_budget_that_is_not_a_count_of_training_rows(noisy, budget):
-    # 2.5 unlearned int(2.5) = 2 rows and True 1 row, reporting k_removed 2 and 1.
-    message = rf"^budget must lie in \[0, 150\) \(the training set has 150 rows\)\. Got {budget}\.$"
+    # 2.5 unlearned int(2.5) = 2 rows and True 1 row, reporting k_removed 2 and 1. The
+    # message is repair_types' for k, from the one check (it said "budget must lie in ...").
+    message = rf"^budget must be a whole number of training rows in \[0, 150\)\. Got {budget}\.$"
     with pytest.raises(InputError, match=message):
         repair_model(noisy["train"], noisy["val"], budget=budget)
 

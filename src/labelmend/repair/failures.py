@@ -38,6 +38,7 @@ from labelmend._validation import (
     check_choice,
     check_count,
     check_random_state,
+    check_row_count,
     check_same_length,
 )
 from labelmend.errors import InputError
@@ -417,28 +418,6 @@ def analyze_failures(
         baseline_score=typing_score(baseline),
         scores=scores,
     )
-
-
-def check_row_count(name: str, count: Any, n_train: int) -> int:
-    """``count`` as the number of training rows to unlearn: a whole number in [0, N).
-
-    >>> check_row_count("k", 3, 10)
-    3
-    >>> check_row_count("k", -3, 10)
-    Traceback (most recent call last):
-    ...
-    labelmend.errors.InputError: k must be a whole number of training rows in [0, 10). Got -3.
-    """
-    if (
-        isinstance(count, bool)
-        or not isinstance(count, int | np.integer)
-        or not (0 <= count < n_train)
-    ):
-        raise InputError(
-            f"{name} must be a whole number of training rows in [0, {n_train}). Got {count!r}.",
-            inputs=(name,),
-        )
-    return int(count)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from labelmend._validation import (
     check_interval,
     check_labels,
     check_random_state,
+    check_row_count,
 )
 from labelmend.errors import InputError
 from labelmend.repair.identify import (
@@ -285,13 +286,8 @@ def repair_model(
     rng = check_random_state(random_state)
     stages = _Stages(progress)
     n_train = len(np.asarray(train[1]))
-    whole = isinstance(budget, int | np.integer) and not isinstance(budget, bool)
-    if budget is not None and not (whole and 0 <= budget < n_train):
-        raise InputError(
-            f"budget must lie in [0, {n_train}) (the training set has {n_train} rows). "
-            f"Got {budget}.",
-            inputs=("budget",),
-        )
+    if budget is not None:
+        budget = check_row_count("budget", budget, n_train)
     check_choice("method", method, HARM_METHODS)
     check_choice("unlearn_method", unlearn_method, UNLEARN_METHODS)
     stages.start(0)
