@@ -56,22 +56,22 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
     """
     path = Path(path)
     suffix = _suffix(path, TABLE_SUFFIXES)
-    try:
-        as_text = dict.fromkeys(text_columns, str)
+    with _reading(path, suffix):
         if suffix == ".csv":
-            _refuse_repeated_columns(path)
-            if not as_text:
-                return pd.read_csv(path)
-            missing = {
-                column: [""] if column in as_text else list(STR_NA_VALUES)
-                for column in pd.read_csv(path, nrows=0).columns
-            }
-            return pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=missing)
+            return _read_csv(path, _csv_columns(path), text_columns)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
+        as_text = dict.fromkeys(text_columns, str)
         return pd.read_json(
             path, orient="records", lines=not _is_json_array(path), dtype=as_text or None
         )
+
+
+@contextmanager
+def _reading(path: Path, suffix: str) -> Iterator[None]:
+    """Turn pandas' errors reading ``path`` into one InputError naming the file."""
+    try:
+        yield
     except InputError:
         raise
     except pd.errors.EmptyDataError as exc:
@@ -83,9 +83,13 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
         raise InputError(f"{path}: cannot read it as {suffix[1:]}: {first_line}") from exc
 
 
-def _refuse_repeated_columns(path: Path) -> None:
-    """Refuse a CSV header that names a column twice (pandas would rename the second
-    ``a`` to ``a.1`` and read on)."""
+def _csv_columns(path: Path) -> list[str]:
+    """The columns of a CSV as :func:`read_table` names them, from one read of its header.
+
+    A header that names a column twice is refused (pandas would rename the second ``a``
+    to ``a.1`` and read on). An empty header cell is named as pandas names it
+    (``Unnamed: 0``), from pandas' own reading of the header (a second, rare read).
+    """
     header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
     names = pd.Series(header.iloc[0]) if len(header) else pd.Series(dtype=str)
     repeated = names[names.duplicated() & (names != "")]
@@ -94,6 +98,18 @@ def _refuse_repeated_columns(path: Path) -> None:
             f"{path}: the header names column {repeated.iloc[0]!r} twice; expected each "
             "column once."
         )
+    if (names == "").any():
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    return [str(name) for name in names]
+
+
+def _read_csv(path: Path, columns: Sequence[str], text_columns: Sequence[str]) -> pd.DataFrame:
+    """Read a CSV whose header names ``columns`` (see :func:`_csv_columns`)."""
+    if not text_columns:
+        return pd.read_csv(path)
+    as_text = dict.fromkeys(text_columns, str)
+    missing = {c: [""] if c in as_text else list(STR_NA_VALUES) for c in columns}
+    return pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=missing)
 
 
 def _is_json_array(path: Path) -> bool:
@@ -387,21 +403,43 @@ def read_column(
     ...     read_column(path, None, what="label", parameter="label_col", id_col="sample_id")
     array(['cat', 'dog'], dtype=object)
     """
-    table = read_table(path, text_columns=[column] if text and column is not None else [])
-    if column is None:
-        candidates = [str(c) for c in table.columns if c != id_col]
-        if len(candidates) != 1:
-            besides = f" besides {id_col!r}" if id_col in table.columns else ""
-            raise InputError(
-                f"{path}: expected one column{besides} or the {what} column named ({parameter}); "
-                f"found {table.shape[1]} columns: {listing(list(table.columns))}.",
-                inputs=(parameter,),
-            )
-        column = candidates[0]
-        if text:
-            table = read_table(path, text_columns=[column])
+    path = Path(path)
+    suffix = _suffix(path, TABLE_SUFFIXES)
+    if suffix == ".csv":  # the header picks the column; the table is read once
+        with _reading(path, suffix):
+            columns = _csv_columns(path)
+            column = _only_column(path, columns, column, what, parameter, id_col)
+            table = _read_csv(path, columns, [column] if text else [])
+    else:
+        table = read_table(path, text_columns=[column] if text and column is not None else [])
+        found = _only_column(path, list(table.columns), column, what, parameter, id_col)
+        if text and column is None and suffix not in (".parquet", ".pq"):
+            table = read_table(path, text_columns=[found])  # JSON: types are chosen on reading
+        column = found
     require_columns(str(path), table.columns, {column: parameter})
     return table[column].to_numpy()
+
+
+def _only_column(
+    path: Path,
+    columns: Sequence[Any],
+    column: str | None,
+    what: str,
+    parameter: str,
+    id_col: str | None,
+) -> str:
+    """``column``, or the table's only column besides ``id_col`` when it is None."""
+    if column is not None:
+        return column
+    candidates = [str(c) for c in columns if c != id_col]
+    if len(candidates) != 1:
+        besides = f" besides {id_col!r}" if id_col in columns else ""
+        raise InputError(
+            f"{path}: expected one column{besides} or the {what} column named ({parameter}); "
+            f"found {len(columns)} columns: {listing(list(columns))}.",
+            inputs=(parameter,),
+        )
+    return candidates[0]
 
 
 def load_labels(

@@ -53,3 +53,40 @@ def test_a_folder_that_cannot_be_written_to_is_refused_on_entry(tmp_path, monkey
         raise AssertionError("the block ran")
     assert raised.value.inputs == ("out",)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def csv_reads(monkeypatch):
+    """Every pandas.read_csv call: 'header' for one that reads a header only, 'table'."""
+    calls: list[str] = []
+    read_csv = pd.read_csv
+
+    def counting(*args, **kwargs):
+        calls.append("header" if kwargs.get("nrows") in (0, 1) else "table")
+        return read_csv(*args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_csv", counting)
+    return calls
+
+
+def test_a_csv_is_read_once_with_its_header_read_once(tmp_path, csv_reads):
+    """read_table read a CSV's header twice when columns were read as text (once for
+    repeated names, once for the missing-value map), and read_column read a label table
+    twice (without, then with its label column as text) when no column was named."""
+    from labelmend.io import read_column, read_table
+
+    path = tmp_path / "labels.csv"
+    path.write_text("sample_id,label\n007,NA\n008,None\n")
+    table = read_table(path, text_columns=["sample_id"])
+    assert table["sample_id"].tolist() == ["007", "008"]
+    assert csv_reads == ["header", "table"]
+    csv_reads.clear()
+    values = read_column(path, None, what="label", parameter="label_col", id_col="sample_id",
+                         text=True)  # fmt: skip
+    assert values.tolist() == ["NA", "None"]  # as text: the file's words, not missing
+    assert csv_reads == ["header", "table"]
+    # A header cell left empty is named as pandas names it (a second read of the header).
+    path.write_text(",label\n0,cat\n")
+    csv_reads.clear()
+    assert list(read_table(path, text_columns=["label"]).columns) == ["Unnamed: 0", "label"]
+    assert csv_reads == ["header", "header", "table"]
