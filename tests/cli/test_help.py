@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import typer.main
+from typer.testing import CliRunner
 
 from labelmend.cli._console import METHOD_HELP
 from labelmend.cli.app import app
@@ -37,3 +38,30 @@ def test_the_ranking_order_help_says_what_the_readme_measured():
     assert (len(defaults), sorted(queues)) == (3, ["round", "score"])
     assert f"(the default of {' and '.join(sorted(queues))})" in METHOD_HELP
     assert defaults["rank"] == "posterior"
+
+
+def test_repair_choices_are_listed_and_a_typo_is_a_usage_error_before_anything_loads():
+    """repair run's --method and --unlearn-method and analyze's --embedding took any text:
+    --help listed no choices ("Identification method.") and a typo was found after torch
+    and the files loaded (8 s), exit 1. The choices are the library's registries."""
+    from typing import get_args
+
+    from labelmend.cli import repair as cli
+    from labelmend.repair.failures import EMBEDDINGS
+    from labelmend.repair.identify import HARM_METHODS
+    from labelmend.repair.unlearning import UNLEARN_METHODS
+
+    registries = {
+        ("repair run", "method"): HARM_METHODS,
+        ("repair analyze", "embedding"): EMBEDDINGS,
+        ("repair run", "unlearn_method"): UNLEARN_METHODS,
+    }
+    found = {(path, option.name): option for path, option in options()}
+    for key, registry in registries.items():
+        assert get_args(found[key].type_descriptor.annotation) == tuple(registry), key
+    assert get_args(cli.HarmMethodName) == tuple(HARM_METHODS)
+    runner = CliRunner()
+    for args in (["run", "--method", "lossy"], ["analyze", "--embedding", "gradient"]):
+        result = runner.invoke(app, ["repair", *args, "--train-features", "x.npy"])
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -17,6 +17,18 @@ from labelmend.cli._console import (
     spinner,
     stage_progress,
 )
+
+#: The choices of --method, --unlearn-method and --embedding: the library's registries
+#: (HARM_METHODS, UNLEARN_METHODS, EMBEDDINGS; tests/cli/test_help.py checks), written out
+#: so that --help lists them and a typo is a usage error without importing torch.
+HarmMethodName = Literal[
+    "default", "loss", "self_influence", "p_error", "tracin", "fisher", "fisher_votes",
+    "ggn_votes", "influence", "map",
+]  # fmt: skip
+UnlearnMethodName = Literal[
+    "newton", "newton_ggn", "newton_diag", "finetune", "ascent", "retrain"
+]  # fmt: skip
+EmbeddingName = Literal["gradients", "features", "fp_fn", "metadata", "random"]
 
 repair_app = typer.Typer(help="Repair a model: find what makes it fail, type it, unlearn it.")
 
@@ -71,8 +83,18 @@ def run(
     test_features: Annotated[Path | None, typer.Option(help="Test features.")] = None,
     test_labels: Annotated[Path | None, typer.Option(help="Test labels.")] = None,
     model: ModelOption = "linear",
-    method: Annotated[str, typer.Option(help="Identification method.")] = "default",
-    unlearn_method: Annotated[str, typer.Option(help="Unlearning method.")] = "finetune",
+    method: Annotated[
+        HarmMethodName,
+        typer.Option(
+            help="How training examples are scored for harm (docs/repair.md): default "
+            "rank-averages p_error and fisher_votes (the validation failures' votes); loss, "
+            "self_influence and p_error use no failures."
+        ),
+    ] = "default",
+    unlearn_method: Annotated[
+        UnlearnMethodName,
+        typer.Option(help="How the scored examples are unlearned (docs/repair.md)."),
+    ] = "finetune",
     budget: Annotated[
         int | None,
         typer.Option(
@@ -148,10 +170,8 @@ def analyze(
     out: Annotated[Path, typer.Option(help="Directory for types.csv, types.json, the heatmap.")],
     model: ModelOption = "linear",
     embedding: Annotated[
-        str,
-        typer.Option(
-            help="How failures are embedded: gradients, features, fp_fn, metadata, random."
-        ),
+        EmbeddingName,
+        typer.Option(help="How failures are embedded before they are clustered into types."),
     ] = "gradients",
     types: Annotated[
         int | None, typer.Option(min=2, help="Number of types (default: the best of 2–6).")
