@@ -84,11 +84,6 @@ def _fails(*args: str) -> str:
             ["noise_rate"],
         ),
         (
-            [*SIMULATE, "--selectors", "random", "--max-reviews", "0"],
-            "--max-reviews must be an integer ≥ 1. Got 0.",
-            ["max_reviews"],
-        ),
-        (
             [*SIMULATE, "--selectors", "random", "--temperature", "-1"],
             "--temperature must be positive. Got -1.0.",
             ["Error: temperature"],

@@ -65,3 +65,33 @@ def test_repair_choices_are_listed_and_a_typo_is_a_usage_error_before_anything_l
         result = runner.invoke(app, ["repair", *args, "--train-features", "x.npy"])
         assert result.exit_code == 2, result.output
         assert "Invalid value for" in result.output
+
+
+#: Words by which an option's help says what happens when it is left out.
+WITHOUT_IT = re.compile(r"\(default|default:|optional|required|^With --|both or neither", re.I)
+
+
+def test_every_option_without_a_default_says_what_happens_without_it():
+    """An option whose default is None shows no '[default: …]'; its help must say what
+    leaving it out does. 28 did not ('Number of samples.', 'Why.', 'Test features.',
+    'Dask scheduler address; local processes if absent.' …)."""
+    silent = [
+        f"{path} {option.opts[0]}: {option.help}"
+        for path, option in options()
+        if option.default is None
+        and not option.required
+        and not option.is_flag
+        and not WITHOUT_IT.search(option.help or "")
+    ]
+    assert silent == []
+
+
+def test_numbers_say_their_units_and_range():
+    """demo --noise-rate said 'Labels flipped.' (a share? a count?); simulate's
+    --noise-rate 'at this rate', and --max-reviews 0 was the library's error, exit 1."""
+    found = {(path, option.name): option for path, option in options()}
+    for key in [("demo", "noise_rate"), ("simulate", "noise_rate")]:
+        assert "share of the labels" in found[key].help, key
+    assert found[("simulate", "max_reviews")].min == 1
+    # The command list said "Create, list, show, export relabel queues.": no delete.
+    assert "delete" in typer.main.get_command(app).entries["queue"].help

@@ -40,7 +40,7 @@ class Labelmend(LazyGroup):
         ),
         "round": Entry("labelmend.cli.fit:round_", "Refit, rescore and queue the next samples."),
         "queue": Entry(
-            "labelmend.cli.queue:queue_app", "Create, list, show, export relabel queues."
+            "labelmend.cli.queue:queue_app", "Create, list, show, export, delete relabel queues."
         ),
         "label": Entry("labelmend.cli.labels:label_app", "Set, confirm or undo labels by hand."),
         "history": Entry("labelmend.cli.labels:history", "Every label decision of a sample."),

@@ -15,7 +15,9 @@ from labelmend.demo import run_demo
 
 
 def demo(
-    noise_rate: Annotated[float, typer.Option(min=0.0, max=0.9, help="Labels flipped.")] = 0.1,
+    noise_rate: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="The share of the labels flipped (0.1: 10%).")
+    ] = 0.1,
     budget: Annotated[int, typer.Option(min=1, help="Samples the expert reviews.")] = 250,
     top: Annotated[int, typer.Option(min=1, help="Rows of the queue to print.")] = 15,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,

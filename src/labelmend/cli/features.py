@@ -20,7 +20,10 @@ def import_features(
     ],
     ids: Annotated[
         Path | None,
-        typer.Option(help="For a .npy file: sample ids, one per line (.txt) or a table."),
+        typer.Option(
+            help="Sample ids, one per line (.txt) or a table: required for a .npy file, "
+            "whose rows have no ids."
+        ),
     ] = None,
     id_col: Annotated[str, typer.Option(help="Column holding the sample ids.")] = ID_COLUMN,
     name: Annotated[str, typer.Option(help="Name of the feature set.")] = "features",

@@ -17,7 +17,9 @@ export_app = typer.Typer(help="Export the store's contents.")
 
 SampleId = Annotated[str, typer.Argument(help="Sample id.")]
 ActorOption = Annotated[str | None, typer.Option(help="Who decides (default: your user name).")]
-ReasonOption = Annotated[str | None, typer.Option(help="Why.")]
+ReasonOption = Annotated[
+    str | None, typer.Option(help="Why, kept in the label history (optional).")
+]
 
 
 @label_app.command("set")
@@ -26,7 +28,10 @@ def set_label(
     label: Annotated[str | None, typer.Argument(help="Class name.")] = None,
     file: Annotated[
         Path | None,
-        typer.Option(help="Many decisions at once: a table with columns sample_id, label."),
+        typer.Option(
+            help="Many decisions at once: a table with columns sample_id, label; instead of "
+            "SAMPLE_ID LABEL (optional)."
+        ),
     ] = None,
     reason: ReasonOption = None,
     actor: ActorOption = None,

@@ -48,8 +48,16 @@ def queue_created(result: workflow.QueueResult) -> dict[str, object]:
 @queue_app.command("create")
 def create(
     name: QueueName,
-    budget: Annotated[int | None, typer.Option(min=1, help="Number of samples.")] = None,
-    fraction: Annotated[float | None, typer.Option(help="Share of the dataset, in (0, 1].")] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option(min=1, help="Number of samples; required unless --fraction is given."),
+    ] = None,
+    fraction: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the dataset, in (0, 1] (0.05: 5%); required unless --budget is given."
+        ),
+    ] = None,
     strategy: StrategyOption = "top",
     dataset: DatasetOption = None,
     db: DbOption = None,

@@ -67,12 +67,19 @@ def rank(
     ],
     labels: Annotated[
         Path | None,
-        typer.Option(help="Given labels: .npy, .csv, .parquet or .jsonl (not for shards)."),
+        typer.Option(
+            help="Given labels: .npy, .csv, .parquet or .jsonl; required unless --pred-probs are "
+            "Parquet shards, which carry their labels."
+        ),
     ] = None,
     method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = AUDIT_METHOD,
     difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
     classes: Annotated[
-        str | None, typer.Option(help="Comma-separated class names, in column order.")
+        str | None,
+        typer.Option(
+            help="Comma-separated class names, in column order (default: the probability "
+            "tables' headers; class indices for .npy)."
+        ),
     ] = None,
     label_col: Annotated[
         str | None,
@@ -88,10 +95,18 @@ def rank(
     ] = ID_COLUMN,
     top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 20,
     out: Annotated[
-        Path | None, typer.Option(help="Ranking file (.csv/.parquet); a directory for shards.")
+        Path | None,
+        typer.Option(
+            help="Also write the whole ranking to this file (.csv/.parquet), or a directory "
+            "for shards (default: print only)."
+        ),
     ] = None,
     scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler: 'local' or tcp://HOST:8786.")
+        str | None,
+        typer.Option(
+            help="Rank on Dask: 'local' (two local processes) or tcp://HOST:8786 (default: "
+            "in this process, shard by shard)."
+        ),
     ] = None,
     normalize: Annotated[bool, typer.Option(help="Rescale rows to sum to 1.")] = False,
     from_logits: Annotated[bool, typer.Option(help="Inputs are logits: apply softmax.")] = False,

@@ -47,9 +47,19 @@ ModelOption = Annotated[
         "LogisticRegression (.joblib/.pkl). Pickles run code: open only files you trust."
     ),
 ]
-ClassesOption = Annotated[str | None, typer.Option(help="Comma-separated class names, in order.")]
+ClassesOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated class names, in order: required when the labels are names "
+        "(default: labels are class indices)."
+    ),
+]
 LabelColOption = Annotated[
-    str | None, typer.Option("--label-col", help="Label column in label tables.")
+    str | None,
+    typer.Option(
+        "--label-col",
+        help="Label column in label tables (default: a table's only column).",
+    ),
 ]
 SeedOption = Annotated[int, typer.Option(min=0, help="Random seed.")]
 ThreadsOption = Annotated[int, typer.Option(min=1, help="torch threads (small heads: 1).")]
@@ -80,8 +90,13 @@ def run(
     validation_features: ValFeatures,
     validation_labels: ValLabels,
     out: Annotated[Path, typer.Option(help="Directory for suspects, report, model and plot.")],
-    test_features: Annotated[Path | None, typer.Option(help="Test features.")] = None,
-    test_labels: Annotated[Path | None, typer.Option(help="Test labels.")] = None,
+    test_features: Annotated[
+        Path | None,
+        typer.Option(help="Test features; with --test-labels, both or neither (optional)."),
+    ] = None,
+    test_labels: Annotated[
+        Path | None, typer.Option(help="Test labels; both or neither with --test-features.")
+    ] = None,
     model: ModelOption = "linear",
     method: Annotated[
         HarmMethodName,
@@ -177,10 +192,14 @@ def analyze(
         int | None, typer.Option(min=2, help="Number of types (default: the best of 2–6).")
     ] = None,
     metadata: Annotated[
-        Path | None, typer.Option(help="A table with one row per validation row (metadata).")
+        Path | None,
+        typer.Option(
+            help="A table with one row per validation row: required by --embedding metadata."
+        ),
     ] = None,
     metadata_column: Annotated[
-        str | None, typer.Option("--metadata-col", help="Column of --metadata.")
+        str | None,
+        typer.Option("--metadata-col", help="Column of --metadata (default: its only column)."),
     ] = None,
     repair: Annotated[
         bool, typer.Option("--repair", help="Also repair each type on its own (per-type table).")

@@ -16,7 +16,10 @@ def report(
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
     images: Annotated[
         Path | None,
-        typer.Option(help="Folder that relative image paths in sample metadata start from."),
+        typer.Option(
+            help="Folder that relative image paths in sample metadata start from "
+            "(default: the working directory)."
+        ),
     ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch", min=1, help="Batch size of the stopping rule.")

@@ -36,7 +36,10 @@ def scored(result: workflow.ScoreResult) -> dict[str, object]:
 
 def score(
     model: Annotated[
-        str | None, typer.Option(help="Model whose newest predictions to use.")
+        str | None,
+        typer.Option(
+            help="Model whose newest predictions to use (default: the only model with predictions)."
+        ),
     ] = None,
     method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = "errors_per_annotation",
     difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
@@ -44,7 +47,8 @@ def score(
     shards: Annotated[
         str | None,
         typer.Option(
-            help="Score Parquet shards (glob or directory) instead of stored predictions."
+            help="Score Parquet shards (glob or directory) instead of stored predictions "
+            "(default: the stored predictions)."
         ),
     ] = None,
     scheduler: Annotated[

@@ -25,19 +25,32 @@ def simulate(
         Path, typer.Option(help="Directory for results.csv, summary.md, curves.png, report.html.")
     ],
     pred_probs: Annotated[
-        Path | None, typer.Option(help="Out-of-sample model probabilities (N×K).")
+        Path | None,
+        typer.Option(
+            help="Out-of-sample model probabilities (N×K): required by every selector but "
+            "random and oracle, unless --features retrains a model (optional)."
+        ),
     ] = None,
     features: Annotated[
-        Path | None, typer.Option(help="Features (N×D) to retrain a model on between batches.")
+        Path | None,
+        typer.Option(
+            help="Features (N×D) to retrain a model on between batches (optional; default: "
+            "the --pred-probs stay fixed)."
+        ),
     ] = None,
     temperature: Annotated[
         float | None, typer.Option(help="Initial labels drawn from p^(1/T) (default T=2).")
     ] = None,
     noise_rate: Annotated[
-        float | None, typer.Option(help="Initial labels from a noise matrix at this rate.")
+        float | None,
+        typer.Option(
+            help="Initial labels from the annotators' confusion rescaled so that this share "
+            "of the labels is wrong, in [0, 1) (default: drawn with --temperature)."
+        ),
     ] = None,
     budget: Annotated[
-        int | None, typer.Option(min=1, help="Annotations to spend, a count (or --fraction).")
+        int | None,
+        typer.Option(min=1, help="Annotations to spend, a count (default: --fraction's)."),
     ] = None,
     fraction: Annotated[
         float | None,
@@ -52,13 +65,20 @@ def simulate(
     seeds: Annotated[int, typer.Option(min=1, help="Number of seeds.")] = 10,
     batch_size: Annotated[
         list[int] | None,
-        typer.Option(help="Active mode: re-rank after every B annotations (repeatable)."),
+        typer.Option(
+            help="Active mode: re-rank after every B annotations; repeat to compare sizes "
+            "(default: static, ranked once)."
+        ),
     ] = None,
     max_reviews: Annotated[
-        int, typer.Option(help="Times one sample may be reviewed (1 = the paper's protocol).")
+        int,
+        typer.Option(min=1, help="Times one sample may be reviewed (1 = the paper's protocol)."),
     ] = 1,
     scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address; local processes if absent.")
+        str | None,
+        typer.Option(
+            help="Dask scheduler address, tcp://HOST:8786 (default: local processes, one per core)."
+        ),
     ] = None,
     json: JsonOption = False,
 ) -> None:

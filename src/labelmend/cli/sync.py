@@ -59,7 +59,12 @@ sync_app = typer.Typer(help="Queues in annotation tools: status, and files for a
 def push(
     queue: Annotated[str, typer.Argument(help="Queue to send.")],
     project_id: Annotated[
-        int | None, typer.Option("--project", help="Existing project id to use.")
+        int | None,
+        typer.Option(
+            "--project",
+            help="Existing project id to use (default: a new project on the first push, the "
+            "queue's own after).",
+        ),
     ] = None,
     new_project: Annotated[
         bool,
