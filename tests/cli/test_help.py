@@ -95,3 +95,24 @@ def test_numbers_say_their_units_and_range():
     assert found[("simulate", "max_reviews")].min == 1
     # The command list said "Create, list, show, export relabel queues.": no delete.
     assert "delete" in typer.main.get_command(app).entries["queue"].help
+
+
+def test_the_difficulty_help_says_what_it_changes_and_it_does_not_change_the_order():
+    """--difficulty said 'Difficulty score.': not what it changes. It is a label-blind
+    column and the 'ambiguous' reason; the order (and p_error) is the same either way."""
+    from labelmend.cleaner import rank_samples
+    from tests.synthetic import noisy_problem
+
+    given, probs, _ = noisy_problem(300, 3, noise=0.2)
+    for method in ("posterior", "errors_per_annotation"):
+        entropy = rank_samples(given, probs, method=method, difficulty="entropy")
+        margin = rank_samples(given, probs, method=method, difficulty="margin")
+        assert entropy["sample_id"].tolist() == margin["sample_id"].tolist()
+        assert entropy["difficulty"].tolist() != margin["difficulty"].tolist()
+    helps = {path: option.help for path, option in options() if option.name == "difficulty"}
+    assert sorted(helps) == ["rank", "round", "score"]
+    for help_text in helps.values():
+        assert "does not change the order" in help_text
+        assert "ambiguous" in help_text
+    batches = {path: option.help for path, option in options() if option.opts[0] == "--batch"}
+    assert all("samples" in text.lower() for text in batches.values()), batches

@@ -53,6 +53,12 @@ METHOD_HELP = (
     "errors on the music sets."
 )
 
+DIFFICULTY_HELP = (
+    "The label-blind difficulty column, normalised entropy or margin of the probabilities; "
+    "above the ambiguity threshold a sample's reason is 'ambiguous'. It does not change the "
+    "order."
+)
+
 
 def new_table(title: str | None = None, *, show_header: bool = True) -> Table:
     """A table with lines on a terminal and plain aligned text when output is piped."""

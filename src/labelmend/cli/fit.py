@@ -8,7 +8,14 @@ import typer
 
 from labelmend import workflow
 from labelmend.cleaner import EXPECTED_ERRORS, DifficultyName, MethodName
-from labelmend.cli._console import METHOD_HELP, JsonOption, console, print_json, stage_progress
+from labelmend.cli._console import (
+    DIFFICULTY_HELP,
+    METHOD_HELP,
+    JsonOption,
+    console,
+    print_json,
+    stage_progress,
+)
 from labelmend.cli._store import DatasetOption, DbOption, StrategyOption
 from labelmend.cli.status import error_count_line
 from labelmend.fitting import DEFAULT_FOLDS
@@ -86,7 +93,7 @@ def round_(
     name: NameOption = None,
     features: FeaturesOption = None,
     method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = "errors_per_annotation",
-    difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
+    difficulty: Annotated[DifficultyName, typer.Option(help=DIFFICULTY_HELP)] = "entropy",
     strategy: StrategyOption = "top",
     dataset: DatasetOption = None,
     db: DbOption = None,

@@ -24,6 +24,7 @@ from labelmend.cleaner import (
     count_errors,
 )
 from labelmend.cli._console import (
+    DIFFICULTY_HELP,
     METHOD_HELP,
     QUEUE_COLUMNS,
     JsonOption,
@@ -73,7 +74,7 @@ def rank(
         ),
     ] = None,
     method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = AUDIT_METHOD,
-    difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
+    difficulty: Annotated[DifficultyName, typer.Option(help=DIFFICULTY_HELP)] = "entropy",
     classes: Annotated[
         str | None,
         typer.Option(

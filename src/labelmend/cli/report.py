@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from labelmend.cleaner import STOP_THRESHOLD
 from labelmend.cli._console import JsonOption, console, print_json, spinner
 from labelmend.cli._store import DatasetOption, DbOption
 from labelmend.report import write_dataset_report
@@ -22,7 +23,13 @@ def report(
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch", min=1, help="Batch size of the stopping rule.")
+        int,
+        typer.Option(
+            "--batch",
+            min=1,
+            help="Samples per batch of the stopping rule: the budget curve stops where the "
+            f"next batch holds under {STOP_THRESHOLD:g} expected label errors per sample.",
+        ),
     ] = 100,
     dataset: DatasetOption = None,
     db: DbOption = None,

@@ -10,6 +10,7 @@ import typer
 from labelmend import workflow
 from labelmend.cleaner import DifficultyName, MethodName
 from labelmend.cli._console import (
+    DIFFICULTY_HELP,
     METHOD_HELP,
     QUEUE_COLUMNS,
     JsonOption,
@@ -42,7 +43,7 @@ def score(
         ),
     ] = None,
     method: Annotated[MethodName, typer.Option(help=METHOD_HELP)] = "errors_per_annotation",
-    difficulty: Annotated[DifficultyName, typer.Option(help="Difficulty score.")] = "entropy",
+    difficulty: Annotated[DifficultyName, typer.Option(help=DIFFICULTY_HELP)] = "entropy",
     top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print.")] = 20,
     shards: Annotated[
         str | None,

@@ -57,7 +57,12 @@ def print_status(report: workflow.DatasetStatus) -> None:
 
 def status(
     batch_size: Annotated[
-        int, typer.Option("--batch", min=1, help="Size of the next batch to estimate.")
+        int,
+        typer.Option(
+            "--batch",
+            min=1,
+            help="Samples in the next batch whose expected label errors are shown.",
+        ),
     ] = 100,
     dataset: DatasetOption = None,
     db: DbOption = None,
