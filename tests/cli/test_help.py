@@ -116,3 +116,16 @@ def test_the_difficulty_help_says_what_it_changes_and_it_does_not_change_the_ord
         assert "ambiguous" in help_text
     batches = {path: option.help for path, option in options() if option.opts[0] == "--batch"}
     assert all("samples" in text.lower() for text in batches.values()), batches
+
+
+def test_the_selectors_help_names_every_selector():
+    """simulate --selectors said '(random, oracle, default, methods)': activelab was not
+    named and 'methods' not explained."""
+    from labelmend.cleaner.scores import RANKING_METHODS
+    from labelmend.simulator.selectors import SELECTORS
+
+    [help_text] = [option.help for path, option in options() if option.name == "selectors"]
+    named = set(re.findall(r"\w+", help_text))
+    unnamed = [name for name in SELECTORS if name not in named and name not in RANKING_METHODS]
+    assert unnamed == []
+    assert "any --method of rank" in help_text

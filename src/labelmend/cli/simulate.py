@@ -60,7 +60,11 @@ def simulate(
         ),
     ] = None,
     selectors: Annotated[
-        str, typer.Option(help="Comma-separated selectors (random, oracle, default, methods).")
+        str,
+        typer.Option(
+            help="Comma-separated selectors: random, oracle (knows the true labels), default "
+            "(score's default order), activelab, or any --method of rank."
+        ),
     ] = "random,oracle,default",
     seeds: Annotated[int, typer.Option(min=1, help="Number of seeds.")] = 10,
     batch_size: Annotated[
