@@ -353,3 +353,18 @@ def test_demo_json_is_its_report(tmp_path):
     assert done["n_samples"] == listed["samples"] == done["status"]["n_samples"]
     result = runner.invoke(app, ["demo", "--db", f"sqlite:///{tmp_path}", "--json"])
     assert (result.exit_code, result.stdout) == (1, "")
+
+
+def test_every_command_takes_json():
+    """queue export, queue delete, report and demo had no --json: a script could not
+    read their result. Every command (lazy ones loaded) takes it now."""
+    import typer.main
+
+    from tests.cli.test_flag_names import _commands
+
+    without = [
+        " ".join(path)
+        for path, command in _commands(typer.main.get_command(app))
+        if not any("--json" in param.opts for param in command.params)
+    ]
+    assert without == []
