@@ -71,12 +71,14 @@ def logistic_regression(C: float = DEFAULT_C) -> Any:
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, C=C))
 
 
-def mlp(hidden: Sequence[int] = (100,), *, random_state: int = 0) -> Any:
+def mlp(hidden: int | Sequence[int] = (100,), *, random_state: int = 0) -> Any:
     """A standardised multi-layer perceptron (ReLU, Adam), stopped early on 10% of the fold.
 
     Early stopping keeps it from memorising noisy labels (on scikit-learn's digits with
     20% flipped labels its out-of-fold argmax is right on 93.9% of samples, logistic
     regression's on 93.7%); on a few hundred samples prefer :func:`logistic_regression`.
+
+    ``hidden``: the sizes of the hidden layers (an int for one layer).
 
     >>> mlp((32, 16)).steps[-1][1].hidden_layer_sizes
     (32, 16)
@@ -85,8 +87,19 @@ def mlp(hidden: Sequence[int] = (100,), *, random_state: int = 0) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    sizes = (hidden,) if isinstance(hidden, int | np.integer) else tuple(hidden)
+    bad = [
+        size
+        for size in sizes
+        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1
+    ]
+    if bad or not sizes:
+        raise InputError(
+            f"hidden must be positive layer sizes; found {bad[0] if bad else 'none'!r}.",
+            inputs=("hidden",),
+        )
     network = MLPClassifier(
-        hidden_layer_sizes=tuple(hidden),
+        hidden_layer_sizes=tuple(int(size) for size in sizes),
         alpha=1e-3,
         max_iter=500,
         early_stopping=True,

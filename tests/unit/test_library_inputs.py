@@ -22,7 +22,7 @@ from labelmend.cleaner import (
 )
 from labelmend.datasets import flip_labels
 from labelmend.errors import InputError
-from labelmend.fitting import out_of_fold_probs, select_regularisation
+from labelmend.fitting import mlp, out_of_fold_probs, select_regularisation
 from labelmend.scale import rank_dataset
 
 PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
@@ -566,3 +566,10 @@ def test_pandas_labels_and_probabilities_in_another_row_order_are_refused():
     # A filtered frame's labels against a fresh table of its rows: positions, as given.
     fresh = pd.DataFrame(PROBS, columns=["p0", "p1"])
     assert rank_samples(labels, fresh)["sample_id"].tolist() == expected["sample_id"].tolist()
+
+
+def test_mlp_takes_one_layer_as_an_int():
+    # TypeError ("'int' object is not iterable"); scikit-learn's MLPClassifier takes an int.
+    assert mlp(10).steps[-1][1].hidden_layer_sizes == (10,)
+    with pytest.raises(InputError, match=r"^hidden must be positive layer sizes; found 0\.$"):
+        mlp((0,))
