@@ -10,7 +10,7 @@ from tests.conftest import require_module
 require_module("torch")
 
 from labelmend.errors import InputError  # noqa: E402
-from labelmend.repair import repair_model  # noqa: E402
+from labelmend.repair import relabel_queue, repair_model  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = np.r_[RNG.normal(0, 1, (40, 2)), RNG.normal(3, 1, (40, 2))]
@@ -41,3 +41,12 @@ def test_arguments_are_refused_before_any_stage_starts(train, options, message):
             train, (X, Y), progress=lambda stage, done, total: stages.append(stage), **options
         )
     assert stages == []
+
+
+def test_relabel_queue_refuses_scores_that_are_not_numbers():
+    # numpy's ValueError ("could not convert string to float: 'a'").
+    with pytest.raises(
+        InputError, match=r"^scores must be numbers of shape \(N,\)\. Got dtype <U1\.$"
+    ) as raised:
+        relabel_queue(["a", "b", "c"], [0, 1, 1])
+    assert raised.value.inputs == ("scores",)

@@ -356,7 +356,13 @@ def relabel_queue(
     >>> relabel_queue([0.1, 0.9, 0.5], [0, 1, 1])[["sample_id", "rank"]].values.tolist()
     [[1, 1], [2, 2], [0, 3]]
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    given_scores = np.asarray(scores)
+    if given_scores.dtype.kind not in "biuf":
+        raise InputError(
+            f"scores must be numbers of shape (N,). Got dtype {given_scores.dtype}.",
+            inputs=("scores",),
+        )
+    scores = given_scores.astype(np.float64)
     if scores.ndim != 1:
         raise InputError(f"scores must have shape (N,). Got {scores.shape}.", inputs=("scores",))
     if not np.isfinite(scores).all():
