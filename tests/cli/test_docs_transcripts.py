@@ -42,7 +42,10 @@ def _steps(page: str) -> list[tuple[str, str]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_transcripts_print_what_the_page_shows(page: str, tmp_path: Path) -> None:
-    env = {**os.environ, "LABELMEND_DB": f"sqlite:///{tmp_path / 'labelmend.db'}"}
+    # The pages' `python` is this interpreter: CI runs the suite without activating the
+    # virtual environment, where a bare `python` has no pandas.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "LABELMEND_DB": f"sqlite:///{tmp_path / 'labelmend.db'}"}
     steps = _steps(page)
     assert sum(kind == "$" for kind, _ in steps) >= 5, f"{page} lost its transcripts"
     for kind, body in steps:
