@@ -334,7 +334,8 @@ def repair_model(
         fitted: dict[bytes, Any] = {}
 
         def fit_kept(rows: npt.NDArray[np.intp]) -> Any:
-            # One fit per set of kept rows: the last round's is the one re-admission reads.
+            # One fit per set of kept rows: the last round's is the one re-admission reads
+            # and unlearning starts from.
             key = rows.tobytes()
             if key not in fitted:
                 fitted.clear()
