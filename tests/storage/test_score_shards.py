@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,9 +12,11 @@ from typer.testing import CliRunner
 
 from labelmend import workflow
 from labelmend.cleaner import learn_from_answers, rank_samples
+from labelmend.cleaner.count import count_errors
 from labelmend.cli.app import app
 from labelmend.errors import InputError
 from labelmend.storage import open_store
+from labelmend.storage.models import ScoreRun
 from labelmend.sync.service import import_annotations
 
 CLASSES = ["c0", "c1", "c2", "c3"]
@@ -140,3 +144,22 @@ def test_shards_must_hold_the_stores_current_labels(database_url, shards, snapsh
     )
     assert result.exit_code == 0, result.output
     assert "Estimated label errors remaining" in result.output
+
+
+def test_a_top_k_holding_every_row_counts_as_in_memory(database_url, shards, tmp_path):
+    # The default --top-k (10,000) holds every row of a small dataset, so no row is left
+    # to count by its total; the run's total (summed shard by shard) can still exceed the
+    # rows' sum by rounding: 7e-15 on docs/scale.md's example made `score --shards` fail
+    # with "rest_sum must lie in [0, n_rest=0]".
+    directory, ids, labels, probs = shards
+    init_store(database_url, ids, labels)
+    with open_store(database_url) as session:
+        result = workflow.score_shards(session, directory, top_k=10_000)
+        run = session.get(ScoreRun, result.run.id)
+        run.estimated_errors = math.fsum(result.ranking["p_error"]) + 1e-12
+    with open_store(database_url) as session:
+        status = workflow.dataset_status(session)
+    expected = count_errors(rank_samples(labels, probs, sample_ids=ids)["p_error"])
+    assert len(result.ranking) == len(ids)
+    assert status.errors.expected == pytest.approx(expected.expected)
+    assert (status.errors.low, status.errors.high) == pytest.approx((expected.low, expected.high))

@@ -103,13 +103,14 @@ def errors_remaining(
     p_wrong = list(map(since.get, keys, repeat(0.0)))
     if run.source is None:
         return count_errors(p_error, decided=decided, decided_p_wrong=p_wrong)
-    n_samples = reads.count_samples(session, found)
+    n_rest = reads.count_samples(session, found) - len(keys)
     return count_errors(
         p_error,
         decided=decided,
         decided_p_wrong=p_wrong,
-        rest_sum=min(max(run.estimated_errors - math.fsum(p_error), 0.0), n_samples),
-        n_rest=n_samples - len(keys),
+        # The run's total and the rows' sum differ by rounding when no row is left out.
+        rest_sum=min(max(run.estimated_errors - math.fsum(p_error), 0.0), n_rest),
+        n_rest=n_rest,
     )
 
 
