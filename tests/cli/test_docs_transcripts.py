@@ -1,6 +1,7 @@
 """The terminal sessions of the docs, run as written: each page's files from its own
-``python`` and ``bash`` blocks, then every ``$ labelmend …`` line of its transcripts, whose
-output must be the one the page shows (spaces between words aside)."""
+``python`` and ``bash`` blocks, then every ``$ labelmend …`` line (or ``$ head …``) of its
+transcripts (unnamed or ``console`` blocks), whose output must be the one the page shows
+(spaces between words aside)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: Pages whose transcripts are whole: every file they read is made by the page itself.
-PAGES = ["fit.md"]
+PAGES = ["fit.md", "store.md"]
+#: Commands of the transcripts besides labelmend's, run by bash (they only read files).
+SHELL_COMMANDS = ("head ",)
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 
 
@@ -32,7 +35,7 @@ def _steps(page: str) -> list[tuple[str, str]]:
             steps.append(("python", body))
         elif kind == "bash" and "<<'EOF'" in body:
             steps.append(("bash", body))
-        elif kind == "" and body.startswith("$ "):
+        elif kind in ("", "console") and body.startswith("$ "):
             for session in re.split(r"^(?=\$ )", body, flags=re.M):
                 if session.strip():
                     steps.append(("$", session))
@@ -56,13 +59,11 @@ def test_transcripts_print_what_the_page_shows(page: str, tmp_path: Path) -> Non
             subprocess.run(["bash", "-euc", script], cwd=tmp_path, env=env, check=True)
         else:
             command, _, shown = body[2:].partition("\n")
-            assert command.startswith("labelmend "), command
-            done = subprocess.run(
-                [sys.executable, "-m", "labelmend", *shlex.split(command)[1:]],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
+            if command.startswith(SHELL_COMMANDS):
+                argv = ["bash", "-euc", command]
+            else:
+                assert command.startswith("labelmend "), command
+                argv = [sys.executable, "-m", "labelmend", *shlex.split(command)[1:]]
+            done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
             assert done.returncode == 0, f"$ {command}\n{done.stdout}{done.stderr}"
             assert _words(done.stdout) == _words(shown), f"$ {command}"
