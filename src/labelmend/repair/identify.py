@@ -349,7 +349,8 @@ def relabel_queue(
     Returns
     -------
     DataFrame with columns ``sample_id, given_label, suggested_label, harm_score,
-    priority, rank, removed`` (priority in [0, 1]: 1 for the most harmful; rank 1 first).
+    harm_percentile, rank, removed`` (harm_percentile in [0, 1]: 1 for the most harmful,
+    0 for the least; rank 1 first).
 
     Examples
     --------
@@ -394,7 +395,7 @@ def relabel_queue(
             "given_label": given[order],
             "suggested_label": suggested[order],
             "harm_score": scores[order],
-            "priority": 1.0 - (ranks[order] - 1) / max(n - 1, 1),
+            "harm_percentile": 1.0 - (ranks[order] - 1) / max(n - 1, 1),
             "rank": ranks[order],
             "removed": flags[order],
         }
