@@ -40,7 +40,8 @@ class LabelmendError(Exception):
         ``names`` is keyed by the input with spaces written as underscores (a Python
         identifier: ``train features`` is ``train_features``); ``name=True`` in a hint
         becomes the new name alone (a CLI flag). Inputs without a new name stay, and so
-        does a name that is part of a file name (``db`` in ``labelmend.db``).
+        does a name that is part of a file name (``db`` in ``labelmend.db``) or quoted (a
+        value: the feature set called ``'features'``).
 
         >>> error = InputError(
         ...     "pred_probs is empty; pass normalize=True", inputs=("pred_probs", "normalize")
@@ -52,7 +53,7 @@ class LabelmendError(Exception):
         for name in self.inputs:
             new = names.get(name.replace(" ", "_"))
             if new is not None:
-                pattern = rf"(?<![\w./-]){re.escape(name)}(=True)?(?!\w)"
+                pattern = rf"(?<![\w./'\"-]){re.escape(name)}(=True)?(?![\w'\"])"
                 text = re.sub(pattern, new.replace("\\", "\\\\"), text)
         return text
 

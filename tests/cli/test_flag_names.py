@@ -330,3 +330,27 @@ def test_every_seed_option_refuses_a_negative_seed_as_a_usage_error():
     result = runner.invoke(app, ["demo", "--seed", "-1"])
     assert result.exit_code == 2
     assert "--seed" in result.output
+
+
+def test_a_stored_name_that_is_also_a_flag_stays_as_stored(tmp_path):
+    """The CLI renames a parameter to its flag, never a quoted value: the default feature
+    set is called 'features', and `fit` listed the sets as ['big', '--features', 'fp']."""
+    from labelmend import workflow
+    from labelmend.storage import open_store
+    from tests.synthetic import noisy_problem, scored_store
+
+    url = f"sqlite:///{tmp_path / 'names.db'}"
+    problem = noisy_problem(6, 2, noise=0.2)
+    ids = [f"s{i}" for i in range(6)]
+    table = pd.DataFrame(problem.probs, columns=["cat", "dog"]).assign(sample_id=ids)
+    table.to_csv(tmp_path / "features.csv", index=False)
+    with open_store(url) as session:
+        scored_store(session, ["cat", "dog"], ids, problem.labels, problem.probs, model="model")
+        workflow.import_predictions(session, table, model="b")
+        for name in ("features", "x"):
+            workflow.import_features(session, tmp_path / "features.csv", name=name)
+    fit = _fails("fit", "--db", url)
+    assert fit.endswith("Several feature sets ['features', 'x']; name one with --features."), fit
+    score = _fails("score", "--db", url)
+    assert "['b', 'model']" in score, score
+    assert score.endswith("name one with --model."), score
