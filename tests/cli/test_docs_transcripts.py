@@ -67,3 +67,23 @@ def test_transcripts_print_what_the_page_shows(page: str, tmp_path: Path) -> Non
             done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
             assert done.returncode == 0, f"$ {command}\n{done.stdout}{done.stderr}"
             assert _words(done.stdout) == _words(shown), f"$ {command}"
+
+
+@pytest.mark.slow
+def test_the_readme_shows_the_demos_output(tmp_path: Path) -> None:
+    """The README's "Typical output" of `./dev demo` is lines of `labelmend demo`'s output
+    as printed now (``...`` stands for the lines it leaves out)."""
+    readme = (DOCS.parent / "README.md").read_text()
+    shown = readme.split("Typical output", 1)[1]
+    lines = [line for line in _words(BLOCK.search(shown).group(2)) if line != "..."]
+    assert len(lines) >= 3, "the README lost the demo's output"
+    done = subprocess.run(
+        [sys.executable, "-m", "labelmend", "demo"],
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    printed = _words(done.stdout)
+    assert [line for line in lines if line not in printed] == []
