@@ -74,7 +74,9 @@ def score(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Rank every sample by how likely its current label is wrong and store the scores."""
+    """Score every sample's current label (p_error: how likely it is wrong) and rank the
+    samples for review by priority (--method, errors_per_annotation by default); store the
+    run."""
     if shards is not None:
         with stage_progress() as progress, open_store(db) as session:
             result = workflow.score_shards(
