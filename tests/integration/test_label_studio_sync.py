@@ -322,12 +322,28 @@ def test_an_import_whose_answer_is_lost_is_never_sent_twice(label_studio, store_
     assert project.task_number == 10
 
 
-def change_answer(client, task_id, choices):
-    """The expert opens their answer to the task again and submits other choices."""
-    mine = client._sdk.annotations.list(id=task_id)[-1]
+def change_answer(client, task_id, choices, *, which=-1):
+    """The expert opens their answer to the task again and submits other choices (the
+    task's newest answer, or the ``which``-th)."""
+    mine = client._sdk.annotations.list(id=task_id)[which]
     result = [{"from_name": "label", "to_name": "sample", "type": "choices",
                "value": {"choices": choices}}]  # fmt: skip
     client._sdk.annotations.update(id=mine.id, result=result)
+
+
+def one_open_one_decided(client, url):
+    """Push week1; one expert answers two samples, a pull decides one and leaves the other
+    open (a tie with its current label). Returns the tasks by sample id, the current labels,
+    the open sample and the decided one."""
+    _, items, tasks = push_week1(client, url)
+    current = dict(zip(items["sample_id"], items["current_label"], strict=True))
+    open_one, decided_one = items["sample_id"].iloc[0], items["sample_id"].iloc[1]
+    answer(client, tasks[open_one], [other(current[open_one])])
+    answer(client, tasks[decided_one], [current[decided_one]])
+    with open_store(url) as session:
+        first = pull_queue(session, "week1", client)
+    assert (first.decisions.ties, first.decisions.decided) == ([open_one], 1)
+    return tasks, current, open_one, decided_one
 
 
 def test_an_answer_changed_in_label_studio_replaces_the_one_pulled(label_studio, store_url):
@@ -335,14 +351,7 @@ def test_an_answer_changed_in_label_studio_replaces_the_one_pulled(label_studio,
     # their vote: the next pull counts the new label while the sample is open, and
     # reports the change, unapplied, once the sample is decided.
     client = client_for(label_studio)
-    _, items, tasks = push_week1(client, store_url)
-    current = dict(zip(items["sample_id"], items["current_label"], strict=True))
-    open_one, decided_one = items["sample_id"].iloc[0], items["sample_id"].iloc[1]
-    answer(client, tasks[open_one], [other(current[open_one])])
-    answer(client, tasks[decided_one], [current[decided_one]])
-    with open_store(store_url) as session:
-        first = pull_queue(session, "week1", client)
-    assert (first.decisions.ties, first.decisions.decided) == ([open_one], 1)
+    tasks, current, open_one, decided_one = one_open_one_decided(client, store_url)
     change_answer(client, tasks[open_one], [current[open_one]])
     change_answer(client, tasks[decided_one], [other(current[decided_one])])
     with open_store(store_url) as session:
@@ -553,3 +562,67 @@ def test_an_answer_to_a_decided_sample_is_called_out(label_studio, store_url):
         stored = session.scalars(select(Annotation.annotator).order_by(Annotation.id)).all()
     assert history["new_label"].tolist() == [label]
     assert stored == ["expert@labelmend.test", f"{name}@labelmend.test"]
+
+
+def test_an_answer_edited_into_an_unusable_one_no_longer_counts(label_studio, store_url):
+    # An expert edits an answer a pull recorded into one that cannot count (a class the
+    # dataset does not have, an empty answer). The old answer stopped being theirs: the
+    # next pull withdraws it (kept, marked, reported once with its effect, as a deleted
+    # answer) and rejects the new one, saying why. Edited back into a class, it counts
+    # again while its sample is open, as any changed answer does.
+    client = client_for(label_studio)
+    tasks, current, open_one, decided_one = one_open_one_decided(client, store_url)
+    change_answer(client, tasks[open_one], ["owl"])
+    change_answer(client, tasks[decided_one], [])
+    # A second expert agrees with the edited-away answer: were it still counted, two
+    # votes would change the label.
+    name = f"expert5-{uuid.uuid4().hex[:8]}"
+    second_expert = client._sdk.users.create(username=name, email=f"{name}@labelmend.test")
+    answer(client, tasks[open_one], [other(current[open_one])], user=second_expert.id)
+    with open_store(store_url) as session:
+        second = pull_queue(session, "week1", client)
+        history = workflow.label_history(session, open_one)
+        status = sync_status(session, "week1")
+    assert (second.recorded, second.updated, second.decisions.decided) == (1, 0, 0)
+    assert second.decisions.ties == [open_one]
+    assert history.empty
+    was = other(current[open_one])
+    rejected = second.rejected.set_index("sample_id")["problem"]
+    assert rejected.to_dict() == {
+        open_one: f"unknown class 'owl'; edited after it was recorded as {was!r}, "
+        "which no longer counts",
+        decided_one: f"empty answer; edited after it was recorded as {current[decided_one]!r}, "
+        "which no longer counts",
+    }
+    withdrawn = second.withdrawn.set_index("sample_id")
+    assert sorted(withdrawn.index) == sorted([open_one, decided_one])
+    assert withdrawn.loc[open_one, "label"] == was
+    assert withdrawn.loc[open_one, "effect"] == "no longer counts"
+    assert withdrawn.loc[open_one, "why"] == "edited in the tool into an unusable answer"
+    assert withdrawn.loc[decided_one, "decided"]
+    assert withdrawn.loc[decided_one, "effect"].endswith("; that decision stands")
+    assert (status.annotations, status.withdrawn) == (1, 2)
+    # Reported once: the next pull withdraws nothing more and counts the rejections as
+    # still rejected.
+    with open_store(store_url) as session:
+        third = pull_queue(session, "week1", client)
+    assert (len(third.withdrawn), len(third.rejected), len(third.still_rejected)) == (0, 0, 2)
+    # Edited back into a class: counts again while the sample is open (two votes for
+    # `was` now decide it); on the decided sample, the change is reported, not applied.
+    change_answer(client, tasks[open_one], [was], which=0)
+    change_answer(client, tasks[decided_one], [other(current[decided_one])])
+    with open_store(store_url) as session:
+        fourth = pull_queue(session, "week1", client)
+        history = workflow.label_history(session, open_one)
+        status = sync_status(session, "week1")
+    assert (fourth.updated, fourth.decisions.decided, fourth.decisions.changed) == (1, 1, 1)
+    assert history["new_label"].tolist() == [was]
+    assert fourth.rejected.to_dict("records") == [
+        {
+            "sample_id": decided_one,
+            "annotator": "expert@labelmend.test",
+            "problem": f"changed to {other(current[decided_one])!r} after the sample was "
+            f"decided (recorded {current[decided_one]!r}, withdrawn since); not applied",
+        }
+    ]
+    assert (status.annotations, status.withdrawn) == (2, 1)

@@ -112,7 +112,8 @@ def _print_pull(result: PullResult, *, json: bool) -> None:
         table.add_row("changed by their expert since", f"{result.updated:,}")
     if len(result.withdrawn):
         table.add_row(
-            "withdrawn in the tool since (kept, not counted)", f"{len(result.withdrawn):,}"
+            "withdrawn since (deleted or made unusable in the tool; kept, not counted)",
+            f"{len(result.withdrawn):,}",
         )
     table.add_row("rejected now", f"{len(result.rejected):,}")
     if len(result.still_rejected):
@@ -144,7 +145,7 @@ def _print_pull(result: PullResult, *, json: bool) -> None:
         console.print(
             frame_table(
                 result.withdrawn.drop(columns="decided").head(20),
-                title="Answers withdrawn in the tool since the last pull (kept, no longer counted)",
+                title="Answers withdrawn since the last pull (kept, no longer counted)",
             )
         )
         stands = int(result.withdrawn["decided"].sum())

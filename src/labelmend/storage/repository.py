@@ -10,7 +10,7 @@ status`` reads need SQLAlchemy and numpy only, and start faster without it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -771,7 +771,9 @@ def counted_answer_ids(session: Session, queue: Queue, *, tool: str) -> set[str]
     )
 
 
-def withdraw_answers(session: Session, queue: Queue, *, tool: str, gone: set[str]) -> pd.DataFrame:
+def withdraw_answers(
+    session: Session, queue: Queue, *, tool: str, gone: Collection[str]
+) -> pd.DataFrame:
     """Mark withdrawn the counted answers of ``tool`` to ``queue``'s items whose external
     id is in ``gone`` (deleted in the tool). The rows stay. Returns those marked now
     (columns :data:`WITHDRAWN_COLUMNS`, the item's status as it was), in the order they
@@ -935,25 +937,37 @@ def newest_decisions(session: Session, sample_keys: Sequence[int]) -> dict[int, 
 
 def stored_labels(session: Session, external_ids: Sequence[str], *, tool: str) -> dict[str, int]:
     """The label of each answer of ``tool`` already stored, by external id (those found)."""
-    found: dict[str, int] = {}
+    return {
+        key: label for key, (label, _) in stored_answers(session, external_ids, tool=tool).items()
+    }
+
+
+def stored_answers(
+    session: Session, external_ids: Sequence[str], *, tool: str
+) -> dict[str, tuple[int, bool]]:
+    """Each answer of ``tool`` already stored, by external id (those found): its label and
+    whether it is withdrawn."""
+    found: dict[str, tuple[int, bool]] = {}
     wanted = list(external_ids)
     for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
         rows = session.execute(
-            select(Annotation.external_id, Annotation.label).where(
+            select(Annotation.external_id, Annotation.label, Annotation.withdrawn_at).where(
                 Annotation.tool == tool, Annotation.external_id.in_(wanted[start : start + 900])
             )
         )
-        found.update({str(key): int(label) for key, label in rows})
+        found.update({str(key): (int(label), at is not None) for key, label, at in rows})
     return found
 
 
 def update_annotation_labels(session: Session, labels: dict[str, int], *, tool: str) -> None:
-    """Give stored answers of ``tool`` new labels, by external id (an expert changed them)."""
+    """Give stored answers of ``tool`` new labels, by external id (an expert changed them):
+    each counts again, withdrawn or not before (an answer edited into an unusable one, then
+    back)."""
     for external_id, label in labels.items():
         session.execute(
             update(Annotation)
             .where(Annotation.tool == tool, Annotation.external_id == external_id)
-            .values(label=label)
+            .values(label=label, withdrawn_at=None)
         )
 
 

@@ -47,7 +47,10 @@ STILL_REJECTED_COLUMNS = [*REJECTED_COLUMNS, "first_reported"]
 NOT_APPLIED_COLUMNS = ["sample_id", "annotator", "label", "reason"]
 #: Why an answer recorded for a sample already decided does not count.
 DECIDED_BEFORE = "its sample was decided before this answer came"
-WITHDRAWN_COLUMNS = ["sample_id", "annotator", "label", "decided", "effect"]
+WITHDRAWN_COLUMNS = ["sample_id", "annotator", "label", "decided", "effect", "why"]
+#: Why a pull withdraws an answer it recorded before (``why`` of :data:`WITHDRAWN_COLUMNS`).
+WITHDRAWN_DELETED = "deleted in the tool"
+WITHDRAWN_EDITED = "edited in the tool into an unusable answer"
 #: What ``single-expert`` does when experts disagree on a sample: refuse the whole
 #: import, leave the sample open (it needs another vote), or let a plurality decide.
 TIE_BREAKS = ("refuse", "open", "plurality")
@@ -98,9 +101,10 @@ def _none_not_applied() -> pd.DataFrame:
 class PullResult:
     """What a pull did: answers recorded now, seen before, rejected now (with why: each
     rejection is reported by one pull), decisions, answers whose label the expert changed
-    in the tool since they were recorded, answers withdrawn in the tool since (columns
-    :data:`WITHDRAWN_COLUMNS`: ``decided`` says the sample was decided before, ``effect``
-    what the withdrawal did), answers rejected by an earlier pull that the tool still
+    in the tool since they were recorded, answers withdrawn since (deleted in the tool, or
+    edited there into an unusable answer; columns :data:`WITHDRAWN_COLUMNS`: ``decided``
+    says the sample was decided before, ``effect`` what the withdrawal did, ``why`` which
+    of the two), answers rejected by an earlier pull that the tool still
     holds unchanged (:data:`STILL_REJECTED_COLUMNS`, with when they were first reported),
     and answers recorded for samples decided before they came (:data:`NOT_APPLIED_COLUMNS`:
     kept, never counted; each reported once)."""
@@ -266,56 +270,75 @@ def _record(
     answers: list[RemoteAnnotation],
     *,
     tool: str,
-) -> tuple[int, int, int, list[dict[str, Any]]]:
+) -> tuple[int, int, int, list[dict[str, Any]], set[str]]:
     """Store valid answers once and mark their items ``annotated``; an open item whose
-    task was only skipped becomes ``skipped``. An answer stored before whose label has
-    changed in the tool is updated while its sample is undecided, and rejected (reported,
-    not applied) once it is decided. Returns (recorded, repeated, updated, rejected rows:
-    sample_id, annotator, problem, external_id).
+    task was only skipped becomes ``skipped``.
 
+    An answer stored before that its expert edited in the tool since is handled here,
+    whatever it became. Another class: it replaces the stored label while the sample is
+    undecided (a withdrawn answer counts again), and is rejected (reported, not applied)
+    once the sample is decided. An unusable answer (unknown class, empty, skipped): it is
+    rejected, saying what it replaced, and the stored answer is returned to be withdrawn
+    (kept, no longer counted) once the listing is complete.
+
+    Returns (recorded, repeated, updated, rejected rows: sample_id, annotator, problem,
+    external_id; external ids of stored answers edited into unusable ones).
     ``items`` is the queue's frame indexed by sample external id.
     """
     index = {name: position for position, name in enumerate(classes)}
+    queued = [answer.external_id for answer in answers if answer.sample_id in items.index]
+    stored = repo.stored_answers(session, queued, tool=tool)
     rejected: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     samples: list[str] = []
+    updated: dict[str, int] = {}
+    late: list[dict[str, Any]] = []  # changed after the sample was decided
+    edited: set[str] = set()  # stored, now unusable in the tool
     for answer in answers:
         problem = answer.problem
+        known: tuple[int, bool] | None = None  # (label, withdrawn) when recorded before
         if answer.sample_id not in items.index:
             problem = f"not in queue {queue.name!r}"
+        else:
+            known = stored.get(answer.external_id)
         if problem is not None or answer.label is None:
+            if known is not None:  # what the expert replaced stops counting
+                problem = (
+                    f"{problem}; edited after it was recorded as {classes[known[0]]!r}, "
+                    "which no longer counts"
+                )
+                if not known[1]:
+                    edited.add(answer.external_id)
             rejected.append(
                 {"sample_id": answer.sample_id, "annotator": answer.annotator,
                  "problem": problem, "external_id": answer.external_id}
             )  # fmt: skip
             continue
+        label = index[answer.label]
         rows.append(
             {
                 "sample_id": int(items.at[answer.sample_id, "sample_id"]),  # type: ignore[arg-type]
                 "queue_item_id": int(items.at[answer.sample_id, "item_id"]),  # type: ignore[arg-type]
                 "annotator": answer.annotator,
-                "label": index[answer.label],
+                "label": label,
                 "external_id": answer.external_id,
             }
         )
         samples.append(answer.sample_id)
-    stored = repo.stored_labels(session, [row["external_id"] for row in rows], tool=tool)
-    updated: dict[str, int] = {}
-    late: list[dict[str, Any]] = []  # changed after the sample was decided
-    for sample, row in zip(samples, rows, strict=True):
-        before = stored.get(row["external_id"], row["label"])
-        if before == row["label"]:
+        if known is None or known == (label, False):  # new, or unchanged
             continue
-        if items.at[sample, "status"] != "resolved":
-            updated[row["external_id"]] = row["label"]
+        before, withdrawn = known
+        if items.at[answer.sample_id, "status"] != "resolved":
+            updated[answer.external_id] = label
             continue
+        since = ", withdrawn since" if withdrawn else ""
         late.append(
             {
-                "sample_id": sample,
-                "annotator": row["annotator"],
-                "problem": f"changed to {classes[row['label']]!r} after the sample was decided "
-                f"(recorded {classes[before]!r}); not applied",
-                "external_id": row["external_id"],
+                "sample_id": answer.sample_id,
+                "annotator": answer.annotator,
+                "problem": f"changed to {answer.label!r} after the sample was decided "
+                f"(recorded {classes[before]!r}{since}); not applied",
+                "external_id": answer.external_id,
             }
         )
     repo.update_annotation_labels(session, updated, tool=tool)
@@ -361,7 +384,7 @@ def _record(
         only_from=("pending", "sent"),
     )
     repeated = len(rows) - recorded - len(updated) - len(late)
-    return recorded, repeated, len(updated), rejected + late
+    return recorded, repeated, len(updated), rejected + late, edited
 
 
 def _settle_disagreements(
@@ -570,15 +593,16 @@ def _withdraw(
     dataset: Dataset,
     queue: Queue,
     items: pd.DataFrame,
-    deleted: set[str],
+    withdrawals: dict[str, str],
     skipped: set[str],
 ) -> pd.DataFrame:
-    """Mark withdrawn the queue's answers the tool no longer holds (``deleted``) and say
-    what each withdrawal did: an open sample loses the vote (its item waits again once no
+    """Mark withdrawn the queue's answers that no longer count (``withdrawals``: external
+    id -> why: deleted in the tool, or edited there into an unusable answer) and say what
+    each withdrawal did: an open sample loses the vote (its item waits again once no
     answer is left); a decided sample keeps its decision, which the effect describes.
     Returns :data:`WITHDRAWN_COLUMNS`.
     """
-    gone = repo.withdraw_answers(session, queue, tool=LABEL_STUDIO, gone=deleted)
+    gone = repo.withdraw_answers(session, queue, tool=LABEL_STUDIO, gone=withdrawals.keys())
     if gone.empty:
         return _no_withdrawals()
     open_items = gone.loc[gone["status"] != "resolved", "item_id"]
@@ -617,6 +641,7 @@ def _withdraw(
             "label": [dataset.classes[int(label)] for label in gone["label"]],
             "decided": decided.to_numpy(),
             "effect": effects,
+            "why": gone["external_id"].map(withdrawals).to_numpy(),
         },
         columns=WITHDRAWN_COLUMNS,
     )
@@ -688,16 +713,18 @@ def pull_queue(
     recorded = repeated = updated = 0
     rejected: list[dict[str, Any]] = []
     present: set[str] = set()  # every answer the project holds, usable or not
+    edited: set[str] = set()  # answers recorded before, edited into unusable ones since
     skipped: set[str] = set()
     items = repo.queue_frame(session, queue).set_index("external_id")
     for page, answers in enumerate(
         client.annotation_pages(project, found.classes, page_size=page_size)
     ):
-        new, seen, changed, bad = _record(
+        new, seen, changed, bad, unusable = _record(
             session, items, queue, found.classes, answers, tool=LABEL_STUDIO
         )
         recorded, repeated, updated = recorded + new, repeated + seen, updated + changed
         rejected += bad
+        edited |= unusable
         present.update(answer.external_id for answer in answers)
         skipped.update(answer.sample_id for answer in answers if answer.skipped)
         checkpoint()
@@ -711,7 +738,8 @@ def pull_queue(
     missing = repo.counted_answer_ids(session, queue, tool=LABEL_STUDIO) - present
     deleted = client.deleted_annotations(sorted(missing)) if missing else set()
     repo.get_dataset(session, found.name, lock=True)
-    withdrawn = _withdraw(session, found, queue, items, deleted, skipped)
+    gone = dict.fromkeys(deleted, WITHDRAWN_DELETED) | dict.fromkeys(edited, WITHDRAWN_EDITED)
+    withdrawn = _withdraw(session, found, queue, items, gone, skipped)
     return _decide_pull(
         session, found, queue, recorded, repeated, rejected, aggregation, tie_break, updated,
         withdrawn, tool=LABEL_STUDIO, complete=True,
@@ -860,7 +888,7 @@ def import_annotations(
     require_columns(str(path), table.columns, dict.fromkeys(("sample_id", "annotator", "label")))
     items = repo.queue_frame(session, queue).set_index("external_id")
     answers = _file_answers(session, table, str(path), queue, items.index, found.classes, tool=tool)
-    recorded, repeated, _, rejected = _record(
+    recorded, repeated, _, rejected, _ = _record(
         session, items, queue, found.classes, answers, tool=tool
     )  # a file's changed answers were refused above
     return _decide_pull(
