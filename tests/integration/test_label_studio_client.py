@@ -76,3 +76,23 @@ def test_a_personal_access_token_works_like_a_legacy_token(label_studio):
     client = LabelStudioClient(label_studio.url, personal)
     assert client.whoami() == "expert@labelmend.test"
     assert client.ensure_project(title="pat project", config=label_config(CLASSES)) > 0
+
+
+def test_deleted_annotations_are_those_the_project_no_longer_holds(label_studio):
+    # The confirmation behind a withdrawal: whatever a pull's listing missed, an answer
+    # still in the project is live; a deleted one is gone; an id a file recorded under
+    # the tool's name is never reported.
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.ensure_project(title="deletions", config=label_config(CLASSES))
+    ids = client.import_tasks(project, [task_payload(f"s{i}", {}, show="text") for i in range(3)])
+    for task in ids:
+        answer(client, task, ["cat"])
+    kept, dropped, with_task = (client._sdk.annotations.list(id=task)[0].id for task in ids)
+    client._sdk.annotations.delete(id=dropped)
+    client._sdk.tasks.delete(id=ids[2])
+    asked = [f"label-studio:{n}" for n in (kept, dropped, with_task)] + ["s1:ann"]
+    assert client.deleted_annotations(project, asked) == {
+        f"label-studio:{dropped}",
+        f"label-studio:{with_task}",
+    }
+    assert client.deleted_annotations(project, ["s1:ann"]) == set()

@@ -626,3 +626,33 @@ def test_an_answer_edited_into_an_unusable_one_no_longer_counts(label_studio, st
         }
     ]
     assert (status.annotations, status.withdrawn) == (2, 1)
+
+
+def test_confirming_withdrawals_costs_one_request_whatever_their_number(label_studio, store_url):
+    # Once a project is deleted and its queue sent to a new one, every answer recorded
+    # from it is gone. The pull confirms what its listing misses with the server before
+    # withdrawing it (a listing that pages by offset can miss a live answer), in one
+    # request however many answers are missing: it took one request per answer, minutes
+    # for a whole project.
+    client = client_for(label_studio)
+    project, items, tasks = push_week1(client, store_url)
+    answered = items["sample_id"].head(6).tolist()
+    for sample in answered:
+        answer(client, tasks[sample], ["dog"])
+    with open_store(store_url) as session:
+        assert pull_queue(session, "week1", client).recorded == 6
+    client._sdk.projects.delete(id=project)
+    with open_store(store_url) as session:
+        push_queue(session, "week1", client, new_project=True)
+    proxy = LossyProxy(label_studio.url, matches="^$", lose=0)
+    with proxy.running():
+        counted = LabelStudioClient(proxy.url, label_studio.token)
+        with open_store(store_url) as session:
+            gone = pull_queue(session, "week1", counted)
+        withdrawing, proxy.requests[:] = list(proxy.requests), []
+        with open_store(store_url) as session:
+            again = pull_queue(session, "week1", counted)
+        idle = list(proxy.requests)
+    assert (len(gone.withdrawn), len(again.withdrawn)) == (6, 0)
+    assert set(gone.withdrawn["sample_id"]) == set(answered)
+    assert len(withdrawing) == len(idle) + 1, withdrawing

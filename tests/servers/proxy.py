@@ -24,12 +24,14 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"
 @dataclass
 class LossyProxy:
     """Forwards to ``upstream``; answers 502 after forwarding the first ``lose`` requests
-    whose ``METHOD path`` matches ``matches`` (a regular expression)."""
+    whose ``METHOD path`` matches ``matches`` (a regular expression). ``requests`` lists
+    every request forwarded (``METHOD path``), to count what a client asked."""
 
     upstream: str
     matches: str
     lose: int = 1
     lost: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
     url: str = ""
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -45,6 +47,7 @@ class LossyProxy:
                     timeout=120,
                 )  # fmt: skip
                 request = f"{self.command} {self.path}"
+                proxy.requests.append(request)
                 if re.search(proxy.matches, request) and len(proxy.lost) < proxy.lose:
                     proxy.lost.append(request)
                     self._reply(502, b"Bad Gateway", {"Content-Type": "text/plain"})

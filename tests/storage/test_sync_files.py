@@ -305,7 +305,7 @@ class AnsweringTool(FailingTool):
         self.pages = []
         self.deleted = set()
 
-    def deleted_annotations(self, external_ids):
+    def deleted_annotations(self, project_id, external_ids):
         return set(external_ids) & self.deleted
 
     def import_tasks(self, project_id, tasks, *, batch_size, on_batch):

@@ -308,25 +308,45 @@ class LabelStudioClient:
                     found.setdefault(str(sample), int(task.id))
         return found
 
-    def deleted_annotations(self, external_ids: Sequence[str]) -> set[str]:
+    def deleted_annotations(self, project_id: int, external_ids: Sequence[str]) -> set[str]:
         """Those of ``external_ids`` (``label-studio:<id>``, as pulls record them) that
-        the server no longer has (404): answers deleted there. Ids of another form (answers
-        a file imported under this tool's name) are never reported deleted."""
-        from label_studio_sdk.core.api_error import ApiError
+        the server no longer has: answers deleted there, with their task or with an
+        earlier project of the queue. Ids of another form (answers a file imported under
+        this tool's name) are never reported deleted.
 
-        gone: set[str] = set()
-        for external_id in external_ids:
-            tool, _, number = external_id.partition(":")
-            if tool != "label-studio" or not number.isdigit():
-                continue
-            with self._errors(f"look up annotation {number}"):
-                try:
-                    self._sdk.annotations.get(id=int(number))
-                except ApiError as exc:
-                    if exc.status_code != 404:
-                        raise
-                    gone.add(external_id)
-        return gone
+        One request whatever their number: an export of the project's answered tasks,
+        which reads the tasks by id (no paging by offset, so a task annotated or deleted
+        meanwhile cannot hide a live answer). A queue's answers live in its project; a
+        queue moves to another only once its project is deleted, with every answer in it.
+        """
+        numbered = {
+            external_id
+            for external_id in external_ids
+            if external_id.partition(":")[0] == "label-studio"
+            and external_id.partition(":")[2].isdigit()
+        }
+        if not numbered:
+            return set()
+        live = {
+            f"label-studio:{annotation['id']}"
+            for task in self._export(project_id)
+            for annotation in task.get("annotations") or []
+        }
+        return numbered - live
+
+    def _export(self, project_id: int, task_ids: Sequence[int] | None = None) -> list[Any]:
+        """The project's tasks that have answers (those of ``task_ids`` only, if given),
+        each with its answers, in one request (Label Studio's JSON export)."""
+        # The server reads ``ids[]`` (the SDK's ``ids`` argument sends ``ids``).
+        extra = {} if task_ids is None else {"ids[]": list(task_ids)}
+        with self._errors(f"export the annotations of project {project_id}"):
+            chunks = self._sdk.projects.exports.download_sync(
+                id=project_id,
+                export_type="JSON",
+                request_options={"additional_query_parameters": extra},
+            )
+            exported: list[Any] = json.loads(b"".join(chunks))
+        return exported
 
     def import_tasks(
         self,
@@ -383,16 +403,7 @@ class LabelStudioClient:
         ):  # fmt: skip
             # The task list carries only annotation ids; one export of the page's tasks
             # brings their answers (5x faster than listing with every field).
-            with self._errors(f"export the annotations of project {project_id}"):
-                # The server reads ``ids[]`` (the SDK's ``ids`` argument sends ``ids``).
-                chunks = self._sdk.projects.exports.download_sync(
-                    id=project_id,
-                    export_type="JSON",
-                    request_options={
-                        "additional_query_parameters": {"ids[]": [task.id for task in tasks]}
-                    },
-                )
-                exported = json.loads(b"".join(chunks))
+            exported = self._export(project_id, [task.id for task in tasks])
             yield [
                 parse_annotation(task, annotation, classes, users)
                 for task in exported

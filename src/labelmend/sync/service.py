@@ -732,11 +732,11 @@ def pull_queue(
             on_page(page)
     # An answer recorded before and missing from the whole listing may have been deleted
     # in the tool; the listing pages by offset, so a task annotated or deleted meanwhile
-    # can also shift one past it: the server confirms each before it is withdrawn (asked
-    # before the lock below, which holds no request). Label writers take turns (see
-    # decide_queue), so each withdrawal is marked and reported once.
+    # can also shift one past it: the server confirms them (one request) before they are
+    # withdrawn (asked before the lock below, which holds no request). Label writers take
+    # turns (see decide_queue), so each withdrawal is marked and reported once.
     missing = repo.counted_answer_ids(session, queue, tool=LABEL_STUDIO) - present
-    deleted = client.deleted_annotations(sorted(missing)) if missing else set()
+    deleted = client.deleted_annotations(project, sorted(missing)) if missing else set()
     repo.get_dataset(session, found.name, lock=True)
     gone = dict.fromkeys(deleted, WITHDRAWN_DELETED) | dict.fromkeys(edited, WITHDRAWN_EDITED)
     withdrawn = _withdraw(session, found, queue, items, gone, skipped)
