@@ -657,3 +657,74 @@ def test_an_answer_a_listing_misses_is_withdrawn_only_once_the_tool_says_it_is_g
         status = sync_status(session, "q")
     assert second.withdrawn["sample_id"].tolist() == [ids[0]]
     assert (status.annotated, status.annotations, status.withdrawn) == (1, 1, 1)
+
+
+def test_sync_answers_shows_each_answer_of_a_sample_with_its_state(store_url):
+    # Every answer a sample was given stays in the store; one command says which count
+    # and why the others do not: withdrawn (deleted in the tool, or edited there into
+    # an unusable answer), not applied (came after the sample was decided), set aside
+    # (label undo took back the decision made from it), counted.
+    tool = AnsweringTool(CLASSES)
+    ids, current = queued(store_url)
+    with open_store(store_url) as session:
+        push_queue(session, "q", tool)
+    s0, s1, s2, s3 = ids[:4]
+    deleted = RemoteAnnotation("a1", 0, s0, "ann", other(current[s0]))
+    edited = RemoteAnnotation("a2", 1, s1, "ann", other(current[s1]))
+    agreed = RemoteAnnotation("a3", 2, s2, "ann", current[s2])
+    undone = [
+        RemoteAnnotation(f"a{i}", 3, s3, who, current[s3]) for i, who in ((4, "ann"), (5, "bob"))
+    ]
+    tool.pages = [[deleted, edited, agreed, *undone]]
+    with open_store(store_url) as session:
+        assert pull_queue(session, "q", tool).decisions.decided == 2
+        workflow.undo_label(session, s3, actor="cyd")
+    owl = RemoteAnnotation("a2", 1, s1, "ann", None, "unknown class 'owl'")
+    changed = RemoteAnnotation("a3", 2, s2, "ann", other(current[s2]))
+    late = RemoteAnnotation("a6", 2, s2, "bob", other(current[s2]))
+    tool.pages, tool.deleted = [[owl, changed, late, *undone]], {"a1"}
+    with open_store(store_url) as session:
+        pull_queue(session, "q", tool)
+    with open_store(store_url) as session:
+        shown = {s: reads.sample_answers(session, s) for s in (s0, s1, s2, s3)}
+    states = {s: [(a["annotator"], a["state"]) for a in rows] for s, rows in shown.items()}
+    assert states == {
+        s0: [("ann", "withdrawn")],
+        s1: [("ann", "withdrawn")],
+        s2: [("ann", "counted"), ("bob", "not applied")],
+        s3: [("ann", "set aside"), ("bob", "set aside")],
+    }
+    [gone], [made_unusable] = shown[s0], shown[s1]
+    assert gone["why"].startswith("deleted in the tool (found gone on ")
+    assert made_unusable["why"] == (
+        f"unknown class 'owl'; edited after it was recorded as {other(current[s1])!r}, "
+        "which no longer counts"
+    )
+    assert made_unusable["label"] == other(current[s1])  # the answer recorded, kept
+    counted, not_applied = shown[s2]
+    assert counted["label"] == current[s2]
+    assert counted["why"] == (
+        f"changed to {other(current[s2])!r} after the sample was decided (recorded "
+        f"{current[s2]!r}); not applied"
+    )
+    assert not_applied["why"].startswith("its sample was decided before this answer came (")
+    assert shown[s3][0]["why"].startswith(
+        f"label undo by cyd took back the decision made from it ({current[s3]!r}, "
+    )
+    assert {a["queue"] for rows in shown.values() for a in rows} == {"q"}
+    assert [a["answer_id"] for a in shown[s2]] == ["a3", "a6"]
+    # The command: a table, and --json the same records.
+    result = CliRunner().invoke(app, ["sync", "answers", s2, "--db", store_url])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"q ann {current[s2]} counted changed to {other(current[s2])!r}" in said
+    assert f"q bob {other(current[s2])} not applied its sample was decided" in said
+    result = CliRunner().invoke(app, ["sync", "answers", s2, "--db", store_url, "--json"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [(r["annotator"], r["state"], r["why"]) for r in records] == [
+        (a["annotator"], a["state"], a["why"]) for a in shown[s2]
+    ]
+    result = CliRunner().invoke(app, ["sync", "answers", "zz", "--db", store_url, "--json"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "No sample 'zz' in dataset" in result.stderr

@@ -152,8 +152,8 @@ def _print_pull(result: PullResult, *, json: bool) -> None:
         if stands:
             console.print(
                 f"{stands:,} withdrawn answer(s) belong to samples decided before; those "
-                "decisions stand. Review them with `labelmend history SAMPLE` and change a "
-                "label with `labelmend label set`."
+                "decisions stand. Review them with `labelmend history SAMPLE` and `labelmend "
+                "sync answers SAMPLE`, and change a label with `labelmend label set`."
             )
     if result.decisions.ties:
         shown = ", ".join(result.decisions.ties[:10])
@@ -202,6 +202,40 @@ def status(
     counts["project"] = counts["project"] or "not pushed"
     for key, value in counts.items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+
+
+@sync_app.command("answers")
+def answers(
+    sample_id: Annotated[str, typer.Argument(help="Sample id.")],
+    dataset: DatasetOption = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Every answer a sample was given and what it does now: counted, withdrawn, not
+    applied or set aside by an undo, and why."""
+    from labelmend.storage.reads import sample_answers
+
+    with store(db, "Reading the store…", read_only=True) as session:
+        shown = sample_answers(session, sample_id, dataset=dataset)
+    if json:
+        print_json(shown)
+        return
+    if not shown:
+        console.print(f"Sample {sample_id!r} has no answers recorded.")
+        return
+    table = new_table(f"Answers to {sample_id!r}")
+    for column in ("recorded", "queue", "annotator", "label", "state", "why"):
+        table.add_column(column)
+    for answer in shown:
+        table.add_row(
+            f"{answer['recorded_at']:%Y-%m-%d %H:%M}",
+            str(answer["queue"] or "(deleted)"),
+            answer["annotator"],
+            answer["label"],
+            answer["state"],
+            answer["why"],
+        )
     console.print(table)
 
 

@@ -1,5 +1,5 @@
-"""The reads behind ``labelmend status``, ``datasets`` and ``queue list``, in SQLAlchemy
-Core: no ORM, no pandas.
+"""The reads behind ``labelmend status``, ``datasets``, ``queue list`` and ``sync answers``,
+in SQLAlchemy Core: no ORM, no pandas.
 
 Each function takes a :class:`~sqlalchemy.engine.Connection` or an ORM
 :class:`~sqlalchemy.orm.Session` (both run Core statements) and a dataset or score run
@@ -296,3 +296,127 @@ def queue_summaries(db: Connection | Session, dataset: Keyed) -> list[dict[str, 
         | queue_counts(items.get(name, {}))
         for name, strategy, run, created_at in rows
     ]
+
+
+#: What an answer stored for a sample does now (``state`` of :func:`sample_answers`), in
+#: the order they take precedence: ``withdrawn`` (deleted in its tool, or edited there into
+#: an unusable answer), ``set aside`` (``label undo`` took back the decision made from the
+#: answers before it), ``not applied`` (it came after the sample was decided), ``counted``.
+ANSWER_STATES = ("withdrawn", "set aside", "not applied", "counted")
+
+
+def _when(at: datetime) -> str:
+    return f"on {at:%Y-%m-%d %H:%M} UTC"
+
+
+def sample_answers(
+    db: Connection | Session, sample_id: str, *, dataset: str | None = None
+) -> list[dict[str, Any]]:
+    """Every answer recorded for a sample, oldest first, with what it does now.
+
+    Each record: ``answer_id`` (its id in its tool), ``tool``, ``queue`` (None once its
+    queue is deleted), ``annotator``, ``label`` (the class name recorded), ``recorded_at``,
+    ``withdrawn_at``, ``state`` (one of :data:`ANSWER_STATES`) and ``why``: how it was
+    withdrawn (deleted in the tool, or the unusable answer it was edited into), which undo
+    set it aside, which decision it came after; for a counted answer, a change made in the
+    tool after the sample was decided, not applied ('' when there is nothing to say).
+
+    Raises
+    ------
+    InputError
+        No such dataset (see :func:`find_dataset`) or no such sample in it.
+
+    Examples
+    --------
+    >>> from labelmend.storage import open_store  # doctest: +SKIP
+    >>> with open_store("sqlite:///labelmend.db") as session:  # doctest: +SKIP
+    ...     [(a["annotator"], a["state"]) for a in sample_answers(session, "img042")]
+    [('ann', 'counted'), ('bob', 'withdrawn')]
+    """
+    found = find_dataset(db, dataset)
+    sample = db.execute(
+        select(samples.c.id).where(
+            samples.c.dataset_id == found.id, samples.c.external_id == sample_id
+        )
+    ).scalar()
+    if sample is None:
+        raise InputError(f"No sample {sample_id!r} in dataset {found.name!r}.")
+    answers, notices = schema.annotations, schema.answer_notices
+    rows = db.execute(
+        select(
+            answers.c.external_id,
+            answers.c.tool,
+            queues.c.id.label("queue_id"),
+            queues.c.name.label("queue"),
+            answers.c.annotator,
+            answers.c.label,
+            answers.c.created_at,
+            answers.c.withdrawn_at,
+            answer_counts().label("counts"),
+        )
+        .select_from(answers)
+        .outerjoin(queue_items, queue_items.c.id == answers.c.queue_item_id)
+        .outerjoin(queues, queues.c.id == queue_items.c.queue_id)
+        .where(answers.c.sample_id == sample)
+        .order_by(answers.c.id)
+    ).all()
+    said = {
+        (queue, tool, key, kind): problem
+        for queue, tool, key, kind, problem in db.execute(
+            select(
+                notices.c.queue_id,
+                notices.c.tool,
+                notices.c.external_id,
+                notices.c.kind,
+                notices.c.problem,
+            ).where(notices.c.external_id.in_([row.external_id for row in rows]))
+        )
+    }
+    history = db.execute(
+        select(label_history)
+        .where(label_history.c.sample_id == sample)
+        .order_by(label_history.c.id)
+    ).all()
+    undo_of = {change.undoes: change for change in history if change.undoes is not None}
+    standing = [c for c in history if c.source != "undo" and c.id not in undo_of]
+    decided_at = standing[-1].created_at if standing else None
+    classes = found.classes
+    shown = []
+    for row in rows:
+        key = (row.queue_id, row.tool, row.external_id)
+        rejected = said.get((*key, "rejected"), "")
+        if row.withdrawn_at is not None:
+            state = "withdrawn"
+            why = rejected or f"deleted in the tool (found gone {_when(row.withdrawn_at)})"
+        elif not row.counts:
+            state = "set aside"
+            decision = next(
+                c
+                for c in history
+                if c.id in undo_of and c.source == "annotation" and c.created_at >= row.created_at
+            )
+            by = undo_of[decision.id].actor
+            why = (
+                f"label undo{f' by {by}' if by else ''} took back the decision made from it "
+                f"({classes[decision.new_label]!r}, {decision.actor}, {_when(decision.created_at)})"
+            )
+        elif (
+            (*key, "not_applied") in said and decided_at is not None and decided_at < row.created_at
+        ):
+            state, why = "not applied", said[(*key, "not_applied")]
+        else:
+            state, why = "counted", rejected
+        shown.append(
+            {
+                "answer_id": row.external_id,
+                "tool": row.tool,
+                "queue": row.queue,
+                "annotator": row.annotator,
+                "label": classes[row.label],
+                "recorded_at": row.created_at,
+                "withdrawn_at": row.withdrawn_at,
+                "state": state,
+                "why": why,
+            }
+        )
+    return shown
