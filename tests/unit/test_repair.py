@@ -770,7 +770,13 @@ def test_repair_model_with_a_budget_removes_flips_and_matches_retraining(noisy):
     assert noisy["is_error"][result.removed].mean() >= 0.6  # 10% of the rows are flipped
     before = np.mean(result.before.predict(test[0]) == test[1])
     assert result.report["test_accuracy_before"] == before
-    assert abs(result.report["gap_to_oracle"]) <= 0.02
+    # Within two of the 100 test rows of retraining (finetune stops early from θ*), and
+    # its parameters moved most of the way from θ* to retraining's (0.03 of the distance
+    # left at 8 iterations, 0.35 at 4; leaving θ* as it is would keep all of it).
+    assert round(abs(result.report["gap_to_oracle"]) * len(test[1])) <= 2
+    theta = {name: getattr(result, name).theta.numpy() for name in ("before", "after", "oracle")}
+    left = np.linalg.norm(theta["after"] - theta["oracle"])
+    assert left < 0.1 * np.linalg.norm(theta["before"] - theta["oracle"])
     calls = []
     repair_model(noisy["train"], noisy["val"], budget=0, progress=lambda *call: calls.append(call))
     assert calls == [(stage, done, 1) for stage in STAGES for done in (0, 1)]

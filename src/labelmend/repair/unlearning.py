@@ -34,13 +34,14 @@ from labelmend.repair.identify import XY, as_classifier, check_dataset
 from labelmend.repair.models import TorchClassifier, to_sklearn
 
 #: The default: within a point of retraining on every case of ``benchmarks/repair.py``
-#: (linear head, mean over seeds), at 8–18% of its time (docs/repair.md).
+#: (linear head, mean over seeds), at 10–16% of its CPU time (docs/repair.md).
 DEFAULT_UNLEARN = "finetune"
 #: Damping δ of the Newton step (the weight decay already keeps H' nearly always definite).
 NEWTON_DAMPING = 1e-8
 #: L-BFGS iterations of ``finetune``: chosen leave-one-case-out on issue 15's accuracy and
-#: time targets (``benchmarks/repair.py --unlearning --iterations``; docs/repair.md).
-FINETUNE_ITERATIONS = 9
+#: time targets, warm-started where ``repair_model`` starts it (``benchmarks/repair.py
+#: --unlearning --iterations``; docs/repair.md, "How many iterations").
+FINETUNE_ITERATIONS = 8
 #: Adam steps and learning rate of ``ascent``.
 ASCENT_STEPS = 200
 ASCENT_LEARNING_RATE = 0.01
