@@ -203,6 +203,8 @@ def check_label_undo(files: Path, url: str, db: list[str]) -> None:
         "replaced": newest["old_label"],
         "decided": False,
         "reopened": 0,
+        "stale_run": None,
+        "scored_label": None,
     }
     assert (done["restored"], done["replaced"]) == (given, other)
 

@@ -197,3 +197,53 @@ def test_an_answer_after_a_partial_undo_names_the_decision_that_stands(db, tmp_p
         again = import_annotations(session, "w", str(path), aggregation="single-expert")
     assert again.decisions.decided == 1
     assert history(db, sid)[-1]["new_label"] == "fox"
+
+
+def test_an_undo_after_a_rescore_sets_aside_the_p_error_scored_on_the_slip(db):
+    """label set (a slip), score, undo: the newest run scored the sample on the slipped
+    label, which no longer stands. Its p_error counts nowhere (the estimated label errors
+    remaining, the next batch, a new queue, the report) and undo, status and the report
+    say so, until `labelmend score` scores the label that stands."""
+    from labelmend.report.dataset import class_table, gather, summary_section
+
+    url = db[1]
+    first = json.loads(ok("score", "--json", "--top", "100", *db))["top"]
+    sure = min(first, key=lambda row: row["p_error"])  # the model agrees with its label
+    sid, label = sure["sample_id"], sure["given_label"]
+    ok("label", "set", sid, other_than(label), *db)  # the slip
+    second = json.loads(ok("score", "--json", "--top", "100", *db))
+    slipped = {row["sample_id"]: row["p_error"] for row in second["top"]}
+    assert slipped[sid] > 0.5 > sure["p_error"]  # scored on the slip, it looks wrong
+    said = ok("label", "undo", sid, *db)
+    assert f"score run {second['score_run']} scored it as {other_than(label)!r}" in said
+    assert "`labelmend score`" in said
+    now = status(db)
+    assert now["stale"] == 1
+    others = [p for sample, p in slipped.items() if sample != sid]
+    assert now["errors"]["expected"] == pytest.approx(sum(others), abs=1e-9)
+    assert now["errors"]["decided"] == 0
+    assert now["next_batch_expected_errors"] == pytest.approx(sum(others), abs=1e-9)
+    assert "1 of 30 samples" in ok("status", *db).replace("\n", " ")
+    with open_store(url) as session:
+        report = gather(session)
+        assert report.stale == {sid_key(session, sid)}
+        assert sid_key(session, sid) not in set(report.candidates["sample_id"])
+        assert class_table(report)["errors remaining"].sum() == pytest.approx(sum(others))
+        note = summary_section(report.status, report.run).html
+        assert "1 of 30 samples have a p_error in this run scored on a label" in note
+    ok("queue", "create", "all", "--fraction", "1", *db)
+    assert sid not in items(db, "all")
+    third = json.loads(ok("score", "--json", "--top", "100", *db))  # scores the label back
+    rescored = {row["sample_id"]: row["p_error"] for row in third["top"]}
+    assert rescored[sid] < 0.5
+    now = status(db)
+    assert now["stale"] == 0
+    assert now["errors"]["expected"] == pytest.approx(sum(rescored.values()), abs=1e-9)
+
+
+def sid_key(session, sample_id: str) -> int:
+    """The primary key of sample ``sample_id`` of the only dataset."""
+    from labelmend.storage import repository
+
+    found = repository.get_dataset(session, None)
+    return repository.get_sample(session, found, sample_id).id

@@ -92,6 +92,12 @@ def undo(
     console.print(
         f"Sample {sample_id!r} is back to {undone.restored!r} (was {undone.replaced!r}); {left}."
     )
+    if undone.stale_run is not None:
+        console.print(
+            f"Its p_error in the newest scores no longer counts: score run {undone.stale_run} "
+            f"scored it as {undone.scored_label!r}. The estimated label errors remaining and "
+            "new queues leave it out until `labelmend score` scores its label again."
+        )
 
 
 def history(

@@ -50,6 +50,12 @@ def print_status(report: workflow.DatasetStatus) -> None:
             f"{report.score_run_id} (imported after it); the {ERRORS_REMAINING} leave them "
             "out. Import predictions for every sample and run `labelmend score`."
         )
+    if report.stale:
+        console.print(
+            f"{report.stale:,} of {report.n_samples:,} samples have a p_error in score run "
+            f"{report.score_run_id} scored on a label `label undo` took back since; the "
+            f"{ERRORS_REMAINING} and new queues leave them out. Run `labelmend score`."
+        )
     if report.queues:
         shown = ["queue", *QUEUE_COUNTS]  # the columns of `queue list`, but the strategy
         console.print(frame_table(report.queues, title="Queue progress", columns=shown))

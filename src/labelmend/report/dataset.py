@@ -86,6 +86,9 @@ class DatasetReport:
     decided : Series, the probability that each decision is wrong, indexed by the keys of
         the samples an expert decided after the run's predictions (see
         :func:`labelmend.workflow.errors_remaining`)
+    stale : set of keys of the samples whose p_error in the run judged a label an undo
+        took back since (:func:`labelmend.workflow.stale_scores`): the errors remaining and
+        the next queue leave them out
     noise : confident-learning noise model of the scored labels (None for a sharded run)
     queued : DataFrame from :func:`~labelmend.storage.repository.queued_scores`
     history : DataFrame from :func:`~labelmend.storage.repository.history_frame`
@@ -102,6 +105,7 @@ class DatasetReport:
     samples: pd.DataFrame
     reviewed: set[int]
     decided: pd.Series
+    stale: set[int]
     noise: NoiseModel | None
     queued: pd.DataFrame
     history: pd.DataFrame
@@ -155,7 +159,9 @@ def gather(
         )
     ranking = repo.load_ranking(session, run)
     reviewed = reads.reviewed_sample_ids(session, found)
-    exclude = reviewed | reads.queued_sample_ids(session, found)
+    decided = workflow.decided_since_predictions(session, found, run)
+    stale = workflow.stale_scores(session, found, run, decided)
+    exclude = reviewed | reads.queued_sample_ids(session, found) | stale
     candidates = select_batch(ranking, len(ranking), exclude=exclude)
     noise = None
     model = None
@@ -180,7 +186,8 @@ def gather(
         candidates=candidates,
         samples=repo.sample_frame(session, found),
         reviewed=reviewed,
-        decided=pd.Series(workflow.decided_since_predictions(session, found, run), dtype=float),
+        decided=pd.Series(decided, dtype=float),
+        stale=stale,
         noise=noise,
         queued=repo.queued_scores(session, found),
         history=repo.history_frame(session, found),
@@ -229,6 +236,14 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
             if status.unscored
             else ""
         )
+        + (
+            f" {status.stale:,} of {status.n_samples:,} samples have a p_error in this run "
+            "scored on a label <code>label undo</code> took back since; the "
+            f"{ERRORS_REMAINING} and the next queue leave them out until "
+            "<code>labelmend score</code> runs again."
+            if status.stale
+            else ""
+        )
         + "</p>"
     )
     return Section("summary", "Summary", numbers + rests_on)
@@ -236,8 +251,9 @@ def summary_section(status: workflow.DatasetStatus, run: Mapping[str, Any]) -> S
 
 def class_table(report: DatasetReport) -> pd.DataFrame:
     """Per class (by the label scored): samples, estimated errors, errors remaining (the
-    p_error of samples no expert decided, the decision's uncertainty for those decided:
-    they add up to the status's estimated label errors remaining),
+    p_error of samples no expert decided, the decision's uncertainty for those decided,
+    nothing for a stale score: they add up to the status's estimated label errors
+    remaining),
     the noise matrix's estimated error rate, and labels changed so far (by given label).
 
     Sorted by estimated errors, most first.
@@ -248,6 +264,7 @@ def class_table(report: DatasetReport) -> pd.DataFrame:
     decided_p_wrong = report.decided.reindex(report.ranking["sample_id"]).to_numpy()
     open_ = np.isnan(decided_p_wrong)
     still = np.where(open_, p_error, decided_p_wrong)
+    still[report.ranking["sample_id"].isin(report.stale).to_numpy()] = 0.0
     samples = report.samples
     changed = samples["given_label"].to_numpy() != samples["current_label"].to_numpy()
     frame = pd.DataFrame(

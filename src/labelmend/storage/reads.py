@@ -64,6 +64,9 @@ class ScoreRunLike(Keyed, Protocol):
     @property
     def estimated_errors(self) -> float: ...
 
+    @property
+    def created_at(self) -> datetime: ...
+
 
 def find_dataset(db: Connection | Session, name: str | None = None) -> Row[Any]:
     """The dataset called ``name``, or the only one when ``name`` is None: a row with
@@ -184,6 +187,34 @@ def decisions(
         )
     ).all()
     return {int(key): float(p_wrong) for key, p_wrong in rows}
+
+
+def undone_since_scored(db: Connection | Session, run: ScoreRunLike) -> set[int]:
+    """Samples whose label an undo put back after score run ``run``, to a label other than
+    the one ``run`` scored: the run's p_error for them judged a label that no longer
+    stands (a slip scored before its undo). Sample primary keys; the caller leaves out
+    those an expert decided since (:func:`decisions`), whose decision counts instead."""
+    undone = select(label_history.c.sample_id).where(
+        label_history.c.source == "undo", label_history.c.created_at >= run.created_at
+    )
+    query = (
+        select(scores.c.sample_id)
+        .join(samples, samples.c.id == scores.c.sample_id)
+        .where(
+            scores.c.run_id == run.id,
+            scores.c.sample_id.in_(undone),
+            scores.c.label != samples.c.current_label,
+        )
+    )
+    return set(db.execute(query).scalars())
+
+
+def scored_label(db: Connection | Session, run: Keyed, sample: int) -> int | None:
+    """The label score run ``run`` scored for the sample with primary key ``sample`` (a
+    class index), or None when the run has no row for it."""
+    query = select(scores.c.label).where(scores.c.run_id == run.id, scores.c.sample_id == sample)
+    label: int | None = db.execute(query).scalar_one_or_none()
+    return label
 
 
 def latest_score_run(db: Connection | Session, dataset: Keyed) -> Row[Any] | None:

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         errors_remaining,
         list_datasets,
         list_queues,
+        stale_scores,
     )
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "score_shards",
     "set_label",
     "set_labels",
+    "stale_scores",
     "undo_label",
 ]
 

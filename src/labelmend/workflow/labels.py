@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from labelmend._validation import require_columns
 from labelmend.errors import InputError
 from labelmend.io import write_table
+from labelmend.storage import reads
 from labelmend.storage import repository as repo
 from labelmend.storage.models import LabelChange
 from labelmend.workflow._tables import (
@@ -72,12 +73,18 @@ def set_label(
 class Undone:
     """An undo: the label put back and the label it replaced (class names); whether a
     decision of the sample still stands (an earlier one), and how many of its queue
-    items are open again (none while a decision stands)."""
+    items are open again (none while a decision stands). When the newest score run
+    scored the sample on a label the undo took back (a slip scored before its undo),
+    ``stale_run`` is that run and ``scored_label`` the label it scored: the sample's
+    p_error there no longer counts (:func:`~labelmend.workflow.stale_scores`) until
+    ``labelmend score`` runs again; both None otherwise."""
 
     restored: str
     replaced: str
     decided: bool
     reopened: int
+    stale_run: int | None = None
+    scored_label: str | None = None
 
 
 def undo_label(
@@ -99,7 +106,10 @@ def undo_label(
     them are recorded, else ``sent`` when their task is in the annotation tool, else
     ``pending``), and a new queue may take it when none holds it. Answers a decision taken
     back was made from stay recorded but no longer count as votes, so the next pull does
-    not decide the sample again from them. See docs/store.md, "Names of queue counts".
+    not decide the sample again from them. When the newest score run scored the sample
+    on a label the undo takes back, its p_error there stops counting until ``labelmend
+    score`` scores the label that stands (``stale_run``). See docs/store.md, "Names of
+    queue counts".
 
     Raises
     ------
@@ -117,9 +127,10 @@ def undo_label(
     ...     _ = workflow.init_dataset(session, "pets", ["cat", "dog"])
     ...     _ = workflow.import_samples(session, samples)
     ...     _ = workflow.set_label(session, "b", "dog", actor="ann")
-    ...     undo_label(session, "b", actor="ann")
+    ...     undone = undo_label(session, "b", actor="ann")
     ...     history = workflow.label_history(session, "b")
-    Undone(restored='cat', replaced='dog', decided=False, reopened=0)
+    >>> undone.restored, undone.replaced, undone.decided, undone.reopened, undone.stale_run
+    ('cat', 'dog', False, 0, None)
     >>> print(history[["old_label", "new_label", "source", "undone"]])
       old_label new_label  source  undone
     0       cat       dog  manual    True
@@ -143,7 +154,16 @@ def undo_label(
         reason=reason
         or f"undo of {names[last.old_label]!r} -> {names[last.new_label]!r} by {last.actor}",
     )
-    return Undone(names[last.old_label], names[replaced], len(standing) > 1, reopened)
+    from labelmend.workflow.status import stale_scores
+
+    stale_run = scored = None
+    run = reads.latest_score_run(session, found)
+    if run is not None and sample.id in stale_scores(session, found, run):
+        stale_run, label = run.id, reads.scored_label(session, run, sample.id)
+        scored = None if label is None else names[label]
+    return Undone(
+        names[last.old_label], names[replaced], len(standing) > 1, reopened, stale_run, scored
+    )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from labelmend.storage import repository as repo
 from labelmend.storage.models import Dataset, Queue
 from labelmend.storage.schema import OPEN_STATUSES
 from labelmend.workflow._tables import with_class_names
+from labelmend.workflow.status import stale_scores
 
 #: How a queue picks samples: ``top`` in rank order, ``balanced`` at most budget/K per class.
 QUEUE_STRATEGIES = ("top", "balanced")
@@ -74,8 +75,9 @@ def create_queue(
 ) -> QueueResult:
     """Queue the next ``budget`` samples (or ``fraction`` of the dataset) of the newest scores.
 
-    Samples already queued (and not skipped) or already reviewed are left out; the
-    ranking engine's :func:`~labelmend.cleaner.select_batch` picks the rest.
+    Samples already queued (and not skipped) or already reviewed are left out, and so are
+    those whose score is stale (:func:`~labelmend.workflow.stale_scores`: the run scored a
+    label an undo took back since); the ranking engine's :func:`~labelmend.cleaner.select_batch` picks the rest.
     """
     found = check_new_queue(
         session, name, dataset=dataset, budget=budget, fraction=fraction, strategy=strategy
@@ -88,12 +90,17 @@ def create_queue(
     per_class = None
     if strategy == "balanced":
         per_class = max(1, -(-count // len(found.classes)))
-    exclude = reads.queued_sample_ids(session, found) | reads.reviewed_sample_ids(session, found)
+    stale = stale_scores(session, found, run)
+    exclude = (
+        reads.queued_sample_ids(session, found) | reads.reviewed_sample_ids(session, found) | stale
+    )
     batch = select_batch(ranking, count, exclude=exclude, per_class=per_class)
     if batch.empty:
         raise InputError(
             f"Nothing left to queue: all {len(ranking):,} samples of score run {run.id} are "
-            "already queued or reviewed. Answer the open queues (`labelmend queue list`), "
+            "already queued or reviewed"
+            + (f" or scored on a label an undo took back ({len(stale):,})" if stale else "")
+            + ". Answer the open queues (`labelmend queue list`), "
             "or import new predictions and run `labelmend score`."
         )
     queue = repo.add_queue(

@@ -19,7 +19,7 @@ from labelmend.errors import InputError
 from labelmend.storage import reads
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import pandas as pd
     from sqlalchemy import Connection
@@ -58,6 +58,25 @@ def decided_since_predictions(
     return reads.decisions(session, found, reads.predictions_made_at(session, run))
 
 
+def stale_scores(
+    session: Connection | Session,
+    found: reads.Keyed,
+    run: reads.ScoreRunLike,
+    decided: Mapping[int, float] | None = None,
+) -> set[int]:
+    """The samples of dataset ``found`` whose p_error in score run ``run`` is stale: the
+    run scored a label that an undo took back after it (a slip, scored, then undone), and
+    no decision made after the run's predictions stands for them (``decided``, from
+    :func:`decided_since_predictions` when the caller has it). Their p_error judged a label
+    that is no longer the sample's, so the estimated label errors remaining, the next
+    batch and new queues leave them out until ``labelmend score`` scores the label that
+    stands. Sample primary keys.
+    """
+    if decided is None:
+        decided = decided_since_predictions(session, found, run)
+    return reads.undone_since_scored(session, run) - decided.keys()
+
+
 def errors_remaining(
     session: Connection | Session,
     found: reads.Keyed,
@@ -71,9 +90,10 @@ def errors_remaining(
     p_error judged a label that is no longer in question, so it counts by the decision's
     own uncertainty (0 for a trusted expert or a clear plurality; 1 − the posterior of
     the decided class under Dawid–Skene or CROWDLAB). Ties and answers that decided
-    nothing keep their p_error. A run scored from shards stores only its top rows; the
-    others enter as the run's remaining total (see
-    :func:`labelmend.cleaner.count.count_errors`).
+    nothing keep their p_error. A sample whose scored label an undo took back after the
+    run (:func:`stale_scores`) is left out: its p_error judged a label that no longer
+    stands. A run scored from shards stores only its top rows; the others enter as the
+    run's remaining total (see :func:`labelmend.cleaner.count.count_errors`).
     ``ranking`` is the run's stored rows (columns sample_id = primary key, p_error; a
     frame, or a dict of lists or arrays) when the caller has them already; otherwise they
     are read from the store.
@@ -99,19 +119,19 @@ def errors_remaining(
     else:
         keys, p_error = _as_list(ranking["sample_id"]), _as_list(ranking["p_error"])
     since = decided_since_predictions(session, found, run)
+    rest: dict[str, Any] = {}
+    if run.source is not None:
+        n_rest = reads.count_samples(session, found) - len(keys)
+        # The run's total and the rows' sum differ by rounding when no row is left out.
+        rest_sum = min(max(run.estimated_errors - math.fsum(p_error), 0.0), n_rest)
+        rest = {"rest_sum": rest_sum, "n_rest": n_rest}
+    stale = stale_scores(session, found, run, since)
+    if stale:
+        kept = [(key, p) for key, p in zip(keys, p_error, strict=True) if key not in stale]
+        keys, p_error = [key for key, _ in kept], [p for _, p in kept]
     decided = list(map(since.__contains__, keys))
     p_wrong = list(map(since.get, keys, repeat(0.0)))
-    if run.source is None:
-        return count_errors(p_error, decided=decided, decided_p_wrong=p_wrong)
-    n_rest = reads.count_samples(session, found) - len(keys)
-    return count_errors(
-        p_error,
-        decided=decided,
-        decided_p_wrong=p_wrong,
-        # The run's total and the rows' sum differ by rounding when no row is left out.
-        rest_sum=min(max(run.estimated_errors - math.fsum(p_error), 0.0), n_rest),
-        n_rest=n_rest,
-    )
+    return count_errors(p_error, decided=decided, decided_p_wrong=p_wrong, **rest)
 
 
 def _as_list(values: Any) -> list[Any]:
@@ -151,6 +171,9 @@ class DatasetStatus:
     unscored : samples the newest score run has no p_error for (imported after it):
         ``errors`` and the next batch leave them out (0 for a run scored from shards,
         whose unstored rows enter ``errors`` as its remaining total)
+    stale : samples whose p_error in the newest score run is stale (:func:`stale_scores`:
+        the run scored a label an undo took back since): ``errors``, the next batch and
+        new queues leave them out until ``labelmend score`` runs again
     """
 
     dataset: str
@@ -167,6 +190,7 @@ class DatasetStatus:
     batch_size: int
     queues: list[dict[str, Any]]
     unscored: int = 0
+    stale: int = 0
 
 
 def dataset_status(
@@ -210,10 +234,12 @@ def dataset_status(
     n_samples = reads.count_samples(session, found)
     errors = next_batch = None
     unscored = 0
+    stale: set[int] = set()
     if run is not None:
         keys, p_error = reads.ranked_p_error(session, run)
         errors = errors_remaining(session, found, run, {"sample_id": keys, "p_error": p_error})
-        exclude = reviewed | reads.queued_sample_ids(session, found)
+        stale = stale_scores(session, found, run)
+        exclude = reviewed | reads.queued_sample_ids(session, found) | stale
         next_batch = _next_batch_p_error(keys, p_error, exclude, batch_size)
         unscored = n_samples - len(keys) if run.source is None else 0
     queues = reads.queue_summaries(session, found)
@@ -232,6 +258,7 @@ def dataset_status(
         batch_size=batch_size,
         queues=queues,
         unscored=unscored,
+        stale=len(stale),
     )
 
 
