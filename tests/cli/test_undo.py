@@ -130,12 +130,10 @@ def test_undo_twice_takes_back_two_decisions_then_refuses(db, snapshot):
     assert snapshot(url) == before
 
 
-def test_undo_of_a_pulled_decision_reopens_its_item_and_sets_its_answers_aside(db):
-    """A decision from answers, undone: the item is 'annotated' again (answered, waiting for
-    another vote); the same answers pulled again decide nothing, a new answer does. A
-    hand decision on a sent item, undone: the item is 'sent' again (its task is there). A
-    tie decided by hand, undone: the tie is back and its votes still count."""
-    url = db[1]
+def answered(db: tuple[str, str]) -> tuple[list[str], dict[str, str], Tool, int]:
+    """Queue 'w' (4 samples) pushed and pulled: s0 changed by ann and bob (a decision
+    from answers), s1 answered by ann alone (a tie under plurality: annotated). The
+    samples, their labels before, the tool and how many samples the pull decided."""
     ok("queue", "create", "w", "--budget", "4", *db)
     rows = json.loads(ok("queue", "show", "w", "--json", *db))
     s = [row["sample_id"] for row in rows]
@@ -144,14 +142,24 @@ def test_undo_of_a_pulled_decision_reopens_its_item_and_sets_its_answers_aside(d
     tool.pages = [
         [
             RemoteAnnotation("a1", 0, s[0], "ann", other_than(now[s[0]])),
-            RemoteAnnotation("a2", 0, s[0], "bob", other_than(now[s[0]])),  # changes s0
-            RemoteAnnotation("a3", 1, s[1], "ann", other_than(now[s[1]])),  # a tie
+            RemoteAnnotation("a2", 0, s[0], "bob", other_than(now[s[0]])),
+            RemoteAnnotation("a3", 1, s[1], "ann", other_than(now[s[1]])),
         ]
     ]
-    with open_store(url) as session:
+    with open_store(db[1]) as session:
         push_queue(session, "w", tool)  # type: ignore[arg-type]
         pulled = pull_queue(session, "w", tool, tie_break="open")  # type: ignore[arg-type]
-    assert pulled.decisions.decided == 1
+    return s, now, tool, pulled.decisions.decided
+
+
+def test_undo_of_a_pulled_decision_reopens_its_item_and_sets_its_answers_aside(db):
+    """A decision from answers, undone: the item is 'annotated' again (answered, waiting for
+    another vote); the same answers pulled again decide nothing, a new answer does. A
+    hand decision on a sent item, undone: the item is 'sent' again (its task is there). A
+    tie decided by hand, undone: the tie is back and its votes still count."""
+    url = db[1]
+    s, now, tool, pulled = answered(db)
+    assert pulled == 1
     assert items(db, "w") == {s[0]: "resolved", s[1]: "annotated", s[2]: "sent", s[3]: "sent"}
     ok("label", "set", s[1], now[s[1]], *db)  # the tie decided by hand
     ok("label", "set", s[2], other_than(now[s[2]]), *db)  # a sent item decided by hand
@@ -247,3 +255,24 @@ def sid_key(session, sample_id: str) -> int:
 
     found = repository.get_dataset(session, None)
     return repository.get_sample(session, found, sample_id).id
+
+
+def test_a_withdrawn_answer_makes_no_sample_reviewed(db):
+    """An answer withdrawn in its tool no longer counts (docs/label-studio.md): a sample
+    whose only answer is withdrawn is not reviewed, as a sample whose answers an undo set
+    aside is not."""
+    from sqlalchemy import update
+
+    from labelmend.storage.schema import annotations
+
+    s, *_ = answered(db)
+    assert status(db)["reviewed"] == 2  # s0 decided, s1 answered
+    with open_store(db[1]) as session:
+        session.execute(
+            update(annotations)
+            .where(annotations.c.external_id == "a3")
+            .values(withdrawn_at=annotations.c.created_at)
+        )
+    assert status(db)["reviewed"] == 1
+    ok("label", "undo", s[0], *db)
+    assert status(db)["reviewed"] == 0

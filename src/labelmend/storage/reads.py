@@ -115,8 +115,9 @@ def count_changed_labels(db: Connection | Session, dataset: Keyed) -> int:
 
 def reviewed_sample_ids(db: Connection | Session, dataset: Keyed) -> set[int]:
     """Samples an expert has looked at: with an answer that counts, a standing decision,
-    or an item resolved in a queue. A decision taken back by ``label undo`` and the
-    answers it was made from (see :func:`answer_counts`) make no sample reviewed."""
+    or an item resolved in a queue. An answer withdrawn from its tool, a decision taken
+    back by ``label undo`` and the answers it was made from (see :func:`answer_counts`)
+    make no sample reviewed."""
     in_dataset = select(samples.c.id).where(samples.c.dataset_id == dataset.id).scalar_subquery()
     answers = schema.annotations
     annotated = select(answers.c.sample_id).where(
@@ -142,10 +143,13 @@ def standing() -> ColumnElement[bool]:
 
 
 def answer_counts() -> ColumnElement[bool]:
-    """The condition on ``annotations`` of an answer that still counts as a vote: one not
-    recorded (for its sample) at or before a decision from answers that ``label undo``
-    took back. Such an answer stays in the store; the undo set it aside, so that the next
-    pull does not decide the sample again from the same answers."""
+    """The condition on ``annotations`` of an answer that counts — as a vote, as a review
+    (:func:`reviewed_sample_ids`), in the experts' reliability and the report's agreement
+    (:func:`labelmend.storage.repository.annotation_frame`): one not withdrawn from its
+    tool, and not recorded (for its sample) at or before a decision from answers that
+    ``label undo`` took back. Both stay in the store: a pull withdrew the first (gone from
+    its tool, or edited there into an unusable answer), and the undo set the second aside,
+    so that the next pull does not decide the sample again from the same answers."""
     answers = schema.annotations
     decision = label_history.alias("decision")
     undo = label_history.alias("undo")
@@ -158,7 +162,7 @@ def answer_counts() -> ColumnElement[bool]:
             decision.c.created_at >= answers.c.created_at,
         )
     )
-    return ~set_aside.exists()
+    return answers.c.withdrawn_at.is_(None) & ~set_aside.exists()
 
 
 def newest_changes(dataset: Keyed, since: datetime | None = None) -> Select[Any]:

@@ -718,7 +718,7 @@ def resolve_open_items(session: Session, sample: Sample) -> None:
 def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
     """The recorded votes on ``queue``'s open items: item_id, sample_pk, annotator, label;
     in the order they were recorded. A withdrawn answer is no vote, nor an answer an undo
-    set aside (see :func:`labelmend.storage.reads.answer_counts`)."""
+    set aside (:func:`labelmend.storage.reads.answer_counts`, the one rule)."""
     import pandas as pd
 
     rows = session.execute(
@@ -727,7 +727,6 @@ def open_votes(session: Session, queue: Queue) -> pd.DataFrame:
         .where(
             QueueItem.queue_id == queue.id,
             QueueItem.status.in_(schema.OPEN_STATUSES),
-            Annotation.withdrawn_at.is_(None),
             reads.answer_counts(),
         )
         .order_by(Annotation.id)
