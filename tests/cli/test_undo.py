@@ -276,3 +276,23 @@ def test_a_withdrawn_answer_makes_no_sample_reviewed(db):
     assert status(db)["reviewed"] == 1
     ok("label", "undo", s[0], *db)
     assert status(db)["reviewed"] == 0
+
+
+def test_answers_an_undo_set_aside_leave_the_report_s_agreement(db):
+    """The answers a decision taken back was made from count nowhere: not as votes, not in
+    the report's annotator agreement, not in score's expert reliability (both read
+    repository.annotation_frame)."""
+    from labelmend.report.dataset import agreement_tables, gather
+    from labelmend.storage import repository
+
+    s, *_ = answered(db)
+    ok("label", "undo", s[0], *db)
+    with open_store(db[1]) as session:
+        report = gather(session)
+        s1 = sid_key(session, s[1])
+        answers = repository.annotation_frame(session, repository.get_dataset(session))
+    assert answers["sample_id"].tolist() == [s1]
+    assert report.annotations["sample_id"].tolist() == [s1]
+    per, overall = agreement_tables(report.annotations, report.samples)
+    assert per[["annotator", "answers"]].to_dict("records") == [{"annotator": "ann", "answers": 1}]
+    assert overall["samples with 2+ answers"] == 0

@@ -1044,8 +1044,10 @@ def score_details(session: Session, run: reads.Keyed, sample_ids: Sequence[int])
 
 
 def annotation_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
-    """Every stored answer of a dataset that counts (not withdrawn): columns sample_id,
-    annotator, label, at."""
+    """Every stored answer of a dataset that counts (not withdrawn, not set aside by an
+    undo: :func:`labelmend.storage.reads.answer_counts`): columns sample_id, annotator,
+    label, at. What ``score`` learns the experts' reliability from and the report's
+    annotator agreement reads."""
     return read_frame(
         session,
         select(
@@ -1055,7 +1057,7 @@ def annotation_frame(session: Session, dataset: Dataset) -> pd.DataFrame:
             Annotation.created_at.label("at"),
         )
         .join(Sample, Sample.id == Annotation.sample_id)
-        .where(Sample.dataset_id == dataset.id, Annotation.withdrawn_at.is_(None))
+        .where(Sample.dataset_id == dataset.id, reads.answer_counts())
         .order_by(Annotation.id),
     )
 
