@@ -296,3 +296,35 @@ def test_answers_an_undo_set_aside_leave_the_report_s_agreement(db):
     per, overall = agreement_tables(report.annotations, report.samples)
     assert per[["annotator", "answers"]].to_dict("records") == [{"annotator": "ann", "answers": 1}]
     assert overall["samples with 2+ answers"] == 0
+
+
+def test_the_report_lists_no_label_change_an_undo_took_back(db, tmp_path: Path):
+    """The report's label changes are the standing decisions that changed a label: a
+    change undone is no change, the undo row none either, and after two changes and one
+    undo the first change is listed (repository.history_frame filters the history)."""
+    import re
+
+    labels = {row["sample_id"]: row["given_label"] for row in score_rows(db)}
+    a, b, c = sorted(labels)[:3]
+    ok("label", "set", a, other_than(labels[a]), *db)  # stands
+    ok("label", "set", b, other_than(labels[b]), *db)
+    ok("label", "undo", b, *db)  # taken back: no change
+    ok("label", "set", c, other_than(labels[c]), *db)  # stands
+    ok("label", "set", c, other_than(labels[c], 2), *db)
+    ok("label", "undo", c, *db)
+    page = tmp_path / "report.html"
+    ok("report", "--out", str(page), *db)
+    said = re.search(r'data-key="expert_changes">(.*?) \(from ', page.read_text()).group(1)
+    assert said == "Label changes by experts: 2 by manual, of 2 decisions"
+    with open_store(db[1]) as session:
+        from labelmend.report.dataset import gather
+
+        history = gather(session).history
+        keys = [sid_key(session, sample) for sample in (a, c)]
+    assert history["sample_id"].tolist() == keys
+    assert history["source"].tolist() == ["manual", "manual"]
+
+
+def score_rows(db: tuple[str, str]) -> list[dict]:
+    """The newest score run's rows, as ``score --json`` writes them (it scores again)."""
+    return json.loads(ok("score", "--json", "--top", "100", *db))["top"]
