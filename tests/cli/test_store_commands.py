@@ -315,3 +315,18 @@ def test_json_times_are_iso_8601_in_utc_on_every_database(files, database_url):
     for text in times:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", text), text
         assert timedelta(0) <= datetime.fromisoformat(text) - before < timedelta(minutes=5)
+
+
+def test_init_names_a_classes_file_that_does_not_exist(tmp_path):
+    """A typo in the file name ("clases.txt") was read as one class name and refused as
+    "A dataset needs at least 2 classes; got ['clases.txt']"."""
+    db = tmp_path / "s.db"
+    missing = tmp_path / "clases.txt"
+    out = fails("init", "pets", "--classes", str(missing), "--db", f"sqlite:///{db}")
+    assert out.strip() == (
+        f"Error: --classes {str(missing)!r} has no comma, so it is read as a file of class "
+        "names, one per line, and there is no such file. Give the names as 'a,b,c' or the "
+        "path of an existing file."
+    )
+    assert not db.exists()
+    assert "3 classes" in ok("init", "pets", "--classes", "cat,dog,fox", "--db", f"sqlite:///{db}")

@@ -17,11 +17,27 @@ from labelmend.storage.models import Dataset
 def parse_classes(spec: str) -> list[str]:
     """Class names from ``"a,b,c"`` or from a file with one name per line.
 
+    A spec without a comma is a file's path (one class name alone is never a dataset's
+    classes), so a mistyped file name is named as such:
+
     >>> parse_classes("cat, dog,fox")
     ['cat', 'dog', 'fox']
+    >>> parse_classes("clases.txt")
+    Traceback (most recent call last):
+    labelmend.errors.InputError: classes 'clases.txt' has no comma, so it is read as a file of class names, one per line, and there is no such file. Give the names as 'a,b,c' or the path of an existing file.
     """
     path = Path(spec)
-    text = path.read_text().splitlines() if path.is_file() else spec.split(",")
+    if path.is_file():
+        text = path.read_text().splitlines()
+    elif "," in spec:
+        text = spec.split(",")
+    else:
+        found = "it is not a file" if path.exists() else "there is no such file"
+        raise InputError(
+            f"classes {spec!r} has no comma, so it is read as a file of class names, one per "
+            f"line, and {found}. Give the names as 'a,b,c' or the path of an existing file.",
+            inputs=("classes",),
+        )
     return [name.strip() for name in text if name.strip()]
 
 
