@@ -18,6 +18,7 @@ from labelmend.cleaner import (
     vote_counts_by_id,
 )
 from labelmend.errors import InputError
+from labelmend.simulator.crowd import fit_crowd
 
 
 @given(
@@ -320,3 +321,23 @@ def test_vote_counts_by_id_refuses_repeated_ids_and_answers_of_another_length(
     # objects) and numpy's IndexError (boolean index did not match) before.
     with pytest.raises(InputError, match=message):
         vote_counts_by_id(ids, answer_ids, answers, n_classes=2)
+
+
+def _fit_crowd(annotations, n_classes):
+    return fit_crowd(annotations, [0, 1, 0, 1], n_classes=n_classes, n_levels=1)
+
+
+@pytest.mark.parametrize("fit", [dawid_skene, _fit_crowd])
+@pytest.mark.parametrize("n_classes", [None, 2])
+def test_only_minus_one_means_missing(fit, n_classes):
+    # Any answer below 0 was taken for missing: -2 (or -7, a bad code) dropped silently.
+    annotations = np.array([[0, 1, 0], [1, -1, 1], [0, 0, -2], [1, -7, 1]])
+    fit(np.where(annotations < -1, -1, annotations), n_classes=n_classes)  # -1 is missing
+    bound = "K" if n_classes is None else "2"
+    message = (
+        rf"^annotations must hold labels in \[0, {bound}\) with -1 for missing\. "
+        r"Got -2 in row 3 \(index 2\), column 3 \(index 2\)\.$"
+    )
+    with pytest.raises(InputError, match=message) as raised:
+        fit(annotations, n_classes=n_classes)
+    assert raised.value.inputs == ("annotations",)

@@ -30,6 +30,8 @@ from labelmend.errors import InputError
 
 #: Marks an undecided sample in :func:`plurality_vote`'s output.
 UNDECIDED = -1
+#: Marks a missing answer in :func:`dawid_skene`'s (N, M) annotations; the only negative.
+MISSING = -1
 #: Pseudo-count added to every cell of a Dawid–Skene confusion matrix (Laplace smoothing).
 CONFUSION_SMOOTHING = 0.01
 
@@ -219,7 +221,16 @@ def long_form(annotations: Any, n_classes: int | None) -> tuple[IntArray, IntArr
         raise InputError(f"annotations must have shape (N, M). Got shape {matrix.shape}.")
     if matrix.dtype.kind not in "iu":
         raise InputError(f"annotations must be integers (-1 = missing). Got {matrix.dtype}.")
-    item, worker = np.nonzero(matrix >= 0)
+    below = np.argwhere(matrix < MISSING)  # only -1 means missing; -2 is no label
+    if below.size:
+        row, column = (int(i) for i in below[0])
+        raise InputError(
+            f"annotations must hold labels in [0, {n_classes or 'K'}) with -1 for missing. "
+            f"Got {int(matrix[row, column])} in {row_name(row)}, "
+            f"{row_name(column, what='column')}.",
+            inputs=("annotations",),
+        )
+    item, worker = np.nonzero(matrix != MISSING)
     answer = matrix[item, worker].astype(np.intp)
     if answer.size == 0:
         raise InputError("annotations must hold at least one label. Got only -1 (missing).")
@@ -244,8 +255,9 @@ def dawid_skene(
     Parameters
     ----------
     annotations : (N, M) int array
-        ``annotations[i, m]`` = annotator m's label for sample i, or -1 when m did not
-        label i (e.g. CIFAR-10N's ``random_label1..3`` stacked as M = 3 columns).
+        ``annotations[i, m]`` = annotator m's label for sample i, or -1 (``MISSING``)
+        when m did not label i (e.g. CIFAR-10N's ``random_label1..3`` stacked as M = 3
+        columns). Any other negative value is refused, not taken for missing.
     n_classes : int, optional
         K (default: largest label + 1).
     max_iter, tol : EM stops after ``max_iter`` rounds or when no posterior moves by
