@@ -341,3 +341,18 @@ def test_only_minus_one_means_missing(fit, n_classes):
     with pytest.raises(InputError, match=message) as raised:
         fit(annotations, n_classes=n_classes)
     assert raised.value.inputs == ("annotations",)
+
+
+@pytest.mark.parametrize("method", ["plurality", "single-expert", "dawid-skene", "crowdlab"])
+@pytest.mark.parametrize("unknown", [None, np.nan])
+def test_consensus_refuses_votes_from_nobody(method, unknown):
+    # pandas took None (and NaN) for a missing code: dawid-skene dropped those votes under
+    # the current labels' column, crowdlab counted them as no annotator at all.
+    with pytest.raises(
+        InputError,
+        match=r"^annotators must name who gave each vote \(a name or an id\); found "
+        rf"{unknown} for vote 2 \(index 1\)\.",
+    ) as raised:
+        consensus([0, 0, 1], ["ann", unknown, "bob"], [1, 1, 0], current_labels=[0, 1],
+                  n_classes=2, method=method, pred_probs=np.full((2, 2), 0.5))  # fmt: skip
+    assert raised.value.inputs == ("annotators",)

@@ -341,7 +341,9 @@ def consensus(
     sample_index : (V,) int
         Row in [0, N) of the sample each vote is about.
     annotators : (V,) hashable
-        Who gave each vote (names or ids).
+        Who gave each vote (names or ids). None or NaN is refused: ``dawid-skene`` and
+        ``crowdlab`` weigh each annotator by their own record, and an unknown one can be
+        told neither from another unknown nor from a known one; give each an id.
     votes : (V,) int
         The class voted for, in [0, K).
     current_labels : (N,) int
@@ -396,6 +398,14 @@ def consensus(
     labels = _whole_numbers(votes, "votes", "class indices in [0, K)")
     current = _whole_numbers(current_labels, "current_labels", "class indices, -1 for none")
     check_same_length("annotators", len(annotators), "votes", labels.size)
+    names = np.asarray(annotators, dtype=object)
+    nobody = np.flatnonzero(pd.isna(names)) if names.ndim == 1 else np.array([], np.intp)
+    if nobody.size:
+        raise InputError(
+            "annotators must name who gave each vote (a name or an id); found "
+            f"{names[nobody[0]]} for {row_name(int(nobody[0]), what='vote')}.",
+            inputs=("annotators",),
+        )
     # Checks the votes (classes, rows, lengths) for every method.
     counts = vote_counts(rows, labels, n_samples=len(current), n_classes=n_classes)
     _check_current(current, n_classes)
