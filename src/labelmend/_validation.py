@@ -205,6 +205,22 @@ def check_probability_block(
         )
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """Check that the flag ``name`` is True or False (Python's or numpy's); return it as
+    a bool. Other values are refused, truthy or not: the string "no" is not False.
+
+    >>> check_flag("normalize", np.True_)
+    True
+    >>> check_flag("normalize", "no")
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: normalize must be True or False. Got 'no'.
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise InputError(f"{name} must be True or False. Got {value!r}.", inputs=(name,))
+    return bool(value)
+
+
 def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
     """Check that ``value`` of the parameter ``name`` is an integer ≥ ``minimum`` (a bool
     is not one); return it as an int.

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from labelmend._validation import check_flag
 from labelmend.cleaner import AUDIT_METHOD, DEFAULT_DIFFICULTY, rank_samples
 from labelmend.cleaner._source import ProbabilitySource
 from labelmend.errors import InputError, UsageError
@@ -138,6 +139,8 @@ def rank_files(
     >>> int(result.ranking["sample_id"].iloc[0]), result.n_samples
     (1, 4)
     """
+    check_flag("normalize", normalize)
+    check_flag("from_logits", from_logits)
     if scheduler is not None or is_sharded(pred_probs_paths):
         if len(pred_probs_paths) != 1:
             raise InputError("Give one directory or glob of Parquet shards to rank on Dask.")

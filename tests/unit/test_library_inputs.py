@@ -3,6 +3,8 @@ shapes. Either the same result as float64 arrays or one InputError naming the in
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,7 @@ from labelmend.cleaner import (
     fit_noise_model,
     plurality_vote,
     rank_samples,
+    score_samples,
     select_batch,
     stopping_point,
     vote_counts,
@@ -23,6 +26,7 @@ from labelmend.cleaner import (
 from labelmend.datasets import flip_labels
 from labelmend.errors import InputError
 from labelmend.fitting import mlp, out_of_fold_probs, select_regularisation
+from labelmend.jobs import rank_files
 from labelmend.scale import rank_dataset
 
 PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9], [0.2, 0.8], [0.95, 0.05]])
@@ -573,3 +577,20 @@ def test_mlp_takes_one_layer_as_an_int():
     assert mlp(10).steps[-1][1].hidden_layer_sizes == (10,)
     with pytest.raises(InputError, match=r"^hidden must be positive layer sizes; found 0\.$"):
         mlp((0,))
+
+
+@pytest.mark.parametrize("flag", ["from_logits", "normalize"])
+@pytest.mark.parametrize("value", ["no", 1, None, [False]])
+@pytest.mark.parametrize("function", [rank_samples, score_samples, fit_noise_model, rank_files])
+def test_probability_flags_must_be_true_or_false(function, flag, value, tmp_path):
+    # Any truthy value was taken: from_logits="no" applied a softmax to probabilities.
+    arguments = (LABELS, PROBS)
+    if function is rank_files:
+        np.save(tmp_path / "labels.npy", LABELS)
+        np.save(tmp_path / "probs.npy", PROBS)
+        arguments = (tmp_path / "labels.npy", [tmp_path / "probs.npy"])
+    with pytest.raises(
+        InputError, match=rf"^{flag} must be True or False\. Got {re.escape(repr(value))}\.$"
+    ):
+        function(*arguments, **{flag: value})
+    assert len(rank_samples(LABELS, PROBS, **{flag: np.True_})) == len(LABELS)

@@ -16,7 +16,13 @@ import numpy.typing as npt
 
 from labelmend._executor import Workers
 from labelmend._numeric import row_sums, softmax_rows
-from labelmend._validation import check_count, check_n_classes, check_probability_block, row_name
+from labelmend._validation import (
+    check_count,
+    check_flag,
+    check_n_classes,
+    check_probability_block,
+    row_name,
+)
 from labelmend.errors import InputError
 
 #: Bytes of probabilities handled per block; about the size of a large CPU cache.
@@ -134,8 +140,8 @@ class ProbabilitySource:
         self._members = _as_members(pred_probs)
         self._name = name
         self._source = source
-        self._from_logits = from_logits
-        self._normalize = normalize
+        self._from_logits = check_flag("from_logits", from_logits)
+        self._normalize = check_flag("normalize", normalize)
         self._rescale_hint = rescale_hint
         self.n_samples, self.n_classes = self._members[0].shape
         # float32 stays float32 (half the memory); integers, float64 and anything wider
