@@ -24,6 +24,7 @@ import numpy.typing as npt
 from labelmend._validation import (
     RandomState,
     check_count,
+    check_interval,
     check_labels,
     check_random_state,
     is_number,
@@ -61,9 +62,13 @@ ModelSpec = Any
 def logistic_regression(C: float = DEFAULT_C) -> Any:
     """A standardised multinomial logistic regression (an unfitted scikit-learn pipeline).
 
+    ``C``: the inverse regularisation strength, in (0, inf] (inf: none), checked here
+    rather than by scikit-learn at fit time.
+
     >>> logistic_regression(0.5).steps[-1][1].C
     0.5
     """
+    check_interval("C", C, 0.0, np.inf, closed_high=True)
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler

@@ -25,7 +25,7 @@ from labelmend.cleaner import (
 )
 from labelmend.datasets import flip_labels
 from labelmend.errors import InputError
-from labelmend.fitting import mlp, out_of_fold_probs, select_regularisation
+from labelmend.fitting import logistic_regression, mlp, out_of_fold_probs, select_regularisation
 from labelmend.jobs import rank_files
 from labelmend.scale import rank_dataset
 
@@ -594,3 +594,15 @@ def test_probability_flags_must_be_true_or_false(function, flag, value, tmp_path
     ):
         function(*arguments, **{flag: value})
     assert len(rank_samples(LABELS, PROBS, **{flag: np.True_})) == len(LABELS)
+
+
+@pytest.mark.parametrize(
+    ("C", "shown"), [(-1, "-1"), (0, "0"), ("1", "'1'"), (np.nan, "nan"), (True, "True")]
+)
+def test_logistic_regression_refuses_a_C_that_is_not_positive_when_built(C, shown):
+    # scikit-learn's InvalidParameterError ("The 'C' parameter of LogisticRegression must
+    # be a float in the range (0.0, inf]") came at fit time, not labelmend's InputError.
+    with pytest.raises(InputError, match=rf"^C must lie in \(0, inf\]\. Got {shown}\.$") as raised:
+        logistic_regression(C)
+    assert raised.value.inputs == ("C",)
+    assert np.isposinf(logistic_regression(np.inf).steps[-1][1].C)  # no regularisation
