@@ -76,14 +76,29 @@ def logistic_regression(C: float = DEFAULT_C) -> Any:
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, C=C))
 
 
-def mlp(hidden: int | Sequence[int] = (100,), *, random_state: int = 0) -> Any:
+def _sklearn_seed(random_state: RandomState) -> int | None:
+    """``random_state`` as scikit-learn takes a seed (an int in [0, 2**32) or None),
+    checked here rather than by scikit-learn at fit time; a Generator gives one draw."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**32))
+    check_random_state(random_state)  # refuses negatives and other types by name
+    if random_state is not None and random_state >= 2**32:
+        raise InputError(
+            f"random_state must be below 2**32 (scikit-learn's seeds). Got {random_state}.",
+            inputs=("random_state",),
+        )
+    return None if random_state is None else int(random_state)
+
+
+def mlp(hidden: int | Sequence[int] = (100,), *, random_state: RandomState = 0) -> Any:
     """A standardised multi-layer perceptron (ReLU, Adam), stopped early on 10% of the fold.
 
     Early stopping keeps it from memorising noisy labels (on scikit-learn's digits with
     20% flipped labels its out-of-fold argmax is right on 93.9% of samples, logistic
     regression's on 93.7%); on a few hundred samples prefer :func:`logistic_regression`.
 
-    ``hidden``: the sizes of the hidden layers (an int for one layer).
+    ``hidden``: the sizes of the hidden layers (an int for one layer). ``random_state``:
+    scikit-learn's seed, an int in [0, 2**32) or None; a Generator gives one draw.
 
     >>> mlp((32, 16)).steps[-1][1].hidden_layer_sizes
     (32, 16)
@@ -92,6 +107,7 @@ def mlp(hidden: int | Sequence[int] = (100,), *, random_state: int = 0) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    seed = _sklearn_seed(random_state)
     sizes = (hidden,) if isinstance(hidden, int | np.integer) else tuple(hidden)
     bad = [
         size
@@ -108,7 +124,7 @@ def mlp(hidden: int | Sequence[int] = (100,), *, random_state: int = 0) -> Any:
         alpha=1e-3,
         max_iter=500,
         early_stopping=True,
-        random_state=random_state,
+        random_state=seed,
     )
     return make_pipeline(StandardScaler(), network)
 

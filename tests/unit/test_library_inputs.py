@@ -606,3 +606,24 @@ def test_logistic_regression_refuses_a_C_that_is_not_positive_when_built(C, show
         logistic_regression(C)
     assert raised.value.inputs == ("C",)
     assert np.isposinf(logistic_regression(np.inf).steps[-1][1].C)  # no regularisation
+
+
+@pytest.mark.parametrize(
+    ("random_state", "message"),
+    [
+        (-1, r"^random_state must be a non-negative int, a numpy\.random\.Generator or None\. "),
+        ("a", r"^random_state must be an int, a numpy\.random\.Generator or None\. Got str "),
+        (
+            2**32,
+            r"^random_state must be below 2\*\*32 \(scikit-learn's seeds\)\. Got 4294967296\.$",
+        ),
+    ],
+)
+def test_mlp_checks_its_random_state_when_built(random_state, message):
+    # scikit-learn's InvalidParameterError ("The 'random_state' parameter of MLPClassifier
+    # must be an int in the range [0, 4294967295]...") came at fit time.
+    with pytest.raises(InputError, match=message) as raised:
+        mlp(4, random_state=random_state)
+    assert raised.value.inputs == ("random_state",)
+    drawn = mlp(4, random_state=np.random.default_rng(0)).steps[-1][1].random_state
+    assert drawn == int(np.random.default_rng(0).integers(2**32))
