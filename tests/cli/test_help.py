@@ -129,3 +129,28 @@ def test_the_selectors_help_names_every_selector():
     unnamed = [name for name in SELECTORS if name not in named and name not in RANKING_METHODS]
     assert unnamed == []
     assert "any --method of rank" in help_text
+
+
+#: A help text that opens with a list of verbs ("Create, list, show, export and delete
+#: relabel queues.", "Set or undo labels"): the group's commands, as its user types them.
+VERB_LIST = re.compile(r"^(\w+(?:, \w+)*,? or \w+|\w+(?:, \w+)+,? and \w+)\b")
+
+
+def test_a_group_that_lists_its_commands_lists_only_real_ones():
+    """`labelmend label` was "Set, confirm or undo labels by hand" in `labelmend --help`
+    and its own --help; it has no confirm command (set with the same label confirms)."""
+    from labelmend.cli.app import Labelmend
+
+    top = typer.main.get_command(app)
+    checked = []
+    for name in top.list_commands(None):
+        group = top.get_command(None, name)
+        if not hasattr(group, "list_commands"):
+            continue
+        for text in (Labelmend.entries[name].help, group.help):
+            listed = VERB_LIST.match(text)
+            if listed:
+                verbs = set(re.split(r",? (?:and|or) |, ", listed.group(1).lower()))
+                assert verbs <= set(group.list_commands(None)), (name, text)
+                checked.append(name)
+    assert {"label", "queue"} <= set(checked)

@@ -42,7 +42,7 @@ class Labelmend(LazyGroup):
         "queue": Entry(
             "labelmend.cli.queue:queue_app", "Create, list, show, export, delete relabel queues."
         ),
-        "label": Entry("labelmend.cli.labels:label_app", "Set, confirm or undo labels by hand."),
+        "label": Entry("labelmend.cli.labels:label_app", "Set or undo labels by hand."),
         "history": Entry("labelmend.cli.labels:history", "Every label decision of a sample."),
         "status": Entry(
             "labelmend.cli.status:status", "Estimated label errors remaining, queue progress."

@@ -12,7 +12,10 @@ from labelmend import workflow
 from labelmend.cli._console import JsonOption, console, frame_table, print_json
 from labelmend.cli._store import DatasetOption, DbOption, store
 
-label_app = typer.Typer(help="Set, confirm or undo labels by hand (kept in the label history).")
+label_app = typer.Typer(
+    help="Set or undo labels by hand (set with the same label confirms it; kept in the label "
+    "history)."
+)
 export_app = typer.Typer(help="Export the store's contents.")
 
 SampleId = Annotated[str, typer.Argument(help="Sample id.")]
