@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,10 +61,13 @@ def read_table(path: str | Path, *, text_columns: Sequence[str] = ()) -> pd.Data
             return _read_csv(path, _csv_columns(path), text_columns)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        as_text = dict.fromkeys(text_columns, str)
-        return pd.read_json(
-            path, orient="records", lines=not _is_json_array(path), dtype=as_text or None
-        )
+        return _read_json(path, dict.fromkeys(text_columns, str) or None)
+
+
+def _read_json(path: Path, dtype: Mapping[str, type] | bool | None) -> pd.DataFrame:
+    """Read a JSON table (an array of records, or JSON lines) with pandas' ``dtype``:
+    None to type every column, a mapping for some columns' types, False for none."""
+    return pd.read_json(path, orient="records", lines=not _is_json_array(path), dtype=dtype)
 
 
 @contextmanager
@@ -410,12 +413,17 @@ def read_column(
             columns = _csv_columns(path)
             column = _only_column(path, columns, column, what, parameter, id_col)
             table = _read_csv(path, columns, [column] if text else [])
+    elif text and column is None and suffix not in (".parquet", ".pq"):
+        # JSON: pandas types a column as it reads it, and the column is known only once
+        # the table is read; so the table is read once untyped, and its column made text
+        # as read_table's text_columns make it (pandas' astype(str) of the read values).
+        with _reading(path, suffix):
+            table = _read_json(path, dtype=False)
+        column = _only_column(path, list(table.columns), column, what, parameter, id_col)
+        table[column] = table[column].astype(str)
     else:
         table = read_table(path, text_columns=[column] if text and column is not None else [])
-        found = _only_column(path, list(table.columns), column, what, parameter, id_col)
-        if text and column is None and suffix not in (".parquet", ".pq"):
-            table = read_table(path, text_columns=[found])  # JSON: types are chosen on reading
-        column = found
+        column = _only_column(path, list(table.columns), column, what, parameter, id_col)
     require_columns(str(path), table.columns, {column: parameter})
     return table[column].to_numpy()
 

@@ -90,3 +90,38 @@ def test_a_csv_is_read_once_with_its_header_read_once(tmp_path, csv_reads):
     csv_reads.clear()
     assert list(read_table(path, text_columns=["label"]).columns) == ["Unnamed: 0", "label"]
     assert csv_reads == ["header", "header", "table"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_a_json_label_table_is_read_once(tmp_path, monkeypatch, suffix):
+    """read_column read a JSON table twice when no column was named and text was wanted:
+    once to find the column, again with it as text (pandas types JSON columns on reading)."""
+    import json
+
+    from labelmend.io import read_column, read_table
+
+    rows = [
+        {"sample_id": "007", "label": "cat"},
+        {"sample_id": "008", "label": None},
+        {"sample_id": "009", "label": 3},
+        {"sample_id": "010", "label": 1.0},
+        {"sample_id": "011", "label": "None"},
+        {"sample_id": "012", "label": True},
+    ]
+    path = tmp_path / f"labels{suffix}"
+    text = json.dumps(rows) if suffix == ".json" else "\n".join(map(json.dumps, rows))
+    path.write_text(text)
+    expected = read_table(path, text_columns=["label"])["label"]  # the column named: as text
+    calls = []
+    read_json = pd.read_json
+
+    def counting(*args, **kwargs):
+        calls.append(args[0] if args else kwargs["path_or_buf"])
+        return read_json(*args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_json", counting)
+    found = read_column(path, None, what="label", parameter="label_col", id_col="sample_id",
+                        text=True)  # fmt: skip
+    assert len(calls) == 1
+    pd.testing.assert_series_equal(pd.Series(found, name="label"), expected)
+    assert [found[0], found[2], found[3], found[4]] == ["cat", "3", "1.0", "None"]
