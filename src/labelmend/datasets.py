@@ -148,7 +148,29 @@ def _need(path: Path) -> Path:
 def music_genre(root: str | Path) -> MultiAnnotatorData:
     """Rodrigues et al. (ICML 2014): 700 songs, 44 MTurk annotators, 124 audio features.
 
-    ``root`` is the ``music-genre`` folder (holding ``data/Music/*.csv``).
+    ``root`` is the ``music-genre`` folder (holding ``data/Music/*.csv``). Rows follow
+    ``music_genre_gold.csv``; annotators are in the order of their ids.
+
+    Examples
+    --------
+    The folder's layout, with two songs and one feature (the real files hold 124):
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     music = Path(root, "data", "Music")
+    ...     music.mkdir(parents=True)
+    ...     _ = (music / "music_genre_mturk.csv").write_text(
+    ...         "id,annotator,class\\nrock.1.mp3,A1,rock\\nrock.1.mp3,A2,jazz\\njazz.1.mp3,A2,jazz\\n"
+    ...     )
+    ...     for part in ("gold", "test"):
+    ...         _ = (music / f"music_genre_{part}.csv").write_text(
+    ...             "id,feature0,class\\nrock.1.mp3,0.5,rock\\njazz.1.mp3,0.1,jazz\\n"
+    ...         )
+    ...     data = music_genre(root)
+    >>> data.classes, data.annotations.tolist(), data.true_labels.tolist()
+    (['jazz', 'rock'], [[1, 0], [-1, 0]], [1, 0])
+    >>> data.features.shape, data.test_features.shape
+    ((2, 1), (2, 1))
     """
     folder = Path(root) / "data" / "Music"
     answers = pd.read_csv(
@@ -178,7 +200,22 @@ def music_genre(root: str | Path) -> MultiAnnotatorData:
 def cifar10n(root: str | Path) -> MultiAnnotatorData:
     """Wei et al. (ICLR 2022): three MTurk labels for each of CIFAR-10's 50,000 training images.
 
-    ``root`` is the ``cifar-10n`` folder; annotations are ``random_label1..3``.
+    ``root`` is the ``cifar-10n`` folder; annotations are ``random_label1..3``, the true
+    labels ``clean_label``.
+
+    Examples
+    --------
+    The ``.npz`` file's layout, with two images:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     labels = {"clean_label": [3, 5], "random_label1": [3, 5], "random_label2": [5, 5],
+    ...               "random_label3": [3, 3]}
+    ...     np.savez(Path(root, "cifar10n_train_labels.npz"),
+    ...              **{key: np.array(value, dtype=np.uint8) for key, value in labels.items()})
+    ...     data = cifar10n(root)
+    >>> data.annotations.tolist(), [data.classes[label] for label in data.true_labels]
+    ([[3, 5, 3], [5, 5, 3]], ['cat', 'dog'])
     """
     data = np.load(_need(Path(root) / "cifar10n_train_labels.npz"))
     annotations = np.stack([data[f"random_label{m}"] for m in (1, 2, 3)], axis=1)
@@ -206,6 +243,22 @@ def truth_inference(root: str | Path, name: str) -> MultiAnnotatorData:
     ``root`` is the ``crowd_truth_infer`` folder (holding ``datasets/<name>/answer.csv``
     and ``truth.csv``). Rows follow ``truth.csv``; answers to items without a gold label
     are dropped. Classes are the answers' codes as strings, in numeric order.
+
+    Examples
+    --------
+    The folder's layout, with two items of gold (question 5 has none: its answer goes):
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     dog = Path(root, "datasets", "dog")
+    ...     dog.mkdir(parents=True)
+    ...     _ = (dog / "answer.csv").write_text(
+    ...         "question,worker,answer\\n1,7,2\\n1,9,3\\n2,9,2\\n5,7,0\\n"
+    ...     )
+    ...     _ = (dog / "truth.csv").write_text("question,truth\\n2,2\\n1,3\\n")
+    ...     data = truth_inference(root, "dog")
+    >>> data.classes, data.annotations.tolist(), data.true_labels.tolist()
+    (['2', '3'], [[-1, 0], [0, 1]], [0, 1])
     """
     folder = Path(root) / "datasets" / name
     answers = pd.read_csv(_need(folder / "answer.csv"), dtype={"question": str, "worker": str})
