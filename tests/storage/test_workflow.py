@@ -766,3 +766,30 @@ def test_scoring_after_answers_reads_the_experts_reliability(scored, tmp_path):
     # Right answers make the experts surer than the labellers: every priority rises.
     assert (stored > class_level * (1 + 1e-4)).any()
     assert (stored >= class_level).all()
+
+
+def _use_shard_labels(session, path):
+    return workflow.score_shards(session, path, use_shard_labels="no")
+
+
+@pytest.mark.parametrize(
+    ("flag", "call"),
+    [
+        ("force", lambda session, path: workflow.delete_queue(session, "q", force="no")),
+        ("open_only", lambda session, path: workflow.queue_items(session, "q", open_only="no")),
+        ("reference", lambda session, path: workflow.import_features(session, path, reference=1)),
+        ("use_shard_labels", _use_shard_labels),
+    ],
+)
+def test_store_flags_must_be_true_or_false(scored, snapshot, tmp_path, flag, call):
+    # Any truthy value was taken: delete_queue(force="no") deleted a queue with answers.
+    with open_store(scored) as session:
+        workflow.create_queue(session, "q", budget=5)
+    before = snapshot(scored)
+    with (
+        pytest.raises(InputError, match=rf"^{flag} must be True or False\. Got ") as raised,
+        open_store(scored) as session,
+    ):
+        call(session, tmp_path / "missing.parquet")
+    assert raised.value.inputs == (flag,)
+    assert snapshot(scored) == before

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from labelmend._validation import listing, require_columns
+from labelmend._validation import check_flag, listing, require_columns
 from labelmend.errors import InputError
 from labelmend.io import ID_COLUMN, load_features, read_table
 from labelmend.storage import repository as repo
@@ -105,6 +105,7 @@ def import_features(
     >>> first.n_features, first.created, again.created, again.feature_set_id == first.feature_set_id
     (2, True, False, True)
     """
+    check_flag("reference", reference)
     path = None if isinstance(source, pd.DataFrame) else Path(source)
     label = "table" if path is None else str(path)
     found = repo.get_dataset(session, dataset, lock=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from labelmend._validation import check_choice
+from labelmend._validation import check_choice, check_flag
 from labelmend.cleaner import select_batch
 from labelmend.errors import InputError, UsageError
 from labelmend.io import ID_COLUMN, write_table
@@ -124,6 +124,7 @@ def queue_items(
     external_task_id, metadata: the names ``queue show``, ``rank``, ``score`` and the
     export use.
     """
+    check_flag("open_only", open_only)
     found = repo.get_dataset(session, dataset)
     queue = repo.get_queue(session, found, name)
     frame = repo.queue_frame(
@@ -175,6 +176,7 @@ def delete_queue(
     ``force``.
     Recorded answers and the label history are kept either way.
     """
+    check_flag("force", force)
     found = repo.get_dataset(session, dataset, lock=True)
     queue = repo.get_queue(session, found, name)
     items = repo.queue_frame(session, queue)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from labelmend._validation import check_flag
 from labelmend.cleaner import (
     DEFAULT_DIFFICULTY,
     DEFAULT_METHOD,
@@ -241,6 +242,7 @@ def score_shards(
     >>> with open_store(url) as session:  # doctest: +SKIP
     ...     score_shards(session, "shards/*.parquet", scheduler="local", out="scores/")
     """
+    check_flag("use_shard_labels", use_shard_labels)
     from labelmend.scale import ShardLayout, find_shards, rank_dataset
 
     found = repo.get_dataset(session, dataset, lock=True)
