@@ -262,7 +262,18 @@ def load_array(
                 f"got {array.dtype} of shape {array.shape}."
             )
         return array, None
-    table = read_table(path).drop(columns=list(drop_columns), errors="ignore")
+    return _table_array(read_table(path), path, what, drop_columns, id_hint)
+
+
+def _table_array(
+    table: pd.DataFrame,
+    path: Path,
+    what: str,
+    drop_columns: Sequence[str],
+    id_hint: str | None,
+) -> tuple[npt.NDArray[Any], list[str]]:
+    """A table's numeric columns but ``drop_columns`` as float64, and their names."""
+    table = table.drop(columns=list(drop_columns), errors="ignore")
     non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if non_numeric:
         advice = f"name the id column with {id_hint}" if id_hint else "drop them"
@@ -298,6 +309,25 @@ def load_pred_probs(
     )
 
 
+def load_pred_probs_with_ids(
+    path: str | Path, *, id_col: str | None, id_hint: str = "id_col"
+) -> tuple[npt.NDArray[np.floating[Any]], list[str] | None, npt.NDArray[np.str_] | None]:
+    """:func:`load_pred_probs` with ``id_col`` dropped, and the ids it holds (as
+    :func:`table_ids` gives them), from one read of the file.
+
+    Returns
+    -------
+    (array, class names or None, ids or None: a ``.npy`` file, or a table without ``id_col``)
+    """
+    path = Path(path)
+    if _suffix(path, ARRAY_SUFFIXES) == ".npy" or not id_col:
+        drop = [id_col] if id_col else []
+        return (*load_pred_probs(path, drop_columns=drop, id_hint=id_hint), None)
+    table = read_table(path, text_columns=[id_col])
+    array, names = _table_array(table, path, "probabilities", [id_col], id_hint)
+    return array, names, _unique_ids(table, id_col, path)
+
+
 def table_ids(path: str | Path, column: str) -> npt.NDArray[np.str_] | None:
     """The sample ids in ``column`` of a table, as text; None for a ``.npy`` file or a
     table without that column.
@@ -309,7 +339,12 @@ def table_ids(path: str | Path, column: str) -> npt.NDArray[np.str_] | None:
     """
     if _suffix(Path(path), ARRAY_SUFFIXES) == ".npy":
         return None
-    table = read_table(path, text_columns=[column])
+    return _unique_ids(read_table(path, text_columns=[column]), column, path)
+
+
+def _unique_ids(table: pd.DataFrame, column: str, path: str | Path) -> npt.NDArray[np.str_] | None:
+    """The ids in ``column`` of ``table`` (read from ``path``) as text, None without it;
+    repeated ids are refused (see :func:`table_ids`)."""
     if column not in table.columns:
         return None
     ids = table[column].astype(str)
@@ -406,13 +441,31 @@ def read_column(
     ...     read_column(path, None, what="label", parameter="label_col", id_col="sample_id")
     array(['cat', 'dog'], dtype=object)
     """
-    path = Path(path)
+    table, found = _column_table(
+        Path(path), column, what=what, parameter=parameter, id_col=id_col, text=text, ids=False
+    )
+    return table[found].to_numpy()
+
+
+def _column_table(
+    path: Path,
+    column: str | None,
+    *,
+    what: str,
+    parameter: str,
+    id_col: str | None,
+    text: bool,
+    ids: bool,
+) -> tuple[pd.DataFrame, str]:
+    """The table :func:`read_column` reads, read once, and the column it picks; with
+    ``ids``, its ``id_col`` is read as text too (as :func:`table_ids` reads it)."""
     suffix = _suffix(path, TABLE_SUFFIXES)
     if suffix == ".csv":  # the header picks the column; the table is read once
         with _reading(path, suffix):
             columns = _csv_columns(path)
             column = _only_column(path, columns, column, what, parameter, id_col)
-            table = _read_csv(path, columns, [column] if text else [])
+            extra = [id_col] if ids and id_col in columns and id_col != column else []
+            table = _read_csv(path, columns, [*([column] if text else []), *extra])
     elif text and column is None and suffix not in (".parquet", ".pq"):
         # JSON: pandas types a column as it reads it, and the column is known only once
         # the table is read; so the table is read once untyped, and its column made text
@@ -422,10 +475,11 @@ def read_column(
         column = _only_column(path, list(table.columns), column, what, parameter, id_col)
         table[column] = table[column].astype(str)
     else:
-        table = read_table(path, text_columns=[column] if text and column is not None else [])
+        as_text = [column] if text and column is not None else []
+        table = read_table(path, text_columns=[*as_text, *([id_col] if ids and id_col else [])])
         column = _only_column(path, list(table.columns), column, what, parameter, id_col)
     require_columns(str(path), table.columns, {column: parameter})
-    return table[column].to_numpy()
+    return table, column
 
 
 def _only_column(
@@ -466,13 +520,35 @@ def load_labels(
     number (ratings '1'-'5', a class 'None'); otherwise integers are class indices.
     """
     path = Path(path)
-    suffix = _suffix(path, ARRAY_SUFFIXES)
-    if suffix == ".npy":
+    if _suffix(path, ARRAY_SUFFIXES) == ".npy":
         values = _read_npy(path, mmap=False)
     else:
         values = read_column(
             path, label_col, what="label", parameter="label_col", id_col=id_col, text=True
         )
+    return decode_labels(path, values, classes)
+
+
+def read_labels(
+    path: str | Path, *, label_col: str | None = None, id_col: str | None = None
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.str_] | None]:
+    """The labels as the file writes them (see :func:`load_labels`), and the ids in its
+    ``id_col`` (as :func:`table_ids` gives them; None for ``.npy`` or no such column),
+    from one read of the file. :func:`decode_labels` turns the labels into indices."""
+    path = Path(path)
+    if _suffix(path, ARRAY_SUFFIXES) == ".npy":
+        return _read_npy(path, mmap=False), None
+    table, column = _column_table(
+        path, label_col, what="label", parameter="label_col", id_col=id_col, text=True, ids=True
+    )
+    return table[column].to_numpy(), _unique_ids(table, id_col, path) if id_col else None
+
+
+def decode_labels(
+    path: str | Path, values: npt.NDArray[Any], classes: Sequence[str] | None
+) -> npt.NDArray[Any]:
+    """Labels read from ``path`` (:func:`read_labels`) as ints: class indices, or names
+    mapped through ``classes`` (see :func:`load_labels`)."""
     if values.dtype.kind not in "iuf":
         written = pd.Series(values, dtype=object)
         if classes is not None and written.isin(list(classes)).all():

@@ -24,11 +24,12 @@ from labelmend.errors import InputError, UsageError
 from labelmend.io import (
     ID_COLUMN,
     align_rows,
+    decode_labels,
     load_features,
-    load_labels,
     load_pred_probs,
+    load_pred_probs_with_ids,
+    read_labels,
     staged_directory,
-    table_ids,
     write_table,
 )
 from labelmend.scale import ShardLayout, rank_dataset
@@ -165,16 +166,14 @@ def rank_files(
         )
     if not pred_probs_paths:
         raise InputError("Give at least one predicted-probabilities file.")
-    drop = [id_col] if id_col else []
-    loaded = [
-        load_pred_probs(path, drop_columns=drop, id_hint="id_col") for path in pred_probs_paths
-    ]
-    names = _class_names(classes, [header for _, header in loaded])
-    arrays = [array for array, _ in loaded]
-    ids = [table_ids(path, id_col) if id_col else None for path in pred_probs_paths]
-    order = table_ids(labels_path, id_col) if id_col else None
+    # Each file is read once: its ids come with its probabilities or labels.
+    loaded = [load_pred_probs_with_ids(path, id_col=id_col) for path in pred_probs_paths]
+    names = _class_names(classes, [header for _, header, _ in loaded])
+    arrays = [array for array, _, _ in loaded]
+    ids = [found for _, _, found in loaded]
+    written, order = read_labels(labels_path, label_col=label_col, id_col=id_col)
     order = next((found for found in [order, *ids] if found is not None), None)
-    for (array, header), path in zip(loaded, pred_probs_paths, strict=True):
+    for (array, header, _), path in zip(loaded, pred_probs_paths, strict=True):
         if header is not None:  # a table: its rows are checked in its own order
             _check_table_probs(array, path, normalize=normalize, from_logits=from_logits)
     if order is not None:
@@ -188,7 +187,7 @@ def rank_files(
             f"classes gives {len(names)} names but pred_probs has {n_classes} columns.",
             inputs=("classes", "pred_probs"),
         )
-    given = load_labels(labels_path, label_col=label_col, classes=names, id_col=id_col)
+    given = decode_labels(labels_path, written, names)
     ranking = rank_samples(
         given,
         arrays if len(arrays) > 1 else arrays[0],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -125,3 +127,33 @@ def test_a_json_label_table_is_read_once(tmp_path, monkeypatch, suffix):
     assert len(calls) == 1
     pd.testing.assert_series_equal(pd.Series(found, name="label"), expected)
     assert [found[0], found[2], found[3], found[4]] == ["cat", "3", "1.0", "None"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_rank_files_reads_each_table_once(tmp_path, monkeypatch, suffix):
+    """rank_files read the labels table twice (its ids, then its labels) and each
+    probability table twice (its probabilities, then its ids)."""
+    from labelmend.io import write_table
+    from labelmend.jobs import rank_files
+
+    ids = ["007", "008", "009", "010"]
+    labels = pd.DataFrame({"sample_id": ids, "label": ["cat", "cat", "dog", "dog"]})
+    probs = pd.DataFrame(
+        {"sample_id": ids, "cat": [0.9, 0.2, 0.3, 0.1], "dog": [0.1, 0.8, 0.7, 0.9]}
+    )
+    write_table(labels, tmp_path / f"labels{suffix}")
+    write_table(probs.iloc[::-1], tmp_path / f"probs{suffix}")  # matched by id, not position
+    reads: list[str] = []
+    for reader in ("read_csv", "read_json", "read_parquet"):
+        real = getattr(pd, reader)
+
+        def counting(path, *args, real=real, **kwargs):
+            if kwargs.get("nrows") not in (0, 1):  # a CSV's header is read apart
+                reads.append(Path(path).name)
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(pd, reader, counting)
+    found = rank_files(tmp_path / f"labels{suffix}", [tmp_path / f"probs{suffix}"])
+    assert sorted(reads) == [f"labels{suffix}", f"probs{suffix}"]
+    assert found.ranking["sample_id"].tolist()[0] == "008"
+    assert found.ranking.set_index("sample_id").loc["007", "given_label"] == "cat"
