@@ -120,6 +120,7 @@ def rank_files(
     method, difficulty, normalize, from_logits :
         As :func:`labelmend.cleaner.rank_samples`; the method defaults to
         :data:`~labelmend.cleaner.scores.AUDIT_METHOD` (which labels are wrong).
+        ``normalize`` and ``from_logits`` are for files: shards are refused with them.
     out : path, optional
         The full ranking as CSV/Parquet/JSONL; for shards, a directory of per-shard
         score files.
@@ -143,6 +144,13 @@ def rank_files(
     check_flag("normalize", normalize)
     check_flag("from_logits", from_logits)
     if scheduler is not None or is_sharded(pred_probs_paths):
+        flag = "from_logits" if from_logits else "normalize" if normalize else None
+        if flag is not None:  # rank_dataset reads shards as they are stored
+            raise UsageError(
+                f"{flag} is for probability files; Parquet shards are ranked as stored, "
+                "rows of probabilities summing to 1. Write them so, or rank files.",
+                inputs=(flag,),
+            )
         if len(pred_probs_paths) != 1:
             raise InputError("Give one directory or glob of Parquet shards to rank on Dask.")
         sharded = rank_dataset(

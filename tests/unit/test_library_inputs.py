@@ -24,7 +24,7 @@ from labelmend.cleaner import (
     vote_counts,
 )
 from labelmend.datasets import flip_labels
-from labelmend.errors import InputError
+from labelmend.errors import InputError, UsageError
 from labelmend.fitting import logistic_regression, mlp, out_of_fold_probs, select_regularisation
 from labelmend.jobs import rank_files
 from labelmend.scale import rank_dataset
@@ -627,3 +627,12 @@ def test_mlp_checks_its_random_state_when_built(random_state, message):
     assert raised.value.inputs == ("random_state",)
     drawn = mlp(4, random_state=np.random.default_rng(0)).steps[-1][1].random_state
     assert drawn == int(np.random.default_rng(0).integers(2**32))
+
+
+@pytest.mark.parametrize("flag", ["from_logits", "normalize"])
+def test_rank_files_refuses_probability_flags_for_shards_it_cannot_apply(tmp_path, flag):
+    # Parquet shards were ranked as stored and the flag dropped without a word: logits
+    # were then refused as rows not summing to 1, with the advice to pass from_logits.
+    with pytest.raises(UsageError, match=rf"^{flag} is for probability files; Parquet ") as raised:
+        rank_files(None, [tmp_path / "*.parquet"], **{flag: True})
+    assert raised.value.inputs == (flag,)
