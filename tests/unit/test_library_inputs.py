@@ -636,3 +636,22 @@ def test_rank_files_refuses_probability_flags_for_shards_it_cannot_apply(tmp_pat
     with pytest.raises(UsageError, match=rf"^{flag} is for probability files; Parquet ") as raised:
         rank_files(None, [tmp_path / "*.parquet"], **{flag: True})
     assert raised.value.inputs == (flag,)
+
+
+def test_analyze_files_repair_flag_must_be_true_or_false(tmp_path):
+    # repair="no" was truthy: the failure types were repaired, type by type, and written.
+    pytest.importorskip("torch")
+    from labelmend.repair.files import analyze_files
+
+    rng = np.random.default_rng(0)
+    for name, array in {
+        "x": rng.normal(size=(40, 2)),
+        "y": np.arange(40) % 2,
+        "v": rng.normal(size=(30, 2)),
+        "t": np.arange(30) % 2,
+    }.items():
+        np.save(tmp_path / f"{name}.npy", array)
+    files = [tmp_path / f"{name}.npy" for name in "xyvt"]
+    with pytest.raises(InputError, match=r"^repair must be True or False\. Got 'no'\.$"):
+        analyze_files(*files, tmp_path / "out", repair="no")
+    assert not (tmp_path / "out").exists()

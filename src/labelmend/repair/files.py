@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelmend import fitting
-from labelmend._validation import check_labels
+from labelmend._validation import check_flag, check_labels
 from labelmend.errors import InputError, UsageError
 from labelmend.io import load_features, load_labels, read_column, staged_directory, write_table
 from labelmend.repair.failures import (
@@ -407,6 +407,7 @@ def analyze_files(
     >>> sorted(path.name for path in done.paths.values())
     ['failure_types.png', 'report.html', 'types.csv', 'types.json']
     """
+    repair = check_flag("repair", repair)
     if embedding == "metadata" and metadata is None:
         raise UsageError(
             "The embedding chosen types failures by a column: give metadata, a table with "
