@@ -219,7 +219,9 @@ class Setting:
     run: Callable[[list[str], int], StudyResult]
 
 
-def settings(names: list[str] | None) -> list[Setting]:
+def settings(names: list[str] | None, budget: float = 0.2) -> list[Setting]:
+    """The sets of the target table (all, or those ``names``), each spending ``budget``
+    annotations as a share of N."""
     counts = np.load(DATA / "cifar-10h" / "cifar10h-counts.npy")
     probs = np.load(
         DATA / "label-errors/cross_validated_predicted_probabilities/cifar10_test_set_pyx.npy"
@@ -240,7 +242,7 @@ def settings(names: list[str] | None) -> list[Setting]:
                 selectors=selectors,
                 noise_levels=[NoiseLevel(temperature=temperature)],
                 seeds=seeds,
-                budget=0.2,
+                budget=budget,
                 **options,  # type: ignore[arg-type]
             )
 

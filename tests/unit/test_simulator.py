@@ -739,3 +739,62 @@ def test_active_runs_give_selectors_the_votes_and_the_models_own_probabilities(
     np.testing.assert_array_equal(votes, counts)
     np.testing.assert_array_equal(model_probs, probs)
     assert not np.allclose(pred_probs, probs)  # the votes folded in
+
+
+# --- the stopping rule -------------------------------------------------------------------
+
+
+def test_the_simulator_stops_where_the_reports_rule_stops(setting, monkeypatch):
+    # One rule everywhere: the report's stopping_point on the expected errors curve of
+    # the samples left, in review order. With a selector whose p_error is known and
+    # decreasing in its own order, the simulator's predicted rate at each grid point is
+    # that rule's rate after the samples reviewed, and it stops at the first grid point
+    # past the report's stopping point.
+    from labelmend.cleaner import expected_error_rate, stopping_point
+
+    model, initial, probs = setting
+    n = model.n_samples
+    p_error = 0.6 * np.exp(-np.arange(n) / 40)  # review order = index order
+
+    def known(state):
+        return Ranking(p_error.copy(), np.zeros(n), p_error.copy())
+
+    monkeypatch.setitem(SELECTORS, "known", known)
+    window = 10
+    result = run(model, initial, "known", 250, probs, stop_window=window)
+    curve = result.curve
+    rate = expected_error_rate(np.cumsum(p_error), window=window)
+    done = curve["reviewed"].to_numpy()
+    np.testing.assert_allclose(curve["predicted_rate"], rate[np.minimum(done, n - 1)])
+    stop = stopping_point(np.cumsum(p_error), window=window)
+    assert 0 < stop < done[-1]
+    assert result.stop_annotations == curve["annotations"].to_numpy()[np.argmax(done >= stop)]
+
+
+def test_the_stopping_rule_no_longer_stops_early_when_the_model_is_unsure():
+    # Experts who are nearly always right and a model whose probabilities are diffuse:
+    # the model's expected annotations (2-4 per sample) overstate what a review costs
+    # (1-2), so errors per expected annotation (the rule before) fell under 0.1 while a
+    # review still fixed far more, and the rule stopped 10-45 annotations early (regret
+    # 3.0, 15.5 and 11.5 labels on seeds 0-2). Expected errors per sample stops within
+    # 10 annotations of the best point.
+    rng = np.random.default_rng(0)
+    n, k = 1000, 6
+    truth = rng.integers(0, k, n)
+    counts = 19 * np.eye(k, dtype=int)[truth] + rng.multinomial(1, np.full(k, 1 / k), n)
+    model = AnnotatorModel.from_counts(counts)
+    probs = 0.45 * np.eye(k)[truth] + 0.55 * rng.dirichlet(np.ones(k), n)
+    regret = []
+    for seed in range(3):
+        initial = initial_labels(model, noise_rate=0.2, random_state=np.random.default_rng(seed))
+        result = simulate_run(
+            model,
+            initial,
+            selector="default",
+            budget=600,
+            pred_probs=probs,
+            seed_sequence=np.random.SeedSequence(seed),
+        )
+        assert result.best_annotations - result.stop_annotations <= 10
+        regret.append(result.stop_regret)
+    assert np.mean(regret) < 1.0

@@ -65,8 +65,15 @@ REASONS = ("ambiguous", "confident_other_class", "low_confidence", "likely_corre
 CONFIDENT_ERROR = 0.5
 #: Self-confidence below which a clear, probably right label is still called doubtful.
 LOW_CONFIDENCE = 0.5
-#: The stopping rule: stop once the next samples are expected to hold fewer label errors
-#: than this per sample reviewed (the simulator's studies use the same value).
+#: The trade-off users steer by: an expert annotation is worth spending while it fixes at
+#: least this many labels (the simulator's best point maximises net fixes − TRADE_OFF ×
+#: annotations).
+TRADE_OFF = 0.1
+#: The stopping rule (:func:`stopping_point`, the report, the simulator): stop once the
+#: next batch of samples, in review order, holds fewer than this many expected label
+#: errors per sample (mean p_error). Kept at TRADE_OFF's value: on the simulator's real
+#: sets a threshold chosen leave-one-set-out against TRADE_OFF lost more held-out labels
+#: than 0.1 (``python benchmarks/stopping.py``; docs/simulator.md).
 STOP_THRESHOLD = 0.1
 
 RANKING_COLUMNS = (
@@ -901,14 +908,58 @@ def expected_errors_curve(ranking: pd.DataFrame) -> npt.NDArray[np.float64]:
     return np.cumsum(ordered)
 
 
+def expected_error_rate(
+    curve: npt.NDArray[np.floating[Any]], *, window: int
+) -> npt.NDArray[np.float64]:
+    """Expected label errors per sample among the next ``window`` samples, from each position.
+
+    The quantity the stopping rule reads (:func:`stopping_point`): at position k
+    (0-based, k samples already reviewed), the mean p_error of samples k .. k + window − 1
+    in review order, or of what is left near the end.
+
+    Parameters
+    ----------
+    curve : (N,) float
+        :func:`expected_errors_curve` of the samples still to review, in rank order.
+    window : int
+        Samples looked ahead (a batch).
+
+    Returns
+    -------
+    (N,) float array, one rate per position.
+
+    Examples
+    --------
+    >>> expected_error_rate(np.cumsum([0.9, 0.8, 0.3, 0.05, 0.01, 0.0]), window=2)
+    array([0.85 , 0.55 , 0.175, 0.03 , 0.005, 0.   ])
+    """
+    check_count("window", window, minimum=1)
+    values = np.asarray(curve)
+    if values.dtype.kind not in "biuf":
+        raise InputError(
+            f"curve must be numbers of shape (N,). Got dtype {values.dtype}.", inputs=("curve",)
+        )
+    values = values.astype(np.float64, copy=False)
+    if values.ndim != 1:
+        raise InputError(f"curve must have shape (N,). Got {values.shape}.", inputs=("curve",))
+    if not np.isfinite(values).all():
+        raise InputError("curve contains NaN or infinite values.", inputs=("curve",))
+    n = values.size
+    padded = np.concatenate([[0.0], values])
+    starts = np.arange(n)
+    ends = np.minimum(starts + window, n)
+    rate: npt.NDArray[np.float64] = (padded[ends] - padded[starts]) / (ends - starts)
+    return rate
+
+
 def stopping_point(
     curve: npt.NDArray[np.floating[Any]], *, window: int, threshold: float = STOP_THRESHOLD
 ) -> int:
     """How many samples to review before the stopping rule says stop.
 
     The rule stops at the first position k (0-based) where the next ``window`` samples
-    hold fewer than ``threshold`` expected errors per sample; ``len(curve)`` when it
-    never does.
+    hold fewer than ``threshold`` expected errors per sample
+    (:func:`expected_error_rate`); ``len(curve)`` when it never does.
 
     Parameters
     ----------
@@ -924,20 +975,6 @@ def stopping_point(
     """
     check_count("window", window, minimum=1)
     check_number("threshold", threshold)
-    values = np.asarray(curve)
-    if values.dtype.kind not in "biuf":
-        raise InputError(
-            f"curve must be numbers of shape (N,). Got dtype {values.dtype}.", inputs=("curve",)
-        )
-    values = values.astype(np.float64, copy=False)
-    if values.ndim != 1:
-        raise InputError(f"curve must have shape (N,). Got {values.shape}.", inputs=("curve",))
-    if not np.isfinite(values).all():
-        raise InputError("curve contains NaN or infinite values.", inputs=("curve",))
-    n = values.size
-    padded = np.concatenate([[0.0], values])
-    starts = np.arange(n)
-    ends = np.minimum(starts + window, n)
-    rate = (padded[ends] - padded[starts]) / (ends - starts)
+    rate = expected_error_rate(curve, window=window)
     below = np.nonzero(rate < threshold)[0]
-    return int(below[0]) if below.size else n
+    return int(below[0]) if below.size else rate.size

@@ -22,6 +22,7 @@ from labelmend.simulator.simulation import (
     RunResult,
     annotation_grid,
     simulate_run,
+    stopping,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "relabel",
     "sharpened",
     "simulate_run",
+    "stopping",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from labelmend.cleaner import EXPECTED_ERRORS, STOP_THRESHOLD, TRADE_OFF
 from labelmend.simulator.simulation import CHECKPOINTS
 from labelmend.simulator.study import StudyResult
 
@@ -36,10 +37,13 @@ SUMMARY_MEANINGS = {
     "AUC acc.": "label accuracy averaged over the whole budget (area under its curve / budget)",
     "AUC gain": "label accuracy averaged over the whole budget, minus the accuracy at the start",
     "stop at": (
-        "annotations spent when the stopping rule stops: the next batch is predicted to fix "
-        "fewer than 0.1 labels per annotation"
+        "annotations spent when the stopping rule stops: the next batch holds fewer than "
+        f"{STOP_THRESHOLD:g} {EXPECTED_ERRORS} per sample (mean p_error)"
     ),
-    "best at": "annotations spent where net fixes − 0.1 × annotations is largest",
+    "best at": (
+        f"annotations spent where net fixes − {TRADE_OFF:g} × annotations is largest (an "
+        f"annotation is worth spending while it fixes at least {TRADE_OFF:g} labels)"
+    ),
     "regret": "labels of that trade-off lost by stopping where the rule stops, not at the best",
     "test acc.": "test accuracy of the model refitted on the labels at the end (--features)",
 }

@@ -24,8 +24,13 @@ from labelmend._validation import (
     check_probability_block,
     check_same_length,
 )
-from labelmend.cleaner import DEFAULT_METHOD, STOP_THRESHOLD, score_samples
-from labelmend.cleaner.cost import compute_expected_annotations
+from labelmend.cleaner import (
+    DEFAULT_METHOD,
+    STOP_THRESHOLD,
+    TRADE_OFF,
+    expected_error_rate,
+    score_samples,
+)
 from labelmend.errors import InputError
 from labelmend.fitting import DEFAULT_FOLDS
 from labelmend.simulator.annotators import AnnotatorModel
@@ -137,22 +142,6 @@ def _fit_predict(
     return probs, test_accuracy
 
 
-def _predicted_rate(
-    p_error: FloatArray, expected_cost: FloatArray, starts: IntArray, window: float
-) -> FloatArray:
-    """Σ p_error / Σ expected annotations over the next ``window`` expected annotations.
-
-    ``p_error`` and ``expected_cost`` are in review order; one value per start index.
-    """
-    cum_error = np.concatenate([[0.0], np.cumsum(p_error)])
-    cum_cost = np.concatenate([[0.0], np.cumsum(expected_cost)])
-    ends = np.searchsorted(cum_cost, cum_cost[starts] + window, side="right") - 1
-    ends = np.clip(np.maximum(ends, starts + 1), 0, p_error.size)
-    spent = cum_cost[ends] - cum_cost[starts]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(spent > 0, (cum_error[ends] - cum_error[starts]) / spent, 0.0)
-
-
 def check_model_inputs(
     annotators: AnnotatorModel,
     pred_probs: Any,
@@ -212,6 +201,9 @@ def simulate_run(
     ``batch_size`` None ranks once (static); b re-ranks after every b annotations.
     ``max_reviews`` > 1 lets a sample be reviewed again (its current label counts as one
     vote each time).
+    The stopping rule (:func:`stopping`) reads the ranking's p_error: expected errors
+    per sample among the next ``stop_window`` samples (default ``batch_size``, else 1% of
+    N), stopping below ``stop_threshold``, as the report's :func:`~labelmend.cleaner.stopping_point`.
 
     Returns
     -------
@@ -253,7 +245,7 @@ def simulate_run(
         base_probs, test_accuracy = _fit_predict(features, labels, k, model_rng)
     events: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
     marks: list[tuple[float, float, float]] = []  # (annotations, predicted rate, test accuracy)
-    static_rate: tuple[FloatArray, FloatArray] | None = None
+    static_rate: FloatArray | None = None
     spent = 0
     while spent < budget:
         probs = None if base_probs is None else _with_votes(base_probs, votes, annotator_accuracy)
@@ -267,12 +259,14 @@ def simulate_run(
         if p_error is None and probs is not None:
             p_error = score_samples(labels, probs, method=DEFAULT_METHOD, n_jobs=1).p_error
         rate = np.nan
-        if p_error is not None and probs is not None:
-            cost_guess = compute_expected_annotations(probs[order], labels[order])
+        if p_error is not None:
+            # The stopping rule's rate (the report's): expected errors per sample among
+            # the next ``window`` samples in review order, from every position.
+            rates = expected_error_rate(np.cumsum(p_error[order]), window=window)
             if batch_size is None:
-                static_rate = (p_error[order], cost_guess)
+                static_rate = rates
             else:
-                rate = float(_predicted_rate(p_error[order], cost_guess, np.array([0]), window)[0])
+                rate = float(rates[0])
         marks.append((spent, rate, test_accuracy))
         room = budget - spent if batch_size is None else batch_size
         picked = order[: min(order.size, room)]
@@ -302,9 +296,9 @@ def simulate_run(
     if features is not None:
         marks.append((spent, np.nan, _fit_predict(features, labels, k, model_rng)[1]))
     curve = _curve(
-        initial, truth, ambiguous, events, marks, static_rate, annotation_grid(n, budget), window
+        initial, truth, ambiguous, events, marks, static_rate, annotation_grid(n, budget)
     )
-    stop, best, regret = _stopping(curve, stop_threshold, int((initial != truth).sum()))
+    stop, best, regret = stopping(curve, stop_threshold)
     return RunResult(curve, stop, best, regret)
 
 
@@ -314,9 +308,8 @@ def _curve(
     ambiguous: npt.NDArray[np.bool_],
     events: list[tuple[IntArray, IntArray, IntArray, IntArray]],
     marks: list[tuple[float, float, float]],
-    static_rate: tuple[FloatArray, FloatArray] | None,
+    static_rate: FloatArray | None,
     grid: IntArray,
-    window: float,
 ) -> pd.DataFrame:
     n = initial.size
     if events:
@@ -350,11 +343,8 @@ def _curve(
         }
     )
     if static_rate is not None:
-        p_error, cost_guess = static_rate
-        # Reviewed prefix of the static order at each grid point, then the next window.
-        frame["predicted_rate"] = _predicted_rate(
-            p_error, cost_guess, np.minimum(done, p_error.size - 1), window
-        )
+        # The rate after the reviewed prefix of the static order at each grid point.
+        frame["predicted_rate"] = static_rate[np.minimum(done, static_rate.size - 1)]
     else:
         mark = pd.DataFrame(marks, columns=["annotations", "predicted_rate", "test_accuracy"])
         mark = mark.drop_duplicates("annotations", keep="last")
@@ -369,16 +359,41 @@ def _curve(
     return frame
 
 
-def _stopping(curve: pd.DataFrame, threshold: float, wrong0: int) -> tuple[float, float, float]:
-    """Where the rule stops, the best point, and the errors-fixed regret between them.
+def stopping(curve: pd.DataFrame, threshold: float = STOP_THRESHOLD) -> tuple[float, float, float]:
+    """Where the stopping rule stops, the best point, and the regret between them in labels.
 
-    The rule stops at the first grid point whose predicted errors fixed per annotation
-    of the next batch fall below ``threshold``. The best point maximises net fixes minus
-    ``threshold`` × annotations, the same trade-off the rule aims at.
+    The rule stops at the first grid point whose ``predicted_rate`` (expected errors per
+    sample among the next batch, :func:`labelmend.cleaner.expected_error_rate`) falls
+    below ``threshold``; at the end when it never does. The best point maximises net fixes
+    − :data:`~labelmend.cleaner.TRADE_OFF` × annotations (an annotation is worth spending
+    while it fixes at least TRADE_OFF labels); the regret is that utility lost by stopping
+    where the rule stops.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        A run's curve (:attr:`RunResult.curve`): ``annotations``, ``fixed``, ``broken``
+        and ``predicted_rate`` per grid point.
+    threshold : float
+        The rule's threshold (:data:`~labelmend.cleaner.STOP_THRESHOLD`).
+
+    Returns
+    -------
+    (stop annotations, best annotations, regret); stop and regret are NaN when the run
+    has no predicted rate (a selector without a model).
+
+    Examples
+    --------
+    >>> curve = pd.DataFrame({"annotations": [0, 10, 20, 30], "fixed": [0, 5, 7, 7],
+    ...                       "broken": [0, 0, 0, 0], "predicted_rate": [.5, .3, .05, 0]})
+    >>> stopping(curve)  # stops at 20; best at 20 (7 − 2 beats 5 − 1 and 7 − 3)
+    (20.0, 20.0, 0.0)
+    >>> stopping(curve, threshold=0.4)  # stops at 10: 1 label lost
+    (10.0, 20.0, 1.0)
     """
     net = (curve["fixed"] - curve["broken"]).to_numpy()
     spent = curve["annotations"].to_numpy(dtype=np.float64)
-    utility = net - threshold * spent
+    utility = net - TRADE_OFF * spent
     best = int(np.argmax(utility))
     rate = curve["predicted_rate"].to_numpy()
     if np.all(np.isnan(rate)):

@@ -257,7 +257,8 @@ def run_study(
     annotator_accuracy : float
         Weight of a collected vote when active runs update the model's probabilities.
     stop_threshold : float
-        Recommend stopping when the next batch should fix fewer errors per annotation.
+        The stopping rule's threshold: stop when the next batch of samples holds fewer
+        expected label errors per sample (:func:`~labelmend.simulator.simulation.stopping`).
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``); local processes when None.
     n_workers : int, optional
