@@ -281,3 +281,21 @@ def test_progress_counts_label_changes_not_confirmations():
     paragraph = re.search(r'data-key="expert_changes">(.*?)</p>', html).group(1)
     assert paragraph.startswith("Label changes by experts: 2 by annotation, 1 by manual, of 5 ")
     assert "decisions" in paragraph
+
+
+def test_the_stopping_rule_is_said_in_the_same_words_wherever_it_is_printed(report):
+    # One definition and one name: the report's budget note, `labelmend report --help`
+    # and the simulator's tables (which stopped on errors per *annotation* before).
+    import typing
+
+    from labelmend.cleaner import STOP_THRESHOLD, TRADE_OFF
+    from labelmend.cli.report import report as report_command
+    from labelmend.simulator.report import SUMMARY_MEANINGS
+
+    rule = f"fewer than {STOP_THRESHOLD:g} expected label errors per sample"
+    html = page.budget_section(report.candidates, report.status).html
+    assert f"hold {rule}" in html
+    assert f"{TRADE_OFF:g} labels" in html
+    option = typing.get_type_hints(report_command, include_extras=True)["batch_size"]
+    assert rule in " ".join(option.__metadata__[0].help.split())
+    assert rule in SUMMARY_MEANINGS["stop at"]

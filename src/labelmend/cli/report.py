@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from labelmend.cleaner import STOP_THRESHOLD
+from labelmend.cleaner import EXPECTED_ERRORS, STOP_THRESHOLD
 from labelmend.cli._console import JsonOption, console, print_json, spinner
 from labelmend.cli._store import DatasetOption, DbOption
 from labelmend.report import write_dataset_report
@@ -28,7 +28,7 @@ def report(
             "--batch",
             min=1,
             help="Samples per batch of the stopping rule: the budget curve stops where the "
-            f"next batch holds under {STOP_THRESHOLD:g} expected label errors per sample.",
+            f"next batch holds fewer than {STOP_THRESHOLD:g} {EXPECTED_ERRORS} per sample.",
         ),
     ] = 100,
     dataset: DatasetOption = None,

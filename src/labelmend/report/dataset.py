@@ -33,6 +33,7 @@ from labelmend.cleaner import (
     ERRORS_REMAINING,
     EXPECTED_ERRORS,
     STOP_THRESHOLD,
+    TRADE_OFF,
     NoiseModel,
     expected_errors_curve,
     fit_noise_model,
@@ -413,8 +414,10 @@ def budget_section(
     )
     note = (
         f'<p class="note">Stopping rule: stop where the next {status.batch_size:,} samples '
-        f"hold fewer than {threshold:g} expected errors per sample. Samples already reviewed "
-        "or queued are left out, as a new queue would.</p>"
+        f"hold fewer than {threshold:g} {EXPECTED_ERRORS} per sample. It aims at spending an "
+        f"expert annotation while it fixes at least {TRADE_OFF:g} labels (measured on real "
+        "annotator data in the simulator's documentation). Samples already reviewed or "
+        "queued are left out, as a new queue would.</p>"
     )
     return Section("budget", "What more review buys", numbers + svg + note)
 
