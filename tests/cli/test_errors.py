@@ -145,6 +145,37 @@ def test_ctrl_c_while_importing_and_while_running_is_one_line_exit_130(tmp_path,
     assert (result.exit_code, result.output) == (130, "Interrupted.\n")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["rank", "--help"],
+        ["rank", "--labels", "y.npy", "--pred-probs", "p.npy"],
+        ["rank", "--labels", "y.npy", "--pred-probs", "p.npy", "--json"],
+    ],
+    ids=" ".join,
+)
+def test_a_closed_stdout_stops_quietly_as_sigpipe_would(tmp_path, args):
+    """``labelmend … | head`` whose reader has gone: no 'Error: Broken pipe', no
+    traceback, exit 141 as a command killed by SIGPIPE (was exit 1, with the error line
+    after a --json or echo write). A real pipe whose read end is closed before the
+    command writes, so every write fails."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "p.npy", rng.dirichlet(np.ones(3), size=500))
+    np.save(tmp_path / "y.npy", rng.integers(0, 3, size=500))
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "labelmend", *args], stdout=write,
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                              env=dict(os.environ))  # fmt: skip
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
 @contextmanager
 def login_page() -> Iterator[str]:
     """A web server that answers every request with a 200 HTML page (a sign-in page of a

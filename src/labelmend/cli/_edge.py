@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -29,6 +32,33 @@ def interrupted() -> None:
     """Ctrl-C: one line on stderr and exit 130 (nothing was committed)."""
     sys.stderr.write("Interrupted.\n")
     raise SystemExit(130)
+
+
+@contextmanager
+def quiet_when_output_closes() -> Iterator[None]:
+    """Stop without a word, exit 141 (128 + SIGPIPE, as ``yes | head`` ends), when the
+    reader of the output has gone: ``labelmend rank … | head -3``.
+
+    The write that fails raises :class:`BrokenPipeError` (``print_json``, click's echo of
+    ``--help``), or rich's console, after pointing stdout at /dev/null, exits 1 from the
+    error (tables, typer's help). Later writes, Python's flush at exit among them, go to
+    /dev/null.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        _closed_output()
+    except SystemExit as exc:
+        if isinstance(exc.__context__, BrokenPipeError):
+            _closed_output()
+        raise
+
+
+def _closed_output() -> NoReturn:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise SystemExit(141)
 
 
 @dataclass(frozen=True)
@@ -100,7 +130,7 @@ def load(name: str, entry: Entry) -> Any:
 class LazyGroup(TyperGroup):
     """The top-level group: lists :attr:`entries` without importing them, loads the one
     that runs, and turns labelmend's errors (and the system's, about files) into one line
-    on stderr and exit 1.
+    on stderr and exit 1; a closed output (``| head``) ends it quietly, exit 141.
 
     Usage errors keep click's exit code 2 (labelmend's :class:`UsageError` among them,
     see :func:`name_inputs`); Ctrl-C exits 130.
@@ -120,9 +150,19 @@ class LazyGroup(TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with quiet_when_output_closes():  # `labelmend --help`, `--version`
+            return super().make_context(*args, **kwargs)
+
     def invoke(self, ctx: Any) -> Any:
+        with quiet_when_output_closes():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # the output's reader has gone: not an error (quiet_when_output_closes)
         except LabelmendError as exc:
             fail(str(exc))
         except KeyboardInterrupt:
