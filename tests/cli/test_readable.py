@@ -144,6 +144,42 @@ def test_json_gives_the_same_result(store, command):
         assert found == expected[command[0]]
 
 
+def test_counts_in_tables_have_thousands_separators_and_json_plain_numbers(store, monkeypatch):
+    """A count of 12,345 reads 12,345 in every table, as in the sentences around them and
+    the HTML report (the tables printed 12345); --json keeps plain numbers. The store's
+    counts are made large on their way to the commands."""
+    import dataclasses
+
+    from labelmend import workflow
+    from labelmend.storage.schema import QUEUE_COUNTS
+
+    counts = {*QUEUE_COUNTS, "samples", "classes", "queues", "score_runs"}
+
+    def large(row):
+        return {key: v * 1000 + 345 if key in counts else v for key, v in row.items()}
+
+    def enlarged(read):
+        return lambda *args, **kwargs: [large(row) for row in read(*args, **kwargs)]
+
+    def status(*args, **kwargs):
+        found = real_status(*args, **kwargs)
+        return dataclasses.replace(found, n_classes=1234, queues=enlarged(lambda: found.queues)())
+
+    real_status = workflow.dataset_status
+    monkeypatch.setattr(workflow, "dataset_status", status)
+    monkeypatch.setattr(workflow, "list_datasets", enlarged(workflow.list_datasets))
+    monkeypatch.setattr(workflow, "list_queues", enlarged(workflow.list_queues))
+    datasets = ok("datasets", *store)
+    for count in ("3,345", "12,345", "1,345"):  # classes, samples, queues and score runs
+        assert count in datasets, datasets
+    for command in (["queue", "list"], ["status"]):
+        shown = ok(*command, *store)
+        assert "5,345" in shown, shown  # items, open, pending
+        assert "5345" not in shown, shown
+    assert "1,234" in ok("status", *store)  # classes
+    assert json.loads(ok("queue", "list", "--json", *store))[0]["items"] == 5345
+
+
 def test_score_json_prints_the_count_status_reads(store):
     scored = json.loads(ok("score", "--top", "3", "--json", *store))
     assert len(scored["top"]) == 3

@@ -299,3 +299,16 @@ def test_the_stopping_rule_is_said_in_the_same_words_wherever_it_is_printed(repo
     option = typing.get_type_hints(report_command, include_extras=True)["batch_size"]
     assert rule in " ".join(option.__metadata__[0].help.split())
     assert rule in SUMMARY_MEANINGS["stop at"]
+
+
+def test_queue_counts_have_thousands_separators_as_the_cards_do():
+    """The queue table's counts read 1,234 like the page's cards and the CLI's tables
+    (they read 1234)."""
+    queued = pd.DataFrame(
+        {"queue": "week-1", "status": ["pending"] * 1234 + ["resolved"] * 2,
+         "current_label": 1, "scored_label": [0] * 1235 + [1]}
+    )  # fmt: skip
+    html = page.progress_section(queued, pd.DataFrame(columns=["old_label", "new_label"])).html
+    queues = re.search(r'<table data-key="queues">.*?</table>', html).group(0)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', queues)
+    assert cells == ["1,236", "1,234", "1,234", "0", "0", "2", "0", "1"], cells

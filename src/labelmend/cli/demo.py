@@ -50,15 +50,15 @@ def demo(
     console.print(
         queue_table(
             result.queue.head(top).rename(columns={"truly_wrong": "wrong"}),
-            title=f"Top {top} of the {len(result.queue)} digits queued for the expert",
+            title=f"Top {top:,} of the {len(result.queue):,} digits queued for the expert",
             extra="wrong",
         )
     )
     console.print(
-        f"{result.n_flipped} of {result.n_samples:,} labels were flipped on purpose. "
-        f"The queue of {len(result.queue)} held {result.found} of them "
+        f"{result.n_flipped:,} of {result.n_samples:,} labels were flipped on purpose. "
+        f"The queue of {len(result.queue):,} held {result.found:,} of them "
         f"({result.found / max(result.n_flipped, 1):.0%}); the expert's answers fixed "
-        f"{result.fixed} and broke {result.broken}. True errors left: {result.remaining_errors}."
+        f"{result.fixed:,} and broke {result.broken:,}. True errors left: {result.remaining_errors:,}."
     )
     console.print(
         f"Before the expert answered, {ERRORS_REMAINING}: {result.errors_before}. "

@@ -26,4 +26,4 @@ def init(
     if json:  # named as ``datasets --json`` names them: classes is K
         print_json({"dataset": dataset.name, "classes": len(dataset.classes)})
         return
-    console.print(f"Dataset {dataset.name!r} created with {len(dataset.classes)} classes.")
+    console.print(f"Dataset {dataset.name!r} created with {len(dataset.classes):,} classes.")

@@ -91,7 +91,8 @@ def list_queues(
         console.print("No queues yet; create one with `labelmend queue create NAME --budget 100`.")
     else:
         shown = ["queue", "strategy", *QUEUE_COUNTS]
-        console.print(frame_table(queues, title="Queues", columns=shown))
+        counts = dict.fromkeys(QUEUE_COUNTS, ",")
+        console.print(frame_table(queues, title="Queues", columns=shown, formats=counts))
 
 
 @queue_app.command("show")
@@ -117,7 +118,7 @@ def show(
     if items.empty:  # never with --all: a queue is created with at least one item
         console.print(f"Queue {name!r} has no open items; --all lists every item.")
         return
-    title = f"Queue {name!r}: next {len(items)} {'items' if all_items else 'open items'}"
+    title = f"Queue {name!r}: next {len(items):,} {'items' if all_items else 'open items'}"
     console.print(queue_table(items, title=title, extra="status"))
 
 

@@ -47,14 +47,14 @@ def _print_queue(
     console.print(
         frame_table(
             top,
-            title=f"Most suspicious labels (top {len(top)} of {n_samples:,}, order {method})",
+            title=f"Most suspicious labels (top {len(top):,} of {n_samples:,}, order {method})",
             columns=QUEUE_COLUMNS,
             formats={"p_error": ".3f"},
         )
     )
     console.print(
-        f"N={n_samples:,}  K={n_classes}  {ERRORS_REMAINING}: {errors}"
-        f"  {EXPECTED_ERRORS} in the top {len(top)}: {top['p_error'].sum():.1f}"
+        f"N={n_samples:,}  K={n_classes:,}  {ERRORS_REMAINING}: {errors}"
+        f"  {EXPECTED_ERRORS} in the top {len(top):,}: {top['p_error'].sum():.1f}"
     )
 
 

@@ -158,9 +158,9 @@ def run(
     console.print(
         frame_table(
             table,
-            title=f"Repair: {int(report['k_removed'])} of {len(done.result.scores):,} training "
+            title=f"Repair: {int(report['k_removed']):,} of {len(done.result.scores):,} training "
             "examples unlearned"
-            + ("" if readmitted is None else f", {int(readmitted)} re-admitted")
+            + ("" if readmitted is None else f", {int(readmitted):,} re-admitted")
             + f" ({method} → {unlearn_method})",
             formats={"before": ".3f", "repaired": ".3f", "retrained": ".3f"},
         )
@@ -244,7 +244,7 @@ def analyze(
         return
     formats = dict.fromkeys(
         ("learnability", "generalisability", "independence", "compatibility"), ".2f"
-    )
+    ) | {"size": ","}
     console.print(
         frame_table(
             typing.table,
@@ -259,7 +259,13 @@ def analyze(
             frame_table(
                 done.repair.table,
                 title="Each type repaired on its own (accuracy on held-out halves)",
-                formats={"fixed": ".2f", "others_fixed": ".2f", "retention": ".3f"},
+                formats={
+                    "size": ",",
+                    "k": ",",
+                    "fixed": ".2f",
+                    "others_fixed": ".2f",
+                    "retention": ".3f",
+                },
             )
         )
     if done.through_output_layer:

@@ -101,7 +101,7 @@ def score(
     console.print(
         frame_table(
             ranking.head(top),
-            title=f"Score run {result.run.id}: top {min(top, len(ranking))} of "
+            title=f"Score run {result.run.id}: top {min(top, len(ranking)):,} of "
             f"{len(ranking):,}, order {result.run.method}",
             columns=QUEUE_COLUMNS,
             formats={"p_error": ".3f"},

@@ -30,7 +30,7 @@ def print_status(report: workflow.DatasetStatus) -> None:
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("samples", f"{report.n_samples:,}")
-    table.add_row("classes", str(report.n_classes))
+    table.add_row("classes", f"{report.n_classes:,}")
     table.add_row(DECIDED, f"{report.decided:,}")
     table.add_row("annotated (waiting for another vote)", f"{report.annotated:,}")
     table.add_row("labels changed so far", f"{report.labels_changed:,}")
@@ -58,7 +58,14 @@ def print_status(report: workflow.DatasetStatus) -> None:
         )
     if report.queues:
         shown = ["queue", *QUEUE_COUNTS]  # the columns of `queue list`, but the strategy
-        console.print(frame_table(report.queues, title="Queue progress", columns=shown))
+        console.print(
+            frame_table(
+                report.queues,
+                title="Queue progress",
+                columns=shown,
+                formats=dict.fromkeys(QUEUE_COUNTS, ","),
+            )
+        )
 
 
 def status(
@@ -99,4 +106,5 @@ def datasets(db: DbOption = None, json: JsonOption = False) -> None:
     elif not found:
         console.print("The store holds no dataset yet; create one with `labelmend init NAME`.")
     else:
-        console.print(frame_table(found, title="Datasets"))
+        counts = dict.fromkeys(("classes", "samples", "queues", "score_runs"), ",")
+        console.print(frame_table(found, title="Datasets", formats=counts))

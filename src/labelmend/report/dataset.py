@@ -446,7 +446,8 @@ def progress_section(queued: pd.DataFrame, history: pd.DataFrame) -> Section:
         )
     parts = []
     if not queued.empty:
-        parts.append(table(queue_table(queued), key="queues"))
+        shown = dict.fromkeys([*QUEUE_COUNTS, "labels changed"], ",")  # counts: 1,234
+        parts.append(table(queue_table(queued), formats=shown, key="queues"))
     # A decision that keeps the label it found is in the history too; only changes count.
     expert = history[history["old_label"] != history["new_label"]]
     if expert.empty:
@@ -529,7 +530,10 @@ def agreement_section(report: DatasetReport) -> Section:
     return Section(
         "agreement",
         "Annotators",
-        numbers + table(per, formats={"agrees with decided label": ".1%"}, key="annotators"),
+        numbers
+        + table(
+            per, formats={"answers": ",", "agrees with decided label": ".1%"}, key="annotators"
+        ),
     )
 
 
