@@ -129,7 +129,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as CSV, Parquet, JSON lines (``.jsonl``) or a JSON array of records
     (``.json``), chosen by the file's suffix.
 
-    The file's directory must exist (a typo never creates directories).
+    The file's directory must exist (a typo never creates directories). A -0.0 is
+    written 0.0.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -144,6 +145,10 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
             f"{path}: {str(path.parent)!r} {problem}; create the directory first "
             f"(mkdir -p {path.parent}) or write elsewhere."
         )
+    floats = frame.select_dtypes(include="float").columns
+    if len(floats):
+        frame = frame.copy(deep=False)  # the caller's frame is left as it is
+        frame[floats] = frame[floats] + 0.0  # -0.0 + 0.0 is 0.0; every other value stays
     try:
         if suffix == ".csv":
             frame.to_csv(path, index=False)

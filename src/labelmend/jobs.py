@@ -253,8 +253,8 @@ def write_study(study: StudyResult, out: Path) -> StudyFiles:
         out / "curves.png",
         out / "report.html",
     )
-    study.results.to_csv(files.results, index=False)
-    study.runs.to_csv(files.runs, index=False)
+    write_table(study.results, files.results)
+    write_table(study.runs, files.runs)
     files.summary.write_text("# Relabelling study\n\n" + summary_markdown(study))
     figure = curves_figure(study.results)
     try:

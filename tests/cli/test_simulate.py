@@ -65,6 +65,10 @@ def test_simulate_writes_results_summary_and_curves(files):
         assert column in results.columns
     assert set(results["selector"]) == {"random", "oracle", "default"}
     assert results["annotations"].max() == 45
+    # No -0.0 (clean_broken and broken were -0.0 until a right label broke).
+    for name in ("results.csv", "runs.csv"):
+        assert "-0.0" not in (files / "out" / name).read_text()
+    assert (results["broken"] == 0).any()
     summary = (files / "out" / "summary.md").read_text()
     assert "| oracle |" in summary
     assert "±" in summary

@@ -157,3 +157,18 @@ def test_rank_files_reads_each_table_once(tmp_path, monkeypatch, suffix):
     assert sorted(reads) == [f"labels{suffix}", f"probs{suffix}"]
     assert found.ranking["sample_id"].tolist()[0] == "008"
     assert found.ranking.set_index("sample_id").loc["007", "given_label"] == "cat"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl", ".json"])
+def test_write_table_writes_no_negative_zero(tmp_path, suffix):
+    """A -0.0 (a difference or negation of nothing) is written 0.0, in every format."""
+    from labelmend.io import read_table, write_table
+
+    frame = pd.DataFrame({"id": ["a", "b"], "gain": [-0.0, -0.5], "n": [0, -1]})
+    path = write_table(frame, tmp_path / f"out{suffix}")
+    if suffix == ".csv":
+        assert path.read_text().splitlines()[1] == "a,0.0,0"
+    back = read_table(path)
+    assert not np.signbit(back["gain"].to_numpy()[0])
+    assert back["gain"].tolist() == [0.0, -0.5]
+    assert np.signbit(frame["gain"].to_numpy()[0])  # the caller's frame is left as it was

@@ -426,6 +426,8 @@ def test_every_selector_respects_the_budget_and_counts(setting, selector):
     assert first["accuracy"] == pytest.approx((initial == model.true_labels).mean())
     assert first["noise_fixed"] == 0
     assert first["clean_broken"] == 0
+    floats = curve.select_dtypes("floating").to_numpy()
+    assert not np.signbit(floats[floats == 0]).any()  # broken and clean_broken were -0.0
     wrong0 = (initial != model.true_labels).sum()
     np.testing.assert_allclose(
         curve["noise_fixed"] * wrong0, curve["accuracy"] * n - (n - wrong0), atol=1e-9

@@ -325,7 +325,7 @@ def _curve(
 
     wrong0 = int((initial != truth).sum())
     correct0 = initial == truth
-    fixed, broken = running(gain * was_wrong), -running(gain * ~was_wrong)
+    fixed, broken = running(gain * was_wrong), running(-gain * ~was_wrong)  # never -0.0
     amb = ambiguous[sample]
     n_amb = max(int(ambiguous.sum()), 1)
     n_clear = max(n - int(ambiguous.sum()), 1)
