@@ -40,26 +40,32 @@ def check_random_state(
     random_state: RandomState, *, name: str = "random_state"
 ) -> np.random.Generator:
     """Turn ``random_state`` into a :class:`numpy.random.Generator`; never global seeding.
-    ``name``: what the message calls it (``rng``).
+    ``name``: what the message calls it (``rng``). A bool is not a seed (True is not 1).
 
     >>> int(check_random_state(0).integers(10)) == int(check_random_state(0).integers(10))
     True
+    >>> check_random_state(True)
+    Traceback (most recent call last):
+    ...
+    labelmend.errors.InputError: random_state must be an int, a numpy.random.Generator or None. Got bool instead.
     """
-    if isinstance(random_state, int | np.integer) and random_state < 0:  # numpy refuses it
+    if isinstance(random_state, bool) or not isinstance(
+        random_state, int | np.integer | np.random.Generator | None
+    ):
+        raise InputError(
+            f"{name} must be an int, a numpy.random.Generator or None. "
+            f"Got {type(random_state).__name__} instead.",
+            inputs=(name,),
+        )
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is not None and random_state < 0:  # numpy refuses it
         raise InputError(
             f"{name} must be a non-negative int, a numpy.random.Generator or None. "
             f"Got {random_state}.",
             inputs=(name,),
         )
-    if random_state is None or isinstance(random_state, int | np.integer):
-        return np.random.default_rng(random_state)
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    raise InputError(
-        f"{name} must be an int, a numpy.random.Generator or None. "
-        f"Got {type(random_state).__name__} instead.",
-        inputs=(name,),
-    )
+    return np.random.default_rng(random_state)
 
 
 def check_choice(name: str, value: str, choices: Collection[str]) -> str:

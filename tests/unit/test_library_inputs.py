@@ -613,6 +613,8 @@ def test_logistic_regression_refuses_a_C_that_is_not_positive_when_built(C, show
     [
         (-1, r"^random_state must be a non-negative int, a numpy\.random\.Generator or None\. "),
         ("a", r"^random_state must be an int, a numpy\.random\.Generator or None\. Got str "),
+        # A bool is not a seed: True was taken as seed 1, False as seed 0.
+        (True, r"^random_state must be an int, a numpy\.random\.Generator or None\. Got bool "),
         (
             2**32,
             r"^random_state must be below 2\*\*32 \(scikit-learn's seeds\)\. Got 4294967296\.$",
@@ -627,6 +629,12 @@ def test_mlp_checks_its_random_state_when_built(random_state, message):
     assert raised.value.inputs == ("random_state",)
     drawn = mlp(4, random_state=np.random.default_rng(0)).steps[-1][1].random_state
     assert drawn == int(np.random.default_rng(0).integers(2**32))
+
+
+@pytest.mark.parametrize("seed", [True, False, np.True_])
+def test_a_bool_is_not_a_seed_anywhere_a_random_state_is_taken(seed):
+    with pytest.raises(InputError, match=r"^random_state must be an int, .* Got bool"):
+        flip_labels(np.zeros(10, dtype=int), 2, 0.5, random_state=seed)
 
 
 @pytest.mark.parametrize("flag", ["from_logits", "normalize"])
