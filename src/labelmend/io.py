@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 from pandas._libs.parsers import STR_NA_VALUES
 
-from labelmend._validation import listing, require_columns
+from labelmend._validation import check_flag, listing, require_columns
 from labelmend.errors import InputError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".json")
@@ -236,7 +236,8 @@ def load_array(
     ndim : ints
         Dimensions a ``.npy`` array may have (a table is always 2-D).
     mmap : bool
-        Memory-map a ``.npy`` file instead of reading it (it is never copied whole).
+        Memory-map a ``.npy`` file instead of reading it (it is never copied whole); True
+        or False.
     drop_columns : str, ...
         Table columns that are not part of the array (an id column, say).
     id_hint : str, optional
@@ -256,6 +257,7 @@ def load_array(
     ...
     labelmend.errors.InputError: missing.npy: no such file.
     """
+    mmap = check_flag("mmap", mmap)
     path = Path(path)
     suffix = _suffix(path, ARRAY_SUFFIXES)
     if suffix == ".npy":
@@ -446,6 +448,7 @@ def read_column(
     ...     read_column(path, None, what="label", parameter="label_col", id_col="sample_id")
     array(['cat', 'dog'], dtype=object)
     """
+    text = check_flag("text", text)
     table, found = _column_table(
         Path(path), column, what=what, parameter=parameter, id_col=id_col, text=text, ids=False
     )

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from labelmend.errors import InputError
-from labelmend.io import load_features, load_pred_probs
+from labelmend.io import load_array, load_features, load_pred_probs, read_column
 from labelmend.jobs import simulate_files
 
 
@@ -172,3 +172,26 @@ def test_write_table_writes_no_negative_zero(tmp_path, suffix):
     assert not np.signbit(back["gain"].to_numpy()[0])
     assert back["gain"].tolist() == [0.0, -0.5]
     assert np.signbit(frame["gain"].to_numpy()[0])  # the caller's frame is left as it was
+
+
+def _load_array(folder, mmap):
+    return load_array(folder / "x.npy", what="features", mmap=mmap)
+
+
+def _read_column(folder, text):
+    return read_column(folder / "y.csv", "label", what="label", parameter="label_col", text=text)
+
+
+@pytest.mark.parametrize(("load", "flag"), [(_load_array, "mmap"), (_read_column, "text")])
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_io_flags_must_be_true_or_false(tmp_path, load, flag, value):
+    """mmap='no' memory-mapped and text='no' read the column as text: any truthy value
+    was taken for True, any falsy one for False. Refused as from_logits and normalize are."""
+    np.save(tmp_path / "x.npy", np.zeros((2, 2)))
+    (tmp_path / "y.csv").write_text("label\n1\n2\n")
+    with pytest.raises(
+        InputError, match=rf"^{flag} must be True or False\. Got {value!r}\.$"
+    ) as raised:
+        load(tmp_path, value)
+    assert raised.value.inputs == (flag,)
+    load(tmp_path, np.True_)  # numpy's bools are flags too
