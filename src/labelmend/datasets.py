@@ -299,11 +299,30 @@ def label_errors_test_set(root: str | Path, name: str) -> CheckedTestSet:
     A validated error is a checked row that fewer than 3 of its 5 MTurk workers kept the
     given label of. Only flagged rows were checked: the rest are unverified, not clean.
 
+    On the published folder, ``label_errors_test_set(root, "cifar10")`` gives (10000, 10)
+    probabilities, 275 rows checked and 54 validated errors
+    (``tests/integration/test_label_errors.py``).
+
     Examples
     --------
-    >>> data = label_errors_test_set("../shared/data/label-errors", "cifar10")  # doctest: +SKIP
-    >>> data.pred_probs.shape, int(data.checked.sum()), int(data.validated.sum())  # doctest: +SKIP
-    ((10000, 10), 275, 54)
+    A set of four test rows in the folder's layout, rows 1 and 3 checked by 5 workers:
+    2 of them kept row 1's given label (a validated error), 3 kept row 3's.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = Path(tmp)
+    ...     for folder in ("cross_validated_predicted_probabilities", "original_test_labels",
+    ...                    "mturk"):
+    ...         (root / folder).mkdir()
+    ...     probs = np.full((4, 2), 0.5)
+    ...     np.save(root / "cross_validated_predicted_probabilities/toy_test_set_pyx.npy", probs)
+    ...     labels = np.array([0, 1, 1, 0])
+    ...     np.save(root / "original_test_labels/toy_test_set_original_labels.npy", labels)
+    ...     checked = [{"id": 1, "mturk": {"given": 2}}, {"id": 3, "mturk": {"given": 3}}]
+    ...     _ = (root / "mturk/toy_mturk.json").write_text(json.dumps(checked))
+    ...     data = label_errors_test_set(root, "toy")
+    >>> data.pred_probs.shape, data.checked.tolist(), data.validated.tolist()
+    ((4, 2), [False, True, False, True], [False, True, False, False])
     """
     folder = Path(root)
     probs = np.load(
